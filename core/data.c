@@ -1,0 +1,482 @@
+/* data.c — feature sources, labels, datasets, moved datasets and their statistics.
+ *
+ * A moved dataset never copies X: it points at its root dataset and holds the total per-class
+ * shift Δ. Reading rows adds Δ[y_i]; statistics follow exactly from the root's:
+ *   S' = S + diag(n) Δ,  Q'_c = Q_c + 2 Δ_c ∘ S_c + n_c Δ_c²,  G' = G + SᵀΔ + ΔᵀS + Δᵀ diag(n) Δ. */
+#include "data.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "linalg.h"
+#include "npy.h"
+
+/* ---------------- sources ---------------- */
+struct pl_source {
+    int refs;
+    char *name;
+    size_t rows, cols;
+    pl_mat mem;      /* in-memory source when mem.data != NULL */
+    int fd;          /* streamed .npy otherwise */
+    pl_npy h;
+    unsigned char *raw;
+    size_t raw_cap;
+};
+
+static char *dup_str(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+static pl_source *source_alloc(const char *name, pl_err *err) {
+    pl_source *s = pl_alloc(1, sizeof *s, err);
+    if (!s) return NULL;
+    s->refs = 1;
+    s->fd = -1;
+    s->name = dup_str(name);
+    if (!s->name) {
+        free(s);
+        pl_err_set(err, PL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return s;
+}
+
+int pl_source_from_mat(const pl_mat *m, const char *name, pl_source **out, pl_err *err) {
+    *out = NULL;
+    pl_source *s = source_alloc(name ? name : "<matrix>", err);
+    if (!s) return PL_ENOMEM;
+    int rc = pl_mat_copy(&s->mem, m, err);
+    if (rc) {
+        pl_source_release(s);
+        return rc;
+    }
+    s->rows = m->rows;
+    s->cols = m->cols;
+    *out = s;
+    return PL_OK;
+}
+
+int pl_source_open_npy(const char *path, pl_source **out, pl_err *err) {
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return pl_err_set(err, errno == ENOENT ? PL_ENOENT : PL_EIO, "cannot open %s: %s", path, strerror(errno));
+    pl_npy h;
+    int rc = pl_npy_read_header(f, path, &h, err);
+    fclose(f);
+    if (rc) return rc;
+    if (h.ndim != 2)
+        return pl_err_set(err, PL_EFORMAT, "%s: features must be a 2-D array (N×D); got %d dimensions", path, h.ndim);
+    if (h.fortran && h.shape[0] > 1 && h.shape[1] > 1) {
+        /* Fortran order has no contiguous rows: load it whole (documented in docs/formats.md). */
+        pl_mat m;
+        if ((rc = pl_npy_load_mat(path, &m, err))) return rc;
+        rc = pl_source_from_mat(&m, path, out, err);
+        pl_mat_release(&m);
+        return rc;
+    }
+    pl_source *s = source_alloc(path, err);
+    if (!s) return PL_ENOMEM;
+    s->h = h;
+    s->rows = h.shape[0];
+    s->cols = h.shape[1];
+    s->fd = open(path, O_RDONLY);
+    if (s->fd < 0) {
+        rc = pl_err_set(err, PL_EIO, "cannot open %s: %s", path, strerror(errno));
+        pl_source_release(s);
+        return rc;
+    }
+    *out = s;
+    return PL_OK;
+}
+
+void pl_source_retain(pl_source *s) {
+    if (s) s->refs++;
+}
+
+void pl_source_release(pl_source *s) {
+    if (!s || --s->refs > 0) return;
+    pl_mat_release(&s->mem);
+    if (s->fd >= 0) close(s->fd);
+    free(s->raw);
+    free(s->name);
+    free(s);
+}
+
+size_t pl_source_rows(const pl_source *s) { return s->rows; }
+size_t pl_source_cols(const pl_source *s) { return s->cols; }
+const char *pl_source_name(const pl_source *s) { return s->name; }
+
+static int check_finite(const pl_source *s, size_t r0, size_t nr, const double *v, pl_err *err) {
+    size_t n = nr * s->cols;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return pl_err_set(err, PL_EFORMAT, "%s: row %zu, column %zu is %s; features must be finite",
+                              s->name, r0 + i / s->cols, i % s->cols, isnan(v[i]) ? "NaN" : "infinite");
+    return PL_OK;
+}
+
+int pl_source_read(pl_source *s, size_t r0, size_t nr, double *out, pl_err *err) {
+    if (r0 > s->rows || nr > s->rows - r0)
+        return pl_err_set(err, PL_EINVAL, "%s: rows %zu..%zu out of range (%zu rows)", s->name, r0, r0 + nr, s->rows);
+    if (s->mem.data) {
+        for (size_t i = 0; i < nr; i++)
+            memcpy(out + i * s->cols, s->mem.data + (r0 + i) * s->mem.ld, s->cols * sizeof(double));
+        return check_finite(s, r0, nr, out, err);
+    }
+    size_t count = nr * s->cols, bytes = count * s->h.itemsize;
+    int direct = s->h.dtype == PL_DT_F64 && !s->h.swap;
+    unsigned char *dst = (unsigned char *)out;
+    if (!direct) {
+        if (s->raw_cap < bytes) {
+            unsigned char *nb = realloc(s->raw, bytes ? bytes : 1);
+            if (!nb) return pl_err_set(err, PL_ENOMEM, "out of memory reading %s", s->name);
+            s->raw = nb;
+            s->raw_cap = bytes;
+        }
+        dst = s->raw;
+    }
+    off_t off = (off_t)(s->h.data_offset + r0 * s->cols * s->h.itemsize);
+    size_t done = 0;
+    while (done < bytes) {
+        ssize_t got = pread(s->fd, dst + done, bytes - done, off + (off_t)done);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0)
+            return pl_err_set(err, PL_EIO, "%s: read failed at row %zu%s", s->name, r0,
+                              got == 0 ? " (file shrank)" : "");
+        done += (size_t)got;
+    }
+    if (!direct) pl_npy_convert(&s->h, s->raw, count, out);
+    return check_finite(s, r0, nr, out, err);
+}
+
+/* ---------------- datasets ---------------- */
+struct pl_data {
+    int refs;
+    pl_data *root;        /* NULL for a root dataset; else the root it moves */
+    double *shift;        /* C×D total shift relative to root, or NULL */
+    /* root-only fields (a moved dataset reads them through root) */
+    pl_source *src;
+    size_t N, D, C;
+    int *y;
+    size_t *counts;
+    int64_t *ids;
+    pl_mat probs;
+    char *probs_name;
+    int64_t *slabels;
+    /* statistics cache for this dataset */
+    pl_stats st;
+    int st_ready, st_gram;
+};
+
+static const pl_data *root_of(const pl_data *d) { return d->root ? d->root : d; }
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void stats_free(pl_stats *st) {
+    free(st->n);
+    free(st->S);
+    free(st->Q);
+    free(st->G);
+    memset(st, 0, sizeof *st);
+}
+
+int pl_data_new(pl_source *src, const int64_t *labels, size_t n, const char *labels_name,
+                pl_data **out, pl_err *err) {
+    *out = NULL;
+    size_t N = pl_source_rows(src), D = pl_source_cols(src);
+    if (n != N)
+        return pl_err_set(err, PL_EINVAL, "%s has %zu labels, %s has %zu rows; expected one label per row",
+                          labels_name, n, pl_source_name(src), N);
+    if (N == 0) return pl_err_set(err, PL_EINVAL, "%s: no rows", pl_source_name(src));
+    if (D == 0) return pl_err_set(err, PL_EINVAL, "%s: no columns", pl_source_name(src));
+    pl_data *d = pl_alloc(1, sizeof *d, err);
+    int64_t *sorted = pl_alloc(N, sizeof *sorted, err);
+    int rc = PL_OK;
+    if (!d || !sorted) { rc = PL_ENOMEM; goto fail; }
+    d->refs = 1;
+    memcpy(sorted, labels, N * sizeof *sorted);
+    qsort(sorted, N, sizeof *sorted, cmp_i64);
+    size_t C = 0;
+    for (size_t i = 0; i < N; i++)
+        if (i == 0 || sorted[i] != sorted[i - 1]) sorted[C++] = sorted[i];
+    if (C < 2) {
+        rc = pl_err_set(err, PL_EINVAL, "%s: all %zu labels are %lld; needs at least 2 classes",
+                        labels_name, N, (long long)sorted[0]);
+        goto fail;
+    }
+    d->ids = pl_alloc(C, sizeof *d->ids, err);
+    d->counts = pl_alloc(C, sizeof *d->counts, err);
+    d->y = pl_alloc(N, sizeof *d->y, err);
+    if (!d->ids || !d->counts || !d->y) { rc = PL_ENOMEM; goto fail; }
+    memcpy(d->ids, sorted, C * sizeof *d->ids);
+    for (size_t i = 0; i < N; i++) {
+        const int64_t *hit = bsearch(&labels[i], d->ids, C, sizeof *d->ids, cmp_i64);
+        d->y[i] = (int)(hit - d->ids);
+        d->counts[d->y[i]]++;
+    }
+    free(sorted);
+    d->N = N;
+    d->D = D;
+    d->C = C;
+    d->src = src;
+    pl_source_retain(src);
+    *out = d;
+    return PL_OK;
+fail:
+    free(sorted);
+    if (d) {
+        free(d->ids);
+        free(d->counts);
+        free(d->y);
+        free(d);
+    }
+    return rc;
+}
+
+int pl_data_moved(pl_data *base, const double *shift, pl_data **out, pl_err *err) {
+    *out = NULL;
+    const pl_data *r = root_of(base);
+    size_t CD = r->C * r->D;
+    for (size_t i = 0; i < CD; i++)
+        if (!isfinite(shift[i]))
+            return pl_err_set(err, PL_EINVAL, "moved: shift of class %zu, dimension %zu is not finite",
+                              i / r->D, i % r->D);
+    pl_data *d = pl_alloc(1, sizeof *d, err);
+    if (!d) return PL_ENOMEM;
+    d->shift = pl_alloc(CD, sizeof *d->shift, err);
+    if (!d->shift) {
+        free(d);
+        return PL_ENOMEM;
+    }
+    for (size_t i = 0; i < CD; i++) d->shift[i] = shift[i] + (base->shift ? base->shift[i] : 0.0);
+    d->refs = 1;
+    d->root = (pl_data *)r;
+    pl_data_retain(d->root);
+    *out = d;
+    return PL_OK;
+}
+
+void pl_data_retain(pl_data *d) {
+    if (d) d->refs++;
+}
+
+void pl_data_release(pl_data *d) {
+    if (!d || --d->refs > 0) return;
+    stats_free(&d->st);
+    free(d->shift);
+    if (d->root) {
+        pl_data_release(d->root);
+    } else {
+        pl_source_release(d->src);
+        free(d->y);
+        free(d->counts);
+        free(d->ids);
+        pl_mat_release(&d->probs);
+        free(d->probs_name);
+        free(d->slabels);
+    }
+    free(d);
+}
+
+size_t pl_data_rows(const pl_data *d) { return root_of(d)->N; }
+size_t pl_data_dim(const pl_data *d) { return root_of(d)->D; }
+size_t pl_data_classes(const pl_data *d) { return root_of(d)->C; }
+const int *pl_data_y(const pl_data *d) { return root_of(d)->y; }
+const size_t *pl_data_counts(const pl_data *d) { return root_of(d)->counts; }
+const int64_t *pl_data_class_ids(const pl_data *d) { return root_of(d)->ids; }
+const double *pl_data_shift(const pl_data *d) { return d->shift; }
+const char *pl_data_name(const pl_data *d) { return pl_source_name(root_of(d)->src); }
+pl_source *pl_data_source(const pl_data *d) { return root_of(d)->src; }
+
+size_t pl_data_block_rows(const pl_data *d) {
+    size_t D = pl_data_dim(d);
+    size_t b = (8u << 20) / (D * sizeof(double));
+    return b ? b : 1;
+}
+
+int pl_data_read(pl_data *d, size_t r0, size_t nr, double *out, pl_err *err) {
+    const pl_data *r = root_of(d);
+    int rc = pl_source_read(r->src, r0, nr, out, err);
+    if (rc || !d->shift) return rc;
+    for (size_t i = 0; i < nr; i++) {
+        const double *sh = d->shift + (size_t)r->y[r0 + i] * r->D;
+        double *row = out + i * r->D;
+        for (size_t j = 0; j < r->D; j++) row[j] += sh[j];
+    }
+    return PL_OK;
+}
+
+int pl_data_dense(pl_data *d, pl_mat *out, pl_err *err) {
+    int rc = pl_mat_init(out, pl_data_rows(d), pl_data_dim(d), err);
+    if (rc) return rc;
+    size_t N = pl_data_rows(d), B = pl_data_block_rows(d);
+    for (size_t r0 = 0; r0 < N; r0 += B) {
+        size_t nr = N - r0 < B ? N - r0 : B;
+        if ((rc = pl_data_read(d, r0, nr, out->data + r0 * out->ld, err))) {
+            pl_mat_release(out);
+            return rc;
+        }
+    }
+    return PL_OK;
+}
+
+static int stats_alloc(pl_stats *st, size_t N, size_t D, size_t C, int gram, pl_err *err) {
+    st->N = N;
+    st->D = D;
+    st->C = C;
+    st->n = pl_alloc(C, sizeof(double), err);
+    st->S = pl_alloc(C * D, sizeof(double), err);
+    st->Q = pl_alloc(C * D, sizeof(double), err);
+    if (gram) st->G = pl_alloc(D * D, sizeof(double), err);
+    if (!st->n || !st->S || !st->Q || (gram && !st->G)) {
+        stats_free(st);
+        return PL_ENOMEM;
+    }
+    return PL_OK;
+}
+
+/* One streaming pass over the root's source. */
+static int stats_pass(pl_data *d, int gram, pl_err *err) {
+    size_t N = d->N, D = d->D, C = d->C, B = pl_data_block_rows(d);
+    pl_stats st = {0};
+    int rc = stats_alloc(&st, N, D, C, gram, err);
+    if (rc) return rc;
+    double *buf = pl_alloc(B * D, sizeof(double), err);
+    if (!buf) { stats_free(&st); return PL_ENOMEM; }
+    pl_mat g = pl_mat_wrap(st.G, D, D);
+    for (size_t c = 0; c < C; c++) st.n[c] = (double)d->counts[c];
+    for (size_t r0 = 0; r0 < N && !rc; r0 += B) {
+        size_t nr = N - r0 < B ? N - r0 : B;
+        if ((rc = pl_source_read(d->src, r0, nr, buf, err))) break;
+        if ((rc = pl_check_interrupt(err))) break;
+        for (size_t i = 0; i < nr; i++) {
+            int c = d->y[r0 + i];
+            double *s = st.S + (size_t)c * D, *q = st.Q + (size_t)c * D;
+            const double *x = buf + i * D;
+            for (size_t j = 0; j < D; j++) {
+                s[j] += x[j];
+                q[j] += x[j] * x[j];
+            }
+        }
+        if (gram) {
+            pl_mat blk = pl_mat_wrap(buf, nr, D);
+            rc = pl_syrk_t(1.0, &blk, r0 == 0 ? 0.0 : 1.0, &g, err);
+        }
+    }
+    free(buf);
+    if (rc) { stats_free(&st); return rc; }
+    stats_free(&d->st);
+    d->st = st;
+    d->st_ready = 1;
+    d->st_gram = gram;
+    return PL_OK;
+}
+
+/* Derive a moved dataset's statistics from its root's. */
+static int stats_shift(pl_data *d, const pl_stats *b, int gram, pl_err *err) {
+    size_t D = b->D, C = b->C;
+    pl_stats st = {0};
+    int rc = stats_alloc(&st, b->N, D, C, gram, err);
+    if (rc) return rc;
+    const double *dl = d->shift;
+    for (size_t c = 0; c < C; c++) {
+        st.n[c] = b->n[c];
+        for (size_t j = 0; j < D; j++) {
+            size_t k = c * D + j;
+            st.S[k] = b->S[k] + b->n[c] * dl[k];
+            st.Q[k] = b->Q[k] + 2.0 * dl[k] * b->S[k] + b->n[c] * dl[k] * dl[k];
+        }
+    }
+    if (gram) {
+        /* G' = G + SᵀΔ + ΔᵀS + Δᵀ diag(n) Δ = G + SᵀΔ + ΔᵀS' (with S' = S + diag(n)Δ) */
+        memcpy(st.G, b->G, D * D * sizeof(double));
+        pl_mat g = pl_mat_wrap(st.G, D, D);
+        pl_mat s = pl_mat_wrap(b->S, C, D), s2 = pl_mat_wrap(st.S, C, D);
+        pl_mat dm = pl_mat_wrap(d->shift, C, D);
+        if ((rc = pl_gemm(1, 0, 1.0, &s, &dm, 1.0, &g, err)) ||
+            (rc = pl_gemm(1, 0, 1.0, &dm, &s2, 1.0, &g, err))) {
+            stats_free(&st);
+            return rc;
+        }
+        /* symmetrise rounding */
+        for (size_t i = 0; i < D; i++)
+            for (size_t j = i + 1; j < D; j++) {
+                double v = 0.5 * (st.G[i * D + j] + st.G[j * D + i]);
+                st.G[i * D + j] = st.G[j * D + i] = v;
+            }
+    }
+    stats_free(&d->st);
+    d->st = st;
+    d->st_ready = 1;
+    d->st_gram = gram;
+    return PL_OK;
+}
+
+int pl_data_stats(pl_data *d, int want_gram, const pl_stats **out, pl_err *err) {
+    *out = NULL;
+    if (!d->st_ready || (want_gram && !d->st_gram)) {
+        int rc;
+        if (!d->root) {
+            rc = stats_pass(d, want_gram || d->st_gram, err);
+        } else {
+            const pl_stats *b;
+            if ((rc = pl_data_stats(d->root, want_gram, &b, err))) return rc;
+            rc = stats_shift(d, b, want_gram, err);
+        }
+        if (rc) return rc;
+    }
+    *out = &d->st;
+    return PL_OK;
+}
+
+int pl_data_set_source_probs(pl_data *d, const pl_mat *p, const char *name, pl_err *err) {
+    pl_data *r = (pl_data *)root_of(d);
+    if (p->rows != r->N)
+        return pl_err_set(err, PL_EINVAL, "%s has %zu rows, %s has %zu; expected one row per sample",
+                          name, p->rows, pl_source_name(r->src), r->N);
+    for (size_t i = 0; i < p->rows; i++)
+        for (size_t j = 0; j < p->cols; j++)
+            if (!isfinite(PL_AT(p, i, j)))
+                return pl_err_set(err, PL_EINVAL, "%s: row %zu, column %zu is not finite", name, i, j);
+    pl_mat copy;
+    int rc = pl_mat_copy(&copy, p, err);
+    if (rc) return rc;
+    char *nm = dup_str(name);
+    if (!nm) { pl_mat_release(&copy); return pl_err_set(err, PL_ENOMEM, "out of memory"); }
+    pl_mat_release(&r->probs);
+    free(r->probs_name);
+    r->probs = copy;
+    r->probs_name = nm;
+    return PL_OK;
+}
+
+int pl_data_set_source_labels(pl_data *d, const int64_t *s, size_t n, const char *name, pl_err *err) {
+    pl_data *r = (pl_data *)root_of(d);
+    if (n != r->N)
+        return pl_err_set(err, PL_EINVAL, "%s has %zu labels, %s has %zu rows; expected one per row",
+                          name, n, pl_source_name(r->src), r->N);
+    int64_t *c = pl_alloc(n, sizeof *c, err);
+    if (!c) return PL_ENOMEM;
+    memcpy(c, s, n * sizeof *c);
+    free(r->slabels);
+    r->slabels = c;
+    return PL_OK;
+}
+
+const pl_mat *pl_data_source_probs(const pl_data *d) {
+    const pl_data *r = root_of(d);
+    return r->probs.data ? &r->probs : NULL;
+}
+
+const int64_t *pl_data_source_labels(const pl_data *d) { return root_of(d)->slabels; }

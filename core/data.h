@@ -1,0 +1,85 @@
+/* data.h — feature sources, labels, datasets, moved datasets and their sufficient statistics.
+ *
+ * A pl_source is N×D float64 features read in row blocks: an in-memory copy, or a .npy file read
+ * with pread in blocks and widened to float64 on the fly (float32 files are never copied whole).
+ *
+ * A pl_data is (source, labels, optional per-class shift Δ, optional source-model inputs).
+ * Labels may be any integer ids; they are remapped to 0..C-1 in sorted order, like np.unique.
+ * A moved dataset (pl_data_moved) shares its base's source and statistics: row i reads as
+ * x_i + Δ[y_i], and its statistics are derived exactly from the base's (see docs/design.md).
+ *
+ * Objects are reference counted (retain/release); release(NULL) is a no-op. All functions
+ * taking pl_err return PL_OK or a negative status with a message. */
+#ifndef PL_DATA_H
+#define PL_DATA_H
+
+#include "mat.h"
+
+/* ---------- sources ---------- */
+typedef struct pl_source pl_source;
+
+int pl_source_open_npy(const char *path, pl_source **out, pl_err *err);
+/* Copies m. name is used in messages (e.g. "<matrix>"). */
+int pl_source_from_mat(const pl_mat *m, const char *name, pl_source **out, pl_err *err);
+void pl_source_retain(pl_source *s);
+void pl_source_release(pl_source *s);
+size_t pl_source_rows(const pl_source *s);
+size_t pl_source_cols(const pl_source *s);
+const char *pl_source_name(const pl_source *s);
+/* Rows r0..r0+nr-1 into out (nr×cols, contiguous). Checks every value is finite and names
+ * the file, row and column of the first that is not. */
+int pl_source_read(pl_source *s, size_t r0, size_t nr, double *out, pl_err *err);
+
+/* ---------- statistics ---------- */
+typedef struct pl_stats {
+    size_t N, D, C;
+    double *n;      /* C      class counts (as doubles) */
+    double *S;      /* C×D    class sums */
+    double *Q;      /* C×D    class sums of squares, per dimension */
+    double *G;      /* D×D    Gram XᵀX (full symmetric), NULL unless asked for */
+} pl_stats;
+
+/* ---------- datasets ---------- */
+typedef struct pl_data pl_data;
+
+/* Takes a reference to src. labels: n raw integer ids, n must equal the source's rows.
+ * labels_name names the labels file in messages. Needs at least 2 classes. */
+int pl_data_new(pl_source *src, const int64_t *labels, size_t n, const char *labels_name,
+                pl_data **out, pl_err *err);
+/* A dataset whose class c is moved by shift[c*D .. c*D+D-1] (C×D, copied). Shifts compose:
+ * moving a moved dataset adds the shifts. */
+int pl_data_moved(pl_data *base, const double *shift, pl_data **out, pl_err *err);
+void pl_data_retain(pl_data *d);
+void pl_data_release(pl_data *d);
+
+size_t pl_data_rows(const pl_data *d);          /* N */
+size_t pl_data_dim(const pl_data *d);           /* D */
+size_t pl_data_classes(const pl_data *d);       /* C */
+const int *pl_data_y(const pl_data *d);         /* N encoded labels 0..C-1 */
+const size_t *pl_data_counts(const pl_data *d); /* C */
+const int64_t *pl_data_class_ids(const pl_data *d); /* C original ids, ascending */
+const double *pl_data_shift(const pl_data *d);  /* C×D total shift, or NULL */
+const char *pl_data_name(const pl_data *d);     /* the features' name (file path) */
+pl_source *pl_data_source(const pl_data *d);
+
+/* Rows r0..r0+nr-1 with the shift applied, into out (nr×D contiguous). */
+int pl_data_read(pl_data *d, size_t r0, size_t nr, double *out, pl_err *err);
+/* Suggested rows per block for streaming (about 8 MB of doubles, at least 1). */
+size_t pl_data_block_rows(const pl_data *d);
+/* All N×D rows (shift applied) in a fresh matrix; caller releases. For metrics that need
+ * every sample at once. */
+int pl_data_dense(pl_data *d, pl_mat *out, pl_err *err);
+
+/* Statistics of this dataset (shift applied), computed in one streaming pass over the base
+ * source and cached; want_gram also computes G. The pointer stays valid while d lives. */
+int pl_data_stats(pl_data *d, int want_gram, const pl_stats **out, pl_err *err);
+
+/* Optional inputs for LEEP (source-model probabilities, N×Cs) and NCE (source labels).
+ * Copied. A moved dataset sees its base's. */
+int pl_data_set_source_probs(pl_data *d, const pl_mat *p, const char *name, pl_err *err);
+int pl_data_set_source_labels(pl_data *d, const int64_t *s, size_t n, const char *name,
+                              pl_err *err);
+const pl_mat *pl_data_source_probs(const pl_data *d);       /* NULL if absent */
+const int64_t *pl_data_source_labels(const pl_data *d);     /* NULL if absent; length N */
+
+#endif

@@ -1,0 +1,199 @@
+/* linalg.c — the one place pedlab calls BLAS and LAPACK.
+ *
+ * pedlab's matrices are row-major. A row-major symmetric matrix is the same bytes as its
+ * column-major self, so symmetric LAPACK routines are called column-major with `uplo` flipped,
+ * which avoids LAPACKE's transposing copy. Eigenvectors come back as rows and are transposed in
+ * place to the documented column layout (O(n²), negligible against the O(n³) solve). */
+#include "linalg.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fits_int(size_t a, size_t b, size_t c, const char *what, pl_err *err) {
+    if (a > INT_MAX || b > INT_MAX || c > INT_MAX)
+        return pl_err_set(err, PL_EINVAL, "%s: dimension exceeds the BLAS limit %d", what, INT_MAX);
+    return PL_OK;
+}
+
+int pl_gemm(int transa, int transb, double alpha, const pl_mat *a, const pl_mat *b, double beta,
+            pl_mat *c, pl_err *err) {
+    size_t m = transa ? a->cols : a->rows, k = transa ? a->rows : a->cols;
+    size_t kb = transb ? b->cols : b->rows, n = transb ? b->rows : b->cols;
+    if (k != kb || c->rows != m || c->cols != n)
+        return pl_err_set(err, PL_EINVAL, "gemm: shapes do not match (%zux%zu by %zux%zu into %zux%zu)",
+                          m, k, kb, n, c->rows, c->cols);
+    if (fits_int(m, n, k, "gemm", err)) return err->code;
+    if (m == 0 || n == 0) return PL_OK;
+    if (k == 0) {
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++) PL_AT(c, i, j) *= beta;
+        return PL_OK;
+    }
+    cblas_dgemm(CblasRowMajor, transa ? CblasTrans : CblasNoTrans, transb ? CblasTrans : CblasNoTrans,
+                (int)m, (int)n, (int)k, alpha, a->data, (int)a->ld, b->data, (int)b->ld, beta,
+                c->data, (int)c->ld);
+    return PL_OK;
+}
+
+static void mirror_upper(pl_mat *c) {
+    for (size_t i = 0; i < c->rows; i++)
+        for (size_t j = 0; j < i; j++) PL_AT(c, i, j) = PL_AT(c, j, i);
+}
+
+int pl_syrk_t(double alpha, const pl_mat *a, double beta, pl_mat *c, pl_err *err) {
+    size_t n = a->cols, k = a->rows;
+    if (c->rows != n || c->cols != n)
+        return pl_err_set(err, PL_EINVAL, "syrk: result is %zux%zu, expected %zux%zu", c->rows,
+                          c->cols, n, n);
+    if (fits_int(n, k, 0, "syrk", err)) return err->code;
+    if (n == 0) return PL_OK;
+    if (k > 0)
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, alpha, a->data,
+                    (int)a->ld, beta, c->data, (int)c->ld);
+    else
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i; j < n; j++) PL_AT(c, i, j) *= beta;
+    mirror_upper(c);
+    return PL_OK;
+}
+
+static void transpose_square(pl_mat *a) {
+    for (size_t i = 0; i < a->rows; i++)
+        for (size_t j = i + 1; j < a->cols; j++) {
+            double t = PL_AT(a, i, j);
+            PL_AT(a, i, j) = PL_AT(a, j, i);
+            PL_AT(a, j, i) = t;
+        }
+}
+
+static int lapack_status(int info, const char *routine, pl_err *err) {
+    if (info == 0) return PL_OK;
+    if (info < 0)
+        return pl_err_set(err, PL_EINVAL, "%s: argument %d is invalid", routine, -info);
+    return pl_err_set(err, PL_ENUMERIC, "%s failed to converge (info %d)", routine, info);
+}
+
+static int check_square(const pl_mat *a, const char *what, pl_err *err) {
+    if (a->rows != a->cols)
+        return pl_err_set(err, PL_EINVAL, "%s: matrix is %zux%zu, not square", what, a->rows, a->cols);
+    return fits_int(a->rows, a->ld, 0, what, err);
+}
+
+int pl_eigh(pl_mat *a, double *w, pl_err *err) {
+    if (check_square(a, "eigh", err)) return err->code;
+    size_t n = a->rows;
+    if (n == 0) return PL_OK;
+    int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', (int)n, a->data, (int)a->ld, w);
+    if (lapack_status(info, "dsyevd", err)) return err->code;
+    transpose_square(a);
+    return PL_OK;
+}
+
+int pl_eigh_gen(pl_mat *a, pl_mat *b, double *w, pl_err *err) {
+    if (check_square(a, "eigh_gen", err) || check_square(b, "eigh_gen", err)) return err->code;
+    size_t n = a->rows;
+    if (b->rows != n) return pl_err_set(err, PL_EINVAL, "eigh_gen: A and B differ in size");
+    if (n == 0) return PL_OK;
+    int info = LAPACKE_dsygvd(LAPACK_COL_MAJOR, 1, 'V', 'L', (int)n, a->data, (int)a->ld,
+                              b->data, (int)b->ld, w);
+    if (info > (int)n)
+        return pl_err_set(err, PL_ENUMERIC, "dsygvd: B is not positive definite");
+    if (lapack_status(info, "dsygvd", err)) return err->code;
+    transpose_square(a);
+    return PL_OK;
+}
+
+int pl_svd(pl_mat *a, pl_mat *u, double *s, pl_mat *vt, pl_err *err) {
+    size_t m = a->rows, n = a->cols, k = m < n ? m : n;
+    pl_mat tu = {0}, tvt = {0};
+    int rc = PL_OK;
+    if (fits_int(m, n, a->ld, "svd", err)) return err->code;
+    if (k == 0) return PL_OK;
+    if (!u) {
+        if ((rc = pl_mat_init(&tu, m, k, err))) goto cleanup;
+        u = &tu;
+    }
+    if (!vt) {
+        if ((rc = pl_mat_init(&tvt, k, n, err))) goto cleanup;
+        vt = &tvt;
+    }
+    if (u->rows != m || u->cols != k || vt->rows != k || vt->cols != n) {
+        rc = pl_err_set(err, PL_EINVAL, "svd: output shapes do not match %zux%zu", m, n);
+        goto cleanup;
+    }
+    /* Row-major A (m×n) is column-major Aᵀ (n×m) = V S Uᵀ: LAPACK's "U" is our V (written as
+     * vt's rows) and its "VT" is our Uᵀ (written as u's rows). */
+    int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'S', (int)n, (int)m, a->data, (int)a->ld, s,
+                              vt->data, (int)vt->ld, u->data, (int)u->ld);
+    rc = lapack_status(info, "dgesdd", err);
+cleanup:
+    pl_mat_release(&tu);
+    pl_mat_release(&tvt);
+    return rc;
+}
+
+int pl_cholesky(pl_mat *a, pl_err *err) {
+    if (check_square(a, "cholesky", err)) return err->code;
+    size_t n = a->rows;
+    if (n == 0) return PL_OK;
+    /* column-major 'U' on row-major bytes = row-major lower factor */
+    int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (int)n, a->data, (int)a->ld);
+    if (info > 0)
+        return pl_err_set(err, PL_ENUMERIC, "cholesky: matrix is not positive definite (leading minor %d)", info);
+    if (lapack_status(info, "dpotrf", err)) return err->code;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) PL_AT(a, i, j) = 0.0;
+    return PL_OK;
+}
+
+int pl_cholesky_solve(const pl_mat *l, pl_mat *b, pl_err *err) {
+    size_t n = l->rows;
+    if (l->cols != n || b->rows != n)
+        return pl_err_set(err, PL_EINVAL, "cholesky_solve: shapes do not match");
+    if (fits_int(n, b->cols, b->ld, "cholesky_solve", err)) return err->code;
+    if (n == 0 || b->cols == 0) return PL_OK;
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)n,
+                (int)b->cols, 1.0, l->data, (int)l->ld, b->data, (int)b->ld);
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, (int)n,
+                (int)b->cols, 1.0, l->data, (int)l->ld, b->data, (int)b->ld);
+    return PL_OK;
+}
+
+int pl_logdet_spd(pl_mat *a, double *out, pl_err *err) {
+    int rc = pl_cholesky(a, err);
+    if (rc) return rc;
+    double s = 0.0;
+    for (size_t i = 0; i < a->rows; i++) s += log(PL_AT(a, i, i));
+    *out = 2.0 * s;
+    return PL_OK;
+}
+
+int pl_pinv_sym(const pl_mat *a, double rcond, pl_mat *out, pl_err *err) {
+    size_t n = a->rows;
+    pl_mat v = {0}, vs = {0};
+    double *w = NULL;
+    int rc;
+    if (out->rows != n || out->cols != n)
+        return pl_err_set(err, PL_EINVAL, "pinv: output is not %zux%zu", n, n);
+    if ((rc = pl_mat_copy(&v, a, err))) goto cleanup;
+    if ((rc = pl_mat_init(&vs, n, n, err))) goto cleanup;
+    if (!(w = pl_alloc(n ? n : 1, sizeof *w, err))) { rc = PL_ENOMEM; goto cleanup; }
+    if ((rc = pl_eigh(&v, w, err))) goto cleanup;
+    double big = 0.0;
+    for (size_t k = 0; k < n; k++) big = fmax(big, fabs(w[k]));
+    /* numpy: singular values (|eigenvalues|) <= rcond * largest are treated as zero */
+    for (size_t k = 0; k < n; k++) {
+        double inv = fabs(w[k]) > rcond * big ? 1.0 / w[k] : 0.0;
+        for (size_t i = 0; i < n; i++) PL_AT(&vs, i, k) = PL_AT(&v, i, k) * inv;
+    }
+    rc = pl_gemm(0, 1, 1.0, &vs, &v, 0.0, out, err);
+cleanup:
+    pl_mat_release(&v);
+    pl_mat_release(&vs);
+    free(w);
+    return rc;
+}

@@ -1,0 +1,34 @@
+/* linalg.h — every BLAS/LAPACK call of pedlab goes through this file.
+ *
+ * Row-major doubles with a leading dimension (pl_mat). Sizes are checked against INT_MAX and
+ * LAPACK's info != 0 becomes an error with the routine's name. */
+#ifndef PL_LINALG_H
+#define PL_LINALG_H
+
+#include "mat.h"
+
+/* C = alpha * op(A) op(B) + beta * C */
+int pl_gemm(int transa, int transb, double alpha, const pl_mat *a, const pl_mat *b, double beta,
+            pl_mat *c, pl_err *err);
+/* C (n×n, full symmetric on return) = alpha * AᵀA + beta * C, A is k×n. */
+int pl_syrk_t(double alpha, const pl_mat *a, double beta, pl_mat *c, pl_err *err);
+/* Symmetric eigendecomposition (dsyevd): a (n×n) is overwritten by eigenvectors as COLUMNS
+ * (a[i][k] = component i of eigenvector k); w gets eigenvalues ascending. */
+int pl_eigh(pl_mat *a, double *w, pl_err *err);
+/* Generalised symmetric-definite eigenproblem A v = λ B v (dsygvd); same layout as pl_eigh;
+ * b is overwritten by its Cholesky factor. */
+int pl_eigh_gen(pl_mat *a, pl_mat *b, double *w, pl_err *err);
+/* Thin SVD (dgesdd) of a (m×n), k = min(m, n): u m×k, s k (descending), vt k×n. a is destroyed.
+ * u or vt may be NULL when not wanted. */
+int pl_svd(pl_mat *a, pl_mat *u, double *s, pl_mat *vt, pl_err *err);
+/* Cholesky factorisation in place (lower), then solves: returns PL_ENUMERIC if not PD. */
+int pl_cholesky(pl_mat *a, pl_err *err);
+/* Solve A X = B for symmetric positive definite A given its Cholesky factor; B overwritten. */
+int pl_cholesky_solve(const pl_mat *l, pl_mat *b, pl_err *err);
+/* log det of a symmetric positive definite matrix (a destroyed). */
+int pl_logdet_spd(pl_mat *a, double *out, pl_err *err);
+/* Moore-Penrose pseudo-inverse of a symmetric matrix with numpy's rule: singular values below
+ * rcond * largest are dropped. out is n×n. */
+int pl_pinv_sym(const pl_mat *a, double rcond, pl_mat *out, pl_err *err);
+
+#endif

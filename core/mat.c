@@ -1,0 +1,47 @@
+/* mat.c — dense row-major float64 matrices. */
+#include "mat.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int pl_mat_init(pl_mat *m, size_t rows, size_t cols, pl_err *err) {
+    size_t n;
+    m->data = NULL;
+    m->rows = m->cols = m->ld = 0;
+    m->owned = 0;
+    if (pl_mul_overflows(rows, cols, &n))
+        return pl_err_set(err, PL_ENOMEM, "matrix of %zu × %zu overflows", rows, cols);
+    m->data = pl_alloc(n ? n : 1, sizeof(double), err);
+    if (!m->data) return PL_ENOMEM;
+    m->rows = rows;
+    m->cols = cols;
+    m->ld = cols;
+    m->owned = 1;
+    return PL_OK;
+}
+
+void pl_mat_release(pl_mat *m) {
+    if (!m) return;
+    if (m->owned) free(m->data);
+    m->data = NULL;
+    m->rows = m->cols = m->ld = 0;
+    m->owned = 0;
+}
+
+pl_mat pl_mat_view(const pl_mat *m, size_t r0, size_t c0, size_t nr, size_t nc) {
+    pl_mat v = {m->data + r0 * m->ld + c0, nr, nc, m->ld, 0};
+    return v;
+}
+
+pl_mat pl_mat_wrap(double *data, size_t rows, size_t cols) {
+    pl_mat v = {data, rows, cols, cols, 0};
+    return v;
+}
+
+int pl_mat_copy(pl_mat *dst, const pl_mat *src, pl_err *err) {
+    int rc = pl_mat_init(dst, src->rows, src->cols, err);
+    if (rc) return rc;
+    for (size_t i = 0; i < src->rows; i++)
+        memcpy(dst->data + i * dst->ld, src->data + i * src->ld, src->cols * sizeof(double));
+    return PL_OK;
+}

@@ -1,0 +1,27 @@
+/* mat.h — dense row-major float64 matrix with a leading dimension.
+ *
+ * A pl_mat is a plain caller-owned struct. pl_mat_init allocates (zeroed) and sets owned = 1;
+ * pl_mat_view borrows another matrix's memory (owned = 0). pl_mat_release frees owned memory
+ * and resets the struct; it is idempotent. Element (i, j) is data[i * ld + j]. */
+#ifndef PL_MAT_H
+#define PL_MAT_H
+
+#include "pl.h"
+
+typedef struct pl_mat {
+    double *data;
+    size_t rows, cols, ld;
+    int owned;
+} pl_mat;
+
+#define PL_AT(m, i, j) ((m)->data[(size_t)(i) * (m)->ld + (size_t)(j)])
+
+int pl_mat_init(pl_mat *m, size_t rows, size_t cols, pl_err *err);
+void pl_mat_release(pl_mat *m);
+pl_mat pl_mat_view(const pl_mat *m, size_t r0, size_t c0, size_t nr, size_t nc);
+/* Deep copy into a fresh contiguous (ld = cols) matrix. */
+int pl_mat_copy(pl_mat *dst, const pl_mat *src, pl_err *err);
+/* Wrap existing memory without owning it. */
+pl_mat pl_mat_wrap(double *data, size_t rows, size_t cols);
+
+#endif

@@ -1,0 +1,77 @@
+/* metric.h — the transferability-metric interface and registry.
+ *
+ * A metric scores a dataset: fn(d, opts, &score, err). It reads features only through the
+ * pl_data API (pl_data_stats, pl_data_read, pl_data_dense), so moved datasets (PED) and streamed
+ * files work unchanged, and it never modifies them. It returns a finite score or an error.
+ *
+ * Options arrive as key=value strings (command line "gbc:type=spherical:pca=64"); the registry
+ * rejects keys a metric does not list, so a metric only reads the keys it declared. */
+#ifndef PL_METRIC_H
+#define PL_METRIC_H
+
+#include "../data.h"
+
+typedef struct pl_kv {
+    const char *key;
+    const char *val;
+} pl_kv;
+
+typedef struct pl_opts {
+    const pl_kv *kv;
+    size_t n;
+    uint64_t seed;        /* for metrics with randomness (NLEEP) */
+} pl_opts;
+
+/* Typed option lookups; a missing key yields def. A malformed value is an error naming the
+ * metric, the key and what was expected. */
+int pl_opt_double(const pl_opts *o, const char *metric, const char *key, double def,
+                  double *out, pl_err *err);
+int pl_opt_int(const pl_opts *o, const char *metric, const char *key, long def, long *out,
+               pl_err *err);
+int pl_opt_bool(const pl_opts *o, const char *metric, const char *key, int def, int *out,
+                pl_err *err);
+/* choices: NULL-terminated list; *out is the index of the match. */
+int pl_opt_choice(const pl_opts *o, const char *metric, const char *key,
+                  const char *const *choices, int def, int *out, pl_err *err);
+
+enum {
+    PL_NEED_FEATURES = 1,
+    PL_NEED_SOURCE_PROBS = 2,
+    PL_NEED_SOURCE_LABELS = 4,
+    PL_NEED_TARGETS = 8          /* real-valued targets (LogME regression) */
+};
+
+typedef int (*pl_metric_fn)(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+
+typedef struct pl_metric {
+    const char *name;
+    pl_metric_fn fn;
+    unsigned needs;
+    int higher_better;
+    const char *const *keys;  /* NULL-terminated allowed option keys */
+    const char *summary;      /* one line: what it is, the paper */
+} pl_metric;
+
+const pl_metric *pl_metric_find(const char *name);
+const pl_metric *pl_metric_all(size_t *count);
+/* Look the metric up, check options and inputs, run it, check the score is finite. */
+int pl_metric_score(const char *name, pl_data *d, const pl_opts *o, double *out, pl_err *err);
+
+/* The metric functions (one file each under core/metrics/). */
+int pl_logme(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+int pl_logme_icml(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+int pl_sfda(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+int pl_gbc(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+int pl_leep(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+int pl_nce(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+int pl_nleep(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+int pl_hscore(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+int pl_hscore_reg(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+int pl_transrate(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+int pl_parc(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+
+/* LogME with real-valued targets (N×K, thuml's regression=True; multi-label as 0/1 columns):
+ * the mean over target columns of the per-column evidence. */
+int pl_logme_targets(pl_data *d, const pl_mat *targets, double *out, pl_err *err);
+
+#endif

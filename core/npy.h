@@ -1,0 +1,56 @@
+/* npy.h — NumPy .npy files (format versions 1.0, 2.0, 3.0).
+ *
+ * Readable dtypes: f4 f8 i1 i2 i4 i8 u1 u2 u4 u8 b1 ('?'), either byte order, C or Fortran
+ * order. Object arrays ('O') and structured dtypes are refused: pedlab never unpickles.
+ * A header that promises more data than the file holds, or a shape whose byte size overflows,
+ * is refused before anything large is allocated. */
+#ifndef PL_NPY_H
+#define PL_NPY_H
+
+#include <stdio.h>
+
+#include "mat.h"
+
+typedef enum pl_dtype {
+    PL_DT_F32, PL_DT_F64, PL_DT_I8, PL_DT_I16, PL_DT_I32, PL_DT_I64,
+    PL_DT_U8, PL_DT_U16, PL_DT_U32, PL_DT_U64, PL_DT_BOOL
+} pl_dtype;
+
+#define PL_NPY_MAXDIM 8
+
+typedef struct pl_npy {
+    pl_dtype dtype;
+    size_t itemsize;
+    int swap;                 /* 1 when the data's byte order differs from the host's */
+    int fortran;              /* 1 for fortran_order: True */
+    int ndim;
+    size_t shape[PL_NPY_MAXDIM];
+    size_t count;             /* product of shape */
+    size_t data_offset;       /* byte offset of the first element */
+    size_t file_size;
+} pl_npy;
+
+const char *pl_dtype_name(pl_dtype t);
+int pl_dtype_is_integer(pl_dtype t);
+
+/* Parse the header of an open file (positioned anywhere); path is used in messages. */
+int pl_npy_read_header(FILE *f, const char *path, pl_npy *out, pl_err *err);
+/* Parse a header held in memory (for fuzzing and for mapped files). */
+int pl_npy_parse(const unsigned char *buf, size_t len, const char *path, pl_npy *out,
+                 pl_err *err);
+
+/* Convert count elements of raw .npy data (dtype/swap from h) to double. */
+void pl_npy_convert(const pl_npy *h, const void *raw, size_t count, double *out);
+
+/* Load a whole 1-D or 2-D numeric array as a float64 matrix (1-D of length n → n×1).
+ * Returns PL_ENOENT (message "cannot open PATH: ...") when the file does not exist. */
+int pl_npy_load_mat(const char *path, pl_mat *out, pl_err *err);
+/* Load a 1-D (or n×1) array of integers (any integer or bool dtype, or floats that hold
+ * whole numbers) into a malloc'd int64 array. */
+int pl_npy_load_ints(const char *path, int64_t **out, size_t *n, pl_err *err);
+
+/* Write float64 matrix / int64 vector, atomically (temp file in the same folder + rename). */
+int pl_npy_save_mat(const char *path, const pl_mat *m, pl_err *err);
+int pl_npy_save_ints(const char *path, const int64_t *v, size_t n, pl_err *err);
+
+#endif

@@ -1,0 +1,62 @@
+/* pl.h — pedlab core: status codes, the error record, version, interruption.
+ *
+ * Every fallible function in core/ returns an int status (PL_OK = 0, negative on failure) and
+ * fills a caller-provided pl_err with a message that names the file, the field and what was
+ * expected. The core never prints and never exits. */
+#ifndef PL_H
+#define PL_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PL_VERSION "0.1.0"
+
+/* Status codes, one table (pl_strerror). */
+#define PL_ERRORS(X)                                        \
+    X(PL_OK, 0, "ok")                                       \
+    X(PL_ENOMEM, -1, "out of memory")                       \
+    X(PL_EIO, -2, "input/output error")                     \
+    X(PL_EFORMAT, -3, "malformed file")                     \
+    X(PL_EINVAL, -4, "invalid argument")                    \
+    X(PL_ENUMERIC, -5, "numerical failure")                 \
+    X(PL_ECALLBACK, -6, "error in a callback")              \
+    X(PL_EINTR, -7, "interrupted")                          \
+    X(PL_ENOENT, -8, "no such file")
+
+enum {
+#define PL_ENUM_(name, val, text) name = val,
+    PL_ERRORS(PL_ENUM_)
+#undef PL_ENUM_
+};
+
+#define PL_ERR_MSG 1024
+
+typedef struct pl_err {
+    int code;
+    char msg[PL_ERR_MSG];
+} pl_err;
+
+/* Fill err (may be NULL) with code and a printf-style message; returns code. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+int pl_err_set(pl_err *err, int code, const char *fmt, ...);
+
+/* Prefix an existing message: "ctx: old message". Returns err->code. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+int pl_err_prefix(pl_err *err, const char *fmt, ...);
+
+const char *pl_strerror(int code);
+
+/* Set asynchronously (SIGINT in the REPL); long loops poll pl_check_interrupt. */
+extern volatile sig_atomic_t pl_interrupted;
+int pl_check_interrupt(pl_err *err);
+
+/* Allocation that refuses sizes whose product overflows; returns NULL and fills err. */
+void *pl_alloc(size_t count, size_t size, pl_err *err);      /* zeroed */
+int pl_mul_overflows(size_t a, size_t b, size_t *out);       /* 1 when a*b overflows */
+
+#endif

@@ -1,0 +1,67 @@
+/* test.h — the C unit-test harness: TEST(name) { ... } in any tests/c/test_*.c file.
+ *
+ * CMake finds every TEST(name) line and registers `pl_ctest name` with ctest under that name;
+ * `pl_ctest` alone runs all. ASSERT* stop the current test; fixtures are read from
+ * PL_FIXTURES (tests/fixtures). */
+#ifndef PL_TEST_H
+#define PL_TEST_H
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../core/pl.h"
+
+typedef void (*tf_fn)(void);
+void tf_register(const char *name, tf_fn fn);
+extern int tf_failed;
+
+#define TEST(name)                                                              \
+    static void test_##name(void);                                              \
+    __attribute__((constructor)) static void reg_##name(void) {                 \
+        tf_register(#name, test_##name);                                        \
+    }                                                                           \
+    static void test_##name(void)
+
+#define TF_FAIL(...)                                                            \
+    do {                                                                        \
+        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                         \
+        fprintf(stderr, __VA_ARGS__);                                           \
+        fputc('\n', stderr);                                                    \
+        tf_failed = 1;                                                          \
+        return;                                                                 \
+    } while (0)
+
+#define ASSERT(c) do { if (!(c)) TF_FAIL("assertion failed: %s", #c); } while (0)
+/* status must be PL_OK; prints the error message otherwise */
+#define ASSERT_OK(call, errp)                                                   \
+    do {                                                                        \
+        int rc_ = (call);                                                       \
+        if (rc_ != PL_OK) TF_FAIL("%s -> %d: %s", #call, rc_, (errp)->msg);     \
+    } while (0)
+/* status must be a failure and the message must contain substr */
+#define ASSERT_FAILS(call, errp, substr)                                        \
+    do {                                                                        \
+        int rc_ = (call);                                                       \
+        if (rc_ == PL_OK) TF_FAIL("%s succeeded, expected failure", #call);     \
+        if (!strstr((errp)->msg, (substr)))                                     \
+            TF_FAIL("%s: message '%s' lacks '%s'", #call, (errp)->msg, substr); \
+    } while (0)
+/* relative closeness: |a-b| <= rtol * max(1, |b|) */
+#define ASSERT_NEAR(a, b, rtol)                                                 \
+    do {                                                                        \
+        double a_ = (a), b_ = (b);                                              \
+        if (!(fabs(a_ - b_) <= (rtol) * fmax(1.0, fabs(b_))))                   \
+            TF_FAIL("%s = %.17g, expected %.17g (rtol %g)", #a, a_, b_,         \
+                    (double)(rtol));                                            \
+    } while (0)
+
+/* Fixture helpers. */
+const char *tf_path(const char *fixture_case, const char *file); /* static buffer rotation */
+/* A number from tests/fixtures/<case>/expected.json by dotted key ("ped.set1.ped_logme");
+ * returns NAN when absent or null, and fails the test when the file is unreadable. */
+double tf_expected(const char *fixture_case, const char *dotted_key);
+/* The public fixture cases, NULL-terminated. */
+extern const char *const tf_cases[];
+
+#endif

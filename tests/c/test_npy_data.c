@@ -1,0 +1,226 @@
+/* Tests of the .npy reader/writer, sources, labels, datasets and statistics. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../../core/data.h"
+#include "../../core/io.h"
+#include "../../core/npy.h"
+#include "test.h"
+
+TEST(npy_load_fixture) {
+    pl_err err;
+    pl_mat m;
+    ASSERT_OK(pl_npy_load_mat(tf_path("blobs_small", "features.npy"), &m, &err), &err);
+    ASSERT(m.rows == 200 && m.cols == 16);
+    pl_mat means;
+    ASSERT_OK(pl_npy_load_mat(tf_path("blobs_small", "class_means.npy"), &means, &err), &err);
+    int64_t *y;
+    size_t n;
+    ASSERT_OK(pl_npy_load_ints(tf_path("blobs_small", "labels.npy"), &y, &n, &err), &err);
+    ASSERT(n == 200);
+    double s0 = 0;
+    size_t c0 = 0;
+    for (size_t i = 0; i < n; i++)
+        if (y[i] == 0) { s0 += PL_AT(&m, i, 3); c0++; }
+    ASSERT_NEAR(s0 / (double)c0, PL_AT(&means, 0, 3), 1e-12);
+    free(y);
+    pl_mat_release(&m);
+    pl_mat_release(&means);
+    pl_mat_release(&m); /* idempotent */
+}
+
+static void write_bytes(const char *path, const void *b, size_t n) {
+    FILE *f = fopen(path, "wb");
+    fwrite(b, 1, n, f);
+    fclose(f);
+}
+
+static size_t make_npy(unsigned char *buf, const char *dict, const void *data, size_t dlen) {
+    size_t len = strlen(dict), hlen = len + 1, total = 10 + hlen;
+    size_t pad = (16 - total % 16) % 16;
+    hlen += pad;
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = (unsigned char)(hlen & 0xff);
+    buf[9] = (unsigned char)(hlen >> 8);
+    memcpy(buf + 10, dict, len);
+    memset(buf + 10 + len, ' ', pad);
+    buf[10 + len + pad] = '\n';
+    memcpy(buf + 10 + hlen, data, dlen);
+    return 10 + hlen + dlen;
+}
+
+TEST(npy_dtypes_orders) {
+    pl_err err;
+    unsigned char buf[512];
+    char path[] = "/tmp/pl_test_npyXXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    /* big-endian int16 2x2 in Fortran order: [[1, 2], [3, 4]] stored column-major */
+    unsigned char be[] = {0, 1, 0, 3, 0, 2, 0, 4};
+    size_t n = make_npy(buf, "{'descr': '>i2', 'fortran_order': True, 'shape': (2, 2), }", be, 8);
+    write_bytes(path, buf, n);
+    pl_mat m;
+    ASSERT_OK(pl_npy_load_mat(path, &m, &err), &err);
+    ASSERT(PL_AT(&m, 0, 0) == 1 && PL_AT(&m, 0, 1) == 2 && PL_AT(&m, 1, 0) == 3 && PL_AT(&m, 1, 1) == 4);
+    pl_mat_release(&m);
+    float f[3] = {1.5f, -2.0f, 3.25f};
+    n = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f, sizeof f);
+    write_bytes(path, buf, n);
+    ASSERT_OK(pl_npy_load_mat(path, &m, &err), &err);
+    ASSERT(m.rows == 3 && m.cols == 1 && PL_AT(&m, 2, 0) == 3.25);
+    pl_mat_release(&m);
+    unsigned char b[4] = {1, 0, 1, 1};
+    n = make_npy(buf, "{'descr': '|b1', 'fortran_order': False, 'shape': (4,), }", b, 4);
+    write_bytes(path, buf, n);
+    int64_t *y;
+    size_t ny;
+    ASSERT_OK(pl_npy_load_ints(path, &y, &ny, &err), &err);
+    ASSERT(ny == 4 && y[0] == 1 && y[1] == 0);
+    free(y);
+    remove(path);
+}
+
+TEST(npy_bad_inputs) {
+    pl_err err;
+    unsigned char buf[512];
+    char path[] = "/tmp/pl_test_npyXXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    double d[2] = {1, 2};
+    pl_mat m;
+    size_t n = make_npy(buf, "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", d, 16);
+    write_bytes(path, buf, n);
+    ASSERT_FAILS(pl_npy_load_mat(path, &m, &err), &err, "never unpickles");
+    n = make_npy(buf, "{'descr': '<f8', 'fortran_order': False, 'shape': (5,), }", d, 16);
+    write_bytes(path, buf, n);
+    ASSERT_FAILS(pl_npy_load_mat(path, &m, &err), &err, "truncated");
+    n = make_npy(buf, "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4611686018427387904), }", d, 16);
+    write_bytes(path, buf, n);
+    ASSERT_FAILS(pl_npy_load_mat(path, &m, &err), &err, "overflows");
+    n = make_npy(buf, "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }", d, 16);
+    write_bytes(path, buf, n);
+    ASSERT_FAILS(pl_npy_load_mat(path, &m, &err), &err, "truncated");
+    n = make_npy(buf, "{'descr': '<f8', 'fortran_order': Maybe, 'shape': (2,), }", d, 16);
+    write_bytes(path, buf, n);
+    ASSERT_FAILS(pl_npy_load_mat(path, &m, &err), &err, "fortran_order");
+    n = make_npy(buf, "{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", d, 16);
+    write_bytes(path, buf, n);
+    ASSERT_FAILS(pl_npy_load_mat(path, &m, &err), &err, "unsupported dtype");
+    write_bytes(path, "\x93NUMPY\x01\x00\xff", 9);
+    ASSERT_FAILS(pl_npy_load_mat(path, &m, &err), &err, "not a .npy");
+    ASSERT(pl_npy_load_mat("/nonexistent/x.npy", &m, &err) == PL_ENOENT);
+    remove(path);
+}
+
+TEST(npy_roundtrip_atomic) {
+    pl_err err;
+    pl_mat m, back;
+    ASSERT_OK(pl_mat_init(&m, 3, 2, &err), &err);
+    for (int i = 0; i < 6; i++) m.data[i] = i * 0.5 - 1;
+    const char *path = "/tmp/pl_test_roundtrip.npy";
+    ASSERT_OK(pl_npy_save_mat(path, &m, &err), &err);
+    ASSERT_OK(pl_npy_load_mat(path, &back, &err), &err);
+    ASSERT(back.rows == 3 && back.cols == 2);
+    for (int i = 0; i < 6; i++) ASSERT(back.data[i] == m.data[i]);
+    pl_mat_release(&back);
+    pl_mat_release(&m);
+    remove(path);
+    ASSERT_FAILS(pl_npy_save_mat("/nonexistent-dir/x.npy", &m, &err), &err, "nonexistent-dir");
+}
+
+static pl_data *load_case(const char *c, pl_err *err) {
+    pl_source *s;
+    if (pl_source_open_npy(tf_path(c, "features.npy"), &s, err)) return NULL;
+    int64_t *y;
+    size_t n;
+    if (pl_npy_load_ints(tf_path(c, "labels.npy"), &y, &n, err)) { pl_source_release(s); return NULL; }
+    pl_data *d = NULL;
+    pl_data_new(s, y, n, "labels.npy", &d, err);
+    pl_source_release(s);
+    free(y);
+    return d;
+}
+
+TEST(data_stats_match_fixture) {
+    pl_err err;
+    for (int k = 0; tf_cases[k]; k++) {
+        pl_data *d = load_case(tf_cases[k], &err);
+        ASSERT(d);
+        const pl_stats *st;
+        ASSERT_OK(pl_data_stats(d, 1, &st, &err), &err);
+        pl_mat means, vars;
+        ASSERT_OK(pl_npy_load_mat(tf_path(tf_cases[k], "class_means.npy"), &means, &err), &err);
+        ASSERT_OK(pl_npy_load_mat(tf_path(tf_cases[k], "class_vars.npy"), &vars, &err), &err);
+        for (size_t c = 0; c < st->C; c++)
+            for (size_t j = 0; j < st->D; j++) {
+                double mu = st->S[c * st->D + j] / st->n[c];
+                ASSERT_NEAR(mu, PL_AT(&means, c, j), 1e-12);
+                double v = st->Q[c * st->D + j] / st->n[c] - mu * mu;
+                ASSERT(fabs(v - PL_AT(&vars, c, j)) <= 1e-9 * fmax(1.0, mu * mu));
+            }
+        pl_mat_release(&means);
+        pl_mat_release(&vars);
+        pl_data_release(d);
+    }
+}
+
+TEST(data_moved_stats_exact) {
+    pl_err err;
+    pl_data *d = load_case("overlap", &err);
+    ASSERT(d);
+    size_t C = pl_data_classes(d), D = pl_data_dim(d), N = pl_data_rows(d);
+    double *sh = calloc(C * D, sizeof *sh);
+    for (size_t i = 0; i < C * D; i++) sh[i] = 0.1 * sin((double)i);
+    pl_data *m1, *m2;
+    ASSERT_OK(pl_data_moved(d, sh, &m1, &err), &err);
+    ASSERT_OK(pl_data_moved(m1, sh, &m2, &err), &err); /* shifts compose */
+    pl_mat dense;
+    ASSERT_OK(pl_data_dense(m2, &dense, &err), &err);
+    pl_source *src;
+    ASSERT_OK(pl_source_from_mat(&dense, "moved", &src, &err), &err);
+    int64_t *y = malloc(N * sizeof *y);
+    for (size_t i = 0; i < N; i++) y[i] = pl_data_y(d)[i];
+    pl_data *direct;
+    ASSERT_OK(pl_data_new(src, y, N, "y", &direct, &err), &err);
+    const pl_stats *a, *b;
+    ASSERT_OK(pl_data_stats(m2, 1, &a, &err), &err);
+    ASSERT_OK(pl_data_stats(direct, 1, &b, &err), &err);
+    for (size_t i = 0; i < C * D; i++) {
+        ASSERT_NEAR(a->S[i], b->S[i], 1e-12);
+        ASSERT_NEAR(a->Q[i], b->Q[i], 1e-12);
+    }
+    for (size_t i = 0; i < D * D; i++) ASSERT_NEAR(a->G[i], b->G[i], 1e-12);
+    free(sh);
+    free(y);
+    pl_mat_release(&dense);
+    pl_source_release(src);
+    pl_data_release(direct);
+    pl_data_release(m2);
+    pl_data_release(m1);
+    pl_data_release(d);
+}
+
+TEST(data_label_checks) {
+    pl_err err;
+    pl_mat m;
+    ASSERT_OK(pl_mat_init(&m, 4, 2, &err), &err);
+    pl_source *s;
+    ASSERT_OK(pl_source_from_mat(&m, "f.npy", &s, &err), &err);
+    pl_data *d;
+    int64_t one[4] = {7, 7, 7, 7}, sparse[4] = {-5, 100, 100, -5}, three[3] = {0, 1, 0};
+    ASSERT_FAILS(pl_data_new(s, one, 4, "l.npy", &d, &err), &err, "at least 2 classes");
+    ASSERT_FAILS(pl_data_new(s, three, 3, "l.npy", &d, &err), &err, "l.npy has 3 labels, f.npy has 4 rows");
+    ASSERT_OK(pl_data_new(s, sparse, 4, "l.npy", &d, &err), &err);
+    ASSERT(pl_data_classes(d) == 2 && pl_data_y(d)[0] == 0 && pl_data_y(d)[1] == 1);
+    ASSERT(pl_data_class_ids(d)[1] == 100);
+    pl_data_release(d);
+    m.data[5] = NAN;
+    pl_source_release(s);
+    ASSERT_OK(pl_source_from_mat(&m, "f.npy", &s, &err), &err);
+    ASSERT_OK(pl_data_new(s, sparse, 4, "l.npy", &d, &err), &err);
+    const pl_stats *st;
+    ASSERT_FAILS(pl_data_stats(d, 0, &st, &err), &err, "f.npy: row 2, column 1 is NaN");
+    pl_data_release(d);
+    pl_source_release(s);
+    pl_mat_release(&m);
+}
