@@ -1,8 +1,9 @@
 /* rank.h — agreement between a metric's scores and measured accuracies.
  *
  * Plain functions on double arrays of length n. Each returns PL_OK and writes *out, or a
- * negative status with a message ("weighted_tau: ..."). Inputs must be finite; the correlation
- * functions need n >= 2 and are exactly scipy 1.10.1's statistics:
+ * negative status with a message ("weighted_tau: y[3] is not finite (nan)", indices 0-based).
+ * Inputs must be finite; the correlation functions need n >= 2 and are exactly scipy 1.10.1's
+ * statistics:
  *
  *   pl_rank_weighted_tau  scipy.stats.weightedtau(x, y)[0] with its defaults (rank=True,
  *                         hyperbolic weigher 1/(r+1), additive=True): the mean of the weighted

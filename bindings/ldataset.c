@@ -1,0 +1,293 @@
+/* ldataset.c — the Dataset userdata: features (streamed .npy, CSV or a Matrix) + labels,
+ * optional source-model inputs, and moved datasets (PED) that share the original's data. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csvfile.h"
+#include "lpedlab.h"
+#include "npy.h"
+
+typedef struct {
+    pl_data *d;
+} lpl_data;
+
+pl_data *lpl_checkdata(lua_State *L, int idx) {
+    lpl_data *u = luaL_checkudata(L, idx, LPL_DATASET);
+    if (!u->d) luaL_argerror(L, idx, "dataset was closed");
+    return u->d;
+}
+
+void lpl_pushdata(lua_State *L, pl_data *d) {
+    lpl_data *u = lua_newuserdatauv(L, sizeof *u, 0);
+    u->d = d;
+    luaL_setmetatable(L, LPL_DATASET);
+}
+
+static const char *ext(const char *path) {
+    const char *dot = strrchr(path, '.');
+    return dot ? dot + 1 : "";
+}
+
+/* A matrix from a path (.npy or .csv) or a Matrix/table at idx, into *out (owned). */
+static void matrix_arg(lua_State *L, int idx, pl_mat *out) {
+    pl_err err;
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        const char *path = lua_tostring(L, idx);
+        int rc = !strcmp(ext(path), "csv") ? pl_csv_load(path, out, NULL, &err)
+                                           : pl_npy_load_mat(path, out, &err);
+        if (rc) lpl_raise(L, &err);
+        return;
+    }
+    lpl_tomatrix(L, idx, out);
+}
+
+static void free_ptr(void *p) { free(p); }
+static void release_source(void *p) { pl_source_release(p); }
+static void release_mat(void *p) {
+    pl_mat_release(p);
+    free(p);
+}
+
+/* A matrix from a path (.npy or .csv) or a Matrix/table at idx, guarded on the stack. */
+static pl_mat *guarded_matrix(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    pl_mat *m = calloc(1, sizeof *m);
+    if (!m) luaL_error(L, "out of memory");
+    lpl_guard(L, m, release_mat);
+    matrix_arg(L, idx, m);
+    return m;
+}
+
+/* Integer labels from a path or a Matrix/table, guarded on the stack; *name for messages. */
+static int64_t *labels_arg(lua_State *L, int idx, size_t *n, const char **name) {
+    pl_err err;
+    int64_t *y = NULL;
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) == LUA_TSTRING && strcmp(ext(lua_tostring(L, idx)), "csv")) {
+        *name = lua_tostring(L, idx);
+        if (pl_npy_load_ints(*name, &y, n, &err)) lpl_raise(L, &err);
+        lpl_guard(L, y, free_ptr);
+        return y;
+    }
+    *name = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : "labels";
+    pl_mat *m = guarded_matrix(L, idx);
+    if (m->rows != 1 && m->cols != 1)
+        luaL_error(L, "%s: labels must be a vector; got %dx%d", *name, (int)m->rows, (int)m->cols);
+    *n = m->rows * m->cols;
+    y = malloc((*n ? *n : 1) * sizeof *y);
+    if (!y) luaL_error(L, "out of memory");
+    lpl_guard(L, y, free_ptr);
+    for (size_t i = 0; i < *n; i++) {
+        double v = m->rows == 1 ? PL_AT(m, 0, i) : PL_AT(m, i, 0);
+        if (!isfinite(v) || v != floor(v) || fabs(v) > 9.0e15)
+            luaL_error(L, "%s: row %d holds %f; labels must be whole numbers", *name, (int)i + 1, v);
+        y[i] = (int64_t)v;
+    }
+    return y;
+}
+
+/* pl.dataset(features, labels [, {source_probs = P, source_labels = S}]) */
+static int l_dataset(lua_State *L) {
+    pl_err err;
+    pl_source *src = NULL;
+    int rc;
+    luaL_checkany(L, 2);
+    size_t n = 0;
+    const char *lname;
+    int64_t *y = labels_arg(L, 2, &n, &lname);
+    if (lua_type(L, 1) == LUA_TSTRING && strcmp(ext(lua_tostring(L, 1)), "csv")) {
+        rc = pl_source_open_npy(lua_tostring(L, 1), &src, &err);
+        if (rc == PL_ENOENT) return lpl_fail(L, &err);
+        if (rc) return lpl_raise(L, &err);
+    } else {
+        pl_mat *m = guarded_matrix(L, 1);
+        rc = pl_source_from_mat(m, lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : "features", &src, &err);
+        if (rc) return lpl_raise(L, &err);
+    }
+    void **sg = lpl_guard(L, src, release_source);
+    lpl_pushdata(L, NULL);
+    int res = lua_gettop(L);
+    lpl_data *u = lua_touserdata(L, res);
+    rc = pl_data_new(src, y, n, lname, &u->d, &err);
+    if (rc) return lpl_raise(L, &err);
+    pl_source_release(src);
+    *sg = NULL;
+    if (lua_istable(L, 3)) {
+        if (lua_getfield(L, 3, "source_probs") != LUA_TNIL) {
+            const char *pname = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "source_probs";
+            pl_mat *p = guarded_matrix(L, -1);
+            if (pl_data_set_source_probs(u->d, p, pname, &err)) return lpl_raise(L, &err);
+        }
+        if (lua_getfield(L, 3, "source_labels") != LUA_TNIL) {
+            const char *sname;
+            int64_t *s2 = labels_arg(L, -1, &n, &sname);
+            if (pl_data_set_source_labels(u->d, s2, n, sname, &err)) return lpl_raise(L, &err);
+        }
+    }
+    lua_settop(L, res);
+    return 1;
+}
+
+static int d_gc(lua_State *L) {
+    lpl_data *u = luaL_checkudata(L, 1, LPL_DATASET);
+    pl_data_release(u->d);
+    u->d = NULL;
+    return 0;
+}
+
+static int d_rows(lua_State *L) {
+    lua_pushinteger(L, (lua_Integer)pl_data_rows(lpl_checkdata(L, 1)));
+    return 1;
+}
+
+static int d_dim(lua_State *L) {
+    lua_pushinteger(L, (lua_Integer)pl_data_dim(lpl_checkdata(L, 1)));
+    return 1;
+}
+
+static int d_classes(lua_State *L) {
+    lua_pushinteger(L, (lua_Integer)pl_data_classes(lpl_checkdata(L, 1)));
+    return 1;
+}
+
+static int d_counts(lua_State *L) {
+    pl_data *d = lpl_checkdata(L, 1);
+    size_t C = pl_data_classes(d);
+    lua_createtable(L, (int)C, 0);
+    for (size_t c = 0; c < C; c++) {
+        lua_pushinteger(L, (lua_Integer)pl_data_counts(d)[c]);
+        lua_seti(L, -2, (lua_Integer)c + 1);
+    }
+    return 1;
+}
+
+static int d_class_ids(lua_State *L) {
+    pl_data *d = lpl_checkdata(L, 1);
+    size_t C = pl_data_classes(d);
+    lua_createtable(L, (int)C, 0);
+    for (size_t c = 0; c < C; c++) {
+        lua_pushinteger(L, (lua_Integer)pl_data_class_ids(d)[c]);
+        lua_seti(L, -2, (lua_Integer)c + 1);
+    }
+    return 1;
+}
+
+/* ds:labels() → N×1 Matrix of encoded labels 1..C (Lua's 1-based convention) */
+static int d_labels(lua_State *L) {
+    pl_data *d = lpl_checkdata(L, 1);
+    size_t N = pl_data_rows(d);
+    pl_mat *m = lpl_newmatrix(L, N, 1);
+    for (size_t i = 0; i < N; i++) m->data[i] = pl_data_y(d)[i] + 1;
+    return 1;
+}
+
+static int d_name(lua_State *L) {
+    lua_pushstring(L, pl_data_name(lpl_checkdata(L, 1)));
+    return 1;
+}
+
+static int d_moved(lua_State *L) {
+    pl_data *d = lpl_checkdata(L, 1);
+    pl_mat *s = lpl_checkmatrix(L, 2);
+    size_t C = pl_data_classes(d), D = pl_data_dim(d);
+    if (s->rows != C || s->cols != D)
+        return luaL_error(L, "moved: shift is %dx%d; expected classes×dim = %dx%d", (int)s->rows,
+                          (int)s->cols, (int)C, (int)D);
+    pl_mat flat;
+    pl_err err;
+    if (pl_mat_copy(&flat, s, &err)) return lpl_raise(L, &err);
+    lpl_pushdata(L, NULL);
+    lpl_data *u = lua_touserdata(L, -1);
+    int rc = pl_data_moved(d, flat.data, &u->d, &err);
+    pl_mat_release(&flat);
+    if (rc) return lpl_raise(L, &err);
+    return 1;
+}
+
+static int d_shift(lua_State *L) {
+    pl_data *d = lpl_checkdata(L, 1);
+    const double *sh = pl_data_shift(d);
+    size_t C = pl_data_classes(d), D = pl_data_dim(d);
+    pl_mat *m = lpl_newmatrix(L, C, D);
+    if (sh) memcpy(m->data, sh, C * D * sizeof(double));
+    return 1;
+}
+
+static int d_dense(lua_State *L) {
+    pl_data *d = lpl_checkdata(L, 1);
+    pl_mat m;
+    pl_err err;
+    if (pl_data_dense(d, &m, &err)) return lpl_raise(L, &err);
+    lpl_pushmatrix_take(L, &m);
+    return 1;
+}
+
+/* ds:stats([gram]) → {n=C×1, sums=C×D, sumsq=C×D, means=C×D, vars=C×D, gram=D×D?} */
+static int d_stats(lua_State *L) {
+    pl_data *d = lpl_checkdata(L, 1);
+    int gram = lua_toboolean(L, 2);
+    const pl_stats *st;
+    pl_err err;
+    if (pl_data_stats(d, gram, &st, &err)) return lpl_raise(L, &err);
+    size_t C = st->C, D = st->D;
+    lua_newtable(L);
+    pl_mat *n = lpl_newmatrix(L, C, 1);
+    memcpy(n->data, st->n, C * sizeof(double));
+    lua_setfield(L, -2, "n");
+    pl_mat *S = lpl_newmatrix(L, C, D);
+    memcpy(S->data, st->S, C * D * sizeof(double));
+    lua_setfield(L, -2, "sums");
+    pl_mat *Q = lpl_newmatrix(L, C, D);
+    memcpy(Q->data, st->Q, C * D * sizeof(double));
+    lua_setfield(L, -2, "sumsq");
+    pl_mat *mu = lpl_newmatrix(L, C, D);
+    pl_mat *var = lpl_newmatrix(L, C, D);
+    for (size_t c = 0; c < C; c++)
+        for (size_t j = 0; j < D; j++) {
+            double m = st->S[c * D + j] / st->n[c];
+            mu->data[c * D + j] = m;
+            double v = st->Q[c * D + j] / st->n[c] - m * m;
+            var->data[c * D + j] = v > 0 ? v : 0;
+        }
+    lua_setfield(L, -3, "vars");
+    lua_setfield(L, -2, "means");
+    if (st->G) {
+        pl_mat *G = lpl_newmatrix(L, D, D);
+        memcpy(G->data, st->G, D * D * sizeof(double));
+        lua_setfield(L, -2, "gram");
+    }
+    return 1;
+}
+
+static int d_tostring(lua_State *L) {
+    lpl_data *u = luaL_checkudata(L, 1, LPL_DATASET);
+    if (!u->d) {
+        lua_pushliteral(L, "Dataset (closed)");
+        return 1;
+    }
+    lua_pushfstring(L, "Dataset %s: N=%d D=%d C=%d%s", pl_data_name(u->d), (int)pl_data_rows(u->d),
+                    (int)pl_data_dim(u->d), (int)pl_data_classes(u->d),
+                    pl_data_shift(u->d) ? " (moved)" : "");
+    return 1;
+}
+
+static const luaL_Reg methods[] = {
+    {"rows", d_rows}, {"dim", d_dim}, {"classes", d_classes}, {"counts", d_counts},
+    {"class_ids", d_class_ids}, {"labels", d_labels}, {"name", d_name}, {"moved", d_moved},
+    {"shift", d_shift}, {"dense", d_dense}, {"stats", d_stats}, {"close", d_gc}, {NULL, NULL}};
+
+static const luaL_Reg meta[] = {
+    {"__gc", d_gc}, {"__close", d_gc}, {"__tostring", d_tostring}, {NULL, NULL}};
+
+static const luaL_Reg funcs[] = {{"dataset", l_dataset}, {NULL, NULL}};
+
+void lpl_open_dataset(lua_State *L) {
+    if (luaL_newmetatable(L, LPL_DATASET)) {
+        luaL_setfuncs(L, meta, 0);
+        luaL_newlib(L, methods);
+        lua_setfield(L, -2, "__index");
+    }
+    lua_pop(L, 1);
+    luaL_setfuncs(L, funcs, 0);
+}

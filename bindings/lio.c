@@ -1,0 +1,317 @@
+/* lio.c — pl.load / pl.save (.npy, .csv, .json by extension), pl.load_labels, JSON ⇄ Lua.
+ *
+ * Missing files return nil, message (Lua's io convention); malformed files raise. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csvfile.h"
+#include "io.h"
+#include "lpedlab.h"
+#include "npy.h"
+
+static const char *ext(const char *path) {
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    return (dot && (!slash || dot > slash)) ? dot + 1 : "";
+}
+
+/* ---------- JSON ---------- */
+static void push_json(lua_State *L, const cJSON *j, int depth) {
+    luaL_checkstack(L, 4, "JSON nesting too deep");
+    if (depth > 200) luaL_error(L, "JSON nesting deeper than 200");
+    if (cJSON_IsObject(j)) {
+        lua_newtable(L);
+        for (const cJSON *c = j->child; c; c = c->next) {
+            push_json(L, c, depth + 1);
+            lua_setfield(L, -2, c->string ? c->string : "");
+        }
+    } else if (cJSON_IsArray(j)) {
+        lua_newtable(L);
+        lua_Integer i = 1;
+        for (const cJSON *c = j->child; c; c = c->next) {
+            push_json(L, c, depth + 1);
+            lua_seti(L, -2, i++);
+        }
+    } else if (cJSON_IsString(j)) {
+        const char *s = j->valuestring;
+        if (!strcmp(s, "nan")) lua_pushnumber(L, NAN);
+        else if (!strcmp(s, "inf")) lua_pushnumber(L, HUGE_VAL);
+        else if (!strcmp(s, "-inf")) lua_pushnumber(L, -HUGE_VAL);
+        else lua_pushstring(L, s);
+    } else if (cJSON_IsNumber(j)) {
+        lua_pushnumber(L, j->valuedouble);
+    } else if (cJSON_IsBool(j)) {
+        lua_pushboolean(L, cJSON_IsTrue(j));
+    } else {
+        lua_pushnil(L);
+    }
+}
+
+static int push_json_protected(lua_State *L) {
+    push_json(L, lua_touserdata(L, 1), 0);
+    return 1;
+}
+
+/* Parse text and push the Lua value; the cJSON tree is freed even when pushing raises. */
+static int json_decode_text(lua_State *L, const char *text, size_t len, const char *name) {
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!root) {
+        const char *at = end ? end : cJSON_GetErrorPtr();
+        size_t off = at && at >= text && at <= text + len ? (size_t)(at - text) : 0;
+        int line = 1, col = 1;
+        for (size_t i = 0; i < off; i++) {
+            if (text[i] == '\n') { line++; col = 1; } else col++;
+        }
+        return luaL_error(L, "%s: malformed JSON at line %d, column %d (byte %d)", name, line, col, (int)off);
+    }
+    lua_pushcfunction(L, push_json_protected);
+    lua_pushlightuserdata(L, root);
+    int st = lua_pcall(L, 1, 1, 0);
+    cJSON_Delete(root);
+    if (st != LUA_OK) return lua_error(L);
+    return 1;
+}
+
+static int is_array(lua_State *L, int idx, size_t *n) {
+    size_t count = 0;
+    lua_Integer max = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1) {
+            lua_pop(L, 1);
+            return 0;
+        }
+        if (lua_tointeger(L, -1) > max) max = lua_tointeger(L, -1);
+        count++;
+    }
+    *n = count;
+    return (size_t)max == count;
+}
+
+static void sort_object(cJSON *o) {
+    /* insertion sort of the child list by key */
+    cJSON *sorted = NULL;
+    for (cJSON *c = o->child; c;) {
+        cJSON *next = c->next;
+        cJSON **pp = &sorted;
+        while (*pp && strcmp((*pp)->string, c->string) <= 0) pp = &(*pp)->next;
+        c->next = *pp;
+        *pp = c;
+        c = next;
+    }
+    cJSON *prev = NULL;
+    for (cJSON *c = sorted; c; c = c->next) {
+        c->prev = prev;
+        prev = c;
+    }
+    if (sorted) sorted->prev = prev; /* cJSON keeps the tail in child->prev */
+    o->child = sorted;
+}
+
+static void attach(cJSON *parent, const char *key, cJSON *item) {
+    if (key) cJSON_AddItemToObject(parent, key, item);
+    else cJSON_AddItemToArray(parent, item);
+}
+
+/* Encode the Lua value at idx as a new child of parent. Every node is attached to the tree as
+ * soon as it is created, so a raise part-way leaks nothing (the box's __gc frees the tree). */
+static void add_json(lua_State *L, int idx, int depth, cJSON *parent, const char *key) {
+    idx = lua_absindex(L, idx);
+    if (depth > 200) luaL_error(L, "json: nesting deeper than 200 (a cycle?)");
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL: attach(parent, key, cJSON_CreateNull()); return;
+    case LUA_TBOOLEAN: attach(parent, key, cJSON_CreateBool(lua_toboolean(L, idx))); return;
+    case LUA_TNUMBER: {
+        double v = lua_tonumber(L, idx);
+        if (isnan(v)) attach(parent, key, cJSON_CreateString("nan"));
+        else if (isinf(v)) attach(parent, key, cJSON_CreateString(v > 0 ? "inf" : "-inf"));
+        else attach(parent, key, cJSON_CreateNumber(v)); /* cJSON prints 17 digits when needed */
+        return;
+    }
+    case LUA_TSTRING: attach(parent, key, cJSON_CreateString(lua_tostring(L, idx))); return;
+    case LUA_TTABLE: {
+        size_t n;
+        luaL_checkstack(L, 6, "json: too deep");
+        if (is_array(L, idx, &n) && n > 0) {
+            cJSON *a = cJSON_CreateArray();
+            attach(parent, key, a);
+            for (size_t i = 1; i <= n; i++) {
+                lua_geti(L, idx, (lua_Integer)i);
+                add_json(L, -1, depth + 1, a, NULL);
+                lua_pop(L, 1);
+            }
+            return;
+        }
+        cJSON *o = cJSON_CreateObject();
+        attach(parent, key, o);
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            if (lua_type(L, -2) != LUA_TSTRING && lua_type(L, -2) != LUA_TNUMBER)
+                luaL_error(L, "json: table key of type %s", luaL_typename(L, -2));
+            lua_pushvalue(L, -2);
+            const char *k = lua_tostring(L, -1); /* converts the copy, not the key */
+            add_json(L, -2, depth + 1, o, k);
+            lua_pop(L, 2);
+        }
+        sort_object(o);
+        return;
+    }
+    case LUA_TUSERDATA: {
+        pl_mat *m = lpl_testmatrix(L, idx);
+        if (m) {
+            cJSON *a = cJSON_CreateArray();
+            attach(parent, key, a);
+            for (size_t i = 0; i < m->rows; i++) {
+                cJSON *r = cJSON_CreateArray();
+                cJSON_AddItemToArray(a, r);
+                for (size_t j = 0; j < m->cols; j++) cJSON_AddItemToArray(r, cJSON_CreateNumber(PL_AT(m, i, j)));
+            }
+            return;
+        }
+    }
+    /* fallthrough */
+    default: luaL_error(L, "json: cannot encode a %s", luaL_typename(L, idx));
+    }
+}
+
+typedef struct { cJSON *root; } json_box;
+
+static int box_gc(lua_State *L) {
+    json_box *b = lua_touserdata(L, 1);
+    cJSON_Delete(b->root);
+    b->root = NULL;
+    return 0;
+}
+
+/* Encode the value at idx; returns a malloc'd string (pretty or compact). */
+static char *encode(lua_State *L, int idx, int pretty) {
+    idx = lua_absindex(L, idx);
+    json_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+    b->root = NULL;
+    if (luaL_newmetatable(L, "pedlab.jsonbox")) {
+        lua_pushcfunction(L, box_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    b->root = cJSON_CreateArray();
+    add_json(L, idx, 0, b->root, NULL);
+    char *s = pretty ? cJSON_Print(b->root->child) : cJSON_PrintUnformatted(b->root->child);
+    cJSON_Delete(b->root);
+    b->root = NULL;
+    lua_pop(L, 1);
+    if (!s) luaL_error(L, "json: out of memory");
+    return s;
+}
+
+/* pl.json_encode(value [, pretty]) → string */
+static int l_json_encode(lua_State *L) {
+    luaL_checkany(L, 1);
+    char *s = encode(L, 1, lua_toboolean(L, 2));
+    lua_pushstring(L, s);
+    free(s);
+    return 1;
+}
+
+static int l_json_decode(lua_State *L) {
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    return json_decode_text(L, s, len, luaL_optstring(L, 2, "json"));
+}
+
+/* ---------- load / save ---------- */
+static int l_load(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    const char *e = ext(path);
+    pl_err err;
+    if (!strcmp(e, "npy")) {
+        pl_mat m;
+        if (pl_npy_load_mat(path, &m, &err)) return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
+        lpl_pushmatrix_take(L, &m);
+        return 1;
+    }
+    if (!strcmp(e, "csv")) {
+        pl_mat m;
+        char **hdr;
+        if (pl_csv_load(path, &m, &hdr, &err)) return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
+        size_t cols = m.cols;
+        lpl_pushmatrix_take(L, &m);
+        if (!hdr) return 1;
+        lua_createtable(L, (int)cols, 0);
+        for (size_t j = 0; j < cols; j++) {
+            lua_pushstring(L, hdr[j]);
+            lua_seti(L, -2, (lua_Integer)j + 1);
+        }
+        pl_csv_free_header(hdr, cols);
+        return 2;
+    }
+    if (!strcmp(e, "json")) {
+        char *text;
+        size_t len;
+        if (pl_read_file(path, &text, &len, &err)) return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
+        lua_pushlstring(L, text, len); /* Lua owns the text from here: nothing leaks on a raise */
+        free(text);
+        const char *t = lua_tolstring(L, -1, &len);
+        return json_decode_text(L, t, len, path);
+    }
+    return luaL_error(L, "%s: unknown file type '.%s'; expected .npy, .csv or .json", path, e);
+}
+
+static int l_save(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    const char *e = ext(path);
+    pl_err err;
+    luaL_checkany(L, 2);
+    if (!strcmp(e, "json")) {
+        char *s = encode(L, 2, 1);
+        size_t n = strlen(s);
+        s[n] = '\n';
+        int rc = pl_write_file_atomic(path, s, n + 1, &err);
+        free(s);
+        if (rc) return lpl_raise(L, &err);
+        return 0;
+    }
+    pl_mat tmp;
+    lpl_tomatrix(L, 2, &tmp);
+    int rc;
+    if (!strcmp(e, "npy")) {
+        rc = pl_npy_save_mat(path, &tmp, &err);
+    } else if (!strcmp(e, "csv")) {
+        const char **hdr = NULL;
+        if (lua_istable(L, 3)) {
+            hdr = calloc(tmp.cols ? tmp.cols : 1, sizeof *hdr);
+            for (size_t j = 0; hdr && j < tmp.cols; j++) {
+                lua_geti(L, 3, (lua_Integer)j + 1);
+                hdr[j] = lua_tostring(L, -1);
+                if (!hdr[j]) hdr[j] = "";
+                lua_pop(L, 1); /* the string stays referenced by the table */
+            }
+        }
+        rc = pl_csv_save(path, &tmp, hdr, &err);
+        free(hdr);
+    } else {
+        pl_mat_release(&tmp);
+        return luaL_error(L, "%s: unknown file type '.%s'; expected .npy, .csv or .json", path, e);
+    }
+    pl_mat_release(&tmp);
+    if (rc) return lpl_raise(L, &err);
+    return 0;
+}
+
+/* pl.write_file(path, string): atomic text output for Lua-side writers (reports, SVG). */
+static int l_write_file(lua_State *L) {
+    size_t len;
+    const char *path = luaL_checkstring(L, 1);
+    const char *s = luaL_checklstring(L, 2, &len);
+    pl_err err;
+    if (pl_write_file_atomic(path, s, len, &err)) return lpl_raise(L, &err);
+    return 0;
+}
+
+static const luaL_Reg funcs[] = {
+    {"load", l_load}, {"save", l_save}, {"json_encode", l_json_encode},
+    {"json_decode", l_json_decode}, {"write_file", l_write_file}, {NULL, NULL}};
+
+void lpl_open_io(lua_State *L) { luaL_setfuncs(L, funcs, 0); }

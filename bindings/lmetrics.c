@@ -1,0 +1,116 @@
+/* lmetrics.c — pl.metrics.<name>(ds [, opts]), pl.metrics.score(name, ds, opts),
+ * pl.metrics.list(), pl.metrics.logme_targets(ds, Y). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lpedlab.h"
+#include "metrics/metric.h"
+
+static int score_named(lua_State *L, const char *name, int ds_idx, int opt_idx) {
+    pl_data *d = lpl_checkdata(L, ds_idx);
+    pl_kv kv[16];
+    uint64_t seed;
+    /* a holder table keeps every converted string referenced while the metric runs */
+    lua_newtable(L);
+    int holder = lua_gettop(L);
+    size_t n = 0;
+    seed = 0;
+    if (!lua_isnoneornil(L, opt_idx)) {
+        luaL_checktype(L, opt_idx, LUA_TTABLE);
+        lua_pushnil(L);
+        while (lua_next(L, opt_idx)) {
+            if (lua_type(L, -2) != LUA_TSTRING) return luaL_error(L, "%s: option keys must be strings", name);
+            const char *k = lua_tostring(L, -2);
+            if (!strcmp(k, "seed")) {
+                seed = (uint64_t)luaL_checkinteger(L, -1);
+                lua_pop(L, 1);
+                continue;
+            }
+            if (n == sizeof kv / sizeof kv[0]) return luaL_error(L, "%s: too many options", name);
+            if (lua_isboolean(L, -1)) lua_pushstring(L, lua_toboolean(L, -1) ? "true" : "false");
+            else luaL_tolstring(L, -1, NULL);
+            kv[n].val = lua_tostring(L, -1);
+            lua_seti(L, holder, (lua_Integer)(2 * n + 1));
+            lua_pushvalue(L, -2);
+            kv[n].key = lua_tostring(L, -1);
+            lua_seti(L, holder, (lua_Integer)(2 * n + 2));
+            n++;
+            lua_pop(L, 1);
+        }
+    }
+    pl_opts o = {kv, n, seed};
+    double v;
+    pl_err err;
+    if (pl_metric_score(name, d, &o, &v, &err)) return lpl_raise(L, &err);
+    lua_pushnumber(L, v);
+    return 1;
+}
+
+static int l_metric(lua_State *L) {
+    return score_named(L, lua_tostring(L, lua_upvalueindex(1)), 1, 2);
+}
+
+static int l_score(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    return score_named(L, name, 2, 3);
+}
+
+static int l_list(lua_State *L) {
+    size_t n;
+    const pl_metric *m = pl_metric_all(&n);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_newtable(L);
+        lua_pushstring(L, m[i].name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, m[i].summary);
+        lua_setfield(L, -2, "summary");
+        lua_pushboolean(L, m[i].higher_better);
+        lua_setfield(L, -2, "higher_better");
+        lua_newtable(L);
+        int k = 1;
+        if (m[i].needs & PL_NEED_FEATURES) { lua_pushliteral(L, "features"); lua_seti(L, -2, k++); }
+        if (m[i].needs & PL_NEED_SOURCE_PROBS) { lua_pushliteral(L, "source_probs"); lua_seti(L, -2, k++); }
+        if (m[i].needs & PL_NEED_SOURCE_LABELS) { lua_pushliteral(L, "source_labels"); lua_seti(L, -2, k++); }
+        lua_pushliteral(L, "labels");
+        lua_seti(L, -2, k);
+        lua_setfield(L, -2, "needs");
+        lua_newtable(L);
+        k = 1;
+        for (const char *const *key = m[i].keys; *key; key++) {
+            lua_pushstring(L, *key);
+            lua_seti(L, -2, k++);
+        }
+        lua_setfield(L, -2, "options");
+        lua_seti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
+static int l_logme_targets(lua_State *L) {
+    pl_data *d = lpl_checkdata(L, 1);
+    pl_mat *t = lpl_checkmatrix(L, 2);
+    double v;
+    pl_err err;
+    if (pl_logme_targets(d, t, &v, &err)) return lpl_raise(L, &err);
+    lua_pushnumber(L, v);
+    return 1;
+}
+
+void lpl_open_metrics(lua_State *L) {
+    size_t n;
+    const pl_metric *m = pl_metric_all(&n);
+    lua_newtable(L);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushstring(L, m[i].name);
+        lua_pushcclosure(L, l_metric, 1);
+        lua_setfield(L, -2, m[i].name);
+    }
+    lua_pushcfunction(L, l_score);
+    lua_setfield(L, -2, "score");
+    lua_pushcfunction(L, l_list);
+    lua_setfield(L, -2, "list");
+    lua_pushcfunction(L, l_logme_targets);
+    lua_setfield(L, -2, "logme_targets");
+    lua_setfield(L, -2, "metrics");
+}

@@ -1,0 +1,524 @@
+/* balls.c — PED's class-ball system (see balls.h for the model, the rules and the errors). */
+#include "balls.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+pl_balls_opts pl_balls_opts_default(void) {
+    pl_balls_opts o = {0.6, 1.0, 1e-3, PL_BALLS_MASS_ONE, PL_BALLS_SCALE_NONE};
+    return o;
+}
+
+pl_sim_opts pl_sim_opts_default(void) {
+    pl_sim_opts o = {0.1, 0.5, 6};
+    return o;
+}
+
+/* ---------- reference statistics ---------- */
+
+int pl_balls_ref_stats(pl_source *ref, double eps, double *mean, double *scale, pl_err *err) {
+    int rc = PL_OK;
+    double *buf = NULL, *bmean = NULL, *bm2 = NULL;
+    if (!ref || !mean || !scale)
+        return pl_err_set(err, PL_EINVAL, "ped: reference statistics need a source and outputs");
+    size_t N = pl_source_rows(ref), D = pl_source_cols(ref);
+    if (N == 0 || D == 0)
+        return pl_err_set(err, PL_EINVAL, "ped: reference features %s are empty (%zu×%zu)",
+                          pl_source_name(ref), N, D);
+    if (!(eps > 0) || !isfinite(eps))
+        return pl_err_set(err, PL_EINVAL, "ped: eps must be finite and > 0, got %g", eps);
+
+    /* About 8 MB of doubles per block. */
+    size_t block = ((size_t)8 << 20) / (sizeof(double) * D);
+    if (block < 1) block = 1;
+    if (block > N) block = N;
+    size_t cells;
+    if (pl_mul_overflows(block, D, &cells))
+        return pl_err_set(err, PL_ENOMEM, "ped: reference block too large");
+    buf = pl_alloc(cells, sizeof *buf, err);
+    bmean = pl_alloc(D, sizeof *bmean, err);
+    bm2 = pl_alloc(D, sizeof *bm2, err);
+    if (!buf || !bmean || !bm2) { rc = PL_ENOMEM; goto cleanup; }
+
+    /* Per block: exact two-pass moments; blocks merged with Chan et al.'s pairwise update.
+     * scale[] holds the running sum of squared deviations (M2) until the end. */
+    double n = 0;
+    for (size_t r0 = 0; r0 < N; r0 += block) {
+        size_t nb = N - r0 < block ? N - r0 : block;
+        if ((rc = pl_check_interrupt(err)) < 0) goto cleanup;
+        if ((rc = pl_source_read(ref, r0, nb, buf, err)) < 0) {
+            pl_err_prefix(err, "ped: reference statistics");
+            goto cleanup;
+        }
+        memset(bmean, 0, D * sizeof *bmean);
+        memset(bm2, 0, D * sizeof *bm2);
+        for (size_t i = 0; i < nb; i++)
+            for (size_t d = 0; d < D; d++) bmean[d] += buf[i * D + d];
+        for (size_t d = 0; d < D; d++) bmean[d] /= (double)nb;
+        for (size_t i = 0; i < nb; i++)
+            for (size_t d = 0; d < D; d++) {
+                double t = buf[i * D + d] - bmean[d];
+                bm2[d] += t * t;
+            }
+        double m = (double)nb;
+        if (n == 0) {
+            memcpy(mean, bmean, D * sizeof *mean);
+            memcpy(scale, bm2, D * sizeof *scale);
+        } else {
+            double tot = n + m;
+            for (size_t d = 0; d < D; d++) {
+                double delta = bmean[d] - mean[d];
+                mean[d] += delta * (m / tot);
+                scale[d] += bm2[d] + delta * delta * (n * m / tot);
+            }
+        }
+        n += m;
+    }
+    for (size_t d = 0; d < D; d++) {
+        double sd = sqrt(scale[d] / n);
+        scale[d] = sd > eps ? sd : eps;
+    }
+
+cleanup:
+    free(buf);
+    free(bmean);
+    free(bm2);
+    return rc;
+}
+
+/* ---------- construction ---------- */
+
+void pl_balls_release(pl_balls *b) {
+    if (!b) return;
+    free(b->offset);
+    free(b->scale);
+    free(b->centre0);
+    free(b->centre);
+    free(b->shift);
+    free(b->radius);
+    free(b->mass);
+    free(b->count);
+    free(b->ids);
+    free(b->work);
+    free(b->work2);
+    memset(b, 0, sizeof *b);
+}
+
+static int check_opts(const pl_balls_opts *o, pl_err *err) {
+    if (!isfinite(o->radius) || o->radius < 0)
+        return pl_err_set(err, PL_EINVAL, "ped: radius coefficient (nsigma) must be finite and "
+                          ">= 0, got %g", o->radius);
+    if (!isfinite(o->k) || o->k < 0)
+        return pl_err_set(err, PL_EINVAL, "ped: force constant k must be finite and >= 0, "
+                          "got %g", o->k);
+    if (!isfinite(o->eps) || !(o->eps > 0))
+        return pl_err_set(err, PL_EINVAL, "ped: eps must be finite and > 0, got %g", o->eps);
+    if (o->mass_mode != PL_BALLS_MASS_ONE && o->mass_mode != PL_BALLS_MASS_COUNT)
+        return pl_err_set(err, PL_EINVAL, "ped: unknown mass mode %d (0 = one, 1 = count)",
+                          o->mass_mode);
+    if (o->scale_mode != PL_BALLS_SCALE_NONE && o->scale_mode != PL_BALLS_SCALE_SELF)
+        return pl_err_set(err, PL_EINVAL, "ped: unknown scale mode %d (0 = none, 1 = self)",
+                          o->scale_mode);
+    return PL_OK;
+}
+
+int pl_balls_init(pl_balls *b, pl_data *d, const double *ref_mean, const double *ref_scale,
+                  const pl_balls_opts *o, pl_err *err) {
+    int rc = PL_OK;
+    if (!b) return pl_err_set(err, PL_EINVAL, "ped: no ball system to initialise");
+    memset(b, 0, sizeof *b);
+    if (!d) return pl_err_set(err, PL_EINVAL, "ped: no dataset");
+    pl_balls_opts def = pl_balls_opts_default();
+    if (!o) o = &def;
+    if ((rc = check_opts(o, err)) < 0) return rc;
+    if ((ref_mean == NULL) != (ref_scale == NULL))
+        return pl_err_set(err, PL_EINVAL, "ped: give both reference mean and scale, or neither");
+
+    const pl_stats *st = NULL;
+    if ((rc = pl_data_stats(d, 0, &st, err)) < 0) return rc;
+    size_t C = st->C, D = st->D, cd;
+    if (C == 0 || D == 0)
+        return pl_err_set(err, PL_EINVAL, "ped: dataset %s has %zu classes and %zu dimensions",
+                          pl_data_name(d), C, D);
+    if (pl_mul_overflows(C, D, &cd))
+        return pl_err_set(err, PL_ENOMEM, "ped: %zu classes × %zu dimensions overflows", C, D);
+
+    b->C = C;
+    b->D = D;
+    b->k = o->k;
+    b->offset = pl_alloc(D, sizeof(double), err);
+    b->scale = pl_alloc(D, sizeof(double), err);
+    b->centre0 = pl_alloc(cd, sizeof(double), err);
+    b->centre = pl_alloc(cd, sizeof(double), err);
+    b->shift = pl_alloc(cd, sizeof(double), err);
+    b->radius = pl_alloc(C, sizeof(double), err);
+    b->mass = pl_alloc(C, sizeof(double), err);
+    b->count = pl_alloc(C, sizeof(double), err);
+    b->ids = pl_alloc(C, sizeof(int64_t), err);
+    b->work = pl_alloc(cd, sizeof(double), err);
+    b->work2 = pl_alloc(cd, sizeof(double), err);
+    if (!b->offset || !b->scale || !b->centre0 || !b->centre || !b->shift || !b->radius ||
+        !b->mass || !b->count || !b->ids || !b->work || !b->work2) {
+        rc = PL_ENOMEM;
+        goto cleanup;
+    }
+    const int64_t *ids = pl_data_class_ids(d);
+    for (size_t c = 0; c < C; c++) b->ids[c] = ids ? ids[c] : (int64_t)c;
+
+    if (ref_mean) {
+        for (size_t j = 0; j < D; j++) {
+            if (!isfinite(ref_mean[j]) || !isfinite(ref_scale[j]) || !(ref_scale[j] > 0)) {
+                rc = pl_err_set(err, PL_EINVAL, "ped: reference mean/scale of dimension %zu is "
+                                "(%g, %g); need finite values and scale > 0", j, ref_mean[j],
+                                ref_scale[j]);
+                goto cleanup;
+            }
+            b->offset[j] = ref_mean[j];
+            b->scale[j] = ref_scale[j];
+        }
+    } else if (o->scale_mode == PL_BALLS_SCALE_SELF) {
+        /* Overall moments from the class sums (E[x²] − E[x]², clamped at 0). */
+        double N = 0;
+        for (size_t c = 0; c < C; c++) N += st->n[c];
+        for (size_t j = 0; j < D; j++) {
+            double s = 0, q = 0;
+            for (size_t c = 0; c < C; c++) {
+                s += st->S[c * D + j];
+                q += st->Q[c * D + j];
+            }
+            double m = s / N, v = q / N - m * m;
+            if (!(v > 0)) v = 0;
+            double sd = sqrt(v);
+            b->offset[j] = m;
+            b->scale[j] = sd > o->eps ? sd : o->eps;
+        }
+    } else {
+        for (size_t j = 0; j < D; j++) b->scale[j] = 1.0;
+    }
+
+    for (size_t c = 0; c < C; c++) {
+        double n = st->n[c];
+        if (!(n >= 1)) {
+            rc = pl_err_set(err, PL_EINVAL, "ped: class %lld of %s has no samples",
+                            (long long)b->ids[c], pl_data_name(d));
+            goto cleanup;
+        }
+        /* Class variance from sums: E[x²] − E[x]² in original units, clamped at 0 (rounding
+         * can make it slightly negative for near-constant dimensions), then rescaled. */
+        double vsum = 0;
+        for (size_t j = 0; j < D; j++) {
+            double mx = st->S[c * D + j] / n;
+            double vx = st->Q[c * D + j] / n - mx * mx;
+            if (!(vx > 0)) vx = 0;
+            double sc = b->scale[j];
+            b->centre0[c * D + j] = (mx - b->offset[j]) / sc;
+            vsum += vx / (sc * sc);
+        }
+        b->radius[c] = o->radius * sqrt(vsum);
+        b->count[c] = n;
+        b->mass[c] = o->mass_mode == PL_BALLS_MASS_COUNT ? n : 1.0;
+        if (!isfinite(b->radius[c])) {
+            rc = pl_err_set(err, PL_ENUMERIC, "ped: class %lld of %s has a non-finite radius "
+                            "(features too large?)", (long long)b->ids[c], pl_data_name(d));
+            goto cleanup;
+        }
+    }
+    for (size_t i = 0; i < cd; i++) {
+        if (!isfinite(b->centre0[i])) {
+            rc = pl_err_set(err, PL_ENUMERIC, "ped: class %lld of %s has a non-finite centre",
+                            (long long)b->ids[i / D], pl_data_name(d));
+            goto cleanup;
+        }
+    }
+    memcpy(b->centre, b->centre0, cd * sizeof(double));
+
+cleanup:
+    if (rc < 0) pl_balls_release(b);
+    return rc;
+}
+
+int pl_balls_init_ref(pl_balls *b, pl_data *d, pl_source *ref, const pl_balls_opts *o,
+                      pl_err *err) {
+    int rc;
+    double *mean = NULL, *scale = NULL;
+    if (b) memset(b, 0, sizeof *b);
+    if (!d || !ref) return pl_err_set(err, PL_EINVAL, "ped: need a dataset and a reference");
+    pl_balls_opts def = pl_balls_opts_default();
+    if (!o) o = &def;
+    size_t D = pl_data_dim(d);
+    if (pl_source_cols(ref) != D)
+        return pl_err_set(err, PL_EINVAL, "ped: reference features %s have %zu columns; the "
+                          "features %s have %zu", pl_source_name(ref), pl_source_cols(ref),
+                          pl_data_name(d), D);
+    mean = pl_alloc(D, sizeof *mean, err);
+    scale = pl_alloc(D, sizeof *scale, err);
+    if (!mean || !scale) { rc = PL_ENOMEM; goto cleanup; }
+    if ((rc = pl_balls_ref_stats(ref, o->eps, mean, scale, err)) < 0) goto cleanup;
+    rc = pl_balls_init(b, d, mean, scale, o, err);
+cleanup:
+    free(mean);
+    free(scale);
+    return rc;
+}
+
+/* ---------- geometry ---------- */
+
+static double dist_between(const double *a, const double *b, size_t D) {
+    double ss = 0;
+    for (size_t j = 0; j < D; j++) {
+        double t = a[j] - b[j];
+        ss += t * t;
+    }
+    return sqrt(ss);
+}
+
+/* Spring energy of the given centres. */
+static double energy_of(const pl_balls *b, const double *centres) {
+    size_t C = b->C, D = b->D;
+    double e = 0;
+    for (size_t i = 0; i < C; i++)
+        for (size_t j = i + 1; j < C; j++) {
+            double ov = b->radius[i] + b->radius[j] -
+                        dist_between(centres + i * D, centres + j * D, D);
+            if (ov > 0) e += 0.5 * b->k * ov * ov;
+        }
+    return e;
+}
+
+double pl_balls_energy(const pl_balls *b) {
+    return b && b->centre ? energy_of(b, b->centre) : 0.0;
+}
+
+void pl_balls_overlaps(const pl_balls *b, double *out) {
+    size_t C = b->C, D = b->D;
+    for (size_t i = 0; i < C; i++) {
+        out[i * C + i] = 0;
+        for (size_t j = i + 1; j < C; j++) {
+            double ov = b->radius[i] + b->radius[j] -
+                        dist_between(b->centre + i * D, b->centre + j * D, D);
+            if (!(ov > 0)) ov = 0;
+            out[i * C + j] = out[j * C + i] = ov;
+        }
+    }
+}
+
+void pl_balls_shift_orig(const pl_balls *b, double *out) {
+    size_t C = b->C, D = b->D;
+    for (size_t c = 0; c < C; c++)
+        for (size_t j = 0; j < D; j++) out[c * D + j] = b->shift[c * D + j] * b->scale[j];
+}
+
+/* ---------- one step ---------- */
+
+static int callback_failed(pl_err *err, const pl_err *cbe, int status, const char *what) {
+    if (cbe->msg[0]) return pl_err_set(err, PL_ECALLBACK, "ped: force law: %s", cbe->msg);
+    return pl_err_set(err, PL_ECALLBACK, "ped: force law failed (status %d) %s", status, what);
+}
+
+/* Pairs: the official step, with the force magnitude from Hooke or a pairwise callback.
+ * move (C×D) must be zeroed. */
+static int propose_pairs(pl_balls *b, double dt, const pl_law *law, double *move, pl_err *err) {
+    size_t C = b->C, D = b->D;
+    const double *m = b->centre;
+    double half = 0.5 * (dt * dt);
+    double unit = 1.0 / sqrt((double)D);
+    for (size_t i = 0; i < C; i++) {
+        for (size_t j = i + 1; j < C; j++) {
+            double d = dist_between(m + i * D, m + j * D, D);
+            double ov = b->radius[i] + b->radius[j] - d;
+            if (!(ov > 0)) continue;
+            double f;
+            if (law && law->kind == PL_LAW_PAIR) {
+                pl_err cbe;
+                cbe.code = 0;
+                cbe.msg[0] = 0;
+                int st = law->pair(law->ud, d, b->radius[i], b->radius[j], &f, &cbe);
+                if (st < 0) {
+                    char what[96];
+                    snprintf(what, sizeof what, "for classes %lld and %lld",
+                             (long long)b->ids[i], (long long)b->ids[j]);
+                    return callback_failed(err, &cbe, st, what);
+                }
+                if (!isfinite(f))
+                    return pl_err_set(err, PL_ECALLBACK, "ped: force law returned a non-finite "
+                                      "magnitude (%g) for classes %lld and %lld", f,
+                                      (long long)b->ids[i], (long long)b->ids[j]);
+            } else {
+                f = b->k * ov;
+            }
+            /* Maximum-phase cap: a class never moves further than the overlap in one step. */
+            double si = half * (f / b->mass[i]), sj = half * (f / b->mass[j]);
+            si = si < ov ? (si > -ov ? si : -ov) : ov;
+            sj = sj < ov ? (sj > -ov ? sj : -ov) : ov;
+            double *mi = move + i * D, *mj = move + j * D;
+            if (d > 0) {
+                const double *ci = m + i * D, *cj = m + j * D;
+                for (size_t k = 0; k < D; k++) {
+                    double u = (ci[k] - cj[k]) / d;
+                    mi[k] += u * si;
+                    mj[k] -= u * sj;
+                }
+            } else {
+                /* Coincident centres: fixed direction (1, ..., 1)/sqrt(D), see balls.h. */
+                for (size_t k = 0; k < D; k++) {
+                    mi[k] += unit * si;
+                    mj[k] -= unit * sj;
+                }
+            }
+        }
+        /* Long loops for large C: stay interruptible inside a step. */
+        if ((i & 63) == 63) {
+            int rc = pl_check_interrupt(err);
+            if (rc < 0) return rc;
+        }
+    }
+    return PL_OK;
+}
+
+static int propose_system(pl_balls *b, double dt, const pl_law *law, double *move,
+                          double *forces, pl_err *err) {
+    size_t C = b->C, D = b->D;
+    pl_err cbe;
+    cbe.code = 0;
+    cbe.msg[0] = 0;
+    memset(forces, 0, C * D * sizeof *forces);
+    int st = law->system(law->ud, C, D, b->centre, b->radius, forces, &cbe);
+    if (st < 0) return callback_failed(err, &cbe, st, "(whole-system law)");
+    double half = 0.5 * (dt * dt);
+    for (size_t c = 0; c < C; c++)
+        for (size_t j = 0; j < D; j++) {
+            double f = forces[c * D + j];
+            if (!isfinite(f))
+                return pl_err_set(err, PL_ECALLBACK, "ped: force law returned a non-finite "
+                                  "force (%g) for class %lld, dimension %zu", f,
+                                  (long long)b->ids[c], j);
+            move[c * D + j] = half * (f / b->mass[c]);
+        }
+    return PL_OK;
+}
+
+/* Compute the move of one step into b->work without touching the system; *change = Σ|move|. */
+static int propose(pl_balls *b, double dt, const pl_law *law, double *change, pl_err *err) {
+    size_t cd = b->C * b->D;
+    if (!b->centre) return pl_err_set(err, PL_EINVAL, "ped: ball system not initialised");
+    if (!isfinite(dt) || dt < 0)
+        return pl_err_set(err, PL_EINVAL, "ped: time step must be finite and >= 0, got %g", dt);
+    if (law && law->kind != PL_LAW_HOOKE) {
+        if (law->kind == PL_LAW_PAIR && !law->pair)
+            return pl_err_set(err, PL_EINVAL, "ped: pairwise force law without a function");
+        if (law->kind == PL_LAW_SYSTEM && !law->system)
+            return pl_err_set(err, PL_EINVAL, "ped: whole-system force law without a function");
+        if (law->kind != PL_LAW_PAIR && law->kind != PL_LAW_SYSTEM)
+            return pl_err_set(err, PL_EINVAL, "ped: unknown force law kind %d", law->kind);
+    }
+    double *move = b->work;
+    memset(move, 0, cd * sizeof *move);
+    int rc = law && law->kind == PL_LAW_SYSTEM ? propose_system(b, dt, law, move, b->work2, err)
+                                               : propose_pairs(b, dt, law, move, err);
+    if (rc < 0) return rc;
+    double ch = 0;
+    for (size_t i = 0; i < cd; i++) ch += fabs(move[i]);
+    if (!isfinite(ch))
+        return pl_err_set(err, PL_ENUMERIC, "ped: a step produced a non-finite move");
+    *change = ch;
+    return PL_OK;
+}
+
+static void commit(pl_balls *b) {
+    size_t cd = b->C * b->D;
+    for (size_t i = 0; i < cd; i++) {
+        b->centre[i] += b->work[i];
+        b->shift[i] += b->work[i];
+    }
+    b->steps++;
+}
+
+int pl_balls_step(pl_balls *b, double dt, const pl_law *law, double *change, pl_err *err) {
+    if (!b) return pl_err_set(err, PL_EINVAL, "ped: no ball system");
+    double ch = 0;
+    int rc = pl_check_interrupt(err);
+    if (rc < 0) return rc;
+    if ((rc = propose(b, dt, law, &ch, err)) < 0) return rc;
+    commit(b);
+    if (change) *change = ch;
+    return PL_OK;
+}
+
+/* ---------- simulation ---------- */
+
+void pl_sim_result_release(pl_sim_result *r) {
+    if (!r) return;
+    free(r->shift);
+    free(r->changes);
+    free(r->energies);
+    memset(r, 0, sizeof *r);
+}
+
+int pl_balls_simulate(pl_balls *b, const pl_sim_opts *o, const pl_law *law,
+                      pl_sim_result *r, pl_err *err) {
+    int rc = PL_OK;
+    double *save_centre = NULL, *save_shift = NULL;
+    if (!r) return pl_err_set(err, PL_EINVAL, "ped: no result record");
+    memset(r, 0, sizeof *r);
+    if (!b || !b->centre) return pl_err_set(err, PL_EINVAL, "ped: ball system not initialised");
+    pl_sim_opts def = pl_sim_opts_default();
+    if (!o) o = &def;
+    if (!isfinite(o->dt) || o->dt < 0)
+        return pl_err_set(err, PL_EINVAL, "ped: time step must be finite and >= 0, got %g",
+                          o->dt);
+    if (isnan(o->exit_ratio))
+        return pl_err_set(err, PL_EINVAL, "ped: exit ratio is nan");
+    if (o->max_steps < 0)
+        return pl_err_set(err, PL_EINVAL, "ped: max_steps must be >= 0, got %d", o->max_steps);
+
+    size_t C = b->C, D = b->D, cd = C * D, slots = o->max_steps > 0 ? (size_t)o->max_steps : 1;
+    size_t steps0 = b->steps;
+    r->C = C;
+    r->D = D;
+    r->shift = pl_alloc(cd, sizeof(double), err);
+    r->changes = pl_alloc(slots, sizeof(double), err);
+    r->energies = pl_alloc(slots, sizeof(double), err);
+    save_centre = pl_alloc(cd, sizeof(double), err);
+    save_shift = pl_alloc(cd, sizeof(double), err);
+    if (!r->shift || !r->changes || !r->energies || !save_centre || !save_shift) {
+        rc = PL_ENOMEM;
+        goto cleanup;
+    }
+    memcpy(save_centre, b->centre, cd * sizeof(double));
+    memcpy(save_shift, b->shift, cd * sizeof(double));
+
+    r->energy0 = energy_of(b, b->centre);
+    double first = 0;
+    while (r->steps < o->max_steps) {
+        double ch;
+        if ((rc = pl_check_interrupt(err)) < 0) goto cleanup;
+        if ((rc = propose(b, o->dt, law, &ch, err)) < 0) goto cleanup;
+        /* Energy of the state this step leads to (work2 is free again here). */
+        for (size_t i = 0; i < cd; i++) b->work2[i] = b->centre[i] + b->work[i];
+        r->changes[r->computed] = ch;
+        r->energies[r->computed] = energy_of(b, b->work2);
+        r->computed++;
+        if (r->steps == 0) first = ch;
+        /* The official rule, ratio to the FIRST change; 0/0 = nan rejects. */
+        double ratio = ch / first;
+        if (!(ratio > o->exit_ratio)) break;
+        commit(b);
+        r->steps++;
+    }
+    pl_balls_shift_orig(b, r->shift);
+
+cleanup:
+    if (rc < 0) {
+        if (save_centre && save_shift) {
+            memcpy(b->centre, save_centre, cd * sizeof(double));
+            memcpy(b->shift, save_shift, cd * sizeof(double));
+            b->steps = steps0;
+        }
+        pl_sim_result_release(r);
+    }
+    free(save_centre);
+    free(save_shift);
+    return rc;
+}

@@ -1,0 +1,196 @@
+/* hscore.c — H-score and its regularised (Ledoit-Wolf) form.
+ *
+ * H-score (Bao et al., "An Information-theoretic Approach to Transferability in Task Transfer
+ * Learning", ICIP 2019):
+ *     H = tr( pinv(cov(f)) cov(g) ),   g_i = E[f | y = y_i]  (each row replaced by its class mean)
+ * with np.cov (ddof = 1) and pinv(rcond = 1e-15), as tllib's h_score computes it.
+ *
+ * Regularised H-score (Ibrahim et al., "Newer is not always better: Rethinking transferability
+ * metrics, their peculiarities, stability and performance", ECML-PKDD 2022 / arXiv 2021):
+ *     H_α = tr( pinv(cov_α(f)) (1 - α) cov(g) ),
+ * cov_α the Ledoit-Wolf shrunk covariance of the centred features as scikit-learn 1.2.1 computes
+ * it: S = XcᵀXc / N (ddof = 0), μ = tr(S)/D, cov_α = (1 - α) S + α μ I with
+ *     b = Σ_i ‖x_i - m‖⁴,   β = (b/N - ‖S‖²_F) / (D·N),   δ = ‖S - μI‖²_F / D,
+ *     α = min(β, δ) / δ   (0 when that minimum is 0, and for D = 1 where sklearn skips it).
+ * sklearn's b is the sum of all entries of (Xc²)ᵀ(Xc²) (Xc² the elementwise square), which is
+ * Σ_i (Σ_j x_ij²)² = Σ_i ‖x_i - m‖⁴: one O(N·D) streaming pass, not the D×D product.
+ *
+ * Reference: thuml/Transfer-Learning-Library tllib/ranking/hscore.py (h_score,
+ * regularized_h_score), sklearn 1.2.1 sklearn/covariance/_shrunk_covariance.py.
+ *
+ * Both are computed from the cached statistics (class counts n_c, class sums S_c, Gram G):
+ *     cov(f) = (G - N m mᵀ)/(N - 1),   cov(g) = Σ_c n_c (μ_c - m)(μ_c - m)ᵀ/(N - 1)
+ * (the mean of g is m), so tr(P cov(g)) = Σ_c n_c d_cᵀ P d_c / (N - 1), d_c = μ_c - m.
+ * Cost: the statistics pass O(N·D²) (shared with other metrics), then O(D³) for the pseudo-
+ * inverse (an eigendecomposition) and O(C·D²); the regularised form adds one O(N·D) pass.
+ * Memory O(D² + C·D) plus one read block.
+ *
+ * Degenerate inputs (all give finite scores; the official code needs no special case either):
+ * a class with one sample is its own mean; a constant column has zero variance and is dropped
+ * by the pseudo-inverse (its class means equal m, so it adds nothing), but whether near-zero
+ * eigenvalues fall above or below the 1e-15·λmax cutoff is decided by rounding, so H-score on
+ * rank-deficient covariances (constant columns, N <= D, duplicated columns) agrees with numpy
+ * only to ~1e-4 relative; the regularised form has a full-rank covariance when α > 0. All
+ * columns constant gives 0. N < D, duplicated rows and C = 2 need nothing special. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../linalg.h"
+#include "metric.h"
+
+/* m = Σ_c S_c / N and the centred class means d (C×D). */
+static void class_offsets(const pl_stats *st, double *m, pl_mat *dm) {
+    size_t D = st->D, C = st->C;
+    memset(m, 0, D * sizeof *m);
+    for (size_t c = 0; c < C; c++)
+        for (size_t j = 0; j < D; j++) m[j] += st->S[c * D + j];
+    for (size_t j = 0; j < D; j++) m[j] /= (double)st->N;
+    for (size_t c = 0; c < C; c++)
+        for (size_t j = 0; j < D; j++) PL_AT(dm, c, j) = st->S[c * D + j] / st->n[c] - m[j];
+}
+
+/* cov = (G - N m mᵀ) / denom */
+static void centred_cov(const pl_stats *st, const double *m, double denom, pl_mat *cov) {
+    size_t D = st->D;
+    double N = (double)st->N;
+    for (size_t i = 0; i < D; i++)
+        for (size_t j = 0; j < D; j++)
+            PL_AT(cov, i, j) = (st->G[i * D + j] - N * m[i] * m[j]) / denom;
+}
+
+/* Σ_c n_c d_cᵀ pinv(cov) d_c / (N - 1) */
+static int between_trace(const pl_stats *st, const pl_mat *cov, const pl_mat *dm, double *out,
+                         const char *name, pl_err *err) {
+    size_t D = st->D, C = st->C;
+    pl_mat p = {0}, t = {0};
+    int rc;
+    if ((rc = pl_mat_init(&p, D, D, err))) goto cleanup;
+    if ((rc = pl_mat_init(&t, C, D, err))) goto cleanup;
+    if ((rc = pl_pinv_sym(cov, 1e-15, &p, err))) goto cleanup;
+    if ((rc = pl_gemm(0, 0, 1.0, dm, &p, 0.0, &t, err))) goto cleanup;
+    double s = 0.0;
+    for (size_t c = 0; c < C; c++) {
+        double q = 0.0;
+        for (size_t j = 0; j < D; j++) q += PL_AT(&t, c, j) * PL_AT(dm, c, j);
+        s += st->n[c] * q;
+    }
+    *out = s / ((double)st->N - 1.0);
+cleanup:
+    pl_mat_release(&p);
+    pl_mat_release(&t);
+    if (rc) pl_err_prefix(err, "%s", name);
+    return rc;
+}
+
+static int check_samples(const char *name, const pl_stats *st, pl_err *err) {
+    if (st->N < 2)
+        return pl_err_set(err, PL_EINVAL, "%s: needs at least 2 samples for a covariance, got %zu",
+                          name, st->N);
+    return PL_OK;
+}
+
+int pl_hscore(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
+    (void)o;
+    const pl_stats *st;
+    pl_mat cov = {0}, dm = {0};
+    double *m = NULL;
+    int rc;
+    if ((rc = pl_data_stats(d, 1, &st, err))) return rc;
+    if ((rc = check_samples("hscore", st, err))) return rc;
+    size_t D = st->D, C = st->C;
+    if (!(m = pl_alloc(D, sizeof *m, err))) { rc = pl_err_prefix(err, "hscore"); goto cleanup; }
+    if ((rc = pl_mat_init(&cov, D, D, err))) goto cleanup;
+    if ((rc = pl_mat_init(&dm, C, D, err))) goto cleanup;
+    class_offsets(st, m, &dm);
+    centred_cov(st, m, (double)st->N - 1.0, &cov);
+    if ((rc = between_trace(st, &cov, &dm, out, "hscore", err))) goto cleanup;
+    if (!isfinite(*out))
+        rc = pl_err_set(err, PL_ENUMERIC, "hscore: the score is not finite (%g)", *out);
+cleanup:
+    free(m);
+    pl_mat_release(&cov);
+    pl_mat_release(&dm);
+    return rc;
+}
+
+/* Σ_i ‖x_i - m‖⁴ in one streaming pass (sklearn's beta_). */
+static int sum_norm4(pl_data *d, const double *m, double *out, pl_err *err) {
+    size_t N = pl_data_rows(d), D = pl_data_dim(d), br = pl_data_block_rows(d);
+    if (br > N) br = N;
+    double *blk = pl_alloc(br, D * sizeof *blk, err);
+    if (!blk) return PL_ENOMEM;
+    double s = 0.0;
+    int rc = PL_OK;
+    for (size_t r0 = 0; r0 < N; r0 += br) {
+        size_t nr = N - r0 < br ? N - r0 : br;
+        if ((rc = pl_check_interrupt(err))) break;
+        if ((rc = pl_data_read(d, r0, nr, blk, err))) break;
+        for (size_t i = 0; i < nr; i++) {
+            const double *x = blk + i * D;
+            double q = 0.0;
+            for (size_t j = 0; j < D; j++) q += (x[j] - m[j]) * (x[j] - m[j]);
+            s += q * q;
+        }
+    }
+    free(blk);
+    *out = s;
+    return rc;
+}
+
+/* sklearn 1.2.1 ledoit_wolf_shrinkage on centred data, from S = XcᵀXc/N and Σ‖x_i - m‖⁴. */
+static double ledoit_wolf_alpha(const pl_mat *s, size_t N, double norm4) {
+    size_t D = s->rows;
+    if (D == 1) return 0.0;  /* sklearn: "only one feature, the result is the same" */
+    double n = (double)N, p = (double)D;
+    double trace = 0.0, frob = 0.0;
+    for (size_t i = 0; i < D; i++) {
+        trace += PL_AT(s, i, i);
+        for (size_t j = 0; j < D; j++) frob += PL_AT(s, i, j) * PL_AT(s, i, j);
+    }
+    double mu = trace / p;
+    /* sklearn: beta_ = Σ (X2ᵀX2) = Σ‖x‖⁴, delta_ = Σ (XᵀX)² / n² = ‖S‖²_F */
+    double beta = 1.0 / (p * n) * (norm4 / n - frob);
+    double delta = (frob - 2.0 * mu * trace + p * mu * mu) / p;
+    beta = fmin(beta, delta);
+    if (beta == 0.0 || delta == 0.0) return 0.0;  /* delta == 0 only when S = μI already */
+    return beta / delta;
+}
+
+int pl_hscore_reg(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
+    (void)o;
+    const pl_stats *st;
+    pl_mat cov = {0}, dm = {0};
+    double *m = NULL;
+    int rc;
+    if ((rc = pl_data_stats(d, 1, &st, err))) return rc;
+    if ((rc = check_samples("hscore_reg", st, err))) return rc;
+    size_t D = st->D, C = st->C, N = st->N;
+    if (!(m = pl_alloc(D, sizeof *m, err))) { rc = pl_err_prefix(err, "hscore_reg"); goto cleanup; }
+    if ((rc = pl_mat_init(&cov, D, D, err))) goto cleanup;
+    if ((rc = pl_mat_init(&dm, C, D, err))) goto cleanup;
+    class_offsets(st, m, &dm);
+    centred_cov(st, m, (double)N, &cov);  /* S, ddof = 0 */
+    double norm4;
+    if ((rc = sum_norm4(d, m, &norm4, err))) {
+        pl_err_prefix(err, "hscore_reg");
+        goto cleanup;
+    }
+    double alpha = ledoit_wolf_alpha(&cov, N, norm4);
+    double mu = 0.0;
+    for (size_t i = 0; i < D; i++) mu += PL_AT(&cov, i, i);
+    mu /= (double)D;
+    for (size_t i = 0; i < D; i++)
+        for (size_t j = 0; j < D; j++) PL_AT(&cov, i, j) *= 1.0 - alpha;
+    for (size_t i = 0; i < D; i++) PL_AT(&cov, i, i) += alpha * mu;
+    double h;
+    if ((rc = between_trace(st, &cov, &dm, &h, "hscore_reg", err))) goto cleanup;
+    *out = (1.0 - alpha) * h;
+    if (!isfinite(*out))
+        rc = pl_err_set(err, PL_ENUMERIC, "hscore_reg: the score is not finite (%g)", *out);
+cleanup:
+    free(m);
+    pl_mat_release(&cov);
+    pl_mat_release(&dm);
+    return rc;
+}

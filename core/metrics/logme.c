@@ -1,0 +1,353 @@
+/* logme.c — LogME (You et al., ICML'21 and JMLR'22), as thuml/LogME's LogME.py computes it.
+ *
+ * For each target column y (class indicator, or a real target) LogME maximises the evidence of
+ * Bayesian linear regression y ~ N(X m, 1/beta), m ~ N(0, 1/alpha) over (alpha, beta) and
+ * reports evidence / N, averaged over columns. Everything is written in the eigenbasis of XᵀX:
+ * with XᵀX = V diag(sigma) Vᵀ and u = X v / sqrt(sigma), the per-column inputs are only
+ * x = uᵀ y = Vᵀ (Xᵀ y) / sqrt(sigma) and ‖y‖².
+ *
+ * N > D (thuml's `truncated_svd`): sigma and V come from the D×D Gram of the cached statistics
+ * and Xᵀ y is a class sum, so no N×D copy is made. N <= D: thuml takes the thin SVD of X itself
+ * (k = N components, no cutoff); we do the same on a dense copy, which is at most D×D.
+ *
+ * Rank deficiency, matching what the official code does in floating point (checked against it
+ * on rank-deficient inputs at several scales): its SVD of XᵀX never returns exact zeros for
+ * null directions (not even for all-zero feature columns: ~eps·‖XᵀX‖), so they pass its cutoff
+ * sqrt(s) > 1e-10 and each adds log(alpha) to the log-determinant with a negligible x. We treat
+ * all-zero columns and eigenvalues below the solver's noise floor (D·eps·λmax) as such null
+ * directions (sigma = 0, x = 0), and drop them, like the cutoff, only when even the noise floor
+ * eps·λmax would be below 1e-20. Genuine eigenvalues <= 1e-20 are dropped. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../linalg.h"
+#include "metric.h"
+
+#define LOGME_2PI 6.283185307179586476925286766559
+
+/* The spectrum shared by every target column: sigma (k kept values) and how to project. */
+typedef struct logme_spec {
+    size_t N, D;     /* data shape; D enters the evidence as D/2·log(alpha) */
+    size_t k;        /* kept components (normal + null) */
+    size_t kn;       /* the first kn of them are normal (x computed); the rest are null */
+    double *sigma;   /* k values; null ones are 0 */
+    /* N > D: eigenvectors of the Gram restricted to the nonzero columns */
+    int wide;
+    size_t dn;       /* number of nonzero columns */
+    size_t *cols;    /* dn indices of the nonzero columns */
+    pl_mat v;        /* dn × kn: normal eigenvectors divided by sqrt(sigma) */
+    /* N <= D: left singular vectors */
+    pl_mat u;        /* N × N */
+} logme_spec;
+
+static void spec_release(logme_spec *sp) {
+    free(sp->sigma);
+    free(sp->cols);
+    pl_mat_release(&sp->v);
+    pl_mat_release(&sp->u);
+    memset(sp, 0, sizeof *sp);
+}
+
+/* Columns j with G_jj != 0 (an all-zero feature column has a zero diagonal and vice versa). */
+static int nonzero_columns(const pl_stats *st, size_t **cols, size_t *dn, pl_err *err) {
+    size_t D = st->D, m = 0;
+    *cols = pl_alloc(D ? D : 1, sizeof **cols, err);
+    if (!*cols) return PL_ENOMEM;
+    for (size_t j = 0; j < D; j++)
+        if (st->G[j * D + j] != 0.0) (*cols)[m++] = j;
+    *dn = m;
+    return PL_OK;
+}
+
+/* Eigendecomposition of the Gram restricted to the nonzero columns: g (dn×dn) gets the
+ * eigenvectors as columns, w the eigenvalues ascending. */
+static int gram_eigh(const pl_stats *st, const size_t *cols, size_t dn, pl_mat *g, double **w,
+                     pl_err *err) {
+    int rc;
+    if ((rc = pl_mat_init(g, dn, dn, err))) return rc;
+    if (!(*w = pl_alloc(dn ? dn : 1, sizeof **w, err))) return PL_ENOMEM;
+    for (size_t a = 0; a < dn; a++)
+        for (size_t b = 0; b < dn; b++) PL_AT(g, a, b) = st->G[cols[a] * st->D + cols[b]];
+    return pl_eigh(g, *w, err);
+}
+
+/* N > D: the spectrum from the cached Gram. */
+static int spec_from_gram(pl_data *d, logme_spec *sp, pl_err *err) {
+    const pl_stats *st;
+    pl_mat g = {0};
+    double *w = NULL;
+    int rc;
+    if ((rc = pl_data_stats(d, 1, &st, err))) goto cleanup;
+    sp->N = st->N;
+    sp->D = st->D;
+    if ((rc = nonzero_columns(st, &sp->cols, &sp->dn, err))) goto cleanup;
+    if ((rc = gram_eigh(st, sp->cols, sp->dn, &g, &w, err))) goto cleanup;
+    size_t dn = sp->dn;
+    double lmax = 0.0;
+    for (size_t i = 0; i < dn; i++) lmax = fmax(lmax, w[i]);
+    double noise = lmax * (double)sp->D * DBL_EPSILON;
+    int keep_null = lmax * DBL_EPSILON > 1e-20;
+    size_t kn = 0, knull = 0;
+    for (size_t i = 0; i < dn; i++) {
+        if (w[i] > noise && w[i] > 1e-20) kn++;
+        else if (keep_null) knull++;
+    }
+    if (keep_null) knull += sp->D - dn;   /* the all-zero columns */
+    sp->kn = kn;
+    sp->k = kn + knull;
+    if (!(sp->sigma = pl_alloc(sp->k ? sp->k : 1, sizeof *sp->sigma, err))) {
+        rc = PL_ENOMEM;
+        goto cleanup;
+    }
+    if ((rc = pl_mat_init(&sp->v, dn, kn ? kn : 1, err))) goto cleanup;
+    sp->v.cols = kn;
+    /* normal components, scaled so that x = (Xᵀy restricted to cols)ᵀ · v directly */
+    size_t c = 0;
+    for (size_t i = 0; i < dn; i++) {
+        if (!(w[i] > noise && w[i] > 1e-20)) continue;
+        double s = sqrt(w[i]);
+        sp->sigma[c] = s * s;   /* thuml squares the square root: same rounding */
+        for (size_t a = 0; a < dn; a++) PL_AT(&sp->v, a, c) = PL_AT(&g, a, i) / s;
+        c++;
+    }
+cleanup:
+    pl_mat_release(&g);
+    free(w);
+    return rc;
+}
+
+/* N <= D: thin SVD of X, k = N, no cutoff (thuml's np.linalg.svd branch). Needs every row at
+ * once, but N <= D so the copy is at most D×D. */
+static int spec_from_svd(pl_data *d, logme_spec *sp, pl_err *err) {
+    pl_mat x = {0};
+    int rc;
+    size_t N = pl_data_rows(d);
+    sp->N = N;
+    sp->D = pl_data_dim(d);
+    sp->wide = 1;
+    if ((rc = pl_data_dense(d, &x, err))) goto cleanup;
+    if ((rc = pl_mat_init(&sp->u, N, N, err))) goto cleanup;
+    if (!(sp->sigma = pl_alloc(N ? N : 1, sizeof *sp->sigma, err))) {
+        rc = PL_ENOMEM;
+        goto cleanup;
+    }
+    if ((rc = pl_svd(&x, &sp->u, sp->sigma, NULL, err))) goto cleanup;
+    for (size_t i = 0; i < N; i++) sp->sigma[i] *= sp->sigma[i];
+    sp->k = sp->kn = N;
+cleanup:
+    pl_mat_release(&x);
+    return rc;
+}
+
+static int spec_build(pl_data *d, logme_spec *sp, pl_err *err) {
+    memset(sp, 0, sizeof *sp);
+    if (pl_data_rows(d) > pl_data_dim(d)) return spec_from_gram(d, sp, err);
+    return spec_from_svd(d, sp, err);
+}
+
+/* Projections for N > D: xs (m × k) from the m vectors Xᵀy given as rows of a (m × D). */
+static int project_gram(const logme_spec *sp, const pl_mat *a, pl_mat *xs, pl_err *err) {
+    pl_mat ar = {0};
+    int rc;
+    if ((rc = pl_mat_init(&ar, a->rows, sp->dn ? sp->dn : 1, err))) goto cleanup;
+    ar.cols = sp->dn;
+    for (size_t r = 0; r < a->rows; r++)
+        for (size_t j = 0; j < sp->dn; j++) PL_AT(&ar, r, j) = PL_AT(a, r, sp->cols[j]);
+    pl_mat xn = pl_mat_view(xs, 0, 0, a->rows, sp->kn);
+    rc = pl_gemm(0, 0, 1.0, &ar, &sp->v, 0.0, &xn, err);
+cleanup:
+    pl_mat_release(&ar);
+    return rc;
+}
+
+/* thuml's _fit_fixed_point inner loop for one column: sigma (k), x (k), yy = ‖y‖². */
+static double evidence_fixed_point(const logme_spec *sp, const double *x, double yy) {
+    const double *sigma = sp->sigma;
+    size_t k = sp->k;
+    double N = (double)sp->N, D = (double)sp->D;
+    double x2sum = 0.0;
+    for (size_t i = 0; i < k; i++) x2sum += x[i] * x[i];
+    double res_x2 = yy - x2sum;
+    double alpha = 1.0, beta = 1.0, m2 = 0.0, res2 = 0.0;
+    for (int it = 0; it < 11; it++) {
+        double t = alpha / beta, gamma = 0.0;
+        m2 = 0.0;
+        res2 = 0.0;
+        for (size_t i = 0; i < k; i++) {
+            double x2 = x[i] * x[i], ts = t + sigma[i], q = 1.0 + sigma[i] / t;
+            gamma += sigma[i] / (sigma[i] + t);
+            m2 += sigma[i] * x2 / (ts * ts);
+            res2 += x2 / (q * q);
+        }
+        res2 += res_x2;
+        alpha = gamma / (m2 + 1e-5);
+        beta = (N - gamma) / (res2 + 1e-5);
+        double t_new = alpha / beta;
+        if (fabs(t_new - t) / t <= 1e-3) break;
+    }
+    /* The final evidence: last alpha, beta; m2, res2 from the last in-loop t (as thuml). */
+    double logdet = 0.0;
+    for (size_t i = 0; i < k; i++) logdet += log(alpha + beta * sigma[i]);
+    double ev = D / 2.0 * log(alpha) + N / 2.0 * log(beta) - 0.5 * logdet - beta / 2.0 * res2 -
+                alpha / 2.0 * m2 - N / 2.0 * log(LOGME_2PI);
+    return ev / N;
+}
+
+static int finish(const char *who, double sum, size_t cols, double *out, pl_err *err) {
+    double v = sum / (double)cols;
+    if (!isfinite(v))
+        return pl_err_set(err, PL_ENUMERIC,
+                          "%s: the evidence is not finite (features all zero or degenerate?)", who);
+    *out = v;
+    return PL_OK;
+}
+
+int pl_logme(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
+    logme_spec sp;
+    pl_mat xs = {0};
+    int rc;
+    (void)o;
+    size_t C = pl_data_classes(d);
+    const size_t *cnt = pl_data_counts(d);
+    if ((rc = spec_build(d, &sp, err))) goto cleanup;
+    if ((rc = pl_mat_init(&xs, C, sp.k ? sp.k : 1, err))) goto cleanup;
+    if (!sp.wide) {
+        const pl_stats *st;
+        if ((rc = pl_data_stats(d, 1, &st, err))) goto cleanup;
+        pl_mat s = pl_mat_wrap(st->S, C, st->D);   /* Xᵀ y_c = class sum */
+        if ((rc = project_gram(&sp, &s, &xs, err))) goto cleanup;
+    } else {
+        /* x_c = uᵀ y_c = sum of the rows of u in class c */
+        const int *y = pl_data_y(d);
+        for (size_t i = 0; i < sp.N; i++)
+            for (size_t j = 0; j < sp.k; j++) PL_AT(&xs, (size_t)y[i], j) += PL_AT(&sp.u, i, j);
+    }
+    double sum = 0.0;
+    for (size_t c = 0; c < C; c++) sum += evidence_fixed_point(&sp, &PL_AT(&xs, c, 0), (double)cnt[c]);
+    rc = finish("logme", sum, C, out, err);
+cleanup:
+    pl_mat_release(&xs);
+    spec_release(&sp);
+    return rc;
+}
+
+int pl_logme_targets(pl_data *d, const pl_mat *targets, double *out, pl_err *err) {
+    logme_spec sp;
+    pl_mat xs = {0}, xty = {0}, blk = {0};
+    int rc;
+    size_t N = pl_data_rows(d), D = pl_data_dim(d);
+    if (!targets || targets->rows != N || targets->cols == 0)
+        return pl_err_set(err, PL_EINVAL, "logme: targets must be %zu × K with K >= 1, got %zu × %zu",
+                          N, targets ? targets->rows : 0, targets ? targets->cols : 0);
+    size_t K = targets->cols;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < K; j++)
+            if (!isfinite(PL_AT(targets, i, j)))
+                return pl_err_set(err, PL_EINVAL, "logme: target (%zu, %zu) is not finite", i, j);
+    if ((rc = spec_build(d, &sp, err))) goto cleanup;
+    if ((rc = pl_mat_init(&xs, K, sp.k ? sp.k : 1, err))) goto cleanup;
+    if (!sp.wide) {
+        /* Xᵀ Y (kept as K × D) in one streaming pass */
+        size_t br = pl_data_block_rows(d);
+        if ((rc = pl_mat_init(&xty, K, D, err))) goto cleanup;
+        if ((rc = pl_mat_init(&blk, br, D, err))) goto cleanup;
+        for (size_t r0 = 0; r0 < N; r0 += br) {
+            size_t nr = N - r0 < br ? N - r0 : br;
+            if ((rc = pl_check_interrupt(err))) goto cleanup;
+            if ((rc = pl_data_read(d, r0, nr, blk.data, err))) goto cleanup;
+            pl_mat xb = pl_mat_view(&blk, 0, 0, nr, D);
+            pl_mat yb = pl_mat_view(targets, r0, 0, nr, K);
+            if ((rc = pl_gemm(1, 0, 1.0, &yb, &xb, 1.0, &xty, err))) goto cleanup;
+        }
+        if ((rc = project_gram(&sp, &xty, &xs, err))) goto cleanup;
+    } else {
+        pl_mat xk = pl_mat_view(&xs, 0, 0, K, sp.k);
+        if ((rc = pl_gemm(1, 0, 1.0, targets, &sp.u, 0.0, &xk, err))) goto cleanup;
+    }
+    double sum = 0.0;
+    for (size_t j = 0; j < K; j++) {
+        double yy = 0.0;
+        for (size_t i = 0; i < N; i++) yy += PL_AT(targets, i, j) * PL_AT(targets, i, j);
+        sum += evidence_fixed_point(&sp, &PL_AT(&xs, j, 0), yy);
+    }
+    rc = finish("logme", sum, K, out, err);
+cleanup:
+    pl_mat_release(&blk);
+    pl_mat_release(&xty);
+    pl_mat_release(&xs);
+    spec_release(&sp);
+    return rc;
+}
+
+/* thuml's each_evidence (the ICML'21 iteration, epsilon 1e-5) for one class, in the eigenbasis
+ * of G = XᵀX: s (D values), tmp = Vᵀ Xᵀ y, yy = ‖y‖². With w = Vᵀ m,
+ * ‖y − X m‖² = yy − 2 tmpᵀw + Σ s w². */
+static double evidence_icml(const double *s, const double *tmp, size_t D, double N, double yy) {
+    const double eps = 1e-5;
+    double alpha = 1.0, beta = 1.0, lam = 1.0, alpha_de = 0.0, beta_de = 0.0;
+    for (int it = 0; it < 11; it++) {
+        double gamma = 0.0, cross = 0.0, quad = 0.0;
+        alpha_de = 0.0;
+        for (size_t i = 0; i < D; i++) {
+            double w = tmp[i] * beta / (alpha + beta * s[i]);
+            gamma += s[i] / (s[i] + lam);
+            alpha_de += w * w;
+            cross += tmp[i] * w;
+            quad += s[i] * w * w;
+        }
+        alpha = gamma / (alpha_de + eps);
+        beta_de = yy - 2.0 * cross + quad;
+        beta = (N - gamma) / (beta_de + eps);
+        double new_lam = alpha / beta;
+        if (fabs(new_lam - lam) / lam < 0.01) break;
+        lam = new_lam;
+    }
+    double logdet = 0.0;
+    for (size_t i = 0; i < D; i++) logdet += log(alpha + beta * s[i]);
+    double ev = (double)D / 2.0 * log(alpha) + N / 2.0 * log(beta) - 0.5 * logdet -
+                beta / 2.0 * (beta_de + eps) - alpha / 2.0 * (alpha_de + eps) -
+                N / 2.0 * log(LOGME_2PI);
+    return ev / N;
+}
+
+/* ICML variant: thuml's _fit_icml takes the full SVD of XᵀX (all D singular values, no cutoff;
+ * for a symmetric PSD matrix they are |eigenvalues|). All-zero columns are split off exactly
+ * (s = 0, tmp = 0) instead of leaving them to the solver's rounding. */
+int pl_logme_icml(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
+    const pl_stats *st;
+    size_t *cols = NULL, dn = 0;
+    pl_mat g = {0}, sr = {0}, tmp = {0};
+    double *w = NULL, *s = NULL;
+    int rc;
+    (void)o;
+    if ((rc = pl_data_stats(d, 1, &st, err))) goto cleanup;
+    size_t D = st->D, C = st->C;
+    if ((rc = nonzero_columns(st, &cols, &dn, err))) goto cleanup;
+    if ((rc = gram_eigh(st, cols, dn, &g, &w, err))) goto cleanup;
+    if (!(s = pl_alloc(D ? D : 1, sizeof *s, err))) {
+        rc = PL_ENOMEM;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < dn; i++) s[i] = fabs(w[i]);
+    if ((rc = pl_mat_init(&sr, C, dn ? dn : 1, err))) goto cleanup;
+    sr.cols = dn;
+    for (size_t c = 0; c < C; c++)
+        for (size_t j = 0; j < dn; j++) PL_AT(&sr, c, j) = st->S[c * D + cols[j]];
+    if ((rc = pl_mat_init(&tmp, C, D ? D : 1, err))) goto cleanup;
+    pl_mat tv = pl_mat_view(&tmp, 0, 0, C, dn);
+    if ((rc = pl_gemm(0, 0, 1.0, &sr, &g, 0.0, &tv, err))) goto cleanup;
+    double sum = 0.0;
+    for (size_t c = 0; c < C; c++)
+        sum += evidence_icml(s, &PL_AT(&tmp, c, 0), D, (double)st->N, st->n[c]);
+    rc = finish("logme_icml", sum, C, out, err);
+cleanup:
+    pl_mat_release(&g);
+    pl_mat_release(&sr);
+    pl_mat_release(&tmp);
+    free(w);
+    free(s);
+    free(cols);
+    return rc;
+}

@@ -1,0 +1,340 @@
+/* parc.c — PARC, Pairwise Annotation Representation Comparison (Bolya et al., "Scalable
+ * Diverse Model Selection for Accessible Transfer Learning", NeurIPS 2021), as PED's PARC_Score.
+ *
+ * 1. Reduce the features to `dims` principal components (default 32, PED's ratio=2) with
+ *    scikit-learn 1.2.1's sign convention (pca.h) — the score depends on the signs because step 3
+ *    centres each SAMPLE's vector across components.
+ * 2. Standardise each component (StandardScaler: ddof = 0; a std below 10·eps is taken as 1).
+ * 3. Feature RDM: 1 − np.corrcoef(Z), the correlation between every two samples' standardised
+ *    k-vectors. Label RDM: 1 − corrcoef of one-hot labels, i.e. 0 for a same-class pair and
+ *    1 + 1/(C−1) otherwise.
+ * 4. Score = 100 × Spearman correlation (average ranks) between the upper triangles.
+ * Since the label RDM has two values, Spearman is the point-biserial correlation of the ranks of
+ * the feature RDM with the indicator "different class": with M pairs, m₁ of them cross-class
+ * whose ranks sum to R₁, and Σ(t³ − t) over tied groups of the feature RDM,
+ *     ρ = (R₁ − m₁(M+1)/2) / sqrt([(M³ − M) − Σ(t³ − t)]/12 · m₀m₁/M).
+ * We sort the same-class and cross-class values separately and merge them to get R₁ (exactly, in
+ * integers) and the ties.
+ *
+ * Differences from the official code, on purpose:
+ *  - PCA is the full decomposition (fixture key parc_full), not PED's randomized SVD
+ *    (svd_solver='randomized', random_state=1919, iterated_power=1: parc_randomized, up to ~8 %
+ *    away).
+ *  - The label RDM is taken as exactly two-valued. np.corrcoef on one-hot rows leaves BLAS
+ *    rounding in it (e.g. same-class entries 0 or 1.1e-16 depending on the class, for C = 5, 7,
+ *    20 with reference BLAS; other patterns with OpenBLAS), which Spearman then ranks as distinct
+ *    values. That is why the fixture `wide` (C = 5) differs by 0.8 % here while the other cases
+ *    agree to ~1e-11, and why PARC moved between BLAS builds (tests/fixtures/README.md).
+ *  - N > 15000: like the official, a per-class subsample of int(15000/N · n_c) rows (chosen as
+ *    np.random.RandomState(seed).choice per class), but scored against its own labels (the
+ *    official passes features as targets there, a bug).
+ *  - dims > min(N, D) is an error naming the dims that would work (the official raises for
+ *    D < 32 and silently uses N components when N < 32 <= D, the last one pure rounding noise).
+ *
+ * Cost: PCA (Gram O(N·D²), shared; O(D³)) and an O(N·D·k) pass; then O(N²·k) for the
+ * correlations and O(M log M) to sort the M = N(N−1)/2 pair values, which are all kept: 8·M bytes
+ * (1 MB at N = 500, 16 MB at N = 2000, 0.9 GB at N = 15000, the subsampling limit).
+ *
+ * Degenerate inputs: a one-sample class is fine; a constant column is fine (a zero-variance
+ * component is not scaled, as StandardScaler). A sample whose standardised vector is constant has
+ * no correlation (NaN in the official): error. All samples in one class: error. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../linalg.h"
+#include "../pca.h"
+#include "../rng.h"
+#include "metric.h"
+
+#define PARC_MAX_N 15000
+
+/* ---- sorting doubles: introsort (quicksort, median of three, heapsort past a depth limit) ---- */
+static void parc_heapsort(double *a, size_t n) {
+    for (size_t s = n / 2; s-- > 0;) {
+        size_t r = s;
+        for (;;) {
+            size_t c = 2 * r + 1;
+            if (c >= n) break;
+            if (c + 1 < n && a[c + 1] > a[c]) c++;
+            if (a[r] >= a[c]) break;
+            double t = a[r]; a[r] = a[c]; a[c] = t;
+            r = c;
+        }
+    }
+    for (size_t e = n; e-- > 1;) {
+        double t = a[0]; a[0] = a[e]; a[e] = t;
+        size_t r = 0;
+        for (;;) {
+            size_t c = 2 * r + 1;
+            if (c >= e) break;
+            if (c + 1 < e && a[c + 1] > a[c]) c++;
+            if (a[r] >= a[c]) break;
+            double u = a[r]; a[r] = a[c]; a[c] = u;
+            r = c;
+        }
+    }
+}
+
+static void parc_sort(double *a, size_t n, int depth) {
+    while (n > 24) {
+        if (depth-- == 0) {
+            parc_heapsort(a, n);
+            return;
+        }
+        double x = a[0], y = a[n / 2], z = a[n - 1];
+        double p = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (a[i] < p) i++;
+            while (a[j] > p) j--;
+            if (i >= j) break;
+            double t = a[i]; a[i] = a[j]; a[j] = t;
+            i++;
+            j--;
+        }
+        /* [0, j] <= p <= [j+1, n): recurse into the smaller part */
+        size_t left = j + 1;
+        if (left < n - left) {
+            parc_sort(a, left, depth);
+            a += left;
+            n -= left;
+        } else {
+            parc_sort(a + left, n - left, depth);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        double v = a[i];
+        size_t j = i;
+        while (j > 0 && a[j - 1] > v) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = v;
+    }
+}
+
+static void parc_sort_all(double *a, size_t n) {
+    int depth = 0;
+    for (size_t m = n; m > 1; m >>= 1) depth += 2;
+    parc_sort(a, n, depth);
+}
+
+/* Spearman between the values (a: same-class pairs, b: cross-class pairs) and the indicator of
+ * b, both arrays sorted ascending. */
+static double parc_spearman(const double *a, size_t ma, const double *b, size_t mb) {
+    size_t ia = 0, ib = 0;
+    uint64_t pos = 0, r1x2 = 0; /* twice the rank sum of b: ranks are half-integers */
+    double ties = 0.0;
+    while (ia < ma || ib < mb) {
+        double v = ia < ma && (ib >= mb || a[ia] <= b[ib]) ? a[ia] : b[ib];
+        uint64_t ta = 0, tb = 0;
+        while (ia < ma && a[ia] == v) { ia++; ta++; }
+        while (ib < mb && b[ib] == v) { ib++; tb++; }
+        uint64_t t = ta + tb;
+        r1x2 += tb * (2 * pos + t + 1);
+        if (t > 1) ties += ((double)t * (double)t - 1.0) * (double)t;
+        pos += t;
+    }
+    double M = (double)(ma + mb);
+    /* numerator ×2, exact: 2 R1 − m1 (M + 1) */
+    int64_t num2 = (int64_t)r1x2 - (int64_t)(mb * (ma + mb + 1));
+    double ssx = ((M * M - 1.0) * M - ties) / 12.0;
+    double ssb = (double)ma * (double)mb / M;
+    return 0.5 * (double)num2 / sqrt(ssx * ssb);
+}
+
+/* The per-class subsample of the official N > 15000 branch, into a fresh dataset. */
+static int parc_subsample(pl_data *d, uint64_t seed, pl_data **out, pl_err *err) {
+    int rc = PL_OK;
+    size_t N = pl_data_rows(d), D = pl_data_dim(d), C = pl_data_classes(d);
+    const int *y = pl_data_y(d);
+    const size_t *cnt = pl_data_counts(d);
+    size_t *members = NULL, *start = NULL, *fill = NULL, *tmp = NULL, *chosen = NULL;
+    char *keep = NULL;
+    int64_t *ys = NULL;
+    double *buf = NULL;
+    pl_mat xs = {0};
+    pl_source *src = NULL;
+    pl_rng rng;
+    *out = NULL;
+    if (!(members = pl_alloc(N, sizeof(size_t), err)) ||
+        !(start = pl_alloc(C + 1, sizeof(size_t), err)) ||
+        !(fill = pl_alloc(C, sizeof(size_t), err)) || !(tmp = pl_alloc(N, sizeof(size_t), err)) ||
+        !(chosen = pl_alloc(N, sizeof(size_t), err)) || !(keep = pl_alloc(N, 1, err))) {
+        rc = PL_ENOMEM;
+        goto cleanup;
+    }
+    for (size_t c = 0; c < C; c++) start[c + 1] = start[c] + cnt[c];
+    for (size_t i = 0; i < N; i++) members[start[y[i]] + fill[y[i]]++] = i;
+    pl_rng_seed(&rng, seed);
+    double p = (double)PARC_MAX_N / (double)N;
+    size_t ns = 0;
+    for (size_t c = 0; c < C; c++) {
+        size_t m = (size_t)(p * (double)cnt[c]);
+        pl_rng_choice(&rng, cnt[c], m, chosen, tmp);
+        for (size_t i = 0; i < m; i++) keep[members[start[c] + chosen[i]]] = 1;
+        ns += m;
+    }
+    if ((rc = pl_mat_init(&xs, ns, D, err))) goto cleanup;
+    if (!(ys = pl_alloc(ns ? ns : 1, sizeof(int64_t), err))) {
+        rc = PL_ENOMEM;
+        goto cleanup;
+    }
+    size_t B = pl_data_block_rows(d), w = 0;
+    if (!(buf = pl_alloc(B, D * sizeof(double), err))) {
+        rc = PL_ENOMEM;
+        goto cleanup;
+    }
+    for (size_t r0 = 0; r0 < N; r0 += B) {
+        size_t nr = N - r0 < B ? N - r0 : B;
+        if ((rc = pl_check_interrupt(err)) || (rc = pl_data_read(d, r0, nr, buf, err)))
+            goto cleanup;
+        for (size_t i = 0; i < nr; i++)
+            if (keep[r0 + i]) {
+                memcpy(xs.data + w * D, buf + i * D, D * sizeof(double));
+                ys[w++] = y[r0 + i];
+            }
+    }
+    if ((rc = pl_source_from_mat(&xs, "<parc subsample>", &src, err))) goto cleanup;
+    pl_mat_release(&xs);
+    rc = pl_data_new(src, ys, ns, "<parc subsample labels>", out, err);
+cleanup:
+    pl_source_release(src);
+    pl_mat_release(&xs);
+    free(members);
+    free(start);
+    free(fill);
+    free(tmp);
+    free(chosen);
+    free(keep);
+    free(ys);
+    free(buf);
+    return rc;
+}
+
+static int parc_score(pl_data *d, size_t k, double *out, pl_err *err) {
+    int rc;
+    pl_pca p;
+    pl_mat t = {0}, g = {0};
+    double *a = NULL, *b = NULL;
+    size_t N = pl_data_rows(d), C = pl_data_classes(d);
+    const size_t *cnt = pl_data_counts(d);
+    const int *y = pl_data_y(d);
+    memset(&p, 0, sizeof p);
+    if ((rc = pl_pca_fit(d, k, &p, err)) || (rc = pl_pca_transform(&p, d, 1, &t, err))) goto cleanup;
+
+    /* StandardScaler, then centre and normalise every row: corrcoef = row dot products */
+    for (size_t j = 0; j < k; j++) {
+        double m = 0.0, v = 0.0;
+        for (size_t i = 0; i < N; i++) m += PL_AT(&t, i, j);
+        m /= (double)N;
+        for (size_t i = 0; i < N; i++) {
+            double e = PL_AT(&t, i, j) - m;
+            v += e * e;
+        }
+        double sd = sqrt(v / (double)N);
+        if (sd < 10.0 * 2.220446049250313e-16) sd = 1.0;
+        for (size_t i = 0; i < N; i++) PL_AT(&t, i, j) = (PL_AT(&t, i, j) - m) / sd;
+    }
+    for (size_t i = 0; i < N; i++) {
+        double *r = t.data + i * t.ld, m = 0.0, s = 0.0;
+        for (size_t j = 0; j < k; j++) m += r[j];
+        m /= (double)k;
+        for (size_t j = 0; j < k; j++) {
+            r[j] -= m;
+            s += r[j] * r[j];
+        }
+        if (!(s > 0.0)) {
+            rc = pl_err_set(err, PL_ENUMERIC,
+                            "parc: sample %zu has the same value in all %zu standardised "
+                            "components; its correlation with other samples is undefined", i, k);
+            goto cleanup;
+        }
+        s = 1.0 / sqrt(s);
+        for (size_t j = 0; j < k; j++) r[j] *= s;
+    }
+
+    size_t ma = 0, M = N * (N - 1) / 2;
+    for (size_t c = 0; c < C; c++) ma += cnt[c] * (cnt[c] ? cnt[c] - 1 : 0) / 2;
+    size_t mb = M - ma;
+    if (mb == 0) {
+        rc = pl_err_set(err, PL_EINVAL, "parc: all %zu samples are in one class; needs two", N);
+        goto cleanup;
+    }
+    if (!(a = pl_alloc(ma ? ma : 1, sizeof(double), err)) ||
+        !(b = pl_alloc(mb, sizeof(double), err))) {
+        rc = pl_err_prefix(err, "parc: %zu sample pairs", M);
+        goto cleanup;
+    }
+    /* correlations in row blocks: rows [i0, i1) against rows [i0, N) */
+    size_t bs = (4u << 20) / (N ? N : 1);
+    if (bs < 16) bs = 16;
+    if (bs > N) bs = N;
+    if ((rc = pl_mat_init(&g, bs, N, err))) goto cleanup;
+    size_t wa = 0, wb = 0;
+    for (size_t i0 = 0; i0 < N; i0 += bs) {
+        size_t i1 = N - i0 < bs ? N : i0 + bs, nr = i1 - i0, nc = N - i0;
+        if ((rc = pl_check_interrupt(err))) goto cleanup;
+        pl_mat ra = pl_mat_view(&t, i0, 0, nr, k), rb = pl_mat_view(&t, i0, 0, nc, k);
+        pl_mat gv = pl_mat_wrap(g.data, nr, nc);
+        if ((rc = pl_gemm(0, 1, 1.0, &ra, &rb, 0.0, &gv, err))) goto cleanup;
+        for (size_t i = i0; i < i1; i++) {
+            const double *row = g.data + (i - i0) * nc; /* column j − i0 is row j */
+            for (size_t j = i + 1; j < N; j++) {
+                double c = row[j - i0];
+                c = c > 1.0 ? 1.0 : (c < -1.0 ? -1.0 : c);
+                if (y[i] == y[j]) a[wa++] = 1.0 - c;
+                else b[wb++] = 1.0 - c;
+            }
+        }
+    }
+    pl_mat_release(&g);
+    pl_mat_release(&t);
+    parc_sort_all(a, ma);
+    if ((rc = pl_check_interrupt(err))) goto cleanup;
+    parc_sort_all(b, mb);
+    double rho = parc_spearman(a, ma, b, mb);
+    *out = 100.0 * rho;
+    if (!isfinite(*out))
+        rc = pl_err_set(err, PL_ENUMERIC, "parc: the rank correlation is not finite (%g); are all "
+                        "sample correlations equal?", *out);
+cleanup:
+    pl_pca_release(&p);
+    pl_mat_release(&t);
+    pl_mat_release(&g);
+    free(a);
+    free(b);
+    return rc;
+}
+
+int pl_parc(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
+    int rc;
+    long dims;
+    pl_data *sub = NULL;
+    if ((rc = pl_opt_int(o, "parc", "dims", 32, &dims, err))) return rc;
+    if (dims < 2)
+        return pl_err_set(err, PL_EINVAL, "parc: option dims=%ld: expected at least 2 PCA "
+                          "dimensions", dims);
+    size_t N = pl_data_rows(d), D = pl_data_dim(d);
+    if (N > PARC_MAX_N) {
+        if ((rc = parc_subsample(d, o ? o->seed : 0, &sub, err))) {
+            pl_err_prefix(err, "parc: subsampling %zu rows to about %d", N, PARC_MAX_N);
+            return rc;
+        }
+        d = sub;
+        N = pl_data_rows(d);
+    }
+    size_t lim = N < D ? N : D;
+    if ((size_t)dims > lim) {
+        rc = pl_err_set(err, PL_EINVAL,
+                        "parc: needs min(N, D) >= %ld for %ld PCA dims; got N=%zu, D=%zu; pass "
+                        "parc:dims=%zu", dims, dims, N, D, lim);
+    } else {
+        rc = parc_score(d, (size_t)dims, out, err);
+    }
+    pl_data_release(sub);
+    return rc;
+}

@@ -1,0 +1,85 @@
+/* registry.c — metric name → function, inputs it needs, direction, options, summary. */
+#include <math.h>
+#include <string.h>
+
+#include "metric.h"
+
+static const char *const no_keys[] = {NULL};
+static const char *const gbc_keys[] = {"type", "pca", NULL};
+static const char *const nleep_keys[] = {"ratio", "log", NULL};
+static const char *const parc_keys[] = {"dims", NULL};
+static const char *const transrate_keys[] = {"eps", NULL};
+
+static const pl_metric metrics[] = {
+    {"logme", pl_logme, PL_NEED_FEATURES, 1, no_keys,
+     "LogME, fixed-point iteration (You et al., JMLR'22; thuml/LogME default)"},
+    {"logme_icml", pl_logme_icml, PL_NEED_FEATURES, 1, no_keys,
+     "LogME, ICML'21 iteration (You et al., ICML'21)"},
+    {"sfda", pl_sfda, PL_NEED_FEATURES, 1, no_keys,
+     "SFDA: self-challenging Fisher discriminant analysis (Shao et al., ECCV'22)"},
+    {"gbc", pl_gbc, PL_NEED_FEATURES, 1, gbc_keys,
+     "Gaussian Bhattacharyya Coefficient (Pandy et al., CVPR'22); type=diagonal|spherical, pca=K"},
+    {"leep", pl_leep, PL_NEED_SOURCE_PROBS, 1, no_keys,
+     "LEEP: log expected empirical prediction (Nguyen et al., ICML'20); needs source probabilities"},
+    {"nce", pl_nce, PL_NEED_SOURCE_LABELS, 1, no_keys,
+     "NCE: negative conditional entropy (Tran et al., ICCV'19); needs source labels"},
+    {"nleep", pl_nleep, PL_NEED_FEATURES, 1, nleep_keys,
+     "N-LEEP: Gaussian-mixture LEEP on PCA features (Li et al., CVPR'21); ratio=5, log=false"},
+    {"hscore", pl_hscore, PL_NEED_FEATURES, 1, no_keys,
+     "H-score (Bao et al., ICIP'19)"},
+    {"hscore_reg", pl_hscore_reg, PL_NEED_FEATURES, 1, no_keys,
+     "H-score with Ledoit-Wolf shrinkage (Ibrahim et al., ICLR'22)"},
+    {"transrate", pl_transrate, PL_NEED_FEATURES, 1, transrate_keys,
+     "TransRate: coding-rate transferability (Huang et al., ICML'22); eps=1e-4"},
+    {"parc", pl_parc, PL_NEED_FEATURES, 1, parc_keys,
+     "PARC: pairwise annotation representation comparison (Bolya et al., NeurIPS'21), x100; dims=32"},
+};
+
+const pl_metric *pl_metric_all(size_t *count) {
+    *count = sizeof metrics / sizeof metrics[0];
+    return metrics;
+}
+
+const pl_metric *pl_metric_find(const char *name) {
+    for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++)
+        if (!strcmp(metrics[i].name, name)) return &metrics[i];
+    return NULL;
+}
+
+int pl_metric_score(const char *name, pl_data *d, const pl_opts *o, double *out, pl_err *err) {
+    const pl_metric *m = pl_metric_find(name);
+    *out = NAN;
+    if (!m) {
+        char list[512] = "";
+        for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++) {
+            strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, metrics[i].name, sizeof list - strlen(list) - 1);
+        }
+        return pl_err_set(err, PL_EINVAL, "unknown metric '%s'; known: %s", name, list);
+    }
+    for (size_t i = 0; o && i < o->n; i++) {
+        int ok = 0;
+        for (const char *const *k = m->keys; *k; k++)
+            if (!strcmp(*k, o->kv[i].key)) ok = 1;
+        if (!ok) {
+            char list[256] = "";
+            for (const char *const *k = m->keys; *k; k++) {
+                strncat(list, k == m->keys ? "" : ", ", sizeof list - strlen(list) - 1);
+                strncat(list, *k, sizeof list - strlen(list) - 1);
+            }
+            return pl_err_set(err, PL_EINVAL, "%s: unknown option '%s'; %s%s", name, o->kv[i].key,
+                              *m->keys ? "known: " : "it takes no options", list);
+        }
+    }
+    if ((m->needs & PL_NEED_SOURCE_PROBS) && !pl_data_source_probs(d))
+        return pl_err_set(err, PL_EINVAL, "%s needs source-model probabilities (--source-probs P.npy)", name);
+    if ((m->needs & PL_NEED_SOURCE_LABELS) && !pl_data_source_labels(d))
+        return pl_err_set(err, PL_EINVAL, "%s needs source-model labels (--source-labels S.npy)", name);
+    pl_opts none = {NULL, 0, 0};
+    int rc = m->fn(d, o ? o : &none, out, err);
+    if (rc) return rc;
+    if (!isfinite(*out))
+        return pl_err_set(err, PL_ENUMERIC, "%s: the score is %s on %s; refusing to report it", name,
+                          isnan(*out) ? "NaN" : "infinite", pl_data_name(d));
+    return PL_OK;
+}

@@ -1,0 +1,148 @@
+/* pca.c — PCA from the Gram matrix and class sums (see pca.h for the contract). */
+#include "pca.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linalg.h"
+
+void pl_pca_release(pl_pca *p) {
+    if (!p) return;
+    free(p->mean);
+    free(p->components);
+    free(p->variance);
+    free(p->ratio);
+    memset(p, 0, sizeof *p);
+}
+
+int pl_pca_fit(pl_data *d, size_t k, pl_pca *p, pl_err *err) {
+    int rc = PL_OK;
+    const pl_stats *st;
+    pl_mat cov = {0};
+    double *w = NULL;
+    memset(p, 0, sizeof *p);
+    size_t N = pl_data_rows(d), D = pl_data_dim(d);
+    if (N < 2)
+        return pl_err_set(err, PL_EINVAL, "pca: needs at least 2 samples, got %zu", N);
+    if ((rc = pl_data_stats(d, 1, &st, err))) return rc;
+    size_t nall = N < D ? N : D;
+    p->N = N;
+    p->D = D;
+    p->nall = nall;
+    p->k = (k == 0 || k > nall) ? nall : k;
+    if (!(p->mean = pl_alloc(D, sizeof(double), err)) ||
+        !(p->components = pl_alloc(nall, D * sizeof(double), err)) ||
+        !(p->variance = pl_alloc(nall, sizeof(double), err)) ||
+        !(p->ratio = pl_alloc(nall, sizeof(double), err)) ||
+        !(w = pl_alloc(D, sizeof(double), err))) {
+        rc = PL_ENOMEM;
+        goto cleanup;
+    }
+    if ((rc = pl_mat_init(&cov, D, D, err))) goto cleanup;
+
+    /* μ = Σ_c S_c / N, Σ = (G − N μμᵀ) / (N − 1) */
+    for (size_t c = 0; c < st->C; c++)
+        for (size_t j = 0; j < D; j++) p->mean[j] += st->S[c * D + j];
+    for (size_t j = 0; j < D; j++) p->mean[j] /= (double)N;
+    double inv = 1.0 / (double)(N - 1);
+    for (size_t i = 0; i < D; i++)
+        for (size_t j = 0; j < D; j++)
+            PL_AT(&cov, i, j) =
+                (st->G[i * D + j] - (double)N * p->mean[i] * p->mean[j]) * inv;
+    if ((rc = pl_check_interrupt(err))) goto cleanup;
+    if ((rc = pl_eigh(&cov, w, err))) {
+        pl_err_prefix(err, "pca");
+        goto cleanup;
+    }
+    /* eigenvalues come ascending: component j is eigenvector D-1-j. Negative rounding noise
+     * (an exactly singular covariance) is reported as 0 variance. */
+    double total = 0.0;
+    for (size_t j = 0; j < D; j++) total += w[j] > 0.0 ? w[j] : 0.0;
+    p->total_variance = total;
+    for (size_t j = 0; j < nall; j++) {
+        size_t e = D - 1 - j;
+        double v = w[e] > 0.0 ? w[e] : 0.0;
+        p->variance[j] = v;
+        p->ratio[j] = total > 0.0 ? v / total : 0.0;
+        for (size_t i = 0; i < D; i++) p->components[j * D + i] = PL_AT(&cov, i, e);
+    }
+
+cleanup:
+    pl_mat_release(&cov);
+    free(w);
+    if (rc) pl_pca_release(p);
+    return rc;
+}
+
+size_t pl_pca_count_for_ratio(const pl_pca *p, double r) {
+    /* scikit-learn: searchsorted(cumsum(ratio), r, side='right') + 1 */
+    double cum = 0.0;
+    for (size_t j = 0; j < p->nall; j++) {
+        cum += p->ratio[j];
+        if (cum > r) return j + 1;
+    }
+    return p->nall;
+}
+
+int pl_pca_keep(pl_pca *p, size_t k, pl_err *err) {
+    if (k < 1 || k > p->nall)
+        return pl_err_set(err, PL_EINVAL, "pca: cannot keep %zu components; 1..%zu are available",
+                          k, p->nall);
+    p->k = k;
+    return PL_OK;
+}
+
+int pl_pca_project_rows(const pl_pca *p, double *x, size_t nr, double *out, pl_err *err) {
+    size_t D = p->D;
+    for (size_t i = 0; i < nr; i++)
+        for (size_t j = 0; j < D; j++) x[i * D + j] -= p->mean[j];
+    pl_mat xm = pl_mat_wrap(x, nr, D), vm = pl_mat_wrap(p->components, p->k, D);
+    pl_mat om = pl_mat_wrap(out, nr, p->k);
+    return pl_gemm(0, 1, 1.0, &xm, &vm, 0.0, &om, err);
+}
+
+void pl_pca_flip_signs(pl_pca *p, pl_mat *scores) {
+    for (size_t j = 0; j < scores->cols; j++) {
+        double best = -1.0, val = 0.0;
+        for (size_t i = 0; i < scores->rows; i++) {
+            double a = fabs(PL_AT(scores, i, j));
+            if (a > best) {
+                best = a;
+                val = PL_AT(scores, i, j);
+            }
+        }
+        if (val < 0.0) {
+            for (size_t i = 0; i < scores->rows; i++) PL_AT(scores, i, j) = -PL_AT(scores, i, j);
+            if (j < p->nall)
+                for (size_t i = 0; i < p->D; i++)
+                    p->components[j * p->D + i] = -p->components[j * p->D + i];
+        }
+    }
+}
+
+int pl_pca_transform(pl_pca *p, pl_data *d, int flip, pl_mat *out, pl_err *err) {
+    int rc;
+    size_t N = pl_data_rows(d), D = pl_data_dim(d), B = pl_data_block_rows(d);
+    double *buf = NULL;
+    out->data = NULL;
+    if (D != p->D)
+        return pl_err_set(err, PL_EINVAL, "pca: data has %zu columns, the PCA was fitted on %zu",
+                          D, p->D);
+    if ((rc = pl_mat_init(out, N, p->k, err))) return rc;
+    if (!(buf = pl_alloc(B, D * sizeof(double), err))) {
+        rc = PL_ENOMEM;
+        goto cleanup;
+    }
+    for (size_t r0 = 0; r0 < N; r0 += B) {
+        size_t nr = N - r0 < B ? N - r0 : B;
+        if ((rc = pl_check_interrupt(err)) || (rc = pl_data_read(d, r0, nr, buf, err)) ||
+            (rc = pl_pca_project_rows(p, buf, nr, out->data + r0 * out->ld, err)))
+            goto cleanup;
+    }
+    if (flip) pl_pca_flip_signs(p, out);
+cleanup:
+    free(buf);
+    if (rc) pl_mat_release(out);
+    return rc;
+}

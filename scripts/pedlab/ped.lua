@@ -1,0 +1,44 @@
+-- pedlab.ped — PED on any metric: build the class balls, release them, and hand back the
+-- moved dataset (features, labels, Δ: never a copy of X).
+local core = require "pedlab.core"
+local forces = require "pedlab.forces"
+
+local M = {}
+
+M.defaults = { dt = 0.1, radius = 0.6, k = 1, exit_ratio = 0.5, max_steps = 6, mass = "unit",
+               eps = 1e-3, force = "hooke" }
+
+-- Resolve a force setting: nil/"hooke", a name from pedlab.forces, a path to a Lua file that
+-- returns a law, or a law itself (function or {system = f}).
+function M.law(force)
+  if force == nil or force == "hooke" then return nil end
+  if type(force) ~= "string" then return force end
+  if forces[force] then return forces[force] end
+  if force:match("%.lua$") then
+    local chunk, err = loadfile(force)
+    if not chunk then error("--force " .. force .. ": " .. err, 0) end
+    local ok, law = pcall(chunk)
+    if not ok then error("--force " .. force .. ": " .. tostring(law), 0) end
+    if type(law) ~= "function" and type(law) ~= "table" then
+      error("--force " .. force .. ": the file must return a function(d, ri, rj) or {system = f}; it returned "
+            .. type(law), 0)
+    end
+    return law
+  end
+  error("unknown force law '" .. force .. "'; known: hooke, " .. table.concat(forces.names(), ", ")
+        .. ", or a FILE.lua", 0)
+end
+
+-- Run PED on ds with settings s (fields of M.defaults plus ref). Returns moved, run, sys.
+function M.run(ds, s)
+  s = s or {}
+  local function get(k) if s[k] ~= nil then return s[k] end return M.defaults[k] end
+  local sys = core.balls(ds, { radius = get("radius"), k = get("k"), eps = get("eps"),
+                               mass = get("mass"), ref = s.ref, standardise = s.standardise })
+  local run = sys:simulate { dt = get("dt"), exit_ratio = get("exit_ratio"),
+                             max_steps = get("max_steps"), law = M.law(get("force")),
+                             law_limit = s.law_limit }
+  return ds:moved(run.shift), run, sys
+end
+
+return M

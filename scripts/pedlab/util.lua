@@ -1,0 +1,104 @@
+-- pedlab.util — small shared helpers of the Lua layers: argument parsing, metric specs,
+-- number formatting.
+local M = {}
+
+-- Parse argv (array) against a spec {["--name"] = "value"|"flag"|"list"}.
+-- Returns opts (keys without the leading dashes, '-' → '_'), positional args.
+function M.parse_args(argv, spec, command)
+  local opts, pos = {}, {}
+  local i = 1
+  while i <= #argv do
+    local a = argv[i]
+    local key, inline = a:match("^(%-%-[%w%-]+)=(.*)$")
+    key = key or a
+    local kind = spec[key]
+    if a:sub(1, 2) == "--" then
+      if not kind then
+        error(string.format("%s: unknown option %s (see pedlab %s --help)", command, key, command), 0)
+      end
+      local name = key:sub(3):gsub("%-", "_")
+      if kind == "flag" then
+        opts[name] = true
+      else
+        local v = inline
+        if not v then
+          i = i + 1
+          v = argv[i]
+          if v == nil then error(string.format("%s: option %s needs a value", command, key), 0) end
+        end
+        if kind == "list" then
+          opts[name] = opts[name] or {}
+          table.insert(opts[name], v)
+        else
+          opts[name] = v
+        end
+      end
+    else
+      table.insert(pos, a)
+    end
+    i = i + 1
+  end
+  return opts, pos
+end
+
+-- A number option: nil stays nil; otherwise must parse.
+function M.num(opts, name, command, default)
+  local v = opts[name]
+  if v == nil then return default end
+  local n = tonumber(v)
+  if not n or n ~= n then
+    error(string.format("%s: --%s %s: expected a number", command, name:gsub("_", "-"), tostring(v)), 0)
+  end
+  return n
+end
+
+-- "gbc:type=spherical:pca=64" → {spec = ..., name = "gbc", ped = false, opts = {type=..., pca=...}}
+-- "ped+logme" → {name = "logme", ped = true}
+function M.parse_metric(spec)
+  local s = spec
+  local ped = false
+  if s:sub(1, 4) == "ped+" then ped, s = true, s:sub(5) end
+  local parts = {}
+  for p in (s .. ":"):gmatch("([^:]*):") do parts[#parts + 1] = p end
+  local name = parts[1]
+  if name == nil or name == "" then error("empty metric name in '" .. spec .. "'", 0) end
+  local opts = {}
+  for i = 2, #parts do
+    local k, v = parts[i]:match("^([%w_]+)=(.*)$")
+    if not k then
+      error(string.format("metric '%s': option '%s' is not key=value", spec, parts[i]), 0)
+    end
+    opts[k] = v
+  end
+  return { spec = spec, name = name, ped = ped, opts = opts }
+end
+
+-- Every --metric value, split on commas, in order.
+function M.metric_specs(list)
+  local out = {}
+  for _, v in ipairs(list or {}) do
+    for s in v:gmatch("[^,]+") do out[#out + 1] = M.parse_metric(s) end
+  end
+  return out
+end
+
+function M.fmt(x)
+  if type(x) ~= "number" then return tostring(x) end
+  if x ~= x then return "nan" end
+  return string.format("%.17g", x)
+end
+
+function M.fmt_short(x, digits)
+  if type(x) ~= "number" then return tostring(x) end
+  if x ~= x then return "nan" end
+  return string.format("%." .. (digits or 4) .. "f", x)
+end
+
+function M.sorted_keys(t)
+  local ks = {}
+  for k in pairs(t) do ks[#ks + 1] = k end
+  table.sort(ks)
+  return ks
+end
+
+return M
