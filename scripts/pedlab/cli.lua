@@ -48,6 +48,18 @@ function M.set_threads(o, cmd)
   end
 end
 
+-- Unknown metric names fail before any work is done.
+function M.check_metric_names(metrics, cmd)
+  for _, m in ipairs(metrics) do
+    if not pl.metrics[m.name] or m.name == "list" or m.name == "score" or m.name == "logme_targets" then
+      local names = {}
+      for _, d in ipairs(pl.metrics.list()) do names[#names + 1] = d.name end
+      error(string.format("%s: unknown metric '%s' in '%s'; known: %s", cmd, m.name, m.spec,
+        table.concat(names, ", ")), 0)
+    end
+  end
+end
+
 -- ---------------------------------------------------------------- score
 local SCORE_HELP = [[
 usage: pedlab score --features F.npy --labels L.npy --metric M[,M...] [options]
@@ -86,6 +98,7 @@ function M.score(argv)
     m.key = (o.ped and not m.spec:match("^ped%+")) and ("ped+" .. m.spec) or m.spec
     m.opts.seed = math.tointeger(seed)
   end
+  M.check_metric_names(metrics, "score")
   local extras = { source_probs = o.source_probs, source_labels = o.source_labels }
   local ds, err = pl.dataset(o.features, o.labels, extras)
   if not ds then error(err, 0) end
@@ -95,13 +108,13 @@ function M.score(argv)
   local moved, run
   if need_ped then
     moved, run = pl.ped.run(ds, M.ped_settings(o, "score"))
-    if o.save_shift then pl.save(o.save_shift, run.shift) end
   end
   for _, m in ipairs(metrics) do
     local target = m.ped and moved or ds
     result[m.key] = pl.metrics.score(m.name, target, m.opts)
     order[#order + 1] = m.key
   end
+  if run and o.save_shift then pl.save(o.save_shift, run.shift) end -- only once all succeeded
   if run then
     result.ped = { steps = run.steps, changes = run.changes, energy = run.energies,
                    energy0 = run.energy0 }
@@ -134,7 +147,169 @@ function M.metrics(argv)
   return 0
 end
 
-local COMMANDS = { score = M.score, metrics = M.metrics }
+
+-- ---------------------------------------------------------------- rank
+local RANK_HELP = [[
+usage: pedlab rank --zoo DIR --task T|all --metric M[,M...] [options]
+
+Scores every model of a zoo on a task, sorts them, and (with ground truth) measures the
+ranking against fine-tuned accuracies: weighted tau, tau-b, Pearson, rel@1, regret@1.
+  --zoo DIR           <model>_<task>_feature.npy / _label.npy (+ <model>_<ref>_feature.npy)
+  --task T|all        a task name, a comma-separated list, or all
+  --metric SPEC       as in `pedlab score`; ped+NAME is NAME after PED's motion
+  --gt FILE           ground truth {task: {model: accuracy}} (default: DIR/gt.json if present)
+  --ref-name NAME     the reference set's name in file names (default imagenet)
+  --json F, --csv F, --md F   write results (atomically)
+  --plot DIR          write SVG figures (rank-calibration scatter per task and metric)
+  --threads N         BLAS threads
+  --quiet             print only the summary table
+]] .. M.PED_HELP
+
+function M.rank_zoo(o, cmd)
+  local zoo = pl.zoo.open(o.zoo, { gt = o.gt, ref_name = o.ref_name })
+  local tasks = {}
+  if o.task == "all" then tasks = zoo.tasks
+  else for t in o.task:gmatch("[^,]+") do tasks[#tasks + 1] = t end end
+  local metrics = util.metric_specs(o.metric)
+  if #metrics == 0 then error(cmd .. ": --metric is required (e.g. --metric logme,ped+logme)", 0) end
+  local any_ped = false
+  for _, m in ipairs(metrics) do
+    if o.ped then m.ped = true end
+    m.key = (o.ped and not m.spec:match("^ped%+")) and ("ped+" .. m.spec) or m.spec
+    m.opts.seed = math.tointeger(util.num(o, "seed", cmd, 0))
+    any_ped = any_ped or m.ped
+  end
+  M.check_metric_names(metrics, cmd)
+  local settings = M.ped_settings(o, cmd)
+  zoo:check(tasks, any_ped and not settings.ref, zoo.gt ~= nil)
+  local results, scores_all, runs_all = {}, {}, {}
+  for _, task in ipairs(tasks) do
+    local scores, runs = zoo:score_task(task, metrics, settings)
+    scores_all[task], runs_all[task] = scores, runs
+    results[task] = {}
+    for _, m in ipairs(metrics) do
+      local r = { scores = scores[m.key] }
+      local ev = M.evaluate_or_nil(scores[m.key], zoo.gt and zoo.gt[task])
+      if ev then for k, v in pairs(ev) do r[k] = v end end
+      results[task][m.key] = r
+    end
+  end
+  local keys = {}
+  for _, m in ipairs(metrics) do keys[#keys + 1] = m.key end
+  local pset = {}
+  for k, v in pairs(settings) do pset[k] = v end
+  for k, v in pairs(pl.ped.defaults) do if pset[k] == nil then pset[k] = v end end
+  return {
+    version = pl.version, zoo = zoo, tasks = tasks, metrics = keys, results = results,
+    runs = runs_all,
+    settings = { zoo = o.zoo, tasks = tasks, metrics = keys, gt = zoo.gt_path, ref_name = zoo.ref_name,
+                 ped = any_ped and pset or nil, seed = math.tointeger(util.num(o, "seed", cmd, 0)) },
+  }
+end
+
+function M.evaluate_or_nil(scores, acc)
+  if not acc then return nil end
+  return pl.zoo.evaluate(scores, acc)
+end
+
+function M.print_rank(R, quiet)
+  local report = pl.report
+  for _, task in ipairs(R.tasks) do
+    if not quiet then
+      for _, key in ipairs(R.metrics) do
+        local r = R.results[task][key]
+        local models = util.sorted_keys(r.scores)
+        table.sort(models, function(a, b) return r.scores[a] > r.scores[b] end)
+        local acc = R.zoo.gt and R.zoo.gt[task] or {}
+        local t = { header = { "#", "model", key, "accuracy" }, rows = {} }
+        for i, mdl in ipairs(models) do t.rows[i] = { tostring(i), mdl, r.scores[mdl], acc[mdl] } end
+        io.write(string.format("\n== %s — %s\n", task, key))
+        io.write(report.text(t, 4))
+        if r.weighted_tau then
+          io.write(string.format("weighted tau %.4f   tau-b %.4f   pearson %.4f   rel@1 %.4f   regret@1 %.4f\n",
+            r.weighted_tau, r.kendall_tau, r.pearson, r.rel_at_1, r.regret_at_1))
+        end
+      end
+    end
+  end
+  if R.zoo.gt then
+    io.write("\nWeighted Kendall's tau (rows: metrics, columns: tasks)\n")
+    io.write(report.text(report.tau_table(R.results, R.tasks, R.metrics), 3))
+  end
+end
+
+function M.rank_json(R)
+  local tasks = {}
+  for _, task in ipairs(R.tasks) do tasks[task] = R.results[task] end
+  return { version = R.version, settings = R.settings, tasks = tasks }
+end
+
+function M.write_outputs(R, o)
+  local report = pl.report
+  if o.json then report.write(o.json, pl.json_encode(M.rank_json(R), true) .. "\n") end
+  local function long_table()
+    local t = { header = { "task", "metric", "model", "score", "accuracy" }, rows = {} }
+    for _, task in ipairs(R.tasks) do
+      for _, key in ipairs(R.metrics) do
+        local r = R.results[task][key]
+        for _, mdl in ipairs(util.sorted_keys(r.scores)) do
+          t.rows[#t.rows + 1] = { task, key, mdl, r.scores[mdl], R.zoo.gt and R.zoo.gt[task] and R.zoo.gt[task][mdl] }
+        end
+      end
+    end
+    return t
+  end
+  if o.csv then report.write(o.csv, report.csv(long_table())) end
+  if o.md then
+    local parts = { "# pedlab rank\n" }
+    if R.zoo.gt then
+      parts[#parts + 1] = "## Weighted Kendall's tau\n\n" .. report.markdown(report.tau_table(R.results, R.tasks, R.metrics), 3)
+      parts[#parts + 1] = "\n## Kendall's tau-b\n\n" .. report.markdown(report.tau_table(R.results, R.tasks, R.metrics, "kendall_tau"), 3)
+    end
+    parts[#parts + 1] = "\n## Scores\n\n" .. report.markdown(long_table(), 4)
+    report.write(o.md, table.concat(parts))
+  end
+  if o.plot then
+    local ok, plot = pcall(require, "pedlab.plot")
+    if ok and plot.rank_figures then plot.rank_figures(R, o.plot) end
+  end
+end
+
+local RANK_SPEC = { ["--zoo"] = "value", ["--task"] = "value", ["--metric"] = "list", ["--gt"] = "value",
+  ["--ref-name"] = "value", ["--json"] = "value", ["--csv"] = "value", ["--md"] = "value",
+  ["--plot"] = "value", ["--seed"] = "value", ["--threads"] = "value", ["--help"] = "flag",
+  ["--quiet"] = "flag" }
+for k, v in pairs(PED_FLAGS) do RANK_SPEC[k] = v end
+M.RANK_SPEC = RANK_SPEC
+
+function M.rank(argv)
+  local o, pos = util.parse_args(argv, RANK_SPEC, "rank")
+  if o.help then io.write(RANK_HELP) return 0 end
+  if #pos > 0 then error("rank: unexpected argument '" .. pos[1] .. "'", 0) end
+  if not o.zoo then error("rank: --zoo DIR is required", 0) end
+  o.task = o.task or "all"
+  M.set_threads(o, "rank")
+  local R = M.rank_zoo(o, "rank")
+  M.print_rank(R, o.quiet)
+  M.write_outputs(R, o)
+  return 0
+end
+
+-- ---------------------------------------------------------------- demo
+function M.demo(argv)
+  if argv[1] == "--help" then
+    io.write("usage: pedlab demo [--zoo DIR] [--plot DIR]\nRanks the bundled demo zoo (12 self-supervised CNNs, 3 image tasks) with\nLogME, SFDA and GBC, each with and without PED, and prints the weighted tau table.\n")
+    return 0
+  end
+  local base = package.pedlab_scripts .. "/.."
+  local script = base .. "/experiments/demo.lua"
+  local chunk, err = loadfile(script)
+  if not chunk then error("demo: " .. err, 0) end
+  arg = { [0] = script, table.unpack(argv) }
+  return chunk(table.unpack(argv)) or 0
+end
+
+local COMMANDS = { score = M.score, metrics = M.metrics, rank = M.rank, demo = M.demo }
 
 function M.register(name, fn) COMMANDS[name] = fn end
 

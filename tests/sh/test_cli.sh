@@ -1,0 +1,54 @@
+#!/bin/bash
+# The command-line contract: pedlab score --json keys, PED keys, errors and exit codes.
+set -u
+P="$1"
+F="${PL_SOURCE_DIR}/tests/fixtures"
+pass=0; fail=0
+ok() { pass=$((pass+1)); echo "ok   $1"; }
+bad() { fail=$((fail+1)); echo "FAIL $1"; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+B="--features $F/blobs_small/features.npy --labels $F/blobs_small/labels.npy"
+
+out=$("$P" score $B --metric logme,gbc:type=spherical --metric sfda --json) || bad "score runs"
+echo "$out" | grep -q '"gbc:type=spherical":-0.2481387261334' && ok "keys as written" || bad "keys as written: $out"
+echo "$out" | grep -q '"logme":-0.10382177697130' && ok "logme value" || bad "logme value: $out"
+
+out=$("$P" score $B --metric ped+logme,logme --ref $F/blobs_small/ref_features.npy --json)
+echo "$out" | grep -q '"ped+logme":-0.103215239434' && ok "ped+logme" || bad "ped+logme: $out"
+echo "$out" | grep -q '"steps":6' && ok "ped steps" || bad "ped steps: $out"
+out=$("$P" score $B --metric logme --ped --ref $F/blobs_small/ref_features.npy --dt 0.5 --radius 1.0 --json)
+echo "$out" | grep -q '"ped+logme":0.0814481870552' && ok "--ped renames keys" || bad "--ped: $out"
+
+out=$("$P" score $B --metric logme)
+[ "$(echo "$out" | cut -f1)" = "logme" ] && ok "text output" || bad "text output: $out"
+
+# errors: one line, non-zero, naming the file and the problem
+expect_err() { # name pattern args...
+  local name="$1" pat="$2"; shift 2
+  err=$("$P" "$@" 2>&1 >/dev/null); rc=$?
+  if [ $rc -ne 0 ] && echo "$err" | grep -qF -- "$pat" && [ "$(echo "$err" | wc -l)" -eq 1 ]; then ok "$name"
+  else bad "$name (rc=$rc): $err"; fi
+}
+expect_err "missing features" "cannot open /nonexistent.npy" score --features /nonexistent.npy --labels $F/blobs_small/labels.npy --metric logme
+expect_err "wrong-length labels" "has 1797 labels" score --features $F/blobs_small/features.npy --labels $F/digits/labels.npy --metric logme
+expect_err "unknown metric" "unknown metric 'nope'" score $B --metric nope
+expect_err "unknown option" "unknown option --bogus" score $B --metric logme --bogus
+expect_err "missing metric" "--metric is required" score $B
+expect_err "bad number" "--dt abc: expected a number" score $B --metric ped+logme --dt abc
+expect_err "parc too few dims" "parc: needs" score $B --metric parc
+printf 'not a npy' > "$tmp/bad.npy"
+expect_err "corrupt npy" "bad.npy: not a .npy file" score --features "$tmp/bad.npy" --labels $F/blobs_small/labels.npy --metric logme
+
+# --save-shift writes a complete file, and nothing on failure
+"$P" score $B --metric ped+logme --ref $F/blobs_small/ref_features.npy --save-shift "$tmp/shift.npy" >/dev/null \
+  && [ -s "$tmp/shift.npy" ] && ok "save shift" || bad "save shift"
+"$P" score $B --metric ped+nope --save-shift "$tmp/shift2.npy" >/dev/null 2>&1
+[ ! -e "$tmp/shift2.npy" ] && [ -z "$(ls "$tmp" | grep tmp)" ] && ok "no partial output" || bad "no partial output"
+
+"$P" metrics | grep -q "^logme" && ok "metrics list" || bad "metrics list"
+"$P" score --help | grep -q "usage: pedlab score" && ok "score --help" || bad "score --help"
+"$P" -e 'print(require("pedlab").version)' | grep -q '^0\.' && ok "-e" || bad "-e"
+echo 'print(1+1)' | "$P" - | grep -q '^2$' && ok "stdin script" || bad "stdin script"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
