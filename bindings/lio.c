@@ -111,6 +111,17 @@ static void sort_object(cJSON *o) {
     o->child = sorted;
 }
 
+/* cJSON's own printer accepts a round trip within DBL_EPSILON, losing the last bit; print the
+ * shortest decimal that reads back to exactly the same double instead. */
+static cJSON *exact_number(double v) {
+    char buf[64];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    return cJSON_CreateRaw(buf);
+}
+
 static void attach(cJSON *parent, const char *key, cJSON *item) {
     if (key) cJSON_AddItemToObject(parent, key, item);
     else cJSON_AddItemToArray(parent, item);
@@ -128,7 +139,7 @@ static void add_json(lua_State *L, int idx, int depth, cJSON *parent, const char
         double v = lua_tonumber(L, idx);
         if (isnan(v)) attach(parent, key, cJSON_CreateString("nan"));
         else if (isinf(v)) attach(parent, key, cJSON_CreateString(v > 0 ? "inf" : "-inf"));
-        else attach(parent, key, cJSON_CreateNumber(v)); /* cJSON prints 17 digits when needed */
+        else attach(parent, key, exact_number(v));
         return;
     }
     case LUA_TSTRING: attach(parent, key, cJSON_CreateString(lua_tostring(L, idx))); return;
@@ -167,7 +178,10 @@ static void add_json(lua_State *L, int idx, int depth, cJSON *parent, const char
             for (size_t i = 0; i < m->rows; i++) {
                 cJSON *r = cJSON_CreateArray();
                 cJSON_AddItemToArray(a, r);
-                for (size_t j = 0; j < m->cols; j++) cJSON_AddItemToArray(r, cJSON_CreateNumber(PL_AT(m, i, j)));
+                for (size_t j = 0; j < m->cols; j++) {
+                    double x = PL_AT(m, i, j);
+                    cJSON_AddItemToArray(r, isfinite(x) ? exact_number(x) : cJSON_CreateString(isnan(x) ? "nan" : x > 0 ? "inf" : "-inf"));
+                }
             }
             return;
         }
