@@ -28,7 +28,7 @@ static const pl_metric metrics[] = {
     {"hscore", pl_hscore, PL_NEED_FEATURES, 1, no_keys,
      "H-score (Bao et al., ICIP'19)"},
     {"hscore_reg", pl_hscore_reg, PL_NEED_FEATURES, 1, no_keys,
-     "H-score with Ledoit-Wolf shrinkage (Ibrahim et al., ICLR'22)"},
+     "H-score with Ledoit-Wolf shrinkage (Ibrahim et al., ECML-PKDD'22)"},
     {"transrate", pl_transrate, PL_NEED_FEATURES, 1, transrate_keys,
      "TransRate: coding-rate transferability (Huang et al., ICML'22); eps=1e-4"},
     {"parc", pl_parc, PL_NEED_FEATURES, 1, parc_keys,

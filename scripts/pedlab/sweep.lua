@@ -38,6 +38,8 @@ local function canon_value(v)
     if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then
       return string.format("%d", math.tointeger(v))
     end
+    local short = string.format("%.15g", v) -- shortest form that reads back the same bits
+    if tonumber(short) == v then return short end
     return string.format("%.17g", v)
   elseif type(v) == "string" then
     return string.format("%q", v)
@@ -516,6 +518,118 @@ function M.mean_over_tasks(results, setting, measure, filter)
     out[#out + 1] = row
   end
   return out
+end
+
+-- A `pedlab rank`-shaped result (for pl.plot.rank_figures) from cells with at most one PED
+-- setting per task: R.results[task]["logme" | "ped+logme"] = {scores, measures...}, R.runs.
+function M.rank_result(results, info)
+  local R = { tasks = info.tasks, metrics = {}, results = {}, runs = {}, zoo = info.zoo }
+  local seen = {}
+  for _, cell in ipairs(results) do
+    R.results[cell.task] = R.results[cell.task] or {}
+    for _, m in ipairs(cell.metrics) do
+      local key = M.label(cell, m)
+      local r = { scores = cell.scores[m] }
+      for k, v in pairs(cell.measures and cell.measures[m] or {}) do r[k] = v end
+      R.results[cell.task][key] = r
+      if not seen[key] then seen[key] = true R.metrics[#R.metrics + 1] = key end
+    end
+    if cell.ped then R.runs[cell.task] = cell.ped end
+  end
+  return R
+end
+
+local function display(v)
+  if v == nil then return "-" end
+  if type(v) == "number" then return string.format("%.6g", v) end
+  return tostring(v)
+end
+M.display = display
+
+-- A one-setting ablation table of one metric: a row per value of `setting` (the no-PED
+-- baseline first when the sweep has one), a column per task and the mean over tasks.
+function M.axis_table(results, setting, tasks, metric, measure)
+  measure = measure or "weighted_tau"
+  local header = { setting }
+  for _, t in ipairs(tasks) do header[#header + 1] = t end
+  header[#header + 1] = "mean"
+  local rows, index = {}, {}
+  for _, cell in ipairs(results) do
+    local label = cell.settings.ped and display(cell.settings[setting]) or "no PED"
+    if not index[label] then
+      index[label] = {}
+      rows[#rows + 1] = label
+    end
+    index[label][cell.task] = cell
+  end
+  local out = {}
+  for _, label in ipairs(rows) do
+    local row, sum, n = { label }, 0, 0
+    for _, t in ipairs(tasks) do
+      local c = index[label][t]
+      local v = c and c.measures and c.measures[metric] and c.measures[metric][measure]
+      row[#row + 1] = v
+      if type(v) == "number" and v == v then sum, n = sum + v, n + 1 end
+    end
+    row[#row + 1] = n > 0 and sum / n or nil
+    out[#out + 1] = row
+  end
+  return { header = header, rows = out }
+end
+
+M.MEASURE_NAMES = { weighted_tau = "weighted Kendall's tau", kendall_tau = "Kendall's tau-b", pearson = "Pearson r",
+                    spearman = "Spearman rho", rel_at_1 = "rel@1", regret_at_1 = "regret@1", recall_at_1 = "recall@1" }
+
+-- Lines of a measure against a numeric setting, one SVG per metric: a series per task, the
+-- mean over tasks, and the no-PED mean as a dashed line. Returns the paths written.
+function M.axis_plots(results, setting, tasks, metrics, dir, prefix, xscale, measure)
+  measure = measure or "weighted_tau"
+  local plot = require "pedlab.plot"
+  os.execute('mkdir -p "' .. dir:gsub('"', '\\"') .. '"')
+  local written = {}
+  for _, m in ipairs(metrics) do
+    local series, xs_all = {}, {}
+    local base = {}
+    for ti, t in ipairs(tasks) do
+      local xs, ys = {}, {}
+      for _, cell in ipairs(results) do
+        if cell.task == t then
+          local v = cell.measures and cell.measures[m] and cell.measures[m][measure]
+          if cell.settings.ped then
+            xs[#xs + 1], ys[#ys + 1] = cell.settings[setting], v or 0 / 0
+          else
+            base[t] = v
+          end
+        end
+      end
+      series[#series + 1] = { name = t, x = xs, y = ys }
+      if ti == 1 then xs_all = xs end
+    end
+    local mean = { name = "mean over tasks", x = {}, y = {} }
+    for i, x in ipairs(xs_all) do
+      local s, n = 0, 0
+      for _, se in ipairs(series) do
+        local v = se.y[i]
+        if v == v then s, n = s + v, n + 1 end
+      end
+      mean.x[i], mean.y[i] = x, n > 0 and s / n or 0 / 0
+    end
+    series[#series + 1] = mean
+    local bs, bn = 0, 0
+    for _, t in ipairs(tasks) do if type(base[t]) == "number" and base[t] == base[t] then bs, bn = bs + base[t], bn + 1 end end
+    if bn > 0 and #xs_all > 0 then
+      local lo, hi = math.huge, -math.huge
+      for _, x in ipairs(xs_all) do lo, hi = math.min(lo, x), math.max(hi, x) end
+      series[#series + 1] = { name = "mean, no PED", x = { lo, hi }, y = { bs / bn, bs / bn }, dashed = true,
+                              color = "#555555", markers = false }
+    end
+    local path = string.format("%s/%s_%s.svg", dir, prefix, (m:gsub("[^%w%-]", "_")))
+    local mname = M.MEASURE_NAMES[measure] or measure
+    plot.lines { path = path, title = string.format("%s of %s after PED against %s", mname, m, setting),
+                 xlabel = setting, ylabel = mname, series = series, xscale = xscale }
+    written[#written + 1] = path
+  end
+  return written
 end
 
 -- ---------------------------------------------------------------- experiments' shared CLI

@@ -1,0 +1,576 @@
+-- pedlab.plot — figures as hand-written SVG (no dependency; open them in a browser).
+--
+--   plot.lines{path=, title=, xlabel=, ylabel=, xscale = "linear"|"log",
+--              series = {{name=, x={...}, y={...}, dashed=, color=}, ...}}
+--   plot.scatter{path=, title=, xlabel=, ylabel=, diagonal = true, labels = true|false,
+--                points = {{x=, y=, label=, group=}, ...}}
+--   plot.pca2d(ds, moved, path [, title])    class clusters before/after PED on the top-2 PCs
+--   plot.rank_figures(R, dir)                the figures of a `pedlab rank` result
+--
+-- Every figure is built in memory and written with pl.write_file (temp file + rename): a
+-- plot that raises leaves no file behind. Non-finite values are skipped (lines break there).
+local core = require "pedlab.core"
+
+local M = {}
+
+M.PALETTE = { "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+              "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939", "#843c39" }
+
+local function color(i) return M.PALETTE[(i - 1) % #M.PALETTE + 1] end
+
+local function esc(s)
+  return (tostring(s):gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;",
+                                          ['"'] = "&quot;", ["'"] = "&#39;" }))
+end
+M.escape = esc
+
+local function finite(v) return type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge end
+
+local function n2(v) return string.format("%.2f", v) end
+
+-- ---------------------------------------------------------------- scales and ticks
+-- "Nice" linear ticks covering [lo, hi]: steps of 1, 2 or 5 × 10^k.
+local function linear_ticks(lo, hi, want)
+  want = want or 6
+  if not (hi > lo) then
+    local pad = lo ~= 0 and math.abs(lo) * 0.1 or 1
+    lo, hi = lo - pad, hi + pad
+  end
+  local raw = (hi - lo) / want
+  local mag = 10 ^ math.floor(math.log(raw, 10))
+  local step = mag
+  for _, m in ipairs({ 1, 2, 5, 10 }) do
+    if raw <= m * mag * (1 + 1e-9) then step = m * mag break end
+  end
+  local a, b = math.floor(lo / step + 1e-9) * step, math.ceil(hi / step - 1e-9) * step
+  local ticks = {}
+  local k = 0
+  while true do
+    local t = a + k * step
+    if t > b + step * 1e-9 then break end
+    if math.abs(t) < step * 1e-9 then t = 0 end
+    ticks[#ticks + 1] = t
+    k = k + 1
+  end
+  return ticks, a, b, step
+end
+
+local function tick_label(t, step)
+  if step and step >= 1 and t == math.floor(t) then return string.format("%d", math.floor(t)) end
+  local s = string.format("%.4g", t)
+  return s
+end
+
+-- Log ticks: decades, plus 2× and 5× when the range spans fewer than three decades.
+local function log_ticks(lo, hi)
+  local a, b = math.floor(math.log(lo, 10) + 1e-9), math.ceil(math.log(hi, 10) - 1e-9)
+  if a == b then b = a + 1 end
+  local ticks = {}
+  local mults = (b - a) < 3 and { 1, 2, 5 } or { 1 }
+  for e = a, b do
+    for _, m in ipairs(mults) do
+      local t = m * 10 ^ e
+      if t >= 10 ^ a * (1 - 1e-9) and t <= 10 ^ b * (1 + 1e-9) then ticks[#ticks + 1] = t end
+    end
+  end
+  return ticks, 10 ^ a, 10 ^ b
+end
+
+-- ---------------------------------------------------------------- a figure under construction
+local Fig = {}
+Fig.__index = Fig
+
+local function figure(w, h, title)
+  local f = setmetatable({ w = w, h = h, out = {} }, Fig)
+  f:add(string.format('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
+    .. 'font-family="Helvetica, Arial, sans-serif" font-size="12">', w, h, w, h))
+  f:add(string.format('<rect x="0" y="0" width="%d" height="%d" fill="#ffffff"/>', w, h))
+  if title and title ~= "" then
+    f:add(string.format('<text x="%s" y="22" text-anchor="middle" font-size="15" font-weight="bold">%s</text>',
+      n2(w / 2), esc(title)))
+  end
+  return f
+end
+
+function Fig:add(s) self.out[#self.out + 1] = s end
+
+function Fig:text(x, y, s, attrs)
+  self:add(string.format('<text x="%s" y="%s"%s>%s</text>', n2(x), n2(y), attrs and (" " .. attrs) or "", esc(s)))
+end
+
+function Fig:finish(path)
+  self:add("</svg>")
+  local svg = table.concat(self.out, "\n") .. "\n"
+  if path then core.write_file(path, svg) end
+  return svg
+end
+
+-- A plotting panel: box (x0, y0, w, h) in pixels, data ranges, scales. Draws frame, grid,
+-- ticks, tick labels and axis labels. Returns sx, sy mapping data to pixels.
+function Fig:axes(p)
+  local x0, y0, w, h = p.x0, p.y0, p.w, p.h
+  local xt, xlo, xhi, xstep
+  if p.xscale == "log" then xt, xlo, xhi = log_ticks(p.xmin, p.xmax)
+  else xt, xlo, xhi, xstep = linear_ticks(p.xmin, p.xmax, p.xticks or 6) end
+  local yt, ylo, yhi, ystep = linear_ticks(p.ymin, p.ymax, p.yticks or 5)
+  local sx
+  if p.xscale == "log" then
+    local la, lb = math.log(xlo, 10), math.log(xhi, 10)
+    sx = function(v) return x0 + (math.log(v, 10) - la) / (lb - la) * w end
+  else
+    sx = function(v) return x0 + (v - xlo) / (xhi - xlo) * w end
+  end
+  local sy = function(v) return y0 + h - (v - ylo) / (yhi - ylo) * h end
+  self:add(string.format('<rect x="%s" y="%s" width="%s" height="%s" fill="#fafafa" stroke="none"/>',
+    n2(x0), n2(y0), n2(w), n2(h)))
+  self:add('<g stroke="#e3e3e3" stroke-width="1">')
+  for _, t in ipairs(xt) do self:add(string.format('<line x1="%s" y1="%s" x2="%s" y2="%s"/>', n2(sx(t)), n2(y0), n2(sx(t)), n2(y0 + h))) end
+  for _, t in ipairs(yt) do self:add(string.format('<line x1="%s" y1="%s" x2="%s" y2="%s"/>', n2(x0), n2(sy(t)), n2(x0 + w), n2(sy(t)))) end
+  self:add("</g>")
+  self:add(string.format('<rect x="%s" y="%s" width="%s" height="%s" fill="none" stroke="#333333" stroke-width="1"/>',
+    n2(x0), n2(y0), n2(w), n2(h)))
+  self:add('<g stroke="#333333" stroke-width="1">')
+  for _, t in ipairs(xt) do self:add(string.format('<line x1="%s" y1="%s" x2="%s" y2="%s"/>', n2(sx(t)), n2(y0 + h), n2(sx(t)), n2(y0 + h + 5))) end
+  for _, t in ipairs(yt) do self:add(string.format('<line x1="%s" y1="%s" x2="%s" y2="%s"/>', n2(x0 - 5), n2(sy(t)), n2(x0), n2(sy(t)))) end
+  self:add("</g>")
+  for _, t in ipairs(xt) do self:text(sx(t), y0 + h + 18, tick_label(t, xstep), 'text-anchor="middle" fill="#333333"') end
+  for _, t in ipairs(yt) do self:text(x0 - 8, sy(t) + 4, tick_label(t, ystep), 'text-anchor="end" fill="#333333"') end
+  if p.xlabel then self:text(x0 + w / 2, y0 + h + 38, p.xlabel, 'text-anchor="middle"') end
+  if p.ylabel then
+    local cx, cy = x0 - 48, y0 + h / 2
+    self:add(string.format('<text x="%s" y="%s" text-anchor="middle" transform="rotate(-90 %s %s)">%s</text>',
+      n2(cx), n2(cy), n2(cx), n2(cy), esc(p.ylabel)))
+  end
+  if p.subtitle then self:text(x0 + w / 2, y0 - 8, p.subtitle, 'text-anchor="middle" font-weight="bold"') end
+  return sx, sy, { xlo = xlo, xhi = xhi, ylo = ylo, yhi = yhi }
+end
+
+local SHAPES = { "circle", "square", "triangle", "diamond" }
+
+-- A marker of the given shape centred at (x, y).
+local function marker(shape, x, y, r, fill, stroke, tip)
+  local t = tip and ("<title>" .. esc(tip) .. "</title>") or ""
+  local style = string.format('fill="%s" stroke="%s" stroke-width="1.2"', fill, stroke)
+  if shape == "square" then
+    return string.format('<rect x="%s" y="%s" width="%s" height="%s" %s>%s</rect>', n2(x - r), n2(y - r), n2(2 * r), n2(2 * r), style, t)
+  elseif shape == "triangle" then
+    return string.format('<polygon points="%s,%s %s,%s %s,%s" %s>%s</polygon>', n2(x), n2(y - r * 1.2),
+      n2(x - r * 1.1), n2(y + r * 0.8), n2(x + r * 1.1), n2(y + r * 0.8), style, t)
+  elseif shape == "diamond" then
+    return string.format('<polygon points="%s,%s %s,%s %s,%s %s,%s" %s>%s</polygon>', n2(x), n2(y - r * 1.3),
+      n2(x + r * 1.3), n2(y), n2(x), n2(y + r * 1.3), n2(x - r * 1.3), n2(y), style, t)
+  end
+  return string.format('<circle cx="%s" cy="%s" r="%s" %s>%s</circle>', n2(x), n2(y), n2(r), style, t)
+end
+
+-- Legend entries {name, color, kind = "line"|"marker", dashed, shape} at the panel's right.
+function Fig:legend(x, y, entries)
+  local h = 18 * #entries + 8
+  local wmax = 0
+  for _, e in ipairs(entries) do wmax = math.max(wmax, #tostring(e.name)) end
+  local w = math.min(36 + 7 * wmax, self.w - x - 4)
+  self:add(string.format('<rect x="%s" y="%s" width="%s" height="%s" fill="#ffffff" stroke="#bbbbbb"/>', n2(x), n2(y), n2(w), n2(h)))
+  for i, e in ipairs(entries) do
+    local yy = y + 4 + 18 * (i - 1) + 9
+    if e.kind == "line" then
+      self:add(string.format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2"%s/>',
+        n2(x + 6), n2(yy), n2(x + 26), n2(yy), e.color, e.dashed and ' stroke-dasharray="5,3"' or ""))
+    else
+      self:add(marker(e.shape or "circle", x + 16, yy, 4, e.fill or e.color, e.color))
+    end
+    self:text(x + 32, yy + 4, e.name)
+  end
+end
+
+local function check_path(fn, path)
+  if type(path) ~= "string" or path == "" then error("plot." .. fn .. ": path is required", 3) end
+end
+
+-- ---------------------------------------------------------------- lines
+function M.lines(o)
+  check_path("lines", o.path)
+  local series = o.series
+  if type(series) ~= "table" or #series == 0 then error("plot.lines: series is empty (nothing to draw)", 2) end
+  local xmin, xmax, ymin, ymax = math.huge, -math.huge, math.huge, -math.huge
+  local npts = 0
+  for i, s in ipairs(series) do
+    if type(s.x) ~= "table" or type(s.y) ~= "table" then error("plot.lines: series " .. i .. " needs x and y arrays", 2) end
+    if #s.x ~= #s.y then
+      error(string.format("plot.lines: series %d (%s) has %d x values and %d y values", i, tostring(s.name), #s.x, #s.y), 2)
+    end
+    for j = 1, #s.x do
+      local x, y = s.x[j], s.y[j]
+      if finite(x) and finite(y) and (o.xscale ~= "log" or x > 0) then
+        npts = npts + 1
+        xmin, xmax = math.min(xmin, x), math.max(xmax, x)
+        ymin, ymax = math.min(ymin, y), math.max(ymax, y)
+      end
+    end
+  end
+  if npts == 0 then error("plot.lines: no finite points to draw", 2) end
+  if o.ymin then ymin = math.min(ymin, o.ymin) end
+  if o.ymax then ymax = math.max(ymax, o.ymax) end
+  local W, H = o.width or 720, o.height or 440
+  local f = figure(W, H, o.title)
+  local lw = 190
+  local sx, sy = f:axes { x0 = 72, y0 = 40, w = W - 72 - lw, h = H - 40 - 60, xmin = xmin, xmax = xmax,
+                          ymin = ymin, ymax = ymax, xscale = o.xscale, xlabel = o.xlabel, ylabel = o.ylabel }
+  local entries = {}
+  for i, s in ipairs(series) do
+    local c = s.color or color(i)
+    local segs, cur = {}, {}
+    local marks = {}
+    for j = 1, #s.x do
+      local x, y = s.x[j], s.y[j]
+      if finite(x) and finite(y) and (o.xscale ~= "log" or x > 0) then
+        cur[#cur + 1] = n2(sx(x)) .. "," .. n2(sy(y))
+        marks[#marks + 1] = marker("circle", sx(x), sy(y), 3, c, c,
+          string.format("%s: (%.4g, %.4g)", tostring(s.name or ("series " .. i)), x, y))
+      elseif #cur > 0 then
+        segs[#segs + 1] = cur
+        cur = {}
+      end
+    end
+    if #cur > 0 then segs[#segs + 1] = cur end
+    for _, seg in ipairs(segs) do
+      if #seg > 1 then
+        f:add(string.format('<polyline points="%s" fill="none" stroke="%s" stroke-width="2"%s/>',
+          table.concat(seg, " "), c, s.dashed and ' stroke-dasharray="5,3"' or ""))
+      end
+    end
+    if s.markers ~= false then for _, m in ipairs(marks) do f:add(m) end end
+    entries[#entries + 1] = { name = s.name or ("series " .. i), color = c, kind = "line", dashed = s.dashed }
+  end
+  f:legend(W - lw + 12, 40, entries)
+  return f:finish(o.path)
+end
+
+-- ---------------------------------------------------------------- scatter
+function M.scatter(o)
+  check_path("scatter", o.path)
+  local pts = o.points
+  if type(pts) ~= "table" or #pts == 0 then error("plot.scatter: points is empty (nothing to draw)", 2) end
+  local xmin, xmax, ymin, ymax = math.huge, -math.huge, math.huge, -math.huge
+  local groups, gindex = {}, {}
+  local n = 0
+  for i, p in ipairs(pts) do
+    if type(p) ~= "table" then error("plot.scatter: point " .. i .. " is not a table {x=, y=}", 2) end
+    if finite(p.x) and finite(p.y) then
+      n = n + 1
+      xmin, xmax = math.min(xmin, p.x), math.max(xmax, p.x)
+      ymin, ymax = math.min(ymin, p.y), math.max(ymax, p.y)
+    end
+    local g = p.group == nil and "" or tostring(p.group)
+    if not gindex[g] then groups[#groups + 1] = g gindex[g] = #groups end
+  end
+  if n == 0 then error("plot.scatter: no finite points to draw", 2) end
+  if o.diagonal then
+    xmin, xmax = math.min(xmin, ymin), math.max(xmax, ymax)
+    ymin, ymax = xmin, xmax
+  end
+  local W, H = o.width or 720, o.height or 520
+  local lw = 190
+  local f = figure(W, H, o.title)
+  local sx, sy, r = f:axes { x0 = 72, y0 = 40, w = W - 72 - lw, h = H - 40 - 60, xmin = xmin, xmax = xmax,
+                             ymin = ymin, ymax = ymax, xlabel = o.xlabel, ylabel = o.ylabel }
+  if o.diagonal then
+    local a, b = math.max(r.xlo, r.ylo), math.min(r.xhi, r.yhi)
+    f:add(string.format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#999999" stroke-width="1" stroke-dasharray="4,4"/>',
+      n2(sx(a)), n2(sy(a)), n2(sx(b)), n2(sy(b))))
+  end
+  local show_labels = o.labels
+  if show_labels == nil then show_labels = #pts <= 40 end
+  -- groups drawn with a small horizontal offset each so coincident points stay visible
+  local ng = #groups
+  for i, p in ipairs(pts) do
+    if finite(p.x) and finite(p.y) then
+      local gi = gindex[p.group == nil and "" or tostring(p.group)]
+      local off = ng > 1 and (gi - (ng + 1) / 2) * 5 or 0
+      local c = color(gi)
+      local tip = string.format("%s%s (%.4g, %.4g)", p.label and (tostring(p.label) .. " ") or "",
+        p.group and ("[" .. tostring(p.group) .. "]") or "", p.x, p.y)
+      f:add(marker(SHAPES[(gi - 1) % #SHAPES + 1], sx(p.x) + off, sy(p.y), 4.5, c, c, tip))
+      if show_labels and p.label and gi == 1 then
+        f:text(sx(p.x) + 7 + math.abs(off), sy(p.y) - 6, p.label, 'font-size="9" fill="#555555"')
+      end
+    end
+  end
+  local entries = {}
+  for gi, g in ipairs(groups) do
+    entries[#entries + 1] = { name = g == "" and "points" or g, color = color(gi), kind = "marker",
+                              shape = SHAPES[(gi - 1) % #SHAPES + 1] }
+  end
+  if o.diagonal then entries[#entries + 1] = { name = "y = x", color = "#999999", kind = "line", dashed = true } end
+  f:legend(W - lw + 12, 40, entries)
+  return f:finish(o.path)
+end
+
+-- ---------------------------------------------------------------- PCA of class clusters
+-- Top-k eigenvectors of a symmetric D×D Matrix by power iteration with Gram–Schmidt against
+-- the vectors already found. Deterministic start; sign fixed so the largest entry is > 0.
+local function top_eigvecs(A, k, iters)
+  local D = A:rows()
+  local vecs, vals = {}, {}
+  for e = 1, k do
+    local v = core.zeros(D, 1)
+    for j = 1, D do v:set(j, 1, 1 + 0.5 * math.cos(0.7 * j + e)) end
+    local lambda = 0
+    for it = 1, iters or 300 do
+      for _, u in ipairs(vecs) do
+        local dot = 0
+        for j = 1, D do dot = dot + u:get(j, 1) * v:get(j, 1) end
+        for j = 1, D do v:set(j, 1, v:get(j, 1) - dot * u:get(j, 1)) end
+      end
+      local w = A:matmul(v)
+      local nrm = 0
+      for j = 1, D do nrm = nrm + w:get(j, 1) ^ 2 end
+      nrm = math.sqrt(nrm)
+      if nrm == 0 then break end
+      local diff = 0
+      for j = 1, D do
+        local x = w:get(j, 1) / nrm
+        diff = diff + (x - v:get(j, 1)) ^ 2
+        v:set(j, 1, x)
+      end
+      lambda = nrm
+      if diff < 1e-20 and it > 5 then break end
+    end
+    local big, bj = 0, 1
+    for j = 1, D do if math.abs(v:get(j, 1)) > big then big, bj = math.abs(v:get(j, 1)), j end end
+    if v:get(bj, 1) < 0 then v = -v end
+    vecs[e], vals[e] = v, lambda
+  end
+  return vecs, vals
+end
+M.top_eigvecs = top_eigvecs
+
+-- 2-D PCA of ds's features (covariance from the sufficient statistics: Gram, sums, counts),
+-- class clusters before (ds) and after (moved) PED on the same two axes.
+function M.pca2d(ds, moved, path, title)
+  check_path("pca2d", path)
+  if moved and (moved:classes() ~= ds:classes() or moved:dim() ~= ds:dim()) then
+    error("plot.pca2d: moved dataset has a different shape from ds", 2)
+  end
+  local st = ds:stats(true)
+  local C, D = ds:classes(), ds:dim()
+  local N = 0
+  for c = 1, C do N = N + st.n:get(c, 1) end
+  local mu = core.zeros(1, D)
+  for j = 1, D do
+    local s = 0
+    for c = 1, C do s = s + st.sums:get(c, j) end
+    mu:set(1, j, s / N)
+  end
+  local cov = st.gram / N - mu:t():matmul(mu)
+  local vecs, vals = top_eigvecs(cov, 2)
+  local total = 0
+  for j = 1, D do total = total + cov:get(j, j) end
+  local V = core.zeros(D, 2)
+  for j = 1, D do V:set(j, 1, vecs[1]:get(j, 1)) V:set(j, 2, vecs[2]:get(j, 1)) end
+  local mu_p = mu:matmul(V)
+  local function project_means(m)
+    local P = m:matmul(V)
+    local out = {}
+    for c = 1, C do out[c] = { P:get(c, 1) - mu_p:get(1, 1), P:get(c, 2) - mu_p:get(1, 2) } end
+    return out
+  end
+  local before = project_means(st.means)
+  local after = moved and project_means(moved:stats().means) or nil
+  local ids = ds:class_ids()
+  -- spread: RMS distance of a class's projected points from its projected mean
+  local spread, points_b, points_a = {}, nil, nil
+  if ds:rows() * D < 2e6 then
+    -- dense is fine at this size (the brief's bound): real points, a subsample drawn
+    local function project_points(d)
+      local X = d:dense()
+      local P = X:matmul(V)
+      X:close()
+      return P
+    end
+    local Pb = project_points(ds)
+    local Pa = moved and project_points(moved) or nil
+    local lab = ds:labels()
+    local counts = ds:counts()
+    local every = {}
+    for c = 1, C do every[c] = math.max(1, math.ceil(counts[c] / 40)) end
+    local seen, ss = {}, {}
+    points_b, points_a = {}, {}
+    for i = 1, ds:rows() do
+      local c = math.tointeger(lab:get(i, 1))
+      local x, y = Pb:get(i, 1) - mu_p:get(1, 1), Pb:get(i, 2) - mu_p:get(1, 2)
+      ss[c] = (ss[c] or 0) + (x - before[c][1]) ^ 2 + (y - before[c][2]) ^ 2
+      seen[c] = (seen[c] or 0) + 1
+      if (seen[c] - 1) % every[c] == 0 then
+        points_b[#points_b + 1] = { x, y, c }
+        if Pa then points_a[#points_a + 1] = { Pa:get(i, 1) - mu_p:get(1, 1), Pa:get(i, 2) - mu_p:get(1, 2), c } end
+      end
+    end
+    for c = 1, C do spread[c] = math.sqrt(ss[c] / math.max(1, counts[c])) end
+  else
+    -- class means only; the spread along v uses the per-dimension variances (cross terms
+    -- ignored: only the diagonal of each class covariance is in the statistics)
+    for c = 1, C do
+      local s = 0
+      for j = 1, D do s = s + (vecs[1]:get(j, 1) ^ 2 + vecs[2]:get(j, 1) ^ 2) * st.vars:get(c, j) end
+      spread[c] = math.sqrt(s)
+    end
+  end
+  -- one data box for both panels
+  local xmin, xmax, ymin, ymax = math.huge, -math.huge, math.huge, -math.huge
+  local function grow(x, y, r)
+    r = r or 0
+    xmin, xmax = math.min(xmin, x - r), math.max(xmax, x + r)
+    ymin, ymax = math.min(ymin, y - r), math.max(ymax, y + r)
+  end
+  for c = 1, C do
+    grow(before[c][1], before[c][2], spread[c])
+    if after then grow(after[c][1], after[c][2], spread[c]) end
+  end
+  for _, p in ipairs(points_b or {}) do grow(p[1], p[2]) end
+  for _, p in ipairs(points_a or {}) do grow(p[1], p[2]) end
+  -- equal aspect: widen the shorter range
+  local cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+  local half = math.max(xmax - xmin, ymax - ymin) / 2 * 1.05
+  xmin, xmax, ymin, ymax = cx - half, cx + half, cy - half, cy + half
+  local panels = after and 2 or 1
+  local PW, lw = 360, 110
+  local W, H = 70 + panels * (PW + 70) + lw, PW + 120
+  local f = figure(W, H, title or ("PCA of " .. ds:name()))
+  local pct1 = total > 0 and 100 * vals[1] / total or 0
+  local pct2 = total > 0 and 100 * vals[2] / total or 0
+  local function panel(k, means, pts, sub)
+    local x0 = 70 + (k - 1) * (PW + 70)
+    local sx, sy = f:axes { x0 = x0, y0 = 60, w = PW, h = PW, xmin = xmin, xmax = xmax, ymin = ymin, ymax = ymax,
+                            xlabel = string.format("PC1 (%.1f%% of variance)", pct1),
+                            ylabel = string.format("PC2 (%.1f%%)", pct2), subtitle = sub }
+    local scale = PW / (xmax - xmin)
+    if pts then
+      f:add('<g fill-opacity="0.45" stroke="none">')
+      for _, p in ipairs(pts) do
+        f:add(string.format('<circle cx="%s" cy="%s" r="2" fill="%s"/>', n2(sx(p[1])), n2(sy(p[2])), color(p[3])))
+      end
+      f:add("</g>")
+    end
+    for c = 1, C do
+      local x, y = sx(means[c][1]), sy(means[c][2])
+      f:add(string.format('<circle cx="%s" cy="%s" r="%s" fill="%s" fill-opacity="0.08" stroke="%s" stroke-width="1.5"/>',
+        n2(x), n2(y), n2(math.max(1, spread[c] * scale)), color(c), color(c)))
+      f:add(marker("circle", x, y, 4, color(c), "#222222", string.format("class %s mean", tostring(ids[c]))))
+    end
+    if k == 2 then
+      -- arrows from the old to the new class means
+      for c = 1, C do
+        f:add(string.format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#444444" stroke-width="1"/>',
+          n2(sx(before[c][1])), n2(sy(before[c][2])), n2(sx(after[c][1])), n2(sy(after[c][2]))))
+      end
+    end
+  end
+  panel(1, before, points_b, "before PED")
+  if after then panel(2, after, points_a, "after PED (same axes)") end
+  local entries = {}
+  for c = 1, C do entries[c] = { name = "class " .. tostring(ids[c]), color = color(c), kind = "marker" } end
+  f:legend(W - lw + 8, 60, entries)
+  return f:finish(path)
+end
+
+-- ---------------------------------------------------------------- rank figures
+local function ranks_of(values, names)
+  local order = {}
+  for _, m in ipairs(names) do if finite(values[m]) then order[#order + 1] = m end end
+  table.sort(order, function(a, b)
+    if values[a] ~= values[b] then return values[a] > values[b] end
+    return a < b
+  end)
+  local r = {}
+  for i, m in ipairs(order) do r[m] = i end
+  return r
+end
+
+local function safe(s) return (tostring(s):gsub("[^%w%-%.]", "_")) end
+
+-- PED's displacement (relative to the first step's: what exit_ratio compares) and potential
+-- energy (relative to the initial energy) per step, a line per run: runs[name] = {changes,
+-- energies, energy0} as sys:simulate returns. Writes PREFIX_ped_displacement.svg and
+-- PREFIX_ped_energy.svg; returns the paths written.
+function M.ped_figures(runs, prefix, what)
+  local names = {}
+  for m in pairs(runs) do names[#names + 1] = m end
+  table.sort(names)
+  -- relative curves: models' feature scales differ by orders of magnitude
+  local series_d, series_e = {}, {}
+  for _, m in ipairs(names) do
+    local run = runs[m]
+    local ch, en = run.changes or {}, run.energies or {}
+    if #ch > 0 and finite(ch[1]) and ch[1] > 0 then
+      local xs, ys = {}, {}
+      for i = 1, #ch do xs[i], ys[i] = i, ch[i] / ch[1] end
+      series_d[#series_d + 1] = { name = m, x = xs, y = ys }
+    end
+    if #en > 0 and finite(run.energy0) and run.energy0 > 0 then
+      local xs, ys = { 0 }, { 1 }
+      for i = 1, #en do xs[i + 1], ys[i + 1] = i, en[i] / run.energy0 end
+      series_e[#series_e + 1] = { name = m, x = xs, y = ys }
+    end
+  end
+  local written = {}
+  what = what and (what .. ": ") or ""
+  if #series_d > 0 then
+    local path = prefix .. "_ped_displacement.svg"
+    M.lines { path = path, title = what .. "PED displacement per step", xlabel = "step",
+              ylabel = "displacement / step 1's", series = series_d }
+    written[#written + 1] = path
+  end
+  if #series_e > 0 then
+    local path = prefix .. "_ped_energy.svg"
+    M.lines { path = path, title = what .. "PED potential energy per step", xlabel = "step",
+              ylabel = "energy / initial energy", series = series_e }
+    written[#written + 1] = path
+  end
+  return written
+end
+
+-- For each task: a rank-calibration scatter per base metric (plain and ped+ together), and
+-- PED's displacement and energy per step for every model. Returns the paths written.
+function M.rank_figures(R, dir)
+  if type(dir) ~= "string" or dir == "" then error("plot.rank_figures: dir is required", 2) end
+  os.execute('mkdir -p "' .. dir:gsub('"', '\\"') .. '"')
+  local written = {}
+  for _, task in ipairs(R.tasks) do
+    local acc = R.zoo and R.zoo.gt and R.zoo.gt[task]
+    if acc then
+      local bases, members = {}, {}
+      for _, key in ipairs(R.metrics) do
+        local base = key:gsub("^ped%+", "")
+        if not members[base] then bases[#bases + 1] = base members[base] = {} end
+        table.insert(members[base], key)
+      end
+      for _, base in ipairs(bases) do
+        local pts = {}
+        for _, key in ipairs(members[base]) do
+          local scores = R.results[task][key].scores
+          local models = {}
+          for m in pairs(scores) do if acc[m] then models[#models + 1] = m end end
+          table.sort(models)
+          local pr, tr = ranks_of(scores, models), ranks_of(acc, models)
+          for _, m in ipairs(models) do
+            if pr[m] then pts[#pts + 1] = { x = pr[m], y = tr[m], label = m, group = key } end
+          end
+        end
+        if #pts > 0 then
+          local path = string.format("%s/%s_rank_%s.svg", dir, safe(task), safe(base))
+          M.scatter { path = path, title = string.format("%s: rank calibration of %s", task, base),
+                      xlabel = "predicted rank (1 = highest score)", ylabel = "true rank (1 = best fine-tuned accuracy)",
+                      points = pts, diagonal = true }
+          written[#written + 1] = path
+        end
+      end
+    end
+    local runs = R.runs and R.runs[task]
+    if runs and next(runs) then
+      for _, p in ipairs(M.ped_figures(runs, dir .. "/" .. safe(task), task)) do written[#written + 1] = p end
+    end
+  end
+  return written
+end
+
+return M
