@@ -119,8 +119,10 @@ static float unif_unit(uint64_t *s) {
 }
 
 /* The feature model, fixed by (D, C, kind): X = Z·diag(s)·Q + mu[y] + m0 with
- * s_k ∝ k^-0.8 (Σ s_k² = D), Q a random orthogonal matrix, class means mu_c = 0.5·(w_c∘s)·Q
- * (in the same leading subspace; classes overlap, as real features do), m0 a positive offset
+ * s_k ∝ k^-0.8 (Σ s_k² = D), Q a random orthogonal matrix, class means mu_c = (w_c∘s)·Q with
+ * w_c uniform of std 0.35 on the 32 leading directions and 0 elsewhere (class means ~2.8
+ * within-class std apart in the Mahalanobis metric: classes overlap, as real features'
+ * classes do; SFDA is then well below 1), m0 a positive offset
  * (pooled ReLU features are positive). kind 1 = a "reference" set: other class means and m0. */
 typedef struct gen_model {
     size_t D, C;
@@ -138,7 +140,10 @@ static void model_init(gen_model *m, size_t D, size_t C, int kind) {
         LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (int)D, (int)D, (int)D, a, (int)D, tau))
         die("QR of the generator's rotation failed");
     double ss = 0;
-    for (size_t k = 0; k < D; k++) ss += (s[k] = pow((double)(k + 1), -0.8)) * s[k];
+    for (size_t k = 0; k < D; k++) {
+        s[k] = pow((double)(k + 1), -0.8);
+        ss += s[k] * s[k];
+    }
     for (size_t k = 0; k < D; k++) s[k] *= sqrt((double)D / ss);
     m->D = D;
     m->C = C;
@@ -148,7 +153,7 @@ static void model_init(gen_model *m, size_t D, size_t C, int kind) {
     for (size_t k = 0; k < D; k++)
         for (size_t j = 0; j < D; j++) m->qs[k * D + j] = (float)(s[k] * a[k * D + j]);
     float *w = xmalloc(C * D * sizeof *w);
-    for (size_t i = 0; i < C * D; i++) w[i] = 0.5f * unif_unit(&sm);
+    for (size_t i = 0; i < C * D; i++) w[i] = i % D < 32 ? 0.35f * unif_unit(&sm) : 0.0f;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)C, (int)D, (int)D, 1.0f, w,
                 (int)D, m->qs, (int)D, 0.0f, m->mu, (int)D);
     for (size_t j = 0; j < D; j++) m->m0[j] = (float)(2.0 + 0.5 * unif01(&sm) + 0.3 * kind);

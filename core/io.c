@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char *dup_str(const char *s) {
@@ -31,6 +32,10 @@ int pl_atomic_begin(pl_atomic *a, const char *path, pl_err *err) {
         pl_atomic_abort(a);
         return pl_err_set(err, PL_EIO, "cannot write %s: %s", path, strerror(e));
     }
+    /* mkstemp creates the file 0600; give the result the mode a plain fopen would */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0) { /* not fatal: the content is still right */ }
     a->f = fdopen(fd, "wb");
     if (!a->f) {
         close(fd);

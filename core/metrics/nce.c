@@ -14,10 +14,10 @@
  * Cost: O(N log N) time (sorting the (z, y) pairs), O(N) memory, whatever the number of
  * source classes. Features are not read.
  *
- * Degenerate inputs: none beyond a missing or wrong-length source-label array (an error).
- * Every occurring z has n(z) >= 1, so the score is finite and in [-log C, 0]. Features play no
- * part (constant columns, N < D, duplicated rows are irrelevant); a class with one sample and
- * C = 2 are fine. */
+ * Degenerate inputs: missing source labels are an error (their length is checked when they
+ * are attached). Every occurring z has n(z) >= 1, so the score is finite and in [-log C, 0]
+ * (up to the 1e-20 terms). Features play no part (constant columns, N < D, duplicated rows
+ * are irrelevant); a class with one sample and C = 2 are fine. */
 #include <math.h>
 #include <stdlib.h>
 

@@ -29,8 +29,8 @@
  * Cost: PCA (Gram O(N·D²) shared + O(D³)) and an O(N·D·k) pass to an N×k dense copy (EM needs
  * every sample at each iteration); k-means O(N·K·k) per iteration; EM per iteration: the E-step
  * is a triangular product Z·L⁻ᵀ per component, ~N·k²·K flops through BLAS (half of a full gemm),
- * the M-step one syrk per component over the samples whose responsibility is not exactly 0,
- * <= N·k²·K flops; memory O(N·(k + K) + K·k²).
+ * the M-step one syrk per component over the samples whose responsibility is >= 1e-15 (usually
+ * a few per sample, <= N·k²·K flops); memory O(N·(k + K) + K·k²).
  *
  * Degenerate inputs: a one-sample class, constant columns, N < D, C = 2 are fine. N < K (fewer
  * samples than mixture components) is an error, as in scikit-learn. A component whose covariance
@@ -53,6 +53,8 @@
 #define KM_MAX_ITER 300
 #define KM_TOL 1e-4
 #define NLEEP_LOG_2PI 1.8378770664093453
+/* Responsibilities below this are left out of the covariance sums (see gmm_mstep). */
+#define NLEEP_RESP_SKIP 1e-15
 
 /* ---------------- k-means (scikit-learn 1.2.1 KMeans, n_init=1, lloyd) ---------------- */
 
@@ -367,12 +369,16 @@ static int gmm_mstep(nleep_gmm *g, const double *r, int init, double *linv, pl_e
     for (size_t k = 0; k < K; k++)
         for (size_t a = 0; a < d; a++) g->mu[k * d + a] /= g->nk[k];
     for (size_t k = 0; k < K; k++) {
-        /* Σ_k = Σ_i r_ik (z_i − μ_k)(z_i − μ_k)ᵀ / n_k + reg·I over rows with r_ik != 0 */
+        /* Σ_k = Σ_i r_ik (z_i − μ_k)(z_i − μ_k)ᵀ / n_k + reg·I. Why skip r_ik < 1e-15: after a
+         * few EM steps most responsibilities are tiny but not 0 (80 % nonzero, 2 % above 1e-10
+         * on a 10000×107, K = 50 benchmark); leaving them out makes this step ~20× cheaper and
+         * changes Σ_k by < 1e-15·Σ|z − μ|² (relative ~1e-12; the fixtures still agree to
+         * ~1e-12). Means and counts use every responsibility. */
         const double *mu = g->mu + k * d;
         size_t m = 0;
         for (size_t i = 0; i < N; i++) {
             double ri = r[i * K + k];
-            if (ri == 0.0) continue;
+            if (ri < NLEEP_RESP_SKIP) continue;
             double s = sqrt(ri);
             const double *zi = g->z + i * d;
             double *o = g->gather + m * d;

@@ -10,7 +10,8 @@
  * matrices). Agrees to ~1e-13 on the fixtures.
  *
  * How it is computed, exactly and in bounded memory:
- *  - R(Z) from the cached Gram: ZᵀZ = G - N m mᵀ.
+ *  - R(Z) from the cached Gram: ZᵀZ = G - N m mᵀ (exact up to rounding, which grows with
+ *    |m|²/variance; the per-class matrices are formed from explicitly centred rows).
  *  - Per class, the statistics hold no class Gram, and holding C of them (C×D×D doubles) is
  *    unaffordable for large C·D. A class with n_c >= D gets its D×D Gram Z_cᵀZ_c accumulated
  *    with syrk while streaming; a class with n_c < D keeps its n_c rows instead and uses the

@@ -344,6 +344,9 @@ local function top_eigvecs(A, k, iters)
 end
 M.top_eigvecs = top_eigvecs
 
+-- Draw points (ds:dense()) only below this many N×D values; class means and spreads above.
+M.DENSE_LIMIT = 2e6
+
 -- 2-D PCA of ds's features (covariance from the sufficient statistics: Gram, sums, counts),
 -- class clusters before (ds) and after (moved) PED on the same two axes.
 function M.pca2d(ds, moved, path, title)
@@ -379,7 +382,7 @@ function M.pca2d(ds, moved, path, title)
   local ids = ds:class_ids()
   -- spread: RMS distance of a class's projected points from its projected mean
   local spread, points_b, points_a = {}, nil, nil
-  if ds:rows() * D < 2e6 then
+  if ds:rows() * D < M.DENSE_LIMIT then
     -- dense is fine at this size (the brief's bound): real points, a subsample drawn
     local function project_points(d)
       local X = d:dense()

@@ -447,7 +447,6 @@ end
 
 -- The settings that differ between cells, in M.KEYS order (plus "ped" when mixed).
 function M.varying(results)
-  local vals = {}
   local mixed_ped = false
   for _, cell in ipairs(results) do
     if cell.settings.ped ~= results[1].settings.ped then mixed_ped = true end
@@ -461,7 +460,6 @@ function M.varying(results)
         if not seen[v] then seen[v] = true n = n + 1 end
       end
     end
-    vals[k] = n
     if n > 1 then keys[#keys + 1] = k end
   end
   return keys
@@ -717,7 +715,7 @@ function M.cli_main(argv)
     io.write(string.format("%s per cell (%s)\n", measure, spec.out))
     io.write(report.text(M.summary_table(results, measure), 3))
   end
-  io.write(string.format("%d cells: %d computed, %d resumed from %s\n", info.total, info.computed,
+  io.write(string.format("%d cells: %d computed, %d resumed (%s)\n", info.total, info.computed,
     info.resumed, spec.out))
   return 0
 end

@@ -1,0 +1,169 @@
+-- test_plot.lua — every plot function writes a well-formed SVG; PCA on the demo zoo; a plot
+-- that raises leaves no file (and an older file untouched).
+local T = require "harness"
+local pl = require "pedlab"
+local plot = require "pedlab.plot"
+
+local ZOO = T.source .. "/data/demo"
+local tmp = os.tmpname()
+local dir = tmp .. ".d"
+os.execute('mkdir -p "' .. dir .. '"')
+
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function exists(path) return slurp(path) ~= nil end
+
+-- Basic structure: one <svg> root, balanced tags, no non-finite numbers in attributes, every
+-- '&' an entity. Returns the count of each element.
+local function check_svg(path)
+  local s = assert(slurp(path), "no file " .. path)
+  assert(s:match("^<svg "), path .. ": does not start with <svg")
+  assert(s:match("</svg>%s*$"), path .. ": does not end with </svg>")
+  assert(s:find('xmlns="http://www.w3.org/2000/svg"', 1, true), path .. ": no SVG namespace")
+  local stack, count = {}, {}
+  local pos = 1
+  while true do
+    local a, b, close, name, rest = s:find("<(/?)([%w:%-]+)([^<>]*)>", pos)
+    if not a then break end
+    -- text between tags must not hold a raw '<' or '>'
+    local between = s:sub(pos, a - 1)
+    assert(not between:find("[<>]"), path .. ": stray angle bracket near byte " .. pos)
+    if close == "/" then
+      local top = table.remove(stack)
+      assert(top == name, string.format("%s: </%s> closes <%s>", path, name, tostring(top)))
+    elseif rest:sub(-1) == "/" then
+      count[name] = (count[name] or 0) + 1
+    else
+      count[name] = (count[name] or 0) + 1
+      stack[#stack + 1] = name
+    end
+    for v in rest:gmatch('="([^"]*)"') do
+      assert(not v:lower():find("nan") and not v:lower():find("inf"), path .. ": non-finite attribute " .. v)
+    end
+    pos = b + 1
+  end
+  assert(#stack == 0, path .. ": unclosed <" .. tostring(stack[#stack]) .. ">")
+  assert(not s:find("&[^%a#]"), path .. ": unescaped &")
+  T.eq(count.svg, 1, "one svg root")
+  return count, s
+end
+T.check_svg = check_svg
+
+T.case("plot.lines: valid SVG with axes, ticks, legend; escaping; gaps at NaN", function()
+  local path = dir .. "/lines.svg"
+  local svg = plot.lines { path = path, title = "tau < 1 & \"quoted\"", xlabel = "dt", ylabel = "tau",
+    series = { { name = "a&b", x = { 1, 2, 3, 4 }, y = { 0.1, 0 / 0, 0.3, 0.2 } },
+               { name = "flat", x = { 1, 4 }, y = { 0.5, 0.5 }, dashed = true } } }
+  local count, text = check_svg(path)
+  T.eq(svg, text)
+  assert(text:find("tau &lt; 1 &amp; &quot;quoted&quot;", 1, true), "escaped title")
+  assert(text:find("a&amp;b", 1, true), "escaped legend")
+  -- the NaN splits a into a lone point (no polyline) and a 2-point run; b is one polyline
+  T.eq(count.polyline, 2, "polylines")
+  assert(count.text >= 10, "tick labels")
+  assert(text:find("stroke-dasharray", 1, true))
+end)
+
+T.case("plot.lines: log x axis, a single point, constant values", function()
+  plot.lines { path = dir .. "/log.svg", xscale = "log", series = { { name = "dt", x = { 0.01, 0.1, 1 }, y = { 1, 2, 3 } } } }
+  local _, text = check_svg(dir .. "/log.svg")
+  assert(text:find(">0.01<", 1, true) and text:find(">1<", 1, true), "decade tick labels")
+  plot.lines { path = dir .. "/one.svg", series = { { name = "p", x = { 3 }, y = { 7 } } } }
+  check_svg(dir .. "/one.svg")
+  plot.lines { path = dir .. "/const.svg", series = { { name = "c", x = { 1, 2 }, y = { 0, 0 } } } }
+  check_svg(dir .. "/const.svg")
+end)
+
+T.case("plot.scatter: groups, labels, diagonal", function()
+  local pts = {}
+  for i = 1, 6 do
+    pts[#pts + 1] = { x = i, y = 7 - i, label = "m" .. i, group = "logme" }
+    pts[#pts + 1] = { x = i, y = i, label = "m" .. i, group = "ped+logme" }
+  end
+  local count, text = check_svg((function()
+    plot.scatter { path = dir .. "/scatter.svg", title = "rank", xlabel = "predicted", ylabel = "true",
+                   points = pts, diagonal = true }
+    return dir .. "/scatter.svg"
+  end)())
+  assert(text:find("ped+logme", 1, true))
+  assert(text:find("y = x", 1, true))
+  T.eq(count.circle >= 6, true)
+  T.eq(count.rect >= 6, true, "the second group draws squares")
+end)
+
+T.case("plot: a plot that raises writes nothing and leaves an old file alone", function()
+  local path = dir .. "/bad.svg"
+  T.raises("series is empty", plot.lines, { path = path, series = {} })
+  T.eq(exists(path), false)
+  T.raises("has 2 x values and 1 y values", plot.lines, { path = path, series = { { name = "s", x = { 1, 2 }, y = { 1 } } } })
+  T.raises("no finite points", plot.lines, { path = path, series = { { name = "s", x = { 1 }, y = { 0 / 0 } } } })
+  T.raises("points is empty", plot.scatter, { path = path, points = {} })
+  T.raises("path is required", plot.scatter, { points = { { x = 1, y = 1 } } })
+  T.eq(exists(path), false)
+  local old = dir .. "/lines.svg"
+  local before = slurp(old)
+  T.raises("series is empty", plot.lines, { path = old, series = {} })
+  T.eq(slurp(old), before)
+  -- no temp files left behind in the folder
+  local p = io.popen('ls -1 "' .. dir .. '"')
+  for name in p:lines() do assert(name:match("%.svg$"), "stray file " .. name) end
+  p:close()
+end)
+
+T.case("plot.top_eigvecs: power iteration finds the leading eigenvectors", function()
+  local A = pl.matrix { { 4, 1, 0 }, { 1, 3, 0 }, { 0, 0, 1 } }
+  local v, l = plot.top_eigvecs(A, 2)
+  -- eigenvalues of [[4,1],[1,3]]: (7 ± sqrt 5) / 2
+  T.close(l[1], (7 + math.sqrt(5)) / 2, 1e-9)
+  T.close(l[2], (7 - math.sqrt(5)) / 2, 1e-6)
+  local dot = 0
+  for j = 1, 3 do dot = dot + v[1]:get(j, 1) * v[2]:get(j, 1) end
+  assert(math.abs(dot) < 1e-8, "orthogonal")
+end)
+
+T.case("plot.pca2d on the demo: points, and class means only for large data", function()
+  local z = pl.zoo.open(ZOO, { ref_name = "fmnist-train" })
+  local ds = z:dataset("simclr", "digits")
+  local moved = pl.ped.run(ds, { ref = z:ref_path("simclr"), radius = 1.0 })
+  local count, text = check_svg((function()
+    plot.pca2d(ds, moved, dir .. "/pca.svg", "simclr on digits")
+    return dir .. "/pca.svg"
+  end)())
+  assert(text:find("before PED", 1, true) and text:find("after PED", 1, true))
+  assert(text:find("PC1 (", 1, true))
+  assert(count.circle > 300, "subsampled points are drawn")
+  local limit = plot.DENSE_LIMIT
+  plot.DENSE_LIMIT = 0
+  local ok, err = pcall(plot.pca2d, ds, moved, dir .. "/pca_means.svg")
+  plot.DENSE_LIMIT = limit
+  assert(ok, err)
+  local c2 = check_svg(dir .. "/pca_means.svg")
+  assert(c2.circle < 60, "class means and spreads only")
+  plot.pca2d(ds, nil, dir .. "/pca_one.svg")
+  check_svg(dir .. "/pca_one.svg")
+end)
+
+T.case("plot.rank_figures and ped_figures on a pedlab rank result", function()
+  local cli = require "pedlab.cli"
+  local R = cli.rank_zoo({ zoo = ZOO, task = "digits", ref_name = "fmnist-train", metric = { "logme,ped+logme" } }, "test")
+  local out = dir .. "/rank"
+  local written = plot.rank_figures(R, out)
+  T.eq(#written, 3)
+  for _, p in ipairs(written) do check_svg(p) end
+  local _, scatter = check_svg(out .. "/digits_rank_logme.svg")
+  assert(scatter:find("ped+logme", 1, true))
+  check_svg(out .. "/digits_ped_displacement.svg")
+  check_svg(out .. "/digits_ped_energy.svg")
+  local w2 = plot.ped_figures(R.runs.digits, dir .. "/x", "digits")
+  T.eq(#w2, 2)
+end)
+
+os.execute('rm -rf "' .. dir .. '"')
+os.remove(tmp)
+T.done()
