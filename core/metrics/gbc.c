@@ -17,7 +17,7 @@
  * Reference: google-research stable_transfer/transferability/gbc.py (fixture keys gbc,
  * gbc_spherical, gbc_pca64_diagonal, gbc_pca64_spherical agree to ~3e-13 relative).
  *
- * Cost: raw features: from the cached class statistics (n, S, Q), O(C²·D) time, O(C·D) memory
+ * Cost: raw features: from the cached class statistics (n, S, Q), O(C²·D) time, O(C·D + C²) memory
  * (variance as Q/n − (S/n)²: relative error ~1e-16·mean²/variance per dimension). With pca=K:
  * the PCA fit (Gram O(N·D²) + O(D³)) and one pass over the rows, O(N·D·k); the class moments of
  * the scores are accumulated around their known class means, so no cancellation.

@@ -2,6 +2,8 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 
+#include "../../core/data.h"
+#include "../../core/npy.h"
 #include "test.h"
 
 #ifndef PL_FIXTURES
@@ -34,21 +36,81 @@ const char *tf_path(const char *fixture_case, const char *file) {
     return b;
 }
 
+char *tf_read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)(len < 0 ? 0 : len) + 1);
+    size_t got = text ? fread(text, 1, (size_t)(len < 0 ? 0 : len), f) : 0;
+    if (text) text[got] = 0;
+    fclose(f);
+    return text;
+}
+
+int tf_verbose(void) {
+    const char *v = getenv("PL_TEST_VERBOSE");
+    return v && *v && *v != '0';
+}
+
+double tf_rand(uint64_t *st) {
+    *st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(*st >> 11) * (1.0 / 9007199254740992.0);
+}
+
+pl_data *tf_from_mat(const pl_mat *x, const int64_t *y, pl_err *err) {
+    pl_source *s;
+    pl_data *d = NULL;
+    if (pl_source_from_mat(x, "<test>", &s, err)) return NULL;
+    pl_data_new(s, y, x->rows, "<labels>", &d, err);
+    pl_source_release(s);
+    return d;
+}
+
+pl_data *tf_load(const char *c, int with_sources, pl_err *err) {
+    pl_source *s;
+    int64_t *y;
+    size_t n;
+    pl_data *d = NULL;
+    if (pl_source_open_npy(tf_path(c, "features.npy"), &s, err)) return NULL;
+    if (pl_npy_load_ints(tf_path(c, "labels.npy"), &y, &n, err)) {
+        pl_source_release(s);
+        return NULL;
+    }
+    int rc = pl_data_new(s, y, n, "labels.npy", &d, err);
+    pl_source_release(s);
+    free(y);
+    if (rc || !with_sources) return d;
+    pl_mat p;
+    int64_t *sl;
+    if (pl_npy_load_mat(tf_path(c, "source_probs.npy"), &p, err) == PL_OK) {
+        rc = pl_data_set_source_probs(d, &p, "source_probs.npy", err);
+        pl_mat_release(&p);
+    } else {
+        rc = -1;
+    }
+    if (!rc && pl_npy_load_ints(tf_path(c, "source_labels.npy"), &sl, &n, err) == PL_OK) {
+        rc = pl_data_set_source_labels(d, sl, n, "source_labels.npy", err);
+        free(sl);
+    } else if (!rc) {
+        rc = -1;
+    }
+    if (rc) {
+        pl_data_release(d);
+        return NULL;
+    }
+    return d;
+}
+
 double tf_expected(const char *fixture_case, const char *dotted_key) {
     const char *path = tf_path(fixture_case, "expected.json");
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    char *text = tf_read_text(path);
+    if (!text) {
         fprintf(stderr, "cannot open %s\n", path);
         tf_failed = 1;
         return NAN;
     }
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)len + 1);
-    size_t got = fread(text, 1, (size_t)len, f);
-    text[got] = 0;
-    fclose(f);
     cJSON *root = cJSON_Parse(text);
     free(text);
     double v = NAN;

@@ -61,6 +61,20 @@ const char *tf_path(const char *fixture_case, const char *file); /* static buffe
 /* A number from tests/fixtures/<case>/expected.json by dotted key ("ped.set1.ped_logme");
  * returns NAN when absent or null, and fails the test when the file is unreadable. */
 double tf_expected(const char *fixture_case, const char *dotted_key);
+/* A fixture case as a dataset (features streamed from the .npy); with_sources also attaches
+ * source_probs.npy and source_labels.npy. NULL with err filled on failure. */
+struct pl_data;
+struct pl_mat;
+struct pl_data *tf_load(const char *fixture_case, int with_sources, pl_err *err);
+/* An in-memory dataset from a matrix and raw labels (one per row). */
+struct pl_data *tf_from_mat(const struct pl_mat *x, const int64_t *y, pl_err *err);
+/* A whole text file, malloc'd and NUL-terminated; NULL when unreadable. */
+char *tf_read_text(const char *path);
+/* PL_TEST_VERBOSE set and not "0": tests may print their error tables. */
+int tf_verbose(void);
+/* Deterministic uniform numbers in [0, 1) from a 64-bit LCG state. */
+double tf_rand(uint64_t *state);
+
 /* The public fixture cases, NULL-terminated. */
 extern const char *const tf_cases[];
 

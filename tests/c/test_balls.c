@@ -11,16 +11,8 @@
 /* A numeric array from expected.json at a dotted key into out (up to cap); returns length,
  * or -1 when absent. */
 static int read_json_array(const char *fixture_case, const char *dotted, double *out, int cap) {
-    const char *path = tf_path(fixture_case, "expected.json");
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)len + 1);
-    size_t got = fread(text, 1, (size_t)len, f);
-    text[got] = 0;
-    fclose(f);
+    char *text = tf_read_text(tf_path(fixture_case, "expected.json"));
+    if (!text) return -1;
     cJSON *root = cJSON_Parse(text);
     free(text);
     char key[256];
@@ -43,15 +35,8 @@ static int read_json_array(const char *fixture_case, const char *dotted, double 
 
 /* Dataset of a fixture case (features.npy + labels.npy). */
 static int load_case(const char *c, pl_data **d, pl_err *err) {
-    pl_source *src = NULL;
-    int64_t *y = NULL;
-    size_t n = 0;
-    int rc = pl_source_open_npy(tf_path(c, "features.npy"), &src, err);
-    if (!rc) rc = pl_npy_load_ints(tf_path(c, "labels.npy"), &y, &n, err);
-    if (!rc) rc = pl_data_new(src, y, n, "labels.npy", d, err);
-    pl_source_release(src);
-    free(y);
-    return rc;
+    *d = tf_load(c, 0, err);
+    return *d ? PL_OK : err->code;
 }
 
 /* Dataset from a small row-major matrix and labels. */

@@ -30,53 +30,18 @@
                     fabs(a_ - b_) / fabs(b_), (double)(rtol));                      \
     } while (0)
 
-static int lg_verbose(void) {
-    const char *v = getenv("PL_TEST_VERBOSE");
-    return v && *v && *v != '0';
-}
-
-static pl_data *lg_load(const char *c, pl_err *err) {
-    pl_source *s;
-    int64_t *y;
-    size_t n;
-    pl_data *d = NULL;
-    if (pl_source_open_npy(tf_path(c, "features.npy"), &s, err)) return NULL;
-    if (pl_npy_load_ints(tf_path(c, "labels.npy"), &y, &n, err)) {
-        pl_source_release(s);
-        return NULL;
-    }
-    pl_data_new(s, y, n, "labels.npy", &d, err);
-    pl_source_release(s);
-    free(y);
-    return d;
-}
-
-static pl_data *lg_from_mat(const pl_mat *x, const int64_t *y, pl_err *err) {
-    pl_source *s;
-    pl_data *d = NULL;
-    if (pl_source_from_mat(x, "<test>", &s, err)) return NULL;
-    pl_data_new(s, y, x->rows, "<labels>", &d, err);
-    pl_source_release(s);
-    return d;
-}
-
 /* deterministic uniform numbers in [0, 1) */
-static double lg_rand(uint64_t *st) {
-    *st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (double)(*st >> 11) * (1.0 / 9007199254740992.0);
-}
-
 TEST(logme_fixtures) {
     pl_err err;
     for (int k = 0; tf_cases[k]; k++) {
         const char *c = tf_cases[k];
-        pl_data *d = lg_load(c, &err);
+        pl_data *d = tf_load(c, 0, &err);
         ASSERT(d);
         double v, vi, want = tf_expected(c, "logme"), wanti = tf_expected(c, "logme_icml");
         ASSERT(isfinite(want) && isfinite(wanti));
         ASSERT_OK(pl_logme(d, NULL, &v, &err), &err);
         ASSERT_OK(pl_logme_icml(d, NULL, &vi, &err), &err);
-        if (lg_verbose())
+        if (tf_verbose())
             printf("  %-12s logme rel %.2e   logme_icml rel %.2e\n", c, fabs(v - want) / fabs(want),
                    fabs(vi - wanti) / fabs(wanti));
         ASSERT_REL(v, want, strcmp(c, "wide") == 0 ? 1e-7 : 1e-9);
@@ -89,7 +54,7 @@ TEST(logme_fixtures) {
 TEST(logme_targets_onehot) {
     pl_err err;
     for (int k = 0; tf_cases[k]; k++) {
-        pl_data *d = lg_load(tf_cases[k], &err);
+        pl_data *d = tf_load(tf_cases[k], 0, &err);
         ASSERT(d);
         size_t N = pl_data_rows(d), C = pl_data_classes(d);
         const int *y = pl_data_y(d);
@@ -177,7 +142,7 @@ TEST(logme_targets_reference) {
     pl_err err;
     const char *cases[] = {"blobs_small", "imbalanced", "wide"};
     for (int k = 0; k < 3; k++) {
-        pl_data *d = lg_load(cases[k], &err);
+        pl_data *d = tf_load(cases[k], 0, &err);
         ASSERT(d);
         pl_mat x, t;
         ASSERT_OK(pl_data_dense(d, &x, &err), &err);
@@ -187,9 +152,9 @@ TEST(logme_targets_reference) {
         uint64_t st = 12345;
         const int *y = pl_data_y(d);
         for (size_t i = 0; i < N; i++) {
-            PL_AT(&t, i, 0) = 0.3 * PL_AT(&x, i, 0) - 0.2 * PL_AT(&x, i, 1) + lg_rand(&st) - 0.5;
-            PL_AT(&t, i, 1) = 2.0 * lg_rand(&st) - 1.0;
-            PL_AT(&t, i, 2) = (double)y[i] + 0.1 * lg_rand(&st);
+            PL_AT(&t, i, 0) = 0.3 * PL_AT(&x, i, 0) - 0.2 * PL_AT(&x, i, 1) + tf_rand(&st) - 0.5;
+            PL_AT(&t, i, 1) = 2.0 * tf_rand(&st) - 1.0;
+            PL_AT(&t, i, 2) = (double)y[i] + 0.1 * tf_rand(&st);
         }
         double got, sum = 0.0;
         double *col = malloc(N * sizeof *col);
@@ -201,7 +166,7 @@ TEST(logme_targets_reference) {
         }
         free(col);
         ASSERT_OK(pl_logme_targets(d, &t, &got, &err), &err);
-        if (lg_verbose()) printf("  %-12s targets vs dense reference rel %.2e\n", cases[k],
+        if (tf_verbose()) printf("  %-12s targets vs dense reference rel %.2e\n", cases[k],
                                  fabs(got - sum / 3.0) / fabs(sum / 3.0));
         ASSERT_REL(got, sum / 3.0, 1e-9);
         /* and the classification case by the same route */
@@ -225,7 +190,7 @@ TEST(logme_targets_reference) {
 
 TEST(logme_targets_errors) {
     pl_err err;
-    pl_data *d = lg_load("blobs_small", &err);
+    pl_data *d = tf_load("blobs_small", 0, &err);
     ASSERT(d);
     pl_mat t;
     double v;
@@ -248,7 +213,7 @@ TEST(logme_moved) {
     pl_err err;
     const char *cases[] = {"overlap", "wide", "digits"};
     for (int k = 0; k < 3; k++) {
-        pl_data *d = lg_load(cases[k], &err), *z = NULL, *m = NULL, *f = NULL;
+        pl_data *d = tf_load(cases[k], 0, &err), *z = NULL, *m = NULL, *f = NULL;
         ASSERT(d);
         size_t C = pl_data_classes(d), D = pl_data_dim(d);
         double *shift = calloc(C * D, sizeof *shift);
@@ -258,7 +223,7 @@ TEST(logme_moved) {
         ASSERT_OK(lg_all(z, zero, &err), &err);
         ASSERT(base[0] == zero[0] && base[1] == zero[1]);
         uint64_t st = 99;
-        for (size_t i = 0; i < C * D; i++) shift[i] = lg_rand(&st) - 0.5;
+        for (size_t i = 0; i < C * D; i++) shift[i] = tf_rand(&st) - 0.5;
         ASSERT_OK(pl_data_moved(d, shift, &m, &err), &err);
         ASSERT_OK(lg_all(m, moved, &err), &err);
         pl_mat x;
@@ -269,7 +234,7 @@ TEST(logme_moved) {
             yy[i] = y[i];
             for (size_t j = 0; j < D; j++) PL_AT(&x, i, j) += shift[(size_t)y[i] * D + j];
         }
-        f = lg_from_mat(&x, yy, &err);
+        f = tf_from_mat(&x, yy, &err);
         ASSERT(f);
         ASSERT_OK(lg_all(f, fresh, &err), &err);
         ASSERT_REL(moved[0], fresh[0], 1e-9);
@@ -293,7 +258,7 @@ static int lg_blobs(pl_mat *x, int64_t **y, pl_err *err) {
 }
 
 static int lg_score(const pl_mat *x, const int64_t *y, double v[2], pl_err *err) {
-    pl_data *d = lg_from_mat(x, y, err);
+    pl_data *d = tf_from_mat(x, y, err);
     if (!d) return err->code;
     int rc = lg_all(d, v, err);
     pl_data_release(d);
@@ -347,7 +312,7 @@ TEST(logme_degenerate) {
     pl_mat_release(&x2);
     /* every feature zero */
     ASSERT_OK(pl_mat_init(&x2, N, D, &err), &err);
-    pl_data *d = lg_from_mat(&x2, y, &err);
+    pl_data *d = tf_from_mat(&x2, y, &err);
     ASSERT(d);
     ASSERT_FAILS(pl_logme(d, NULL, &v[0], &err), &err, "logme: the evidence is not finite");
     ASSERT_FAILS(pl_logme_icml(d, NULL, &v[1], &err), &err, "logme_icml: the evidence is not finite");
@@ -373,7 +338,7 @@ TEST(logme_invariance) {
         for (size_t i = 0; i < N; i++) perm[i] = i;
         uint64_t st = 7;
         for (size_t i = N - 1; i > 0; i--) {
-            size_t j = (size_t)(lg_rand(&st) * (double)(i + 1)), t = perm[i];
+            size_t j = (size_t)(tf_rand(&st) * (double)(i + 1)), t = perm[i];
             perm[i] = perm[j];
             perm[j] = t;
         }
@@ -402,7 +367,7 @@ TEST(logme_ped_displacement) {
     pl_err err;
     const char *sets[] = {"set1", "set2"};
     for (int k = 0; tf_cases[k]; k++) {
-        pl_data *d = lg_load(tf_cases[k], &err);
+        pl_data *d = tf_load(tf_cases[k], 0, &err);
         ASSERT(d);
         for (int s = 0; s < 2; s++) {
             char file[64], key[64];
@@ -415,7 +380,7 @@ TEST(logme_ped_displacement) {
             ASSERT_OK(pl_npy_load_mat(tf_path(tf_cases[k], file), &disp, &err), &err);
             ASSERT_OK(pl_data_moved(d, disp.data, &m, &err), &err);
             ASSERT_OK(pl_logme(m, NULL, &v, &err), &err);
-            if (lg_verbose())
+            if (tf_verbose())
                 printf("  %-12s %s ped_logme rel %.2e\n", tf_cases[k], sets[s], fabs(v - want) / fabs(want));
             ASSERT_REL(v, want, 1e-7);
             pl_data_release(m);

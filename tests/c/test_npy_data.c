@@ -128,23 +128,10 @@ TEST(npy_roundtrip_atomic) {
     ASSERT_FAILS(pl_npy_save_mat("/nonexistent-dir/x.npy", &m, &err), &err, "nonexistent-dir");
 }
 
-static pl_data *load_case(const char *c, pl_err *err) {
-    pl_source *s;
-    if (pl_source_open_npy(tf_path(c, "features.npy"), &s, err)) return NULL;
-    int64_t *y;
-    size_t n;
-    if (pl_npy_load_ints(tf_path(c, "labels.npy"), &y, &n, err)) { pl_source_release(s); return NULL; }
-    pl_data *d = NULL;
-    pl_data_new(s, y, n, "labels.npy", &d, err);
-    pl_source_release(s);
-    free(y);
-    return d;
-}
-
 TEST(data_stats_match_fixture) {
     pl_err err;
     for (int k = 0; tf_cases[k]; k++) {
-        pl_data *d = load_case(tf_cases[k], &err);
+        pl_data *d = tf_load(tf_cases[k], 0, &err);
         ASSERT(d);
         const pl_stats *st;
         ASSERT_OK(pl_data_stats(d, 1, &st, &err), &err);
@@ -166,7 +153,7 @@ TEST(data_stats_match_fixture) {
 
 TEST(data_moved_stats_exact) {
     pl_err err;
-    pl_data *d = load_case("overlap", &err);
+    pl_data *d = tf_load("overlap", 0, &err);
     ASSERT(d);
     size_t C = pl_data_classes(d), D = pl_data_dim(d), N = pl_data_rows(d);
     double *sh = calloc(C * D, sizeof *sh);

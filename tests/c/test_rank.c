@@ -7,16 +7,8 @@
 #include "test.h"
 
 static cJSON *load_cases(void) {
-    const char *path = tf_path("rank", "cases.json");
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)len + 1);
-    size_t got = fread(text, 1, (size_t)len, f);
-    text[got] = 0;
-    fclose(f);
+    char *text = tf_read_text(tf_path("rank", "cases.json"));
+    if (!text) return NULL;
     cJSON *root = cJSON_Parse(text);
     free(text);
     return root;

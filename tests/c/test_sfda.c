@@ -28,53 +28,18 @@
                     fabs(a_ - b_) / fabs(b_), (double)(rtol));                      \
     } while (0)
 
-static int sf_verbose(void) {
-    const char *v = getenv("PL_TEST_VERBOSE");
-    return v && *v && *v != '0';
-}
-
-static pl_data *sf_load(const char *c, pl_err *err) {
-    pl_source *s;
-    int64_t *y;
-    size_t n;
-    pl_data *d = NULL;
-    if (pl_source_open_npy(tf_path(c, "features.npy"), &s, err)) return NULL;
-    if (pl_npy_load_ints(tf_path(c, "labels.npy"), &y, &n, err)) {
-        pl_source_release(s);
-        return NULL;
-    }
-    pl_data_new(s, y, n, "labels.npy", &d, err);
-    pl_source_release(s);
-    free(y);
-    return d;
-}
-
-static pl_data *sf_from_mat(const pl_mat *x, const int64_t *y, pl_err *err) {
-    pl_source *s;
-    pl_data *d = NULL;
-    if (pl_source_from_mat(x, "<test>", &s, err)) return NULL;
-    pl_data_new(s, y, x->rows, "<labels>", &d, err);
-    pl_source_release(s);
-    return d;
-}
-
-static double sf_rand(uint64_t *st) {
-    *st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (double)(*st >> 11) * (1.0 / 9007199254740992.0);
-}
-
 TEST(sfda_fixtures) {
     pl_err err;
     for (int k = 0; tf_cases[k]; k++) {
         const char *c = tf_cases[k];
-        pl_data *d = sf_load(c, &err);
+        pl_data *d = tf_load(c, 0, &err);
         ASSERT(d);
         double v, s, v2, want = tf_expected(c, "sfda"), wants = tf_expected(c, "sfda_shrinkage");
         ASSERT(isfinite(want) && isfinite(wants));
         ASSERT_OK(pl_sfda_run(d, &v, &s, &err), &err);
         ASSERT_OK(pl_sfda(d, NULL, &v2, &err), &err);
         ASSERT(v == v2);
-        if (sf_verbose())
+        if (tf_verbose())
             printf("  %-12s sfda rel %.2e   sfda_shrinkage rel %.2e\n", c,
                    fabs(v - want) / fabs(want), fabs(s - wants) / fabs(wants));
         ASSERT_REL(v, want, strcmp(c, "wide") == 0 ? 1e-5 : 1e-7);
@@ -104,7 +69,7 @@ TEST(sfda_iterative_a) {
 }
 
 static int sf_score(const pl_mat *x, const int64_t *y, double *v, pl_err *err) {
-    pl_data *d = sf_from_mat(x, y, err);
+    pl_data *d = tf_from_mat(x, y, err);
     if (!d) return err->code;
     int rc = pl_sfda(d, NULL, v, err);
     pl_data_release(d);
@@ -115,7 +80,7 @@ TEST(sfda_moved) {
     pl_err err;
     const char *cases[] = {"overlap", "wide", "digits"};
     for (int k = 0; k < 3; k++) {
-        pl_data *d = sf_load(cases[k], &err), *z = NULL, *m = NULL;
+        pl_data *d = tf_load(cases[k], 0, &err), *z = NULL, *m = NULL;
         ASSERT(d);
         size_t C = pl_data_classes(d), D = pl_data_dim(d);
         double *shift = calloc(C * D, sizeof *shift);
@@ -125,7 +90,7 @@ TEST(sfda_moved) {
         ASSERT_OK(pl_sfda(z, NULL, &zero, &err), &err);
         ASSERT(base == zero);
         uint64_t st = 99;
-        for (size_t i = 0; i < C * D; i++) shift[i] = 0.2 * (sf_rand(&st) - 0.5);
+        for (size_t i = 0; i < C * D; i++) shift[i] = 0.2 * (tf_rand(&st) - 0.5);
         ASSERT_OK(pl_data_moved(d, shift, &m, &err), &err);
         ASSERT_OK(pl_sfda(m, NULL, &moved, &err), &err);
         pl_mat x;
@@ -137,7 +102,7 @@ TEST(sfda_moved) {
             for (size_t j = 0; j < D; j++) PL_AT(&x, i, j) += shift[(size_t)y[i] * D + j];
         }
         ASSERT_OK(sf_score(&x, yy, &fresh, &err), &err);
-        if (sf_verbose())
+        if (tf_verbose())
             printf("  %-12s moved vs fresh rel %.2e (moved %.6f, base %.6f)\n", cases[k],
                    fabs(moved - fresh) / fresh, moved, base);
         ASSERT_REL(moved, fresh, strcmp(cases[k], "wide") == 0 ? 1e-5 : 1e-7);
@@ -159,7 +124,7 @@ TEST(sfda_no_mutation) {
     size_t n;
     ASSERT_OK(pl_npy_load_mat(tf_path("blobs_small", "features.npy"), &x, &err), &err);
     ASSERT_OK(pl_npy_load_ints(tf_path("blobs_small", "labels.npy"), &y, &n, &err), &err);
-    pl_data *d = sf_from_mat(&x, y, &err);
+    pl_data *d = tf_from_mat(&x, y, &err);
     ASSERT(d);
     double v, *row = malloc(x.rows * x.cols * sizeof *row);
     ASSERT_OK(pl_sfda(d, NULL, &v, &err), &err);
@@ -238,7 +203,7 @@ TEST(sfda_invariance) {
         for (size_t i = 0; i < N; i++) perm[i] = i;
         uint64_t st = 7;
         for (size_t i = N - 1; i > 0; i--) {
-            size_t j = (size_t)(sf_rand(&st) * (double)(i + 1)), t = perm[i];
+            size_t j = (size_t)(tf_rand(&st) * (double)(i + 1)), t = perm[i];
             perm[i] = perm[j];
             perm[j] = t;
         }
@@ -265,7 +230,7 @@ TEST(sfda_ped_displacement) {
     pl_err err;
     const char *sets[] = {"set1", "set2"};
     for (int k = 0; tf_cases[k]; k++) {
-        pl_data *d = sf_load(tf_cases[k], &err);
+        pl_data *d = tf_load(tf_cases[k], 0, &err);
         ASSERT(d);
         for (int s = 0; s < 2; s++) {
             char file[64], key[64];
@@ -278,7 +243,7 @@ TEST(sfda_ped_displacement) {
             ASSERT_OK(pl_npy_load_mat(tf_path(tf_cases[k], file), &disp, &err), &err);
             ASSERT_OK(pl_data_moved(d, disp.data, &m, &err), &err);
             ASSERT_OK(pl_sfda(m, NULL, &v, &err), &err);
-            if (sf_verbose())
+            if (tf_verbose())
                 printf("  %-12s %s ped_sfda rel %.2e\n", tf_cases[k], sets[s], fabs(v - want) / fabs(want));
             ASSERT_REL(v, want, strcmp(tf_cases[k], "wide") == 0 ? 1e-5 : 1e-7);
             pl_data_release(m);

@@ -10,29 +10,8 @@
 
 /* A fixture case as a dataset with its source-model probabilities and labels attached. */
 static int sm_load_case(const char *name, pl_data **out, pl_err *err) {
-    pl_source *src = NULL;
-    int64_t *y = NULL, *s = NULL;
-    size_t n, ns;
-    pl_mat p = {0};
-    int rc;
-    *out = NULL;
-    if ((rc = pl_source_open_npy(tf_path(name, "features.npy"), &src, err))) goto done;
-    if ((rc = pl_npy_load_ints(tf_path(name, "labels.npy"), &y, &n, err))) goto done;
-    if ((rc = pl_data_new(src, y, n, "labels.npy", out, err))) goto done;
-    if ((rc = pl_npy_load_mat(tf_path(name, "source_probs.npy"), &p, err))) goto done;
-    if ((rc = pl_data_set_source_probs(*out, &p, "source_probs.npy", err))) goto done;
-    if ((rc = pl_npy_load_ints(tf_path(name, "source_labels.npy"), &s, &ns, err))) goto done;
-    rc = pl_data_set_source_labels(*out, s, ns, "source_labels.npy", err);
-done:
-    if (rc) {
-        pl_data_release(*out);
-        *out = NULL;
-    }
-    pl_source_release(src);
-    free(y);
-    free(s);
-    pl_mat_release(&p);
-    return rc;
+    *out = tf_load(name, 1, err);
+    return *out ? PL_OK : err->code;
 }
 
 typedef struct {
