@@ -435,15 +435,11 @@ static int cmd_ped(int argc, char **argv) {
            "dsyrk + %d × dsyevd (a floor dsyevd is timed every 5 settings, outside the sweep's "
            "time)\n", nsweep, nsweep);
     double tsweep = 0;
-    pl_data *d = open_data(feat, lab);
+    pl_data *d = NULL;
     for (int k = 0; k < nsweep; k++) {
         if (k % 5 == 0 && nfe < 64) feig[nfe++] = time_eigh(g, D, work, w);
         double a = now();
-        if (k == 0) {
-            /* the dataset was opened just above: count it in the first setting */
-            pl_data_release(d);
-            d = open_data(feat, lab);
-        }
+        if (!d) d = open_data(feat, lab);   /* counted in the first setting */
         pl_data *m = ped_move(d, ref, radii[k % 5], dts[(k / 5) % 6], NULL);
         double b = now();
         pl_err e;

@@ -260,6 +260,17 @@ static int d_stats(lua_State *L) {
     return 1;
 }
 
+/* ds:prepare([gram]): compute and cache the statistics now (with the Gram when asked), so
+ * that PED and the metrics after it share one pass over the data. */
+static int d_prepare(lua_State *L) {
+    pl_data *d = lpl_checkdata(L, 1);
+    const pl_stats *st;
+    pl_err err;
+    if (pl_data_stats(d, lua_toboolean(L, 2), &st, &err)) return lpl_raise(L, &err);
+    lua_settop(L, 1);
+    return 1;
+}
+
 static int d_tostring(lua_State *L) {
     lpl_data *u = luaL_checkudata(L, 1, LPL_DATASET);
     if (!u->d) {
@@ -275,7 +286,7 @@ static int d_tostring(lua_State *L) {
 static const luaL_Reg methods[] = {
     {"rows", d_rows}, {"dim", d_dim}, {"classes", d_classes}, {"counts", d_counts},
     {"class_ids", d_class_ids}, {"labels", d_labels}, {"name", d_name}, {"moved", d_moved},
-    {"shift", d_shift}, {"dense", d_dense}, {"stats", d_stats}, {"close", d_gc}, {NULL, NULL}};
+    {"shift", d_shift}, {"dense", d_dense}, {"stats", d_stats}, {"prepare", d_prepare}, {"close", d_gc}, {NULL, NULL}};
 
 static const luaL_Reg meta[] = {
     {"__gc", d_gc}, {"__close", d_gc}, {"__tostring", d_tostring}, {NULL, NULL}};

@@ -24,6 +24,7 @@ typedef struct {
 
 static int parse_num(const char *s, size_t n, double *out) {
     char buf[128];
+    if (memchr(s, 0, n)) return 0; /* a NUL byte: binary data, never a number */
     while (n && (*s == ' ' || *s == '\t')) s++, n--;
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
     if (n == 0 || n >= sizeof buf) return 0;
@@ -52,6 +53,11 @@ static int push_val(reader *r, double v) {
 static void on_field(void *s, size_t n, void *ud) {
     reader *r = ud;
     if (r->rc) return;
+    if (memchr(s, 0, n)) {
+        r->rc = pl_err_set(r->err, PL_EFORMAT, "%s: row %zu, column %zu holds a NUL byte; expected text (is it a binary file?)",
+                           r->path, r->row + 1, r->col + 1);
+        return;
+    }
     if (r->row == 0) {
         char **nf = realloc(r->first, (r->nfirst + 1) * sizeof *nf);
         char *copy = malloc(n + 1);
@@ -70,8 +76,15 @@ static void on_field(void *s, size_t n, void *ud) {
     }
     double v;
     if (!parse_num(s, n, &v)) {
-        r->rc = pl_err_set(r->err, PL_EFORMAT, "%s: row %zu, column %zu: '%.*s' is not a number",
-                           r->path, r->row + 1, r->col + 1, (int)(n > 40 ? 40 : n), (const char *)s);
+        char shown[48];
+        size_t k = 0;
+        for (size_t i = 0; i < n && k < 40; i++) {
+            unsigned char ch = ((const unsigned char *)s)[i];
+            shown[k++] = (ch < 32 || ch == 127) ? '?' : (char)ch; /* one line, printable */
+        }
+        shown[k] = 0;
+        r->rc = pl_err_set(r->err, PL_EFORMAT, "%s: row %zu, column %zu: '%s%s' is not a number",
+                           r->path, r->row + 1, r->col + 1, shown, n > 40 ? "..." : "");
         return;
     }
     if (r->col >= r->cols) {

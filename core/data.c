@@ -429,6 +429,9 @@ int pl_data_stats(pl_data *d, int want_gram, const pl_stats **out, pl_err *err) 
         int rc;
         if (!d->root) {
             rc = stats_pass(d, want_gram || d->st_gram, err);
+            if (rc == PL_ENOMEM)
+                pl_err_prefix(err, "%s: statistics of %zu classes × %zu dimensions%s", pl_source_name(d->src),
+                              d->C, d->D, want_gram ? " with the D×D Gram matrix" : "");
         } else {
             const pl_stats *b;
             if ((rc = pl_data_stats(d->root, want_gram, &b, err))) return rc;

@@ -77,9 +77,17 @@ static int lapack_status(int info, const char *routine, pl_err *err) {
     return pl_err_set(err, PL_ENUMERIC, "%s failed to converge (info %d)", routine, info);
 }
 
+/* LAPACK misbehaves on NaN/Inf input (dsyevd reports an "invalid argument"): name the real
+ * cause, which in pedlab is features whose scale overflows double precision. */
 static int check_square(const pl_mat *a, const char *what, pl_err *err) {
     if (a->rows != a->cols)
         return pl_err_set(err, PL_EINVAL, "%s: matrix is %zux%zu, not square", what, a->rows, a->cols);
+    for (size_t i = 0; i < a->rows; i++)
+        for (size_t j = 0; j < a->cols; j++)
+            if (!isfinite(PL_AT(a, i, j)))
+                return pl_err_set(err, PL_ENUMERIC,
+                                  "%s: a %zux%zu matrix has non-finite entries (the features' scale overflows double precision; rescale them)",
+                                  what, a->rows, a->cols);
     return fits_int(a->rows, a->ld, 0, what, err);
 }
 

@@ -144,7 +144,7 @@ int pl_npy_parse(const unsigned char *buf, size_t len, const char *path, pl_npy 
         hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
         pre = 12;
     } else {
-        return pl_err_set(err, PL_EFORMAT, "%s: unsupported .npy format version %u.%u", path, major, buf[7]);
+        return pl_err_set(err, PL_EFORMAT, "%s: unsupported .npy format version %u.%u; expected 1.0, 2.0 or 3.0", path, major, buf[7]);
     }
     if (hlen > len - pre)
         return pl_err_set(err, PL_EFORMAT, "%s: truncated .npy header (declares %zu bytes, file has %zu)", path, hlen, len - pre);
@@ -195,6 +195,9 @@ int pl_npy_read_header(FILE *f, const char *path, pl_npy *h, pl_err *err) {
     size_t got = fread(pre, 1, sizeof pre, f);
     if (got < 10 || memcmp(pre, "\x93NUMPY", 6) != 0)
         return pl_err_set(err, PL_EFORMAT, "%s: not a .npy file (bad magic)", path);
+    if (pre[6] < 1 || pre[6] > 3)
+        return pl_err_set(err, PL_EFORMAT, "%s: unsupported .npy format version %u.%u; expected 1.0, 2.0 or 3.0", path, pre[6], pre[7]);
+    if (pre[6] > 1 && got < 12) return pl_err_set(err, PL_EFORMAT, "%s: truncated .npy header", path);
     size_t hlen = pre[6] == 1 ? ((size_t)pre[8] | (size_t)pre[9] << 8) + 10
                               : ((size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 |
                                  (size_t)pre[11] << 24) + 12;
@@ -300,7 +303,10 @@ int pl_npy_load_mat(const char *path, pl_mat *out, pl_err *err) {
         fclose(f);
         return pl_err_set(err, PL_EFORMAT, "%s: array has %d dimensions; expected 1 or 2", path, h.ndim);
     }
-    if ((rc = pl_mat_init(out, rows, cols, err))) { fclose(f); return rc; }
+    if ((rc = pl_mat_init(out, rows, cols, err))) {
+        fclose(f);
+        return pl_err_prefix(err, "%s (%zu×%zu %s)", path, rows, cols, pl_dtype_name(h.dtype));
+    }
     rc = read_all(f, path, &h, out->data, err);
     fclose(f);
     if (rc) { pl_mat_release(out); return rc; }
@@ -328,7 +334,7 @@ int pl_npy_load_ints(const char *path, int64_t **out, size_t *n, pl_err *err) {
     }
     double *v = pl_alloc(h.count ? h.count : 1, sizeof *v, err);
     int64_t *r = pl_alloc(h.count ? h.count : 1, sizeof *r, err);
-    if (!v || !r) { rc = PL_ENOMEM; goto cleanup; }
+    if (!v || !r) { rc = pl_err_prefix(err, "%s", path); goto cleanup; }
     if ((rc = read_all(f, path, &h, v, err))) goto cleanup;
     for (size_t i = 0; i < h.count; i++) {
         if (!pl_dtype_is_integer(h.dtype) && (!isfinite(v[i]) || v[i] != floor(v[i]) || fabs(v[i]) > 9.0e15)) {

@@ -38,7 +38,9 @@ enum {
     PL_NEED_FEATURES = 1,
     PL_NEED_SOURCE_PROBS = 2,
     PL_NEED_SOURCE_LABELS = 4,
-    PL_NEED_TARGETS = 8          /* real-valued targets (LogME regression) */
+    PL_NEED_TARGETS = 8,         /* real-valued targets (LogME regression) */
+    PL_NEED_GRAM = 16            /* reads the Gram XᵀX of pl_data_stats: callers that compute
+                                    statistics first (PED) should ask for it in the same pass */
 };
 
 typedef int (*pl_metric_fn)(pl_data *d, const pl_opts *o, double *out, pl_err *err);

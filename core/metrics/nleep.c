@@ -3,14 +3,16 @@
  *
  * 1. PCA keeping the smallest k whose cumulative explained variance ratio is > 0.8 (pca.h).
  * 2. A Gaussian mixture with K = ratio·C full-covariance components fitted on the N×k scores,
- *    exactly as scikit-learn 1.2.1's GaussianMixture(n_components=K) with its defaults:
+ *    as scikit-learn 1.2.1's GaussianMixture(n_components=K) with its defaults, step by step:
  *    - init: KMeans(K, n_init=1) — k-means++ (first centre uniform, then 2 + ⌊ln K⌋ candidate
  *      centres drawn ∝ D² and the one lowering the potential most kept), then Lloyd iterations
  *      (max 300; stop when the labels repeat or Σ‖centre shift‖² <= 1e-4 · mean column
- *      variance; empty clusters take the points farthest from their centres); responsibilities
- *      = the one-hot k-means labels;
+ *      variance; empty clusters take the points farthest from their centres, farthest first —
+ *      scikit-learn's argpartition leaves that order unspecified); responsibilities = the
+ *      one-hot k-means labels;
  *    - EM: at most 100 iterations, stop when the mean log-likelihood moves by < 1e-3,
- *      covariances + 1e-6·I (reg_covar), component counts + 10·eps;
+ *      covariances + 1e-6·I (reg_covar), component counts + 10·eps; the one change: a
+ *      responsibility < 1e-15 is left out of the covariance sums (see gmm_mstep);
  *    - posteriors p(z | x_i) from the final parameters (predict_proba).
  *    Randomness: core/rng (NumPy RandomState's MT19937), so seed s draws the k-means++ seeds of
  *    random_state=s — the fixtures pin random_state=0 (the official code passes none, so PED's
@@ -21,20 +23,24 @@
  *
  * Options: ratio=5 (components per class, >= 1), log=false; the seed is opts->seed.
  *
- * Agreement: fixture key nleep to ~1e-12 (same k-means++ draws; PCA basis and sign do not
+ * Agreement: fixture key nleep to ~4e-15 (same k-means++ draws; PCA basis and sign do not
  * matter, k-means and the GMM are rotation invariant). Rounding-level differences can still flip
  * a k-means label on other data and move the score by up to ~1e-2. Same seed → same bits (for a
  * fixed BLAS thread count).
  *
  * Cost: PCA (Gram O(N·D²) shared + O(D³)) and an O(N·D·k) pass to an N×k dense copy (EM needs
  * every sample at each iteration); k-means O(N·K·k) per iteration; EM per iteration: the E-step
- * is a triangular product Z·L⁻ᵀ per component, ~N·k²·K flops through BLAS (half of a full gemm),
+ * is a triangular product Z·L⁻ᵀ per component, ~N·k²·K flops through BLAS (50-75 % of a gemm),
  * the M-step one syrk per component over the samples whose responsibility is >= 1e-15 (usually
- * a few per sample, <= N·k²·K flops); memory O(N·(k + K) + K·k²).
+ * a few per sample, <= N·k²·K flops); memory O(N·(k + K) + K·k²). Measured (N = 10000,
+ * D = 2048, C = 10, power-law spectrum giving k = 107; one OpenBLAS thread): 5.3 s CPU against
+ * 20.4 s for PED's NLEEP with scikit-learn 1.2.1 on the same OpenBLAS (k = 9: 3.2 s vs 12.8 s);
+ * the PCA (Gram + eigh instead of a full SVD) and the blocked triangular E-step make the
+ * difference.
  *
  * Degenerate inputs: a one-sample class, constant columns, N < D, C = 2 are fine. N < K (fewer
  * samples than mixture components) is an error, as in scikit-learn. A component whose covariance
- * is not positive definite (collapsed onto < k+1 distinct points despite reg_covar) is an error.
+ * is numerically not positive definite despite reg_covar is an error (scikit-learn raises too).
  * A component with zero total responsibility would give 0/0 in the official P(y | z); it is
  * left out here (it contributes nothing to any sample). */
 #include <math.h>
@@ -261,8 +267,10 @@ static int km_fit(const double *x, size_t N, size_t d, size_t K, pl_rng *rng, in
                 for (size_t a = 0; a < d; a++) cnew[j * d + a] *= al;
             }
             double s = 0.0;
-            for (size_t a = 0; a < d; a++)
-                s += (centers[j * d + a] - cnew[j * d + a]) * (centers[j * d + a] - cnew[j * d + a]);
+            for (size_t a = 0; a < d; a++) {
+                double e = centers[j * d + a] - cnew[j * d + a];
+                s += e * e;
+            }
             double cs = sqrt(s);
             shift += cs * cs;
         }
@@ -302,7 +310,7 @@ typedef struct {
     double *logdet;   /* K: Σ log diag(prec) */
     double *nk;       /* K */
     double *gather;   /* N×d scratch */
-    double *y;        /* N×d scratch */
+    double *y;        /* (E-step block rows)×d scratch */
 } nleep_gmm;
 
 /* Y = X · P with P (n×n) upper triangular: split recursively so the zero half of P is skipped
@@ -395,30 +403,42 @@ static int gmm_mstep(nleep_gmm *g, const double *r, int init, double *linv, pl_e
     return PL_OK;
 }
 
-/* E-step: lr (N×K) = log responsibilities; returns the mean log-likelihood in *lb. */
+/* E-step: lr (N×K) = log responsibilities; returns the mean log-likelihood in *lb.
+ * log N(z | μ_k, Σ_k) = −½ (d log 2π + ‖z·P_k − μ_k·P_k‖²) + Σ log diag P_k with P_k = L_k⁻ᵀ, as
+ * scikit-learn. Why row blocks of ~256 KB: each product re-packs its Z operand; a block that
+ * stays in cache across the K components made this step ~1.5× faster on 10000×107, K = 50. */
+#define NLEEP_BLOCK_BYTES 262144
 static int gmm_estep(nleep_gmm *g, double *lr, double *lb, pl_err *err) {
     size_t N = g->N, d = g->d, K = g->K;
     int rc;
-    pl_mat zm = pl_mat_wrap((double *)g->z, N, d), ym = pl_mat_wrap(g->y, N, d);
-    double *m = g->gather; /* d scratch */
+    double *mall = g->gather; /* K×d: μ_k·P_k (gather holds N×d >= K×d doubles) */
     for (size_t k = 0; k < K; k++) {
         const double *p = g->prec + k * d * d, *mu = g->mu + k * d;
-        pl_mat pm = pl_mat_wrap((double *)p, d, d);
-        if ((rc = trmm_upper(&zm, &pm, &ym, err))) return rc;
         for (size_t b = 0; b < d; b++) {
             double s = 0.0;
             for (size_t a = 0; a <= b; a++) s += mu[a] * p[a * d + b];
-            m[b] = s;
+            mall[k * d + b] = s;
         }
-        double add = g->logdet[k] + log(g->w[k]);
-        for (size_t i = 0; i < N; i++) {
-            const double *yi = g->y + i * d;
-            double s = 0.0;
-            for (size_t b = 0; b < d; b++) {
-                double e = yi[b] - m[b];
-                s += e * e;
+    }
+    size_t cb = NLEEP_BLOCK_BYTES / (d * sizeof(double));
+    if (cb < 16) cb = 16;
+    for (size_t r0 = 0; r0 < N; r0 += cb) {
+        size_t nr = N - r0 < cb ? N - r0 : cb;
+        pl_mat zm = pl_mat_wrap((double *)g->z + r0 * d, nr, d), ym = pl_mat_wrap(g->y, nr, d);
+        for (size_t k = 0; k < K; k++) {
+            const double *p = g->prec + k * d * d, *m = mall + k * d;
+            pl_mat pm = pl_mat_wrap((double *)p, d, d);
+            if ((rc = trmm_upper(&zm, &pm, &ym, err))) return rc;
+            double add = g->logdet[k] + log(g->w[k]);
+            for (size_t i = 0; i < nr; i++) {
+                const double *yi = g->y + i * d;
+                double s = 0.0;
+                for (size_t b = 0; b < d; b++) {
+                    double e = yi[b] - m[b];
+                    s += e * e;
+                }
+                lr[(r0 + i) * K + k] = -0.5 * ((double)d * NLEEP_LOG_2PI + s) + add;
             }
-            lr[i * K + k] = -0.5 * ((double)d * NLEEP_LOG_2PI + s) + add;
         }
     }
     double tot = 0.0;
@@ -447,13 +467,16 @@ static int gmm_fit(const double *z, size_t N, size_t d, size_t K, uint64_t seed,
     double *xc = NULL, *linv = NULL, *zmean = NULL;
     int *labels = NULL;
     pl_rng *rng = NULL;
+    size_t yrows = NLEEP_BLOCK_BYTES / (d * sizeof(double));
+    if (yrows < 16) yrows = 16;
+    if (yrows > N) yrows = N;
     if (!(g.w = pl_alloc(K, sizeof(double), err)) ||
         !(g.mu = pl_alloc(K, d * sizeof(double), err)) ||
         !(g.prec = pl_alloc(K, d * d * sizeof(double), err)) ||
         !(g.logdet = pl_alloc(K, sizeof(double), err)) ||
         !(g.nk = pl_alloc(K, sizeof(double), err)) ||
         !(g.gather = pl_alloc(N, d * sizeof(double), err)) ||
-        !(g.y = pl_alloc(N, d * sizeof(double), err)) ||
+        !(g.y = pl_alloc(yrows, d * sizeof(double), err)) ||
         !(xc = pl_alloc(N, d * sizeof(double), err)) ||
         !(linv = pl_alloc(d, d * sizeof(double), err)) ||
         !(zmean = pl_alloc(d, sizeof(double), err)) ||

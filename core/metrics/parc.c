@@ -224,7 +224,8 @@ static int parc_score(pl_data *d, size_t k, double *out, pl_err *err) {
     const size_t *cnt = pl_data_counts(d);
     const int *y = pl_data_y(d);
     memset(&p, 0, sizeof p);
-    if ((rc = pl_pca_fit(d, k, &p, err)) || (rc = pl_pca_transform(&p, d, 1, &t, err))) goto cleanup;
+    if ((rc = pl_pca_fit(d, k, &p, err)) || (rc = pl_pca_transform(&p, d, 1, &t, err)))
+        goto cleanup;
 
     /* StandardScaler, then centre and normalise every row: corrcoef = row dot products */
     for (size_t j = 0; j < k; j++) {

@@ -11,11 +11,11 @@ static const char *const parc_keys[] = {"dims", NULL};
 static const char *const transrate_keys[] = {"eps", NULL};
 
 static const pl_metric metrics[] = {
-    {"logme", pl_logme, PL_NEED_FEATURES, 1, no_keys,
+    {"logme", pl_logme, PL_NEED_FEATURES | PL_NEED_GRAM, 1, no_keys,
      "LogME, fixed-point iteration (You et al., JMLR'22; thuml/LogME default)"},
-    {"logme_icml", pl_logme_icml, PL_NEED_FEATURES, 1, no_keys,
+    {"logme_icml", pl_logme_icml, PL_NEED_FEATURES | PL_NEED_GRAM, 1, no_keys,
      "LogME, ICML'21 iteration (You et al., ICML'21)"},
-    {"sfda", pl_sfda, PL_NEED_FEATURES, 1, no_keys,
+    {"sfda", pl_sfda, PL_NEED_FEATURES | PL_NEED_GRAM, 1, no_keys,
      "SFDA: self-challenging Fisher discriminant analysis (Shao et al., ECCV'22)"},
     {"gbc", pl_gbc, PL_NEED_FEATURES, 1, gbc_keys,
      "Gaussian Bhattacharyya Coefficient (Pandy et al., CVPR'22); type=diagonal|spherical, pca=K"},
@@ -23,15 +23,15 @@ static const pl_metric metrics[] = {
      "LEEP: log expected empirical prediction (Nguyen et al., ICML'20); needs source probabilities"},
     {"nce", pl_nce, PL_NEED_SOURCE_LABELS, 1, no_keys,
      "NCE: negative conditional entropy (Tran et al., ICCV'19); needs source labels"},
-    {"nleep", pl_nleep, PL_NEED_FEATURES, 1, nleep_keys,
+    {"nleep", pl_nleep, PL_NEED_FEATURES | PL_NEED_GRAM, 1, nleep_keys,
      "N-LEEP: Gaussian-mixture LEEP on PCA features (Li et al., CVPR'21); ratio=5, log=false"},
-    {"hscore", pl_hscore, PL_NEED_FEATURES, 1, no_keys,
+    {"hscore", pl_hscore, PL_NEED_FEATURES | PL_NEED_GRAM, 1, no_keys,
      "H-score (Bao et al., ICIP'19)"},
-    {"hscore_reg", pl_hscore_reg, PL_NEED_FEATURES, 1, no_keys,
+    {"hscore_reg", pl_hscore_reg, PL_NEED_FEATURES | PL_NEED_GRAM, 1, no_keys,
      "H-score with Ledoit-Wolf shrinkage (Ibrahim et al., ECML-PKDD'22)"},
-    {"transrate", pl_transrate, PL_NEED_FEATURES, 1, transrate_keys,
+    {"transrate", pl_transrate, PL_NEED_FEATURES | PL_NEED_GRAM, 1, transrate_keys,
      "TransRate: coding-rate transferability (Huang et al., ICML'22); eps=1e-4"},
-    {"parc", pl_parc, PL_NEED_FEATURES, 1, parc_keys,
+    {"parc", pl_parc, PL_NEED_FEATURES | PL_NEED_GRAM, 1, parc_keys,
      "PARC: pairwise annotation representation comparison (Bolya et al., NeurIPS'21), x100; dims=32"},
 };
 

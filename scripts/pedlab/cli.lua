@@ -107,7 +107,9 @@ function M.score(argv)
   for _, m in ipairs(metrics) do need_ped = need_ped or m.ped end
   local moved, run
   if need_ped then
-    moved, run = pl.ped.run(ds, M.ped_settings(o, "score"))
+    local settings = M.ped_settings(o, "score")
+    settings.gram = pl.ped.needs_gram(metrics)
+    moved, run = pl.ped.run(ds, settings)
   end
   for _, m in ipairs(metrics) do
     local target = m.ped and moved or ds
@@ -181,6 +183,7 @@ function M.rank_zoo(o, cmd)
   end
   M.check_metric_names(metrics, cmd)
   local settings = M.ped_settings(o, cmd)
+  settings.gram = pl.ped.needs_gram(metrics)
   zoo:check(tasks, any_ped and not settings.ref, zoo.gt ~= nil)
   local results, scores_all, runs_all = {}, {}, {}
   for _, task in ipairs(tasks) do
@@ -199,6 +202,7 @@ function M.rank_zoo(o, cmd)
   local pset = {}
   for k, v in pairs(settings) do pset[k] = v end
   for k, v in pairs(pl.ped.defaults) do if pset[k] == nil then pset[k] = v end end
+  pset.gram = nil
   return {
     version = pl.version, zoo = zoo, tasks = tasks, metrics = keys, results = results,
     runs = runs_all,

@@ -29,9 +29,24 @@ function M.law(force)
         .. ", or a FILE.lua", 0)
 end
 
--- Run PED on ds with settings s (fields of M.defaults plus ref). Returns moved, run, sys.
+-- Do the metrics (names or {name = ...} specs) read the Gram XᵀX? Then PED should compute it in
+-- the same pass as the class statistics it needs itself.
+function M.needs_gram(metrics)
+  local gram = {}
+  for _, d in ipairs(core.metrics.list()) do
+    for _, n in ipairs(d.needs) do if n == "gram" then gram[d.name] = true end end
+  end
+  for _, m in ipairs(metrics) do
+    if gram[type(m) == "table" and m.name or m] then return true end
+  end
+  return false
+end
+
+-- Run PED on ds with settings s (fields of M.defaults plus ref; gram = true when the metrics
+-- scored afterwards read the Gram). Returns moved, run, sys.
 function M.run(ds, s)
   s = s or {}
+  if s.gram then ds:prepare(true) end
   local function get(k) if s[k] ~= nil then return s[k] end return M.defaults[k] end
   local sys = core.balls(ds, { radius = get("radius"), k = get("k"), eps = get("eps"),
                                mass = get("mass"), ref = s.ref, standardise = s.standardise })

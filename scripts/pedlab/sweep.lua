@@ -305,6 +305,7 @@ local function run_cell(z, cell, models, datasets, metrics, seed, gt)
       local s = {}
       for _, k in ipairs(M.KEYS) do s[k] = cell.settings[k] end
       if exists(z:ref_path(model)) then s.ref = z:ref_path(model) end
+      s.gram = ped.needs_gram(metrics)
       local run
       moved, run, sys = ped.run(ds, s)
       runs[model] = { steps = run.steps, changes = run.changes, energies = run.energies,

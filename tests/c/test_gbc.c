@@ -12,28 +12,10 @@
 #include "../../core/pca.h"
 #include "test.h"
 
-static pl_data *gbc_load(const char *c, pl_err *err) {
-    pl_source *s = NULL;
-    pl_data *d = NULL;
-    int64_t *y = NULL;
-    size_t n;
-    if (pl_source_open_npy(tf_path(c, "features.npy"), &s, err)) return NULL;
-    if (pl_npy_load_ints(tf_path(c, "labels.npy"), &y, &n, err) == PL_OK)
-        pl_data_new(s, y, n, "labels.npy", &d, err);
-    pl_source_release(s);
-    free(y);
-    return d;
-}
-
-static pl_data *gbc_from_array(const double *x, const int64_t *y, size_t N, size_t D,
-                               pl_err *err) {
+/* an in-memory dataset from a row-major array */
+static pl_data *gbc_arr(const double *x, const int64_t *y, size_t N, size_t D, pl_err *err) {
     pl_mat m = pl_mat_wrap((double *)x, N, D);
-    pl_source *s = NULL;
-    pl_data *d = NULL;
-    if (pl_source_from_mat(&m, "<matrix>", &s, err)) return NULL;
-    pl_data_new(s, y, N, "<labels>", &d, err);
-    pl_source_release(s);
-    return d;
+    return tf_from_mat(&m, y, err);
 }
 
 static double gbc_with(pl_data *d, const char *type, const char *pca, pl_err *err, int *rc) {
@@ -57,7 +39,7 @@ TEST(gbc_fixtures) {
     pl_err err;
     for (int ci = 0; tf_cases[ci]; ci++) {
         const char *c = tf_cases[ci];
-        pl_data *d = gbc_load(c, &err);
+        pl_data *d = tf_load(c, 0, &err);
         if (!d) TF_FAIL("%s: %s", c, err.msg);
         for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
             int rc;
@@ -68,7 +50,7 @@ TEST(gbc_fixtures) {
                 TF_FAIL("%s %s: %s", c, runs[r].key, err.msg);
             }
             double rel = fabs(s - want) / fmax(fabs(want), 1e-300);
-            if (getenv("PL_TEST_VERBOSE"))
+            if (tf_verbose())
                 printf("  %-12s %-20s %.17g want %.17g rel %.2e\n", c, runs[r].key, s, want, rel);
             if (!(rel <= 1e-9)) {
                 pl_data_release(d);
@@ -81,7 +63,7 @@ TEST(gbc_fixtures) {
 
 TEST(gbc_options) {
     pl_err err;
-    pl_data *d = gbc_load("blobs_small", &err);
+    pl_data *d = tf_load("blobs_small", 0, &err);
     if (!d) TF_FAIL("%s", err.msg);
     int rc;
     gbc_with(d, "round", NULL, &err, &rc);
@@ -111,7 +93,7 @@ TEST(gbc_degenerate) {
     for (int i = 0; i < N; i++)
         for (int j = 0; j < D; j++)
             x[i * D + j] = j == 3 ? 5.0 : sin(1.0 + i * 1.7 + j * 0.31) * (1 + y[i]);
-    pl_data *d = gbc_from_array(x, y, N, D, &err);
+    pl_data *d = gbc_arr(x, y, N, D, &err);
     if (!d) TF_FAIL("%s", err.msg);
     const char *types[] = {"diagonal", "spherical"}, *pcas[] = {"0", "3", "64"};
     for (int t = 0; t < 2; t++)
@@ -125,7 +107,7 @@ TEST(gbc_degenerate) {
     /* C = 2, identical classes: DB = 0 for each ordered pair → score −2 */
     double x2[4 * 2] = {1, 2, 3, 4, 1, 2, 3, 4};
     int64_t y2[4] = {0, 0, 1, 1};
-    d = gbc_from_array(x2, y2, 4, 2, &err);
+    d = gbc_arr(x2, y2, 4, 2, &err);
     if (!d) TF_FAIL("%s", err.msg);
     int rc;
     ASSERT_NEAR(gbc_with(d, NULL, NULL, &err, &rc), -2.0, 1e-15);
@@ -143,7 +125,7 @@ TEST(gbc_pca_basics) {
     } want[] = {{"blobs_small", 9}, {"overlap", 44}, {"wide", 21}, {"imbalanced", 21},
                 {"digits", 13}, {"fmnist", 13}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        pl_data *d = gbc_load(want[i].c, &err);
+        pl_data *d = tf_load(want[i].c, 0, &err);
         if (!d) TF_FAIL("%s", err.msg);
         pl_pca p;
         ASSERT_OK(pl_pca_fit(d, 0, &p, &err), &err);
@@ -154,7 +136,8 @@ TEST(gbc_pca_basics) {
         }
         ASSERT(fabs(sum - 1.0) < 1e-12);
         size_t k = pl_pca_count_for_ratio(&p, 0.8);
-        if (k != want[i].k) TF_FAIL("%s: kept %zu components, expected %zu", want[i].c, k, want[i].k);
+        if (k != want[i].k)
+            TF_FAIL("%s: kept %zu components, expected %zu", want[i].c, k, want[i].k);
         /* flipped scores: in each column the largest |score| is positive */
         ASSERT_OK(pl_pca_keep(&p, k, &err), &err);
         pl_mat t;
@@ -173,4 +156,40 @@ TEST(gbc_pca_basics) {
         pl_pca_release(&p);
         pl_data_release(d);
     }
+}
+
+/* A moved dataset (PED) scores like the same features materialised. */
+TEST(gbc_moved_dataset) {
+    pl_err err;
+    pl_mat x;
+    int64_t *y;
+    size_t n;
+    ASSERT_OK(pl_npy_load_mat(tf_path("imbalanced", "features.npy"), &x, &err), &err);
+    ASSERT_OK(pl_npy_load_ints(tf_path("imbalanced", "labels.npy"), &y, &n, &err), &err);
+    pl_data *base = gbc_arr(x.data, y, x.rows, x.cols, &err);
+    if (!base) TF_FAIL("%s", err.msg);
+    size_t C = pl_data_classes(base), D = x.cols;
+    double *shift = calloc(C * D, sizeof(double));
+    for (size_t c = 0; c < C; c++)
+        for (size_t j = 0; j < D; j++) shift[c * D + j] = 0.3 * sin((double)(c * 7 + j));
+    pl_data *moved = NULL;
+    ASSERT_OK(pl_data_moved(base, shift, &moved, &err), &err);
+    for (size_t i = 0; i < x.rows; i++)
+        for (size_t j = 0; j < D; j++) PL_AT(&x, i, j) += shift[(size_t)y[i] * D + j];
+    pl_data *direct = gbc_arr(x.data, y, x.rows, x.cols, &err);
+    if (!direct) TF_FAIL("%s", err.msg);
+    const char *pcas[] = {NULL, "8"};
+    for (int p = 0; p < 2; p++) {
+        int rc1, rc2;
+        double a = gbc_with(moved, NULL, pcas[p], &err, &rc1);
+        double b = gbc_with(direct, NULL, pcas[p], &err, &rc2);
+        ASSERT(rc1 == PL_OK && rc2 == PL_OK);
+        ASSERT_NEAR(a, b, 1e-10);
+    }
+    pl_data_release(moved);
+    pl_data_release(direct);
+    pl_data_release(base);
+    free(shift);
+    free(y);
+    pl_mat_release(&x);
 }

@@ -9,32 +9,13 @@
 
 #include "../../core/data.h"
 #include "../../core/metrics/metric.h"
-#include "../../core/npy.h"
 #include "../../core/rng.h"
 #include "test.h"
 
-static pl_data *nleep_load(const char *c, pl_err *err) {
-    pl_source *s = NULL;
-    pl_data *d = NULL;
-    int64_t *y = NULL;
-    size_t n;
-    if (pl_source_open_npy(tf_path(c, "features.npy"), &s, err)) return NULL;
-    if (pl_npy_load_ints(tf_path(c, "labels.npy"), &y, &n, err) == PL_OK)
-        pl_data_new(s, y, n, "labels.npy", &d, err);
-    pl_source_release(s);
-    free(y);
-    return d;
-}
-
-static pl_data *nleep_from_array(const double *x, const int64_t *y, size_t N, size_t D,
-                                 pl_err *err) {
+/* an in-memory dataset from a row-major array */
+static pl_data *nleep_arr(const double *x, const int64_t *y, size_t N, size_t D, pl_err *err) {
     pl_mat m = pl_mat_wrap((double *)x, N, D);
-    pl_source *s = NULL;
-    pl_data *d = NULL;
-    if (pl_source_from_mat(&m, "<matrix>", &s, err)) return NULL;
-    pl_data_new(s, y, N, "<labels>", &d, err);
-    pl_source_release(s);
-    return d;
+    return tf_from_mat(&m, y, err);
 }
 
 static int nleep_run(pl_data *d, const char *ratio, const char *lg, uint64_t seed, double *out,
@@ -45,16 +26,6 @@ static int nleep_run(pl_data *d, const char *ratio, const char *lg, uint64_t see
     if (lg) kv[n++] = (pl_kv){"log", lg};
     pl_opts o = {kv, n, seed};
     return pl_nleep(d, &o, out, err);
-}
-
-static double nleep_noise(uint32_t i) {
-    uint32_t h = i * 2654435761u + 777u;
-    h ^= h >> 15;
-    h *= 2246822519u;
-    h ^= h >> 13;
-    h *= 3266489917u;
-    h ^= h >> 16;
-    return (double)(h % 2000000u) / 1000000.0 - 1.0;
 }
 
 /* values from NumPy 1.24's np.random.RandomState */
@@ -90,14 +61,14 @@ TEST(nleep_fixtures) {
     int close = 0;
     for (int ci = 0; tf_cases[ci]; ci++) {
         const char *c = tf_cases[ci];
-        pl_data *d = nleep_load(c, &err);
+        pl_data *d = tf_load(c, 0, &err);
         if (!d) TF_FAIL("%s: %s", c, err.msg);
         double s;
         int rc = nleep_run(d, NULL, NULL, 0, &s, &err);
         pl_data_release(d);
         if (rc) TF_FAIL("%s: %s", c, err.msg);
         double want = tf_expected(c, "nleep"), rel = fabs(s - want) / fabs(want);
-        if (getenv("PL_TEST_VERBOSE"))
+        if (tf_verbose())
             printf("  %-12s nleep %.17g want %.17g rel %.2e\n", c, s, want, rel);
         if (!(fabs(s - want) <= 2e-2)) TF_FAIL("%s: nleep = %.17g, expected %.17g", c, s, want);
         close += rel <= 1e-9;
@@ -107,7 +78,7 @@ TEST(nleep_fixtures) {
 
 TEST(nleep_deterministic) {
     pl_err err;
-    pl_data *d = nleep_load("digits", &err);
+    pl_data *d = tf_load("digits", 0, &err);
     if (!d) TF_FAIL("%s", err.msg);
     double a, b, c, l;
     ASSERT_OK(nleep_run(d, NULL, NULL, 3, &a, &err), &err);
@@ -129,12 +100,13 @@ TEST(nleep_degenerate) {
     enum { N = 60, D = 80 };
     static double x[N * D];
     int64_t y[N];
+    uint64_t st = 42;
     for (int i = 0; i < N; i++) {
         y[i] = i == N - 1 ? 2 : i % 2;
         for (int j = 0; j < D; j++)
-            x[i * D + j] = j == 7 ? 1.5 : nleep_noise((uint32_t)(i * D + j)) + 1.5 * (double)y[i] * (j < 4);
+            x[i * D + j] = j == 7 ? 1.5 : 2.0 * tf_rand(&st) - 1.0 + 1.5 * (double)y[i] * (j < 4);
     }
-    pl_data *d = nleep_from_array(x, y, N, D, &err);
+    pl_data *d = nleep_arr(x, y, N, D, &err);
     if (!d) TF_FAIL("%s", err.msg);
     double s;
     ASSERT_OK(nleep_run(d, "2", NULL, 0, &s, &err), &err);
@@ -143,7 +115,7 @@ TEST(nleep_degenerate) {
     pl_data_release(d);
     /* C = 2 */
     for (int i = 0; i < N; i++) y[i] = i % 2;
-    d = nleep_from_array(x, y, N, D, &err);
+    d = nleep_arr(x, y, N, D, &err);
     if (!d) TF_FAIL("%s", err.msg);
     ASSERT_OK(nleep_run(d, NULL, NULL, 0, &s, &err), &err);
     ASSERT(isfinite(s) && s > 0.0 && s <= 1.0);

@@ -9,34 +9,15 @@
 
 #include "../../core/data.h"
 #include "../../core/metrics/metric.h"
-#include "../../core/npy.h"
 #include "test.h"
 
-static pl_data *parc_load(const char *c, pl_err *err) {
-    pl_source *s = NULL;
-    pl_data *d = NULL;
-    int64_t *y = NULL;
-    size_t n;
-    if (pl_source_open_npy(tf_path(c, "features.npy"), &s, err)) return NULL;
-    if (pl_npy_load_ints(tf_path(c, "labels.npy"), &y, &n, err) == PL_OK)
-        pl_data_new(s, y, n, "labels.npy", &d, err);
-    pl_source_release(s);
-    free(y);
-    return d;
-}
-
-static pl_data *parc_from_array(const double *x, const int64_t *y, size_t N, size_t D,
-                                pl_err *err) {
+/* an in-memory dataset from a row-major array */
+static pl_data *parc_arr(const double *x, const int64_t *y, size_t N, size_t D, pl_err *err) {
     pl_mat m = pl_mat_wrap((double *)x, N, D);
-    pl_source *s = NULL;
-    pl_data *d = NULL;
-    if (pl_source_from_mat(&m, "<matrix>", &s, err)) return NULL;
-    pl_data_new(s, y, N, "<labels>", &d, err);
-    pl_source_release(s);
-    return d;
+    return tf_from_mat(&m, y, err);
 }
 
-/* deterministic pseudo-random values in [-1, 1) */
+/* deterministic values in [-1, 1), mirrored in the Python check behind parc_degenerate's value */
 static double parc_noise(int i) {
     uint32_t h = (uint32_t)i * 2654435761u + 12345u;
     h ^= h >> 15;
@@ -58,7 +39,7 @@ TEST(parc_fixtures) {
     pl_err err;
     for (int ci = 0; tf_cases[ci]; ci++) {
         const char *c = tf_cases[ci];
-        pl_data *d = parc_load(c, &err);
+        pl_data *d = tf_load(c, 0, &err);
         if (!d) TF_FAIL("%s: %s", c, err.msg);
         size_t D = pl_data_dim(d);
         double s, want, tol = strcmp(c, "wide") == 0 ? 1e-2 : 1e-9;
@@ -75,7 +56,7 @@ TEST(parc_fixtures) {
         pl_data_release(d);
         if (rc) TF_FAIL("%s: %s", c, err.msg);
         double rel = fabs(s - want) / fabs(want);
-        if (getenv("PL_TEST_VERBOSE"))
+        if (tf_verbose())
             printf("  %-12s parc %.17g want %.17g rel %.2e\n", c, s, want, rel);
         if (!(rel <= tol)) TF_FAIL("%s: parc = %.17g, expected %.17g (rel %.2e)", c, s, want, rel);
     }
@@ -84,7 +65,7 @@ TEST(parc_fixtures) {
 TEST(parc_errors) {
     pl_err err;
     double s;
-    pl_data *d = parc_load("blobs_small", &err);
+    pl_data *d = tf_load("blobs_small", 0, &err);
     if (!d) TF_FAIL("%s", err.msg);
     ASSERT_FAILS(parc_run(d, NULL, &s, &err), &err,
                  "parc: needs min(N, D) >= 32 for 32 PCA dims; got N=200, D=16; pass parc:dims=16");
@@ -106,7 +87,7 @@ TEST(parc_degenerate) {
     for (int i = 0; i < N; i++)
         for (int j = 0; j < D; j++)
             x[i * D + j] = j == 5 ? 3.0 : parc_noise(i * D + j) + 0.5 * y[i];
-    pl_data *d = parc_from_array(x, y, N, D, &err);
+    pl_data *d = parc_arr(x, y, N, D, &err);
     if (!d) TF_FAIL("%s", err.msg);
     ASSERT_OK(parc_run(d, "4", &s, &err), &err);
     /* scipy on PED's steps with the two-valued label RDM (PED's np.corrcoef label RDM carries
@@ -118,8 +99,9 @@ TEST(parc_degenerate) {
     double x2[8 * 3];
     int64_t y2[8] = {0, 1, 0, 1, 0, 1, 0, 1};
     for (int i = 0; i < 8; i++)
-        for (int j = 0; j < 3; j++) x2[i * 3 + j] = (y2[i] ? 5.0 : -5.0) * (j == 0) + 0.1 * sin(i * 3.1 + j);
-    d = parc_from_array(x2, y2, 8, 3, &err);
+        for (int j = 0; j < 3; j++)
+            x2[i * 3 + j] = (y2[i] ? 5.0 : -5.0) * (j == 0) + 0.1 * sin(i * 3.1 + j);
+    d = parc_arr(x2, y2, 8, 3, &err);
     if (!d) TF_FAIL("%s", err.msg);
     ASSERT_OK(parc_run(d, "3", &s, &err), &err);
     ASSERT(s > 0.0 && s <= 100.0);
@@ -133,7 +115,7 @@ TEST(parc_small_exact) {
     pl_err err;
     double x[] = {0, 1, 2, 1, 0, -1, 1, 1.5, 0.3, 3, -1, 0.5, 2, 2, -2, 0.5, -0.7, 1.1}, s;
     int64_t y[] = {0, 0, 1, 1, 1, 0};
-    pl_data *d = parc_from_array(x, y, 6, 3, &err);
+    pl_data *d = parc_arr(x, y, 6, 3, &err);
     if (!d) TF_FAIL("%s", err.msg);
     ASSERT_OK(parc_run(d, "3", &s, &err), &err);
     pl_data_release(d);

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# bench/run.sh — pedlab's benchmarks (issue 6). Prints one TARGET line per target: what, the
+# measured ratio (or MB), the target, PASS/FAIL. See bench/README.md.
+#
+#   bench/run.sh            targets 1, 2, 5b, 5a, 3 (about 6-8 minutes on 2 idle cores)
+#   bench/run.sh peers      target 4: against the official Python code (PED_REPO, LOGME_REPO)
+#   bench/run.sh all        both
+#   bench/run.sh logme|ped|steps|growth|memory    one part
+#
+# Environment: BUILD (default ../build-bench, a Release build made here), BENCH_DATA (folder for
+# the generated .npy files; default a fresh /tmp/pedlab-bench.XXXXXX, removed at the end unless
+# BENCH_KEEP=1), BENCH_ROUNDS (repetitions of the light timings, default 3), PEDLAB_THREADS
+# (OpenBLAS threads, default 2), PEER_TIMEOUT (seconds per peer run, default 1800).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+BUILD=${BUILD:-$ROOT/build-bench}
+PLB=$HERE/plbench
+PEDLAB=$BUILD/pedlab
+export PEDLAB_THREADS=${PEDLAB_THREADS:-2}
+WHAT=${1:-default}
+
+make -s -C "$HERE" plbench BUILD="$BUILD" >/dev/null
+
+if [ -n "${BENCH_DATA:-}" ]; then
+    DATA=$BENCH_DATA
+    mkdir -p "$DATA"
+else
+    DATA=$(mktemp -d /tmp/pedlab-bench.XXXXXX)
+fi
+cleanup() {
+    if [ "${BENCH_KEEP:-0}" != 1 ]; then
+        rm -f "$DATA"/*.npy
+        [ -n "${BENCH_DATA:-}" ] || rmdir "$DATA" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+
+D=2048
+C=100
+note() { printf '%s\n' "$*"; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# gen NAME N [SEED [ref]]: $DATA/NAME.npy (+ NAME.labels.npy), unless already there
+gen() {
+    local f=$DATA/$1.npy l=$DATA/$1.labels.npy
+    if [ ! -s "$f" ]; then
+        if [ "${4:-}" = ref ]; then
+            "$PLB" gen "$f" - "$2" $D $C "${3:-1}" ref
+        else
+            "$PLB" gen "$f" "$l" "$2" $D $C "${3:-1}"
+        fi
+    fi
+}
+
+free_gb() { df -Pk "$DATA" | awk 'NR == 2 { printf "%d", $4 / 1048576 }'; }
+
+header() {
+    note "== pedlab bench  $(date -u '+%Y-%m-%d %H:%M UTC')  $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+    note "   $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), OpenBLAS threads $PEDLAB_THREADS, load average $(load)"
+    note "   OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-<unset>}; data in $DATA"
+    note "   synthetic float32 features, D=$D, C=$C: X = Z·diag(s)·Q + class means, s_k ∝ k^-0.8 (plbench.c)"
+}
+
+base_data() {
+    gen f10k 10000 1
+    gen ref 2000 2 ref
+}
+
+part_logme() {
+    note ""
+    note "-- load average $(load)"
+    "$PLB" logme "$DATA/f10k.npy" "$DATA/f10k.labels.npy"
+}
+
+part_ped() {
+    note ""
+    note "-- load average $(load)"
+    "$PLB" ped "$DATA/f10k.npy" "$DATA/f10k.labels.npy" "$DATA/ref.npy" 30
+}
+
+part_steps() {
+    note ""
+    "$PLB" steps 256 50 100 200 400
+}
+
+part_growth() {
+    note ""
+    note "-- load average $(load); generating 20k, 40k, 80k rows"
+    gen f20k 20000 3
+    gen f40k 40000 4
+    gen f80k 80000 5
+    local args=()
+    for n in 10 20 40 80; do args+=("${n}000:$DATA/f${n}k.npy:$DATA/f${n}k.labels.npy"); done
+    "$PLB" growth "${args[@]}"
+    [ "${BENCH_KEEP:-0}" = 1 ] || rm -f "$DATA"/f20k*.npy "$DATA"/f40k*.npy "$DATA"/f80k*.npy
+}
+
+part_memory() {
+    note ""
+    note "# target 3: peak RSS (wait4 ru_maxrss of a fresh \`pedlab score\` process: heap + resident"
+    note "  file-backed pages) at D=$D, N = 100000 and 200000 (0.8 and 1.6 GB float32 files)"
+    local g
+    g=$(free_gb)
+    if [ "$g" -lt 5 ]; then
+        note "SKIP    3  peak memory: only $g GB free in $DATA (needs 5 GB for the 0.8 + 1.6 GB files)"
+        return 0
+    fi
+    note "-- load average $(load); $g GB free; generating 100k and 200k rows"
+    gen f100k 100000 6
+    gen f200k 200000 7
+    local m n spec out rss t
+    declare -A R
+    for m in logme ped+logme sfda gbc; do
+        for n in 100k 200k; do
+            spec=(--metric "$m")
+            [ "${m#ped+}" = "$m" ] || spec+=(--ref "$DATA/ref.npy")
+            out=$("$PLB" exec "$PEDLAB" score --features "$DATA/f$n.npy" --labels "$DATA/f$n.labels.npy" "${spec[@]}" 2>&1 >/dev/null | grep '^exec:')
+            rss=$(sed -E 's/.*maxrss_kb=([0-9]+).*/\1/' <<<"$out")
+            t=$(sed -E 's/.*seconds=([0-9.]+).*/\1/' <<<"$out")
+            R[$m.$n]=$rss
+            printf '  %-10s N=%-5s peak %7.1f MB  (%s s)\n' "$m" "$n" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$t"
+        done
+        awk -v m="$m" -v a="${R[$m.100k]}" -v b="${R[$m.200k]}" 'BEGIN {
+            pk = (a > b ? a : b) / 1024; per = (b - a) * 1024 / 100000
+            printf "TARGET  %-52s %9.1f MB (target <= 400 MB)  %s\n", "3  " m " peak RSS at N=100k and 200k (max)", pk, pk <= 400 ? "PASS" : "FAIL"
+            printf "TARGET  %-52s %9.1f B  (target <= 64 B/row, i.e. no N×D term)  %s\n", "3  " m " RSS growth per row 100k→200k", per, per <= 64 ? "PASS" : "FAIL"
+        }'
+    done
+    [ "${BENCH_KEEP:-0}" = 1 ] || rm -f "$DATA"/f100k*.npy "$DATA"/f200k*.npy
+}
+
+part_peers() {
+    note ""
+    note "# target 4: against the official Python implementations, N=10000 D=$D C=$C (one run each;"
+    note "  both sides timed in-process from loading the .npy files to the score; Debian python3 with"
+    note "  OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for that command only)"
+    local py=/usr/bin/python3
+    if ! [ -x "$py" ] || ! "$py" -c 'import numpy, scipy, sklearn' 2>/dev/null; then
+        note "SKIP    4  peers: $py with numpy, scipy and sklearn is needed (apt-get install python3-numpy python3-scipy python3-sklearn)"
+        return 0
+    fi
+    [ -n "${PED_REPO:-}" ] || note "SKIP    4  PED's metrics (sfda, ped+logme, ped+sfda, parc, nleep): PED_REPO is not set (a checkout of lixiaotong97/PED)"
+    [ -n "${LOGME_REPO:-}" ] || note "SKIP    4  logme: LOGME_REPO is not set (a checkout of thuml/LogME)"
+    local spec m target peer ours ps os_ pt ot
+    for spec in logme:3 sfda:5 ped+logme:5 ped+sfda:5 parc:5 nleep:3; do
+        m=${spec%%:*}
+        target=${spec##*:}
+        if [ "$m" = logme ]; then [ -n "${LOGME_REPO:-}" ] || continue; else [ -n "${PED_REPO:-}" ] || continue; fi
+        note "-- $m  (load average $(load))"
+        peer=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE timeout "${PEER_TIMEOUT:-1800}" \
+               "$py" "$HERE/peers/peer.py" "$m" "$DATA/f10k.npy" "$DATA/f10k.labels.npy" "$DATA/ref.npy" 2>&1 | tail -1) || true
+        if [[ "$peer" == SKIP* ]]; then
+            note "SKIP    4  $m: ${peer#SKIP: }"
+            continue
+        fi
+        if [[ "$peer" != score=* ]]; then
+            note "SKIP    4  $m: the official code did not finish (timeout ${PEER_TIMEOUT:-1800} s or error): $peer"
+            continue
+        fi
+        if [ "${m#ped+}" != "$m" ]; then
+            ours=$("$PLB" run "${m#ped+}" "$DATA/f10k.npy" "$DATA/f10k.labels.npy" "$DATA/ref.npy")
+        else
+            ours=$("$PLB" run "$m" "$DATA/f10k.npy" "$DATA/f10k.labels.npy")
+        fi
+        ps=$(sed -E 's/.*score=([^ ]+).*/\1/' <<<"$peer"); pt=$(sed -E 's/.*seconds=([^ ]+).*/\1/' <<<"$peer")
+        os_=$(sed -E 's/.*score=([^ ]+).*/\1/' <<<"$ours"); ot=$(sed -E 's/.*seconds=([^ ]+).*/\1/' <<<"$ours")
+        note "  official $pt s (score $ps), pedlab $ot s (score $os_)"
+        awk -v m="$m" -v a="$pt" -v b="$ot" -v t="$target" 'BEGIN {
+            r = a / b
+            printf "TARGET  %-52s %9.3f   (target >= %g)  %s\n", "4  " m ": official time / pedlab time", r, t, r >= t ? "PASS" : "FAIL"
+        }'
+    done
+}
+
+header
+base_data
+case $WHAT in
+    default) part_logme; part_ped; part_steps; part_growth; part_memory ;;
+    all) part_logme; part_ped; part_steps; part_growth; part_memory; part_peers ;;
+    logme) part_logme ;;
+    ped) part_ped ;;
+    steps) part_steps ;;
+    growth) part_growth ;;
+    memory) part_memory ;;
+    peers) part_peers ;;
+    *) echo "usage: bench/run.sh [all|peers|logme|ped|steps|growth|memory]" >&2; exit 2 ;;
+esac
+note ""
+note "== done $(date -u '+%H:%M UTC'), load average $(load)"

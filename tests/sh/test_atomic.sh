@@ -1,0 +1,191 @@
+#!/bin/bash
+# Atomic output files (issue 7): every file pedlab writes goes temp + fsync + rename
+# (core/io.c), so a reader sees the old file or the complete new one, never a partial write.
+#   bash tests/sh/test_atomic.sh PATH_TO_PEDLAB           (env PL_SOURCE_DIR)
+# Writers are killed with SIGKILL at many moments; each time the destination must hold a
+# complete version, and the only other files allowed are the writer's temporary files, named
+# NAME.tmpXXXXXX (mkstemp's six characters) — a killed run may leave one (documented in
+# docs/robustness.md; remove them with `rm NAME.tmp??????`).
+#   PL_ATOMIC_KILLS=N   kills per writer (default 12)
+set -u
+P="$1"
+SRC="${PL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
+case "$P" in /*) ;; *) P="$(pwd)/$P" ;; esac
+KILLS="${PL_ATOMIC_KILLS:-12}"
+pass=0; fail=0
+ok() { pass=$((pass+1)); echo "ok   $1"; }
+bad() { fail=$((fail+1)); echo "FAIL $1"; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+
+# strays DIR NAME...: sets others (files in DIR other than each NAME and NAME.tmpXXXXXX) and
+# ntmp (how many NAME.tmpXXXXXX there are).
+strays() {
+  local d="$1" f n hit; shift
+  others=""; ntmp=0
+  for f in $(ls -A "$d"); do
+    hit=0
+    for n in "$@"; do
+      if [ "$f" = "$n" ]; then hit=1; break; fi
+      if [[ "$f" =~ ^${n//./\\.}\.tmp[A-Za-z0-9]{6}$ ]]; then ntmp=$((ntmp+1)); hit=1; break; fi
+    done
+    [ $hit -eq 0 ] && others="$others $f"
+  done
+}
+
+# kill_at SECONDS CMD...: start CMD, SIGKILL it after SECONDS (if still running).
+kill_at() {
+  local t="$1"; shift
+  "$@" >/dev/null 2>&1 &
+  local pid=$!
+  sleep "$t"
+  kill -KILL $pid 2>/dev/null
+  wait $pid 2>/dev/null
+}
+
+# delays spread over [lo, hi) seconds
+delay() { awk -v i="$1" -v n="$KILLS" -v lo="$2" -v hi="$3" 'BEGIN { printf "%.3f", lo + (hi - lo) * (i + 0.5) / n }'; }
+
+# ---------------------------------------------------------------- pl.write_file, 48 MB texts
+# Version k is "BEGIN k SIZE\n" + filler + "\nEND k\n", exactly SIZE bytes: a partial file
+# fails the size or the END line.
+mkdir -p w
+cat > writer.lua <<'EOF'
+local pl = require "pedlab"
+local path, first = arg[1], tonumber(arg[2])
+local filler = string.rep("0123456789abcdef", 3 * 2^20)       -- 48 MiB
+for k = first, first + 1000 do
+  local tail = "\nEND " .. k .. "\n"
+  local head0 = "BEGIN " .. k .. " "
+  local size = #head0 + 12 + #filler + #tail
+  local head = head0 .. string.format("%011d\n", size)
+  pl.write_file(path, head .. filler .. tail)
+end
+EOF
+cat > check_text.lua <<'EOF'
+local f = assert(io.open(arg[1], "rb"))
+local s = f:read("a") f:close()
+local k, size = s:match("^BEGIN (%d+) (%d+)\n")
+if not k then print("no header") os.exit(1) end
+if #s ~= tonumber(size) then print("size " .. #s .. " ~= " .. size) os.exit(1) end
+if s:sub(-#("\nEND " .. k .. "\n")) ~= "\nEND " .. k .. "\n" then print("bad END line") os.exit(1) end
+print(k)
+EOF
+"$P" writer.lua w/out.txt 0 & wpid=$!
+# let the first version land, then stop it: the old file is complete version 0
+for _ in $(seq 100); do [ -s w/out.txt ] && break; sleep 0.1; done
+kill -KILL $wpid 2>/dev/null; wait $wpid 2>/dev/null
+rm -f w/out.txt.tmp??????
+v0=$("$P" check_text.lua w/out.txt) && ok "pl.write_file: first version complete ($v0)" || bad "pl.write_file: first version: $v0"
+torn=0; caught=0; versions=""
+for i in $(seq 0 $((KILLS - 1))); do
+  kill_at "$(delay $i 0.05 1.5)" "$P" writer.lua w/out.txt $((i * 1000 + 1000))
+  if v=$("$P" check_text.lua w/out.txt); then versions="$versions $v"; else torn=$((torn+1)); echo "     torn after kill $i: $v"; fi
+  strays w out.txt
+  [ -n "$others" ] && { torn=$((torn+1)); echo "     unexpected files: $others"; }
+  [ $ntmp -gt 1 ] && { torn=$((torn+1)); echo "     $ntmp temp files after one kill"; }
+  caught=$((caught + ntmp))
+  rm -f w/out.txt.tmp??????
+done
+[ $torn -eq 0 ] && ok "pl.write_file killed $KILLS times: always a complete file (versions:$versions; $caught kills left a NAME.tmpXXXXXX)" \
+               || bad "pl.write_file killed $KILLS times: $torn torn or unexpected"
+[ $caught -gt 0 ] && ok "pl.write_file: some kills landed mid-write ($caught of $KILLS)" \
+                  || bad "pl.write_file: no kill landed mid-write; the test proved nothing (raise PL_ATOMIC_KILLS?)"
+
+# ---------------------------------------------------------------- pl.save, 32 MB .npy
+# Version k is a 2048×2048 matrix filled with k: a partial file fails pl.load (truncated) and a
+# mixed one fails the min = max check.
+mkdir -p n
+cat > npywriter.lua <<'EOF'
+local pl = require "pedlab"
+local m = pl.zeros(2048, 2048)
+for k = tonumber(arg[2]), tonumber(arg[2]) + 1000 do
+  m = m * 0 + k
+  pl.save(arg[1], m)
+end
+EOF
+cat > check_npy.lua <<'EOF'
+local pl = require "pedlab"
+local ok, m = pcall(pl.load, arg[1])
+if not ok then print(m) os.exit(1) end
+local r, c = m:shape()
+if r ~= 2048 or c ~= 2048 then print("shape " .. r .. "x" .. c) os.exit(1) end
+local k = m:get(1, 1)
+if m:get(2048, 2048) ~= k or m:sum() ~= k * 2048 * 2048 then print("mixed contents") os.exit(1) end
+print(math.tointeger(k))
+EOF
+"$P" npywriter.lua n/out.npy 0 & wpid=$!
+for _ in $(seq 100); do [ -s n/out.npy ] && break; sleep 0.1; done
+kill -KILL $wpid 2>/dev/null; wait $wpid 2>/dev/null
+rm -f n/out.npy.tmp??????
+torn=0; caught=0; versions=""
+for i in $(seq 0 $((KILLS - 1))); do
+  kill_at "$(delay $i 0.05 1.2)" "$P" npywriter.lua n/out.npy $((i * 1000 + 1000))
+  if v=$("$P" check_npy.lua n/out.npy); then versions="$versions $v"; else torn=$((torn+1)); echo "     torn after kill $i: $v"; fi
+  strays n out.npy
+  [ -n "$others" ] && { torn=$((torn+1)); echo "     unexpected files: $others"; }
+  caught=$((caught + ntmp))
+  rm -f n/out.npy.tmp??????
+done
+[ $torn -eq 0 ] && ok "pl.save .npy killed $KILLS times: always complete (versions:$versions; $caught left a temp file)" \
+               || bad "pl.save .npy killed $KILLS times: $torn torn or unexpected"
+
+# ---------------------------------------------------------------- pedlab rank --json/--md/--csv
+# The old outputs are sentinels; after each kill every output is the sentinel or a complete
+# new file (JSON that parses with "tasks", Markdown/CSV ending in a newline with the last model).
+mkdir -p r
+ZOO="$SRC/data/demo"
+if [ -f "$ZOO/gt.json" ]; then
+  RANK=(rank --zoo "$ZOO" --task digits --metric logme,sfda,gbc --quiet --json r/out.json --md r/out.md --csv r/out.csv)
+  start=$(date +%s%N); "$P" "${RANK[@]}" >/dev/null 2>&1; rc=$?; total=$(( ($(date +%s%N) - start) / 1000000 ))
+  [ $rc -eq 0 ] && ok "rank writes json/md/csv (${total} ms)" || bad "rank run failed (exit $rc)"
+  echo 'local t = require("pedlab").load(arg[1]) assert(t.tasks.digits.logme.weighted_tau)' > check_json.lua
+  torn=0; newer=0
+  for i in $(seq 0 $((KILLS - 1))); do
+    echo OLD > r/out.json; echo OLD > r/out.md; echo OLD > r/out.csv
+    # most kills near the end, where the files are written
+    kill_at "$(awk -v i=$i -v n=$KILLS -v t=$total 'BEGIN { printf "%.3f", t / 1000 * (0.5 + 0.6 * i / n) }')" "$P" "${RANK[@]}"
+    for f in out.json out.md out.csv; do
+      if [ "$(cat r/$f)" = OLD ]; then continue; fi
+      newer=$((newer+1))
+      case $f in
+        out.json) "$P" check_json.lua r/$f 2>/dev/null \
+                    || { torn=$((torn+1)); echo "     torn r/$f after kill $i"; } ;;
+        *) [ "$(tail -c 1 r/$f | od -An -c | tr -d ' ')" = '\n' ] && grep -q "simclr" r/$f \
+             || { torn=$((torn+1)); echo "     torn r/$f after kill $i"; } ;;
+      esac
+    done
+    strays r out.json out.md out.csv
+    [ -n "$others" ] && { torn=$((torn+1)); echo "     unexpected files: $others"; }
+    rm -f r/out.*.tmp??????
+  done
+  [ $torn -eq 0 ] && ok "rank killed $KILLS times: outputs old or complete ($newer new files seen)" \
+                 || bad "rank killed $KILLS times: $torn torn or unexpected"
+else
+  echo "skip rank kills (no data/demo)"
+fi
+
+# ---------------------------------------------------------------- permissions
+# A file written through a temp file must still get the mode a plain open(2) would give
+# (0666 & ~umask): mkstemp creates 0600, so pl_atomic_begin must fchmod the temp file.
+mkdir -p m
+(umask 022; "$P" -e 'require("pedlab").write_file("m/new.txt", "x")')
+mode=$(stat -c %a m/new.txt 2>/dev/null)
+[ "$mode" = 644 ] && ok "new file mode follows the umask (644)" || bad "new file mode is $mode, expected 644 under umask 022 (core/io.c pl_atomic_begin: mkstemp gives 0600)"
+# Replacing an existing file gives it the new file's mode too (the temp file is a new inode);
+# printed for information, not a requirement.
+echo old > m/shared.txt; chmod 664 m/shared.txt
+(umask 022; "$P" -e 'require("pedlab").write_file("m/shared.txt", "new")')
+echo "note replacing a 664 file under umask 022 leaves mode $(stat -c %a m/shared.txt)"
+
+# ---------------------------------------------------------------- failures leave nothing
+mkdir -p f
+"$P" -e 'require("pedlab").save("f/x.json", {ok = 1, bad = print})' >/dev/null 2>&1
+left=$(ls -A f)
+[ -z "$left" ] && ok "a failed save leaves no file and no temp" || bad "a failed save left: $left"
+echo OLD > f/keep.json
+"$P" -e 'require("pedlab").save("f/keep.json", {bad = print})' >/dev/null 2>&1
+[ "$(cat f/keep.json)" = OLD ] && [ "$(ls -A f)" = keep.json ] && ok "a failed save keeps the old file" || bad "a failed save changed f/: $(ls -A f)"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
