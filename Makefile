@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build demo check check-asan test install bench fuzz clean
+.PHONY: all deps build demo check check-asan check-valgrind test install bench fuzz clean
 
 all: build
 
@@ -29,6 +29,16 @@ check-asan: deps
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS)
+
+# The Lua tests (fixtures, matrices, files) under valgrind memcheck: no errors, no leaks.
+check-valgrind: build
+	cd tests/lua && for t in test_matrix test_io test_fixtures; do \
+	  echo "valgrind: $$t"; \
+	  OPENBLAS_NUM_THREADS=1 PL_FIXTURES=../fixtures valgrind -q --error-exitcode=9 --leak-check=full \
+	    --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+	    ../../$(BUILD)/pedlab $$t.lua > ../../$(BUILD)/valgrind-$$t.log 2>&1; rc=$$?; \
+	  tail -n 3 ../../$(BUILD)/valgrind-$$t.log; [ $$rc -eq 0 ] || exit 1; \
+	done
 
 install: build
 	cmake --install $(BUILD)
