@@ -100,6 +100,8 @@ write("header_garbage.npy", header("{'descr': '<f8', 'fortran_order': Maybe, 'sh
 write("header_not_dict.npy", header("['descr', '<f8']") .. full:sub(129))
 write("header_unknown_key.npy", header("{'descr': '<f8', 'fortran_order': False, 'shape': (60, 4), 'evil': 1}") .. full:sub(129))
 write("header_missing_shape.npy", header("{'descr': '<f8', 'fortran_order': False, }") .. full:sub(129))
+-- a dtype string holding a newline and a terminal escape sequence (messages must not echo it raw)
+write("descr_escape.npy", header(dict("<f8\n\27[31mred", "(60, 4)")) .. full:sub(129))
 -- header length field points past the end of the file
 write("header_len_lies.npy", "\x93NUMPY\1\0\255\255{'descr': '<f8'")
 -- version 2 header with only 11 bytes in the file
@@ -221,6 +223,10 @@ do
   local xb, xs = {}, {}
   for i = 1, #X do xb[i] = X[i] * 1e150; xs[i] = X[i] * 1e-150 end
   write("huge_values.npy", npy("<f8", { 60, 4 }, xb))
+  -- magnitude 1e300: every square overflows double precision
+  local xo = {}
+  for i = 1, #X do xo[i] = X[i] * 1e300 end
+  write("overflow_values.npy", npy("<f8", { 60, 4 }, xo))
   write("tiny_values.npy", npy("<f8", { 60, 4 }, xs))
 end
 

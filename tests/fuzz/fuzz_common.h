@@ -15,7 +15,7 @@
 #include "pl.h"
 
 /* Write data to this process's scratch memfd; returns its path. */
-static const char *fuzz_file(const uint8_t *data, size_t size) {
+static inline const char *fuzz_file(const uint8_t *data, size_t size) {
     static int fd = -1;
     static char path[64];
     if (fd < 0) {
@@ -35,14 +35,14 @@ static const char *fuzz_file(const uint8_t *data, size_t size) {
 
 /* FUZZ_LAX=1 turns off the message-quality checks (one line; names the file), to fuzz past a
  * known, reported message bug; memory errors, crashes and bad status codes still abort. */
-static int fuzz_lax(void) {
+static inline int fuzz_lax(void) {
     static int lax = -1;
     if (lax < 0) lax = getenv("FUZZ_LAX") && strcmp(getenv("FUZZ_LAX"), "0") != 0;
     return lax;
 }
 
 /* A failing call must leave a status < 0 and a non-empty, NUL-terminated, one-line message. */
-static void fuzz_check_err(int rc, const pl_err *err, const char *what) {
+static inline void fuzz_check_err(int rc, const pl_err *err, const char *what) {
     if (rc == PL_OK) return;
     if (rc > 0 || err->code != rc || memchr(err->msg, 0, sizeof err->msg) == NULL || err->msg[0] == 0) {
         fprintf(stderr, "%s: bad error record (rc %d, code %d, msg '%.200s')\n", what, rc, err->code, err->msg);

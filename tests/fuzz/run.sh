@@ -7,7 +7,7 @@
 #
 #   FUZZ_BUILD=DIR     build and working corpora (default: build-fuzz in the project root)
 #   FUZZ_ONLY="npy csv" run only these harnesses (npy csv json zoo)
-#   FUZZ_JOBS=N        parallel fuzzing processes per harness (default 1)
+#   FUZZ_JOBS=N        parallel fuzzing processes per harness (libFuzzer -fork=N; default 1)
 #   FUZZ_LAX=1         accept the known message-quality bugs (docs/robustness.md) and keep
 #                      fuzzing for memory errors only
 #   CC=clang-14        the compiler (needs libFuzzer: Debian's clang)
@@ -67,20 +67,20 @@ for n in $NAMES; do
   dict=()
   [ -f "$ROOT/tests/fuzz/$n.dict" ] && dict=(-dict="$ROOT/tests/fuzz/$n.dict")
   log="$B/fuzz_$n.log"
-  "$B/bin/fuzz_$n" "$work" "${dict[@]}" -max_total_time="$SECONDS_EACH" -timeout=10 \
-    -rss_limit_mb=2560 -max_len=16384 -print_final_stats=1 -artifact_prefix="$art/" \
-    -jobs="$JOBS" -workers="$JOBS" >"$log" 2>&1
+  par=()
+  [ "$JOBS" -gt 1 ] && par=(-fork="$JOBS")
+  (cd "$B" && "$B/bin/fuzz_$n" "$work" "${dict[@]}" "${par[@]}" -max_total_time="$SECONDS_EACH" \
+    -timeout=10 -rss_limit_mb=2560 -max_len=16384 -print_final_stats=1 -artifact_prefix="$art/") >"$log" 2>&1
   rc=$?
-  # with -jobs the per-job output goes to fuzz-N.log in the working directory
-  [ "$JOBS" -gt 1 ] && cat fuzz-*.log >>"$log" 2>/dev/null && rm -f fuzz-*.log
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{s += $2} END {print s + 0}')
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
-  if [ $rc -eq 0 ] && ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:' "$log"; then
+  execs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{print $2}' | tail -1)
+  [ -n "$execs" ] || execs=$(grep -ao '^#[0-9]*' "$log" | tail -1 | tr -d '#')
+  cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -1)
+  if [ $rc -eq 0 ] && ! grep -aqE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:' "$log"; then
     echo "ok   fuzz_$n: $execs runs in ${SECONDS_EACH} s, $cov, corpus $(ls "$work" | wc -l)"
   else
     failed=$((failed+1))
     echo "FAIL fuzz_$n (exit $rc): see $log; inputs in $art/"
-    grep -E 'ERROR|runtime error|^SUMMARY|abort|Test unit written' "$log" | head -n 8 | sed 's/^/     /'
+    grep -aE 'ERROR|runtime error|^[a-z_]*: .*(message|error|differs)|^SUMMARY|abort|Test unit written' "$log" | head -n 8 | sed 's/^/     /'
   fi
 done
 echo "$(( $(echo $NAMES | wc -w) - failed )) passed, $failed failed"
