@@ -43,6 +43,11 @@ check-valgrind: build
 install: build
 	cmake --install $(BUILD)
 
+FUZZ_SECONDS ?= 60
+# libFuzzer + ASan + UBSan harnesses of tests/fuzz (needs clang); FUZZ_SECONDS per harness
+fuzz:
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 bench: build
 	./$(BUILD)/pedlab bench/run.lua
 

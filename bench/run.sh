@@ -135,8 +135,7 @@ part_peers() {
     note ""
     note "# target 4: against the official Python implementations, N=10000 D=$D C=$C (one run each;"
     note "  both sides timed in-process from loading the .npy files to the score; Debian python3 with"
-    note "  OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for that command only; a fixed calibration"
-    note "  workload is timed before, between and after, and the verdict uses times in its units)"
+    note "  OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for that command only)"
     local py=/usr/bin/python3
     if ! [ -x "$py" ] || ! "$py" -c 'import numpy, scipy, sklearn' 2>/dev/null; then
         note "SKIP    4  peers: $py with numpy, scipy and sklearn is needed (apt-get install python3-numpy python3-scipy python3-sklearn)"
@@ -144,14 +143,12 @@ part_peers() {
     fi
     [ -n "${PED_REPO:-}" ] || note "SKIP    4  PED's metrics (sfda, ped+logme, ped+sfda, parc, nleep): PED_REPO is not set (a checkout of lixiaotong97/PED)"
     [ -n "${LOGME_REPO:-}" ] || note "SKIP    4  logme: LOGME_REPO is not set (a checkout of thuml/LogME)"
-    local spec m target peer ours ps os_ pt ot c1 c2 c3
-    calib() { "$PLB" calib | sed -E 's/calib=//'; }
+    local spec m target peer ours ps os_ pt ot
     for spec in logme:3 sfda:5 ped+logme:5 ped+sfda:5 parc:5 nleep:3; do
         m=${spec%%:*}
         target=${spec##*:}
         if [ "$m" = logme ]; then [ -n "${LOGME_REPO:-}" ] || continue; else [ -n "${PED_REPO:-}" ] || continue; fi
         note "-- $m  (load average $(load))"
-        c1=$(calib)
         peer=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE timeout "${PEER_TIMEOUT:-1800}" \
                "$py" "$HERE/peers/peer.py" "$m" "$DATA/f10k.npy" "$DATA/f10k.labels.npy" "$DATA/ref.npy" 2>&1 | tail -1) || true
         if [[ "$peer" == SKIP* ]]; then
@@ -162,20 +159,17 @@ part_peers() {
             note "SKIP    4  $m: the official code did not finish (timeout ${PEER_TIMEOUT:-1800} s or error): $peer"
             continue
         fi
-        c2=$(calib)
         if [ "${m#ped+}" != "$m" ]; then
             ours=$("$PLB" run "${m#ped+}" "$DATA/f10k.npy" "$DATA/f10k.labels.npy" "$DATA/ref.npy")
         else
             ours=$("$PLB" run "$m" "$DATA/f10k.npy" "$DATA/f10k.labels.npy")
         fi
-        c3=$(calib)
         ps=$(sed -E 's/.*score=([^ ]+).*/\1/' <<<"$peer"); pt=$(sed -E 's/.*seconds=([^ ]+).*/\1/' <<<"$peer")
         os_=$(sed -E 's/.*score=([^ ]+).*/\1/' <<<"$ours"); ot=$(sed -E 's/.*seconds=([^ ]+).*/\1/' <<<"$ours")
-        note "  official $pt s (score $ps), pedlab $ot s (score $os_); calibration $c1 / $c2 / $c3 s"
-        awk -v m="$m" -v a="$pt" -v b="$ot" -v t="$target" -v c1="$c1" -v c2="$c2" -v c3="$c3" 'BEGIN {
-            r = a / b; n = (a / (c1 + c2)) / (b / (c2 + c3))
-            printf "  raw ratio %.3f; normalised by the calibration around each run %.3f\n", r, n
-            printf "TARGET  %-52s %9.3f   (target >= %g)  %s\n", "4  " m ": official time / pedlab time", n, t, (n >= t ? "PASS" : "FAIL")
+        note "  official $pt s (score $ps), pedlab $ot s (score $os_)"
+        awk -v m="$m" -v a="$pt" -v b="$ot" -v t="$target" 'BEGIN {
+            r = a / b
+            printf "TARGET  %-52s %9.3f   (target >= %g)  %s\n", "4  " m ": official time / pedlab time", r, t, (r >= t ? "PASS" : "FAIL")
         }'
     done
 }

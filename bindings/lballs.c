@@ -10,12 +10,14 @@
  *
  * A law is nil/"hooke" (built in), a function(d, ri, rj) → magnitude (one call per overlapping
  * pair), or {system = function(centres, radii, forces) ... end} filling the C×D forces Matrix in
- * one call. A law runs under lua_pcall with a traceback and an instruction limit
- * (law_limit, default 1e8 instructions per call): an error, a nil or NaN result, or a runaway
- * law stops the step with its message, and the system stays as it was before the step. */
+ * one call. A law runs under lua_pcall with a traceback, an instruction limit (law_limit,
+ * default 1e8 instructions per call) and a time limit (law_timeout, default 10 s per call): an
+ * error, a nil or NaN result, or a runaway law stops the step with its message, and the system
+ * stays as it was before the step. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "balls.h"
 #include "lpedlab.h"
@@ -95,6 +97,7 @@ typedef struct {
     lua_State *L;
     int fn;            /* stack index of the Lua function */
     lua_Integer limit; /* instruction budget per call */
+    double seconds;    /* wall-clock budget per call (a law may spend its time in C calls) */
 } law_ctx;
 
 static int traceback(lua_State *L) {
@@ -104,11 +107,19 @@ static int traceback(lua_State *L) {
 }
 
 static lua_Integer budget_left;
+static double budget_deadline;
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static void budget_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
-    budget_left -= 10000;
+    budget_left -= 1000;
     if (budget_left <= 0) luaL_error(L, "force law exceeded its instruction limit (law_limit)");
+    if (now_seconds() > budget_deadline) luaL_error(L, "force law exceeded its time limit (law_timeout)");
 }
 
 /* Call the function at ctx->fn with nargs arguments already pushed; 1 result. */
@@ -119,7 +130,8 @@ static int call_law(law_ctx *ctx, int nargs, pl_err *err) {
     lua_pushvalue(L, ctx->fn);
     lua_rotate(L, base + 1, 2); /* traceback, fn, args... */
     budget_left = ctx->limit;
-    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 10000);
+    budget_deadline = now_seconds() + ctx->seconds;
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1000);
     int st = lua_pcall(L, nargs, 1, base + 1);
     lua_sethook(L, NULL, 0, 0);
     lua_remove(L, base + 1);
@@ -184,11 +196,18 @@ static const pl_law *get_law(lua_State *L, int idx, pl_law *law, law_ctx *ctx) {
     memset(law, 0, sizeof *law);
     ctx->L = L;
     ctx->limit = 100000000;
+    ctx->seconds = 10.0;
     if (lua_isnoneornil(L, idx)) return NULL;
     lua_Integer lim = 0;
     if (lua_getfield(L, idx, "law_limit") != LUA_TNIL) lim = luaL_checkinteger(L, -1);
     lua_pop(L, 1);
     if (lim > 0) ctx->limit = lim;
+    if (lua_getfield(L, idx, "law_timeout") != LUA_TNIL) {
+        double t = luaL_checknumber(L, -1);
+        if (!(t > 0)) luaL_error(L, "option law_timeout must be > 0 seconds");
+        ctx->seconds = t;
+    }
+    lua_pop(L, 1);
     int t = lua_getfield(L, idx, "law");
     if (t == LUA_TNIL || (t == LUA_TSTRING && !strcmp(lua_tostring(L, -1), "hooke"))) {
         lua_pop(L, 1);

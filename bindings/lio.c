@@ -66,6 +66,18 @@ static int json_decode_text(lua_State *L, const char *text, size_t len, const ch
         }
         return luaL_error(L, "%s: malformed JSON at line %d, column %d (byte %d)", name, line, col, (int)off);
     }
+    /* nothing but white space may follow the value */
+    const char *rest = end ? end : text + len;
+    while (rest < text + len && (*rest == ' ' || *rest == '\t' || *rest == '\n' || *rest == '\r')) rest++;
+    if (rest < text + len) {
+        size_t off = (size_t)(rest - text);
+        int line = 1, col = 1;
+        for (size_t i = 0; i < off; i++) {
+            if (text[i] == '\n') { line++; col = 1; } else col++;
+        }
+        cJSON_Delete(root);
+        return luaL_error(L, "%s: unexpected text after the JSON value at line %d, column %d", name, line, col);
+    }
     lua_pushcfunction(L, push_json_protected);
     lua_pushlightuserdata(L, root);
     int st = lua_pcall(L, 1, 1, 0);

@@ -118,8 +118,8 @@ static int check_finite(const pl_source *s, size_t r0, size_t nr, const double *
     size_t n = nr * s->cols;
     for (size_t i = 0; i < n; i++)
         if (!isfinite(v[i]))
-            return pl_err_set(err, PL_EFORMAT, "%s: row %zu, column %zu is %s; features must be finite",
-                              s->name, r0 + i / s->cols, i % s->cols, isnan(v[i]) ? "NaN" : "infinite");
+            return pl_err_set(err, PL_EFORMAT, "%s: row %zu, column %zu is %s; features must be finite (rows and columns count from 1)",
+                              s->name, r0 + i / s->cols + 1, i % s->cols + 1, isnan(v[i]) ? "NaN" : "infinite");
     return PL_OK;
 }
 
@@ -149,7 +149,7 @@ int pl_source_read(pl_source *s, size_t r0, size_t nr, double *out, pl_err *err)
         ssize_t got = pread(s->fd, dst + done, bytes - done, off + (off_t)done);
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0)
-            return pl_err_set(err, PL_EIO, "%s: read failed at row %zu%s", s->name, r0,
+            return pl_err_set(err, PL_EIO, "%s: read failed at row %zu%s", s->name, r0 + 1,
                               got == 0 ? " (file shrank)" : "");
         done += (size_t)got;
     }
@@ -375,6 +375,15 @@ static int stats_pass(pl_data *d, int gram, pl_err *err) {
         }
     }
     free(buf);
+    /* finite features can still overflow when squared (|x| > 1e154): refuse, naming the file */
+    for (size_t i = 0; !rc && i < C * D; i++)
+        if (!isfinite(st.Q[i]) || !isfinite(st.S[i]))
+            rc = pl_err_set(err, PL_ENUMERIC, "%s: the sums of squares of dimension %zu overflow double precision (features up to about 1e154 are supported); rescale the features",
+                            pl_source_name(d->src), i % D + 1);
+    for (size_t i = 0; !rc && gram && i < D * D; i++)
+        if (!isfinite(st.G[i]))
+            rc = pl_err_set(err, PL_ENUMERIC, "%s: the Gram matrix XᵀX overflows double precision; rescale the features",
+                            pl_source_name(d->src));
     if (rc) { stats_free(&st); return rc; }
     stats_free(&d->st);
     d->st = st;
@@ -451,7 +460,7 @@ int pl_data_set_source_probs(pl_data *d, const pl_mat *p, const char *name, pl_e
     for (size_t i = 0; i < p->rows; i++)
         for (size_t j = 0; j < p->cols; j++)
             if (!isfinite(PL_AT(p, i, j)))
-                return pl_err_set(err, PL_EINVAL, "%s: row %zu, column %zu is not finite", name, i, j);
+                return pl_err_set(err, PL_EINVAL, "%s: row %zu, column %zu is not finite", name, i + 1, j + 1);
     pl_mat copy;
     int rc = pl_mat_copy(&copy, p, err);
     if (rc) return rc;

@@ -48,6 +48,13 @@ static void skip_ws(scan *s) {
         s->p++;
 }
 
+/* Header text quoted in a message: control bytes become '?' so a message stays one line. */
+static const char *printable(char *s) {
+    for (char *p = s; *p; p++)
+        if ((unsigned char)*p < 32 || (unsigned char)*p == 127) *p = '?';
+    return s;
+}
+
 static int bad(scan *s, const char *what) {
     return pl_err_set(s->err, PL_EFORMAT, "%s: corrupt .npy header: %s", s->path, what);
 }
@@ -85,7 +92,7 @@ static int parse_descr(scan *s, pl_npy *h) {
     char order = '|';
     if (*t == '<' || *t == '>' || *t == '|' || *t == '=') order = *t++;
     if (*t == 'O')
-        return pl_err_set(s->err, PL_EFORMAT, "%s: object arrays (dtype '%s') are refused: pedlab never unpickles", s->path, d);
+        return pl_err_set(s->err, PL_EFORMAT, "%s: object arrays (dtype '%s') are refused: pedlab never unpickles", s->path, printable(d));
     char kind = *t ? *t++ : 0;
     if (kind == '?') kind = 'b';
     char *endp;
@@ -99,7 +106,7 @@ static int parse_descr(scan *s, pl_npy *h) {
             if (h->itemsize == 1) h->swap = 0;
             return PL_OK;
         }
-    return pl_err_set(s->err, PL_EFORMAT, "%s: unsupported dtype '%s'; expected float32/64, int8-64, uint8-64 or bool", s->path, d);
+    return pl_err_set(s->err, PL_EFORMAT, "%s: unsupported dtype '%s'; expected float32/64, int8-64, uint8-64 or bool", s->path, printable(d));
 }
 
 static int parse_bool(scan *s, int *out) {
@@ -167,7 +174,7 @@ int pl_npy_parse(const unsigned char *buf, size_t len, const char *path, pl_npy 
             if (parse_shape(&s, h)) return err->code;
             have_shape = 1;
         } else {
-            return pl_err_set(err, PL_EFORMAT, "%s: corrupt .npy header: unknown key '%s'", path, key);
+            return pl_err_set(err, PL_EFORMAT, "%s: corrupt .npy header: unknown key '%s'", path, printable(key));
         }
         skip_ws(&s);
         if (s.p < s.end && *s.p == ',') s.p++;
@@ -338,7 +345,7 @@ int pl_npy_load_ints(const char *path, int64_t **out, size_t *n, pl_err *err) {
     if ((rc = read_all(f, path, &h, v, err))) goto cleanup;
     for (size_t i = 0; i < h.count; i++) {
         if (!pl_dtype_is_integer(h.dtype) && (!isfinite(v[i]) || v[i] != floor(v[i]) || fabs(v[i]) > 9.0e15)) {
-            rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %g; labels must be whole numbers", path, i, v[i]);
+            rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %g; labels must be whole numbers", path, i + 1, v[i]);
             goto cleanup;
         }
         if (h.dtype == PL_DT_U64 || h.dtype == PL_DT_I64) {
@@ -362,7 +369,7 @@ int pl_npy_load_ints(const char *path, int64_t **out, size_t *n, pl_err *err) {
             memcpy(&u, p, 8);
             if (h.dtype == PL_DT_U64 && u > (uint64_t)INT64_MAX) {
                 free(raw);
-                rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %llu, too large for a label", path, i, (unsigned long long)u);
+                rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %llu, too large for a label", path, i + 1, (unsigned long long)u);
                 goto cleanup;
             }
             memcpy(&r[i], &u, 8);

@@ -43,13 +43,13 @@ int pl_leep(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
             if (!(v >= 0.0) || !isfinite(v))
                 return pl_err_set(err, PL_EINVAL,
                                   "leep: source probabilities row %zu, column %zu is %g; "
-                                  "probabilities must be finite and >= 0", i, z, v);
+                                  "probabilities must be finite and >= 0", i + 1, z + 1, v);
             s += v;
         }
         if (fabs(s - 1.0) > 1e-6)
             return pl_err_set(err, PL_EINVAL,
                               "leep: source probabilities row %zu sums to %.17g; each row must "
-                              "sum to 1 (within 1e-6)", i, s);
+                              "sum to 1 (within 1e-6)", i + 1, s);
     }
 
     if (!(joint = pl_alloc(C, Cs * sizeof *joint, err)) ||

@@ -77,7 +77,13 @@ int pl_metric_score(const char *name, pl_data *d, const pl_opts *o, double *out,
         return pl_err_set(err, PL_EINVAL, "%s needs source-model labels (--source-labels S.npy)", name);
     pl_opts none = {NULL, 0, 0};
     int rc = m->fn(d, o ? o : &none, out, err);
-    if (rc) return rc;
+    if (rc) {
+        /* every message names the metric (the core's own errors may not) */
+        size_t nl = strlen(name);
+        if (err && !(strncmp(err->msg, name, nl) == 0 && err->msg[nl] == ':') && rc != PL_EINTR)
+            pl_err_prefix(err, "%s", name);
+        return rc;
+    }
     if (!isfinite(*out))
         return pl_err_set(err, PL_ENUMERIC, "%s: the score is %s on %s; refusing to report it", name,
                           isnan(*out) ? "NaN" : "infinite", pl_data_name(d));

@@ -94,8 +94,10 @@ static int sfda_fit(const double *G, const double *S, const double *n, size_t N,
     for (size_t i = 0; i < D; i++) g_tr += G[i * D + i];
     if (!(tr > 1e-10 * g_tr / (double)N)) {
         rc = pl_err_set(err, PL_ENUMERIC,
-                        "sfda: the features have no within-class variance (trace of the within-"
-                        "class covariance %g against mean squared norm %g)", tr, g_tr / (double)N);
+                        "sfda: the within-class variance is too small to measure (trace of the "
+                        "within-class covariance %g against mean squared norm %g): the features "
+                        "are constant within classes, or far from the origin relative to their "
+                        "spread (centre them)", tr, g_tr / (double)N);
         goto cleanup;
     }
     if (*shrink < 0.0) {

@@ -17,7 +17,13 @@ function M.law(force)
   if force:match("%.lua$") then
     local chunk, err = loadfile(force)
     if not chunk then error("--force " .. force .. ": " .. err, 0) end
+    -- the file's top-level code runs under a time limit too: a file that never returns is stopped
+    local deadline = os.clock() + 10
+    debug.sethook(function()
+      if os.clock() > deadline then error("its top-level code ran for more than 10 s", 2) end
+    end, "", 10000)
     local ok, law = pcall(chunk)
+    debug.sethook()
     if not ok then error("--force " .. force .. ": " .. tostring(law), 0) end
     if type(law) ~= "function" and type(law) ~= "table" then
       error("--force " .. force .. ": the file must return a function(d, ri, rj) or {system = f}; it returned "
@@ -52,7 +58,7 @@ function M.run(ds, s)
                                mass = get("mass"), ref = s.ref, standardise = s.standardise })
   local run = sys:simulate { dt = get("dt"), exit_ratio = get("exit_ratio"),
                              max_steps = get("max_steps"), law = M.law(get("force")),
-                             law_limit = s.law_limit }
+                             law_limit = s.law_limit, law_timeout = s.law_timeout }
   return ds:moved(run.shift), run, sys
 end
 

@@ -45,8 +45,23 @@ function M.open(dir, opts)
     manifest = core.load(dir .. "/zoo.json")
     if type(manifest) ~= "table" then error(dir .. "/zoo.json: expected a JSON object", 0) end
     for _, k in ipairs({ "models", "tasks" }) do
-      if manifest[k] ~= nil and type(manifest[k]) ~= "table" then
-        error(dir .. "/zoo.json: field '" .. k .. "' must be an array of names", 0)
+      local v = manifest[k]
+      if v ~= nil then
+        local ok = type(v) == "table"
+        if ok then
+          for i, name in pairs(v) do
+            if math.type(i) ~= "integer" or type(name) ~= "string" or name == "" or name:find("[_/]") then ok = false end
+          end
+        end
+        if not ok then
+          error(dir .. "/zoo.json: field '" .. k .. "' must be an array of names (non-empty strings without '_' or '/')", 0)
+        end
+      end
+    end
+    for _, k in ipairs({ "ref", "gt" }) do
+      local v = manifest[k]
+      if v ~= nil and (type(v) ~= "string" or v == "") then
+        error(dir .. "/zoo.json: field '" .. k .. "' must be a non-empty string", 0)
       end
     end
     if manifest.ref and not opts.ref_name then z.ref_name = manifest.ref end
@@ -68,8 +83,17 @@ function M.open(dir, opts)
   if not gt_path and exists(dir .. "/gt.json") then gt_path = dir .. "/gt.json" end
   if gt_path then
     local gt, err = core.load(gt_path)
-    if not gt then error("zoo: ground truth: " .. err, 0) end
-    if type(gt) ~= "table" then error(gt_path .. ": expected {task: {model: accuracy}}", 0) end
+    if gt == nil and err then error("zoo: ground truth: " .. err, 0) end
+    local function bad_gt(why) error(gt_path .. ": expected {task: {model: accuracy}}; " .. why, 0) end
+    if type(gt) ~= "table" then bad_gt("got " .. (gt == nil and "null" or type(gt))) end
+    for task, accs in pairs(gt) do
+      if type(accs) ~= "table" then bad_gt("task '" .. tostring(task) .. "' is a " .. type(accs)) end
+      for model, a in pairs(accs) do
+        if type(a) ~= "number" or a ~= a then
+          bad_gt("task '" .. tostring(task) .. "', model '" .. tostring(model) .. "' is not a number")
+        end
+      end
+    end
     z.gt, z.gt_path = gt, gt_path
   end
   if #z.models == 0 or #z.tasks == 0 then
@@ -118,7 +142,9 @@ function Zoo:check(tasks, need_ref, need_gt)
   -- dedupe, keep order
   local seen, out = {}, {}
   for _, p in ipairs(problems) do if not seen[p] then seen[p] = true out[#out + 1] = p end end
-  if #out > 0 then error("zoo " .. self.dir .. ":\n  " .. table.concat(out, "\n  "), 0) end
+  if #out > 0 then
+    error(string.format("zoo %s: %d problem%s: %s", self.dir, #out, #out > 1 and "s" or "", table.concat(out, "; ")), 0)
+  end
 end
 
 -- Models that have this task.

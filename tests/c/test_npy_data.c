@@ -206,7 +206,7 @@ TEST(data_label_checks) {
     ASSERT_OK(pl_source_from_mat(&m, "f.npy", &s, &err), &err);
     ASSERT_OK(pl_data_new(s, sparse, 4, "l.npy", &d, &err), &err);
     const pl_stats *st;
-    ASSERT_FAILS(pl_data_stats(d, 0, &st, &err), &err, "f.npy: row 2, column 1 is NaN");
+    ASSERT_FAILS(pl_data_stats(d, 0, &st, &err), &err, "f.npy: row 3, column 2 is NaN");
     pl_data_release(d);
     pl_source_release(s);
     pl_mat_release(&m);

@@ -8,7 +8,7 @@
  *  - C = 2: finite (the outer-class mean is the other class's mean);
  *  - every feature constant within its class (Sw = 0, e.g. all zero), or a within-class
  *    variance below 1e-10 × the mean squared row norm (Sw from the raw Gram would be rounding
- *    noise): PL_ENUMERIC "sfda: the features have no within-class variance" (the official code
+ *    noise): PL_ENUMERIC "sfda: the within-class variance is too small" (the official code
  *    returns NaN for Sw = 0).
  * The caller's data is never modified (the official SFDA_Score overwrites X).
  * Set PL_TEST_VERBOSE=1 to print the relative error of every fixture value. */
@@ -179,10 +179,10 @@ TEST(sfda_degenerate) {
     pl_mat_release(&x2);
     /* no within-class scatter at all */
     ASSERT_OK(pl_mat_init(&x2, N, D, &err), &err);
-    ASSERT_FAILS(sf_score(&x2, y, &v, &err), &err, "sfda: the features have no within-class variance");
+    ASSERT_FAILS(sf_score(&x2, y, &v, &err), &err, "sfda: the within-class variance is too small");
     for (size_t i = 0; i < N; i++)
         for (size_t j = 0; j < D; j++) PL_AT(&x2, i, j) = (double)(y[i] * 3 + (int64_t)j % 5);
-    ASSERT_FAILS(sf_score(&x2, y, &v, &err), &err, "no within-class variance");
+    ASSERT_FAILS(sf_score(&x2, y, &v, &err), &err, "within-class variance is too small");
     pl_mat_release(&x2);
     pl_mat_release(&x);
     free(y);

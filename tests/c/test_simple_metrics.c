@@ -220,11 +220,11 @@ TEST(simple_metrics_errors) {
     for (size_t i = 0; i < 4; i++) PL_AT(&p, i, 0) = PL_AT(&p, i, 1) = 0.5;
     PL_AT(&p, 2, 0) = 0.7;  /* row 2 sums to 1.2 */
     ASSERT_OK(pl_data_set_source_probs(d, &p, "<p>", &err), &err);
-    ASSERT_FAILS(pl_leep(d, &o, &v, &err), &err, "leep: source probabilities row 2 sums to");
+    ASSERT_FAILS(pl_leep(d, &o, &v, &err), &err, "leep: source probabilities row 3 sums to");
     PL_AT(&p, 2, 0) = 1.5;
     PL_AT(&p, 2, 1) = -0.5;  /* sums to 1 but negative */
     ASSERT_OK(pl_data_set_source_probs(d, &p, "<p>", &err), &err);
-    ASSERT_FAILS(pl_leep(d, &o, &v, &err), &err, "row 2, column 1 is -0.5");
+    ASSERT_FAILS(pl_leep(d, &o, &v, &err), &err, "row 3, column 2 is -0.5");
     PL_AT(&p, 2, 0) = 1.0;
     PL_AT(&p, 2, 1) = 0.0;  /* source class 1 still used by other rows: fine */
     ASSERT_OK(pl_data_set_source_probs(d, &p, "<p>", &err), &err);

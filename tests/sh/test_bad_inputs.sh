@@ -205,20 +205,20 @@ else
 fi
 
 # ------------------------------------------------------------ NaN and Inf
-fail_case "features NaN" "nan_features.npy: row 7, column 2 is NaN" score --features nan_features.npy $L --metric logme
-fail_case "features +Inf" "inf_features.npy: row 59, column 0 is infinite" score --features inf_features.npy $L --metric gbc
-fail_case "features float32 Inf" "inf_f32.npy: row 2, column 0 is infinite" score --features inf_f32.npy $L --metric sfda
-fail_case "features NaN with PED" "nan_features.npy: row 7, column 2 is NaN" score --features nan_features.npy $L --metric ped+logme
-fail_case "source probs NaN (leep)" "nan_features.npy: row 7, column 2 is not finite" score $G --metric leep --source-probs nan_features.npy
-fail_case "source probs negative (leep)" "leep: source probabilities row 0, column 0" score $G --metric leep --source-probs good_features.npy
+fail_case "features NaN" "nan_features.npy: row 8, column 3 is NaN" score --features nan_features.npy $L --metric logme
+fail_case "features +Inf" "inf_features.npy: row 60, column 1 is infinite" score --features inf_features.npy $L --metric gbc
+fail_case "features float32 Inf" "inf_f32.npy: row 3, column 1 is infinite" score --features inf_f32.npy $L --metric sfda
+fail_case "features NaN with PED" "nan_features.npy: row 8, column 3 is NaN" score --features nan_features.npy $L --metric ped+logme
+fail_case "source probs NaN (leep)" "nan_features.npy: row 8, column 3 is not finite" score $G --metric leep --source-probs nan_features.npy
+fail_case "source probs negative (leep)" "leep: source probabilities row 1, column 1" score $G --metric leep --source-probs good_features.npy
 
 # ------------------------------------------------------------ labels
 fail_case "labels too short" "labels_short.npy has 59 labels, good_features.npy has 60 rows" score --features good_features.npy --labels labels_short.npy --metric logme
 fail_case "labels too long" "labels_long.npy has 61 labels" score --features good_features.npy --labels labels_long.npy --metric logme
-fail_case "labels fractional" "labels_fractional.npy: row 0 holds 0.5; labels must be whole numbers" score --features good_features.npy --labels labels_fractional.npy --metric logme
-fail_case "labels NaN" "labels_nan.npy: row 9 holds" score --features good_features.npy --labels labels_nan.npy --metric logme
+fail_case "labels fractional" "labels_fractional.npy: row 1 holds 0.5; labels must be whole numbers" score --features good_features.npy --labels labels_fractional.npy --metric logme
+fail_case "labels NaN" "labels_nan.npy: row 10 holds" score --features good_features.npy --labels labels_nan.npy --metric logme
 fail_case "labels 2-D" "labels_2d.npy: labels must be a 1-D array" score --features good_features.npy --labels labels_2d.npy --metric logme
-fail_case "labels uint64 beyond int64" "labels_u64_big.npy: row 4 holds 18446744073709551615" score --features good_features.npy --labels labels_u64_big.npy --metric logme
+fail_case "labels uint64 beyond int64" "labels_u64_big.npy: row 5 holds 18446744073709551615" score --features good_features.npy --labels labels_u64_big.npy --metric logme
 fail_case "labels one class" "labels_one_class.npy: all 60 labels are 4; needs at least 2 classes" score --features good_features.npy --labels labels_one_class.npy --metric logme
 fail_case "N = 1" "n1_labels.npy: all 1 labels are 0; needs at least 2 classes" score --features n1_features.npy --labels n1_labels.npy --metric logme
 fail_case "source labels wrong length (nce)" "labels_short.npy has 59 labels" score $G --metric nce --source-labels labels_short.npy
@@ -229,12 +229,12 @@ works "labels with permuted ids (50, -3, 7)" '"logme":-0\.609240382163095' score
 works "labels bool" '"logme":' score --features good_features.npy --labels labels_bool.npy --metric logme --json
 works "labels class with one sample" '"gbc":-1\.98769' score --features good_features.npy --labels labels_singleton.npy --metric $ALL --json
 works "N = 2 (one sample per class)" '"hscore":' score --features n2_features.npy --labels n2_labels.npy --metric logme,gbc,hscore,hscore_reg,transrate --json
-fail_case "N = 2, sfda" "sfda: the features have no within-class variance" score --features n2_features.npy --labels n2_labels.npy --metric sfda
+fail_case "N = 2, sfda" "sfda: the within-class variance is too small" score --features n2_features.npy --labels n2_labels.npy --metric sfda
 fail_case "N = 2, nleep" "nleep: the Gaussian mixture has ratio·C = 5·2 = 10 components but there are only N = 2 samples" score --features n2_features.npy --labels n2_labels.npy --metric nleep
 
 # ------------------------------------------------------------ degenerate features
 works "constant features" '"gbc":-6' score --features constant_features.npy $L --metric logme,logme_icml,gbc,nleep,hscore,hscore_reg,transrate --json
-fail_case "constant features, sfda" "sfda: the features have no within-class variance" score --features constant_features.npy $L --metric sfda
+fail_case "constant features, sfda" "sfda: the within-class variance is too small" score --features constant_features.npy $L --metric sfda
 fail_case "constant features, parc" "parc: sample 0 has the same value in all 2 standardised components" score --features constant_features.npy $L --metric parc:dims=2
 works "constant column" '"sfda":0\.876' score --features constant_column.npy $L --metric $ALL,parc:dims=2 --json
 works "D = 1" '"logme":-0\.636' score --features d1_features.npy $L --metric $ALL --json
@@ -297,12 +297,12 @@ fail_case "zoo gt.json trailing garbage" "z/gt.json: " rank --zoo z --metric log
 mkzoo; echo null > z/gt.json
 fail_case "zoo gt.json is null" "z/gt.json: " rank --zoo z --metric logme --quiet
 mkzoo; cp array.json z/gt.json
-fail_case "zoo gt.json an array" "z/gt.json: no task 't1'" rank --zoo z --metric logme --quiet
+fail_case "zoo gt.json an array" "z/gt.json: expected {task: {model: accuracy}}" rank --zoo z --metric logme --quiet
 mkzoo; echo '{"t1": {"alpha": 60, "beta": 70, "gamma": 80}, "t2": {"alpha": 1, "beta": 2, "gamma": 3, "delta": 4}}' > z/gt.json
 fail_case "zoo ground truth missing a model" "z/gt.json: task 't1' has no accuracy for model 'delta'" rank --zoo z --metric logme --quiet --json z/out.json --md z/out.md --csv z/out.csv
 nothing_left "zoo ground truth missing a model: no outputs" z/out.json z/out.md z/out.csv
 mkzoo; echo '{"t1": {"alpha": "60", "beta": 70, "gamma": 80, "delta": 9}, "t2": {"alpha": 1, "beta": 2, "gamma": 3, "delta": 4}}' > z/gt.json
-fail_case "zoo accuracy is a string" "z/gt.json: task 't1' has no accuracy for model 'alpha'" rank --zoo z --metric logme --quiet
+fail_case "zoo accuracy is a string" "z/gt.json: expected {task: {model: accuracy}}; task 't1', model 'alpha' is not a number" rank --zoo z --metric logme --quiet
 mkzoo; echo '{"models": "alpha"}' > z/zoo.json
 fail_case "zoo.json models not an array" "z/zoo.json: field 'models' must be an array of names" rank --zoo z --metric logme --quiet
 mkzoo; echo '{"models": [{"a": 1}, "beta"]}' > z/zoo.json
@@ -385,7 +385,7 @@ fail_case "--save-shift into a missing folder" "cannot write notadir/shift.npy" 
 
 # ------------------------------------------------------------ Lua scripts and -e
 script_fail "-e: load a truncated .npy" "truncated_data.npy: truncated" -e 'require("pedlab").load("truncated_data.npy")'
-script_fail "-e: dataset with NaN features" "nan_features.npy: row 7, column 2 is NaN" -e 'local pl = require "pedlab"; pl.metrics.logme(pl.dataset("nan_features.npy", "good_labels.npy"))'
+script_fail "-e: dataset with NaN features" "nan_features.npy: row 8, column 3 is NaN" -e 'local pl = require "pedlab"; pl.metrics.logme(pl.dataset("nan_features.npy", "good_labels.npy"))'
 script_fail "-e: deeply nested JSON" "json: " -e 'require("pedlab").json_decode(string.rep("[", 100000))'
 script_fail "-e: JSON with a cycle" "json: nesting deeper than 200" -e 'local t = {} t[1] = t; require("pedlab").json_encode(t)'
 script_fail "-e: save an unencodable value" "json: cannot encode a function" -e 'require("pedlab").save("fn.json", {f = print})'
