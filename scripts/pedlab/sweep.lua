@@ -152,19 +152,7 @@ function M.expand(spec, tasks)
 end
 
 -- ---------------------------------------------------------------- zoo helpers
-local function listdir(dir)
-  local p = io.popen('ls -1 "' .. dir:gsub('"', '\\"') .. '" 2>/dev/null')
-  local names = {}
-  for line in p:lines() do names[#names + 1] = line end
-  p:close()
-  return names
-end
-
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() return true end
-  return false
-end
+local listdir, exists = zoo_mod.listdir, zoo_mod.exists
 
 -- The reference set's name of a zoo folder: "imagenet" when present, else the one name X
 -- for which every model has <model>_X_feature.npy and no labels (nil if none or ambiguous).

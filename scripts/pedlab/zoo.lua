@@ -18,13 +18,17 @@ local function exists(path)
   return false
 end
 
+-- File names in a folder (through ls: Lua has no directory listing); the name is single-quoted
+-- for the shell, so no character in it is interpreted.
 local function listdir(dir)
-  local p = io.popen('ls -1 "' .. dir:gsub('"', '\\"') .. '" 2>/dev/null')
+  local p = io.popen("ls -1 '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
   local names = {}
   for line in p:lines() do names[#names + 1] = line end
   p:close()
   return names
 end
+
+M.exists, M.listdir = exists, listdir
 
 local function sorted(set)
   local t = {}

@@ -103,6 +103,33 @@ pl_data *tf_load(const char *c, int with_sources, pl_err *err) {
     return d;
 }
 
+int tf_load_permuted(const char *c, uint64_t seed, pl_mat *x, int64_t **y, pl_mat *xp,
+                     int64_t **yp, pl_err *err) {
+    size_t n;
+    int rc = pl_npy_load_mat(tf_path(c, "features.npy"), x, err);
+    if (rc) return rc;
+    if ((rc = pl_npy_load_ints(tf_path(c, "labels.npy"), y, &n, err))) {
+        pl_mat_release(x);
+        return rc;
+    }
+    size_t N = x->rows, D = x->cols;
+    size_t *perm = malloc(N * sizeof *perm);
+    *yp = malloc(N * sizeof **yp);
+    for (size_t i = 0; i < N; i++) perm[i] = i;
+    for (size_t i = N - 1; i > 0; i--) {
+        size_t j = (size_t)(tf_rand(&seed) * (double)(i + 1)), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    if ((rc = pl_mat_init(xp, N, D, err)) == PL_OK)
+        for (size_t i = 0; i < N; i++) {
+            memcpy(&PL_AT(xp, i, 0), &PL_AT(x, perm[i], 0), D * sizeof(double));
+            (*yp)[i] = 1000 - 7 * (*y)[perm[i]]; /* reversed order, arbitrary ids */
+        }
+    free(perm);
+    return rc;
+}
+
 double tf_expected(const char *fixture_case, const char *dotted_key) {
     const char *path = tf_path(fixture_case, "expected.json");
     char *text = tf_read_text(path);

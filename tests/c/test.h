@@ -70,6 +70,11 @@ struct pl_data *tf_load(const char *fixture_case, int with_sources, pl_err *err)
 struct pl_data *tf_from_mat(const struct pl_mat *x, const int64_t *y, pl_err *err);
 /* A whole text file, malloc'd and NUL-terminated; NULL when unreadable. */
 char *tf_read_text(const char *path);
+/* A fixture case's features and labels (x, y) and a shuffled, relabelled copy (xp, yp: rows
+ * permuted by a seeded Fisher-Yates, ids 1000 − 7·y) for invariance tests. Caller releases
+ * x and xp and frees y and yp. */
+int tf_load_permuted(const char *fixture_case, uint64_t seed, struct pl_mat *x, int64_t **y,
+                     struct pl_mat *xp, int64_t **yp, pl_err *err);
 /* PL_TEST_VERBOSE set and not "0": tests may print their error tables. */
 int tf_verbose(void);
 /* Deterministic uniform numbers in [0, 1) from a 64-bit LCG state. */

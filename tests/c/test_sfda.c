@@ -193,30 +193,12 @@ TEST(sfda_invariance) {
     const char *cases[] = {"imbalanced", "wide"};
     for (int k = 0; k < 2; k++) {
         pl_mat x, xp;
-        int64_t *y;
-        size_t n;
-        ASSERT_OK(pl_npy_load_mat(tf_path(cases[k], "features.npy"), &x, &err), &err);
-        ASSERT_OK(pl_npy_load_ints(tf_path(cases[k], "labels.npy"), &y, &n, &err), &err);
-        size_t N = x.rows, D = x.cols;
-        size_t *perm = malloc(N * sizeof *perm);
-        int64_t *yp = malloc(N * sizeof *yp);
-        for (size_t i = 0; i < N; i++) perm[i] = i;
-        uint64_t st = 7;
-        for (size_t i = N - 1; i > 0; i--) {
-            size_t j = (size_t)(tf_rand(&st) * (double)(i + 1)), t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
-        }
-        ASSERT_OK(pl_mat_init(&xp, N, D, &err), &err);
-        for (size_t i = 0; i < N; i++) {
-            memcpy(&PL_AT(&xp, i, 0), &PL_AT(&x, perm[i], 0), D * sizeof(double));
-            yp[i] = 1000 - 7 * y[perm[i]];
-        }
+        int64_t *y, *yp;
+        ASSERT_OK(tf_load_permuted(cases[k], 7, &x, &y, &xp, &yp, &err), &err);
         double a, b;
         ASSERT_OK(sf_score(&x, y, &a, &err), &err);
         ASSERT_OK(sf_score(&xp, yp, &b, &err), &err);
         ASSERT_REL(b, a, strcmp(cases[k], "wide") == 0 ? 1e-6 : 1e-10);
-        free(perm);
         free(yp);
         free(y);
         pl_mat_release(&x);
