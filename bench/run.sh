@@ -91,6 +91,7 @@ part_growth() {
     gen f20k 20000 3
     gen f40k 40000 4
     gen f80k 80000 5
+    sync "$DATA"/f*.npy 2>/dev/null || true   # no write-back of the fresh files during the timings
     local args=()
     for n in 10 20 40 80; do args+=("${n}000:$DATA/f${n}k.npy:$DATA/f${n}k.labels.npy"); done
     "$PLB" growth "${args[@]}"
@@ -174,6 +175,10 @@ part_peers() {
     done
 }
 
+case $WHAT in
+    default|all|logme|ped|steps|growth|memory|peers) ;;
+    *) echo "usage: bench/run.sh [all|peers|logme|ped|steps|growth|memory]" >&2; exit 2 ;;
+esac
 header
 base_data
 case $WHAT in
@@ -185,7 +190,6 @@ case $WHAT in
     growth) part_growth ;;
     memory) part_memory ;;
     peers) part_peers ;;
-    *) echo "usage: bench/run.sh [all|peers|logme|ped|steps|growth|memory]" >&2; exit 2 ;;
 esac
 note ""
 note "== done $(date -u '+%H:%M UTC'), load average $(load)"

@@ -371,9 +371,10 @@ static int stats_pass(pl_data *d, int gram, pl_err *err) {
         }
         if (gram) {
             pl_mat blk = pl_mat_wrap(buf, nr, D);
-            rc = pl_syrk_t(1.0, &blk, r0 == 0 ? 0.0 : 1.0, &g, err);
+            rc = pl_syrk_t_upper(1.0, &blk, r0 == 0 ? 0.0 : 1.0, &g, err);
         }
     }
+    if (gram && !rc) pl_symmetrize_upper(&g);
     free(buf);
     /* finite features can still overflow when squared (|x| > 1e154): refuse, naming the file */
     for (size_t i = 0; !rc && i < C * D; i++)
@@ -408,22 +409,25 @@ static int stats_shift(pl_data *d, const pl_stats *b, int gram, pl_err *err) {
         }
     }
     if (gram) {
-        /* G' = G + SᵀΔ + ΔᵀS + Δᵀ diag(n) Δ = G + SᵀΔ + ΔᵀS' (with S' = S + diag(n)Δ) */
+        /* G' = G + SᵀΔ + ΔᵀS + Δᵀ diag(n) Δ = G + AᵀΔ + ΔᵀA with A = S + ½·diag(n)·Δ: one
+         * symmetric rank-2k update (exactly symmetric), then one mirror */
         memcpy(st.G, b->G, D * D * sizeof(double));
-        pl_mat g = pl_mat_wrap(st.G, D, D);
-        pl_mat s = pl_mat_wrap(b->S, C, D), s2 = pl_mat_wrap(st.S, C, D);
+        double *a = pl_alloc(C * D, sizeof *a, err);
+        if (!a) {
+            stats_free(&st);
+            return PL_ENOMEM;
+        }
+        for (size_t c = 0; c < C; c++)
+            for (size_t j = 0; j < D; j++) a[c * D + j] = b->S[c * D + j] + 0.5 * b->n[c] * dl[c * D + j];
+        pl_mat g = pl_mat_wrap(st.G, D, D), am = pl_mat_wrap(a, C, D);
         pl_mat dm = pl_mat_wrap(d->shift, C, D);
-        if ((rc = pl_gemm(1, 0, 1.0, &s, &dm, 1.0, &g, err)) ||
-            (rc = pl_gemm(1, 0, 1.0, &dm, &s2, 1.0, &g, err))) {
+        rc = pl_syr2k_t_upper(1.0, &am, &dm, 1.0, &g, err);
+        free(a);
+        if (rc) {
             stats_free(&st);
             return rc;
         }
-        /* symmetrise rounding */
-        for (size_t i = 0; i < D; i++)
-            for (size_t j = i + 1; j < D; j++) {
-                double v = 0.5 * (st.G[i * D + j] + st.G[j * D + i]);
-                st.G[i * D + j] = st.G[j * D + i] = v;
-            }
+        pl_symmetrize_upper(&g);
     }
     stats_free(&d->st);
     d->st = st;

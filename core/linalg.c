@@ -39,12 +39,23 @@ int pl_gemm(int transa, int transb, double alpha, const pl_mat *a, const pl_mat 
     return PL_OK;
 }
 
-static void mirror_upper(pl_mat *c) {
-    for (size_t i = 0; i < c->rows; i++)
-        for (size_t j = 0; j < i; j++) PL_AT(c, i, j) = PL_AT(c, j, i);
+/* Tiled: a plain column-strided copy of a 2048² triangle costs 20-35 ms. */
+void pl_symmetrize_upper(pl_mat *c) {
+    enum { T = 64 };
+    size_t n = c->rows;
+    for (size_t i0 = 0; i0 < n; i0 += T)
+        for (size_t j0 = 0; j0 <= i0; j0 += T)
+            for (size_t i = i0; i < i0 + T && i < n; i++)
+                for (size_t j = j0; j < j0 + T && j < i; j++) PL_AT(c, i, j) = PL_AT(c, j, i);
 }
 
 int pl_syrk_t(double alpha, const pl_mat *a, double beta, pl_mat *c, pl_err *err) {
+    int rc = pl_syrk_t_upper(alpha, a, beta, c, err);
+    if (rc == PL_OK) pl_symmetrize_upper(c);
+    return rc;
+}
+
+int pl_syrk_t_upper(double alpha, const pl_mat *a, double beta, pl_mat *c, pl_err *err) {
     size_t n = a->cols, k = a->rows;
     if (c->rows != n || c->cols != n)
         return pl_err_set(err, PL_EINVAL, "syrk: result is %zux%zu, expected %zux%zu", c->rows,
@@ -57,7 +68,18 @@ int pl_syrk_t(double alpha, const pl_mat *a, double beta, pl_mat *c, pl_err *err
     else
         for (size_t i = 0; i < n; i++)
             for (size_t j = i; j < n; j++) PL_AT(c, i, j) *= beta;
-    mirror_upper(c);
+    return PL_OK;
+}
+
+int pl_syr2k_t_upper(double alpha, const pl_mat *a, const pl_mat *b, double beta, pl_mat *c,
+                     pl_err *err) {
+    size_t n = a->cols, k = a->rows;
+    if (b->rows != k || b->cols != n || c->rows != n || c->cols != n)
+        return pl_err_set(err, PL_EINVAL, "syr2k: shapes do not match");
+    if (fits_int(n, k, 0, "syr2k", err)) return err->code;
+    if (n == 0 || k == 0) return PL_OK;
+    cblas_dsyr2k(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, alpha, a->data,
+                 (int)a->ld, b->data, (int)b->ld, beta, c->data, (int)c->ld);
     return PL_OK;
 }
 

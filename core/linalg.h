@@ -12,6 +12,14 @@ int pl_gemm(int transa, int transb, double alpha, const pl_mat *a, const pl_mat 
             pl_mat *c, pl_err *err);
 /* C (n×n, full symmetric on return) = alpha * AᵀA + beta * C, A is k×n. */
 int pl_syrk_t(double alpha, const pl_mat *a, double beta, pl_mat *c, pl_err *err);
+/* The same, updating only the upper triangle of c (for accumulating over row blocks); call
+ * pl_symmetrize_upper once at the end. */
+int pl_syrk_t_upper(double alpha, const pl_mat *a, double beta, pl_mat *c, pl_err *err);
+/* C (n×n, upper triangle only) = alpha·(AᵀB + BᵀA) + beta·C, A and B k×n (dsyr2k). */
+int pl_syr2k_t_upper(double alpha, const pl_mat *a, const pl_mat *b, double beta, pl_mat *c,
+                     pl_err *err);
+/* Copy the upper triangle of a square matrix onto its lower triangle (tiled). */
+void pl_symmetrize_upper(pl_mat *c);
 /* Symmetric eigendecomposition (dsyevd): a (n×n) is overwritten by eigenvectors as COLUMNS
  * (a[i][k] = component i of eigenvector k); w gets eigenvalues ascending. */
 int pl_eigh(pl_mat *a, double *w, pl_err *err);

@@ -240,6 +240,19 @@ static void swap_bytes(unsigned char *p, size_t size) {
 
 void pl_npy_convert(const pl_npy *h, const void *raw, size_t count, double *out) {
     const unsigned char *p = raw;
+    /* the common cases without a per-element switch: native float32 and float64 */
+    if (!h->swap && h->dtype == PL_DT_F32) {
+        for (size_t i = 0; i < count; i++) {
+            float x;
+            memcpy(&x, p + 4 * i, 4);
+            out[i] = (double)x;
+        }
+        return;
+    }
+    if (!h->swap && h->dtype == PL_DT_F64) {
+        memcpy(out, raw, count * 8);
+        return;
+    }
     unsigned char tmp[8];
     for (size_t i = 0; i < count; i++, p += h->itemsize) {
         memcpy(tmp, p, h->itemsize);

@@ -77,7 +77,8 @@ static int gram_eigh(const pl_stats *st, const size_t *cols, size_t dn, pl_mat *
 static int spec_from_gram(pl_data *d, logme_spec *sp, pl_err *err) {
     const pl_stats *st;
     pl_mat g = {0};
-    double *w = NULL;
+    double *w = NULL, *root = NULL;
+    size_t *kept = NULL;
     int rc;
     if ((rc = pl_data_stats(d, 1, &st, err))) goto cleanup;
     sp->N = st->N;
@@ -103,18 +104,30 @@ static int spec_from_gram(pl_data *d, logme_spec *sp, pl_err *err) {
     }
     if ((rc = pl_mat_init(&sp->v, dn, kn ? kn : 1, err))) goto cleanup;
     sp->v.cols = kn;
-    /* normal components, scaled so that x = (Xᵀy restricted to cols)ᵀ · v directly */
+    /* normal components, scaled so that x = (Xᵀy restricted to cols)ᵀ · v directly; filled
+     * row by row (a column-by-column fill strides through D² doubles) */
     size_t c = 0;
+    if (!(kept = pl_alloc(kn ? kn : 1, sizeof *kept, err)) || !(root = pl_alloc(kn ? kn : 1, sizeof *root, err))) {
+        rc = PL_ENOMEM;
+        goto cleanup;
+    }
     for (size_t i = 0; i < dn; i++) {
         if (!(w[i] > noise && w[i] > 1e-20)) continue;
         double s = sqrt(w[i]);
         sp->sigma[c] = s * s;   /* thuml squares the square root: same rounding */
-        for (size_t a = 0; a < dn; a++) PL_AT(&sp->v, a, c) = PL_AT(&g, a, i) / s;
-        c++;
+        kept[c] = i;
+        root[c++] = s;
+    }
+    for (size_t a = 0; a < dn; a++) {
+        const double *ga = &PL_AT(&g, a, 0);
+        double *va = &PL_AT(&sp->v, a, 0);
+        for (size_t j = 0; j < kn; j++) va[j] = ga[kept[j]] / root[j];
     }
 cleanup:
     pl_mat_release(&g);
     free(w);
+    free(kept);
+    free(root);
     return rc;
 }
 

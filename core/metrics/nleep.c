@@ -408,6 +408,10 @@ static int gmm_mstep(nleep_gmm *g, const double *r, int init, double *linv, pl_e
  * scikit-learn. Why row blocks of ~256 KB: each product re-packs its Z operand; a block that
  * stays in cache across the K components made this step ~1.5× faster on 10000×107, K = 50. */
 #define NLEEP_BLOCK_BYTES 262144
+/* exp(x) underflows to exactly 0 below about −745.13; most GMM log-responsibilities are far
+ * below that and glibc takes a slow path for them. Same bits as exp. */
+static inline double exp_or_zero(double x) { return x < -746.0 ? 0.0 : exp(x); }
+
 static int gmm_estep(nleep_gmm *g, double *lr, double *lb, pl_err *err) {
     size_t N = g->N, d = g->d, K = g->K;
     int rc;
@@ -448,7 +452,7 @@ static int gmm_estep(nleep_gmm *g, double *lr, double *lb, pl_err *err) {
             if (row[k] > mx) mx = row[k];
         if (!isfinite(mx)) mx = 0.0;
         double s = 0.0;
-        for (size_t k = 0; k < K; k++) s += exp(row[k] - mx);
+        for (size_t k = 0; k < K; k++) s += exp_or_zero(row[k] - mx);
         double lse = log(s) + mx;
         for (size_t k = 0; k < K; k++) row[k] -= lse;
         tot += lse;
@@ -503,12 +507,12 @@ static int gmm_fit(const double *z, size_t N, size_t d, size_t K, uint64_t seed,
         if ((rc = pl_check_interrupt(err))) goto cleanup;
         double prev = lb;
         if ((rc = gmm_estep(&g, resp, &lb, err))) goto cleanup;
-        for (size_t a = 0; a < N * K; a++) resp[a] = exp(resp[a]);
+        for (size_t a = 0; a < N * K; a++) resp[a] = exp_or_zero(resp[a]);
         if ((rc = gmm_mstep(&g, resp, 0, linv, err))) goto cleanup;
         if (fabs(lb - prev) < NLEEP_TOL) break;
     }
     if ((rc = gmm_estep(&g, resp, &lb, err))) goto cleanup;
-    for (size_t a = 0; a < N * K; a++) resp[a] = exp(resp[a]);
+    for (size_t a = 0; a < N * K; a++) resp[a] = exp_or_zero(resp[a]);
 cleanup:
     free(g.w);
     free(g.mu);

@@ -207,7 +207,7 @@ int pl_sfda_run(pl_data *d, double *score, double *shrinkage, pl_err *err) {
             p[r0 + i] = exp(PL_AT(&sb, i, (size_t)y[r0 + i])) / sum;
         }
         confmix(&xb, r0, y, p, &outer);
-        if ((rc = pl_syrk_t(1.0, &xb, 1.0, &g2, err))) goto cleanup;
+        if ((rc = pl_syrk_t_upper(1.0, &xb, 1.0, &g2, err))) goto cleanup;
         for (size_t i = 0; i < nr; i++) {
             double *dst = s2 + (size_t)y[r0 + i] * D;
             const double *r = &PL_AT(&xb, i, 0);
@@ -215,6 +215,7 @@ int pl_sfda_run(pl_data *d, double *score, double *shrinkage, pl_err *err) {
         }
     }
 
+    pl_symmetrize_upper(&g2);
     /* second fit on the mixed data, same shrinkage */
     if ((rc = sfda_fit(g2.data, s2, st->n, N, D, C, &shrink, &coef_t, ic, err))) goto cleanup;
 
