@@ -265,30 +265,43 @@ cleanup:
 
 /* ---------- geometry ---------- */
 
+/* Four partial sums (as numpy's pairwise sum keeps several): vectorisable, half the time of
+ * one accumulator at D = 2048. */
 static double dist_between(const double *a, const double *b, size_t D) {
-    double ss = 0;
-    for (size_t j = 0; j < D; j++) {
-        double t = a[j] - b[j];
-        ss += t * t;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t j = 0;
+    for (; j + 4 <= D; j += 4) {
+        double t0 = a[j] - b[j], t1 = a[j + 1] - b[j + 1], t2 = a[j + 2] - b[j + 2],
+               t3 = a[j + 3] - b[j + 3];
+        s0 += t0 * t0;
+        s1 += t1 * t1;
+        s2 += t2 * t2;
+        s3 += t3 * t3;
     }
-    return sqrt(ss);
+    for (; j < D; j++) {
+        double t = a[j] - b[j];
+        s0 += t * t;
+    }
+    return sqrt((s0 + s1) + (s2 + s3));
 }
 
-/* Spring energy of the given centres. */
-static double energy_of(const pl_balls *b, const double *centres) {
+/* Spring energy of the given centres; when dist is given (C×C), the pair distances are kept
+ * there (upper triangle) so the next step of a simulation need not compute them again. */
+static double energy_of(const pl_balls *b, const double *centres, double *dist) {
     size_t C = b->C, D = b->D;
     double e = 0;
     for (size_t i = 0; i < C; i++)
         for (size_t j = i + 1; j < C; j++) {
-            double ov = b->radius[i] + b->radius[j] -
-                        dist_between(centres + i * D, centres + j * D, D);
+            double d = dist_between(centres + i * D, centres + j * D, D);
+            if (dist) dist[i * C + j] = d;
+            double ov = b->radius[i] + b->radius[j] - d;
             if (ov > 0) e += 0.5 * b->k * ov * ov;
         }
     return e;
 }
 
 double pl_balls_energy(const pl_balls *b) {
-    return b && b->centre ? energy_of(b, b->centre) : 0.0;
+    return b && b->centre ? energy_of(b, b->centre, NULL) : 0.0;
 }
 
 void pl_balls_overlaps(const pl_balls *b, double *out) {
@@ -318,15 +331,17 @@ static int callback_failed(pl_err *err, const pl_err *cbe, int status, const cha
 }
 
 /* Pairs: the official step, with the force magnitude from Hooke or a pairwise callback.
- * move (C×D) must be zeroed. */
-static int propose_pairs(pl_balls *b, double dt, const pl_law *law, double *move, pl_err *err) {
+ * move (C×D) must be zeroed; dist (C×C upper triangle) holds the current pair distances, or is
+ * NULL to compute them. */
+static int propose_pairs(pl_balls *b, double dt, const pl_law *law, double *move,
+                         const double *dist, pl_err *err) {
     size_t C = b->C, D = b->D;
     const double *m = b->centre;
     double half = 0.5 * (dt * dt);
     double unit = 1.0 / sqrt((double)D);
     for (size_t i = 0; i < C; i++) {
         for (size_t j = i + 1; j < C; j++) {
-            double d = dist_between(m + i * D, m + j * D, D);
+            double d = dist ? dist[i * C + j] : dist_between(m + i * D, m + j * D, D);
             double ov = b->radius[i] + b->radius[j] - d;
             if (!(ov > 0)) continue;
             double f;
@@ -400,7 +415,8 @@ static int propose_system(pl_balls *b, double dt, const pl_law *law, double *mov
 }
 
 /* Compute the move of one step into b->work without touching the system; *change = Σ|move|. */
-static int propose(pl_balls *b, double dt, const pl_law *law, double *change, pl_err *err) {
+static int propose(pl_balls *b, double dt, const pl_law *law, double *change,
+                   const double *dist, pl_err *err) {
     size_t cd = b->C * b->D;
     if (!b->centre) return pl_err_set(err, PL_EINVAL, "ped: ball system not initialised");
     if (!isfinite(dt) || dt < 0)
@@ -416,7 +432,7 @@ static int propose(pl_balls *b, double dt, const pl_law *law, double *change, pl
     double *move = b->work;
     memset(move, 0, cd * sizeof *move);
     int rc = law && law->kind == PL_LAW_SYSTEM ? propose_system(b, dt, law, move, b->work2, err)
-                                               : propose_pairs(b, dt, law, move, err);
+                                               : propose_pairs(b, dt, law, move, dist, err);
     if (rc < 0) return rc;
     double ch = 0;
     for (size_t i = 0; i < cd; i++) ch += fabs(move[i]);
@@ -440,7 +456,7 @@ int pl_balls_step(pl_balls *b, double dt, const pl_law *law, double *change, pl_
     double ch = 0;
     int rc = pl_check_interrupt(err);
     if (rc < 0) return rc;
-    if ((rc = propose(b, dt, law, &ch, err)) < 0) return rc;
+    if ((rc = propose(b, dt, law, &ch, NULL, err)) < 0) return rc;
     commit(b);
     if (change) *change = ch;
     return PL_OK;
@@ -459,7 +475,7 @@ void pl_sim_result_release(pl_sim_result *r) {
 int pl_balls_simulate(pl_balls *b, const pl_sim_opts *o, const pl_law *law,
                       pl_sim_result *r, pl_err *err) {
     int rc = PL_OK;
-    double *save_centre = NULL, *save_shift = NULL;
+    double *save_centre = NULL, *save_shift = NULL, *dcur = NULL, *dnext = NULL;
     if (!r) return pl_err_set(err, PL_EINVAL, "ped: no result record");
     memset(r, 0, sizeof *r);
     if (!b || !b->centre) return pl_err_set(err, PL_EINVAL, "ped: ball system not initialised");
@@ -482,23 +498,27 @@ int pl_balls_simulate(pl_balls *b, const pl_sim_opts *o, const pl_law *law,
     r->energies = pl_alloc(slots, sizeof(double), err);
     save_centre = pl_alloc(cd, sizeof(double), err);
     save_shift = pl_alloc(cd, sizeof(double), err);
-    if (!r->shift || !r->changes || !r->energies || !save_centre || !save_shift) {
+    /* pair distances of the current and of the proposed state: the proposed state's, computed
+     * for its energy, are the next step's current ones (commit adds the same move, same bits) */
+    dcur = pl_alloc(C * C, sizeof(double), err);
+    dnext = pl_alloc(C * C, sizeof(double), err);
+    if (!r->shift || !r->changes || !r->energies || !save_centre || !save_shift || !dcur || !dnext) {
         rc = PL_ENOMEM;
         goto cleanup;
     }
     memcpy(save_centre, b->centre, cd * sizeof(double));
     memcpy(save_shift, b->shift, cd * sizeof(double));
 
-    r->energy0 = energy_of(b, b->centre);
+    r->energy0 = energy_of(b, b->centre, dcur);
     double first = 0;
     while (r->steps < o->max_steps) {
         double ch;
         if ((rc = pl_check_interrupt(err)) < 0) goto cleanup;
-        if ((rc = propose(b, o->dt, law, &ch, err)) < 0) goto cleanup;
+        if ((rc = propose(b, o->dt, law, &ch, dcur, err)) < 0) goto cleanup;
         /* Energy of the state this step leads to (work2 is free again here). */
         for (size_t i = 0; i < cd; i++) b->work2[i] = b->centre[i] + b->work[i];
         r->changes[r->computed] = ch;
-        r->energies[r->computed] = energy_of(b, b->work2);
+        r->energies[r->computed] = energy_of(b, b->work2, dnext);
         r->computed++;
         if (r->steps == 0) first = ch;
         /* The official rule, ratio to the FIRST change; 0/0 = nan rejects. */
@@ -506,6 +526,9 @@ int pl_balls_simulate(pl_balls *b, const pl_sim_opts *o, const pl_law *law,
         if (!(ratio > o->exit_ratio)) break;
         commit(b);
         r->steps++;
+        double *t = dcur;
+        dcur = dnext;
+        dnext = t;
     }
     pl_balls_shift_orig(b, r->shift);
 
@@ -520,5 +543,7 @@ cleanup:
     }
     free(save_centre);
     free(save_shift);
+    free(dcur);
+    free(dnext);
     return rc;
 }
