@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "../../core/data.h"
+#include "../../core/metrics/metric.h"
 #include "../../core/npy.h"
 #include "test.h"
 
@@ -128,6 +129,39 @@ int tf_load_permuted(const char *c, uint64_t seed, pl_mat *x, int64_t **y, pl_ma
         }
     free(perm);
     return rc;
+}
+
+void tf_check_ped_displacement(int (*fn)(pl_data *, const pl_opts *, double *, pl_err *),
+                               const char *key, double rtol, double rtol_wide) {
+    pl_err err;
+    const char *sets[] = {"set1", "set2"};
+    for (int k = 0; tf_cases[k]; k++) {
+        pl_data *d = tf_load(tf_cases[k], 0, &err);
+        ASSERT(d);
+        for (int s = 0; s < 2; s++) {
+            char file[64], dotted[64];
+            snprintf(file, sizeof file, "ped_disp_%s.npy", sets[s]);
+            snprintf(dotted, sizeof dotted, "ped.%s.%s", sets[s], key);
+            double want = tf_expected(tf_cases[k], dotted), v = NAN;
+            if (!isfinite(want)) continue;
+            pl_mat disp;
+            pl_data *m = NULL;
+            int rc = pl_npy_load_mat(tf_path(tf_cases[k], file), &disp, &err);
+            if (!rc) rc = pl_data_moved(d, disp.data, &m, &err);
+            if (!rc) rc = fn(m, NULL, &v, &err);
+            pl_data_release(m);
+            pl_mat_release(&disp);
+            double tol = strcmp(tf_cases[k], "wide") == 0 ? rtol_wide : rtol;
+            if (tf_verbose())
+                printf("  %-12s %s %s rel %.2e\n", tf_cases[k], sets[s], key, fabs(v - want) / fabs(want));
+            if (rc || !(fabs(v - want) <= tol * fabs(want))) {
+                pl_data_release(d);
+                TF_FAIL("%s %s %s: got %.17g (%s), expected %.17g (rtol %g)", tf_cases[k], sets[s], key,
+                        v, rc ? err.msg : "ok", want, tol);
+            }
+        }
+        pl_data_release(d);
+    }
 }
 
 double tf_expected(const char *fixture_case, const char *dotted_key) {

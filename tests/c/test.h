@@ -65,6 +65,7 @@ double tf_expected(const char *fixture_case, const char *dotted_key);
  * source_probs.npy and source_labels.npy. NULL with err filled on failure. */
 struct pl_data;
 struct pl_mat;
+struct pl_opts;
 struct pl_data *tf_load(const char *fixture_case, int with_sources, pl_err *err);
 /* An in-memory dataset from a matrix and raw labels (one per row). */
 struct pl_data *tf_from_mat(const struct pl_mat *x, const int64_t *y, pl_err *err);
@@ -75,6 +76,11 @@ char *tf_read_text(const char *path);
  * x and xp and frees y and yp. */
 int tf_load_permuted(const char *fixture_case, uint64_t seed, struct pl_mat *x, int64_t **y,
                      struct pl_mat *xp, int64_t **yp, pl_err *err);
+/* PED's final score is the metric of X moved by the stored per-class displacement: score every
+ * case moved by ped_disp_set1/2.npy with fn and compare with expected "ped.<set>.<key>"
+ * (relative rtol; rtol_wide on the `wide` case). Fails the calling test on a mismatch. */
+void tf_check_ped_displacement(int (*fn)(struct pl_data *, const struct pl_opts *, double *, pl_err *),
+                               const char *key, double rtol, double rtol_wide);
 /* PL_TEST_VERBOSE set and not "0": tests may print their error tables. */
 int tf_verbose(void);
 /* Deterministic uniform numbers in [0, 1) from a 64-bit LCG state. */

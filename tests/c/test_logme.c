@@ -345,29 +345,4 @@ TEST(logme_invariance) {
 /* PED's final LogME is LogME of X moved by the stored per-class displacement: the moved-dataset
  * statistics path against the official numbers (the stored displacement is a class mean of
  * per-row moves that agree to ~1e-14, hence the looser tolerance). */
-TEST(logme_ped_displacement) {
-    pl_err err;
-    const char *sets[] = {"set1", "set2"};
-    for (int k = 0; tf_cases[k]; k++) {
-        pl_data *d = tf_load(tf_cases[k], 0, &err);
-        ASSERT(d);
-        for (int s = 0; s < 2; s++) {
-            char file[64], key[64];
-            snprintf(file, sizeof file, "ped_disp_%s.npy", sets[s]);
-            snprintf(key, sizeof key, "ped.%s.ped_logme", sets[s]);
-            double want = tf_expected(tf_cases[k], key), v;
-            if (!isfinite(want)) continue;
-            pl_mat disp;
-            pl_data *m = NULL;
-            ASSERT_OK(pl_npy_load_mat(tf_path(tf_cases[k], file), &disp, &err), &err);
-            ASSERT_OK(pl_data_moved(d, disp.data, &m, &err), &err);
-            ASSERT_OK(pl_logme(m, NULL, &v, &err), &err);
-            if (tf_verbose())
-                printf("  %-12s %s ped_logme rel %.2e\n", tf_cases[k], sets[s], fabs(v - want) / fabs(want));
-            ASSERT_REL(v, want, 1e-7);
-            pl_data_release(m);
-            pl_mat_release(&disp);
-        }
-        pl_data_release(d);
-    }
-}
+TEST(logme_ped_displacement) { tf_check_ped_displacement(pl_logme, "ped_logme", 1e-7, 1e-7); }

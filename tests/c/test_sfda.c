@@ -208,29 +208,4 @@ TEST(sfda_invariance) {
 
 /* PED's final SFDA is SFDA of X moved by the stored per-class displacement (see
  * logme_ped_displacement). */
-TEST(sfda_ped_displacement) {
-    pl_err err;
-    const char *sets[] = {"set1", "set2"};
-    for (int k = 0; tf_cases[k]; k++) {
-        pl_data *d = tf_load(tf_cases[k], 0, &err);
-        ASSERT(d);
-        for (int s = 0; s < 2; s++) {
-            char file[64], key[64];
-            snprintf(file, sizeof file, "ped_disp_%s.npy", sets[s]);
-            snprintf(key, sizeof key, "ped.%s.ped_sfda", sets[s]);
-            double want = tf_expected(tf_cases[k], key), v;
-            if (!isfinite(want)) continue;
-            pl_mat disp;
-            pl_data *m = NULL;
-            ASSERT_OK(pl_npy_load_mat(tf_path(tf_cases[k], file), &disp, &err), &err);
-            ASSERT_OK(pl_data_moved(d, disp.data, &m, &err), &err);
-            ASSERT_OK(pl_sfda(m, NULL, &v, &err), &err);
-            if (tf_verbose())
-                printf("  %-12s %s ped_sfda rel %.2e\n", tf_cases[k], sets[s], fabs(v - want) / fabs(want));
-            ASSERT_REL(v, want, strcmp(tf_cases[k], "wide") == 0 ? 1e-5 : 1e-7);
-            pl_data_release(m);
-            pl_mat_release(&disp);
-        }
-        pl_data_release(d);
-    }
-}
+TEST(sfda_ped_displacement) { tf_check_ped_displacement(pl_sfda, "ped_sfda", 1e-7, 1e-5); }
