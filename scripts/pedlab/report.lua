@@ -69,6 +69,19 @@ end
 -- Write text atomically (temp file + rename).
 function M.write(path, text) core.write_file(path, text) end
 
+-- A table row: label, one value per task (get(task) → number or nil), and the mean of the
+-- finite values.
+function M.row_with_mean(label, tasks, get)
+  local row, sum, n = { label }, 0, 0
+  for _, t in ipairs(tasks) do
+    local v = get(t)
+    row[#row + 1] = v
+    if type(v) == "number" and v == v then sum, n = sum + v, n + 1 end
+  end
+  row[#row + 1] = n > 0 and sum / n or nil
+  return row
+end
+
 -- The paper's Table 1 shape: a row per metric, a column per task, a mean column.
 function M.tau_table(results, tasks, metrics, measure)
   measure = measure or "weighted_tau"
@@ -77,15 +90,10 @@ function M.tau_table(results, tasks, metrics, measure)
   header[#header + 1] = "mean"
   local rows = {}
   for _, m in ipairs(metrics) do
-    local row, sum, n = { m }, 0, 0
-    for _, t in ipairs(tasks) do
+    rows[#rows + 1] = M.row_with_mean(m, tasks, function(t)
       local r = results[t] and results[t][m]
-      local v = r and r[measure]
-      row[#row + 1] = v
-      if type(v) == "number" and v == v then sum, n = sum + v, n + 1 end
-    end
-    row[#row + 1] = n > 0 and sum / n or nil
-    rows[#rows + 1] = row
+      return r and r[measure]
+    end)
   end
   return { header = header, rows = rows }
 end

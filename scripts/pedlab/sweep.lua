@@ -551,15 +551,10 @@ function M.axis_table(results, setting, tasks, metric, measure)
   end
   local out = {}
   for _, label in ipairs(rows) do
-    local row, sum, n = { label }, 0, 0
-    for _, t in ipairs(tasks) do
+    out[#out + 1] = require("pedlab.report").row_with_mean(label, tasks, function(t)
       local c = index[label][t]
-      local v = c and c.measures and c.measures[metric] and c.measures[metric][measure]
-      row[#row + 1] = v
-      if type(v) == "number" and v == v then sum, n = sum + v, n + 1 end
-    end
-    row[#row + 1] = n > 0 and sum / n or nil
-    out[#out + 1] = row
+      return c and c.measures and c.measures[metric] and c.measures[metric][measure]
+    end)
   end
   return { header = header, rows = out }
 end

@@ -56,6 +56,15 @@ extern int tf_failed;
                     (double)(rtol));                                            \
     } while (0)
 
+/* strictly relative closeness: |a-b| <= rtol * |b| */
+#define ASSERT_REL(a, b, rtol)                                                      \
+    do {                                                                            \
+        double a_ = (a), b_ = (b);                                                  \
+        if (!(fabs(a_ - b_) <= (rtol) * fabs(b_)))                                  \
+            TF_FAIL("%s = %.17g, expected %.17g (rel err %.3g > %g)", #a, a_, b_,   \
+                    fabs(a_ - b_) / fabs(b_), (double)(rtol));                      \
+    } while (0)
+
 /* Fixture helpers. */
 const char *tf_path(const char *fixture_case, const char *file); /* static buffer rotation */
 /* A number from tests/fixtures/<case>/expected.json by dotted key ("ped.set1.ped_logme");

@@ -21,16 +21,6 @@
 
 #define LG_LOG2PI 1.8378770664093454836
 
-/* |a - b| <= rtol·|b| (strictly relative) */
-#define ASSERT_REL(a, b, rtol)                                                      \
-    do {                                                                            \
-        double a_ = (a), b_ = (b);                                                  \
-        if (!(fabs(a_ - b_) <= (rtol) * fabs(b_)))                                  \
-            TF_FAIL("%s = %.17g, expected %.17g (rel err %.3g > %g)", #a, a_, b_,   \
-                    fabs(a_ - b_) / fabs(b_), (double)(rtol));                      \
-    } while (0)
-
-/* deterministic uniform numbers in [0, 1) */
 TEST(logme_fixtures) {
     pl_err err;
     for (int k = 0; tf_cases[k]; k++) {
