@@ -393,6 +393,41 @@ static int stats_pass(pl_data *d, int gram, pl_err *err) {
     return PL_OK;
 }
 
+/* g (upper triangle) = the root's Gram b->G moved by the total shift dl (C×D):
+ * G' = G + SᵀΔ + ΔᵀS + Δᵀ diag(n) Δ = G + AᵀΔ + ΔᵀA with A = S + ½·diag(n)·Δ, one symmetric
+ * rank-2k update (exactly symmetric). */
+static int shift_gram_upper(const pl_stats *b, const double *dl, pl_mat *g, pl_err *err) {
+    size_t D = b->D, C = b->C;
+    if (g->rows != D || g->cols != D)
+        return pl_err_set(err, PL_EINVAL, "gram: output is %zux%zu, expected %zux%zu", g->rows,
+                          g->cols, D, D);
+    for (size_t i = 0; i < D; i++) memcpy(&PL_AT(g, i, i), b->G + i * D + i, (D - i) * sizeof(double));
+    double *a = pl_alloc(C * D, sizeof *a, err);
+    if (!a) return PL_ENOMEM;
+    for (size_t c = 0; c < C; c++)
+        for (size_t j = 0; j < D; j++) a[c * D + j] = b->S[c * D + j] + 0.5 * b->n[c] * dl[c * D + j];
+    pl_mat am = pl_mat_wrap(a, C, D), dm = pl_mat_wrap((double *)dl, C, D);
+    int rc = pl_syr2k_t_upper(1.0, &am, &dm, 1.0, g, err);
+    free(a);
+    return rc;
+}
+
+int pl_data_gram_upper(pl_data *d, pl_mat *out, pl_err *err) {
+    const pl_stats *st;
+    int rc;
+    size_t D = pl_data_dim(d);
+    if (out->rows != D || out->cols != D)
+        return pl_err_set(err, PL_EINVAL, "gram: output is %zux%zu, expected %zux%zu", out->rows,
+                          out->cols, D, D);
+    if (d->root && !(d->st_ready && d->st_gram)) {
+        if ((rc = pl_data_stats(d->root, 1, &st, err))) return rc;
+        return shift_gram_upper(st, d->shift, out, err);
+    }
+    if ((rc = pl_data_stats(d, 1, &st, err))) return rc;
+    for (size_t i = 0; i < D; i++) memcpy(&PL_AT(out, i, 0), st->G + i * D, D * sizeof(double));
+    return PL_OK;
+}
+
 /* Derive a moved dataset's statistics from its root's. */
 static int stats_shift(pl_data *d, const pl_stats *b, int gram, pl_err *err) {
     size_t D = b->D, C = b->C;
@@ -409,21 +444,8 @@ static int stats_shift(pl_data *d, const pl_stats *b, int gram, pl_err *err) {
         }
     }
     if (gram) {
-        /* G' = G + SᵀΔ + ΔᵀS + Δᵀ diag(n) Δ = G + AᵀΔ + ΔᵀA with A = S + ½·diag(n)·Δ: one
-         * symmetric rank-2k update (exactly symmetric), then one mirror */
-        memcpy(st.G, b->G, D * D * sizeof(double));
-        double *a = pl_alloc(C * D, sizeof *a, err);
-        if (!a) {
-            stats_free(&st);
-            return PL_ENOMEM;
-        }
-        for (size_t c = 0; c < C; c++)
-            for (size_t j = 0; j < D; j++) a[c * D + j] = b->S[c * D + j] + 0.5 * b->n[c] * dl[c * D + j];
-        pl_mat g = pl_mat_wrap(st.G, D, D), am = pl_mat_wrap(a, C, D);
-        pl_mat dm = pl_mat_wrap(d->shift, C, D);
-        rc = pl_syr2k_t_upper(1.0, &am, &dm, 1.0, &g, err);
-        free(a);
-        if (rc) {
+        pl_mat g = pl_mat_wrap(st.G, D, D);
+        if ((rc = shift_gram_upper(b, dl, &g, err))) {
             stats_free(&st);
             return rc;
         }

@@ -73,6 +73,11 @@ int pl_data_dense(pl_data *d, pl_mat *out, pl_err *err);
 /* Statistics of this dataset (shift applied), computed in one streaming pass over the base
  * source and cached; want_gram also computes G. The pointer stays valid while d lives. */
 int pl_data_stats(pl_data *d, int want_gram, const pl_stats **out, pl_err *err);
+/* The Gram XᵀX of this dataset (shift applied) into out (D×D, caller's): its UPPER triangle
+ * is exact, the lower one unspecified. From the cache when d has it; for a moved dataset
+ * without it, from the root's Gram by the same rank-2C update pl_data_stats uses, but neither
+ * stored nor mirrored (a metric that eigendecomposes the Gram once needs no D×D copy kept). */
+int pl_data_gram_upper(pl_data *d, pl_mat *out, pl_err *err);
 
 /* Optional inputs for LEEP (source-model probabilities, N×Cs) and NCE (source labels).
  * Copied. A moved dataset sees its base's. */

@@ -101,16 +101,20 @@ static int lapack_status(int info, const char *routine, pl_err *err) {
 
 /* LAPACK misbehaves on NaN/Inf input (dsyevd reports an "invalid argument"): name the real
  * cause, which in pedlab is features whose scale overflows double precision. */
-static int check_square(const pl_mat *a, const char *what, pl_err *err) {
+static int check_square_from(const pl_mat *a, int upper_only, const char *what, pl_err *err) {
     if (a->rows != a->cols)
         return pl_err_set(err, PL_EINVAL, "%s: matrix is %zux%zu, not square", what, a->rows, a->cols);
     for (size_t i = 0; i < a->rows; i++)
-        for (size_t j = 0; j < a->cols; j++)
+        for (size_t j = upper_only ? i : 0; j < a->cols; j++)
             if (!isfinite(PL_AT(a, i, j)))
                 return pl_err_set(err, PL_ENUMERIC,
                                   "%s: a %zux%zu matrix has non-finite entries (the features' scale overflows double precision; rescale them)",
                                   what, a->rows, a->cols);
     return fits_int(a->rows, a->ld, 0, what, err);
+}
+
+static int check_square(const pl_mat *a, const char *what, pl_err *err) {
+    return check_square_from(a, 0, what, err);
 }
 
 int pl_eigh(pl_mat *a, double *w, pl_err *err) {
@@ -121,6 +125,15 @@ int pl_eigh(pl_mat *a, double *w, pl_err *err) {
     if (lapack_status(info, "dsyevd", err)) return err->code;
     transpose_square(a);
     return PL_OK;
+}
+
+int pl_eigh_rows(pl_mat *a, double *w, pl_err *err) {
+    if (check_square_from(a, 1, "eigh", err)) return err->code;
+    size_t n = a->rows;
+    if (n == 0) return PL_OK;
+    /* row-major upper = column-major lower; the column-major eigenvectors are our rows */
+    int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', (int)n, a->data, (int)a->ld, w);
+    return lapack_status(info, "dsyevd", err);
 }
 
 int pl_eigh_gen(pl_mat *a, pl_mat *b, double *w, pl_err *err) {

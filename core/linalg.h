@@ -23,6 +23,10 @@ void pl_symmetrize_upper(pl_mat *c);
 /* Symmetric eigendecomposition (dsyevd): a (n×n) is overwritten by eigenvectors as COLUMNS
  * (a[i][k] = component i of eigenvector k); w gets eigenvalues ascending. */
 int pl_eigh(pl_mat *a, double *w, pl_err *err);
+/* The same, reading only the UPPER triangle of a (the lower one may hold anything) and
+ * leaving the eigenvectors as ROWS (a[k][i] = component i of eigenvector k): no transpose,
+ * for callers that can use Vᵀ directly (LogME on a D×D Gram). */
+int pl_eigh_rows(pl_mat *a, double *w, pl_err *err);
 /* Generalised symmetric-definite eigenproblem A v = λ B v (dsygvd); same layout as pl_eigh;
  * b is overwritten by its Cholesky factor. */
 int pl_eigh_gen(pl_mat *a, pl_mat *b, double *w, pl_err *err);

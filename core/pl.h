@@ -12,6 +12,18 @@
 
 #define PL_VERSION "0.1.0"
 
+/* Hot element-wise loops compiled twice, plain x86-64 (SSE2) and AVX2, the copy picked at load
+ * time for the CPU (GCC/Clang function multi-versioning). AVX2 without FMA: both copies do the
+ * same operations lane by lane, so results are bit-identical whichever runs. */
+#if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define PL_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef PL_SIMD_CLONES
+#define PL_SIMD_CLONES
+#endif
+
 /* Status codes, one table (pl_strerror). */
 #define PL_ERRORS(X)                                        \
     X(PL_OK, 0, "ok")                                       \

@@ -37,7 +37,8 @@ typedef struct logme_spec {
     int wide;
     size_t dn;       /* number of nonzero columns */
     size_t *cols;    /* dn indices of the nonzero columns */
-    pl_mat v;        /* dn × kn: normal eigenvectors divided by sqrt(sigma) */
+    pl_mat g;        /* dn × dn: the Gram's eigenvectors as rows (owned) */
+    pl_mat vt;       /* kn × dn view into g: the normal eigenvectors divided by sqrt(sigma) */
     /* N <= D: left singular vectors */
     pl_mat u;        /* N × N */
 } logme_spec;
@@ -45,55 +46,65 @@ typedef struct logme_spec {
 static void spec_release(logme_spec *sp) {
     free(sp->sigma);
     free(sp->cols);
-    pl_mat_release(&sp->v);
+    pl_mat_release(&sp->g);
     pl_mat_release(&sp->u);
     memset(sp, 0, sizeof *sp);
 }
 
-/* Columns j with G_jj != 0 (an all-zero feature column has a zero diagonal and vice versa). */
-static int nonzero_columns(const pl_stats *st, size_t **cols, size_t *dn, pl_err *err) {
-    size_t D = st->D, m = 0;
-    *cols = pl_alloc(D ? D : 1, sizeof **cols, err);
-    if (!*cols) return PL_ENOMEM;
+/* Eigendecomposition of the dataset's Gram restricted to its nonzero columns (an all-zero
+ * feature column has a zero diagonal and vice versa): cols/dn get those columns, g (dn×dn)
+ * the eigenvectors as ROWS, w the eigenvalues ascending. The Gram is written straight into the
+ * matrix the solver works in (for a moved dataset, derived there from the root's), and only
+ * its upper triangle is read: no D×D copy beyond the solver's own. */
+static int gram_eigh(pl_data *d, size_t **cols, size_t *dn, pl_mat *g, double **w, pl_err *err) {
+    size_t D = pl_data_dim(d), m = 0;
+    pl_mat full = {0};
+    int rc;
+    if (!(*cols = pl_alloc(D ? D : 1, sizeof **cols, err))) return PL_ENOMEM;
+    if ((rc = pl_mat_init(&full, D, D, err))) return rc;
+    if ((rc = pl_data_gram_upper(d, &full, err))) goto cleanup;
     for (size_t j = 0; j < D; j++)
-        if (st->G[j * D + j] != 0.0) (*cols)[m++] = j;
+        if (PL_AT(&full, j, j) != 0.0) (*cols)[m++] = j;
     *dn = m;
-    return PL_OK;
+    if (m == D) {
+        *g = full;
+        full = (pl_mat){0};
+    } else {
+        if ((rc = pl_mat_init(g, m, m, err))) goto cleanup;
+        for (size_t a = 0; a < m; a++)   /* cols ascending: (a <= b) stays in the upper triangle */
+            for (size_t b = a; b < m; b++) PL_AT(g, a, b) = PL_AT(&full, (*cols)[a], (*cols)[b]);
+    }
+    if (!(*w = pl_alloc(m ? m : 1, sizeof **w, err))) {
+        rc = PL_ENOMEM;
+        goto cleanup;
+    }
+    rc = pl_eigh_rows(g, *w, err);
+cleanup:
+    pl_mat_release(&full);
+    return rc;
 }
 
-/* Eigendecomposition of the Gram restricted to the nonzero columns: g (dn×dn) gets the
- * eigenvectors as columns, w the eigenvalues ascending. */
-static int gram_eigh(const pl_stats *st, const size_t *cols, size_t dn, pl_mat *g, double **w,
-                     pl_err *err) {
-    int rc;
-    if ((rc = pl_mat_init(g, dn, dn, err))) return rc;
-    if (!(*w = pl_alloc(dn ? dn : 1, sizeof **w, err))) return PL_ENOMEM;
-    for (size_t a = 0; a < dn; a++)
-        for (size_t b = 0; b < dn; b++) PL_AT(g, a, b) = st->G[cols[a] * st->D + cols[b]];
-    return pl_eigh(g, *w, err);
-}
-
-/* N > D: the spectrum from the cached Gram. */
+/* N > D: the spectrum from the Gram. */
 static int spec_from_gram(pl_data *d, logme_spec *sp, pl_err *err) {
-    const pl_stats *st;
-    pl_mat g = {0};
-    double *w = NULL, *root = NULL;
-    size_t *kept = NULL;
+    double *w = NULL;
     int rc;
-    if ((rc = pl_data_stats(d, 1, &st, err))) goto cleanup;
-    sp->N = st->N;
-    sp->D = st->D;
-    if ((rc = nonzero_columns(st, &sp->cols, &sp->dn, err))) goto cleanup;
-    if ((rc = gram_eigh(st, sp->cols, sp->dn, &g, &w, err))) goto cleanup;
+    sp->N = pl_data_rows(d);
+    sp->D = pl_data_dim(d);
+    if ((rc = gram_eigh(d, &sp->cols, &sp->dn, &sp->g, &w, err))) goto cleanup;
     size_t dn = sp->dn;
     double lmax = 0.0;
     for (size_t i = 0; i < dn; i++) lmax = fmax(lmax, w[i]);
     double noise = lmax * (double)sp->D * DBL_EPSILON;
     int keep_null = lmax * DBL_EPSILON > 1e-20;
-    size_t kn = 0, knull = 0;
+    /* w ascends, so the normal components are the last kn: rows i0.. of g */
+    size_t kn = 0, knull = 0, i0 = dn;
     for (size_t i = 0; i < dn; i++) {
-        if (w[i] > noise && w[i] > 1e-20) kn++;
-        else if (keep_null) knull++;
+        if (w[i] > noise && w[i] > 1e-20) {
+            if (!kn) i0 = i;
+            kn++;
+        } else if (keep_null) {
+            knull++;
+        }
     }
     if (keep_null) knull += sp->D - dn;   /* the all-zero columns */
     sp->kn = kn;
@@ -102,32 +113,16 @@ static int spec_from_gram(pl_data *d, logme_spec *sp, pl_err *err) {
         rc = PL_ENOMEM;
         goto cleanup;
     }
-    if ((rc = pl_mat_init(&sp->v, dn, kn ? kn : 1, err))) goto cleanup;
-    sp->v.cols = kn;
-    /* normal components, scaled so that x = (Xᵀy restricted to cols)ᵀ · v directly; filled
-     * row by row (a column-by-column fill strides through D² doubles) */
-    size_t c = 0;
-    if (!(kept = pl_alloc(kn ? kn : 1, sizeof *kept, err)) || !(root = pl_alloc(kn ? kn : 1, sizeof *root, err))) {
-        rc = PL_ENOMEM;
-        goto cleanup;
-    }
-    for (size_t i = 0; i < dn; i++) {
-        if (!(w[i] > noise && w[i] > 1e-20)) continue;
-        double s = sqrt(w[i]);
+    /* normal components, scaled in place so that x = (Xᵀy restricted to cols) · vtᵀ directly */
+    for (size_t c = 0; c < kn; c++) {
+        double s = sqrt(w[i0 + c]);
         sp->sigma[c] = s * s;   /* thuml squares the square root: same rounding */
-        kept[c] = i;
-        root[c++] = s;
+        double *row = &PL_AT(&sp->g, i0 + c, 0);
+        for (size_t j = 0; j < dn; j++) row[j] /= s;
     }
-    for (size_t a = 0; a < dn; a++) {
-        const double *ga = &PL_AT(&g, a, 0);
-        double *va = &PL_AT(&sp->v, a, 0);
-        for (size_t j = 0; j < kn; j++) va[j] = ga[kept[j]] / root[j];
-    }
+    sp->vt = pl_mat_view(&sp->g, kn ? i0 : 0, 0, kn, dn);
 cleanup:
-    pl_mat_release(&g);
     free(w);
-    free(kept);
-    free(root);
     return rc;
 }
 
@@ -169,7 +164,7 @@ static int project_gram(const logme_spec *sp, const pl_mat *a, pl_mat *xs, pl_er
     for (size_t r = 0; r < a->rows; r++)
         for (size_t j = 0; j < sp->dn; j++) PL_AT(&ar, r, j) = PL_AT(a, r, sp->cols[j]);
     pl_mat xn = pl_mat_view(xs, 0, 0, a->rows, sp->kn);
-    rc = pl_gemm(0, 0, 1.0, &ar, &sp->v, 0.0, &xn, err);
+    rc = pl_gemm(0, 1, 1.0, &ar, &sp->vt, 0.0, &xn, err);
 cleanup:
     pl_mat_release(&ar);
     return rc;
@@ -228,7 +223,7 @@ int pl_logme(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     if ((rc = pl_mat_init(&xs, C, sp.k ? sp.k : 1, err))) goto cleanup;
     if (!sp.wide) {
         const pl_stats *st;
-        if ((rc = pl_data_stats(d, 1, &st, err))) goto cleanup;
+        if ((rc = pl_data_stats(d, 0, &st, err))) goto cleanup;
         pl_mat s = pl_mat_wrap(st->S, C, st->D);   /* Xᵀ y_c = class sum */
         if ((rc = project_gram(&sp, &s, &xs, err))) goto cleanup;
     } else {
@@ -335,10 +330,9 @@ int pl_logme_icml(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     double *w = NULL, *s = NULL;
     int rc;
     (void)o;
-    if ((rc = pl_data_stats(d, 1, &st, err))) goto cleanup;
+    if ((rc = gram_eigh(d, &cols, &dn, &g, &w, err))) goto cleanup;
+    if ((rc = pl_data_stats(d, 0, &st, err))) goto cleanup;
     size_t D = st->D, C = st->C;
-    if ((rc = nonzero_columns(st, &cols, &dn, err))) goto cleanup;
-    if ((rc = gram_eigh(st, cols, dn, &g, &w, err))) goto cleanup;
     if (!(s = pl_alloc(D ? D : 1, sizeof *s, err))) {
         rc = PL_ENOMEM;
         goto cleanup;
@@ -350,7 +344,7 @@ int pl_logme_icml(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
         for (size_t j = 0; j < dn; j++) PL_AT(&sr, c, j) = st->S[c * D + cols[j]];
     if ((rc = pl_mat_init(&tmp, C, D ? D : 1, err))) goto cleanup;
     pl_mat tv = pl_mat_view(&tmp, 0, 0, C, dn);
-    if ((rc = pl_gemm(0, 0, 1.0, &sr, &g, 0.0, &tv, err))) goto cleanup;
+    if ((rc = pl_gemm(0, 1, 1.0, &sr, &g, 0.0, &tv, err))) goto cleanup;
     double sum = 0.0;
     for (size_t c = 0; c < C; c++)
         sum += evidence_icml(s, &PL_AT(&tmp, c, 0), D, (double)st->N, st->n[c]);
