@@ -2,7 +2,8 @@
  * libpedlab.a and times the library's own entry points against BLAS/LAPACK "floors" measured in
  * the same process, and prints RATIOS (never absolute seconds as the claim).
  *
- *   plbench gen FEAT.npy LABELS.npy N D C SEED [ref]   synthetic float32 features, block by block
+ *   plbench gen FEAT.npy LABELS.npy N D C SEED [ref] [decay=A]
+ *                                                        synthetic float32 features, block by block
  *   plbench logme FEAT LABELS                            target 1: LogME vs dsyrk + dsyevd
  *   plbench ped FEAT LABELS REF [SWEEP]                  target 2: PED + LogME, a 30-setting sweep
  *   plbench growth N:FEAT:LABELS ...                     target 5a: time against N
@@ -10,6 +11,7 @@
  *   plbench run METRIC FEAT LABELS [REF]                 one metric (PED first when REF is given),
  *                                                        prints score and seconds (peer comparison)
  *   plbench exec CMD ARGS...                             run CMD, print its wall time and max RSS
+ *   plbench pcadims FEAT LABELS                          principal components at 80 % variance
  *
  * Wall time is CLOCK_MONOTONIC. Threads: OpenBLAS, PEDLAB_THREADS or 2. */
 #include <cblas.h>
@@ -31,6 +33,7 @@
 #include "linalg.h"
 #include "metrics/metric.h"
 #include "npy.h"
+#include "pca.h"
 
 /* ------------------------------------------------------------------ utilities */
 
@@ -126,12 +129,13 @@ static float unif_unit(uint64_t *s) {
     return (float)(((double)(sm64(s) >> 40) * (1.0 / 16777216.0) * 2.0 - 1.0) * 1.7320508075688772);
 }
 
-/* The feature model, fixed by (D, C, kind): X = Z·diag(s)·Q + mu[y] + m0 with
- * s_k ∝ k^-0.8 (Σ s_k² = D), Q a random orthogonal matrix, class means mu_c = (w_c∘s)·Q with
- * w_c uniform of std 0.35 on the 32 leading directions and 0 elsewhere (class means ~2.8
- * within-class std apart in the Mahalanobis metric: classes overlap, as real features'
- * classes do; SFDA is then well below 1), m0 a positive offset
- * (pooled ReLU features are positive). kind 1 = a "reference" set: other class means and m0. */
+/* The feature model, fixed by (D, C, kind, A): X = Z·diag(s)·Q + mu[y] + m0 with s_k ∝ k^-A
+ * (A = decay, default 0.8: PCA keeps 8 of 2048 dimensions at 80 % variance; A = 0.6 keeps 82;
+ * Σ s_k² = D), Q a random orthogonal matrix, class means mu_c = (w_c∘s)·Q with w_c uniform of
+ * std 0.35 on the 32 leading directions and 0 elsewhere (class means ~2.8 within-class std
+ * apart in the Mahalanobis metric: classes overlap, as real features' classes do; SFDA is then
+ * well below 1), m0 a positive offset (pooled ReLU features are positive). kind 1 = a
+ * "reference" set: other class means and m0. */
 typedef struct gen_model {
     size_t D, C;
     float *qs;   /* D×D = diag(s)·Q */
@@ -139,7 +143,7 @@ typedef struct gen_model {
     float *m0;   /* D */
 } gen_model;
 
-static void model_init(gen_model *m, size_t D, size_t C, int kind) {
+static void model_init(gen_model *m, size_t D, size_t C, int kind, double decay) {
     uint64_t sq = 0x5eed0001ull + D, sm = 0x5eed0002ull + 7919u * C + (uint64_t)kind * 104729u;
     double *a = xmalloc(D * D * sizeof *a), *tau = xmalloc(D * sizeof *tau);
     double *s = xmalloc(D * sizeof *s);
@@ -149,7 +153,7 @@ static void model_init(gen_model *m, size_t D, size_t C, int kind) {
         die("QR of the generator's rotation failed");
     double ss = 0;
     for (size_t k = 0; k < D; k++) {
-        s[k] = pow((double)(k + 1), -0.8);
+        s[k] = pow((double)(k + 1), -decay);
         ss += s[k] * s[k];
     }
     for (size_t k = 0; k < D; k++) s[k] *= sqrt((double)D / ss);
@@ -196,15 +200,22 @@ static void npy_header(FILE *f, const char *descr, size_t n, size_t d) {
 }
 
 static int cmd_gen(int argc, char **argv) {
-    if (argc < 7) die("usage: gen FEAT.npy LABELS.npy N D C SEED [ref]");
+    if (argc < 7) die("usage: gen FEAT.npy LABELS.npy N D C SEED [ref] [decay=A]");
     const char *fp = argv[1], *lp = argv[2];
     size_t N = strtoull(argv[3], NULL, 10), D = strtoull(argv[4], NULL, 10),
            C = strtoull(argv[5], NULL, 10);
     uint64_t seed = strtoull(argv[6], NULL, 10);
-    int kind = argc > 7 && !strcmp(argv[7], "ref");
+    int kind = 0;
+    double decay = 0.8;
+    for (int a = 7; a < argc; a++) {
+        if (!strcmp(argv[a], "ref")) kind = 1;
+        else if (!strncmp(argv[a], "decay=", 6)) decay = atof(argv[a] + 6);
+        else die("gen: unknown argument %s", argv[a]);
+    }
+    if (!(decay > 0 && decay < 4)) die("gen: decay=A needs 0 < A < 4");
     if (!N || !D || C < 2) die("gen: need N, D >= 1 and C >= 2");
     gen_model m;
-    model_init(&m, D, C, kind);
+    model_init(&m, D, C, kind, decay);
     int64_t *y = xmalloc(N * sizeof *y);
     uint64_t sy = seed * 2654435761u + 17;
     for (size_t i = 0; i < N; i++) y[i] = i < C ? (int64_t)i : (int64_t)(sm64(&sy) % C);
@@ -671,6 +682,19 @@ static int cmd_run(int argc, char **argv) {
     return 0;
 }
 
+/* How many principal components hold 80 % of the variance (NLEEP's PCA), for the record. */
+static int cmd_pcadims(int argc, char **argv) {
+    if (argc < 3) die("usage: pcadims FEAT LABELS");
+    pl_err e;
+    pl_pca p;
+    pl_data *d = open_data(argv[1], argv[2]);
+    ok(pl_pca_fit(d, 0, &p, &e), &e, "pca");
+    printf("%zu\n", pl_pca_count_for_ratio(&p, 0.8));
+    pl_pca_release(&p);
+    pl_data_release(d);
+    return 0;
+}
+
 static int cmd_exec(int argc, char **argv) {
     if (argc < 2) die("usage: exec CMD ARGS...");
     double t0 = now();
@@ -694,7 +718,7 @@ int main(int argc, char **argv) {
     const char *th = getenv("PEDLAB_THREADS");
     openblas_set_num_threads(th && atoi(th) > 0 ? atoi(th) : 2);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc < 2) die("usage: plbench gen|logme|ped|growth|steps|run|exec ...");
+    if (argc < 2) die("usage: plbench gen|logme|ped|growth|steps|run|exec|pcadims ...");
     const char *c = argv[1];
     if (!strcmp(c, "gen")) return cmd_gen(argc - 1, argv + 1);
     if (!strcmp(c, "logme")) return cmd_logme(argc - 1, argv + 1);
@@ -703,5 +727,6 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "steps")) return cmd_steps(argc - 1, argv + 1);
     if (!strcmp(c, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(c, "exec")) return cmd_exec(argc - 1, argv + 1);
+    if (!strcmp(c, "pcadims")) return cmd_pcadims(argc - 1, argv + 1);
     die("unknown command %s", c);
 }

@@ -42,14 +42,14 @@ C=100
 note() { printf '%s\n' "$*"; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# gen NAME N [SEED [ref]]: $DATA/NAME.npy (+ NAME.labels.npy), unless already there
+# gen NAME N [SEED [ref|decay=A]]: $DATA/NAME.npy (+ NAME.labels.npy), unless already there
 gen() {
     local f=$DATA/$1.npy l=$DATA/$1.labels.npy
     if [ ! -s "$f" ]; then
         if [ "${4:-}" = ref ]; then
             "$PLB" gen "$f" - "$2" $D $C "${3:-1}" ref
         else
-            "$PLB" gen "$f" "$l" "$2" $D $C "${3:-1}"
+            "$PLB" gen "$f" "$l" "$2" $D $C "${3:-1}" ${4:+"$4"}
         fi
     fi
 }
@@ -133,6 +133,7 @@ part_memory() {
 }
 
 part_peers() {
+    gen flat10k 10000 1 decay=0.6
     note ""
     note "# target 4: against the official Python implementations, N=10000 D=$D C=$C (one run each;"
     note "  both sides timed in-process from loading the .npy files to the score; Debian python3 with"
@@ -150,8 +151,14 @@ part_peers() {
         target=${spec##*:}
         if [ "$m" = logme ]; then [ -n "${LOGME_REPO:-}" ] || continue; else [ -n "${PED_REPO:-}" ] || continue; fi
         note "-- $m  (load average $(load))"
+        # NLEEP on features with a realistic decaying spectrum (issue 6): PCA keeps ~100 dims
+        local f=f10k
+        if [ "$m" = nleep ]; then
+            f=flat10k
+            note "   features $f: s_k ∝ k^-0.6, PCA keeps $("$PLB" pcadims "$DATA/$f.npy" "$DATA/$f.labels.npy") of $D dimensions at 80 % variance"
+        fi
         peer=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE timeout "${PEER_TIMEOUT:-1800}" \
-               "$py" "$HERE/peers/peer.py" "$m" "$DATA/f10k.npy" "$DATA/f10k.labels.npy" "$DATA/ref.npy" 2>&1 | tail -1) || true
+               "$py" "$HERE/peers/peer.py" "$m" "$DATA/$f.npy" "$DATA/$f.labels.npy" "$DATA/ref.npy" 2>&1 | tail -1) || true
         if [[ "$peer" == SKIP* ]]; then
             note "SKIP    4  $m: ${peer#SKIP: }"
             continue
@@ -161,9 +168,9 @@ part_peers() {
             continue
         fi
         if [ "${m#ped+}" != "$m" ]; then
-            ours=$("$PLB" run "${m#ped+}" "$DATA/f10k.npy" "$DATA/f10k.labels.npy" "$DATA/ref.npy")
+            ours=$("$PLB" run "${m#ped+}" "$DATA/$f.npy" "$DATA/$f.labels.npy" "$DATA/ref.npy")
         else
-            ours=$("$PLB" run "$m" "$DATA/f10k.npy" "$DATA/f10k.labels.npy")
+            ours=$("$PLB" run "$m" "$DATA/$f.npy" "$DATA/$f.labels.npy")
         fi
         ps=$(sed -E 's/.*score=([^ ]+).*/\1/' <<<"$peer"); pt=$(sed -E 's/.*seconds=([^ ]+).*/\1/' <<<"$peer")
         os_=$(sed -E 's/.*score=([^ ]+).*/\1/' <<<"$ours"); ot=$(sed -E 's/.*seconds=([^ ]+).*/\1/' <<<"$ours")

@@ -67,6 +67,8 @@ int pl_gbc(pl_data *d, const pl_opts *o, double *out, pl_err *err);
 int pl_leep(pl_data *d, const pl_opts *o, double *out, pl_err *err);
 int pl_nce(pl_data *d, const pl_opts *o, double *out, pl_err *err);
 int pl_nleep(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+/* Testing hook: components per E-step product (0, the default: chosen by the PCA dimension). */
+extern size_t pl_nleep_estep_group;
 int pl_hscore(pl_data *d, const pl_opts *o, double *out, pl_err *err);
 int pl_hscore_reg(pl_data *d, const pl_opts *o, double *out, pl_err *err);
 int pl_transrate(pl_data *d, const pl_opts *o, double *out, pl_err *err);

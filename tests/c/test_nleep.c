@@ -9,6 +9,7 @@
 
 #include "../../core/data.h"
 #include "../../core/metrics/metric.h"
+#include "../../core/pca.h"
 #include "../../core/rng.h"
 #include "test.h"
 
@@ -119,5 +120,40 @@ TEST(nleep_degenerate) {
     if (!d) TF_FAIL("%s", err.msg);
     ASSERT_OK(nleep_run(d, NULL, NULL, 0, &s, &err), &err);
     ASSERT(isfinite(s) && s > 0.0 && s <= 1.0);
+    pl_data_release(d);
+}
+
+/* The E-step's two ways of forming z·P_k (one gemm over a group of components side by side,
+ * for PCA dimensions >= 32; one triangular product per component below) agree to rounding:
+ * near-isotropic features keep ~50 of 64 dimensions, so the automatic choice groups. */
+TEST(nleep_estep_products) {
+    pl_err err;
+    enum { N = 900, D = 64 };
+    static double x[N * D];
+    int64_t y[N];
+    uint64_t st = 7;
+    for (int i = 0; i < N; i++) {
+        y[i] = i % 5;
+        for (int j = 0; j < D; j++)
+            x[i * D + j] = 2.0 * tf_rand(&st) - 1.0 + 0.5 * (j % 5 == y[i]);
+    }
+    pl_data *d = nleep_arr(x, y, N, D, &err);
+    if (!d) TF_FAIL("%s", err.msg);
+    pl_pca p;
+    ASSERT_OK(pl_pca_fit(d, 0, &p, &err), &err);
+    size_t k = pl_pca_count_for_ratio(&p, 0.8);
+    pl_pca_release(&p);
+    if (k < 32) TF_FAIL("PCA keeps %zu dimensions, expected >= 32", k);
+    double a, one, three;
+    ASSERT_OK(nleep_run(d, "4", NULL, 0, &a, &err), &err);
+    pl_nleep_estep_group = 1;
+    int rc = nleep_run(d, "4", NULL, 0, &one, &err);
+    pl_nleep_estep_group = 3;   /* 20 components: groups of 3 and a last one of 2 */
+    if (!rc) rc = nleep_run(d, "4", NULL, 0, &three, &err);
+    pl_nleep_estep_group = 0;
+    ASSERT_OK(rc, &err);
+    ASSERT_REL(a, one, 1e-10);
+    ASSERT_REL(three, one, 1e-10);
+    ASSERT(a > 0.0 && a <= 1.0);
     pl_data_release(d);
 }

@@ -4,6 +4,7 @@
 
 #include "../../core/data.h"
 #include "../../core/io.h"
+#include "../../core/metrics/metric.h"
 #include "../../core/npy.h"
 #include "test.h"
 
@@ -184,6 +185,41 @@ TEST(data_moved_stats_exact) {
     pl_data_release(direct);
     pl_data_release(m2);
     pl_data_release(m1);
+    pl_data_release(d);
+}
+
+/* pl_data_gram_upper: the root's cached Gram, and for a moved dataset the same bits as the
+ * Gram pl_data_stats caches (derived without caching it); LogME gives the same bits whichever
+ * path it reads. */
+TEST(data_gram_upper) {
+    pl_err err;
+    pl_data *d = tf_load("overlap", 0, &err), *m = NULL;
+    ASSERT(d);
+    size_t C = pl_data_classes(d), D = pl_data_dim(d);
+    double *sh = calloc(C * D, sizeof *sh);
+    for (size_t i = 0; i < C * D; i++) sh[i] = 0.3 * cos(0.7 * (double)i);
+    ASSERT_OK(pl_data_moved(d, sh, &m, &err), &err);
+    pl_mat g, bad;
+    ASSERT_OK(pl_mat_init(&g, D, D, &err), &err);
+    ASSERT_OK(pl_mat_init(&bad, D, D + 1, &err), &err);
+    ASSERT_FAILS(pl_data_gram_upper(d, &bad, &err), &err, "expected");
+    double v_derived, v_cached;
+    pl_opts none = {NULL, 0, 0};
+    ASSERT_OK(pl_logme(m, &none, &v_derived, &err), &err);   /* m has no Gram cached yet */
+    ASSERT_OK(pl_data_gram_upper(m, &g, &err), &err);
+    const pl_stats *st;
+    ASSERT_OK(pl_data_stats(m, 1, &st, &err), &err);
+    for (size_t i = 0; i < D; i++)
+        for (size_t j = i; j < D; j++) ASSERT(PL_AT(&g, i, j) == st->G[i * D + j]);
+    ASSERT_OK(pl_logme(m, &none, &v_cached, &err), &err);   /* now from the cache */
+    ASSERT(v_derived == v_cached);
+    ASSERT_OK(pl_data_gram_upper(d, &g, &err), &err);
+    ASSERT_OK(pl_data_stats(d, 1, &st, &err), &err);
+    for (size_t i = 0; i < D * D; i++) ASSERT(g.data[i] == st->G[i]);
+    free(sh);
+    pl_mat_release(&g);
+    pl_mat_release(&bad);
+    pl_data_release(m);
     pl_data_release(d);
 }
 
