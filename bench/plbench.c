@@ -563,7 +563,7 @@ static int cmd_growth(int argc, char **argv) {
     for (int round = 0; round < 2; round++)
         for (int i = 0; i < n; i++)
             for (int m = 0; m < 3; m++)
-                for (int rep = 0; rep < (m == 2 ? 5 : 1); rep++) {
+                for (int rep = 0; rep < (m == 2 ? 9 : 1); rep++) {
                     double c0 = cpu_now(), t0 = now();
                     pl_data *d = open_data(feat[i], lab[i]);
                     (void)score(metrics[m], d);

@@ -136,6 +136,115 @@ int pl_eigh_rows(pl_mat *a, double *w, pl_err *err) {
     return lapack_status(info, "dsyevd", err);
 }
 
+void pl_tridiag_release(pl_tridiag *t) {
+    if (!t) return;
+    pl_mat_release(&t->a);
+    free(t->tau);
+    free(t->d);
+    free(t->e);
+    memset(t, 0, sizeof *t);
+}
+
+int pl_tridiag_init(pl_tridiag *t, pl_mat *a, pl_err *err) {
+    memset(t, 0, sizeof *t);
+    if (check_square_from(a, 1, "eigh", err)) return err->code;
+    size_t n = a->rows;
+    t->n = n;
+    t->a = *a;
+    *a = (pl_mat){0};
+    size_t m = n ? n : 1;
+    if (!(t->tau = pl_alloc(m, sizeof(double), err)) || !(t->d = pl_alloc(m, sizeof(double), err)) ||
+        !(t->e = pl_alloc(m, sizeof(double), err))) {
+        pl_tridiag_release(t);
+        return PL_ENOMEM;
+    }
+    if (n == 0) return PL_OK;
+    /* row-major upper = column-major lower */
+    int info = LAPACKE_dsytrd(LAPACK_COL_MAJOR, 'L', (int)n, t->a.data, (int)t->a.ld, t->d, t->e,
+                              t->tau);
+    if (lapack_status(info, "dsytrd", err)) {
+        pl_tridiag_release(t);
+        return err->code;
+    }
+    return PL_OK;
+}
+
+/* Copies of the diagonal and off-diagonal (the solvers overwrite them). */
+static int tridiag_copy(const pl_tridiag *t, double **d, double **e, pl_err *err) {
+    size_t m = t->n ? t->n : 1;
+    *d = pl_alloc(m, sizeof(double), err);
+    *e = pl_alloc(m, sizeof(double), err);
+    if (!*d || !*e) {
+        free(*d);
+        free(*e);
+        return PL_ENOMEM;
+    }
+    memcpy(*d, t->d, t->n * sizeof(double));
+    if (t->n > 1) memcpy(*e, t->e, (t->n - 1) * sizeof(double));
+    return PL_OK;
+}
+
+int pl_tridiag_values(const pl_tridiag *t, double *w, pl_err *err) {
+    double *d, *e;
+    if (t->n == 0) return PL_OK;
+    if (tridiag_copy(t, &d, &e, err)) return err->code;
+    int info = LAPACKE_dsterf((int)t->n, d, e);
+    int rc = lapack_status(info, "dsterf", err);
+    if (!rc) memcpy(w, d, t->n * sizeof(double));
+    free(d);
+    free(e);
+    return rc;
+}
+
+int pl_tridiag_top(const pl_tridiag *t, size_t k, double *w, pl_mat *vt, pl_err *err) {
+    size_t n = t->n;
+    if (k > n || vt->rows != k || vt->cols != n || vt->ld != n)
+        return pl_err_set(err, PL_EINVAL, "eigh: %zu top eigenvectors of %zu into a contiguous "
+                          "%zux%zu matrix", k, n, vt->rows, vt->cols);
+    if (k == 0) return PL_OK;
+    double *d, *e, *wall = NULL;
+    int *isuppz = NULL, m = 0, rc;
+    lapack_logical tryrac = 1;
+    if (tridiag_copy(t, &d, &e, err)) return err->code;
+    /* dstemr writes up to n eigenvalues, whatever the range */
+    if (!(isuppz = pl_alloc(2 * k, sizeof *isuppz, err)) || !(wall = pl_alloc(n, sizeof *wall, err))) {
+        rc = PL_ENOMEM;
+        goto cleanup;
+    }
+    int info;
+    if (k > n / 4) {
+        /* many vectors: all of them by divide and conquer (dsyevd's own path) is faster */
+        pl_mat z = {0};
+        if ((rc = pl_mat_init(&z, n, n, err))) goto cleanup;
+        info = LAPACKE_dstedc(LAPACK_COL_MAJOR, 'I', (int)n, d, e, z.data, (int)n);
+        if (!(rc = lapack_status(info, "dstedc", err))) {
+            memcpy(vt->data, z.data + (n - k) * n, k * n * sizeof(double));
+            memcpy(w, d + (n - k), k * sizeof *w);
+        }
+        pl_mat_release(&z);
+        if (rc) goto cleanup;
+    } else {
+        /* column-major n×k eigenvectors of the tridiagonal = row-major k×n, one row each */
+        info = LAPACKE_dstemr(LAPACK_COL_MAJOR, 'V', 'I', (int)n, d, e, 0.0, 0.0, (int)(n - k + 1),
+                              (int)n, &m, wall, vt->data, (int)n, (int)k, isuppz, &tryrac);
+        if ((rc = lapack_status(info, "dstemr", err))) goto cleanup;
+        if ((size_t)m != k) {
+            rc = pl_err_set(err, PL_ENUMERIC, "dstemr returned %d of %zu eigenvectors", m, k);
+            goto cleanup;
+        }
+        memcpy(w, wall, k * sizeof *w);
+    }
+    info = LAPACKE_dormtr(LAPACK_COL_MAJOR, 'L', 'L', 'N', (int)n, (int)k, t->a.data, (int)t->a.ld,
+                          t->tau, vt->data, (int)n);
+    rc = lapack_status(info, "dormtr", err);
+cleanup:
+    free(d);
+    free(e);
+    free(isuppz);
+    free(wall);
+    return rc;
+}
+
 int pl_eigh_gen(pl_mat *a, pl_mat *b, double *w, pl_err *err) {
     if (check_square(a, "eigh_gen", err) || check_square(b, "eigh_gen", err)) return err->code;
     size_t n = a->rows;

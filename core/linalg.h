@@ -27,6 +27,25 @@ int pl_eigh(pl_mat *a, double *w, pl_err *err);
  * leaving the eigenvectors as ROWS (a[k][i] = component i of eigenvector k): no transpose,
  * for callers that can use Vᵀ directly (LogME on a D×D Gram). */
 int pl_eigh_rows(pl_mat *a, double *w, pl_err *err);
+/* Symmetric eigenproblem in two stages, for callers that need every eigenvalue but only the
+ * top eigenvectors (PCA): pl_tridiag_init reduces a (its UPPER triangle is read; a is taken
+ * over, release the struct) to tridiagonal form once (dsytrd); pl_tridiag_values gives all n
+ * eigenvalues ascending (dsterf, O(n²)); pl_tridiag_top gives the k largest eigenpairs (dstemr
+ * on the tridiagonal, or divide and conquer when k > n/4; dormtr back to a's basis: O(n²·k)):
+ * w the k eigenvalues ascending, vt
+ * (k×n) the eigenvectors as rows in the same order. At n = 2048, k = 100 this is half the time
+ * of pl_eigh. */
+typedef struct pl_tridiag {
+    size_t n;
+    pl_mat a;      /* the Householder reflectors (dsytrd's output) */
+    double *tau;   /* n */
+    double *d;     /* n: the diagonal */
+    double *e;     /* n: the off-diagonal (n−1 used) */
+} pl_tridiag;
+int pl_tridiag_init(pl_tridiag *t, pl_mat *a, pl_err *err);
+int pl_tridiag_values(const pl_tridiag *t, double *w, pl_err *err);
+int pl_tridiag_top(const pl_tridiag *t, size_t k, double *w, pl_mat *vt, pl_err *err);
+void pl_tridiag_release(pl_tridiag *t);
 /* Generalised symmetric-definite eigenproblem A v = λ B v (dsygvd); same layout as pl_eigh;
  * b is overwritten by its Cholesky factor. */
 int pl_eigh_gen(pl_mat *a, pl_mat *b, double *w, pl_err *err);

@@ -13,7 +13,34 @@ void pl_pca_release(pl_pca *p) {
     free(p->components);
     free(p->variance);
     free(p->ratio);
+    pl_tridiag_release(&p->tri);
     memset(p, 0, sizeof *p);
+}
+
+/* components (k×D) = the top k eigenvectors, largest first. */
+static int pca_axes(pl_pca *p, size_t k, pl_err *err) {
+    size_t D = p->D;
+    pl_mat vt = {0};
+    double *w = NULL;
+    int rc;
+    if (!(w = pl_alloc(k, sizeof *w, err))) return PL_ENOMEM;
+    if ((rc = pl_mat_init(&vt, k, D, err))) goto cleanup;
+    if ((rc = pl_tridiag_top(&p->tri, k, w, &vt, err))) {
+        pl_err_prefix(err, "pca");
+        goto cleanup;
+    }
+    double *c = pl_alloc(k, D * sizeof(double), err);
+    if (!c) {
+        rc = PL_ENOMEM;
+        goto cleanup;
+    }
+    for (size_t j = 0; j < k; j++) memcpy(c + j * D, &PL_AT(&vt, k - 1 - j, 0), D * sizeof(double));
+    free(p->components);
+    p->components = c;
+cleanup:
+    pl_mat_release(&vt);
+    free(w);
+    return rc;
 }
 
 int pl_pca_fit(pl_data *d, size_t k, pl_pca *p, pl_err *err) {
@@ -32,7 +59,6 @@ int pl_pca_fit(pl_data *d, size_t k, pl_pca *p, pl_err *err) {
     p->nall = nall;
     p->k = (k == 0 || k > nall) ? nall : k;
     if (!(p->mean = pl_alloc(D, sizeof(double), err)) ||
-        !(p->components = pl_alloc(nall, D * sizeof(double), err)) ||
         !(p->variance = pl_alloc(nall, sizeof(double), err)) ||
         !(p->ratio = pl_alloc(nall, sizeof(double), err)) ||
         !(w = pl_alloc(D, sizeof(double), err))) {
@@ -46,27 +72,27 @@ int pl_pca_fit(pl_data *d, size_t k, pl_pca *p, pl_err *err) {
         for (size_t j = 0; j < D; j++) p->mean[j] += st->S[c * D + j];
     for (size_t j = 0; j < D; j++) p->mean[j] /= (double)N;
     double inv = 1.0 / (double)(N - 1);
-    for (size_t i = 0; i < D; i++)
-        for (size_t j = 0; j < D; j++)
+    for (size_t i = 0; i < D; i++)   /* the upper triangle: all the eigensolver reads */
+        for (size_t j = i; j < D; j++)
             PL_AT(&cov, i, j) =
                 (st->G[i * D + j] - (double)N * p->mean[i] * p->mean[j]) * inv;
     if ((rc = pl_check_interrupt(err))) goto cleanup;
-    if ((rc = pl_eigh(&cov, w, err))) {
+    if ((rc = pl_tridiag_init(&p->tri, &cov, err)) || (rc = pl_tridiag_values(&p->tri, w, err))) {
         pl_err_prefix(err, "pca");
         goto cleanup;
     }
-    /* eigenvalues come ascending: component j is eigenvector D-1-j. Negative rounding noise
+    /* eigenvalues come ascending: component j has eigenvalue D-1-j. Negative rounding noise
      * (an exactly singular covariance) is reported as 0 variance. */
     double total = 0.0;
     for (size_t j = 0; j < D; j++) total += w[j] > 0.0 ? w[j] : 0.0;
     p->total_variance = total;
     for (size_t j = 0; j < nall; j++) {
-        size_t e = D - 1 - j;
-        double v = w[e] > 0.0 ? w[e] : 0.0;
+        double v = w[D - 1 - j] > 0.0 ? w[D - 1 - j] : 0.0;
         p->variance[j] = v;
         p->ratio[j] = total > 0.0 ? v / total : 0.0;
-        for (size_t i = 0; i < D; i++) p->components[j * D + i] = PL_AT(&cov, i, e);
     }
+    if ((rc = pl_check_interrupt(err))) goto cleanup;
+    rc = pca_axes(p, p->k, err);
 
 cleanup:
     pl_mat_release(&cov);
@@ -89,6 +115,10 @@ int pl_pca_keep(pl_pca *p, size_t k, pl_err *err) {
     if (k < 1 || k > p->nall)
         return pl_err_set(err, PL_EINVAL, "pca: cannot keep %zu components; 1..%zu are available",
                           k, p->nall);
+    if (k > p->k) {
+        int rc = pca_axes(p, k, err);
+        if (rc) return rc;
+    }
     p->k = k;
     return PL_OK;
 }
@@ -114,7 +144,7 @@ void pl_pca_flip_signs(pl_pca *p, pl_mat *scores) {
         }
         if (val < 0.0) {
             for (size_t i = 0; i < scores->rows; i++) PL_AT(scores, i, j) = -PL_AT(scores, i, j);
-            if (j < p->nall)
+            if (j < p->k)
                 for (size_t i = 0; i < p->D; i++)
                     p->components[j * p->D + i] = -p->components[j * p->D + i];
         }

@@ -1,9 +1,12 @@
 /* pca.h — principal component analysis of a dataset, from its sufficient statistics.
  *
  * Fit: mean μ = Σ_c S_c / N and covariance Σ = (G − N μμᵀ) / (N − 1) from pl_data_stats (the
- * Gram G is computed once per dataset and cached), then the eigendecomposition of the D×D Σ
- * (pl_eigh). Components are sorted by decreasing variance; `variance` is the explained variance
- * (ddof = 1, scikit-learn's explained_variance_) and `ratio` its share of the total.
+ * Gram G is computed once per dataset and cached), then Σ's eigenvalues, all of them, and its
+ * eigenvectors for the components asked for only (pl_tridiag: one tridiagonal reduction, then
+ * O(D²·k) per k axes; NLEEP and PARC keep ~100 of 2048, for which this is half the time of a
+ * full eigendecomposition). Components are sorted by decreasing variance; `variance` is the
+ * explained variance (ddof = 1, scikit-learn's explained_variance_) and `ratio` its share of
+ * the total.
  *
  * Versus scikit-learn's PCA(svd_solver='full') — an SVD of the centred N×D X: the components and
  * variances agree up to rounding (the covariance route squares the condition number, so an axis
@@ -15,33 +18,37 @@
  * 1.2's svd_flip (u-based: in each component, the sample with the largest |score| — the first
  * such sample on ties — gets a positive score). scikit-learn >= 1.5 uses another rule.
  *
- * Cost: fit O(N·D²) for the Gram (shared with other metrics) + O(D³) for the eigensolver,
- * O(D²) memory; transform O(N·D·k) in row blocks. */
+ * Cost: fit O(N·D²) for the Gram (shared with other metrics) + O(D³) for the tridiagonal
+ * reduction + O(D²·k) for k axes, O(D²) memory; transform O(N·D·k) in row blocks. */
 #ifndef PL_PCA_H
 #define PL_PCA_H
 
 #include "data.h"
+#include "linalg.h"
 
 typedef struct pl_pca {
     size_t N, D;          /* samples fitted, input dimension */
     size_t nall;          /* min(N, D): components available (scikit-learn's maximum) */
     size_t k;             /* components used by transform (<= nall); set by fit/pl_pca_keep */
     double *mean;         /* D */
-    double *components;   /* nall×D, row j = j-th principal axis (scikit-learn's components_) */
+    double *components;   /* k×D, row j = j-th principal axis (scikit-learn's components_) */
     double *variance;     /* nall, decreasing, >= 0 */
     double *ratio;        /* nall, variance / total_variance */
     double total_variance;
+    pl_tridiag tri;       /* the covariance's tridiagonal form, for more components later */
 } pl_pca;
 
-/* Fit on d (its rows with any shift applied). k = 0 keeps nall, else k is clamped to nall.
- * Needs N >= 2. *p is overwritten (release it with pl_pca_release). */
+/* Fit on d (its rows with any shift applied): every variance, and the first k principal axes
+ * (k = 0: all nall; else clamped to nall). Needs N >= 2. *p is overwritten (release it with
+ * pl_pca_release). */
 int pl_pca_fit(pl_data *d, size_t k, pl_pca *p, pl_err *err);
 void pl_pca_release(pl_pca *p);
 
 /* Smallest k whose cumulative explained variance ratio is > r (strictly), as scikit-learn's
  * PCA(n_components=r) for 0 < r < 1; nall if no prefix exceeds r. */
 size_t pl_pca_count_for_ratio(const pl_pca *p, double r);
-/* Use the first k components (1 <= k <= nall) from now on. */
+/* Use the first k components (1 <= k <= nall) from now on (computing the axes if more than
+ * the fit did). */
 int pl_pca_keep(pl_pca *p, size_t k, pl_err *err);
 
 /* out (nr×k, contiguous) = (x − μ) · components[0..k)ᵀ for nr rows of x (nr×D contiguous).

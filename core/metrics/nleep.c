@@ -588,7 +588,7 @@ int pl_nleep(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
                           "%zu components but there are only N = %zu samples; pass a smaller "
                           "nleep:ratio", ratio, C, K, N);
     const int *y = pl_data_y(d);
-    if ((rc = pl_pca_fit(d, 0, &p, err))) goto fail;
+    if ((rc = pl_pca_fit(d, 1, &p, err))) goto fail;
     size_t k = pl_pca_count_for_ratio(&p, 0.8);
     if ((rc = pl_pca_keep(&p, k, err)) || (rc = pl_pca_transform(&p, d, 0, &z, err))) goto fail;
     pl_pca_release(&p);

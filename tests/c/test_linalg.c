@@ -1,0 +1,63 @@
+/* Tests of the two-stage symmetric eigensolver (core/linalg.c: pl_tridiag_*) against the
+ * one-call one (pl_eigh_rows): all eigenvalues, and the top k eigenvectors by both of its
+ * routes (dstemr for k <= n/4, divide and conquer above), up to sign. */
+#include <stdlib.h>
+
+#include "../../core/linalg.h"
+#include "test.h"
+
+static void random_symmetric(pl_mat *a, size_t n, uint64_t seed) {
+    pl_err err;
+    uint64_t st = seed;
+    pl_mat_init(a, n, n, &err);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i; j < n; j++)
+            PL_AT(a, i, j) = PL_AT(a, j, i) = 2.0 * tf_rand(&st) - 1.0 + (i == j ? 0.1 * (double)i : 0.0);
+}
+
+TEST(linalg_tridiag_top) {
+    pl_err err;
+    enum { N = 40 };
+    pl_mat a, ref, tri_in;
+    random_symmetric(&a, N, 11);
+    ASSERT_OK(pl_mat_copy(&ref, &a, &err), &err);
+    ASSERT_OK(pl_mat_copy(&tri_in, &a, &err), &err);
+    for (size_t i = 0; i < N; i++)   /* the lower triangles are never read */
+        for (size_t j = 0; j < i; j++) PL_AT(&ref, i, j) = PL_AT(&tri_in, i, j) = NAN;
+    double wref[N], wall[N];
+    ASSERT_OK(pl_eigh_rows(&ref, wref, &err), &err);
+    pl_tridiag t;
+    ASSERT_OK(pl_tridiag_init(&t, &tri_in, &err), &err);
+    ASSERT(tri_in.data == NULL);   /* taken over */
+    ASSERT_OK(pl_tridiag_values(&t, wall, &err), &err);
+    double scale = fmax(fabs(wref[0]), fabs(wref[N - 1]));
+    for (size_t i = 0; i < N; i++) ASSERT_NEAR(wall[i], wref[i], 1e-12 * scale);
+    const size_t ks[] = {1, 5, 10, 11, 30, N};   /* 10 = n/4: dstemr; 11 and up: dstedc */
+    for (size_t q = 0; q < sizeof ks / sizeof *ks; q++) {
+        size_t k = ks[q];
+        pl_mat vt;
+        double w[N];
+        ASSERT_OK(pl_mat_init(&vt, k, N, &err), &err);
+        ASSERT_OK(pl_tridiag_top(&t, k, w, &vt, &err), &err);
+        for (size_t j = 0; j < k; j++) {
+            size_t r = N - k + j;   /* ascending, like pl_eigh_rows */
+            ASSERT_NEAR(w[j], wref[r], 1e-12 * scale);
+            double dot = 0.0, norm = 0.0;
+            for (size_t i = 0; i < N; i++) {
+                dot += PL_AT(&vt, j, i) * PL_AT(&ref, r, i);
+                norm += PL_AT(&vt, j, i) * PL_AT(&vt, j, i);
+            }
+            ASSERT_NEAR(fabs(dot), 1.0, 1e-10);
+            ASSERT_NEAR(norm, 1.0, 1e-12);
+        }
+        pl_mat_release(&vt);
+    }
+    pl_mat bad;
+    ASSERT_OK(pl_mat_init(&bad, 3, N + 1, &err), &err);
+    ASSERT_FAILS(pl_tridiag_top(&t, 3, wall, &bad, &err), &err, "top eigenvectors");
+    pl_mat_release(&bad);
+    pl_tridiag_release(&t);
+    pl_tridiag_release(&t);   /* idempotent */
+    pl_mat_release(&a);
+    pl_mat_release(&ref);
+}
