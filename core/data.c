@@ -346,6 +346,26 @@ static int stats_alloc(pl_stats *st, size_t N, size_t D, size_t C, int gram, pl_
     return PL_OK;
 }
 
+/* Cache freshly computed statistics on d. When d already had them (without the Gram, which is
+ * being added), the arrays callers may hold stay where they are: the new values (the same
+ * numbers) are copied into them and only G is adopted. */
+static void adopt_stats(pl_data *d, pl_stats *st, int gram) {
+    if (d->st_ready) {
+        size_t cd = st->C * st->D;
+        memcpy(d->st.n, st->n, st->C * sizeof(double));
+        memcpy(d->st.S, st->S, cd * sizeof(double));
+        memcpy(d->st.Q, st->Q, cd * sizeof(double));
+        free(d->st.G);
+        d->st.G = st->G;
+        st->G = NULL;
+        stats_free(st);
+    } else {
+        d->st = *st;
+    }
+    d->st_ready = 1;
+    d->st_gram = gram;
+}
+
 /* One streaming pass over the root's source. */
 static int stats_pass(pl_data *d, int gram, pl_err *err) {
     size_t N = d->N, D = d->D, C = d->C, B = pl_data_block_rows(d);
@@ -386,10 +406,7 @@ static int stats_pass(pl_data *d, int gram, pl_err *err) {
             rc = pl_err_set(err, PL_ENUMERIC, "%s: the Gram matrix XᵀX overflows double precision; rescale the features",
                             pl_source_name(d->src));
     if (rc) { stats_free(&st); return rc; }
-    stats_free(&d->st);
-    d->st = st;
-    d->st_ready = 1;
-    d->st_gram = gram;
+    adopt_stats(d, &st, gram);
     return PL_OK;
 }
 
@@ -451,10 +468,7 @@ static int stats_shift(pl_data *d, const pl_stats *b, int gram, pl_err *err) {
         }
         pl_symmetrize_upper(&g);
     }
-    stats_free(&d->st);
-    d->st = st;
-    d->st_ready = 1;
-    d->st_gram = gram;
+    adopt_stats(d, &st, gram);
     return PL_OK;
 }
 

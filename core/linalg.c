@@ -245,6 +245,47 @@ cleanup:
     return rc;
 }
 
+int pl_eigh_project(pl_mat *a, double *w, pl_mat *b, pl_err *err) {
+    pl_tridiag t;
+    pl_mat z = {0}, out = {0};
+    size_t n = a->rows, m = b->rows;
+    int rc;
+    if (b->cols != n) {
+        pl_mat_release(a);
+        return pl_err_set(err, PL_EINVAL, "eigh: %zu-vectors to project on a %zux%zu matrix",
+                          b->cols, n, n);
+    }
+    if ((rc = pl_tridiag_init(&t, a, err))) {
+        pl_mat_release(a);
+        return rc;
+    }
+    if (n == 0) goto cleanup;
+    if (fits_int(m, b->ld, 0, "eigh", err)) {
+        rc = err->code;
+        goto cleanup;
+    }
+    /* row-major m×n with leading dimension ld = column-major n×m with the same ld */
+    int info = m ? LAPACKE_dormtr(LAPACK_COL_MAJOR, 'L', 'L', 'T', (int)n, (int)m, t.a.data,
+                                  (int)t.a.ld, t.tau, b->data, (int)b->ld)
+                 : 0;
+    if ((rc = lapack_status(info, "dormtr", err))) goto cleanup;
+    pl_mat_release(&t.a);   /* the reflectors are done with: free them before Z */
+    if ((rc = pl_mat_init(&z, n, n, err))) goto cleanup;
+    memcpy(w, t.d, n * sizeof *w);
+    info = LAPACKE_dstedc(LAPACK_COL_MAJOR, 'I', (int)n, w, t.e, z.data, (int)n);
+    if ((rc = lapack_status(info, "dstedc", err)) || m == 0) goto cleanup;
+    /* out (column-major n×m) = Zᵀ · (Qᵀb) */
+    if ((rc = pl_mat_init(&out, m, n, err))) goto cleanup;
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)n, (int)m, (int)n, 1.0, z.data,
+                (int)n, b->data, (int)b->ld, 0.0, out.data, (int)n);
+    for (size_t r = 0; r < m; r++) memcpy(&PL_AT(b, r, 0), &PL_AT(&out, r, 0), n * sizeof(double));
+cleanup:
+    pl_tridiag_release(&t);
+    pl_mat_release(&z);
+    pl_mat_release(&out);
+    return rc;
+}
+
 int pl_eigh_gen(pl_mat *a, pl_mat *b, double *w, pl_err *err) {
     if (check_square(a, "eigh_gen", err) || check_square(b, "eigh_gen", err)) return err->code;
     size_t n = a->rows;

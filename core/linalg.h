@@ -46,6 +46,13 @@ int pl_tridiag_init(pl_tridiag *t, pl_mat *a, pl_err *err);
 int pl_tridiag_values(const pl_tridiag *t, double *w, pl_err *err);
 int pl_tridiag_top(const pl_tridiag *t, size_t k, double *w, pl_mat *vt, pl_err *err);
 void pl_tridiag_release(pl_tridiag *t);
+/* All eigenvalues of a symmetric a (n×n, UPPER triangle read; a is taken over and released)
+ * ascending in w, and m vectors in its eigenbasis: each row b_r of b (m×n) is replaced by Vᵀb_r
+ * (V the eigenvectors in w's order), without forming V: Qᵀb through dsytrd's reflectors, then
+ * the tridiagonal's eigenvectors Z (divide and conquer) and Zᵀ(Qᵀb). At n = 2048, m = 100 this
+ * is 0.6 × the time of pl_eigh, which also back-transforms all n vectors (LogME needs only
+ * Vᵀ of the class sums). */
+int pl_eigh_project(pl_mat *a, double *w, pl_mat *b, pl_err *err);
 /* Generalised symmetric-definite eigenproblem A v = λ B v (dsygvd); same layout as pl_eigh;
  * b is overwritten by its Cholesky factor. */
 int pl_eigh_gen(pl_mat *a, pl_mat *b, double *w, pl_err *err);

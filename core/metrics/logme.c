@@ -27,38 +27,31 @@
 
 #define LOGME_2PI 6.283185307179586476925286766559
 
-/* The spectrum shared by every target column: sigma (k kept values) and how to project. */
+/* The spectrum shared by every target column: sigma (k kept values). */
 typedef struct logme_spec {
     size_t N, D;     /* data shape; D enters the evidence as D/2·log(alpha) */
     size_t k;        /* kept components (normal + null) */
     size_t kn;       /* the first kn of them are normal (x computed); the rest are null */
     double *sigma;   /* k values; null ones are 0 */
-    /* N > D: eigenvectors of the Gram restricted to the nonzero columns */
-    int wide;
-    size_t dn;       /* number of nonzero columns */
-    size_t *cols;    /* dn indices of the nonzero columns */
-    pl_mat g;        /* dn × dn: the Gram's eigenvectors as rows (owned) */
-    pl_mat vt;       /* kn × dn view into g: the normal eigenvectors divided by sqrt(sigma) */
-    /* N <= D: left singular vectors */
-    pl_mat u;        /* N × N */
+    pl_mat u;        /* N <= D: the left singular vectors (N × N) */
 } logme_spec;
 
 static void spec_release(logme_spec *sp) {
     free(sp->sigma);
-    free(sp->cols);
-    pl_mat_release(&sp->g);
     pl_mat_release(&sp->u);
     memset(sp, 0, sizeof *sp);
 }
 
-/* Eigendecomposition of the dataset's Gram restricted to its nonzero columns (an all-zero
- * feature column has a zero diagonal and vice versa): cols/dn get those columns, g (dn×dn)
- * the eigenvectors as ROWS, w the eigenvalues ascending. The Gram is written straight into the
- * matrix the solver works in (for a moved dataset, derived there from the root's), and only
- * its upper triangle is read: no D×D copy beyond the solver's own. */
-static int gram_eigh(pl_data *d, size_t **cols, size_t *dn, pl_mat *g, double **w, pl_err *err) {
+/* The eigenvalues of the dataset's Gram restricted to its nonzero columns (an all-zero feature
+ * column has a zero diagonal and vice versa), and m vectors Xᵀy (rows of a, m×D) in its
+ * eigenbasis: cols/dn get those columns, w (dn) the eigenvalues ascending, p (m×dn) the rows
+ * Vᵀ(Xᵀy restricted to cols) in w's order. The Gram is written straight into the matrix the
+ * solver works in (for a moved dataset, derived there from the root's; only its upper triangle
+ * is read) and its eigenvectors are never formed (pl_eigh_project). */
+static int gram_eigh_project(pl_data *d, const pl_mat *a, size_t **cols, size_t *dn, double **w,
+                             pl_mat *p, pl_err *err) {
     size_t D = pl_data_dim(d), m = 0;
-    pl_mat full = {0};
+    pl_mat full = {0}, g = {0};
     int rc;
     if (!(*cols = pl_alloc(D ? D : 1, sizeof **cols, err))) return PL_ENOMEM;
     if ((rc = pl_mat_init(&full, D, D, err))) return rc;
@@ -67,36 +60,45 @@ static int gram_eigh(pl_data *d, size_t **cols, size_t *dn, pl_mat *g, double **
         if (PL_AT(&full, j, j) != 0.0) (*cols)[m++] = j;
     *dn = m;
     if (m == D) {
-        *g = full;
+        g = full;
         full = (pl_mat){0};
     } else {
-        if ((rc = pl_mat_init(g, m, m, err))) goto cleanup;
-        for (size_t a = 0; a < m; a++)   /* cols ascending: (a <= b) stays in the upper triangle */
-            for (size_t b = a; b < m; b++) PL_AT(g, a, b) = PL_AT(&full, (*cols)[a], (*cols)[b]);
+        if ((rc = pl_mat_init(&g, m, m, err))) goto cleanup;
+        for (size_t i = 0; i < m; i++)   /* cols ascending: (i <= j) stays in the upper triangle */
+            for (size_t j = i; j < m; j++) PL_AT(&g, i, j) = PL_AT(&full, (*cols)[i], (*cols)[j]);
     }
+    pl_mat_release(&full);
     if (!(*w = pl_alloc(m ? m : 1, sizeof **w, err))) {
         rc = PL_ENOMEM;
         goto cleanup;
     }
-    rc = pl_eigh_rows(g, *w, err);
+    if ((rc = pl_mat_init(p, a->rows, m ? m : 1, err))) goto cleanup;
+    p->cols = m;
+    for (size_t r = 0; r < a->rows; r++)
+        for (size_t j = 0; j < m; j++) PL_AT(p, r, j) = PL_AT(a, r, (*cols)[j]);
+    rc = pl_eigh_project(&g, *w, p, err);
 cleanup:
     pl_mat_release(&full);
+    pl_mat_release(&g);
     return rc;
 }
 
-/* N > D: the spectrum from the Gram. */
-static int spec_from_gram(pl_data *d, logme_spec *sp, pl_err *err) {
+/* N > D (thuml's truncated_svd): the spectrum from the Gram, and xs (m × k) = the projections
+ * x = uᵀy = Vᵀ(Xᵀy) / sqrt(sigma) of the m vectors Xᵀy given as rows of a (m × D); the null
+ * components' x are 0. */
+static int spec_from_gram(pl_data *d, const pl_mat *a, logme_spec *sp, pl_mat *xs, pl_err *err) {
     double *w = NULL;
+    size_t *cols = NULL, dn = 0;
+    pl_mat p = {0};
     int rc;
     sp->N = pl_data_rows(d);
     sp->D = pl_data_dim(d);
-    if ((rc = gram_eigh(d, &sp->cols, &sp->dn, &sp->g, &w, err))) goto cleanup;
-    size_t dn = sp->dn;
+    if ((rc = gram_eigh_project(d, a, &cols, &dn, &w, &p, err))) goto cleanup;
     double lmax = 0.0;
     for (size_t i = 0; i < dn; i++) lmax = fmax(lmax, w[i]);
     double noise = lmax * (double)sp->D * DBL_EPSILON;
     int keep_null = lmax * DBL_EPSILON > 1e-20;
-    /* w ascends, so the normal components are the last kn: rows i0.. of g */
+    /* w ascends, so the normal components are the last kn: i0.. */
     size_t kn = 0, knull = 0, i0 = dn;
     for (size_t i = 0; i < dn; i++) {
         if (w[i] > noise && w[i] > 1e-20) {
@@ -113,16 +115,16 @@ static int spec_from_gram(pl_data *d, logme_spec *sp, pl_err *err) {
         rc = PL_ENOMEM;
         goto cleanup;
     }
-    /* normal components, scaled in place so that x = (Xᵀy restricted to cols) · vtᵀ directly */
+    if ((rc = pl_mat_init(xs, a->rows, sp->k ? sp->k : 1, err))) goto cleanup;
     for (size_t c = 0; c < kn; c++) {
         double s = sqrt(w[i0 + c]);
         sp->sigma[c] = s * s;   /* thuml squares the square root: same rounding */
-        double *row = &PL_AT(&sp->g, i0 + c, 0);
-        for (size_t j = 0; j < dn; j++) row[j] /= s;
+        for (size_t r = 0; r < a->rows; r++) PL_AT(xs, r, c) = PL_AT(&p, r, i0 + c) / s;
     }
-    sp->vt = pl_mat_view(&sp->g, kn ? i0 : 0, 0, kn, dn);
 cleanup:
     free(w);
+    free(cols);
+    pl_mat_release(&p);
     return rc;
 }
 
@@ -134,7 +136,6 @@ static int spec_from_svd(pl_data *d, logme_spec *sp, pl_err *err) {
     size_t N = pl_data_rows(d);
     sp->N = N;
     sp->D = pl_data_dim(d);
-    sp->wide = 1;
     if ((rc = pl_data_dense(d, &x, err))) goto cleanup;
     if ((rc = pl_mat_init(&sp->u, N, N, err))) goto cleanup;
     if (!(sp->sigma = pl_alloc(N ? N : 1, sizeof *sp->sigma, err))) {
@@ -146,27 +147,6 @@ static int spec_from_svd(pl_data *d, logme_spec *sp, pl_err *err) {
     sp->k = sp->kn = N;
 cleanup:
     pl_mat_release(&x);
-    return rc;
-}
-
-static int spec_build(pl_data *d, logme_spec *sp, pl_err *err) {
-    memset(sp, 0, sizeof *sp);
-    if (pl_data_rows(d) > pl_data_dim(d)) return spec_from_gram(d, sp, err);
-    return spec_from_svd(d, sp, err);
-}
-
-/* Projections for N > D: xs (m × k) from the m vectors Xᵀy given as rows of a (m × D). */
-static int project_gram(const logme_spec *sp, const pl_mat *a, pl_mat *xs, pl_err *err) {
-    pl_mat ar = {0};
-    int rc;
-    if ((rc = pl_mat_init(&ar, a->rows, sp->dn ? sp->dn : 1, err))) goto cleanup;
-    ar.cols = sp->dn;
-    for (size_t r = 0; r < a->rows; r++)
-        for (size_t j = 0; j < sp->dn; j++) PL_AT(&ar, r, j) = PL_AT(a, r, sp->cols[j]);
-    pl_mat xn = pl_mat_view(xs, 0, 0, a->rows, sp->kn);
-    rc = pl_gemm(0, 1, 1.0, &ar, &sp->vt, 0.0, &xn, err);
-cleanup:
-    pl_mat_release(&ar);
     return rc;
 }
 
@@ -217,16 +197,17 @@ int pl_logme(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     pl_mat xs = {0};
     int rc;
     (void)o;
+    memset(&sp, 0, sizeof sp);
     size_t C = pl_data_classes(d);
     const size_t *cnt = pl_data_counts(d);
-    if ((rc = spec_build(d, &sp, err))) goto cleanup;
-    if ((rc = pl_mat_init(&xs, C, sp.k ? sp.k : 1, err))) goto cleanup;
-    if (!sp.wide) {
+    if (pl_data_rows(d) > pl_data_dim(d)) {
         const pl_stats *st;
         if ((rc = pl_data_stats(d, 0, &st, err))) goto cleanup;
         pl_mat s = pl_mat_wrap(st->S, C, st->D);   /* Xᵀ y_c = class sum */
-        if ((rc = project_gram(&sp, &s, &xs, err))) goto cleanup;
+        if ((rc = spec_from_gram(d, &s, &sp, &xs, err))) goto cleanup;
     } else {
+        if ((rc = spec_from_svd(d, &sp, err))) goto cleanup;
+        if ((rc = pl_mat_init(&xs, C, sp.k ? sp.k : 1, err))) goto cleanup;
         /* x_c = uᵀ y_c = sum of the rows of u in class c */
         const int *y = pl_data_y(d);
         for (size_t i = 0; i < sp.N; i++)
@@ -245,6 +226,7 @@ int pl_logme_targets(pl_data *d, const pl_mat *targets, double *out, pl_err *err
     logme_spec sp;
     pl_mat xs = {0}, xty = {0}, blk = {0};
     int rc;
+    memset(&sp, 0, sizeof sp);
     size_t N = pl_data_rows(d), D = pl_data_dim(d);
     if (!targets || targets->rows != N || targets->cols == 0)
         return pl_err_set(err, PL_EINVAL, "logme: targets must be %zu × K with K >= 1, got %zu × %zu",
@@ -254,9 +236,7 @@ int pl_logme_targets(pl_data *d, const pl_mat *targets, double *out, pl_err *err
         for (size_t j = 0; j < K; j++)
             if (!isfinite(PL_AT(targets, i, j)))
                 return pl_err_set(err, PL_EINVAL, "logme: target (%zu, %zu) is not finite", i, j);
-    if ((rc = spec_build(d, &sp, err))) goto cleanup;
-    if ((rc = pl_mat_init(&xs, K, sp.k ? sp.k : 1, err))) goto cleanup;
-    if (!sp.wide) {
+    if (N > D) {
         /* Xᵀ Y (kept as K × D) in one streaming pass */
         size_t br = pl_data_block_rows(d);
         if ((rc = pl_mat_init(&xty, K, D, err))) goto cleanup;
@@ -269,8 +249,11 @@ int pl_logme_targets(pl_data *d, const pl_mat *targets, double *out, pl_err *err
             pl_mat yb = pl_mat_view(targets, r0, 0, nr, K);
             if ((rc = pl_gemm(1, 0, 1.0, &yb, &xb, 1.0, &xty, err))) goto cleanup;
         }
-        if ((rc = project_gram(&sp, &xty, &xs, err))) goto cleanup;
+        pl_mat_release(&blk);
+        if ((rc = spec_from_gram(d, &xty, &sp, &xs, err))) goto cleanup;
     } else {
+        if ((rc = spec_from_svd(d, &sp, err))) goto cleanup;
+        if ((rc = pl_mat_init(&xs, K, sp.k ? sp.k : 1, err))) goto cleanup;
         pl_mat xk = pl_mat_view(&xs, 0, 0, K, sp.k);
         if ((rc = pl_gemm(1, 0, 1.0, targets, &sp.u, 0.0, &xk, err))) goto cleanup;
     }
@@ -326,32 +309,33 @@ static double evidence_icml(const double *s, const double *tmp, size_t D, double
 int pl_logme_icml(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     const pl_stats *st;
     size_t *cols = NULL, dn = 0;
-    pl_mat g = {0}, sr = {0}, tmp = {0};
+    pl_mat tmp = {0};
     double *w = NULL, *s = NULL;
     int rc;
     (void)o;
-    if ((rc = gram_eigh(d, &cols, &dn, &g, &w, err))) goto cleanup;
     if ((rc = pl_data_stats(d, 0, &st, err))) goto cleanup;
     size_t D = st->D, C = st->C;
+    pl_mat sm = pl_mat_wrap(st->S, C, D);
+    /* tmp (C × dn) = Vᵀ S_c; the all-zero columns' s = 0 and tmp = 0 are appended */
+    if ((rc = gram_eigh_project(d, &sm, &cols, &dn, &w, &tmp, err))) goto cleanup;
     if (!(s = pl_alloc(D ? D : 1, sizeof *s, err))) {
         rc = PL_ENOMEM;
         goto cleanup;
     }
     for (size_t i = 0; i < dn; i++) s[i] = fabs(w[i]);
-    if ((rc = pl_mat_init(&sr, C, dn ? dn : 1, err))) goto cleanup;
-    sr.cols = dn;
-    for (size_t c = 0; c < C; c++)
-        for (size_t j = 0; j < dn; j++) PL_AT(&sr, c, j) = st->S[c * D + cols[j]];
-    if ((rc = pl_mat_init(&tmp, C, D ? D : 1, err))) goto cleanup;
-    pl_mat tv = pl_mat_view(&tmp, 0, 0, C, dn);
-    if ((rc = pl_gemm(0, 1, 1.0, &sr, &g, 0.0, &tv, err))) goto cleanup;
+    double *x = pl_alloc(D ? D : 1, sizeof *x, err);
+    if (!x) {
+        rc = PL_ENOMEM;
+        goto cleanup;
+    }
     double sum = 0.0;
-    for (size_t c = 0; c < C; c++)
-        sum += evidence_icml(s, &PL_AT(&tmp, c, 0), D, (double)st->N, st->n[c]);
+    for (size_t c = 0; c < C; c++) {
+        memcpy(x, &PL_AT(&tmp, c, 0), dn * sizeof *x);
+        sum += evidence_icml(s, x, D, (double)st->N, st->n[c]);
+    }
+    free(x);
     rc = finish("logme_icml", sum, C, out, err);
 cleanup:
-    pl_mat_release(&g);
-    pl_mat_release(&sr);
     pl_mat_release(&tmp);
     free(w);
     free(s);

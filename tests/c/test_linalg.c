@@ -61,3 +61,34 @@ TEST(linalg_tridiag_top) {
     pl_mat_release(&a);
     pl_mat_release(&ref);
 }
+
+/* pl_eigh_project: the eigenvalues, and Vᵀb for every row b, as pl_eigh_rows's V gives them
+ * (up to each eigenvector's sign). */
+TEST(linalg_eigh_project) {
+    pl_err err;
+    enum { N = 30, M = 4 };
+    pl_mat a, ref, b, b0;
+    random_symmetric(&a, N, 5);
+    ASSERT_OK(pl_mat_copy(&ref, &a, &err), &err);
+    ASSERT_OK(pl_mat_init(&b, M, N, &err), &err);
+    uint64_t st = 3;
+    for (size_t i = 0; i < M * N; i++) b.data[i] = 2.0 * tf_rand(&st) - 1.0;
+    ASSERT_OK(pl_mat_copy(&b0, &b, &err), &err);
+    double wref[N], w[N];
+    ASSERT_OK(pl_eigh_rows(&ref, wref, &err), &err);
+    ASSERT_OK(pl_eigh_project(&a, w, &b, &err), &err);
+    ASSERT(a.data == NULL);   /* taken over and released */
+    double scale = fmax(fabs(wref[0]), fabs(wref[N - 1]));
+    for (size_t i = 0; i < N; i++) ASSERT_NEAR(w[i], wref[i], 1e-12 * scale);
+    for (size_t i = 0; i < N; i++) {
+        /* sign of eigenvector i in the projection: from the row with the largest |Vᵀb| */
+        for (size_t r = 0; r < M; r++) {
+            double want = 0.0;
+            for (size_t j = 0; j < N; j++) want += PL_AT(&ref, i, j) * PL_AT(&b0, r, j);
+            ASSERT_NEAR(fabs(PL_AT(&b, r, i)), fabs(want), 1e-10);
+        }
+    }
+    pl_mat_release(&ref);
+    pl_mat_release(&b);
+    pl_mat_release(&b0);
+}

@@ -199,6 +199,20 @@ TEST(data_gram_upper) {
     double *sh = calloc(C * D, sizeof *sh);
     for (size_t i = 0; i < C * D; i++) sh[i] = 0.3 * cos(0.7 * (double)i);
     ASSERT_OK(pl_data_moved(d, sh, &m, &err), &err);
+    /* adding the Gram to cached statistics keeps the arrays callers already hold */
+    const pl_stats *s0, *s1;
+    ASSERT_OK(pl_data_stats(d, 0, &s0, &err), &err);
+    const double *S0 = s0->S, *Q0 = s0->Q;
+    double q5 = s0->Q[5];
+    ASSERT(s0->G == NULL);
+    ASSERT_OK(pl_data_stats(d, 1, &s1, &err), &err);
+    ASSERT(s1->S == S0 && s1->Q == Q0 && s1->G != NULL && s1->Q[5] == q5);
+    ASSERT_OK(pl_data_stats(m, 0, &s0, &err), &err);
+    S0 = s0->S;
+    ASSERT_OK(pl_data_stats(m, 1, &s1, &err), &err);
+    ASSERT(s1->S == S0 && s1->G != NULL);
+    pl_data_release(m);
+    ASSERT_OK(pl_data_moved(d, sh, &m, &err), &err);   /* a fresh one, nothing cached */
     pl_mat g, bad;
     ASSERT_OK(pl_mat_init(&g, D, D, &err), &err);
     ASSERT_OK(pl_mat_init(&bad, D, D + 1, &err), &err);
