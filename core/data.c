@@ -445,6 +445,12 @@ int pl_data_gram_upper(pl_data *d, pl_mat *out, pl_err *err) {
     return PL_OK;
 }
 
+int pl_data_stats_gram_root(pl_data *d, const pl_stats **out, pl_err *err) {
+    const pl_stats *rs;
+    int rc = pl_data_stats(d->root ? d->root : d, 1, &rs, err);
+    return rc ? rc : pl_data_stats(d, 0, out, err);
+}
+
 /* Derive a moved dataset's statistics from its root's. */
 static int stats_shift(pl_data *d, const pl_stats *b, int gram, pl_err *err) {
     size_t D = b->D, C = b->C;

@@ -78,6 +78,10 @@ int pl_data_stats(pl_data *d, int want_gram, const pl_stats **out, pl_err *err);
  * without it, from the root's Gram by the same rank-2C update pl_data_stats uses, but neither
  * stored nor mirrored (a metric that eigendecomposes the Gram once needs no D×D copy kept). */
 int pl_data_gram_upper(pl_data *d, pl_mat *out, pl_err *err);
+/* pl_data_stats(d, 0) for a caller that will also call pl_data_gram_upper: the root's one pass
+ * computes its Gram too (a pass without it followed by pl_data_gram_upper would read the data
+ * twice), while a moved d still derives only its class statistics. */
+int pl_data_stats_gram_root(pl_data *d, const pl_stats **out, pl_err *err);
 
 /* Optional inputs for LEEP (source-model probabilities, N×Cs) and NCE (source labels).
  * Copied. A moved dataset sees its base's. */

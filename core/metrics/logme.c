@@ -202,7 +202,7 @@ int pl_logme(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     const size_t *cnt = pl_data_counts(d);
     if (pl_data_rows(d) > pl_data_dim(d)) {
         const pl_stats *st;
-        if ((rc = pl_data_stats(d, 0, &st, err))) goto cleanup;
+        if ((rc = pl_data_stats_gram_root(d, &st, err))) goto cleanup;
         pl_mat s = pl_mat_wrap(st->S, C, st->D);   /* Xᵀ y_c = class sum */
         if ((rc = spec_from_gram(d, &s, &sp, &xs, err))) goto cleanup;
     } else {
@@ -313,7 +313,7 @@ int pl_logme_icml(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     double *w = NULL, *s = NULL;
     int rc;
     (void)o;
-    if ((rc = pl_data_stats(d, 0, &st, err))) goto cleanup;
+    if ((rc = pl_data_stats_gram_root(d, &st, err))) goto cleanup;
     size_t D = st->D, C = st->C;
     pl_mat sm = pl_mat_wrap(st->S, C, D);
     /* tmp (C × dn) = Vᵀ S_c; the all-zero columns' s = 0 and tmp = 0 are appended */
