@@ -25,6 +25,7 @@ struct pl_source {
     pl_npy h;
     unsigned char *raw;
     size_t raw_cap;
+    size_t rows_read;   /* rows handed out by pl_source_read, over the source's life */
 };
 
 static char *dup_str(const char *s) {
@@ -123,9 +124,12 @@ static int check_finite(const pl_source *s, size_t r0, size_t nr, const double *
     return PL_OK;
 }
 
+size_t pl_source_rows_read(const pl_source *s) { return s->rows_read; }
+
 int pl_source_read(pl_source *s, size_t r0, size_t nr, double *out, pl_err *err) {
     if (r0 > s->rows || nr > s->rows - r0)
         return pl_err_set(err, PL_EINVAL, "%s: rows %zu..%zu out of range (%zu rows)", s->name, r0, r0 + nr, s->rows);
+    s->rows_read += nr;
     if (s->mem.data) {
         for (size_t i = 0; i < nr; i++)
             memcpy(out + i * s->cols, s->mem.data + (r0 + i) * s->mem.ld, s->cols * sizeof(double));

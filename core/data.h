@@ -26,6 +26,8 @@ void pl_source_release(pl_source *s);
 size_t pl_source_rows(const pl_source *s);
 size_t pl_source_cols(const pl_source *s);
 const char *pl_source_name(const pl_source *s);
+/* Rows read so far (all calls of pl_source_read): how tests check "one pass over the data". */
+size_t pl_source_rows_read(const pl_source *s);
 /* Rows r0..r0+nr-1 into out (nr×cols, contiguous). Checks every value is finite and names
  * the file, row and column of the first that is not. */
 int pl_source_read(pl_source *s, size_t r0, size_t nr, double *out, pl_err *err);

@@ -237,6 +237,48 @@ TEST(data_gram_upper) {
     pl_data_release(d);
 }
 
+/* Issue 6's "one pass": LogME, PED + LogME and SFDA read every row of a cold dataset's file
+ * once; a second metric on the same dataset (or on a moved one) reads nothing more, except
+ * those that stream the rows themselves (SFDA) and read them once more each. */
+TEST(data_one_pass) {
+    pl_err err;
+    pl_data *d = tf_load("overlap", 0, &err), *m = NULL;
+    ASSERT(d);
+    pl_source *src = pl_data_source(d);
+    size_t N = pl_data_rows(d), C = pl_data_classes(d), D = pl_data_dim(d);
+    pl_opts none = {NULL, 0, 0};
+    double v;
+    ASSERT(pl_source_rows_read(src) == 0);
+    ASSERT_OK(pl_logme(d, &none, &v, &err), &err);
+    ASSERT(pl_source_rows_read(src) == N);
+    ASSERT_OK(pl_logme_icml(d, &none, &v, &err), &err);
+    ASSERT(pl_source_rows_read(src) == N);
+    double *sh = calloc(C * D, sizeof *sh);
+    for (size_t i = 0; i < C * D; i++) sh[i] = 0.01 * (double)(i % 7);
+    ASSERT_OK(pl_data_moved(d, sh, &m, &err), &err);
+    ASSERT_OK(pl_logme(m, &none, &v, &err), &err);
+    ASSERT(pl_source_rows_read(src) == N);   /* from the root's statistics */
+    ASSERT_OK(pl_sfda(m, &none, &v, &err), &err);
+    size_t after_sfda = pl_source_rows_read(src);
+    ASSERT(after_sfda > N && (after_sfda - N) % N == 0);
+    free(sh);
+    pl_data_release(m);
+    pl_data_release(d);
+    /* a moved dataset scored first: the root's one pass serves both */
+    d = tf_load("overlap", 0, &err);
+    ASSERT(d);
+    src = pl_data_source(d);
+    sh = calloc(C * D, sizeof *sh);
+    ASSERT_OK(pl_data_moved(d, sh, &m, &err), &err);
+    ASSERT_OK(pl_logme(m, &none, &v, &err), &err);
+    ASSERT(pl_source_rows_read(src) == N);
+    ASSERT_OK(pl_logme(d, &none, &v, &err), &err);
+    ASSERT(pl_source_rows_read(src) == N);
+    free(sh);
+    pl_data_release(m);
+    pl_data_release(d);
+}
+
 TEST(data_label_checks) {
     pl_err err;
     pl_mat m;
