@@ -265,22 +265,8 @@ cleanup:
 
 /* ---------- geometry ---------- */
 
-/* Eight partial sums (numpy's pairwise sum keeps eight too): independent chains, so the loop
- * is bound by its loads rather than by the adder's latency. */
-PL_SIMD_CLONES
 static double dist_between(const double *a, const double *b, size_t D) {
-    double s[8] = {0};
-    size_t j = 0;
-    for (; j + 8 <= D; j += 8)
-        for (int u = 0; u < 8; u++) {
-            double t = a[j + u] - b[j + u];
-            s[u] += t * t;
-        }
-    for (; j < D; j++) {
-        double t = a[j] - b[j];
-        s[0] += t * t;
-    }
-    return sqrt(((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])));
+    return sqrt(pl_sqdist(a, b, D));
 }
 
 /* Pair loops visit the pairs (i < j) in tiles: a block of PAIR_TILE rows i against every row

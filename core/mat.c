@@ -45,3 +45,19 @@ int pl_mat_copy(pl_mat *dst, const pl_mat *src, pl_err *err) {
         memcpy(dst->data + i * dst->ld, src->data + i * src->ld, src->cols * sizeof(double));
     return PL_OK;
 }
+
+PL_SIMD_CLONES
+double pl_sqdist(const double *a, const double *b, size_t n) {
+    double s[8] = {0};
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int u = 0; u < 8; u++) {
+            double t = a[j + u] - b[j + u];
+            s[u] += t * t;
+        }
+    for (; j < n; j++) {
+        double t = a[j] - b[j];
+        s[0] += t * t;
+    }
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}

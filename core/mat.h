@@ -24,4 +24,10 @@ int pl_mat_copy(pl_mat *dst, const pl_mat *src, pl_err *err);
 /* Wrap existing memory without owning it. */
 pl_mat pl_mat_wrap(double *data, size_t rows, size_t cols);
 
+/* ‖a − b‖² over n components, with eight partial sums (numpy's pairwise sum keeps eight too):
+ * independent chains, so the loop is bound by its loads rather than by the adder's latency;
+ * AVX2 and SSE2 copies give the same bits (PL_SIMD_CLONES). PED's pair distances and NLEEP's
+ * E-step (N·K·d long) run on it. */
+double pl_sqdist(const double *a, const double *b, size_t n);
+
 #endif

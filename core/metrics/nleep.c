@@ -415,24 +415,6 @@ static int gmm_mstep(nleep_gmm *g, const double *r, int init, double *linv, pl_e
  * below that and glibc takes a slow path for them. Same bits as exp. */
 static inline double exp_or_zero(double x) { return x < -746.0 ? 0.0 : exp(x); }
 
-/* ‖y − m‖² over d components with eight partial sums: independent chains (one accumulator
- * made this loop, N·K·d long, latency-bound: 60 % of the E-step at d = 82, K = 500). */
-PL_SIMD_CLONES
-static double sqdist(const double *y, const double *m, size_t d) {
-    double s[8] = {0};
-    size_t b = 0;
-    for (; b + 8 <= d; b += 8)
-        for (int u = 0; u < 8; u++) {
-            double e = y[b + u] - m[b + u];
-            s[u] += e * e;
-        }
-    for (; b < d; b++) {
-        double e = y[b] - m[b];
-        s[0] += e * e;
-    }
-    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-}
-
 static int gmm_estep(nleep_gmm *g, double *lr, double *lb, pl_err *err) {
     size_t N = g->N, d = g->d, K = g->K;
     int rc;
@@ -472,7 +454,7 @@ static int gmm_estep(nleep_gmm *g, double *lr, double *lb, pl_err *err) {
                 double add = g->logdet[k] + log(g->w[k]);
                 for (size_t i = 0; i < nr; i++)
                     lr[(r0 + i) * K + k] = -0.5 * ((double)d * NLEEP_LOG_2PI +
-                                                   sqdist(&PL_AT(&ym, i, (k - k0) * d), m, d)) + add;
+                                                   pl_sqdist(&PL_AT(&ym, i, (k - k0) * d), m, d)) + add;
             }
         }
     }
