@@ -13,9 +13,10 @@
 #define PL_VERSION "0.1.0"
 
 /* Hot element-wise loops compiled twice, plain x86-64 (SSE2) and AVX2, the copy picked at load
- * time for the CPU (GCC/Clang function multi-versioning). AVX2 without FMA: both copies do the
- * same operations lane by lane, so results are bit-identical whichever runs. */
-#if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute)
+ * time for the CPU (GCC function multi-versioning). AVX2 without FMA: both copies do the same
+ * operations lane by lane, so results are bit-identical whichever runs. GCC only: clang 14 names
+ * the dispatcher `f.ifunc`, so a clone called from another unit does not link (the fuzz build). */
+#if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute) && !defined(__clang__)
 #if __has_attribute(target_clones)
 #define PL_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
 #endif
