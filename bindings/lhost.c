@@ -307,13 +307,38 @@ static int is_subcommand(const char *s) {
     return 0;
 }
 
+/* A subcommand's error for users: one line, without the traceback and the "file.lua:12: "
+ * positions (the message itself names the file and the field); PEDLAB_TRACEBACK=1 keeps both. */
+static int report_line(lua_State *L) {
+    const char *msg = lua_tostring(L, -1);
+    char *line = strdup(msg ? msg : "(error)");
+    if (line && !getenv("PEDLAB_TRACEBACK")) {
+        char *tb = strstr(line, "\nstack traceback:");
+        if (tb) *tb = 0;
+    }
+    char *m = line;
+    while (m && !getenv("PEDLAB_TRACEBACK")) {
+        char *colon = strchr(m, ':');
+        if (!colon || colon == m || memchr(m, ' ', (size_t)(colon - m))) break;
+        char *q = colon + 1;
+        if (*q < '0' || *q > '9') break;
+        while (*q >= '0' && *q <= '9') q++;
+        if (q[0] != ':' || q[1] != ' ') break;
+        m = q + 2;
+    }
+    fprintf(stderr, "pedlab: %s\n", m ? m : "(error)");
+    free(line);
+    lua_pop(L, 1);
+    return 1;
+}
+
 /* pedlab COMMAND args: require("pedlab.cli").main({COMMAND, args...}); errors print one line. */
 static int run_subcommand(lua_State *L, int argc, char **argv) {
     createargtable(L, argv, argc, 0);
     lua_getglobal(L, "require");
     lua_pushliteral(L, "pedlab.cli");
     int status = docall(L, 1, 1);
-    if (status != LUA_OK) return report(L, status);
+    if (status != LUA_OK) return report_line(L);
     lua_getfield(L, -1, "main");
     lua_newtable(L);
     for (int i = 0; i < argc; i++) {
@@ -326,29 +351,7 @@ static int run_subcommand(lua_State *L, int argc, char **argv) {
     signal(SIGINT, laction);
     status = lua_pcall(L, 1, 1, -3);
     signal(SIGINT, SIG_DFL);
-    if (status != LUA_OK) {
-        /* one line for users: the message without the traceback (PEDLAB_TRACEBACK=1 keeps it) */
-        const char *msg = lua_tostring(L, -1);
-        char *line = strdup(msg ? msg : "(error)");
-        if (line && !getenv("PEDLAB_TRACEBACK")) {
-            char *tb = strstr(line, "\nstack traceback:");
-            if (tb) *tb = 0;
-        }
-        /* drop "file.lua:12: " positions: the message itself names the file and the field */
-        char *m = line;
-        while (m && !getenv("PEDLAB_TRACEBACK")) {
-            char *colon = strchr(m, ':');
-            if (!colon || colon == m || memchr(m, ' ', (size_t)(colon - m))) break;
-            char *q = colon + 1;
-            if (*q < '0' || *q > '9') break;
-            while (*q >= '0' && *q <= '9') q++;
-            if (q[0] != ':' || q[1] != ' ') break;
-            m = q + 2;
-        }
-        fprintf(stderr, "pedlab: %s\n", m ? m : "(error)");
-        free(line);
-        return 1;
-    }
+    if (status != LUA_OK) return report_line(L);
     int code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
     return code;
 }

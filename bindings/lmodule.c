@@ -1,5 +1,6 @@
 /* lmodule.c — luaopen_pedlab_core: the C half of the pedlab Lua module. */
 #include <cblas.h>
+#include <errno.h>
 #include <stdlib.h>
 
 #include "lpedlab.h"
@@ -55,9 +56,21 @@ static int l_get_threads(lua_State *L) {
     return 1;
 }
 
-int luaopen_pedlab_core(lua_State *L) {
+/* PEDLAB_THREADS: unset or empty leaves OpenBLAS's default; anything else must be 1..1024. */
+static void threads_from_env(lua_State *L) {
     const char *env = getenv("PEDLAB_THREADS");
-    if (env && atoi(env) >= 1) openblas_set_num_threads(atoi(env));
+    if (!env || !*env) return;
+    char *end;
+    errno = 0;
+    long n = strtol(env, &end, 10);
+    while (*end == ' ' || *end == '\t') end++;
+    if (errno || end == env || *end || n < 1 || n > 1024)
+        luaL_error(L, "PEDLAB_THREADS=%s: expected a whole number of threads 1..1024", env);
+    openblas_set_num_threads((int)n);
+}
+
+int luaopen_pedlab_core(lua_State *L) {
+    threads_from_env(L);
     lua_newtable(L);
     lua_pushcfunction(L, l_set_threads);
     lua_setfield(L, -2, "set_threads");

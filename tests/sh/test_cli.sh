@@ -36,6 +36,15 @@ expect_err "unknown option" "unknown option --bogus" score $B --metric logme --b
 expect_err "missing metric" "--metric is required" score $B
 expect_err "bad number" "--dt abc: expected a number" score $B --metric ped+logme --dt abc
 expect_err "parc too few dims" "parc: needs" score $B --metric parc
+expect_err "bad --threads" "--threads must be a whole number >= 1" score $B --metric logme --threads 0
+for v in abc 0 2x 99999; do
+  err=$(PEDLAB_THREADS=$v "$P" score $B --metric logme 2>&1 >/dev/null); rc=$?
+  [ $rc -ne 0 ] && [ "$err" = "pedlab: PEDLAB_THREADS=$v: expected a whole number of threads 1..1024" ] \
+    && ok "bad PEDLAB_THREADS=$v" || bad "bad PEDLAB_THREADS=$v (rc=$rc): $err"
+done
+PEDLAB_THREADS=1 "$P" score $B --metric logme | grep -q '^logme' && ok "PEDLAB_THREADS=1" || bad "PEDLAB_THREADS=1"
+[ "$(PEDLAB_THREADS=1 "$P" -e 'print(require("pedlab").get_threads())')" = 1 ] && ok "PEDLAB_THREADS sets BLAS threads" \
+  || bad "PEDLAB_THREADS sets BLAS threads"
 printf 'not a npy' > "$tmp/bad.npy"
 expect_err "corrupt npy" "bad.npy: not a .npy file" score --features "$tmp/bad.npy" --labels $F/blobs_small/labels.npy --metric logme
 
