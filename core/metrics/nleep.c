@@ -30,12 +30,13 @@
  *
  * Cost: PCA (Gram O(N·D²) shared + O(D³)) and an O(N·D·k) pass to an N×k dense copy (EM needs
  * every sample at each iteration); k-means O(N·K·k) per iteration; EM per iteration: the E-step
- * is a triangular product Z·L⁻ᵀ per component, ~N·k²·K flops through BLAS (50-75 % of a gemm),
+ * is a product Z·L⁻ᵀ per component, ~N·k²·K flops through BLAS (for k >= 32 one gemm over a
+ * group of components side by side, else a triangular product per component; see gmm_fit),
  * the M-step one syrk per component over the samples whose responsibility is >= 1e-15 (usually
  * a few per sample, <= N·k²·K flops); memory O(N·(k + K) + K·k²). Measured (N = 10000,
  * D = 2048, C = 10, power-law spectrum giving k = 107; one OpenBLAS thread): 5.3 s CPU against
  * 20.4 s for PED's NLEEP with scikit-learn 1.2.1 on the same OpenBLAS (k = 9: 3.2 s vs 12.8 s);
- * the PCA (Gram + eigh instead of a full SVD) and the blocked triangular E-step make the
+ * the PCA (Gram + top-k eigenvectors instead of a full SVD) and the blocked E-step make the
  * difference.
  *
  * Degenerate inputs: a one-sample class, constant columns, N < D, C = 2 are fine. N < K (fewer
