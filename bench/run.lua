@@ -1,6 +1,7 @@
 -- bench/run.lua — `pedlab bench/run.lua [PART]` (what the top-level `make bench` runs): runs
 -- bench/run.sh, which builds bench/plbench against a Release libpedlab.a and prints one TARGET
--- line per target. PART as in run.sh: (none) | all | peers | logme | ped | steps | growth | memory.
+-- line per target. PART as in run.sh: (none) | all | peers | logme | ped | steps | growth | memory
+-- | huge.
 -- The timing lives in C (plbench.c, CLOCK_MONOTONIC): Lua's os.clock is CPU time summed over
 -- threads, not wall time.
 local here = (arg and arg[0] or "bench/run.lua"):match("^(.*)/[^/]*$") or "."

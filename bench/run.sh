@@ -6,6 +6,7 @@
 #   bench/run.sh peers      target 4: against the official Python code (PED_REPO, LOGME_REPO)
 #   bench/run.sh all        both
 #   bench/run.sh logme|ped|steps|growth|memory    one part
+#   bench/run.sh huge       a file larger than memory (not in all: ~12 minutes and that much disk)
 #
 # Environment: BUILD (default ../build-bench, a Release build made here), BENCH_DATA (folder for
 # the generated .npy files; default a fresh /tmp/pedlab-bench.XXXXXX, removed at the end unless
@@ -132,6 +133,41 @@ part_memory() {
     [ "${BENCH_KEEP:-0}" = 1 ] || rm -f "$DATA"/f100k*.npy "$DATA"/f200k*.npy
 }
 
+# huge (not in `all`): target 3's claim itself, a float32 file larger than this machine's memory
+# (MemTotal + 5 %), scored with LogME and PED + LogME by fresh processes; needs that much free disk
+# plus 2 GB, and about 4 minutes to write and 4 per metric to read (at the disk's speed).
+part_huge() {
+    note ""
+    local mem_kb rows bytes free_kb m spec out rss t
+    mem_kb=$(awk '/MemTotal/ { print $2 }' /proc/meminfo)
+    rows=$(( (mem_kb * 1024 / 100 * 105 / (D * 4) + 99999) / 100000 * 100000 ))
+    bytes=$(( rows * D * 4 ))
+    free_kb=$(df -Pk "$DATA" | awk 'NR == 2 { print $4 }')
+    note "# huge: a feature file larger than the machine's memory: N=$rows, D=$D float32, $(awk -v b="$bytes" -v m="$mem_kb" 'BEGIN { printf "%.1f GiB against MemTotal %.1f GiB", b / 1073741824, m / 1048576 }')"
+    if [ ! -s "$DATA/huge$rows.npy" ] && [ $((free_kb * 1024)) -lt $((bytes + 2000000000)) ]; then
+        note "SKIP    3  huge: only $((free_kb / 1048576)) GB free in $DATA (needs $((bytes / 1073741824 + 2)) GB)"
+        return 0
+    fi
+    note "-- load average $(load); generating $rows rows"
+    gen "huge$rows" "$rows" 11
+    sync "$DATA/huge$rows.npy"
+    for m in logme ped+logme; do
+        spec=(--metric "$m")
+        [ "$m" = logme ] || spec+=(--ref "$DATA/ref.npy")
+        out=$("$PLB" exec "$PEDLAB" score --features "$DATA/huge$rows.npy" --labels "$DATA/huge$rows.labels.npy" "${spec[@]}" 2>&1)
+        rss=$(grep '^exec:' <<<"$out" | sed -E 's/.*maxrss_kb=([0-9]+).*/\1/')
+        t=$(grep '^exec:' <<<"$out" | sed -E 's/.*seconds=([0-9.]+).*/\1/')
+        if ! grep -q '^exec: status=0 ' <<<"$out"; then
+            note "FAIL    3  huge: pedlab score --metric $m did not finish: $(tr '\n' ' ' <<<"$out")"
+            continue
+        fi
+        note "  $(grep -v '^exec:' <<<"$out" | tr '\t' ' ')  ($t s, $(awk -v t="$t" -v n="$rows" 'BEGIN { printf "%.1f µs", t / n * 1e6 }') per row)"
+        awk -v m="$m" -v k="$rss" 'BEGIN { pk = k / 1024
+            printf "TARGET  %-52s %9.1f MB (target <= 400 MB)  %s\n", "3  " m " peak RSS, file larger than memory", pk, (pk <= 400 ? "PASS" : "FAIL") }'
+    done
+    [ "${BENCH_KEEP:-0}" = 1 ] || rm -f "$DATA/huge$rows".*npy
+}
+
 part_peers() {
     gen flat10k 10000 1 decay=0.6
     note ""
@@ -183,8 +219,8 @@ part_peers() {
 }
 
 case $WHAT in
-    default|all|logme|ped|steps|growth|memory|peers) ;;
-    *) echo "usage: bench/run.sh [all|peers|logme|ped|steps|growth|memory]" >&2; exit 2 ;;
+    default|all|logme|ped|steps|growth|memory|peers|huge) ;;
+    *) echo "usage: bench/run.sh [all|peers|logme|ped|steps|growth|memory|huge]" >&2; exit 2 ;;
 esac
 header
 base_data
@@ -197,6 +233,7 @@ case $WHAT in
     growth) part_growth ;;
     memory) part_memory ;;
     peers) part_peers ;;
+    huge) part_huge ;;
 esac
 note ""
 note "== done $(date -u '+%H:%M UTC'), load average $(load)"
