@@ -57,6 +57,22 @@ gen() {
 
 free_gb() { df -Pk "$DATA" | awk 'NR == 2 { printf "%d", $4 / 1048576 }'; }
 
+# score_exec BASE METRIC: a fresh `pedlab score` process on BASE.npy / BASE.labels.npy (ped+
+# metrics with the reference set) under `plbench exec`; sets EX_OUT (what pedlab printed),
+# EX_RSS (peak RSS, kB) and EX_T (seconds); returns 1 when pedlab failed (EX_OUT is then all of
+# the output on one line).
+score_exec() {
+    local spec=(--metric "$2") out
+    [ "${2#ped+}" = "$2" ] || spec+=(--ref "$DATA/ref.npy")
+    out=$("$PLB" exec "$PEDLAB" score --features "$1.npy" --labels "$1.labels.npy" "${spec[@]}" 2>&1)
+    EX_OUT=$(grep -v '^exec:' <<<"$out" || true)
+    EX_RSS=$(grep '^exec:' <<<"$out" | sed -E 's/.*maxrss_kb=([0-9]+).*/\1/')
+    EX_T=$(grep '^exec:' <<<"$out" | sed -E 's/.*seconds=([0-9.]+).*/\1/')
+    grep -q '^exec: status=0 ' <<<"$out" && return 0
+    EX_OUT=$(tr '\n' ' ' <<<"$out")
+    return 1
+}
+
 header() {
     note "== pedlab bench  $(date -u '+%Y-%m-%d %H:%M UTC')  $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
     note "   $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), OpenBLAS threads $PEDLAB_THREADS, load average $(load)"
@@ -112,17 +128,13 @@ part_memory() {
     note "-- load average $(load); $g GB free; generating 100k and 200k rows"
     gen f100k 100000 6
     gen f200k 200000 7
-    local m n spec out rss t
+    local m n
     declare -A R
     for m in logme ped+logme sfda gbc; do
         for n in 100k 200k; do
-            spec=(--metric "$m")
-            [ "${m#ped+}" = "$m" ] || spec+=(--ref "$DATA/ref.npy")
-            out=$("$PLB" exec "$PEDLAB" score --features "$DATA/f$n.npy" --labels "$DATA/f$n.labels.npy" "${spec[@]}" 2>&1 >/dev/null | grep '^exec:')
-            rss=$(sed -E 's/.*maxrss_kb=([0-9]+).*/\1/' <<<"$out")
-            t=$(sed -E 's/.*seconds=([0-9.]+).*/\1/' <<<"$out")
-            R[$m.$n]=$rss
-            printf '  %-10s N=%-5s peak %7.1f MB  (%s s)\n' "$m" "$n" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$t"
+            score_exec "$DATA/f$n" "$m" || true
+            R[$m.$n]=$EX_RSS
+            printf '  %-10s N=%-5s peak %7.1f MB  (%s s)\n' "$m" "$n" "$(awk -v k="$EX_RSS" 'BEGIN { print k / 1024 }')" "$EX_T"
         done
         awk -v m="$m" -v a="${R[$m.100k]}" -v b="${R[$m.200k]}" 'BEGIN {
             pk = (a > b ? a : b) / 1024; per = (b - a) * 1024 / 100000
@@ -138,7 +150,7 @@ part_memory() {
 # plus 2 GB, and about 4 minutes to write and 4 per metric to read (at the disk's speed).
 part_huge() {
     note ""
-    local mem_kb rows bytes free_kb m spec out rss t
+    local mem_kb rows bytes free_kb m
     mem_kb=$(awk '/MemTotal/ { print $2 }' /proc/meminfo)
     rows=$(( (mem_kb * 1024 / 100 * 105 / (D * 4) + 99999) / 100000 * 100000 ))
     bytes=$(( rows * D * 4 ))
@@ -152,17 +164,12 @@ part_huge() {
     gen "huge$rows" "$rows" 11
     sync "$DATA/huge$rows.npy"
     for m in logme ped+logme; do
-        spec=(--metric "$m")
-        [ "$m" = logme ] || spec+=(--ref "$DATA/ref.npy")
-        out=$("$PLB" exec "$PEDLAB" score --features "$DATA/huge$rows.npy" --labels "$DATA/huge$rows.labels.npy" "${spec[@]}" 2>&1)
-        rss=$(grep '^exec:' <<<"$out" | sed -E 's/.*maxrss_kb=([0-9]+).*/\1/')
-        t=$(grep '^exec:' <<<"$out" | sed -E 's/.*seconds=([0-9.]+).*/\1/')
-        if ! grep -q '^exec: status=0 ' <<<"$out"; then
-            note "FAIL    3  huge: pedlab score --metric $m did not finish: $(tr '\n' ' ' <<<"$out")"
+        if ! score_exec "$DATA/huge$rows" "$m"; then
+            note "FAIL    3  huge: pedlab score --metric $m did not finish: $EX_OUT"
             continue
         fi
-        note "  $(grep -v '^exec:' <<<"$out" | tr '\t' ' ')  ($t s, $(awk -v t="$t" -v n="$rows" 'BEGIN { printf "%.1f µs", t / n * 1e6 }') per row)"
-        awk -v m="$m" -v k="$rss" 'BEGIN { pk = k / 1024
+        note "  $(tr '\t' ' ' <<<"$EX_OUT")  ($EX_T s, $(awk -v t="$EX_T" -v n="$rows" 'BEGIN { printf "%.1f µs", t / n * 1e6 }') per row)"
+        awk -v m="$m" -v k="$EX_RSS" 'BEGIN { pk = k / 1024
             printf "TARGET  %-52s %9.1f MB (target <= 400 MB)  %s\n", "3  " m " peak RSS, file larger than memory", pk, (pk <= 400 ? "PASS" : "FAIL") }'
     done
     [ "${BENCH_KEEP:-0}" = 1 ] || rm -f "$DATA/huge$rows".*npy
