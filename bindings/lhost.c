@@ -312,12 +312,13 @@ static int is_subcommand(const char *s) {
 static int report_line(lua_State *L) {
     const char *msg = lua_tostring(L, -1);
     char *line = strdup(msg ? msg : "(error)");
-    if (line && !getenv("PEDLAB_TRACEBACK")) {
+    int trim = getenv("PEDLAB_TRACEBACK") == NULL;
+    if (line && trim) {
         char *tb = strstr(line, "\nstack traceback:");
         if (tb) *tb = 0;
     }
     char *m = line;
-    while (m && !getenv("PEDLAB_TRACEBACK")) {
+    while (m && trim) {
         char *colon = strchr(m, ':');
         if (!colon || colon == m || memchr(m, ' ', (size_t)(colon - m))) break;
         char *q = colon + 1;

@@ -43,10 +43,14 @@ void **lpl_guard(lua_State *L, void *p, void (*fn)(void *)) {
     return &g->p;
 }
 
+/* BLAS threads pedlab accepts, from pl.set_threads and from PEDLAB_THREADS alike. */
+#define MAX_THREADS 1024
+
 /* pl.set_threads(n): OpenBLAS threads (the only parallelism in pedlab). */
 static int l_set_threads(lua_State *L) {
     lua_Integer n = luaL_checkinteger(L, 1);
-    luaL_argcheck(L, n >= 1 && n <= 1024, 1, "threads must be 1..1024");
+    luaL_argcheck(L, n >= 1 && n <= MAX_THREADS, 1,
+                  lua_pushfstring(L, "threads must be 1..%d", MAX_THREADS));
     openblas_set_num_threads((int)n);
     return 0;
 }
@@ -56,7 +60,7 @@ static int l_get_threads(lua_State *L) {
     return 1;
 }
 
-/* PEDLAB_THREADS: unset or empty leaves OpenBLAS's default; anything else must be 1..1024. */
+/* PEDLAB_THREADS: unset or empty leaves OpenBLAS's default; anything else must be 1..MAX_THREADS. */
 static void threads_from_env(lua_State *L) {
     const char *env = getenv("PEDLAB_THREADS");
     if (!env || !*env) return;
@@ -64,8 +68,9 @@ static void threads_from_env(lua_State *L) {
     errno = 0;
     long n = strtol(env, &end, 10);
     while (*end == ' ' || *end == '\t') end++;
-    if (errno || end == env || *end || n < 1 || n > 1024)
-        luaL_error(L, "PEDLAB_THREADS=%s: expected a whole number of threads 1..1024", env);
+    if (errno || end == env || *end || n < 1 || n > MAX_THREADS)
+        luaL_error(L, "PEDLAB_THREADS=%s: expected a whole number of threads 1..%d", env,
+                   MAX_THREADS);
     openblas_set_num_threads((int)n);
 }
 
