@@ -2,6 +2,7 @@
 #include <cblas.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lpedlab.h"
 
@@ -43,6 +44,97 @@ void **lpl_guard(lua_State *L, void *p, void (*fn)(void *)) {
     return &g->p;
 }
 
+/* ---------- options tables: every API that takes one checks it here ---------- */
+/* Levenshtein distance, capped (names are short): for "did you mean". */
+static size_t edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b), row[64];
+    if (la >= 63 || lb >= 63) return 99;
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+static int known_key(const char *k, const char *const *known) {
+    for (; *known; known++)
+        if (!strcmp(k, *known)) return 1;
+    return 0;
+}
+
+/* Raise "WHERE: unknown option 'KEY' (did you mean 'K'?); known: a, b, c". */
+static int unknown_option(lua_State *L, const char *where, const char *key,
+                          const char *const *known) {
+    luaL_Buffer b;
+    const char *best = NULL;
+    size_t bestd = 3;
+    for (const char *const *k = known; *k; k++) {
+        size_t d = edit_distance(key, *k);
+        if (d < bestd) bestd = d, best = *k;
+    }
+    luaL_buffinit(L, &b);
+    lua_pushfstring(L, "%s: unknown option '%s'", where, key);
+    luaL_addvalue(&b);
+    if (best) {
+        lua_pushfstring(L, " (did you mean '%s'?)", best);
+        luaL_addvalue(&b);
+    }
+    luaL_addstring(&b, "; known: ");
+    for (const char *const *k = known; *k; k++) {
+        if (k != known) luaL_addstring(&b, ", ");
+        luaL_addstring(&b, *k);
+    }
+    luaL_pushresult(&b);
+    return lua_error(L);
+}
+
+void lpl_check_options(lua_State *L, int idx, const char *where, const char *const *known) {
+    if (lua_isnoneornil(L, idx)) return;
+    idx = lua_absindex(L, idx);
+    if (!lua_istable(L, idx))
+        luaL_error(L, "%s: options must be a table {key = value}, got a %s", where,
+                   luaL_typename(L, idx));
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            lua_pushvalue(L, -1);
+            const char *k = luaL_tolstring(L, -1, NULL);
+            luaL_error(L, "%s: option keys must be names; got the %s key %s", where,
+                       luaL_typename(L, -3), k);
+        }
+        if (!known_key(lua_tostring(L, -1), known))
+            unknown_option(L, where, lua_tostring(L, -1), known);
+    }
+}
+
+/* pl.check_options(t, where, {known...}) → t: the Lua layers' options tables, same helper. */
+static int l_check_options(lua_State *L) {
+    const char *where = luaL_checkstring(L, 2);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, 3);
+    luaL_argcheck(L, n >= 0 && n < 256, 3, "at most 255 known keys");
+    const char *known[256];
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_geti(L, 3, i); /* the string stays referenced by the table */
+        known[i - 1] = lua_tostring(L, -1);
+        if (!known[i - 1]) return luaL_argerror(L, 3, "known keys must be strings");
+        lua_pop(L, 1);
+    }
+    known[n] = NULL;
+    lpl_check_options(L, 1, where, known);
+    lua_settop(L, 1);
+    return 1;
+}
+
 /* BLAS threads pedlab accepts, from pl.set_threads and from PEDLAB_THREADS alike. */
 #define MAX_THREADS 1024
 
@@ -81,6 +173,8 @@ int luaopen_pedlab_core(lua_State *L) {
     lua_setfield(L, -2, "set_threads");
     lua_pushcfunction(L, l_get_threads);
     lua_setfield(L, -2, "get_threads");
+    lua_pushcfunction(L, l_check_options);
+    lua_setfield(L, -2, "check_options");
     lua_pushliteral(L, PL_VERSION);
     lua_setfield(L, -2, "version");
     lpl_open_matrix(L);

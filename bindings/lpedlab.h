@@ -44,6 +44,12 @@ int lpl_fail(lua_State *L, const pl_err *err);
  * makes a C resource safe across calls that may raise; clear *slot to take the resource back. */
 void **lpl_guard(lua_State *L, void *p, void (*fn)(void *));
 
+/* Check the options table at idx (nil/none is fine) against a NULL-terminated list of known
+ * keys: a non-table, a non-string key or an unknown key raises "WHERE: unknown option 'KEY'
+ * (did you mean ...?); known: ...". The one check every options table goes through (also
+ * from Lua as pl.check_options(t, where, {keys...})). */
+void lpl_check_options(lua_State *L, int idx, const char *where, const char *const *known);
+
 /* Registration of each file's functions into the module table at the top of the stack. */
 void lpl_open_matrix(lua_State *L);
 void lpl_open_dataset(lua_State *L);
