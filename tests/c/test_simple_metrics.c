@@ -268,3 +268,119 @@ TEST(simple_metrics_errors) {
     pl_data_release(d);
     pl_mat_release(&x);
 }
+
+/* ---- features far from the origin ----
+ * X + o (o_j = off·sd·w_j, w_j in {1, -0.5, 2}, rounded to float64) against Xr = (X + o) − o,
+ * which is exactly representable (Sterbenz), so both hold the same points up to a
+ * translation and a translation-invariant metric must give the same score on both. */
+static int off_pair(const char *fcase, double off, pl_mat *xs, pl_mat *xr, int64_t **y,
+                    pl_err *err) {
+    pl_mat x = {0};
+    size_t n = 0;
+    int rc;
+    *y = NULL;
+    if ((rc = pl_npy_load_mat(tf_path(fcase, "features.npy"), &x, err)) ||
+        (rc = pl_npy_load_ints(tf_path(fcase, "labels.npy"), y, &n, err)))
+        goto cleanup;
+    double m = 0.0, v = 0.0, N = (double)(x.rows * x.cols);
+    for (size_t i = 0; i < x.rows * x.cols; i++) m += x.data[i];
+    m /= N;
+    for (size_t i = 0; i < x.rows * x.cols; i++) v += (x.data[i] - m) * (x.data[i] - m);
+    double sd = sqrt(v / N);
+    if ((rc = pl_mat_init(xs, x.rows, x.cols, err)) || (rc = pl_mat_init(xr, x.rows, x.cols, err)))
+        goto cleanup;
+    static const double w[3] = {1.0, -0.5, 2.0};
+    for (size_t i = 0; i < x.rows; i++)
+        for (size_t j = 0; j < x.cols; j++) {
+            double o = off * sd * w[j % 3];
+            PL_AT(xs, i, j) = PL_AT(&x, i, j) + o;
+            PL_AT(xr, i, j) = PL_AT(xs, i, j) - o;
+        }
+cleanup:
+    pl_mat_release(&x);
+    return rc;
+}
+
+/* Scores metric (with opts "k=v" pairs) on case + off·sd and on the same points at the origin.
+ * Returns the status of the far copy; *near gets the reference score. */
+static int off_scores(const char *metric, const pl_kv *kv, size_t nkv, const char *fcase,
+                      double off, double *far, double *near, pl_err *err) {
+    pl_mat xs = {0}, xr = {0};
+    int64_t *y = NULL;
+    pl_data *ds = NULL, *dr = NULL;
+    pl_opts o = {kv, nkv, 0};
+    int rc;
+    *far = *near = NAN;
+    if ((rc = off_pair(fcase, off, &xs, &xr, &y, err))) goto cleanup;
+    if (!(ds = tf_from_mat(&xs, y, err)) || !(dr = tf_from_mat(&xr, y, err))) {
+        rc = err->code ? err->code : PL_EINVAL;
+        goto cleanup;
+    }
+    if ((rc = pl_metric_score(metric, dr, &o, near, err))) {
+        pl_err_prefix(err, "at the origin");
+        goto cleanup;
+    }
+    rc = pl_metric_score(metric, ds, &o, far, err);
+cleanup:
+    pl_data_release(ds);
+    pl_data_release(dr);
+    pl_mat_release(&xs);
+    pl_mat_release(&xr);
+    free(y);
+    return rc;
+}
+
+static const double off_levels[] = {1e6, 1e8, 1e12};
+
+/* A translation-invariant metric: the same score within rtol at every offset. */
+static void off_check_invariant(const char *metric, const pl_kv *kv, size_t nkv,
+                                const char *fcase, double rtol) {
+    int bad = 0;
+    for (size_t k = 0; k < sizeof off_levels / sizeof off_levels[0]; k++) {
+        pl_err err = {0};
+        double far, near;
+        int rc = off_scores(metric, kv, nkv, fcase, off_levels[k], &far, &near, &err);
+        double rel = fabs(far - near) / fmax(fabs(near), 1e-300);
+        if (tf_verbose())
+            printf("  %-10s %-10s offset %g·sd: %.17g vs %.17g rel %.2e%s%s\n", metric, fcase,
+                   off_levels[k], far, near, rel, rc ? " error: " : "", rc ? err.msg : "");
+        if (rc) {
+            fprintf(stderr, "%s on %s + %g·sd: %s\n", metric, fcase, off_levels[k], err.msg);
+            bad++;
+        } else if (!(rel <= rtol)) {
+            fprintf(stderr, "%s on %s + %g·sd = %.17g, at the origin %.17g (rel %.2e > %g)\n",
+                    metric, fcase, off_levels[k], far, near, rel, rtol);
+            bad++;
+        }
+    }
+    ASSERT(bad == 0);
+}
+
+TEST(offset_gbc) {
+    static const pl_kv sph[] = {{"type", "spherical"}}, pca[] = {{"pca", "8"}};
+    off_check_invariant("gbc", NULL, 0, "blobs_small", 1e-9);
+    off_check_invariant("gbc", sph, 1, "blobs_small", 1e-9);
+    off_check_invariant("gbc", pca, 1, "overlap", 1e-9);
+}
+TEST(offset_hscore) {
+    off_check_invariant("hscore", NULL, 0, "blobs_small", 1e-9);
+    off_check_invariant("hscore_reg", NULL, 0, "overlap", 1e-9);
+}
+TEST(offset_transrate) { off_check_invariant("transrate", NULL, 0, "imbalanced", 1e-9); }
+TEST(offset_sfda) { off_check_invariant("sfda", NULL, 0, "blobs_small", 1e-8); }
+TEST(offset_parc) { off_check_invariant("parc", NULL, 0, "overlap", 1e-8); }
+TEST(offset_nleep) { off_check_invariant("nleep", NULL, 0, "blobs_small", 1e-8); }
+
+/* LogME reads the raw Gram XᵀX: not translation-invariant. Far from the origin float64 cannot
+ * resolve the spread against the mean in XᵀX: a clear refusal, never a silently wrong score. */
+TEST(offset_logme) {
+    for (size_t k = 0; k < sizeof off_levels / sizeof off_levels[0]; k++) {
+        pl_err err = {0};
+        double far, near;
+        int rc = off_scores("logme", NULL, 0, "blobs_small", off_levels[k], &far, &near, &err);
+        if (tf_verbose())
+            printf("  logme offset %g·sd: %.17g vs %.17g at the origin%s%s\n", off_levels[k], far,
+                   near, rc ? " error: " : "", rc ? err.msg : "");
+        if (off_levels[k] >= 1e8) ASSERT(rc != PL_OK && strstr(err.msg, "far from the origin"));
+    }
+}
