@@ -1,10 +1,14 @@
-/* lio.c — pl.load / pl.save (.npy, .csv, .json by extension), pl.load_labels, JSON ⇄ Lua.
+/* lio.c — pl.load / pl.save (.npy, .csv, .json by extension), JSON ⇄ Lua, and the file
+ * functions the Lua layer uses instead of a shell: read_file, write_file, check_output,
+ * note_input, mkdir, listdir, exists, journal.
  *
  * Missing files return nil, message (Lua's io convention); malformed files raise. */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "csvfile.h"
 #include "io.h"
@@ -248,6 +252,13 @@ static int l_json_decode(lua_State *L) {
 }
 
 /* ---------- load / save ---------- */
+static int unknown_type(lua_State *L, const char *path, const char *e) {
+    if (!*e)
+        return luaL_error(L, "%s: no file extension; expected a name ending in .npy, .csv or "
+                          ".json (the extension picks the format)", path);
+    return luaL_error(L, "%s: unknown file type '.%s'; expected .npy, .csv or .json", path, e);
+}
+
 static int l_load(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     const char *e = ext(path);
@@ -282,21 +293,36 @@ static int l_load(lua_State *L) {
         const char *t = lua_tolstring(L, -1, &len);
         return json_decode_text(L, t, len, path);
     }
-    return luaL_error(L, "%s: unknown file type '.%s'; expected .npy, .csv or .json", path, e);
+    return unknown_type(L, path, e);
 }
 
+/* Raise err, prefixed with the option name when the core did not name it. */
+static int raise_what(lua_State *L, pl_err *err, const char *what) {
+    size_t n = what ? strlen(what) : 0;
+    if (n && !(strncmp(err->msg, what, n) == 0 && err->msg[n] == ':'))
+        pl_err_prefix(err, "%s", what);
+    return lpl_raise(L, err);
+}
+
+/* pl.save(path, value [, header] [, what]): .json any value, .npy/.csv a matrix (csv: header
+ * names). what names the option in messages ("--save-shift"). */
 static int l_save(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     const char *e = ext(path);
     pl_err err;
     luaL_checkany(L, 2);
+    int hdr_idx = lua_istable(L, 3) ? 3 : 0;
+    const char *what = lua_type(L, 3) == LUA_TSTRING ? lua_tostring(L, 3)
+                     : luaL_optstring(L, 4, "pl.save");
+    if (strcmp(e, "json") && strcmp(e, "npy") && strcmp(e, "csv")) return unknown_type(L, path, e);
+    if (pl_output_check(path, what, &err)) return lpl_raise(L, &err);
     if (!strcmp(e, "json")) {
         char *s = encode(L, 2, 1);
         size_t n = strlen(s);
         s[n] = '\n';
-        int rc = pl_write_file_atomic(path, s, n + 1, &err);
+        int rc = pl_write_file_what(path, s, n + 1, what, &err);
         free(s);
-        if (rc) return lpl_raise(L, &err);
+        if (rc) return raise_what(L, &err, what);
         return 0;
     }
     pl_mat tmp;
@@ -304,12 +330,12 @@ static int l_save(lua_State *L) {
     int rc;
     if (!strcmp(e, "npy")) {
         rc = pl_npy_save_mat(path, &tmp, &err);
-    } else if (!strcmp(e, "csv")) {
+    } else {
         const char **hdr = NULL;
-        if (lua_istable(L, 3)) {
+        if (hdr_idx) {
             hdr = calloc(tmp.cols ? tmp.cols : 1, sizeof *hdr);
             for (size_t j = 0; hdr && j < tmp.cols; j++) {
-                lua_geti(L, 3, (lua_Integer)j + 1);
+                lua_geti(L, hdr_idx, (lua_Integer)j + 1);
                 hdr[j] = lua_tostring(L, -1);
                 if (!hdr[j]) hdr[j] = "";
                 lua_pop(L, 1); /* the string stays referenced by the table */
@@ -317,27 +343,192 @@ static int l_save(lua_State *L) {
         }
         rc = pl_csv_save(path, &tmp, hdr, &err);
         free(hdr);
-    } else {
-        pl_mat_release(&tmp);
-        return luaL_error(L, "%s: unknown file type '.%s'; expected .npy, .csv or .json", path, e);
     }
     pl_mat_release(&tmp);
-    if (rc) return lpl_raise(L, &err);
+    if (rc) return raise_what(L, &err, what);
     return 0;
 }
 
-/* pl.write_file(path, string): atomic text output for Lua-side writers (reports, SVG). */
+/* pl.write_file(path, string [, what]): atomic text output for Lua-side writers. */
 static int l_write_file(lua_State *L) {
     size_t len;
     const char *path = luaL_checkstring(L, 1);
     const char *s = luaL_checklstring(L, 2, &len);
+    const char *what = luaL_optstring(L, 3, NULL);
     pl_err err;
-    if (pl_write_file_atomic(path, s, len, &err)) return lpl_raise(L, &err);
+    if (pl_write_file_what(path, s, len, what, &err)) return lpl_raise(L, &err);
     return 0;
 }
 
+/* pl.check_output(path [, what]) → true, or raises saying why path may not be written. */
+static int l_check_output(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    const char *what = luaL_optstring(L, 2, NULL);
+    pl_err err;
+    if (pl_output_check(path, what, &err)) return lpl_raise(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* pl.note_input(path) → true; nil, message when it does not exist. */
+static int l_note_input(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    pl_err err;
+    if (pl_input_note(path, &err)) return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* pl.read_file(path) → string (noted as an input); nil, message when missing. */
+static int l_read_file(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    char *text;
+    size_t len;
+    pl_err err;
+    if (pl_read_file(path, &text, &len, &err))
+        return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
+    void **slot = lpl_guard(L, text, free); /* pushing may raise: the guard frees the text */
+    lua_pushlstring(L, text, len);
+    free(text);
+    *slot = NULL;
+    return 1;
+}
+
+/* pl.mkdir(path [, what]) → true: mkdir -p, from C. */
+static int l_mkdir(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    const char *what = luaL_optstring(L, 2, NULL);
+    pl_err err;
+    if (pl_mkdirs(path, &err)) return raise_what(L, &err, what);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+typedef struct { char **names; size_t n; } name_list;
+
+static int list_gc(lua_State *L) {
+    name_list *l = lua_touserdata(L, 1);
+    pl_listdir_free(l->names, l->n);
+    l->names = NULL;
+    l->n = 0;
+    return 0;
+}
+
+/* pl.listdir(path) → sorted array of every entry's name (dot files too); nil, message when the
+ * folder does not exist. */
+static int l_listdir(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    name_list *l = lua_newuserdatauv(L, sizeof *l, 0);
+    l->names = NULL;
+    l->n = 0;
+    if (luaL_newmetatable(L, "pedlab.namelist")) {
+        lua_pushcfunction(L, list_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    pl_err err;
+    if (pl_listdir(path, &l->names, &l->n, &err))
+        return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
+    lua_createtable(L, l->n > INT_MAX ? 0 : (int)l->n, 0);
+    for (size_t i = 0; i < l->n; i++) {
+        lua_pushstring(L, l->names[i]);
+        lua_seti(L, -2, (lua_Integer)i + 1);
+    }
+    pl_listdir_free(l->names, l->n);
+    l->names = NULL;
+    l->n = 0;
+    return 1;
+}
+
+/* pl.exists(path) → "file" | "directory" | "other" | nil (symbolic links followed). */
+static int l_exists(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushstring(L, S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "directory" : "other");
+    return 1;
+}
+
+/* ---------- journals ---------- */
+#define LPL_JOURNAL "pedlab.Journal"
+
+typedef struct { pl_journal *j; } lpl_journal;
+
+static pl_journal *check_journal(lua_State *L) {
+    lpl_journal *u = luaL_checkudata(L, 1, LPL_JOURNAL);
+    if (!u->j) luaL_error(L, "journal is closed");
+    return u->j;
+}
+
+/* pl.journal(path [, what]) → Journal: append-only results file, locked against other runs. */
+static int l_journal(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    const char *what = luaL_optstring(L, 2, NULL);
+    lpl_journal *u = lua_newuserdatauv(L, sizeof *u, 0);
+    u->j = NULL;
+    luaL_setmetatable(L, LPL_JOURNAL);
+    pl_err err;
+    if (pl_journal_open(path, &u->j, &err)) return raise_what(L, &err, what);
+    return 1;
+}
+
+/* j:append(line): one line (no newline inside), on the disk when this returns. */
+static int j_append(lua_State *L) {
+    pl_journal *j = check_journal(L);
+    size_t len;
+    const char *line = luaL_checklstring(L, 2, &len);
+    pl_err err;
+    if (pl_journal_append(j, line, len, &err)) return lpl_raise(L, &err);
+    return 0;
+}
+
+/* j:read() → the journal's whole content (earlier runs' lines). */
+static int j_read(lua_State *L) {
+    pl_journal *j = check_journal(L);
+    char *text;
+    size_t len;
+    pl_err err;
+    if (pl_journal_read(j, &text, &len, &err)) return lpl_raise(L, &err);
+    void **slot = lpl_guard(L, text, free);
+    lua_pushlstring(L, text, len);
+    free(text);
+    *slot = NULL;
+    return 1;
+}
+
+static int j_close(lua_State *L) {
+    lpl_journal *u = luaL_checkudata(L, 1, LPL_JOURNAL);
+    pl_journal_close(u->j);
+    u->j = NULL;
+    return 0;
+}
+
+static int j_tostring(lua_State *L) {
+    lpl_journal *u = luaL_checkudata(L, 1, LPL_JOURNAL);
+    lua_pushstring(L, u->j ? "Journal" : "Journal (closed)");
+    return 1;
+}
+
+static const luaL_Reg journal_methods[] = {
+    {"append", j_append}, {"read", j_read}, {"close", j_close}, {NULL, NULL}};
+static const luaL_Reg journal_meta[] = {
+    {"__gc", j_close}, {"__close", j_close}, {"__tostring", j_tostring}, {NULL, NULL}};
+
 static const luaL_Reg funcs[] = {
     {"load", l_load}, {"save", l_save}, {"json_encode", l_json_encode},
-    {"json_decode", l_json_decode}, {"write_file", l_write_file}, {NULL, NULL}};
+    {"json_decode", l_json_decode}, {"write_file", l_write_file},
+    {"check_output", l_check_output}, {"note_input", l_note_input}, {"read_file", l_read_file},
+    {"mkdir", l_mkdir}, {"listdir", l_listdir}, {"exists", l_exists}, {"journal", l_journal},
+    {NULL, NULL}};
 
-void lpl_open_io(lua_State *L) { luaL_setfuncs(L, funcs, 0); }
+void lpl_open_io(lua_State *L) {
+    luaL_newmetatable(L, LPL_JOURNAL);
+    luaL_setfuncs(L, journal_meta, 0);
+    luaL_newlib(L, journal_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+    luaL_setfuncs(L, funcs, 0);
+}

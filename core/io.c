@@ -1,10 +1,16 @@
-/* io.c — atomic writes (temp file + fsync + rename) and whole-file reads. */
+/* io.c — inputs (non-blocking, noted), outputs (checked, atomic or streamed), folders and
+ * journals. */
 #include "io.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static char *dup_str(const char *s) {
@@ -14,23 +20,291 @@ static char *dup_str(const char *s) {
     return d;
 }
 
-int pl_atomic_begin(pl_atomic *a, const char *path, pl_err *err) {
+/* "WHAT: " or "" */
+#define WHAT_FMT "%s%s"
+#define WHAT_ARGS(w) (w) ? (w) : "", (w) ? ": " : ""
+
+/* ---------- inputs ---------- */
+
+/* Every input of the process, by device + inode. The list only grows: a process reads tens of
+ * files, and an input stays protected after it is closed (its data may still be in use). */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    char *name;
+} noted_input;
+
+static noted_input *inputs;
+static size_t n_inputs, cap_inputs;
+
+static const noted_input *find_input(dev_t dev, ino_t ino) {
+    for (size_t i = 0; i < n_inputs; i++)
+        if (inputs[i].dev == dev && inputs[i].ino == ino) return &inputs[i];
+    return NULL;
+}
+
+static void note_stat(const struct stat *st, const char *path) {
+    if (!S_ISREG(st->st_mode) || find_input(st->st_dev, st->st_ino)) return;
+    if (n_inputs == cap_inputs) {
+        size_t nc = cap_inputs ? cap_inputs * 2 : 16;
+        noted_input *ni = realloc(inputs, nc * sizeof *ni);
+        if (!ni) return;
+        inputs = ni;
+        cap_inputs = nc;
+    }
+    inputs[n_inputs].dev = st->st_dev;
+    inputs[n_inputs].ino = st->st_ino;
+    inputs[n_inputs].name = dup_str(path);
+    n_inputs++;
+}
+
+void pl_input_note_fd(int fd, const char *path) {
+    struct stat st;
+    if (fstat(fd, &st) == 0) note_stat(&st, path);
+}
+
+int pl_input_note(const char *path, pl_err *err) {
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return pl_err_set(err, errno == ENOENT ? PL_ENOENT : PL_EIO, "cannot open %s: %s", path,
+                          strerror(errno));
+    note_stat(&st, path);
+    return PL_OK;
+}
+
+int pl_input_is_noted(int fd, const char **name) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return 0;
+    const noted_input *in = find_input(st.st_dev, st.st_ino);
+    if (in && name) *name = in->name;
+    return in != NULL;
+}
+
+static const char *file_kind(mode_t m) {
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device"
+         : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+int pl_input_open_kind(const char *path, const char *kind, int *fd, pl_err *err) {
+    *fd = -1;
+    if (!*path) return pl_err_set(err, PL_EINVAL, "empty file name; expected %s", kind ? kind : "a file");
+    int f = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (f < 0)
+        return pl_err_set(err, errno == ENOENT ? PL_ENOENT : PL_EIO, "cannot open %s: %s", path,
+                          strerror(errno));
+    struct stat st;
+    if (fstat(f, &st) != 0) {
+        int e = errno;
+        close(f);
+        return pl_err_set(err, PL_EIO, "cannot open %s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(f);
+        return pl_err_set(err, PL_EIO, "%s is %s; expected %s", path, file_kind(st.st_mode),
+                          kind ? kind : S_ISDIR(st.st_mode) ? "a file" : "a regular file");
+    }
+    int fl = fcntl(f, F_GETFL);
+    if (fl == -1 || fcntl(f, F_SETFL, fl & ~O_NONBLOCK) == -1) {
+        int e = errno;
+        close(f);
+        return pl_err_set(err, PL_EIO, "cannot open %s: %s", path, strerror(e));
+    }
+    note_stat(&st, path);
+    *fd = f;
+    return PL_OK;
+}
+
+int pl_input_open(const char *path, int *fd, pl_err *err) {
+    return pl_input_open_kind(path, NULL, fd, err);
+}
+
+int pl_read_file(const char *path, char **out, size_t *len, pl_err *err) {
+    *out = NULL;
+    if (len) *len = 0;
+    int fd;
+    int rc = pl_input_open(path, &fd, err);
+    if (rc) return rc;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    int e = 0;
+    while (buf) {
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            e = errno;
+            break;
+        }
+        if (got == 0) break;
+        n += (size_t)got;
+        if (n < cap) continue;
+        char *nb = cap <= SIZE_MAX / 4 ? realloc(buf, cap * 2 + 1) : NULL;
+        if (!nb) { free(buf); buf = NULL; break; }
+        buf = nb;
+        cap *= 2;
+    }
+    close(fd);
+    if (!buf) return pl_err_set(err, PL_ENOMEM, "out of memory reading %s", path);
+    if (e) {
+        free(buf);
+        return pl_err_set(err, PL_EIO, "cannot read %s: %s", path, strerror(e));
+    }
+    buf[n] = 0;
+    *out = buf;
+    if (len) *len = n;
+    return PL_OK;
+}
+
+/* ---------- outputs ---------- */
+
+/* The folder part of path ("." when there is none), malloc'd. */
+static char *folder_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return dup_str(".");
+    if (slash == path) return dup_str("/");
+    size_t n = (size_t)(slash - path);
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, path, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+/* Follow symbolic links at path (also a dangling one) to the file that will be replaced.
+ * *out is malloc'd. */
+static int resolve_links(const char *path, char **out, pl_err *err) {
+    char *p = dup_str(path);
+    if (!p) return pl_err_set(err, PL_ENOMEM, "out of memory");
+    for (int hops = 0;; hops++) {
+        struct stat st;
+        if (lstat(p, &st) != 0 || !S_ISLNK(st.st_mode)) break;
+        if (hops == 40) {
+            free(p);
+            return pl_err_set(err, PL_EIO, "cannot write %s: %s", path, strerror(ELOOP));
+        }
+        char target[PATH_MAX];
+        ssize_t n = readlink(p, target, sizeof target - 1);
+        if (n < 0) {
+            int e = errno;
+            free(p);
+            return pl_err_set(err, PL_EIO, "cannot write %s: %s", path, strerror(e));
+        }
+        target[n] = 0;
+        char *next;
+        if (target[0] == '/') {
+            next = dup_str(target);
+        } else {
+            char *dir = folder_of(p);
+            size_t len = dir ? strlen(dir) + 1 + (size_t)n + 1 : 0;
+            next = dir ? malloc(len) : NULL;
+            if (next) snprintf(next, len, "%s/%s", dir, target);
+            free(dir);
+        }
+        free(p);
+        if (!next) return pl_err_set(err, PL_ENOMEM, "out of memory");
+        p = next;
+    }
+    *out = p;
+    return PL_OK;
+}
+
+/* Check the resolved destination dest (path as given is used in messages). */
+static int check_dest(const char *path, const char *dest, const char *what, pl_err *err) {
+    struct stat st;
+    if (stat(dest, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return pl_err_set(err, PL_EINVAL, WHAT_FMT "%s is a directory; expected a file path",
+                              WHAT_ARGS(what), path);
+        if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))
+            return pl_err_set(err, PL_EINVAL, WHAT_FMT "%s is %s; expected a regular file",
+                              WHAT_ARGS(what), path, file_kind(st.st_mode));
+        const noted_input *in = find_input(st.st_dev, st.st_ino);
+        if (in) {
+            if (strcmp(in->name, path) == 0)
+                return pl_err_set(err, PL_EINVAL, WHAT_FMT "%s is an input of this run; refusing "
+                                  "to overwrite it (choose another output path)", WHAT_ARGS(what),
+                                  path);
+            return pl_err_set(err, PL_EINVAL, WHAT_FMT "%s is the input %s of this run; refusing "
+                              "to overwrite it (choose another output path)", WHAT_ARGS(what),
+                              path, in->name);
+        }
+        return PL_OK;
+    }
+    if (errno != ENOENT)
+        return pl_err_set(err, PL_EIO, WHAT_FMT "cannot write %s: %s", WHAT_ARGS(what), path,
+                          strerror(errno));
+    char *dir = folder_of(dest);
+    if (!dir) return pl_err_set(err, PL_ENOMEM, "out of memory");
+    int rc = PL_OK;
+    if (stat(dir, &st) != 0)
+        rc = pl_err_set(err, PL_EIO, WHAT_FMT "cannot write %s: folder %s %s", WHAT_ARGS(what),
+                        path, dir, errno == ENOENT ? "does not exist" : strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        rc = pl_err_set(err, PL_EIO, WHAT_FMT "cannot write %s: %s is not a folder",
+                        WHAT_ARGS(what), path, dir);
+    free(dir);
+    return rc;
+}
+
+int pl_output_check(const char *path, const char *what, pl_err *err) {
+    if (!path || !*path)
+        return pl_err_set(err, PL_EINVAL, WHAT_FMT "empty output path; expected a file name",
+                          WHAT_ARGS(what));
+    char *dest;
+    int rc = resolve_links(path, &dest, err);
+    if (rc) return rc;
+    rc = check_dest(path, dest, what, err);
+    free(dest);
+    return rc;
+}
+
+static void atomic_clear(pl_atomic *a) {
+    free(a->path);
+    free(a->dest);
+    free(a->tmp);
     a->f = NULL;
+    a->path = a->dest = a->tmp = NULL;
+}
+
+int pl_atomic_begin_what(pl_atomic *a, const char *path, const char *what, pl_err *err) {
+    memset(a, 0, sizeof *a);
+    a->what = what;
+    if (!path || !*path) return pl_output_check(path, what, err);
     a->path = dup_str(path);
-    size_t n = strlen(path) + 16;
+    if (!a->path) return pl_err_set(err, PL_ENOMEM, "out of memory");
+    int rc = resolve_links(path, &a->dest, err);
+    if (!rc) rc = check_dest(path, a->dest, what, err);
+    if (rc) {
+        atomic_clear(a);
+        return rc;
+    }
+    struct stat st;
+    if (stat(a->dest, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+        /* a device or FIFO is a stream: written in place, never replaced */
+        int fd = open(a->dest, O_WRONLY | O_CLOEXEC);
+        a->f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+        if (!a->f) {
+            int e = errno;
+            if (fd >= 0) close(fd);
+            atomic_clear(a);
+            return pl_err_set(err, PL_EIO, WHAT_FMT "cannot write %s: %s", WHAT_ARGS(what), path,
+                              strerror(e));
+        }
+        return PL_OK;
+    }
+    size_t n = strlen(a->dest) + 16;
     a->tmp = malloc(n);
-    if (!a->path || !a->tmp) {
-        pl_atomic_abort(a);
+    if (!a->tmp) {
+        atomic_clear(a);
         return pl_err_set(err, PL_ENOMEM, "out of memory");
     }
-    snprintf(a->tmp, n, "%s.tmpXXXXXX", path);
+    snprintf(a->tmp, n, "%s.tmpXXXXXX", a->dest);
     int fd = mkstemp(a->tmp);
     if (fd < 0) {
         int e = errno;
-        free(a->tmp);
-        a->tmp = NULL;
-        pl_atomic_abort(a);
-        return pl_err_set(err, PL_EIO, "cannot write %s: %s", path, strerror(e));
+        atomic_clear(a);
+        return pl_err_set(err, PL_EIO, WHAT_FMT "cannot write %s: %s", WHAT_ARGS(what), path,
+                          strerror(e));
     }
     /* mkstemp creates the file 0600; give the result the mode a plain fopen would */
     mode_t mask = umask(0);
@@ -38,81 +312,269 @@ int pl_atomic_begin(pl_atomic *a, const char *path, pl_err *err) {
     if (fchmod(fd, 0666 & ~mask) != 0) { /* not fatal: the content is still right */ }
     a->f = fdopen(fd, "wb");
     if (!a->f) {
+        int e = errno;
         close(fd);
         pl_atomic_abort(a);
-        return pl_err_set(err, PL_EIO, "cannot write %s: %s", path, strerror(errno));
+        return pl_err_set(err, PL_EIO, WHAT_FMT "cannot write %s: %s", WHAT_ARGS(what), path,
+                          strerror(e));
     }
     return PL_OK;
 }
 
+int pl_atomic_begin(pl_atomic *a, const char *path, pl_err *err) {
+    return pl_atomic_begin_what(a, path, NULL, err);
+}
+
 int pl_atomic_commit(pl_atomic *a, pl_err *err) {
-    int bad = ferror(a->f) || fflush(a->f) != 0 || fsync(fileno(a->f)) != 0;
-    int e = errno;
-    if (fclose(a->f) != 0 && !bad) { bad = 1; e = errno; }
+    const char *what = a->what;
+    if (!a->f) {
+        pl_atomic_abort(a);
+        return pl_err_set(err, PL_EIO, "cannot write: the output was not opened");
+    }
+    int e = 0;
+    if (ferror(a->f)) e = errno ? errno : EIO;
+    if (!e && fflush(a->f) != 0) e = errno;
+    /* a device or FIFO cannot be synced (EINVAL): its writes were checked by the flush */
+    if (!e && fsync(fileno(a->f)) != 0 && !(a->tmp == NULL && (errno == EINVAL || errno == EROFS)))
+        e = errno;
+    if (fclose(a->f) != 0 && !e) e = errno;
     a->f = NULL;
-    if (bad) {
-        int rc = pl_err_set(err, PL_EIO, "cannot write %s: %s", a->path, strerror(e));
+    if (e) {
+        int rc = pl_err_set(err, PL_EIO, WHAT_FMT "cannot write %s: %s", WHAT_ARGS(what),
+                            a->path, strerror(e));
         pl_atomic_abort(a);
         return rc;
     }
-    if (rename(a->tmp, a->path) != 0) {
-        int rc = pl_err_set(err, PL_EIO, "cannot replace %s: %s", a->path, strerror(errno));
+    if (a->tmp && rename(a->tmp, a->dest) != 0) {
+        int rc = pl_err_set(err, PL_EIO, WHAT_FMT "cannot replace %s: %s", WHAT_ARGS(what),
+                            a->path, strerror(errno));
         pl_atomic_abort(a);
         return rc;
     }
-    free(a->tmp);
-    free(a->path);
-    a->tmp = a->path = NULL;
+    atomic_clear(a);
     return PL_OK;
 }
 
 void pl_atomic_abort(pl_atomic *a) {
     if (a->f) fclose(a->f);
     if (a->tmp) remove(a->tmp);
-    free(a->tmp);
-    free(a->path);
-    a->f = NULL;
-    a->tmp = a->path = NULL;
+    atomic_clear(a);
 }
 
-int pl_write_file_atomic(const char *path, const void *data, size_t len, pl_err *err) {
+int pl_write_file_what(const char *path, const void *data, size_t len, const char *what,
+                       pl_err *err) {
     pl_atomic a;
-    int rc = pl_atomic_begin(&a, path, err);
+    int rc = pl_atomic_begin_what(&a, path, what, err);
     if (rc) return rc;
     if (len && fwrite(data, 1, len, a.f) != len) {
-        rc = pl_err_set(err, PL_EIO, "cannot write %s: %s", path, strerror(errno));
+        rc = pl_err_set(err, PL_EIO, WHAT_FMT "cannot write %s: %s", WHAT_ARGS(what), path,
+                        strerror(errno));
         pl_atomic_abort(&a);
         return rc;
     }
     return pl_atomic_commit(&a, err);
 }
 
-int pl_read_file(const char *path, char **out, size_t *len, pl_err *err) {
+int pl_write_file_atomic(const char *path, const void *data, size_t len, pl_err *err) {
+    return pl_write_file_what(path, data, len, NULL, err);
+}
+
+/* ---------- folders ---------- */
+
+int pl_mkdirs(const char *path, pl_err *err) {
+    if (!path || !*path) return pl_err_set(err, PL_EINVAL, "empty folder name");
+    char *p = dup_str(path);
+    if (!p) return pl_err_set(err, PL_ENOMEM, "out of memory");
+    int rc = PL_OK;
+    size_t n = strlen(p);
+    for (size_t i = 1; i <= n && !rc; i++) {
+        if (i < n && p[i] != '/') continue;
+        if (p[i - 1] == '/') continue; /* "a//b" or a trailing slash */
+        char c = p[i];
+        p[i] = 0;
+        struct stat st;
+        if (mkdir(p, 0777) != 0) {
+            int e = errno;
+            if (stat(p, &st) == 0) {
+                if (!S_ISDIR(st.st_mode))
+                    rc = pl_err_set(err, PL_EIO, "cannot create folder %s: %s exists and is not "
+                                    "a folder", path, p);
+            } else {
+                rc = pl_err_set(err, PL_EIO, "cannot create folder %s: %s", path, strerror(e));
+            }
+        }
+        p[i] = c;
+    }
+    free(p);
+    return rc;
+}
+
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void pl_listdir_free(char **names, size_t n) {
+    if (!names) return;
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+int pl_listdir(const char *path, char ***names, size_t *n, pl_err *err) {
+    *names = NULL;
+    *n = 0;
+    DIR *d = opendir(path);
+    if (!d)
+        return pl_err_set(err, errno == ENOENT ? PL_ENOENT : PL_EIO, "cannot open folder %s: %s",
+                          path, strerror(errno));
+    char **v = NULL;
+    size_t cnt = 0, cap = 0;
+    int rc = PL_OK;
+    for (;;) {
+        errno = 0;
+        struct dirent *e = readdir(d);
+        if (!e) {
+            if (errno) rc = pl_err_set(err, PL_EIO, "cannot list %s: %s", path, strerror(errno));
+            break;
+        }
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if (cnt == cap) {
+            size_t nc = cap ? cap * 2 : 32;
+            char **nv = realloc(v, nc * sizeof *nv);
+            if (!nv) { rc = pl_err_set(err, PL_ENOMEM, "out of memory listing %s", path); break; }
+            v = nv;
+            cap = nc;
+        }
+        if (!(v[cnt] = dup_str(e->d_name))) {
+            rc = pl_err_set(err, PL_ENOMEM, "out of memory listing %s", path);
+            break;
+        }
+        cnt++;
+    }
+    closedir(d);
+    if (rc) {
+        pl_listdir_free(v, cnt);
+        return rc;
+    }
+    if (cnt) qsort(v, cnt, sizeof *v, cmp_names);
+    *names = v;
+    *n = cnt;
+    return PL_OK;
+}
+
+/* ---------- journals ---------- */
+
+struct pl_journal {
+    int fd;
+    char *path;
+};
+
+int pl_journal_open(const char *path, pl_journal **out, pl_err *err) {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return pl_err_set(err, errno == ENOENT ? PL_ENOENT : PL_EIO, "cannot open %s: %s", path,
-                          strerror(errno));
-    size_t cap = 1 << 16, n = 0;
+    int rc = pl_output_check(path, NULL, err);
+    if (rc) return rc;
+    pl_journal *j = malloc(sizeof *j);
+    char *p = dup_str(path);
+    if (!j || !p) {
+        free(j);
+        free(p);
+        return pl_err_set(err, PL_ENOMEM, "out of memory");
+    }
+    j->path = p;
+    j->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0666);
+    if (j->fd < 0) {
+        rc = pl_err_set(err, PL_EIO, "cannot open %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    struct stat st;
+    if (fstat(j->fd, &st) != 0) {
+        rc = pl_err_set(err, PL_EIO, "cannot open %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    /* a FIFO without a reader would block each append: a journal is a regular file or a
+     * device such as /dev/full (tests) */
+    if (S_ISFIFO(st.st_mode)) {
+        rc = pl_err_set(err, PL_EINVAL, "%s is a FIFO; expected a regular file for a journal",
+                        path);
+        goto fail;
+    }
+    int fl = fcntl(j->fd, F_GETFL);
+    if (fl != -1) fcntl(j->fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno == EWOULDBLOCK
+                 ? pl_err_set(err, PL_EIO, "%s is in use by another pedlab run", path)
+                 : pl_err_set(err, PL_EIO, "cannot lock %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    *out = j;
+    return PL_OK;
+fail:
+    pl_journal_close(j);
+    return rc;
+}
+
+int pl_journal_append(pl_journal *j, const char *line, size_t len, pl_err *err) {
+    if (!j || j->fd < 0) return pl_err_set(err, PL_EINVAL, "journal is closed");
+    if (memchr(line, '\n', len))
+        return pl_err_set(err, PL_EINVAL, "%s: a journal line must not hold a newline",
+                          j->path);
+    char nl = '\n';
+    struct iovec iov[2] = {{(void *)line, len}, {&nl, 1}};
+    size_t left = len + 1;
+    int k = 0;
+    while (left) {
+        ssize_t w = writev(j->fd, iov + k, 2 - k);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return pl_err_set(err, PL_EIO, "cannot write %s: %s", j->path, strerror(errno));
+        }
+        if (w == 0)
+            return pl_err_set(err, PL_EIO, "cannot write %s: %s", j->path, strerror(ENOSPC));
+        left -= (size_t)w;
+        while (k < 2 && (size_t)w >= iov[k].iov_len) w -= (ssize_t)iov[k++].iov_len;
+        if (k < 2) {
+            iov[k].iov_base = (char *)iov[k].iov_base + w;
+            iov[k].iov_len -= (size_t)w;
+        }
+    }
+    if (fdatasync(j->fd) != 0 && errno != EINVAL && errno != EROFS)
+        return pl_err_set(err, PL_EIO, "cannot write %s: %s", j->path, strerror(errno));
+    return PL_OK;
+}
+
+int pl_journal_read(pl_journal *j, char **out, size_t *len, pl_err *err) {
+    *out = NULL;
+    if (len) *len = 0;
+    if (!j || j->fd < 0) return pl_err_set(err, PL_EINVAL, "journal is closed");
+    struct stat st;
+    int regular = fstat(j->fd, &st) == 0 && S_ISREG(st.st_mode);
+    size_t cap = 1 << 12, n = 0;
     char *buf = malloc(cap + 1);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n < cap) break;
-        char *nb = realloc(buf, cap * 2 + 1);
+    while (buf && regular) { /* a device (/dev/full) holds no past lines */
+        ssize_t got = pread(j->fd, buf + n, cap - n, (off_t)n);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            free(buf);
+            return pl_err_set(err, PL_EIO, "cannot read %s: %s", j->path, strerror(e));
+        }
+        if (got == 0) break;
+        n += (size_t)got;
+        if (n < cap) continue;
+        char *nb = cap <= SIZE_MAX / 4 ? realloc(buf, cap * 2 + 1) : NULL;
         if (!nb) { free(buf); buf = NULL; break; }
         buf = nb;
         cap *= 2;
     }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf) return pl_err_set(err, PL_ENOMEM, "out of memory reading %s", path);
-    if (bad) {
-        free(buf);
-        return pl_err_set(err, PL_EIO, "cannot read %s", path);
-    }
+    if (!buf) return pl_err_set(err, PL_ENOMEM, "out of memory reading %s", j->path);
     buf[n] = 0;
     *out = buf;
     if (len) *len = n;
     return PL_OK;
+}
+
+void pl_journal_close(pl_journal *j) {
+    if (!j) return;
+    if (j->fd >= 0) close(j->fd); /* closing the only descriptor releases the lock */
+    free(j->path);
+    free(j);
 }

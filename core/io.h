@@ -1,8 +1,11 @@
-/* io.h — atomic output files: every file pedlab writes goes through here.
+/* io.h — the one way pedlab touches files: inputs, outputs, folders and journals.
  *
- * pl_atomic_begin opens a temporary file in the destination's folder; pl_atomic_commit flushes,
- * fsyncs and renames it over the destination, so a reader sees either the old file or the
- * complete new one, never a partial write. pl_atomic_abort removes the temporary file. */
+ * Inputs are opened without blocking and noted (device + inode), so no output of this process
+ * ever replaces a file it read. Outputs are checked before any work and again when written;
+ * a regular file is replaced atomically (temporary file in the same folder, fsync, rename), so
+ * a reader sees either the old file or the complete new one. Every write, flush, fsync and
+ * close is checked: a full disk is an error, never a silent truncation. Folders are created
+ * and listed from C; no user string ever reaches a shell. */
 #ifndef PL_IO_H
 #define PL_IO_H
 
@@ -10,18 +13,84 @@
 
 #include "pl.h"
 
+/* ---- inputs ---- */
+
+/* Note the open file fd (read as path) as an input of this process: later outputs onto the
+ * same device + inode are refused naming path. Best effort: never fails. */
+void pl_input_note_fd(int fd, const char *path);
+/* stat(path) and note it. PL_ENOENT ("cannot open PATH: ...") when it does not exist. */
+int pl_input_note(const char *path, pl_err *err);
+/* Open an input for reading without blocking on a FIFO (O_RDONLY|O_NONBLOCK|O_CLOEXEC), refuse
+ * anything but a regular file ("PATH is a directory; expected a file", "PATH is a FIFO:
+ * expected a regular file"), clear O_NONBLOCK and note it as an input. On success *fd is the
+ * caller's to close. PL_ENOENT when missing; *fd = -1 on failure. */
+int pl_input_open(const char *path, int *fd, pl_err *err);
+/* The same, for a file that must be regular: "PATH is a directory; expected KIND" with kind a
+ * noun phrase such as "a .npy file" (NULL: "a file"). */
+int pl_input_open_kind(const char *path, const char *kind, int *fd, pl_err *err);
+/* 1 when the open fd is an input of this process (same device + inode); *name = its path. */
+int pl_input_is_noted(int fd, const char **name);
+
+/* ---- outputs ---- */
+
+/* Check that path may be written. Refuses, with a message "WHAT: ..." (what may be NULL): an
+ * empty path, a directory, a path whose folder does not exist or is not a folder, an input of
+ * this process, a block device or socket. A symbolic link is followed (its target is
+ * replaced, the link kept); a character device or FIFO is accepted and written as a stream. */
+int pl_output_check(const char *path, const char *what, pl_err *err);
+
+/* An output being written. f is the stream to write to; the rest is private. */
 typedef struct pl_atomic {
     FILE *f;
-    char *path;
-    char *tmp;
+    char *path;   /* as given, for messages */
+    char *dest;   /* the file replaced: path with symbolic links resolved */
+    char *tmp;    /* the temporary file; NULL for a stream (device, FIFO) */
+    const char *what;
 } pl_atomic;
 
+/* pl_output_check, then open a temporary file next to the destination (or the device/FIFO
+ * itself, as a stream). On failure nothing is left behind and a->f is NULL. */
 int pl_atomic_begin(pl_atomic *a, const char *path, pl_err *err);
+/* The same with the option name for messages ("--json", "pl.save"); what is borrowed. */
+int pl_atomic_begin_what(pl_atomic *a, const char *path, const char *what, pl_err *err);
+/* Check every write (ferror), flush, fsync, close, then rename over the destination. On
+ * failure the destination is untouched and the temporary file removed. Releases a. */
 int pl_atomic_commit(pl_atomic *a, pl_err *err);
+/* Drop the temporary file; the destination is untouched. Idempotent. */
 void pl_atomic_abort(pl_atomic *a);
 /* Write a whole buffer atomically. */
 int pl_write_file_atomic(const char *path, const void *data, size_t len, pl_err *err);
-/* Read a whole file into a NUL-terminated malloc'd buffer. PL_ENOENT when it does not exist. */
+int pl_write_file_what(const char *path, const void *data, size_t len, const char *what,
+                       pl_err *err);
+
+/* Read a whole file (through pl_input_open: noted, never blocks) into a NUL-terminated
+ * malloc'd buffer. PL_ENOENT when it does not exist. */
 int pl_read_file(const char *path, char **out, size_t *len, pl_err *err);
+
+/* ---- folders ---- */
+
+/* mkdir -p from C, mode 0777 & ~umask. An existing folder is fine; a path component that
+ * exists and is not a folder is an error naming it. */
+int pl_mkdirs(const char *path, pl_err *err);
+/* Every entry of a folder except . and .. (names as bytes: dot files, newlines, any byte),
+ * sorted with strcmp. *names is a malloc'd array of *n malloc'd strings (NULL when empty);
+ * free with pl_listdir_free. PL_ENOENT ("cannot open folder PATH: ...") when missing. */
+int pl_listdir(const char *path, char ***names, size_t *n, pl_err *err);
+void pl_listdir_free(char **names, size_t n);
+
+/* ---- journals ---- */
+
+/* A results journal (sweeps): PATH opened or created for appending (pl_output_check first),
+ * with an exclusive non-blocking lock (flock); a second opener, in this process or another,
+ * gets "PATH is in use by another pedlab run". */
+typedef struct pl_journal pl_journal;
+int pl_journal_open(const char *path, pl_journal **out, pl_err *err);
+/* Append one line + '\n' in one write, then flush it to the disk (fdatasync). A line holding
+ * '\n' is refused; a short or failed write (full disk) is an error. */
+int pl_journal_append(pl_journal *j, const char *line, size_t len, pl_err *err);
+/* The journal's whole content as it is now (read under the lock), malloc'd, NUL-terminated. */
+int pl_journal_read(pl_journal *j, char **out, size_t *len, pl_err *err);
+/* Unlock and close; NULL is fine. */
+void pl_journal_close(pl_journal *j);
 
 #endif

@@ -9,6 +9,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "io.h"
 
@@ -122,7 +124,17 @@ static int parse_shape(scan *s, pl_npy *h) {
     for (;;) {
         skip_ws(s);
         if (s->p < s->end && *s->p == ')') { s->p++; break; }
-        if (s->p >= s->end || *s->p < '0' || *s->p > '9') return bad(s, "shape holds a non-integer");
+        if (s->p < s->end && *s->p == '-') {
+            char num[32];
+            size_t k = 0;
+            for (const char *q = s->p; q < s->end && k + 1 < sizeof num && (q == s->p || (*q >= '0' && *q <= '9')); q++)
+                num[k++] = *q;
+            num[k] = 0;
+            return pl_err_set(s->err, PL_EFORMAT, "%s: corrupt .npy header: shape holds a negative dimension (%s); expected sizes >= 0",
+                              s->path, num);
+        }
+        if (s->p >= s->end || *s->p < '0' || *s->p > '9')
+            return bad(s, "shape holds something other than a whole number; expected a tuple of sizes >= 0");
         size_t v = 0;
         while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
             if (v > (SIZE_MAX - 9) / 10) return bad(s, "shape dimension overflows");
@@ -155,6 +167,11 @@ int pl_npy_parse(const unsigned char *buf, size_t len, const char *path, pl_npy 
     }
     if (hlen > len - pre)
         return pl_err_set(err, PL_EFORMAT, "%s: truncated .npy header (declares %zu bytes, file has %zu)", path, hlen, len - pre);
+    /* NumPy evaluates the header as Python source, which refuses a NUL byte anywhere */
+    const unsigned char *nul = memchr(buf + pre, 0, hlen);
+    if (nul)
+        return pl_err_set(err, PL_EFORMAT, "%s: corrupt .npy header: NUL byte at byte %zu; expected text (NumPy refuses it too)",
+                          path, (size_t)(nul - buf));
     scan s = {(const char *)buf + pre, (const char *)buf + pre + hlen, path, err};
     int have_descr = 0, have_order = 0, have_shape = 0;
     if (expect(&s, '{', "header is not a dict")) return err->code;
@@ -196,6 +213,11 @@ int pl_npy_parse(const unsigned char *buf, size_t len, const char *path, pl_npy 
 
 int pl_npy_read_header(FILE *f, const char *path, pl_npy *h, pl_err *err) {
     unsigned char pre[12];
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) return pl_err_set(err, PL_EIO, "cannot read %s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) return pl_err_set(err, PL_EIO, "%s is a directory; expected a .npy file", path);
+    if (!S_ISREG(st.st_mode)) return pl_err_set(err, PL_EIO, "%s is not a regular file; expected a .npy file", path);
+    pl_input_note_fd(fileno(f), path);
     if (fseek(f, 0, SEEK_END) != 0) return pl_err_set(err, PL_EIO, "%s: cannot seek", path);
     long fsz = ftell(f);
     if (fsz < 0 || fseek(f, 0, SEEK_SET) != 0) return pl_err_set(err, PL_EIO, "%s: cannot seek", path);
@@ -277,10 +299,18 @@ void pl_npy_convert(const pl_npy *h, const void *raw, size_t count, double *out)
 }
 
 static int open_npy(const char *path, FILE **f, pl_npy *h, pl_err *err) {
-    *f = fopen(path, "rb");
-    if (!*f)
-        return pl_err_set(err, errno == ENOENT ? PL_ENOENT : PL_EIO, "cannot open %s: %s", path, strerror(errno));
-    int rc = pl_npy_read_header(*f, path, h, err);
+    int fd;
+    int rc = pl_input_open_kind(path, "a .npy file", &fd, err);
+    if (rc) {
+        *f = NULL;
+        return rc;
+    }
+    *f = fdopen(fd, "rb");
+    if (!*f) {
+        close(fd);
+        return pl_err_set(err, PL_ENOMEM, "out of memory opening %s", path);
+    }
+    rc = pl_npy_read_header(*f, path, h, err);
     if (rc) {
         fclose(*f);
         *f = NULL;
@@ -357,8 +387,14 @@ int pl_npy_load_ints(const char *path, int64_t **out, size_t *n, pl_err *err) {
     if (!v || !r) { rc = pl_err_prefix(err, "%s", path); goto cleanup; }
     if ((rc = read_all(f, path, &h, v, err))) goto cleanup;
     for (size_t i = 0; i < h.count; i++) {
-        if (!pl_dtype_is_integer(h.dtype) && (!isfinite(v[i]) || v[i] != floor(v[i]) || fabs(v[i]) > 9.0e15)) {
+        if (!pl_dtype_is_integer(h.dtype) && (!isfinite(v[i]) || v[i] != floor(v[i]))) {
             rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %g; labels must be whole numbers", path, i + 1, v[i]);
+            goto cleanup;
+        }
+        /* from 2^53 on, float64 no longer holds every whole number: two ids may have merged */
+        if (!pl_dtype_is_integer(h.dtype) && fabs(v[i]) >= 9007199254740992.0) {
+            rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %.17g, a %s label beyond 2^53 where distinct ids may have been rounded together; store labels as int64",
+                            path, i + 1, v[i], pl_dtype_name(h.dtype));
             goto cleanup;
         }
         if (h.dtype == PL_DT_U64 || h.dtype == PL_DT_I64) {
