@@ -1,0 +1,134 @@
+#!/bin/bash
+# The host: standard output write errors, and the interactive REPL under tmux (Ctrl-C at the
+# prompt and at a continuation keeps the session, a running statement is interrupted, results
+# print readably, help). Usage: test_repl.sh PEDLAB
+set -u
+P="$1"
+F="${PL_SOURCE_DIR}/tests/fixtures"
+pass=0; fail=0
+ok() { pass=$((pass+1)); echo "ok   $1"; }
+bad() { fail=$((fail+1)); echo "FAIL $1"; }
+tmp=$(mktemp -d)
+sock="pedlab-test-repl-$$"
+cleanup() { command -v tmux >/dev/null && tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+B="--features $F/blobs_small/features.npy --labels $F/blobs_small/labels.npy"
+
+# ---- standard output write errors: non-zero exit and one line naming the cause ----
+full_msg="pedlab: cannot write standard output: No space left on device"
+expect_full() { # name args...
+  local name="$1"; shift
+  err=$("$@" 2>&1 >/dev/full); rc=$?
+  [ $rc -ne 0 ] && [ "$err" = "$full_msg" ] && ok "$name" || bad "$name (rc=$rc): $err"
+}
+if [ -w /dev/full ]; then
+  expect_full "score > /dev/full" "$P" score $B --metric logme
+  expect_full "metrics > /dev/full" "$P" metrics
+  expect_full "-e print > /dev/full" "$P" -e 'print(1)'
+  expect_full "long output > /dev/full" "$P" -e 'for i = 1, 100000 do print(i) end'
+  echo 'print(2)' > "$tmp/two.lua"
+  expect_full "script > /dev/full" "$P" "$tmp/two.lua"
+  err=$(echo 'print(3)' | "$P" - 2>&1 >/dev/full); rc=$?
+  [ $rc -ne 0 ] && [ "$err" = "$full_msg" ] && ok "stdin script > /dev/full" \
+    || bad "stdin script > /dev/full (rc=$rc): $err"
+else
+  echo "SKIP /dev/full checks: /dev/full is not writable here"
+fi
+err=$("$P" -e 'print(1)' 2>&1 >&-); rc=$?
+[ $rc -ne 0 ] && echo "$err" | grep -q "^pedlab: cannot write standard output: " \
+  && ok "closed stdout" || bad "closed stdout (rc=$rc): $err"
+out=$("$P" -e 'print(1)' 2>&1); rc=$?
+[ $rc -eq 0 ] && [ "$out" = 1 ] && ok "normal output exits 0" || bad "normal output (rc=$rc): $out"
+
+# ---- the REPL under tmux ----
+if ! command -v tmux >/dev/null; then
+  echo "SKIP REPL checks: tmux is not installed (apt-get install tmux)"
+  echo "$pass passed, $fail failed"
+  [ $fail -eq 0 ]; exit
+fi
+T() { tmux -L "$sock" "$@"; }
+screen() { T capture-pane -p -J -t repl -S -1000 2>/dev/null; }
+wait_for() { # a whole line (fixed string), -s a substring, -E a regex line; 5 s at most
+  local mode=-xF
+  [ "$1" = -s ] && { mode=-F; shift; }
+  [ "$1" = -E ] && { mode=-xE; shift; }   # a regular expression for the whole line
+  for _ in $(seq 100); do screen | grep -q $mode -- "$1" && return 0; sleep 0.05; done
+  return 1
+}
+snap() { echo; screen | grep -v '^$' | tail -n 8; }
+count() { screen | grep -cxF -- "$1"; }
+send() { T send-keys -t repl -l -- "$1"; }
+enter() { T send-keys -t repl Enter; }
+ctrl_c() { T send-keys -t repl C-c; }
+
+mkdir -p "$tmp/home"
+# remain-on-exit keeps the pane (and its exit status) when pedlab ends
+T -f /dev/null new-session -d -s repl -x 150 -y 60 \
+  "exec env HOME=$tmp/home INPUTRC=/dev/null TERM=xterm '$P'" \; set-option -g remain-on-exit on
+alive() { [ "$(T display-message -p -t repl '#{pane_dead}' 2>/dev/null)" = 0 ]; }
+wait_for -s "pedlab> " && ok "REPL starts" || bad "REPL starts: $(snap)"
+
+send 'x = 42'; enter
+send 'y = 1 +'; ctrl_c                     # Ctrl-C at the prompt, line half typed
+sleep 0.3
+send 'for i = 1, 3 do'; enter              # a continuation ...
+wait_for -s "    >> " || bad "continuation prompt: $(snap)"
+send 'print("inside")'; enter
+ctrl_c                                     # ... discarded by Ctrl-C
+sleep 0.3
+send 'print(x, y)'; enter
+wait_for -E "42 +nil" && ok "Ctrl-C at the prompt and at a continuation keeps the session" \
+  || bad "Ctrl-C at the prompt: $(snap)"
+alive && [ "$(count inside)" = 0 ] && ok "the continuation was discarded" || bad "continuation ran: $(snap)"
+
+send 'while true do end'; enter
+sleep 0.5; ctrl_c
+wait_for -s "interrupted!" && ok "Ctrl-C interrupts a running statement" \
+  || bad "running statement not interrupted: $(snap)"
+send 'print(x + 1)'; enter
+wait_for "43" && ok "session alive after an interrupted statement" || bad "after interrupt: $(snap)"
+
+# results print readably
+send '= {1, 2, "three"}'; enter
+wait_for '{1, 2, "three"}' && ok "array printed" || bad "array: $(snap)"
+send '= {b = 1, a = "x", [10] = true, 7}'; enter
+wait_for '{7, [10] = true, a = "x", b = 1}' && ok "record printed, keys sorted" \
+  || bad "record: $(snap)"
+send '= {a = {b = {c = {d = 1}}}}'; enter
+wait_for '{a = {b = {c = {…}}}}' && ok "nesting cut at depth 3" || bad "nesting: $(snap)"
+send 't = {} for i = 1, 500 do t[i] = i end'; enter
+send 't'; enter
+wait_for -s ', 30, … (470 more)}' && ok "long array cut" || bad "long array: $(snap)"
+send '{pl.zeros(1, 2)}'; enter
+wait_for -s '{Matrix 1x2' && ok "matrix in a table by its __tostring" || bad "matrix in table: $(snap)"
+send 'pl.zeros(2, 2)'; enter
+wait_for "Matrix 2x2" && ok "matrix printed as before" || bad "matrix: $(snap)"
+send '"a string", 5'; enter
+wait_for -E "a string +5" && ok "several results, strings as they are" || bad "several results: $(snap)"
+send 'r = {name = "run", steps = 6, changes = {0.5, 0.25}, note = "line one\nline two"}'; enter
+send 'r'; enter
+wait_for '{changes = {0.5, 0.25}, name = "run", note = "line one\nline two", steps = 6}' \
+  && ok "record with a nested array and an escaped string" || bad "nested record: $(snap)"
+
+# help
+send 'help()'; enter
+wait_for -s "pl.balls(" && wait_for -s "pl.dataset(" && wait_for -s "pl.metrics" \
+  && ok "help() lists the API" || bad "help(): $(snap)"
+T clear-history -t repl; T send-keys -t repl C-l
+send 'help(pl.balls)'; enter
+wait_for -s "radius" && wait_for -s "standardise" && ok "help(pl.balls) shows its options" \
+  || bad "help(pl.balls): $(snap)"
+T clear-history -t repl; T send-keys -t repl C-l
+send 'help("pl.balls")'; enter
+wait_for -s "radius" && ok 'help("pl.balls")' || bad "help(\"pl.balls\"): $(snap)"
+send 'help("nope")'; enter
+wait_for -s "no help for 'nope'" && ok "help of an unknown name says so" || bad "help(nope): $(snap)"
+
+alive && ok "the session is still alive" || bad "the session ended: $(snap)"
+T send-keys -t repl C-d
+for _ in $(seq 100); do alive || break; sleep 0.05; done
+st=$(T display-message -p -t repl '#{pane_dead} #{pane_dead_status}' 2>/dev/null)
+[ "$st" = "1 0" ] && ok "Ctrl-D ends the session with status 0" || bad "Ctrl-D: '$st' $(snap)"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
