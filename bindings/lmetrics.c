@@ -72,7 +72,8 @@ static int l_list(lua_State *L) {
         if (m[i].needs & PL_NEED_FEATURES) { lua_pushliteral(L, "features"); lua_seti(L, -2, k++); }
         if (m[i].needs & PL_NEED_SOURCE_PROBS) { lua_pushliteral(L, "source_probs"); lua_seti(L, -2, k++); }
         if (m[i].needs & PL_NEED_SOURCE_LABELS) { lua_pushliteral(L, "source_labels"); lua_seti(L, -2, k++); }
-        if (m[i].needs & PL_NEED_GRAM) { lua_pushliteral(L, "gram"); lua_seti(L, -2, k++); }
+        /* PL_NEED_GRAM is the core's business (which statistics one pass computes), not an
+         * input a user supplies: `needs` lists inputs only */
         lua_pushliteral(L, "labels");
         lua_seti(L, -2, k);
         lua_setfield(L, -2, "needs");

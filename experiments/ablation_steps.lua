@@ -4,21 +4,22 @@
 --   pedlab experiments/ablation_steps.lua [--zoo DIR] [--gt FILE] [--out F.jsonl] [--resume] [--plot DIR]
 local pl = require "pedlab"
 local sweep = require "pedlab.sweep"
+local cli = require "pedlab.cli"
 
 local NAME = "ablation_steps"
-local o = sweep.experiment_args({ ... }, NAME,
+local o = cli.experiment_args({ ... }, NAME,
   "Weighted tau of LogME and SFDA after PED for max_steps 0..8 and exit_ratio in {0.3, 0.5, 0.7, 0.9}.")
 if not o then return 0 end
 local STEPS = { 0, 1, 2, 3, 4, 5, 6, 7, 8 }
 local EXITS = { 0.3, 0.5, 0.7, 0.9 }
 local t0, w0 = os.clock(), os.time()
-local results, info = sweep.run(sweep.spec_from_args(o, {
+local results, info = sweep.run(cli.spec_from_args(o, {
   tasks = "all", metrics = { "logme", "sfda" }, ped = true,
   grid = { max_steps = STEPS, exit_ratio = EXITS },
 }))
 
 -- mean over tasks of a measure, and mean accepted steps, per (max_steps, exit_ratio)
-local function at(cell) return math.tointeger(cell.settings.max_steps) .. "/" .. sweep.display(cell.settings.exit_ratio) end
+local function at(cell) return math.tointeger(cell.settings.max_steps) .. "/" .. pl.util.fmt_g(cell.settings.exit_ratio) end
 local tau, steps = {}, {}
 for _, cell in ipairs(results) do
   local k = at(cell)
@@ -35,13 +36,13 @@ local d = pl.ped.defaults
 io.write(string.format("%s: %d tasks of %s; dt %.2g, radius %.2g; mean weighted tau over tasks\n",
   NAME, #info.tasks, o.zoo, d.dt, d.radius))
 local header = { "max_steps" }
-for _, e in ipairs(EXITS) do header[#header + 1] = "exit " .. sweep.display(e) end
-for _, m in ipairs(info.metrics) do
+for _, e in ipairs(EXITS) do header[#header + 1] = "exit " .. pl.util.fmt_g(e) end
+for _, m in ipairs(info.specs) do
   local t = { header = header, rows = {} }
   for _, s in ipairs(STEPS) do
     local row = { tostring(s) }
     for _, e in ipairs(EXITS) do
-      local c = tau[s .. "/" .. sweep.display(e)]
+      local c = tau[s .. "/" .. pl.util.fmt_g(e)]
       row[#row + 1] = c and c[m] / c.n
     end
     t.rows[#t.rows + 1] = row
@@ -51,23 +52,23 @@ end
 local t = { header = header, rows = {} }
 for _, s in ipairs(STEPS) do
   local row = { tostring(s) }
-  for _, e in ipairs(EXITS) do row[#row + 1] = steps[s .. "/" .. sweep.display(e)] end
+  for _, e in ipairs(EXITS) do row[#row + 1] = steps[s .. "/" .. pl.util.fmt_g(e)] end
   t.rows[#t.rows + 1] = row
 end
 io.write("\n== steps accepted by the exit rule (mean over models and tasks)\n", pl.report.text(t, 2))
 
 if o.plot then
   local plot = require "pedlab.plot"
-  os.execute('mkdir -p "' .. o.plot:gsub('"', '\\"') .. '"')
-  for _, m in ipairs(info.metrics) do
+  plot.output_dir(o.plot, "--plot")
+  for _, m in ipairs(info.specs) do
     local series = {}
     for _, e in ipairs(EXITS) do
       local ys = {}
       for i, s in ipairs(STEPS) do
-        local c = tau[s .. "/" .. sweep.display(e)]
+        local c = tau[s .. "/" .. pl.util.fmt_g(e)]
         ys[i] = c and c[m] / c.n or 0 / 0
       end
-      series[#series + 1] = { name = "exit_ratio " .. sweep.display(e), x = STEPS, y = ys }
+      series[#series + 1] = { name = "exit_ratio " .. pl.util.fmt_g(e), x = STEPS, y = ys }
     end
     local path = string.format("%s/%s_%s.svg", o.plot, NAME, m)
     plot.lines { path = path, title = "mean weighted tau of " .. m .. " against PED's step budget",
@@ -78,11 +79,13 @@ if o.plot then
   for _, cell in ipairs(results) do
     if cell.settings.max_steps == STEPS[#STEPS] and cell.settings.exit_ratio == EXITS[1] then
       local prefix = string.format("%s/%s_%s", o.plot, NAME, cell.task)
-      local what = string.format("%s (max_steps %d, exit_ratio %s)", cell.task, STEPS[#STEPS], sweep.display(EXITS[1]))
+      local what = string.format("%s (max_steps %d, exit_ratio %s)", cell.task, STEPS[#STEPS], pl.util.fmt_g(EXITS[1]))
       for _, p in ipairs(plot.ped_figures(cell.ped, prefix, what)) do io.write("wrote ", p, "\n") end
     end
   end
 end
-io.write(string.format("\n%d cells (%d computed, %d resumed) in %s; %.1f s CPU, %d s wall\n", info.total,
-  info.computed, info.resumed, o.out, os.clock() - t0, os.difftime(os.time(), w0)))
+io.write("
+", sweep.summary_line(info))
+io.write(string.format("%.1f s CPU, %d s wall
+", os.clock() - t0, os.difftime(os.time(), w0)))
 return 0

@@ -4,21 +4,22 @@
 --   pedlab experiments/force_laws.lua [--zoo DIR] [--gt FILE] [--out F.jsonl] [--resume] [--plot DIR]
 local pl = require "pedlab"
 local sweep = require "pedlab.sweep"
+local cli = require "pedlab.cli"
 
 local NAME = "force_laws"
-local o = sweep.experiment_args({ ... }, NAME,
+local o = cli.experiment_args({ ... }, NAME,
   "Weighted tau of LogME after PED with each force law (built-in hooke and every law of pedlab.forces).")
 if not o then return 0 end
 local laws = { "hooke" }
 for _, n in ipairs(pl.forces.names()) do laws[#laws + 1] = n end
 local t0, w0 = os.clock(), os.time()
-local results, info = sweep.run(sweep.spec_from_args(o, {
+local results, info = sweep.run(cli.spec_from_args(o, {
   tasks = "all", metrics = { "logme" }, ped = "both", grid = { force = laws },
 }))
 local d = pl.ped.defaults
 io.write(string.format("%s: %d tasks of %s; LogME; dt %.2g, radius %.2g, exit_ratio %.2g, max_steps %d\n\n",
   NAME, #info.tasks, o.zoo, d.dt, d.radius, d.exit_ratio, d.max_steps))
-local t = sweep.axis_table(results, "force", info.tasks, "logme")
+local t = pl.report.axis_table(results, { setting = "force", tasks = info.tasks, metric = "logme" })
 -- mean accepted steps per law, as a last column
 t.header[#t.header + 1] = "steps"
 local steps = {}
@@ -50,7 +51,7 @@ io.write(string.format("\nhooke_lua vs built-in hooke: largest relative LogME di
 
 if o.plot then
   local plot = require "pedlab.plot"
-  os.execute('mkdir -p "' .. o.plot:gsub('"', '\\"') .. '"')
+  plot.output_dir(o.plot, "--plot")
   -- energy and displacement per step of one model per task (the first), a line per law
   for _, task in ipairs(info.tasks) do
     local model = info.zoo:task_models(task)[1]
@@ -65,6 +66,8 @@ if o.plot then
     end
   end
 end
-io.write(string.format("\n%d cells (%d computed, %d resumed) in %s; %.1f s CPU, %d s wall\n", info.total,
-  info.computed, info.resumed, o.out, os.clock() - t0, os.difftime(os.time(), w0)))
+io.write("
+", sweep.summary_line(info))
+io.write(string.format("%.1f s CPU, %d s wall
+", os.clock() - t0, os.difftime(os.time(), w0)))
 return 0

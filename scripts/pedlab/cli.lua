@@ -1,62 +1,107 @@
--- pedlab.cli — the command-line front end: pedlab demo | score | rank | sweep | metrics.
--- Written on top of the same public Lua API users script against.
+-- pedlab.cli — the command line: pedlab demo | score | rank | metrics (sweep: cli_sweep.lua),
+-- and the options every experiment script shares. Argument handling only: the work is done by
+-- the public Lua API (pl.ped, pl.sweep, pl.report, pl.plot).
 local pl = require "pedlab"
 local util = require "pedlab.util"
+local ped = require "pedlab.ped"
 
 local M = {}
 
-local PED_FLAGS = {
-  ["--ped"] = "flag", ["--ref"] = "value", ["--dt"] = "value", ["--radius"] = "value",
-  ["--k"] = "value", ["--exit-ratio"] = "value", ["--max-steps"] = "value", ["--mass"] = "value",
-  ["--force"] = "value", ["--save-shift"] = "value", ["--eps"] = "value",
-}
+-- ---------------------------------------------------------------- PED options
+-- One flag per core setting (--radius, --max-steps, --standardise, ...), plus the law's.
+M.PED_FLAGS = { ["--ped"] = "flag", ["--force"] = "value", ["--law-param"] = "list" }
+for _, s in ipairs(ped.SETTINGS) do
+  M.PED_FLAGS["--" .. s.name:gsub("_", "-")] = s.kind == "boolean" and "flag" or "value"
+end
 
-M.PED_HELP = [[
-PED (Potential Energy Decline) options:
-  --ped               apply PED's motion before every listed metric (keys become ped+NAME)
-  --ref REF.npy       reference features for rescaling (e.g. ImageNet features of the model)
-  --dt T              time step (default 0.1)
-  --radius R          radius coefficient ("nsigma", default 0.6)
-  --k K               Hooke constant (default 1)
-  --exit-ratio E      accept a step while its change / the first step's > E (default 0.5)
-  --max-steps S       at most S accepted steps (default 6, the official loop bound)
-  --mass unit|count   class mass (default unit, as the official code)
-  --force LAW         hooke (default), a law of pedlab.forces, or FILE.lua returning a law
-  --save-shift F.npy  write the per-class shift (C×D, original units)
-]]
+local function ped_help()
+  local lines = { "PED (Potential Energy Decline) options:",
+    "  --ped               apply PED's motion before every listed metric (keys become ped+NAME)" }
+  for _, s in ipairs(ped.SETTINGS) do
+    local flag = "--" .. s.name:gsub("_", "-")
+    if s.kind ~= "boolean" then flag = flag .. " " .. s.name:upper() end
+    local def = s.kind == "boolean" and "" or string.format(" (default %s)", util.fmt(s.default))
+    lines[#lines + 1] = string.format("  %-19s %s%s", flag, s.doc or "", def)
+  end
+  lines[#lines + 1] = "  --force LAW         hooke (default), a law of pedlab.forces, or FILE.lua returning a law"
+  lines[#lines + 1] = "  --law-param N=V     a parameter the force law declares (params = {N = default}); may repeat"
+  lines[#lines + 1] = "Hooke's law moves a pair by min(k*overlap*dt^2/2, overlap): only k*dt^2 matters."
+  return table.concat(lines, "\n") .. "\n"
+end
 
+-- The PED settings given on the command line, checked; also returns the names given.
 function M.ped_settings(o, cmd)
-  local s = {
-    dt = util.num(o, "dt", cmd), radius = util.num(o, "radius", cmd), k = util.num(o, "k", cmd),
-    exit_ratio = util.num(o, "exit_ratio", cmd), max_steps = util.num(o, "max_steps", cmd),
-    eps = util.num(o, "eps", cmd), mass = o.mass, force = o.force, ref = o.ref,
-  }
-  if s.mass and s.mass ~= "unit" and s.mass ~= "count" then
-    error(cmd .. ": --mass " .. s.mass .. ": expected unit or count", 0)
+  local s, given = {}, {}
+  for _, st in ipairs(ped.SETTINGS) do
+    local v = o[st.name]
+    if v ~= nil then
+      if st.kind == "boolean" then v = true end
+      s[st.name] = ped.check(st.name, v, cmd .. ": --" .. st.name:gsub("_", "-"))
+      given[#given + 1] = "--" .. st.name:gsub("_", "-")
+    end
   end
-  if s.max_steps and (s.max_steps < 0 or s.max_steps % 1 ~= 0) then
-    error(cmd .. ": --max-steps must be a whole number >= 0", 0)
+  if o.force then
+    s.force = o.force
+    given[#given + 1] = "--force"
   end
-  return s
+  if o.law_param then
+    s.law_params = {}
+    for _, kv in ipairs(o.law_param) do
+      local k, v = kv:match("^([%a_][%w_]*)=(.+)$")
+      if not k or not tonumber(v) then
+        error(string.format("%s: --law-param %s: expected NAME=NUMBER", cmd, kv), 0)
+      end
+      s.law_params[k] = tonumber(v)
+    end
+    given[#given + 1] = "--law-param"
+  end
+  return s, given
 end
 
 function M.set_threads(o, cmd)
-  local n = util.num(o, "threads", cmd)
-  if n then
-    if n < 1 or n % 1 ~= 0 then error(cmd .. ": --threads must be a whole number >= 1", 0) end
-    pl.set_threads(math.tointeger(n))
-  end
+  local n = util.int(o, "threads", cmd, nil, 1)
+  if n then pl.set_threads(n) end
 end
 
 -- Unknown metric names fail before any work is done.
 function M.check_metric_names(metrics, cmd)
+  local known = {}
+  for _, d in ipairs(pl.metrics.list()) do known[d.name] = true end
   for _, m in ipairs(metrics) do
-    if not pl.metrics[m.name] or m.name == "list" or m.name == "score" or m.name == "logme_targets" then
+    if not known[m.name] then
       local names = {}
       for _, d in ipairs(pl.metrics.list()) do names[#names + 1] = d.name end
       error(string.format("%s: unknown metric '%s' in '%s'; known: %s", cmd, m.name, m.spec,
         table.concat(names, ", ")), 0)
     end
+  end
+end
+
+-- Metric specs of --metric (and --ped): ped is set on each, key = "ped+SPEC" or "SPEC".
+local function metric_specs(o, cmd)
+  local metrics = util.metric_specs(o.metric)
+  if #metrics == 0 then error(cmd .. ": --metric is required (e.g. --metric logme,ped+logme)", 0) end
+  local seen = {}
+  for _, m in ipairs(metrics) do
+    if o.ped then m.ped = true end
+    m.key = (m.ped and "ped+" or "") .. m.spec:gsub("^ped%+", "")
+    if seen[m.key] then error(string.format("%s: metric %s is listed twice", cmd, m.key), 0) end
+    seen[m.key] = true
+  end
+  M.check_metric_names(metrics, cmd)
+  return metrics
+end
+
+local function any_ped(metrics)
+  for _, m in ipairs(metrics) do if m.ped then return true end end
+  return false
+end
+
+-- PED flags given while no metric runs after PED are errors, not silent no-ops.
+local function check_ped_flags(metrics, given, cmd)
+  if #given > 0 and not any_ped(metrics) then
+    error(string.format("%s: %s %s no effect: no metric runs after PED (name ped+NAME or add --ped)",
+      cmd, table.concat(given, ", "), #given > 1 and "have" or "has"), 0)
   end
 end
 
@@ -71,10 +116,13 @@ Scores one model's features for one task with one or more transferability metric
                       gbc:type=spherical:pca=64, nleep:ratio=5:log=true, ped+logme (after PED)
   --source-probs P    source-model probabilities N×Cs (LEEP)
   --source-labels S   source-model labels, N integers (NCE)
-  --seed N            seed for randomised metrics (default 0)
+  --seed N            seed for randomised metrics (a whole number; default 0)
   --threads N         BLAS threads (default: OpenBLAS's; also PEDLAB_THREADS)
   --json              print one JSON object {"SPEC": score, ...} (plus "ped": {...} with PED)
-]] .. M.PED_HELP .. [[
+  --ref REF.npy       PED: reference features for rescaling (e.g. ImageNet features of the model)
+  --no-ref            PED: no rescaling (the official PED always rescales; this is a variant)
+  --save-shift F.npy  PED: write the per-class shift (C×D, original units; .npy or .csv)
+]] .. ped_help() .. [[
 
 Metrics: run `pedlab metrics` for the list, what each needs and its options.
 ]]
@@ -82,52 +130,63 @@ Metrics: run `pedlab metrics` for the list, what each needs and its options.
 function M.score(argv)
   local spec = { ["--features"] = "value", ["--labels"] = "value", ["--metric"] = "list",
                  ["--source-probs"] = "value", ["--source-labels"] = "value", ["--seed"] = "value",
-                 ["--json"] = "flag", ["--help"] = "flag", ["--threads"] = "value" }
-  for k, v in pairs(PED_FLAGS) do spec[k] = v end
+                 ["--json"] = "flag", ["--help"] = "flag", ["--threads"] = "value", ["--ref"] = "value",
+                 ["--no-ref"] = "flag", ["--save-shift"] = "value" }
+  for k, v in pairs(M.PED_FLAGS) do spec[k] = v end
   local o, pos = util.parse_args(argv, spec, "score")
   if o.help then io.write(SCORE_HELP) return 0 end
   if #pos > 0 then error("score: unexpected argument '" .. pos[1] .. "'", 0) end
   if not o.features then error("score: --features F.npy is required", 0) end
   if not o.labels then error("score: --labels L.npy is required", 0) end
-  local metrics = util.metric_specs(o.metric)
-  if #metrics == 0 then error("score: --metric is required (e.g. --metric logme,sfda)", 0) end
+  local metrics = metric_specs(o, "score")
   M.set_threads(o, "score")
-  local seed = util.num(o, "seed", "score", 0)
+  local seed = util.int(o, "seed", "score", 0)
+  local settings, given = M.ped_settings(o, "score")
+  if o.ref then given[#given + 1] = "--ref" end
+  if o.no_ref then given[#given + 1] = "--no-ref" end
+  if o.save_shift then given[#given + 1] = "--save-shift" end
+  check_ped_flags(metrics, given, "score")
+  local after = {}
   for _, m in ipairs(metrics) do
-    if o.ped then m.ped = true end
-    m.key = (o.ped and not m.spec:match("^ped%+")) and ("ped+" .. m.spec) or m.spec
-    m.opts.seed = math.tointeger(seed)
+    m.opts.seed = seed
+    if m.ped then after[#after + 1] = m.name end
   end
-  M.check_metric_names(metrics, "score")
-  local extras = { source_probs = o.source_probs, source_labels = o.source_labels }
-  local ds, err = pl.dataset(o.features, o.labels, extras)
+  if #after > 0 then
+    if o.ref and o.no_ref then error("score: --ref and --no-ref exclude each other", 0) end
+    if not o.ref and not o.no_ref then
+      error("score: PED needs --ref REF.npy (the official PED rescales by a reference feature set, e.g. the "
+            .. "model's ImageNet features); --no-ref runs it without rescaling", 0)
+    end
+    settings.ref = o.ref
+  end
+  local ds, err = pl.dataset(o.features, o.labels, { source_probs = o.source_probs, source_labels = o.source_labels })
   if not ds then error(err, 0) end
-  local result, order = {}, {}
-  local need_ped = false
-  for _, m in ipairs(metrics) do need_ped = need_ped or m.ped end
-  local moved, run
-  if need_ped then
-    local settings = M.ped_settings(o, "score")
-    settings.gram = pl.ped.needs_gram(metrics)
-    moved, run = pl.ped.run(ds, settings)
+  if o.save_shift then
+    if not o.save_shift:match("%.npy$") and not o.save_shift:match("%.csv$") then
+      error("score: --save-shift " .. o.save_shift .. ": expected a file name ending in .npy or .csv", 0)
+    end
+    if settings.ref then pl.note_input(settings.ref) end
+    pl.check_output(o.save_shift, "--save-shift")
   end
+  local result, order = {}, {}
+  local moved, run
+  if #after > 0 then moved, run = ped.run(ds, settings, after) end
   for _, m in ipairs(metrics) do
-    local target = m.ped and moved or ds
-    result[m.key] = pl.metrics.score(m.name, target, m.opts)
+    result[m.key] = pl.metrics.score(m.name, m.ped and moved or ds, m.opts)
     order[#order + 1] = m.key
   end
   if run and o.save_shift then pl.save(o.save_shift, run.shift) end -- only once all succeeded
   if run then
-    result.ped = { steps = run.steps, changes = run.changes, energy = run.energies,
-                   energy0 = run.energy0 }
+    result.ped = { steps = run.steps, changes = run.changes, energy = run.energies, energy0 = run.energy0 }
   end
   if o.json then
     io.write(pl.json_encode(result, false), "\n")
   else
     for _, k in ipairs(order) do io.write(k, "\t", util.fmt(result[k]), "\n") end
     if run then
-      io.write(string.format("ped\tsteps=%d\tchanges=%s\n", run.steps,
-        table.concat((function() local t = {} for i, c in ipairs(run.changes) do t[i] = util.fmt(c) end return t end)(), ",")))
+      local ch = {}
+      for i, c in ipairs(run.changes) do ch[i] = util.fmt(c) end
+      io.write(string.format("ped\tsteps=%d\tchanges=%s\n", run.steps, table.concat(ch, ",")))
     end
   end
   return 0
@@ -135,12 +194,13 @@ end
 
 -- ---------------------------------------------------------------- metrics
 function M.metrics(argv)
-  if argv[1] == "--help" then
+  local o = util.parse_args(argv, { ["--json"] = "flag", ["--help"] = "flag" }, "metrics")
+  if o.help then
     io.write("usage: pedlab metrics [--json]\nLists every metric: name, inputs, options, summary.\n")
     return 0
   end
   local list = pl.metrics.list()
-  if argv[1] == "--json" then io.write(pl.json_encode(list, true), "\n") return 0 end
+  if o.json then io.write(pl.json_encode(list, true), "\n") return 0 end
   for _, m in ipairs(list) do
     io.write(string.format("%-11s %s\n            needs: %s%s\n", m.name, m.summary,
       table.concat(m.needs, ", "),
@@ -149,7 +209,6 @@ function M.metrics(argv)
   return 0
 end
 
-
 -- ---------------------------------------------------------------- rank
 local RANK_HELP = [[
 usage: pedlab rank --zoo DIR --task T|all --metric M[,M...] [options]
@@ -157,63 +216,74 @@ usage: pedlab rank --zoo DIR --task T|all --metric M[,M...] [options]
 Scores every model of a zoo on a task, sorts them, and (with ground truth) measures the
 ranking against fine-tuned accuracies: weighted tau, tau-b, Pearson, rel@1, regret@1.
   --zoo DIR           <model>_<task>_feature.npy / _label.npy (+ <model>_<ref>_feature.npy)
-  --task T|all        a task name, a comma-separated list, or all
+  --task T|all        a task name, a comma-separated list (each once), or all
   --metric SPEC       as in `pedlab score`; ped+NAME is NAME after PED's motion
   --gt FILE           ground truth {task: {model: accuracy}} (default: DIR/gt.json if present)
-  --ref-name NAME     the reference set's name in file names (default imagenet)
-  --json F, --csv F, --md F   write results (atomically)
+  --ref-name NAME     the reference set's name in file names (default: imagenet, or guessed)
+  --no-ref            PED without rescaling by the reference sets (a variant)
+  --seed N            seed for randomised metrics (a whole number; default 0)
+  --json F, --csv F, --md F   write results (atomically; never over an input)
   --plot DIR          write SVG figures (rank-calibration scatter per task and metric)
   --threads N         BLAS threads
   --quiet             print only the summary table
-]] .. M.PED_HELP
+]] .. ped_help()
 
+local RANK_SPEC = { ["--zoo"] = "value", ["--task"] = "value", ["--metric"] = "list", ["--gt"] = "value",
+  ["--ref-name"] = "value", ["--json"] = "value", ["--csv"] = "value", ["--md"] = "value",
+  ["--plot"] = "value", ["--seed"] = "value", ["--threads"] = "value", ["--help"] = "flag",
+  ["--quiet"] = "flag", ["--no-ref"] = "flag", ["--ref"] = "value", ["--save-shift"] = "value" }
+for k, v in pairs(M.PED_FLAGS) do RANK_SPEC[k] = v end
+
+local OUTPUTS = { "json", "csv", "md" }
+
+-- Rank a zoo: a sweep of one setting. o: parsed options (zoo, task, metric, gt, ref_name,
+-- seed, PED settings, ...). Returns the rank view R of pl.report plus R.settings.
 function M.rank_zoo(o, cmd)
-  local zoo = pl.zoo.open(o.zoo, { gt = o.gt, ref_name = o.ref_name })
-  local tasks = {}
-  if o.task == "all" then tasks = zoo.tasks
-  else for t in o.task:gmatch("[^,]+") do tasks[#tasks + 1] = t end end
-  local metrics = util.metric_specs(o.metric)
-  if #metrics == 0 then error(cmd .. ": --metric is required (e.g. --metric logme,ped+logme)", 0) end
-  local any_ped = false
-  for _, m in ipairs(metrics) do
-    if o.ped then m.ped = true end
-    m.key = (o.ped and not m.spec:match("^ped%+")) and ("ped+" .. m.spec) or m.spec
-    m.opts.seed = math.tointeger(util.num(o, "seed", cmd, 0))
-    any_ped = any_ped or m.ped
+  if o.ref then
+    error(cmd .. ": --ref is for pedlab score; rank takes each model's reference set from the zoo "
+          .. "(<model>_<ref>_feature.npy, --ref-name NAME)", 0)
   end
-  M.check_metric_names(metrics, cmd)
-  local settings = M.ped_settings(o, cmd)
-  settings.gram = pl.ped.needs_gram(metrics)
-  zoo:check(tasks, any_ped and not settings.ref, zoo.gt ~= nil)
-  local results, scores_all, runs_all = {}, {}, {}
-  for _, task in ipairs(tasks) do
-    local scores, runs = zoo:score_task(task, metrics, settings)
-    scores_all[task], runs_all[task] = scores, runs
-    results[task] = {}
-    for _, m in ipairs(metrics) do
-      local r = { scores = scores[m.key] }
-      local ev = M.evaluate_or_nil(scores[m.key], zoo.gt and zoo.gt[task])
-      if ev then for k, v in pairs(ev) do r[k] = v end end
-      results[task][m.key] = r
+  if o.save_shift then
+    error(cmd .. ": --save-shift is for pedlab score (one dataset); rank moves every model of every task", 0)
+  end
+  local metrics = metric_specs(o, cmd)
+  local settings, given = M.ped_settings(o, cmd)
+  if o.no_ref then given[#given + 1] = "--no-ref" end
+  check_ped_flags(metrics, given, cmd)
+  local seed = util.int(o, "seed", cmd, 0)
+  local z = pl.zoo.from(o.zoo, o.gt, o.ref_name)
+  local tasks = z:select_tasks(o.task or "all", cmd .. ": --task")
+  for _, input in ipairs(z:inputs(tasks)) do pl.note_input(input) end
+  for _, k in ipairs(OUTPUTS) do if o[k] then pl.check_output(o[k], "--" .. k) end end
+  if o.plot and pl.exists(o.plot) and pl.exists(o.plot) ~= "directory" then
+    error(string.format("%s: --plot %s exists and is not a folder", cmd, o.plot), 0)
+  end
+  local names, grid = {}, {}
+  for _, m in ipairs(metrics) do names[#names + 1] = m.key end
+  for k, v in pairs(settings) do
+    if k == "law_params" then
+      grid.law_params = v
+    else
+      grid[k] = v
     end
   end
-  local keys = {}
-  for _, m in ipairs(metrics) do keys[#keys + 1] = m.key end
-  local pset = {}
-  for k, v in pairs(settings) do pset[k] = v end
-  for k, v in pairs(pl.ped.defaults) do if pset[k] == nil then pset[k] = v end end
-  pset.gram = nil
-  return {
-    version = pl.version, zoo = zoo, tasks = tasks, metrics = keys, results = results,
-    runs = runs_all,
-    settings = { zoo = o.zoo, tasks = tasks, metrics = keys, gt = zoo.gt_path, ref_name = zoo.ref_name,
-                 ped = any_ped and pset or nil, seed = math.tointeger(util.num(o, "seed", cmd, 0)) },
-  }
-end
-
-function M.evaluate_or_nil(scores, acc)
-  if not acc then return nil end
-  return pl.zoo.evaluate(scores, acc)
+  local spec = { zoo = z, tasks = tasks, metrics = names, seed = seed, progress = false, no_ref = o.no_ref }
+  if any_ped(metrics) then spec.grid = grid else spec.ped = false end
+  local cells, info = pl.sweep(spec)
+  local R = pl.report.rank_view(cells, info)
+  local pset
+  for _, c in ipairs(cells) do
+    if c.settings.ped then
+      pset = { law = c.law, law_params = c.settings.law_params, ref = not o.no_ref }
+      for _, k in ipairs(pl.sweep.KEYS) do pset[k] = c.settings[k] end
+      break
+    end
+  end
+  R.metrics = names
+  R.version = pl.version
+  R.settings = { zoo = o.zoo, tasks = tasks, metrics = names, gt = z.gt_path, ref_name = z.ref_name,
+                 ped = pset, seed = seed }
+  return R
 end
 
 function M.print_rank(R, quiet)
@@ -250,7 +320,7 @@ end
 
 function M.write_outputs(R, o)
   local report = pl.report
-  if o.json then report.write(o.json, pl.json_encode(M.rank_json(R), true) .. "\n") end
+  if o.json then report.write(o.json, pl.json_encode(M.rank_json(R), true) .. "\n", "--json") end
   local function long_table()
     local t = { header = { "task", "metric", "model", "score", "accuracy" }, rows = {} }
     for _, task in ipairs(R.tasks) do
@@ -263,7 +333,7 @@ function M.write_outputs(R, o)
     end
     return t
   end
-  if o.csv then report.write(o.csv, report.csv(long_table())) end
+  if o.csv then report.write(o.csv, report.csv(long_table()), "--csv") end
   if o.md then
     local parts = { "# pedlab rank\n" }
     if R.zoo.gt then
@@ -271,27 +341,16 @@ function M.write_outputs(R, o)
       parts[#parts + 1] = "\n## Kendall's tau-b\n\n" .. report.markdown(report.tau_table(R.results, R.tasks, R.metrics, "kendall_tau"), 3)
     end
     parts[#parts + 1] = "\n## Scores\n\n" .. report.markdown(long_table(), 4)
-    report.write(o.md, table.concat(parts))
+    report.write(o.md, table.concat(parts), "--md")
   end
-  if o.plot then
-    local ok, plot = pcall(require, "pedlab.plot")
-    if ok and plot.rank_figures then plot.rank_figures(R, o.plot) end
-  end
+  if o.plot then pl.plot.rank_figures(R, o.plot) end
 end
-
-local RANK_SPEC = { ["--zoo"] = "value", ["--task"] = "value", ["--metric"] = "list", ["--gt"] = "value",
-  ["--ref-name"] = "value", ["--json"] = "value", ["--csv"] = "value", ["--md"] = "value",
-  ["--plot"] = "value", ["--seed"] = "value", ["--threads"] = "value", ["--help"] = "flag",
-  ["--quiet"] = "flag" }
-for k, v in pairs(PED_FLAGS) do RANK_SPEC[k] = v end
-M.RANK_SPEC = RANK_SPEC
 
 function M.rank(argv)
   local o, pos = util.parse_args(argv, RANK_SPEC, "rank")
   if o.help then io.write(RANK_HELP) return 0 end
   if #pos > 0 then error("rank: unexpected argument '" .. pos[1] .. "'", 0) end
   if not o.zoo then error("rank: --zoo DIR is required", 0) end
-  o.task = o.task or "all"
   M.set_threads(o, "rank")
   local R = M.rank_zoo(o, "rank")
   M.print_rank(R, o.quiet)
@@ -302,28 +361,57 @@ end
 -- ---------------------------------------------------------------- demo
 function M.demo(argv)
   if argv[1] == "--help" then
-    io.write("usage: pedlab demo [--zoo DIR] [--plot DIR]\nRanks the bundled demo zoo (12 self-supervised CNNs, 3 image tasks) with\nLogME, SFDA and GBC, each with and without PED, and prints the weighted tau table.\n")
+    io.write("usage: pedlab demo [--zoo DIR] [--gt FILE] [--plot DIR] [--md F] [--json F]\n"
+      .. "Ranks the bundled demo zoo (12 self-supervised CNNs, 3 image tasks) with\n"
+      .. "LogME, SFDA and GBC, each with and without PED, and prints the weighted tau table.\n")
     return 0
   end
-  local base = package.pedlab_scripts .. "/.."
-  local script = base .. "/experiments/demo.lua"
+  local script = package.pedlab_scripts .. "/../experiments/demo.lua"
   local chunk, err = loadfile(script)
   if not chunk then error("demo: " .. err, 0) end
-  arg = { [0] = script, table.unpack(argv) }
   return chunk(table.unpack(argv)) or 0
 end
 
-local COMMANDS = { score = M.score, metrics = M.metrics, rank = M.rank, demo = M.demo }
+-- ---------------------------------------------------------------- experiments' shared options
+M.EXPERIMENT_SPEC = { ["--zoo"] = "value", ["--gt"] = "value", ["--out"] = "value", ["--resume"] = "flag",
+  ["--plot"] = "value", ["--ref-name"] = "value", ["--threads"] = "value", ["--no-progress"] = "flag",
+  ["--help"] = "flag" }
 
-function M.register(name, fn) COMMANDS[name] = fn end
+-- Parse an experiment's arguments (extra: more flags of its own); defaults: the demo zoo,
+-- out NAME.jsonl. Returns nil after --help.
+function M.experiment_args(argv, name, help, extra)
+  local spec = {}
+  for k, v in pairs(M.EXPERIMENT_SPEC) do spec[k] = v end
+  for k, v in pairs(extra or {}) do spec[k] = v end
+  local o, pos = util.parse_args(argv, spec, name)
+  if o.help then
+    io.write(help or "", "\nusage: pedlab experiments/", name, ".lua [--zoo DIR] [--gt FILE] [--out F.jsonl] [--resume]\n",
+      "       [--plot DIR] [--ref-name NAME] [--threads N] [--no-progress]\n",
+      "defaults: --zoo <pedlab>/data/demo, --out ", name, ".jsonl\n")
+    return nil
+  end
+  if #pos > 0 then error(name .. ": unexpected argument '" .. pos[1] .. "'", 0) end
+  o.zoo = o.zoo or (package.pedlab_scripts .. "/../data/demo")
+  o.out = o.out or (name .. ".jsonl")
+  M.set_threads(o, name)
+  return o
+end
+
+-- The sweep spec fields an experiment's options set.
+function M.spec_from_args(o, spec)
+  spec.zoo, spec.gt, spec.ref_name = o.zoo, o.gt, o.ref_name
+  spec.out, spec.resume = o.out, o.resume
+  if o.no_progress then spec.progress = false end
+  return spec
+end
+
+-- ---------------------------------------------------------------- dispatch
+local COMMANDS = { score = M.score, metrics = M.metrics, rank = M.rank, demo = M.demo,
+                   sweep = function(argv) return require("pedlab.cli_sweep").main(argv) end }
 
 function M.main(args)
   local cmd = table.remove(args, 1)
   local fn = COMMANDS[cmd]
-  if not fn then
-    local ok, mod = pcall(require, "pedlab.cli_" .. tostring(cmd))
-    if ok then fn = mod.main end
-  end
   if not fn then error("unknown command '" .. tostring(cmd) .. "'", 0) end
   return fn(args)
 end

@@ -1,65 +1,154 @@
--- pedlab.ped — PED on any metric: build the class balls, release them, and hand back the
--- moved dataset (features, labels, Δ: never a copy of X).
+-- pedlab.ped — PED from Lua: the settings (names, defaults and ranges come from the core's one
+-- table), force laws by name, file or value with a digest of their content, and the one
+-- pipeline (core.ped_run: reference statistics → balls → simulation → moved dataset).
 local core = require "pedlab.core"
 local forces = require "pedlab.forces"
+local util = require "pedlab.util"
 
 local M = {}
 
-M.defaults = { dt = 0.1, radius = 0.6, k = 1, exit_ratio = 0.5, max_steps = 6, mass = "unit",
-               eps = 1e-3, force = "hooke" }
+-- The core's settings, in its order: {name, kind, default, min, max, min_open, choices, doc}.
+M.SETTINGS = core.ped_settings()
+M.NAMES = {}
+M.defaults = { force = "hooke" }
+local BY_NAME = {}
+for i, s in ipairs(M.SETTINGS) do
+  M.NAMES[i] = s.name
+  BY_NAME[s.name] = s
+  M.defaults[s.name] = s.default
+end
 
--- Resolve a force setting: nil/"hooke", a name from pedlab.forces, a path to a Lua file that
--- returns a law, or a law itself (function or {system = f}).
-function M.law(force)
-  if force == nil or force == "hooke" then return nil end
-  if type(force) ~= "string" then return force end
-  if forces[force] then return forces[force] end
-  if force:match("%.lua$") then
-    local chunk, err = loadfile(force)
-    if not chunk then error("--force " .. force .. ": " .. err, 0) end
-    -- the file's top-level code runs under a time limit too: a file that never returns is stopped
-    local deadline = os.clock() + 10
-    debug.sethook(function()
-      if os.clock() > deadline then error("its top-level code ran for more than 10 s", 2) end
-    end, "", 10000)
-    local ok, law = pcall(chunk)
-    debug.sethook()
-    if not ok then error("--force " .. force .. ": " .. tostring(law), 0) end
-    if type(law) ~= "function" and type(law) ~= "table" then
-      error("--force " .. force .. ": the file must return a function(d, ri, rj) or {system = f}; it returned "
-            .. type(law), 0)
+-- Options of one PED run beyond the settings (the pipeline's own keys).
+M.RUN_KEYS = { "ref", "force", "law_params", "needs", "law_limit", "law_timeout", "law_memory" }
+
+-- Check one setting's value against the core's range; returns it (integers as integers).
+-- where names the option in messages ("--radius", "grid.radius").
+function M.check(name, v, where)
+  local s = BY_NAME[name]
+  if not s then
+    error(string.format("%s: unknown PED setting '%s'; known: %s", where, name,
+      table.concat(M.NAMES, ", ")), 0)
+  end
+  local shown = tostring(v)
+  local function bad(what)
+    error(string.format("%s %s: expected %s", where, shown, what), 0)
+  end
+  if s.kind == "boolean" then
+    if type(v) ~= "boolean" then bad("true or false") end
+    return v
+  elseif s.kind == "choice" then
+    for _, c in ipairs(s.choices) do if v == c then return v end end
+    bad(table.concat(s.choices, " or "))
+  end
+  if type(v) == "string" then v = tonumber(v) or v end
+  if type(v) ~= "number" or v ~= v then bad("a number") end
+  if s.kind == "integer" then
+    local i = math.tointeger(v)
+    if not i then bad("a whole number") end
+    v = i
+  end
+  local lo = s.min ~= nil and s.min == s.min and s.min or nil
+  local hi = s.max ~= nil and s.max == s.max and s.max or nil
+  if (lo and (v < lo or (s.min_open and v == lo))) or (hi and v > hi) then
+    local kind = s.kind == "integer" and "a whole number" or "a number"
+    if lo and hi then
+      bad(string.format("%s in %s%s, %s]", kind, s.min_open and "(" or "[", util.fmt(lo), util.fmt(hi)))
+    elseif lo then
+      bad(string.format("%s %s %s", kind, s.min_open and ">" or ">=", util.fmt(lo)))
     end
-    return law
+    bad(string.format("%s <= %s", kind, util.fmt(hi)))
   end
-  error("unknown force law '" .. force .. "'; known: hooke, " .. table.concat(forces.names(), ", ")
-        .. ", or a FILE.lua", 0)
+  return v
 end
 
--- Do the metrics (names or {name = ...} specs) read the Gram XᵀX? Then PED should compute it in
--- the same pass as the class statistics it needs itself.
-function M.needs_gram(metrics)
-  local gram = {}
-  for _, d in ipairs(core.metrics.list()) do
-    for _, n in ipairs(d.needs) do if n == "gram" then gram[d.name] = true end end
+-- ---------------------------------------------------------------- force laws
+-- 64-bit FNV-1a of a string, as 16 hex digits: a force law's identity in cell keys.
+function M.digest(text)
+  local h = -3750763034362895579 -- 0xcbf29ce484222325
+  for i = 1, #text do
+    h = (h ~ text:byte(i)) * 1099511628211
   end
-  for _, m in ipairs(metrics) do
-    if gram[type(m) == "table" and m.name or m] then return true end
-  end
-  return false
+  return string.format("%016x", h)
 end
 
--- Run PED on ds with settings s (fields of M.defaults plus ref; gram = true when the metrics
--- scored afterwards read the Gram). Returns moved, run, sys.
-function M.run(ds, s)
-  s = s or {}
-  if s.gram then ds:prepare(true) end
-  local function get(k) if s[k] ~= nil then return s[k] end return M.defaults[k] end
-  local sys = core.balls(ds, { radius = get("radius"), k = get("k"), eps = get("eps"),
-                               mass = get("mass"), ref = s.ref, standardise = s.standardise })
-  local run = sys:simulate { dt = get("dt"), exit_ratio = get("exit_ratio"),
-                             max_steps = get("max_steps"), law = M.law(get("force")),
-                             law_limit = s.law_limit, law_timeout = s.law_timeout }
-  return ds:moved(run.shift), run, sys
+local function dump_law(law, what)
+  local parts = {}
+  local function add(f)
+    local ok, code = pcall(string.dump, f, true)
+    if not ok then error(what .. ": a force law must be a Lua function (C functions have no content to identify)", 0) end
+    parts[#parts + 1] = code
+  end
+  if type(law) == "function" then
+    add(law)
+  elseif type(law) == "table" then
+    for _, k in ipairs({ "pair", "system" }) do if type(law[k]) == "function" then add(law[k]) end end
+    if type(law.params) == "table" then
+      for _, k in ipairs(util.sorted_keys(law.params)) do parts[#parts + 1] = k .. "=" .. util.fmt(law.params[k]) end
+    end
+  else
+    error(what .. ": expected a function(d, ri, rj, p) or {pair = f} or {system = f}, got a " .. type(law), 0)
+  end
+  return table.concat(parts, "\0")
+end
+
+-- Load a FILE.lua force law; its top-level code runs under a time limit.
+local function load_law_file(path)
+  local text, err0 = core.read_file(path)
+  if not text then error("force law " .. path .. ": " .. tostring(err0), 0) end
+  local chunk, err = load(text, "@" .. path, "t")
+  if not chunk then error("force law " .. path .. ": " .. err, 0) end
+  local deadline = os.clock() + 10
+  debug.sethook(function()
+    if os.clock() > deadline then error("its top-level code ran for more than 10 s", 2) end
+  end, "", 10000)
+  local ok, law = pcall(chunk)
+  debug.sethook()
+  if not ok then error("force law " .. path .. ": " .. tostring(law), 0) end
+  if type(law) ~= "function" and type(law) ~= "table" then
+    error("force law " .. path .. ": the file must return a function(d, ri, rj, p) or {pair = f} or "
+          .. "{system = f}; it returned " .. type(law), 0)
+  end
+  return law, text
+end
+
+-- Resolve a force setting: nil/"hooke", a name of pedlab.forces, a FILE.lua, or a law value.
+-- Returns law (nil = the built-in Hooke law), name (for tables) and digest (for cell keys:
+-- the file's bytes or the function's bytecode, so an edited law is a different law).
+function M.law(force, what)
+  what = what or "force"
+  if force == nil or force == "hooke" then return nil, "hooke", "hooke" end
+  if type(force) == "string" then
+    if forces[force] and force ~= "names" then
+      return forces[force], force, M.digest(dump_law(forces[force], what))
+    end
+    if force:match("%.lua$") then
+      local law, text = load_law_file(force)
+      return law, force, M.digest(text)
+    end
+    error(string.format("%s: unknown force law '%s'; known: hooke, %s, or a FILE.lua", what, force,
+      table.concat(forces.names(), ", ")), 0)
+  end
+  local d = M.digest(dump_law(force, what))
+  return force, "lua:" .. d:sub(1, 8), d
+end
+
+-- ---------------------------------------------------------------- the pipeline
+-- Run PED on ds. s: settings (missing ones take the core's defaults) plus M.RUN_KEYS; `law`
+-- (an already resolved law) may replace `force`. needs: metric names scored afterwards (the
+-- core decides which statistics the one pass computes). Returns moved, run, sys.
+local RUN_OPTIONS = { "law" }
+for _, n in ipairs(M.NAMES) do RUN_OPTIONS[#RUN_OPTIONS + 1] = n end
+for _, n in ipairs(M.RUN_KEYS) do RUN_OPTIONS[#RUN_OPTIONS + 1] = n end
+
+function M.run(ds, s, needs)
+  s = core.check_options(s or {}, "pl.ped.run", RUN_OPTIONS)
+  local o = {}
+  for _, n in ipairs(M.NAMES) do o[n] = s[n] end
+  o.ref, o.law_params, o.law_limit, o.law_timeout, o.law_memory =
+    s.ref, s.law_params, s.law_limit, s.law_timeout, s.law_memory
+  o.needs = needs or s.needs
+  if s.law ~= nil then o.law = s.law else o.law = M.law(s.force) end
+  return core.ped_run(ds, o)
 end
 
 return M

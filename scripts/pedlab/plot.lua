@@ -306,44 +306,6 @@ function M.scatter(o)
 end
 
 -- ---------------------------------------------------------------- PCA of class clusters
--- Top-k eigenvectors of a symmetric D×D Matrix by power iteration with Gram–Schmidt against
--- the vectors already found. Deterministic start; sign fixed so the largest entry is > 0.
-local function top_eigvecs(A, k, iters)
-  local D = A:rows()
-  local vecs, vals = {}, {}
-  for e = 1, k do
-    local v = core.zeros(D, 1)
-    for j = 1, D do v:set(j, 1, 1 + 0.5 * math.cos(0.7 * j + e)) end
-    local lambda = 0
-    for it = 1, iters or 300 do
-      for _, u in ipairs(vecs) do
-        local dot = 0
-        for j = 1, D do dot = dot + u:get(j, 1) * v:get(j, 1) end
-        for j = 1, D do v:set(j, 1, v:get(j, 1) - dot * u:get(j, 1)) end
-      end
-      local w = A:matmul(v)
-      local nrm = 0
-      for j = 1, D do nrm = nrm + w:get(j, 1) ^ 2 end
-      nrm = math.sqrt(nrm)
-      if nrm == 0 then break end
-      local diff = 0
-      for j = 1, D do
-        local x = w:get(j, 1) / nrm
-        diff = diff + (x - v:get(j, 1)) ^ 2
-        v:set(j, 1, x)
-      end
-      lambda = nrm
-      if diff < 1e-20 and it > 5 then break end
-    end
-    local big, bj = 0, 1
-    for j = 1, D do if math.abs(v:get(j, 1)) > big then big, bj = math.abs(v:get(j, 1)), j end end
-    if v:get(bj, 1) < 0 then v = -v end
-    vecs[e], vals[e] = v, lambda
-  end
-  return vecs, vals
-end
-M.top_eigvecs = top_eigvecs
-
 -- Draw points (ds:dense()) only below this many N×D values; class means and spreads above.
 M.DENSE_LIMIT = 2e6
 
@@ -354,22 +316,20 @@ function M.pca2d(ds, moved, path, title)
   if moved and (moved:classes() ~= ds:classes() or moved:dim() ~= ds:dim()) then
     error("plot.pca2d: moved dataset has a different shape from ds", 2)
   end
-  local st = ds:stats(true)
+  local st = ds:stats()
   local C, D = ds:classes(), ds:dim()
-  local N = 0
+  local pca = ds:pca(2)
+  local mu, V = pca.mean, pca.axes:t()
+  local vals = { pca.variances:get(1, 1), pca.variances:get(2, 1) }
+  -- total variance: Σ_j of the pooled second moment minus the squared overall mean
+  local total, N = 0, 0
   for c = 1, C do N = N + st.n:get(c, 1) end
-  local mu = core.zeros(1, D)
   for j = 1, D do
-    local s = 0
-    for c = 1, C do s = s + st.sums:get(c, j) end
-    mu:set(1, j, s / N)
+    local m2 = 0
+    for c = 1, C do m2 = m2 + st.n:get(c, 1) * (st.vars:get(c, j) + st.means:get(c, j) ^ 2) end
+    total = total + m2 / N - mu:get(1, j) ^ 2
   end
-  local cov = st.gram / N - mu:t():matmul(mu)
-  local vecs, vals = top_eigvecs(cov, 2)
-  local total = 0
-  for j = 1, D do total = total + cov:get(j, j) end
-  local V = core.zeros(D, 2)
-  for j = 1, D do V:set(j, 1, vecs[1]:get(j, 1)) V:set(j, 2, vecs[2]:get(j, 1)) end
+  local vecs = { pca.axes:row(1):t(), pca.axes:row(2):t() }
   local mu_p = mu:matmul(V)
   local function project_means(m)
     local P = m:matmul(V)
@@ -476,6 +436,63 @@ function M.pca2d(ds, moved, path, title)
   return f:finish(path)
 end
 
+-- ---------------------------------------------------------------- figures of result records
+-- A folder for figures, created from C (no shell); an existing file there is an error.
+function M.output_dir(dir, what)
+  if type(dir) ~= "string" or dir == "" then error(what .. ": a folder is required", 3) end
+  local kind = core.exists(dir)
+  if kind ~= nil and kind ~= "directory" then
+    error(string.format("%s: %s exists and is not a folder", what, dir), 0)
+  end
+  core.mkdir(dir)
+  return dir
+end
+
+-- Lines of a measure against a numeric setting, one SVG per metric: a series per task, the
+-- mean over tasks and the no-PED mean as a dashed line. Options as pl.report.axis_table's,
+-- with metrics (a list) for metric, and dir, prefix, xscale. Returns the paths written.
+function M.axis_plots(cells, o)
+  core.check_options(o, "plot.axis_plots",
+    { "setting", "tasks", "metrics", "measure", "fixed", "dir", "prefix", "xscale" })
+  local report, zoo = require "pedlab.report", require "pedlab.zoo"
+  local measure = zoo.check_measure(o.measure or "weighted_tau", "plot.axis_plots")
+  M.output_dir(o.dir, "plot.axis_plots")
+  local written = {}
+  for _, m in ipairs(o.metrics) do
+    local per, base = report.axis_series(cells, { setting = o.setting, tasks = o.tasks, metric = m,
+                                                   measure = measure, fixed = o.fixed })
+    local series, xs_all = {}, nil
+    for _, t in ipairs(o.tasks) do
+      series[#series + 1] = { name = t, x = per[t].x, y = per[t].y }
+      xs_all = xs_all or per[t].x
+    end
+    local mean = { name = "mean over tasks", x = {}, y = {} }
+    for i, x in ipairs(xs_all or {}) do
+      local sum, n = 0, 0
+      for _, se in ipairs(series) do
+        local v = se.y[i]
+        if finite(v) then sum, n = sum + v, n + 1 end
+      end
+      mean.x[i], mean.y[i] = x, n > 0 and sum / n or 0 / 0
+    end
+    series[#series + 1] = mean
+    local bs, bn = 0, 0
+    for _, t in ipairs(o.tasks) do if finite(base[t]) then bs, bn = bs + base[t], bn + 1 end end
+    if bn > 0 and xs_all and #xs_all > 0 then
+      local lo, hi = math.huge, -math.huge
+      for _, x in ipairs(xs_all) do lo, hi = math.min(lo, x), math.max(hi, x) end
+      series[#series + 1] = { name = "mean, no PED", x = { lo, hi }, y = { bs / bn, bs / bn }, dashed = true,
+                              color = "#555555", markers = false }
+    end
+    local path = string.format("%s/%s_%s.svg", o.dir, o.prefix or "axis", (m:gsub("[^%w%-]", "_")))
+    local mname = zoo.MEASURE_NAMES[measure]
+    M.lines { path = path, title = string.format("%s of %s after PED against %s", mname, m, o.setting),
+              xlabel = o.setting, ylabel = mname, series = series, xscale = o.xscale }
+    written[#written + 1] = path
+  end
+  return written
+end
+
 -- ---------------------------------------------------------------- rank figures
 local function ranks_of(values, names)
   local order = {}
@@ -535,8 +552,7 @@ end
 -- For each task: a rank-calibration scatter per base metric (plain and ped+ together), and
 -- PED's displacement and energy per step for every model. Returns the paths written.
 function M.rank_figures(R, dir)
-  if type(dir) ~= "string" or dir == "" then error("plot.rank_figures: dir is required", 2) end
-  os.execute('mkdir -p "' .. dir:gsub('"', '\\"') .. '"')
+  M.output_dir(dir, "plot.rank_figures")
   local written = {}
   for _, task in ipairs(R.tasks) do
     local acc = R.zoo and R.zoo.gt and R.zoo.gt[task]

@@ -1,15 +1,14 @@
 -- pedlab.report — tables for terminals, papers (Markdown) and spreadsheets (CSV), written
--- atomically.
+-- atomically, and the tables made from result records (pl.sweep cells): Table 1, one row per
+-- cell, one setting against the tasks, the `pedlab rank` view and JSON.
 local core = require "pedlab.core"
 local util = require "pedlab.util"
+local zoo = require "pedlab.zoo"
 
 local M = {}
 
 -- A table: {header = {...}, rows = {{...}, ...}} of strings/numbers.
-local function cell(v, digits)
-  if type(v) == "number" then return util.fmt_short(v, digits or 4) end
-  return v == nil and "-" or tostring(v)
-end
+local function cell(v, digits) return util.fmt_short(v, digits or 4) end
 
 function M.text(t, digits)
   local w = {}
@@ -66,8 +65,8 @@ function M.csv(t)
   return table.concat(out, "\n") .. "\n"
 end
 
--- Write text atomically (temp file + rename).
-function M.write(path, text) core.write_file(path, text) end
+-- Write text atomically (temp file + rename); what names the option in messages.
+function M.write(path, text, what) core.write_file(path, text, what) end
 
 -- A table row: label, one value per task (get(task) → number or nil), and the mean of the
 -- finite values.
@@ -96,6 +95,188 @@ function M.tau_table(results, tasks, metrics, measure)
     end)
   end
   return { header = header, rows = rows }
+end
+
+
+-- ---------------------------------------------------------------- result records
+-- A cell's metric label: "logme" or "ped+logme".
+function M.label(cell, metric) return (cell.settings.ped and "ped+" or "") .. metric end
+
+-- results[task][label] = measures (one PED setting per task), and the labels in order.
+function M.by_task(cells)
+  local out, labels, seen = {}, {}, {}
+  for _, c in ipairs(cells) do
+    out[c.task] = out[c.task] or {}
+    for _, m in ipairs(c.metrics) do
+      local l = M.label(c, m)
+      if out[c.task][l] then
+        error(string.format("report: task '%s' has %s from two PED settings; pick one (report.axis_table shows a setting's values)",
+          c.task, l), 0)
+      end
+      out[c.task][l] = c.measures and c.measures[m] or false
+      if not seen[l] then seen[l] = true labels[#labels + 1] = l end
+    end
+  end
+  return out, labels
+end
+
+local function setting_keys()
+  return require("pedlab.sweep").KEYS
+end
+
+local function setting_value(c, k)
+  local p = k:match("^law_params%.(.+)$")
+  if p then return c.settings.law_params and c.settings.law_params[p] end
+  return c.settings[k]
+end
+
+-- The settings that differ between PED cells, in grid order (plus "ped" when mixed).
+function M.varying(cells)
+  local keys, mixed = {}, false
+  for _, c in ipairs(cells) do if c.settings.ped ~= cells[1].settings.ped then mixed = true end end
+  if mixed then keys[1] = "ped" end
+  local all = {}
+  for _, k in ipairs(setting_keys()) do all[#all + 1] = k end
+  local params = {}
+  for _, c in ipairs(cells) do
+    for p in pairs(c.settings.law_params or {}) do params["law_params." .. p] = true end
+  end
+  for _, p in ipairs(util.sorted_keys(params)) do all[#all + 1] = p end
+  for _, k in ipairs(all) do
+    local seen, n = {}, 0
+    for _, c in ipairs(cells) do
+      if c.settings.ped then
+        local v = util.fmt(setting_value(c, k))
+        if not seen[v] then seen[v], n = true, n + 1 end
+      end
+    end
+    if n > 1 then keys[#keys + 1] = k end
+  end
+  return keys
+end
+
+-- One row per cell: task, the varying settings, the measure of every metric.
+function M.summary_table(cells, measure)
+  measure = zoo.check_measure(measure or "weighted_tau", "report.summary_table")
+  if #cells == 0 then return { header = { "task" }, rows = {} } end
+  local keys = M.varying(cells)
+  local header = { "task" }
+  for _, k in ipairs(keys) do header[#header + 1] = k end
+  local metrics, seen = {}, {}
+  for _, c in ipairs(cells) do
+    for _, m in ipairs(c.metrics) do if not seen[m] then seen[m] = true metrics[#metrics + 1] = m end end
+  end
+  for _, m in ipairs(metrics) do header[#header + 1] = m end
+  local rows = {}
+  for _, c in ipairs(cells) do
+    local row = { c.task }
+    for _, k in ipairs(keys) do
+      local v = k == "ped" and c.settings.ped or (c.settings.ped and setting_value(c, k) or nil)
+      row[#row + 1] = util.fmt_g(v)
+    end
+    for _, m in ipairs(metrics) do
+      row[#row + 1] = c.measures and c.measures[m] and c.measures[m][measure] or nil
+    end
+    rows[#rows + 1] = row
+  end
+  return { header = header, rows = rows }
+end
+
+-- The cells a one-setting view reads: other varying settings must be fixed by `fixed`.
+local function slice(cells, setting, fixed, what)
+  fixed = fixed or {}
+  for _, k in ipairs(M.varying(cells)) do
+    if k ~= setting and k ~= "ped" and fixed[k] == nil then
+      error(string.format("%s: settings %s and %s both vary; give fixed = {%s = VALUE} to choose a slice",
+        what, setting, k, k), 0)
+    end
+  end
+  local out = {}
+  for _, c in ipairs(cells) do
+    local keep = true
+    if c.settings.ped then
+      for k, v in pairs(fixed) do
+        if util.fmt(setting_value(c, k)) ~= util.fmt(v) then keep = false end
+      end
+    end
+    if keep then out[#out + 1] = c end
+  end
+  return out
+end
+
+local AXIS_OPTIONS = { "setting", "tasks", "metric", "measure", "fixed" }
+
+-- A one-setting ablation table of one metric: a row per value of the setting (the no-PED
+-- baseline first when there is one), a column per task and the mean over tasks.
+--   report.axis_table(cells, {setting = "dt", tasks = {...}, metric = "logme",
+--                             measure = "weighted_tau", fixed = {radius = 0.6}})
+function M.axis_table(cells, o)
+  core.check_options(o, "report.axis_table", AXIS_OPTIONS)
+  local measure = zoo.check_measure(o.measure or "weighted_tau", "report.axis_table")
+  local setting, tasks, metric = o.setting, o.tasks, o.metric
+  local rows, index = {}, {}
+  for _, c in ipairs(slice(cells, setting, o.fixed, "report.axis_table")) do
+    local label = c.settings.ped and util.fmt_g(setting_value(c, setting)) or "no PED"
+    if not index[label] then
+      index[label] = {}
+      rows[#rows + 1] = label
+    end
+    index[label][c.task] = c
+  end
+  local header = { setting }
+  for _, t in ipairs(tasks) do header[#header + 1] = t end
+  header[#header + 1] = "mean"
+  local out = {}
+  for _, label in ipairs(rows) do
+    out[#out + 1] = M.row_with_mean(label, tasks, function(t)
+      local c = index[label][t]
+      return c and c.measures and c.measures[metric] and c.measures[metric][measure]
+    end)
+  end
+  return { header = header, rows = out }
+end
+
+-- Series of a measure against a numeric setting, for pl.plot.axis_plots: per task {x, y}, and
+-- the no-PED value per task.
+function M.axis_series(cells, o)
+  core.check_options(o, "report.axis_series", AXIS_OPTIONS)
+  local measure = zoo.check_measure(o.measure or "weighted_tau", "report.axis_series")
+  local series, base = {}, {}
+  for _, t in ipairs(o.tasks) do series[t] = { x = {}, y = {} } end
+  for _, c in ipairs(slice(cells, o.setting, o.fixed, "plot.axis_plots")) do
+    local v = c.measures and c.measures[o.metric] and c.measures[o.metric][measure]
+    local s = series[c.task]
+    if s then
+      if c.settings.ped then
+        s.x[#s.x + 1], s.y[#s.y + 1] = setting_value(c, o.setting), v or 0 / 0
+      else
+        base[c.task] = v
+      end
+    end
+  end
+  return series, base
+end
+
+-- The `pedlab rank` view of cells with at most one PED setting per task:
+-- R.results[task][label] = {scores, measures...}, R.runs[task][model], R.metrics (labels).
+function M.rank_view(cells, info)
+  local R = { tasks = info.tasks, metrics = {}, results = {}, runs = {}, zoo = info.zoo, cells = cells }
+  local seen = {}
+  for _, c in ipairs(cells) do
+    R.results[c.task] = R.results[c.task] or {}
+    for _, m in ipairs(c.metrics) do
+      local label = M.label(c, m)
+      if R.results[c.task][label] then
+        error(string.format("report: task '%s' has %s from two PED settings", c.task, label), 0)
+      end
+      local r = { scores = c.scores[m] }
+      for k, v in pairs(c.measures and c.measures[m] or {}) do r[k] = v end
+      R.results[c.task][label] = r
+      if not seen[label] then seen[label] = true R.metrics[#R.metrics + 1] = label end
+    end
+    if c.ped then R.runs[c.task] = c.ped end
+  end
+  return R
 end
 
 return M

@@ -1,21 +1,31 @@
--- pedlab.sweep — run a grid of PED settings over a model zoo and score every model with
--- every metric, one JSON line per finished cell, resumable after an interruption.
+-- pedlab.sweep — a grid of PED settings over a model zoo: every model of a task scored with
+-- every metric, one result record per (task, setting) cell, appended to a results journal as
+-- it finishes and resumable after an interruption. `pedlab rank` is a sweep of one setting.
 --
 --   local results, info = pl.sweep{
 --     zoo = "data/demo" | zoo object, tasks = "all" | {"digits", ...} | "a,b",
---     metrics = {"logme", "sfda", "gbc:type=spherical"},
---     grid = { dt = {0.05, 0.1}, radius = 0.6, force = {"hooke", "gaussian"}, ... },
+--     metrics = {"logme", "sfda", "gbc:type=spherical"},   -- or {"logme", "ped+logme"}
+--     grid = { dt = {0.05, 0.1}, radius = 0.6, force = {"hooke", "law.lua"},
+--              law_params = { alpha = {1, 2} } },
 --     ped = true | false | "both",  -- "both" adds one no-PED baseline cell per task
 --     out = "results.jsonl", resume = true, seed = 0, progress = true|false,
---     gt = FILE, ref_name = NAME, on_cell = function(cell, i, total, recorded) end }
+--     gt = FILE, ref_name = NAME, no_ref = false, on_cell = function(cell, i, total, resumed) end }
 --
--- A cell is one (task, PED settings) pair; it scores every model of the task with every
--- metric (the PED run of a model is shared by all metrics) and records scores[metric][model],
--- measures[metric] (pl.zoo.evaluate against the ground truth), the PED runs, seed and
--- pl.version. Cells are expanded in a fixed order: tasks as given, the baseline cell first,
--- then the grid's cartesian product over M.KEYS in that order (the first key outermost).
--- Each task's datasets are opened once and kept open for all of its cells, so every further
--- setting reuses the cached class statistics.
+-- Metrics: with `ped` given, plain names scored in every cell it implies; without it, plain
+-- names are scored without PED and ped+NAME after PED (rank's form); plain names alone mean
+-- ped = true.
+--
+-- The result record of a cell (also one JSON line of the results file):
+--   {key, task, settings = {ped, force, radius, ...}, law = digest, seed, version, metrics,
+--    models, scores[metric][model], measures[metric], ped = {model: run}, cpu_s}
+-- key covers the task, every setting, the force law's content (digest of the file's bytes or
+-- the function's bytecode), the seed and pedlab's version: --resume reuses a recorded cell
+-- only when its key is the one asked for now, recomputed from its recorded settings.
+--
+-- The results file is never opened for writing: finished cells are appended to OUT.part
+-- (locked: one run per file); when the sweep ends, OUT is replaced atomically by every cell
+-- of the run plus the recorded cells of other settings, and OUT.part is removed. A run that
+-- fails or is killed leaves OUT as it was and its finished cells in OUT.part for --resume.
 local core = require "pedlab.core"
 local zoo_mod = require "pedlab.zoo"
 local ped = require "pedlab.ped"
@@ -23,37 +33,43 @@ local util = require "pedlab.util"
 
 local M = {}
 
--- Grid keys, in expansion (and key-string) order.
-M.KEYS = { "force", "radius", "dt", "exit_ratio", "max_steps", "k", "mass", "eps", "standardise" }
-local KNOWN = {}
-for _, k in ipairs(M.KEYS) do KNOWN[k] = true end
+-- Grid keys in expansion and key order: the force law, then the core's settings.
+M.KEYS = { "force" }
+for _, n in ipairs(ped.NAMES) do M.KEYS[#M.KEYS + 1] = n end
 
-local function default_of(k)
-  if k == "standardise" then return false end
-  return ped.defaults[k]
-end
+M.SPEC_KEYS = { "zoo", "tasks", "metrics", "grid", "ped", "out", "resume", "seed", "progress", "gt",
+                "ref_name", "no_ref", "on_cell" }
 
-local function canon_value(v)
+-- Canonical text of a setting value: whole floats as integers, the shortest exact decimal.
+local function canon(v)
   if type(v) == "number" then
     if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then
       return string.format("%d", math.tointeger(v))
     end
-    local short = string.format("%.15g", v) -- shortest form that reads back the same bits
-    if tonumber(short) == v then return short end
-    return string.format("%.17g", v)
+    return util.fmt(v)
   elseif type(v) == "string" then
     return string.format("%q", v)
   end
   return tostring(v)
 end
 
--- The canonical key string of a cell: task and every setting (defaults filled in).
-function M.cell_key(task, settings)
-  local parts = { "task=" .. canon_value(task), "ped=" .. tostring(settings.ped and true or false) }
-  if settings.ped then
-    for _, k in ipairs(M.KEYS) do parts[#parts + 1] = k .. "=" .. canon_value(settings[k]) end
+-- The setting part of a cell's identity: task, PED or not, every setting, law parameters.
+function M.slot(task, s)
+  local parts = { "task=" .. canon(task), "ped=" .. tostring(s.ped and true or false) }
+  if s.ped then
+    for _, k in ipairs(M.KEYS) do parts[#parts + 1] = k .. "=" .. canon(s[k]) end
+    for _, k in ipairs(util.sorted_keys(s.law_params or {})) do
+      parts[#parts + 1] = "law_params." .. k .. "=" .. canon(s.law_params[k])
+    end
   end
   return table.concat(parts, "|")
+end
+
+-- A cell's key: its slot, the law's content, the seed and pedlab's version.
+function M.cell_key(task, s, law, seed)
+  local key = M.slot(task, s)
+  if s.ped then key = key .. "|law=" .. tostring(law) end
+  return key .. "|seed=" .. canon(seed or 0) .. "|version=" .. core.version
 end
 
 local function as_list(v)
@@ -61,56 +77,59 @@ local function as_list(v)
   return { v }
 end
 
-local function check_setting(k, v)
+-- One grid value, checked (ranges from the core).
+local function check_value(k, v)
   if k == "force" then
-    if type(v) ~= "string" then
-      error("sweep: grid.force values must be names (hooke, a law of pedlab.forces, or FILE.lua); got "
+    if type(v) ~= "string" and type(v) ~= "function" and type(v) ~= "table" then
+      error("sweep: grid.force values are names (hooke, a law of pedlab.forces, FILE.lua) or laws; got a "
             .. type(v), 0)
     end
-    ped.law(v) -- raises on an unknown law
-  elseif k == "mass" then
-    if v ~= "unit" and v ~= "count" then error("sweep: grid.mass " .. tostring(v) .. ": expected unit or count", 0) end
-  elseif k == "standardise" then
-    if type(v) ~= "boolean" then error("sweep: grid.standardise must be true or false", 0) end
-  else
-    if type(v) ~= "number" or v ~= v then
-      error(string.format("sweep: grid.%s value %s is not a number", k, tostring(v)), 0)
-    end
-    if k == "max_steps" then
-      if v < 0 or v % 1 ~= 0 then error("sweep: grid.max_steps must be whole numbers >= 0", 0) end
-      v = math.tointeger(v)
-    elseif (k == "dt" or k == "radius") and v <= 0 then
-      error(string.format("sweep: grid.%s must be > 0 (got %s)", k, util.fmt(v)), 0)
-    end
+    return v
   end
-  return v
+  return ped.check(k, v, "sweep: grid." .. k)
 end
 
--- The PED settings of the grid, in expansion order: a list of settings tables.
+-- The PED settings of the grid, in expansion order (the last key turns fastest).
 function M.expand_grid(grid)
   grid = grid or {}
   if type(grid) ~= "table" then error("sweep: grid must be a table {key = value or {values...}}", 0) end
-  for k in pairs(grid) do
-    if not KNOWN[k] then
-      error("sweep: unknown grid key '" .. tostring(k) .. "'; known: " .. table.concat(M.KEYS, ", "), 0)
-    end
-  end
+  local known = { "law_params" }
+  for _, k in ipairs(M.KEYS) do known[#known + 1] = k end
+  core.check_options(grid, "sweep: grid", known)
   local axes = {}
-  for _, k in ipairs(M.KEYS) do
-    local vals = grid[k] == nil and { default_of(k) } or as_list(grid[k])
-    if #vals == 0 then error("sweep: grid." .. k .. " is an empty list", 0) end
+  local function axis(key, vals, check)
+    if #vals == 0 then error("sweep: grid." .. key .. " is an empty list", 0) end
     local checked = {}
-    for i, v in ipairs(vals) do checked[i] = check_setting(k, v) end
-    axes[#axes + 1] = { key = k, values = checked }
+    for i, v in ipairs(vals) do checked[i] = check(v) end
+    axes[#axes + 1] = { key = key, values = checked }
   end
-  local out = {}
-  local idx = {}
+  for _, k in ipairs(M.KEYS) do
+    local vals = grid[k] == nil and { ped.defaults[k] } or as_list(grid[k])
+    if k == "force" and type(grid[k]) == "table" and (grid[k].pair or grid[k].system) then vals = { grid[k] } end
+    axis(k, vals, function(v) return check_value(k, v) end)
+  end
+  local params = grid.law_params or {}
+  if type(params) ~= "table" then error("sweep: grid.law_params must be a table {NAME = value or {values...}}", 0) end
+  for _, p in ipairs(util.sorted_keys(params)) do
+    axis("law_params." .. p, as_list(params[p]), function(v)
+      if type(v) ~= "number" or v ~= v then error("sweep: grid.law_params." .. p .. " values must be numbers", 0) end
+      return v
+    end)
+  end
+  local out, idx = {}, {}
   for i = 1, #axes do idx[i] = 1 end
   while true do
     local s = { ped = true }
-    for i, a in ipairs(axes) do s[a.key] = a.values[idx[i]] end
+    for i, a in ipairs(axes) do
+      local p = a.key:match("^law_params%.(.+)$")
+      if p then
+        s.law_params = s.law_params or {}
+        s.law_params[p] = a.values[idx[i]]
+      else
+        s[a.key] = a.values[idx[i]]
+      end
+    end
     out[#out + 1] = s
-    -- odometer: the last key turns fastest
     local i = #axes
     while i >= 1 do
       idx[i] = idx[i] + 1
@@ -123,134 +142,151 @@ function M.expand_grid(grid)
   return out
 end
 
--- Every cell of a spec for these tasks: {task, settings, key} in run order.
-function M.expand(spec, tasks)
+-- The metrics of a spec: {plain = {...}, ped = {...}} of parsed specs, the PED mode implied.
+function M.metric_sets(spec)
+  local metrics = spec.metrics
+  if type(metrics) == "string" then metrics = { metrics } end
+  if type(metrics) ~= "table" or #metrics == 0 then
+    error("sweep: metrics must list at least one metric, e.g. {\"logme\", \"sfda\"}", 0)
+  end
+  local plain, after, seen = {}, {}, {}
+  local any_ped_prefix = false
+  for _, m in ipairs(util.metric_specs(metrics)) do
+    require("pedlab.cli").check_metric_names({ m }, "sweep")
+    if not seen[m.spec] then
+      seen[m.spec] = true
+      if m.ped then
+        any_ped_prefix = true
+        m.spec = m.spec:gsub("^ped%+", "")
+        after[#after + 1] = m
+      else
+        plain[#plain + 1] = m
+      end
+    end
+  end
   local mode = spec.ped
-  if mode == nil then mode = true end
-  if mode ~= true and mode ~= false and mode ~= "both" then
+  if mode ~= nil and mode ~= true and mode ~= false and mode ~= "both" then
     error("sweep: ped must be true, false or \"both\"", 0)
   end
-  if mode == false and spec.grid and next(spec.grid) then
-    error("sweep: a grid of PED settings needs ped = true or \"both\"", 0)
+  if any_ped_prefix then
+    if mode ~= nil then
+      error("sweep: metrics name ped+NAME; leave ped unset (ped+NAME after PED, NAME without), or list plain names", 0)
+    end
+    return { plain = plain, ped = after }
+  end
+  if mode == nil then mode = true end
+  return { plain = (mode == false or mode == "both") and plain or {}, ped = mode ~= false and plain or {} }
+end
+
+-- Every cell of a spec for these tasks: {task, settings, metrics, law, key} in run order.
+-- laws: cache force → {law, digest} (resolved once per sweep).
+function M.expand(spec, tasks, seed, laws)
+  laws = laws or {}
+  local sets = M.metric_sets(spec)
+  if #sets.ped == 0 and spec.grid and next(spec.grid) then
+    error("sweep: a grid of PED settings needs metrics scored after PED (ped = true or \"both\", or ped+NAME)", 0)
   end
   local settings = {}
-  if mode == false or mode == "both" then settings[#settings + 1] = { ped = false } end
-  if mode ~= false then
-    for _, s in ipairs(M.expand_grid(spec.grid)) do settings[#settings + 1] = s end
+  if #sets.plain > 0 then settings[#settings + 1] = { s = { ped = false }, metrics = sets.plain } end
+  if #sets.ped > 0 then
+    for _, s in ipairs(M.expand_grid(spec.grid)) do settings[#settings + 1] = { s = s, metrics = sets.ped } end
   end
   local cells, seen = {}, {}
   for _, task in ipairs(tasks) do
-    for _, s in ipairs(settings) do
-      local key = M.cell_key(task, s)
+    for _, e in ipairs(settings) do
+      local law, digest
+      if e.s.ped then
+        local f = e.s.force
+        if not laws[f] then
+          local l, name, d = ped.law(f, "sweep: grid.force")
+          laws[f] = { law = l, name = name, digest = d }
+        end
+        law, digest = laws[f].law, laws[f].digest
+      end
+      local key = M.cell_key(task, e.s, digest, seed)
       if not seen[key] then
         seen[key] = true
-        cells[#cells + 1] = { task = task, settings = s, key = key }
+        local s = {}
+        for k, v in pairs(e.s) do s[k] = v end
+        if s.ped then s.force = laws[e.s.force].name end
+        cells[#cells + 1] = { task = task, settings = s, metrics = e.metrics, law = law, digest = digest,
+                              key = key, slot = M.slot(task, s) }
       end
     end
   end
   return cells
 end
 
--- ---------------------------------------------------------------- zoo helpers
-local listdir, exists = zoo_mod.listdir, zoo_mod.exists
-
--- The reference set's name of a zoo folder: "imagenet" when present, else the one name X
--- for which every model has <model>_X_feature.npy and no labels (nil if none or ambiguous).
-function M.guess_ref_name(dir)
-  local names = listdir(dir)
-  local files, models = {}, {}
-  for _, n in ipairs(names) do files[n] = true end
-  for _, n in ipairs(names) do
-    local model = n:match("^(.-)_.-_label%.npy$")
-    if model and not model:find("_") then models[model] = true end
-  end
-  local count, nmodels = {}, 0
-  for _ in pairs(models) do nmodels = nmodels + 1 end
-  for _, n in ipairs(names) do
-    local model, set = n:match("^(.-)_(.-)_feature%.npy$")
-    if model and models[model] and not files[model .. "_" .. set .. "_label.npy"] then
-      count[set] = (count[set] or 0) + 1
-    end
-  end
-  if count.imagenet == nmodels then return "imagenet" end
-  local found
-  for set, c in pairs(count) do
-    if c == nmodels then
-      if found then return nil end
-      found = set
-    end
-  end
-  return found
-end
-
--- Open spec.zoo (a folder or an already opened zoo).
-function M.open_zoo(zoo, gt, ref_name)
-  if type(zoo) == "table" then return zoo end
-  if type(zoo) ~= "string" then error("sweep: zoo must be a folder or a zoo from pl.zoo.open", 0) end
-  if not ref_name and not exists(zoo .. "/zoo.json") then ref_name = M.guess_ref_name(zoo) end
-  return zoo_mod.open(zoo, { gt = gt, ref_name = ref_name })
-end
-
-local function task_list(z, tasks)
-  if tasks == nil or tasks == "all" then return z.tasks end
-  if type(tasks) == "string" then
-    local t = {}
-    for s in tasks:gmatch("[^,]+") do t[#t + 1] = s end
-    return t
-  end
-  if type(tasks) ~= "table" or #tasks == 0 then error("sweep: tasks must be \"all\", a name or a list of names", 0) end
-  return tasks
-end
-
-local function metric_list(metrics)
-  if type(metrics) == "string" then metrics = { metrics } end
-  if type(metrics) ~= "table" or #metrics == 0 then
-    error("sweep: metrics must list at least one metric, e.g. {\"logme\", \"sfda\"}", 0)
-  end
-  local out, seen = {}, {}
-  for _, m in ipairs(util.metric_specs(metrics)) do
-    if m.ped then
-      error("sweep: metric '" .. m.spec .. "': PED is chosen per cell (ped = true|false|\"both\"); list plain names", 0)
-    end
-    if not seen[m.spec] then seen[m.spec] = true out[#out + 1] = m end
-  end
-  return out
-end
-
--- ---------------------------------------------------------------- JSON-lines file
--- Read the recorded cells of a results file. A final line that does not parse (a write cut
--- short by a kill) is dropped; a bad line anywhere else is an error. Returns cells by key,
--- the good lines (in file order, first occurrence of each key) and whether the file changed.
-function M.read_results(path)
-  local f = io.open(path, "rb")
-  if not f then return {}, {}, false end
+-- ---------------------------------------------------------------- results file
+local function read_lines(path)
+  if core.exists(path) == nil then return {} end
+  if core.exists(path) ~= "file" then error("sweep: " .. path .. " is not a regular file", 0) end
+  local f, err = io.open(path, "rb")
+  if not f then error("sweep: cannot read " .. tostring(err), 0) end
   local text = f:read("a")
   f:close()
   local lines = {}
-  for line in text:gmatch("([^\n]*)\n?") do lines[#lines + 1] = line end
-  -- gmatch yields a final empty match; drop trailing empty lines
-  while #lines > 0 and lines[#lines] == "" do lines[#lines] = nil end
-  local byKey, keep, dirty = {}, {}, text ~= "" and text:sub(-1) ~= "\n"
-  for i, line in ipairs(lines) do
-    if line == "" then
-      dirty = true
-    else
-      local ok, cell = pcall(core.json_decode, line)
-      if not ok or type(cell) ~= "table" or type(cell.key) ~= "string" then
-        if i < #lines then
+  for line in text:gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
+  return lines
+end
+
+-- A recorded line's key, recomputed from its own settings (nil when they do not check).
+local function recorded_key(cell)
+  if type(cell.settings) ~= "table" or type(cell.task) ~= "string" then return nil end
+  local ok, key = pcall(function()
+    local s = cell.settings
+    if s.ped then
+      for _, k in ipairs(ped.NAMES) do ped.check(k, s[k], k) end
+    end
+    return M.cell_key(cell.task, s, cell.law, cell.seed)
+  end)
+  return ok and key or nil
+end
+
+-- Recorded cells of OUT and OUT.part: by key (verified), by slot, and every good line in order.
+-- A line that does not parse is an error unless it is the last line of a file (cut short).
+function M.read_results(path)
+  local byKey, bySlot, lines = {}, {}, {}
+  for _, file in ipairs({ path, path .. ".part" }) do
+    local ls = read_lines(file)
+    for i, line in ipairs(ls) do
+      if line ~= "" then
+        local ok, cell = pcall(core.json_decode, line)
+        if not ok or type(cell) ~= "table" or type(cell.key) ~= "string" then
           error(string.format("sweep: %s line %d is not a cell record (%s); only a final line cut short is dropped",
-            path, i, ok and "no key" or tostring(cell)), 0)
+            file, i, ok and "no key" or tostring(cell)), 0)
         end
-        dirty = true -- the partial final line
-      elseif byKey[cell.key] then
-        dirty = true -- a duplicate: keep the first
-      else
-        byKey[cell.key] = cell
-        keep[#keep + 1] = line
+        local key = recorded_key(cell)
+        if key == cell.key then
+          if not byKey[key] then
+            byKey[key] = cell
+            lines[#lines + 1] = { key = key, line = line, slot = M.slot(cell.task, cell.settings) }
+          end
+        end
+        -- the slot the line claims (its key's prefix) finds it for stale_reason
+        local slot = cell.key:match("^(.-)|law=") or cell.key:match("^(.-)|seed=")
+        if slot then bySlot[slot] = cell end
       end
     end
   end
-  return byKey, keep, dirty
+  return byKey, bySlot, lines
+end
+
+-- Why a recorded cell of the same slot cannot be reused.
+local function stale_reason(rec, cell, seed)
+  if not rec then return nil end
+  if recorded_key(rec) ~= rec.key then return "recorded settings do not match the line's key" end
+  if rec.version ~= core.version then return "pedlab version changed" end
+  if rec.seed ~= seed then return "seed changed" end
+  if cell.settings.ped and rec.law ~= cell.digest then return "force law " .. tostring(cell.settings.force) .. " changed" end
+  return "metrics changed"
+end
+
+local function has_metrics(rec, metrics)
+  for _, m in ipairs(metrics) do
+    if type(rec.scores) ~= "table" or type(rec.scores[m.spec]) ~= "table" then return false end
+  end
+  return true
 end
 
 -- ---------------------------------------------------------------- progress
@@ -278,10 +314,13 @@ local function progress_bar(done, total, computed, elapsed)
 end
 
 -- ---------------------------------------------------------------- one cell
-local function run_cell(z, cell, models, datasets, metrics, seed, gt)
+local function run_cell(z, cell, models, datasets, seed, gt, no_ref)
   local t0 = os.clock()
-  local scores, runs = {}, {}
-  for _, m in ipairs(metrics) do scores[m.spec] = {} end
+  local scores, runs, names = {}, {}, {}
+  for i, m in ipairs(cell.metrics) do
+    scores[m.spec] = {}
+    names[i] = m.name
+  end
   for _, model in ipairs(models) do
     local ds = datasets[model]
     if not ds then
@@ -290,17 +329,15 @@ local function run_cell(z, cell, models, datasets, metrics, seed, gt)
     end
     local target, moved, sys = ds, nil, nil
     if cell.settings.ped then
-      local s = {}
-      for _, k in ipairs(M.KEYS) do s[k] = cell.settings[k] end
-      if exists(z:ref_path(model)) then s.ref = z:ref_path(model) end
-      s.gram = ped.needs_gram(metrics)
+      local s = { law = cell.law, law_params = cell.settings.law_params }
+      for _, k in ipairs(ped.NAMES) do s[k] = cell.settings[k] end
+      if not no_ref then s.ref = z:ref_path(model) end
       local run
-      moved, run, sys = ped.run(ds, s)
-      runs[model] = { steps = run.steps, changes = run.changes, energies = run.energies,
-                      energy0 = run.energy0 }
+      moved, run, sys = ped.run(ds, s, names)
+      runs[model] = { steps = run.steps, changes = run.changes, energies = run.energies, energy0 = run.energy0 }
       target = moved
     end
-    for _, m in ipairs(metrics) do
+    for _, m in ipairs(cell.metrics) do
       local opts = {}
       for k, v in pairs(m.opts) do opts[k] = v end
       opts.seed = seed
@@ -309,74 +346,56 @@ local function run_cell(z, cell, models, datasets, metrics, seed, gt)
     if moved then moved:close() end
     if sys then sys:close() end
   end
-  local measures, names = {}, {}
-  for _, m in ipairs(metrics) do
-    names[#names + 1] = m.spec
+  local measures, specs = {}, {}
+  for _, m in ipairs(cell.metrics) do
+    specs[#specs + 1] = m.spec
     if gt then measures[m.spec] = zoo_mod.evaluate(scores[m.spec], gt) end
   end
-  local settings = {}
-  for k, v in pairs(cell.settings) do settings[k] = v end
   return {
-    key = cell.key, task = cell.task, settings = settings, seed = seed, version = core.version,
-    metrics = names, models = models, scores = scores, measures = measures,
+    key = cell.key, task = cell.task, settings = cell.settings, law = cell.digest, seed = seed,
+    version = core.version, metrics = specs, models = models, scores = scores, measures = measures,
     ped = cell.settings.ped and runs or nil, cpu_s = os.clock() - t0,
   }
-end
-
--- A recorded cell must answer the same question as the one asked now.
-local function check_recorded(path, rec, metrics, seed)
-  if rec.seed ~= seed then
-    error(string.format("sweep: %s holds cell %s with seed %s, this sweep uses seed %s; use another out file or drop resume",
-      path, rec.key, util.fmt(rec.seed), util.fmt(seed)), 0)
-  end
-  for _, m in ipairs(metrics) do
-    if type(rec.scores) ~= "table" or type(rec.scores[m.spec]) ~= "table" then
-      error(string.format("sweep: %s holds cell %s without metric '%s'; use another out file or drop resume",
-        path, rec.key, m.spec), 0)
-    end
-  end
 end
 
 -- ---------------------------------------------------------------- the sweep
 function M.run(spec)
   if type(spec) ~= "table" then error("sweep: expected a spec table, e.g. pl.sweep{zoo = DIR, metrics = {...}}", 0) end
+  core.check_options(spec, "sweep", M.SPEC_KEYS)
   if spec.zoo == nil then error("sweep: zoo (a folder) is required", 0) end
   local seed = spec.seed or 0
   if math.type(seed) ~= "integer" then
-    if type(seed) == "number" and seed % 1 == 0 then seed = math.tointeger(seed)
-    else error("sweep: seed must be a whole number", 0) end
+    if type(seed) == "number" and math.tointeger(seed) then seed = math.tointeger(seed)
+    else error("sweep: seed must be a whole number, got " .. tostring(seed), 0) end
   end
   if spec.resume and not spec.out then error("sweep: resume needs out = FILE", 0) end
-  local metrics = metric_list(spec.metrics)
-  local z = M.open_zoo(spec.zoo, spec.gt, spec.ref_name)
-  local tasks = task_list(z, spec.tasks)
-  local cells = M.expand(spec, tasks)
+  if spec.out then core.check_output(spec.out, "sweep: out") end
+  local z = zoo_mod.from(spec.zoo, spec.gt, spec.ref_name)
+  local tasks = z:select_tasks(spec.tasks, "sweep: tasks")
+  local cells = M.expand(spec, tasks, seed)
   local any_ped = false
   for _, c in ipairs(cells) do any_ped = any_ped or c.settings.ped end
-  z:check(tasks, any_ped, z.gt ~= nil)
-
-  local recorded = {}
-  local f
+  z:check(tasks, any_ped and not spec.no_ref, z.gt ~= nil)
   if spec.out then
-    if spec.resume then
-      local keep, dirty
-      recorded, keep, dirty = M.read_results(spec.out)
-      -- drop a partial final line before appending (atomic rewrite of the good lines)
-      if dirty then core.write_file(spec.out, #keep > 0 and (table.concat(keep, "\n") .. "\n") or "") end
-    end
-    local err
-    f, err = io.open(spec.out, spec.resume and "ab" or "wb")
-    if not f then error("sweep: cannot write " .. tostring(err), 0) end
+    for _, input in ipairs(z:inputs(tasks)) do core.note_input(input) end
+    core.check_output(spec.out, "sweep: out")
+  end
+
+  local journal, byKey, bySlot, lines = nil, {}, {}, {}
+  if spec.out then
+    journal = core.journal(spec.out .. ".part")
+    if spec.resume then byKey, bySlot, lines = M.read_results(spec.out) end
   end
 
   local progress = spec.progress
   if progress == nil then progress = progress_default() end
-  local total, done, computed, resumed = #cells, 0, 0, 0
+  local info = { total = #cells, computed = 0, resumed = 0, recomputed = 0, reasons = {}, zoo = z,
+                 tasks = tasks, out = spec.out }
   local t0 = os.time()
-  local results = {}
+  local results, fresh_lines = {}, {}
   local ok, err = pcall(function()
-    if progress then progress_bar(0, total, 0, 0) end
-    local i = 0
+    if progress then progress_bar(0, #cells, 0, 0) end
+    local i, done = 0, 0
     while i < #cells do
       local task = cells[i + 1].task
       local models = z:task_models(task)
@@ -384,324 +403,81 @@ function M.run(spec)
       while i < #cells and cells[i + 1].task == task do
         i = i + 1
         local cell = cells[i]
-        local rec = recorded[cell.key]
+        local rec = byKey[cell.key]
+        if rec and not has_metrics(rec, cell.metrics) then rec = nil end
+        local line
         if rec then
-          check_recorded(spec.out, rec, metrics, seed)
           results[i] = rec
-          resumed = resumed + 1
+          info.resumed = info.resumed + 1
+          for _, l in ipairs(lines) do if l.key == cell.key then line = l.line break end end
         else
-          local r = run_cell(z, cell, models, datasets, metrics, seed, z.gt and z.gt[task])
-          local line = core.json_encode(r, false)
-          if f then
-            f:write(line, "\n")
-            f:flush()
+          local why = stale_reason(bySlot[cell.slot], cell, seed)
+          if why then
+            info.recomputed = info.recomputed + 1
+            info.reasons[why] = (info.reasons[why] or 0) + 1
           end
-          -- hand back exactly what the file holds, so fresh and resumed results compare equal
-          results[i] = core.json_decode(line)
-          computed = computed + 1
+          local r = run_cell(z, cell, models, datasets, seed, z.gt and z.gt[task], spec.no_ref)
+          line = core.json_encode(r, false)
+          if journal then journal:append(line) end
+          results[i] = core.json_decode(line) -- exactly what the file holds
+          info.computed = info.computed + 1
         end
+        fresh_lines[i] = { key = cell.key, slot = cell.slot, line = line }
         done = done + 1
-        if spec.on_cell then spec.on_cell(results[i], i, total, rec ~= nil) end
-        if progress then progress_bar(done, total, computed, os.difftime(os.time(), t0)) end
+        if spec.on_cell then spec.on_cell(results[i], i, #cells, rec ~= nil) end
+        if progress then progress_bar(done, #cells, info.computed, os.difftime(os.time(), t0)) end
       end
       for _, ds in pairs(datasets) do ds:close() end
     end
   end)
-  if f then f:close() end
   if progress then io.stderr:write("\n") end
-  if not ok then error(err, 0) end
-  return results, { total = total, computed = computed, resumed = resumed, zoo = z, tasks = tasks,
-                    metrics = (function() local t = {} for k, m in ipairs(metrics) do t[k] = m.spec end return t end)() }
-end
-
--- ---------------------------------------------------------------- summaries
--- The label of a cell's metric in Table-1 style tables: "logme" or "ped+logme".
-function M.label(cell, metric)
-  return (cell.settings.ped and "ped+" or "") .. metric
-end
-
--- results[task][label] = measures, for pl.report.tau_table (one PED setting per task).
-function M.by_task(results)
-  local out, labels, seen = {}, {}, {}
-  for _, cell in ipairs(results) do
-    out[cell.task] = out[cell.task] or {}
-    for _, m in ipairs(cell.metrics) do
-      local l = M.label(cell, m)
-      out[cell.task][l] = cell.measures and cell.measures[m] or nil
-      if not seen[l] then seen[l] = true labels[#labels + 1] = l end
-    end
-  end
-  return out, labels
-end
-
--- The settings that differ between cells, in M.KEYS order (plus "ped" when mixed).
-function M.varying(results)
-  local mixed_ped = false
-  for _, cell in ipairs(results) do
-    if cell.settings.ped ~= results[1].settings.ped then mixed_ped = true end
-  end
-  local keys = mixed_ped and { "ped" } or {}
-  for _, k in ipairs(M.KEYS) do
-    local seen, n = {}, 0
-    for _, cell in ipairs(results) do
-      if cell.settings.ped then
-        local v = canon_value(cell.settings[k])
-        if not seen[v] then seen[v] = true n = n + 1 end
+  if not ok then
+    if journal then
+      journal:close()
+      if info.computed > 0 then
+        err = string.format("%s (%d finished cell%s kept in %s.part; rerun with --resume to continue)", tostring(err),
+          info.computed, info.computed > 1 and "s" or "", spec.out)
       end
     end
-    if n > 1 then keys[#keys + 1] = k end
+    error(err, 0)
   end
-  return keys
-end
-
--- One row per cell: task, the varying settings, the measure of every metric.
-function M.summary_table(results, measure)
-  measure = measure or "weighted_tau"
-  if #results == 0 then return { header = { "task" }, rows = {} } end
-  local keys = M.varying(results)
-  local metrics = results[1].metrics
-  local header = { "task" }
-  for _, k in ipairs(keys) do header[#header + 1] = k end
-  for _, m in ipairs(metrics) do header[#header + 1] = m end
-  local rows = {}
-  for _, cell in ipairs(results) do
-    local row = { cell.task }
-    for _, k in ipairs(keys) do
-      local v = cell.settings[k]
-      if k ~= "ped" and not cell.settings.ped then v = "-" end
-      if type(v) == "number" then v = string.format("%.6g", v) end
-      row[#row + 1] = v == nil and "-" or tostring(v)
+  if journal then
+    -- this run's cells in run order, then recorded cells of settings this run did not ask for
+    local out, mine = {}, {}
+    for _, l in ipairs(fresh_lines) do
+      out[#out + 1] = l.line
+      mine[l.slot] = true
     end
-    for _, m in ipairs(metrics) do
-      row[#row + 1] = cell.measures and cell.measures[m] and cell.measures[m][measure] or nil
+    for _, l in ipairs(lines) do
+      if not mine[l.slot] then out[#out + 1] = l.line end
     end
-    rows[#rows + 1] = row
+    core.write_file(spec.out, #out > 0 and (table.concat(out, "\n") .. "\n") or "", "sweep: out")
+    os.remove(spec.out .. ".part")
+    journal:close()
   end
-  return { header = header, rows = rows }
-end
-
--- Mean of a measure over tasks for each value of one setting: rows[value][metric] = mean.
-function M.mean_over_tasks(results, setting, measure, filter)
-  measure = measure or "weighted_tau"
-  local acc, order = {}, {}
-  for _, cell in ipairs(results) do
-    if cell.settings.ped and (not filter or filter(cell)) then
-      local v = cell.settings[setting]
-      local k = canon_value(v)
-      if not acc[k] then acc[k] = { value = v, sums = {}, n = {} } order[#order + 1] = k end
-      for _, m in ipairs(cell.metrics) do
-        local x = cell.measures and cell.measures[m] and cell.measures[m][measure]
-        if type(x) == "number" and x == x then
-          acc[k].sums[m] = (acc[k].sums[m] or 0) + x
-          acc[k].n[m] = (acc[k].n[m] or 0) + 1
-        end
-      end
-    end
-  end
-  local out = {}
-  for _, k in ipairs(order) do
-    local row = { value = acc[k].value, mean = {} }
-    for m, s in pairs(acc[k].sums) do row.mean[m] = s / acc[k].n[m] end
-    out[#out + 1] = row
-  end
-  return out
-end
-
--- A `pedlab rank`-shaped result (for pl.plot.rank_figures) from cells with at most one PED
--- setting per task: R.results[task]["logme" | "ped+logme"] = {scores, measures...}, R.runs.
-function M.rank_result(results, info)
-  local R = { tasks = info.tasks, metrics = {}, results = {}, runs = {}, zoo = info.zoo }
+  -- labels ("logme", "ped+logme") and the metric specs scored, in order
+  info.metrics, info.specs = {}, {}
   local seen = {}
-  for _, cell in ipairs(results) do
-    R.results[cell.task] = R.results[cell.task] or {}
-    for _, m in ipairs(cell.metrics) do
-      local key = M.label(cell, m)
-      local r = { scores = cell.scores[m] }
-      for k, v in pairs(cell.measures and cell.measures[m] or {}) do r[k] = v end
-      R.results[cell.task][key] = r
-      if not seen[key] then seen[key] = true R.metrics[#R.metrics + 1] = key end
-    end
-    if cell.ped then R.runs[cell.task] = cell.ped end
-  end
-  return R
-end
-
-local function display(v)
-  if v == nil then return "-" end
-  if type(v) == "number" then return string.format("%.6g", v) end
-  return tostring(v)
-end
-M.display = display
-
--- A one-setting ablation table of one metric: a row per value of `setting` (the no-PED
--- baseline first when the sweep has one), a column per task and the mean over tasks.
-function M.axis_table(results, setting, tasks, metric, measure)
-  measure = measure or "weighted_tau"
-  local header = { setting }
-  for _, t in ipairs(tasks) do header[#header + 1] = t end
-  header[#header + 1] = "mean"
-  local rows, index = {}, {}
-  for _, cell in ipairs(results) do
-    local label = cell.settings.ped and display(cell.settings[setting]) or "no PED"
-    if not index[label] then
-      index[label] = {}
-      rows[#rows + 1] = label
-    end
-    index[label][cell.task] = cell
-  end
-  local out = {}
-  for _, label in ipairs(rows) do
-    out[#out + 1] = require("pedlab.report").row_with_mean(label, tasks, function(t)
-      local c = index[label][t]
-      return c and c.measures and c.measures[metric] and c.measures[metric][measure]
-    end)
-  end
-  return { header = header, rows = out }
-end
-
-M.MEASURE_NAMES = { weighted_tau = "weighted Kendall's tau", kendall_tau = "Kendall's tau-b", pearson = "Pearson r",
-                    spearman = "Spearman rho", rel_at_1 = "rel@1", regret_at_1 = "regret@1", recall_at_1 = "recall@1" }
-
--- Lines of a measure against a numeric setting, one SVG per metric: a series per task, the
--- mean over tasks, and the no-PED mean as a dashed line. Returns the paths written.
-function M.axis_plots(results, setting, tasks, metrics, dir, prefix, xscale, measure)
-  measure = measure or "weighted_tau"
-  local plot = require "pedlab.plot"
-  os.execute('mkdir -p "' .. dir:gsub('"', '\\"') .. '"')
-  local written = {}
-  for _, m in ipairs(metrics) do
-    local series, xs_all = {}, {}
-    local base = {}
-    for ti, t in ipairs(tasks) do
-      local xs, ys = {}, {}
-      for _, cell in ipairs(results) do
-        if cell.task == t then
-          local v = cell.measures and cell.measures[m] and cell.measures[m][measure]
-          if cell.settings.ped then
-            xs[#xs + 1], ys[#ys + 1] = cell.settings[setting], v or 0 / 0
-          else
-            base[t] = v
-          end
-        end
+  for _, c in ipairs(cells) do
+    for _, m in ipairs(c.metrics) do
+      local label = (c.settings.ped and "ped+" or "") .. m.spec
+      if not seen[label] then seen[label] = true info.metrics[#info.metrics + 1] = label end
+      if not seen[m.spec .. "\0"] then
+        seen[m.spec .. "\0"] = true
+        info.specs[#info.specs + 1] = m.spec
       end
-      series[#series + 1] = { name = t, x = xs, y = ys }
-      if ti == 1 then xs_all = xs end
     end
-    local mean = { name = "mean over tasks", x = {}, y = {} }
-    for i, x in ipairs(xs_all) do
-      local s, n = 0, 0
-      for _, se in ipairs(series) do
-        local v = se.y[i]
-        if v == v then s, n = s + v, n + 1 end
-      end
-      mean.x[i], mean.y[i] = x, n > 0 and s / n or 0 / 0
-    end
-    series[#series + 1] = mean
-    local bs, bn = 0, 0
-    for _, t in ipairs(tasks) do if type(base[t]) == "number" and base[t] == base[t] then bs, bn = bs + base[t], bn + 1 end end
-    if bn > 0 and #xs_all > 0 then
-      local lo, hi = math.huge, -math.huge
-      for _, x in ipairs(xs_all) do lo, hi = math.min(lo, x), math.max(hi, x) end
-      series[#series + 1] = { name = "mean, no PED", x = { lo, hi }, y = { bs / bn, bs / bn }, dashed = true,
-                              color = "#555555", markers = false }
-    end
-    local path = string.format("%s/%s_%s.svg", dir, prefix, (m:gsub("[^%w%-]", "_")))
-    local mname = M.MEASURE_NAMES[measure] or measure
-    plot.lines { path = path, title = string.format("%s of %s after PED against %s", mname, m, setting),
-                 xlabel = setting, ylabel = mname, series = series, xscale = xscale }
-    written[#written + 1] = path
   end
-  return written
+  return results, info
 end
 
--- ---------------------------------------------------------------- experiments' shared CLI
-M.EXPERIMENT_SPEC = { ["--zoo"] = "value", ["--gt"] = "value", ["--out"] = "value", ["--resume"] = "flag",
-  ["--plot"] = "value", ["--ref-name"] = "value", ["--threads"] = "value", ["--no-progress"] = "flag",
-  ["--help"] = "flag" }
-
--- Parse an experiment's arguments; defaults: the demo zoo (ref fmnist-train), out NAME.jsonl.
-function M.experiment_args(argv, name, help)
-  local o, pos = util.parse_args(argv, M.EXPERIMENT_SPEC, name)
-  if o.help then
-    io.write(help or "", "\nusage: pedlab experiments/", name, ".lua [--zoo DIR] [--gt FILE] [--out F.jsonl] [--resume]\n",
-      "       [--plot DIR] [--ref-name NAME] [--threads N] [--no-progress]\n",
-      "defaults: --zoo <pedlab>/data/demo, --out ", name, ".jsonl\n")
-    return nil
-  end
-  if #pos > 0 then error(name .. ": unexpected argument '" .. pos[1] .. "'", 0) end
-  o.zoo = o.zoo or (package.pedlab_scripts .. "/../data/demo")
-  o.out = o.out or (name .. ".jsonl")
-  local n = util.num(o, "threads", name)
-  if n then core.set_threads(math.tointeger(n)) end
-  return o
-end
-
--- The sweep spec fields an experiment's options set.
-function M.spec_from_args(o, spec)
-  spec.zoo, spec.gt, spec.ref_name = o.zoo, o.gt, o.ref_name
-  spec.out, spec.resume = o.out, o.resume
-  if o.no_progress then spec.progress = false end
-  return spec
-end
-
--- ---------------------------------------------------------------- pedlab sweep
-local SWEEP_HELP = [[
-usage: pedlab sweep SPEC.lua [--resume] [--out F.jsonl] [--zoo DIR] [--gt F] [options]
-
-Runs the sweep a spec file describes and prints weighted tau per cell. SPEC.lua returns the
-table pl.sweep takes, e.g.
-  return { zoo = "data/demo", tasks = "all", metrics = {"logme", "sfda"}, ped = "both",
-           grid = { dt = {0.05, 0.1, 0.2}, radius = {0.4, 0.6} }, out = "dt.jsonl" }
-Each finished cell is appended to the out file as one JSON line (flushed at once).
-  --resume            keep the cells already in the out file and run only the missing ones
-  --out F.jsonl       results file (default: the spec's out, else SPEC.jsonl)
-  --zoo DIR           override the spec's zoo
-  --gt F              ground truth {task: {model: accuracy}}
-  --ref-name NAME     reference set name (default: guessed from the zoo's files)
-  --measure M         column measure: weighted_tau (default), kendall_tau, pearson, rel_at_1, regret_at_1
-  --seed N            seed for randomised metrics (overrides the spec's)
-  --threads N         BLAS threads
-  --no-progress       no progress bar on stderr (also PEDLAB_PROGRESS=0)
-  --quiet             no table, only the summary line
-]]
-
-function M.cli_main(argv)
-  local spec_flags = { ["--resume"] = "flag", ["--out"] = "value", ["--zoo"] = "value", ["--gt"] = "value",
-    ["--ref-name"] = "value", ["--measure"] = "value", ["--seed"] = "value", ["--threads"] = "value",
-    ["--no-progress"] = "flag", ["--quiet"] = "flag", ["--help"] = "flag" }
-  local o, pos = util.parse_args(argv, spec_flags, "sweep")
-  if o.help then io.write(SWEEP_HELP) return 0 end
-  if #pos ~= 1 then error("sweep: expected one SPEC.lua (see pedlab sweep --help)", 0) end
-  local file = pos[1]
-  local chunk, err = loadfile(file)
-  if not chunk then error("sweep: " .. err, 0) end
-  local ok, spec = pcall(chunk)
-  if not ok then error("sweep: " .. file .. ": " .. tostring(spec), 0) end
-  if type(spec) ~= "table" then
-    error("sweep: " .. file .. " must return a sweep spec table; it returned " .. type(spec), 0)
-  end
-  if o.zoo then spec.zoo = o.zoo end
-  if o.gt then spec.gt = o.gt end
-  if o.ref_name then spec.ref_name = o.ref_name end
-  if o.out then spec.out = o.out end
-  if not spec.out then spec.out = (file:match("([^/]+)%.lua$") or "sweep") .. ".jsonl" end
-  if o.resume then spec.resume = true end
-  if o.no_progress then spec.progress = false end
-  if o.seed then spec.seed = math.tointeger(util.num(o, "seed", "sweep")) end
-  local n = util.num(o, "threads", "sweep")
-  if n then core.set_threads(math.tointeger(n)) end
-  local measure = o.measure or "weighted_tau"
-  local known = { weighted_tau = 1, kendall_tau = 1, pearson = 1, spearman = 1, rel_at_1 = 1, regret_at_1 = 1, recall_at_1 = 1 }
-  if not known[measure] then error("sweep: --measure " .. measure .. ": unknown measure", 0) end
-  local results, info = M.run(spec)
-  if not o.quiet then
-    local report = require "pedlab.report"
-    io.write(string.format("%s per cell (%s)\n", measure, spec.out))
-    io.write(report.text(M.summary_table(results, measure), 3))
-  end
-  io.write(string.format("%d cells: %d computed, %d resumed (%s)\n", info.total, info.computed,
-    info.resumed, spec.out))
-  return 0
+-- "N cells: a computed (b recomputed: why), c resumed (OUT)"
+function M.summary_line(info)
+  local why = {}
+  for _, r in ipairs(util.sorted_keys(info.reasons)) do why[#why + 1] = string.format("%d %s", info.reasons[r], r) end
+  return string.format("%d cells: %d computed, %d resumed%s%s\n", info.total, info.computed, info.resumed,
+    info.recomputed > 0 and string.format("; %d recomputed (%s)", info.recomputed, table.concat(why, ", ")) or "",
+    info.out and (" (" .. info.out .. ")") or "")
 end
 
 return setmetatable(M, { __call = function(_, spec) return M.run(spec) end })

@@ -41,15 +41,39 @@ function M.parse_args(argv, spec, command)
   return opts, pos
 end
 
--- A number option: nil stays nil; otherwise must parse.
+-- A number option: nil stays nil; otherwise must parse as a finite number.
 function M.num(opts, name, command, default)
   local v = opts[name]
   if v == nil then return default end
   local n = tonumber(v)
-  if not n or n ~= n then
+  if not n or n ~= n or n == math.huge or n == -math.huge then
     error(string.format("%s: --%s %s: expected a number", command, name:gsub("_", "-"), tostring(v)), 0)
   end
   return n
+end
+
+-- A whole-number option (seed, threads): "1.5", "1e400" or "x" is an error, never rounded.
+function M.int(opts, name, command, default, min)
+  local v = opts[name]
+  if v == nil then return default end
+  local n = math.tointeger(tonumber(v))
+  if not n or (min and n < min) then
+    error(string.format("%s: --%s %s: expected a whole number%s", command, name:gsub("_", "-"),
+      tostring(v), min and (" >= " .. min) or ""), 0)
+  end
+  return n
+end
+
+-- "a,b" → {"a", "b"}: every name non-empty and given once (what: the option, for messages).
+function M.name_list(text, what)
+  local out, seen = {}, {}
+  for part in (text .. ","):gmatch("([^,]*),") do
+    if part == "" then error(string.format("%s %s: an empty name", what, text), 0) end
+    if seen[part] then error(string.format("%s %s: '%s' is given twice", what, text, part), 0) end
+    seen[part] = true
+    out[#out + 1] = part
+  end
+  return out
 end
 
 -- "gbc:type=spherical:pca=64" → {spec = ..., name = "gbc", ped = false, opts = {type=..., pca=...}}
@@ -82,16 +106,27 @@ function M.metric_specs(list)
   return out
 end
 
+-- Numbers as text: fmt is exact (reads back the same bits), fmt_short has fixed digits for
+-- tables, fmt_g is compact (%.6g) for settings.
 function M.fmt(x)
   if type(x) ~= "number" then return tostring(x) end
   if x ~= x then return "nan" end
-  return string.format("%.17g", x)
+  if math.type(x) == "integer" then return tostring(x) end
+  for prec = 15, 17 do
+    local s = string.format("%." .. prec .. "g", x)
+    if tonumber(s) == x then return s end
+  end
 end
 
 function M.fmt_short(x, digits)
-  if type(x) ~= "number" then return tostring(x) end
+  if type(x) ~= "number" then return x == nil and "-" or tostring(x) end
   if x ~= x then return "nan" end
   return string.format("%." .. (digits or 4) .. "f", x)
+end
+
+function M.fmt_g(x)
+  if type(x) ~= "number" then return x == nil and "-" or tostring(x) end
+  return string.format("%.6g", x)
 end
 
 function M.sorted_keys(t)

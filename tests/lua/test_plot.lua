@@ -116,15 +116,12 @@ T.case("plot: a plot that raises writes nothing and leaves an old file alone", f
   p:close()
 end)
 
-T.case("plot.top_eigvecs: power iteration finds the leading eigenvectors", function()
-  local A = pl.matrix { { 4, 1, 0 }, { 1, 3, 0 }, { 0, 0, 1 } }
-  local v, l = plot.top_eigvecs(A, 2)
-  -- eigenvalues of [[4,1],[1,3]]: (7 ± sqrt 5) / 2
-  T.close(l[1], (7 + math.sqrt(5)) / 2, 1e-9)
-  T.close(l[2], (7 - math.sqrt(5)) / 2, 1e-6)
-  local dot = 0
-  for j = 1, 3 do dot = dot + v[1]:get(j, 1) * v[2]:get(j, 1) end
-  assert(math.abs(dot) < 1e-8, "orthogonal")
+T.case("plot.output_dir: folders made from C, never through a shell; a file there refused", function()
+  local weird = dir .. "/a b/$(touch PWNED)/c"
+  plot.output_dir(weird, "--plot")
+  T.eq(pl.exists(weird), "directory")
+  T.eq(pl.exists("PWNED"), nil)
+  T.raises("exists and is not a folder", plot.output_dir, dir .. "/lines.svg", "--plot")
 end)
 
 T.case("plot.pca2d on the demo: points, and class means only for large data", function()

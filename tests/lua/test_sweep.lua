@@ -66,18 +66,19 @@ T.case("sweep: grid expansion order and canonical keys", function()
   T.eq(s[2].radius, 0.4) T.eq(s[2].dt, 0.2)
   T.eq(s[3].radius, 0.6) T.eq(s[3].dt, 0.05)
   T.eq(s[6].force, "hooke") T.eq(s[6].max_steps, 6)
-  local cells = sweep.expand({ ped = "both", grid = { dt = { 0.1, 0.2 } } }, { "a", "b" })
+  local cells = sweep.expand({ ped = "both", metrics = { "logme" }, grid = { dt = { 0.1, 0.2 } } }, { "a", "b" })
   T.eq(#cells, 6)
   T.eq(cells[1].settings.ped, false) T.eq(cells[4].settings.ped, false)
   T.eq(cells[4].task, "b")
   -- a float that is whole and its integer give the same key; so do explicit defaults
   local k1 = sweep.cell_key("t", { ped = true, force = "hooke", radius = 0.6, dt = 0.1, exit_ratio = 0.5,
-                                   max_steps = 6, k = 1, mass = "unit", eps = 1e-3, standardise = false })
+                                   max_steps = 6, k = 1, mass = "unit", eps = 1e-3, standardise = false }, "hooke")
   local k2 = sweep.cell_key("t", { ped = true, force = "hooke", radius = 0.6, dt = 0.1, exit_ratio = 0.5,
-                                   max_steps = 6.0, k = 1.0, mass = "unit", eps = 0.001, standardise = false })
+                                   max_steps = 6.0, k = 1.0, mass = "unit", eps = 0.001, standardise = false }, "hooke")
   T.eq(k1, k2)
-  T.eq(sweep.expand({ grid = { dt = 0.1 } }, { "t" })[1].key, k1)
+  T.eq(sweep.expand({ metrics = { "logme" }, grid = { dt = 0.1 } }, { "t" })[1].key, k1)
   assert(k1:find("dt=0.1|", 1, true), k1)
+  assert(k1:find("|law=hooke|seed=0|version=", 1, true), k1)
 end)
 
 T.case("sweep: runs, writes one JSON line per cell", function()
@@ -86,6 +87,7 @@ T.case("sweep: runs, writes one JSON line per cell", function()
   T.eq(#fresh, 4)
   T.eq(n.computed, 4) T.eq(n.resumed, 0)
   T.eq(calls, 4 * 12, "metric calls (12 models per task)")
+  T.eq(io.open(tmp .. ".part"), nil, "the journal is removed once the results file is complete")
   local lines = read_lines(tmp)
   T.eq(#lines, 4)
   for i, line in ipairs(lines) do
@@ -122,15 +124,16 @@ T.case("sweep: resume skips every recorded cell", function()
   local again, info
   local calls = counting(function() again, info = pl.sweep(spec(tmp, { resume = true })) end)
   T.eq(calls, 0, "metric calls on a complete file")
-  T.eq(info.resumed, 4) T.eq(info.computed, 0)
+  T.eq(info.resumed, 4) T.eq(info.computed, 0) T.eq(info.recomputed, 0)
   same_results(again, fresh)
   T.eq(#read_lines(tmp), 4)
 end)
 
-T.case("sweep: resume drops a partial final line and runs only the missing cells", function()
+T.case("sweep: resume reads the journal of a killed run and drops its partial last line", function()
   local lines = read_lines(tmp)
-  -- the run was killed while writing its last cell
-  write(tmp, lines[1] .. "\n" .. lines[2] .. "\n" .. lines[3] .. "\n" .. lines[4]:sub(1, 100))
+  -- killed while writing its last cell: OUT holds nothing yet, OUT.part the finished cells
+  os.remove(tmp)
+  write(tmp .. ".part", lines[1] .. "\n" .. lines[2] .. "\n" .. lines[3] .. "\n" .. lines[4]:sub(1, 100))
   local seen = {}
   local again, info
   local calls = counting(function()
@@ -143,35 +146,64 @@ T.case("sweep: resume drops a partial final line and runs only the missing cells
   T.eq(#now, 4)
   T.eq(text:sub(-1), "\n")
   for i = 1, 3 do T.eq(now[i], lines[i], "kept line " .. i) end
-  for _, l in ipairs(now) do pl.json_decode(l) end
+  T.eq(io.open(tmp .. ".part"), nil)
   same_results(again, fresh)
-  -- and a fresh run into another file gives the same numbers
   local other = tmp .. ".b.jsonl"
-  local b = pl.sweep(spec(other))
-  same_results(b, fresh)
+  same_results(pl.sweep(spec(other)), fresh)
   os.remove(other)
 end)
 
-T.case("sweep: a cut-short last line without its record is dropped, a missing newline fixed", function()
-  local lines = read_lines(tmp)
-  write(tmp, lines[1] .. "\n" .. lines[2] .. "\n" .. lines[3] .. "\n" .. lines[4]) -- no final newline
-  local calls = counting(function() pl.sweep(spec(tmp, { resume = true })) end)
-  T.eq(calls, 0)
-  local now, text = read_lines(tmp)
-  T.eq(#now, 4) T.eq(text:sub(-1), "\n")
+T.case("sweep: a failing run leaves the previous results file as it was", function()
+  local before = select(2, read_lines(tmp))
+  local bad = spec(tmp, { metrics = { "logme", "parc:dims=100000" } }) -- parc fails on every model
+  T.raises("parc", pl.sweep, bad)
+  T.eq(select(2, read_lines(tmp)), before, "OUT untouched by a failed fresh run")
+  os.remove(tmp .. ".part")
 end)
 
-T.case("sweep: resume refuses a damaged middle line and a different question", function()
+T.case("sweep: resume checks every recorded line's key against its settings", function()
   local lines = read_lines(tmp)
-  write(tmp, lines[1] .. "\n{\"broken\n" .. lines[3] .. "\n")
-  T.raises("line 2 is not a cell record", pl.sweep, spec(tmp, { resume = true }))
+  local c = pl.json_decode(lines[2])
+  c.settings.dt = 0.07 -- edited by hand: the key no longer describes the settings
+  lines[2] = pl.json_encode(c)
   write(tmp, table.concat(lines, "\n") .. "\n")
-  T.raises("without metric 'sfda'", pl.sweep, spec(tmp, { resume = true, metrics = { "logme", "sfda" } }))
-  T.raises("seed", pl.sweep, spec(tmp, { resume = true, seed = 3 }))
-  -- without resume the file starts over
-  local r = pl.sweep(spec(tmp, { tasks = { "digits" }, grid = { dt = 0.05 } }))
-  T.eq(#r, 1)
-  T.eq(#read_lines(tmp), 1)
+  local again, info
+  local calls = counting(function() again, info = pl.sweep(spec(tmp, { resume = true })) end)
+  T.eq(calls, 12, "the doctored cell is recomputed")
+  T.eq(info.recomputed, 1)
+  T.eq(info.reasons["recorded settings do not match the line's key"], 1)
+  same_results(again, fresh)
+  T.eq(#read_lines(tmp), 4, "the doctored line is replaced")
+end)
+
+T.case("sweep: resume recomputes what a new seed, new metrics or a changed law make stale", function()
+  local again, info = pl.sweep(spec(tmp, { resume = true, seed = 3 }))
+  T.eq(info.computed, 4) T.eq(info.recomputed, 4) T.eq(info.reasons["seed changed"], 4)
+  assert(sweep.summary_line(info):find("4 recomputed (4 seed changed)", 1, true), sweep.summary_line(info))
+  again, info = pl.sweep(spec(tmp, { resume = true, seed = 3, metrics = { "logme", "gbc" } }))
+  T.eq(info.recomputed, 4) T.eq(info.reasons["metrics changed"], 4)
+  -- a force-law file: editing it recomputes exactly the cells that used it
+  local law = tmp .. ".law.lua"
+  write(law, "return function(d, ri, rj) return ri + rj - d end\n")
+  local s = spec(tmp, { resume = true, tasks = { "digits" }, grid = { dt = 0.1, force = { "hooke", law } } })
+  again, info = pl.sweep(s)
+  T.eq(info.computed, 2)
+  again, info = pl.sweep(s)
+  T.eq(info.computed, 0) T.eq(info.resumed, 2)
+  write(law, "return function(d, ri, rj) return 2 * (ri + rj - d) end\n")
+  again, info = pl.sweep(s)
+  T.eq(info.computed, 1) T.eq(info.resumed, 1) T.eq(info.recomputed, 1)
+  T.eq(info.reasons["force law " .. law .. " changed"], 1)
+  os.remove(law)
+end)
+
+T.case("sweep: one run per results file; the spec and the inputs are never replaced", function()
+  local j = pl.journal(tmp .. ".part")
+  T.raises("in use", pl.sweep, spec(tmp))
+  j:close()
+  os.remove(tmp .. ".part")
+  T.raises("gt.json", pl.sweep, spec(ZOO .. "/gt.json"))
+  T.raises("out", pl.sweep, spec(ZOO .. "/simclr_digits_feature.npy"))
 end)
 
 T.case("sweep: baseline cells, summaries, by_task", function()
@@ -180,25 +212,40 @@ T.case("sweep: baseline cells, summaries, by_task", function()
   T.eq(#r, 3)
   T.eq(r[1].settings.ped, false)
   T.eq(r[1].ped, nil)
-  T.eq(info.metrics[2], "sfda")
-  local t = sweep.summary_table(r)
+  T.eq(info.specs[2], "sfda")
+  T.eq(info.metrics[3], "ped+logme")
+  local t = pl.report.summary_table(r)
   T.eq(t.header[2], "ped") T.eq(t.header[3], "radius") T.eq(t.header[4], "logme")
   T.eq(#t.rows, 3)
   T.eq(t.rows[1][3], "-")
   T.eq(t.rows[2][3], "0.4")
   T.close(t.rows[1][4], r[1].measures.logme.weighted_tau)
-  local by = sweep.by_task({ r[1], r[3] })
+  T.raises("unknown measure 'logme'", pl.report.summary_table, r, "logme")
+  local by = pl.report.by_task({ r[1], r[3] })
   T.close(by.digits["ped+logme"].weighted_tau, r[3].measures.logme.weighted_tau)
   T.close(by.digits.logme.weighted_tau, r[1].measures.logme.weighted_tau)
-  local a = sweep.axis_table(r, "radius", { "digits" }, "sfda")
+  T.raises("two PED settings", pl.report.by_task, r)
+  local a = pl.report.axis_table(r, { setting = "radius", tasks = { "digits" }, metric = "sfda" })
   T.eq(a.rows[1][1], "no PED") T.eq(a.rows[3][1], "0.6")
-  local R = sweep.rank_result({ r[1], r[3] }, info)
-  T.eq(R.metrics[1], "logme") T.eq(R.metrics[3], "ped+logme")
+  T.raises("unknown option 'metrc'", pl.report.axis_table, r, { setting = "radius", tasks = { "digits" }, metrc = "x" })
+  local R = pl.report.rank_view({ r[1], r[3] }, info)
   T.eq(R.runs.digits.simclr.steps, r[3].ped.simclr.steps)
 end)
 
+T.case("sweep: a one-setting table refuses cells where another setting varies too", function()
+  local r = pl.sweep { zoo = ZOO, tasks = "digits", metrics = "logme", ped = "both",
+                       grid = { radius = { 0.4, 0.6 }, dt = { 0.05, 0.1 } }, progress = false }
+  T.raises("settings radius and dt both vary", pl.report.axis_table, r,
+           { setting = "radius", tasks = { "digits" }, metric = "logme" })
+  local a = pl.report.axis_table(r, { setting = "radius", tasks = { "digits" }, metric = "logme", fixed = { dt = 0.1 } })
+  T.eq(#a.rows, 3)
+  T.close(a.rows[3][2], r[5].measures.logme.weighted_tau) -- radius 0.6, dt 0.1
+  local dir = tmp .. ".plots"
+  T.raises("both vary", pl.plot.axis_plots, r, { setting = "radius", tasks = { "digits" }, metrics = { "logme" }, dir = dir })
+end)
+
 T.case("sweep: the demo's reference set is found; ground truth optional, checked when given", function()
-  T.eq(sweep.guess_ref_name(ZOO), "fmnist-train")
+  T.eq(pl.zoo.guess_ref_name(ZOO), "fmnist-train")
   local gt = tmp .. ".gt.json"
   local r = pl.sweep { zoo = ZOO, tasks = { "digits" }, metrics = { "logme" }, ped = false, progress = false }
   T.eq(#r, 1)
@@ -207,7 +254,6 @@ T.case("sweep: the demo's reference set is found; ground truth optional, checked
   T.raises("no task 'digits'", pl.sweep, { zoo = ZOO, tasks = { "digits" }, metrics = { "logme" }, ped = false,
                                            progress = false, gt = gt })
   os.remove(gt)
-  -- an opened zoo without ground truth: scores only
   local z = pl.zoo.open(ZOO, { ref_name = "fmnist-train" })
   z.gt = nil
   local r2 = pl.sweep { zoo = z, tasks = { "digits" }, metrics = { "logme" }, progress = false }
@@ -216,15 +262,20 @@ T.case("sweep: the demo's reference set is found; ground truth optional, checked
 end)
 
 T.case("sweep: clear errors", function()
-  T.raises("unknown grid key 'dtt'", pl.sweep, spec(nil, { grid = { dtt = 1 } }))
-  T.raises("PED is chosen per cell", pl.sweep, spec(nil, { metrics = { "ped+logme" } }))
+  T.raises("unknown option 'dtt'", pl.sweep, spec(nil, { grid = { dtt = 1 } }))
+  T.raises("unknown option 'metric'", pl.sweep, { zoo = ZOO, metric = "logme" })
+  T.raises("leave ped unset", pl.sweep, spec(nil, { metrics = { "ped+logme" }, ped = true }))
   T.raises("resume needs out", pl.sweep, spec(nil, { resume = true }))
   T.raises("unknown force law 'nope'", pl.sweep, spec(nil, { grid = { force = { "hooke", "nope" } } }))
-  T.raises("needs ped = true", pl.sweep, spec(nil, { ped = false }))
-  T.raises("max_steps must be whole", pl.sweep, spec(nil, { grid = { max_steps = 1.5 } }))
-  T.raises("zoo: cannot open folder", pl.sweep, spec(nil, { zoo = "/nonexistent/zoo" }))
+  T.raises("needs metrics scored after PED", pl.sweep, spec(nil, { ped = false }))
+  T.raises("max_steps 1.5: expected a whole number", pl.sweep, spec(nil, { grid = { max_steps = 1.5 } }))
+  T.raises("grid.radius -1: expected", pl.sweep, spec(nil, { grid = { radius = -1 } }))
+  T.raises("not a folder", pl.sweep, spec(nil, { zoo = "/nonexistent/zoo" }))
   T.raises("metrics must list", pl.sweep, spec(nil, { metrics = {} }))
+  T.raises("'digits' is given twice", pl.sweep, spec(nil, { tasks = "digits,digits" }))
+  T.raises("an empty name", pl.sweep, spec(nil, { tasks = "," }))
 end)
 
 os.remove(tmp)
+os.remove(tmp .. ".part")
 T.done()

@@ -36,7 +36,7 @@ expect_err "unknown option" "unknown option --bogus" score $B --metric logme --b
 expect_err "missing metric" "--metric is required" score $B
 expect_err "bad number" "--dt abc: expected a number" score $B --metric ped+logme --dt abc
 expect_err "parc too few dims" "parc: needs" score $B --metric parc
-expect_err "bad --threads" "--threads must be a whole number >= 1" score $B --metric logme --threads 0
+expect_err "bad --threads" "--threads 0: expected a whole number >= 1" score $B --metric logme --threads 0
 for v in abc 0 2x 99999; do
   err=$(PEDLAB_THREADS=$v "$P" score $B --metric logme 2>&1 >/dev/null); rc=$?
   [ $rc -ne 0 ] && [ "$err" = "pedlab: PEDLAB_THREADS=$v: expected a whole number of threads 1..1024" ] \
@@ -53,6 +53,34 @@ expect_err "corrupt npy" "bad.npy: not a .npy file" score --features "$tmp/bad.n
   && [ -s "$tmp/shift.npy" ] && ok "save shift" || bad "save shift"
 "$P" score $B --metric ped+nope --save-shift "$tmp/shift2.npy" >/dev/null 2>&1
 [ ! -e "$tmp/shift2.npy" ] && [ -z "$(ls "$tmp" | grep tmp)" ] && ok "no partial output" || bad "no partial output"
+
+# settings a choice makes meaningless are errors, never silent no-ops
+R="--ref $F/blobs_small/ref_features.npy"
+printf 'return function(d, ri, rj) return ri + rj - d end\n' > "$tmp/law.lua"
+expect_err "--force without PED" "--force has no effect: no metric runs after PED" score $B --metric logme --force "$tmp/law.lua"
+expect_err "--dt without PED" "--dt has no effect" score $B --metric logme --dt 0.2
+expect_err "PED without a reference" "PED needs --ref REF.npy" score $B --metric ped+logme
+"$P" score $B --metric ped+logme --no-ref --json | grep -q '"ped+logme":' && ok "--no-ref runs PED unrescaled" \
+  || bad "--no-ref runs PED unrescaled"
+expect_err "--seed 1.5" "--seed 1.5: expected a whole number" score $B --metric logme --seed 1.5
+expect_err "--max-steps 1e9" "--max-steps 1e9: expected a whole number in" score $B --metric ped+logme $R --max-steps 1e9
+expect_err "--save-shift without extension" "expected a file name ending in .npy or .csv" score $B --metric ped+logme $R --save-shift "$tmp/shiftfile"
+cp $F/blobs_small/features.npy "$tmp/f.npy"
+expect_err "--save-shift onto the features" "f.npy" score --features "$tmp/f.npy" --labels $F/blobs_small/labels.npy --metric ped+logme $R --save-shift "$tmp/f.npy"
+cmp -s "$tmp/f.npy" $F/blobs_small/features.npy && ok "features kept" || bad "features overwritten"
+Z="--zoo ${PL_SOURCE_DIR}/data/demo"
+expect_err "rank --save-shift" "--save-shift is for pedlab score" rank $Z --metric ped+logme --save-shift "$tmp/s.npy"
+expect_err "rank --task ," "an empty name" rank $Z --task , --metric logme
+expect_err "rank --task twice" "'digits' is given twice" rank $Z --task digits,digits --metric logme
+expect_err "rank --seed 1.5" "--seed 1.5: expected a whole number" rank $Z --metric logme --seed 1.5
+expect_err "rank --json onto gt.json" "gt.json" rank $Z --task digits --metric logme --json "${PL_SOURCE_DIR}/data/demo/gt.json"
+(cd "$tmp" && "$P" rank $Z --task digits --metric logme --quiet --plot 'plots/$(touch PWNED)' >/dev/null 2>&1)
+[ ! -e "$tmp/PWNED" ] && [ -d "$tmp/plots/\$(touch PWNED)" ] && ok "--plot is a folder name, never shell" \
+  || bad "--plot reached a shell"
+"$P" metrics | grep -q "gram" && bad "pedlab metrics shows an internal need" || ok "metrics list inputs only"
+out=$("$P" "${PL_SOURCE_DIR}/experiments/table1.lua" $Z --out "$tmp/t1.jsonl" --no-progress 2>&1) || bad "table1 runs: $out"
+rows=$(echo "$out" | sed -n '/^Weighted/,/^$/p' | grep -cE '^(ped\+)?(logme|sfda|gbc) ')
+[ "$rows" = 6 ] && ok "table1 prints every metric with and without PED" || bad "table1 rows ($rows): $out"
 
 "$P" metrics | grep -q "^logme" && ok "metrics list" || bad "metrics list"
 "$P" score --help | grep -q "usage: pedlab score" && ok "score --help" || bad "score --help"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_sweep_resume.sh — `pedlab sweep` killed with SIGKILL after its first cell, then rerun
-# with --resume: every line the killed run wrote is kept, every cell is present exactly once,
-# and the final numbers equal an uninterrupted run's bit for bit.
+# with --resume: the results file is never written before the sweep ends (the killed run's
+# cells are in OUT.part), every line the killed run wrote is kept, every cell is present
+# exactly once, and the final numbers equal an uninterrupted run's bit for bit.
 #   bash tests/sh/test_sweep_resume.sh PATH_TO_PEDLAB     (PL_SOURCE_DIR = the source tree)
 set -euo pipefail
 PEDLAB=${1:?usage: bash test_sweep_resume.sh PATH_TO_PEDLAB}
@@ -29,7 +30,7 @@ LUA
 pid=$!
 lines=0
 for _ in $(seq 1 300); do   # at most ~30 s
-  if [ -f "$tmp/run.jsonl" ]; then lines=$(wc -l <"$tmp/run.jsonl"); fi
+  if [ -f "$tmp/run.jsonl.part" ]; then lines=$(wc -l <"$tmp/run.jsonl.part"); fi
   [ "$lines" -ge 1 ] && break
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.1
@@ -37,8 +38,9 @@ done
 kill -9 "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 pid=
-[ -f "$tmp/run.jsonl" ] || fail "the sweep wrote no results file within 30 s ($(cat "$tmp/killed.log"))"
-cp "$tmp/run.jsonl" "$tmp/killed.jsonl"
+[ -f "$tmp/run.jsonl.part" ] || fail "the sweep wrote no journal within 30 s ($(cat "$tmp/killed.log"))"
+[ ! -e "$tmp/run.jsonl" ] || fail "the killed sweep wrote its results file before it ended"
+cp "$tmp/run.jsonl.part" "$tmp/killed.jsonl"
 kept=$(wc -l <"$tmp/killed.jsonl")   # complete lines (a cut-short last line has no newline)
 [ "$kept" -ge 1 ] || fail "no complete line before the kill"
 echo "killed after $kept complete line(s) of 12"
@@ -90,4 +92,17 @@ end
 print(string.format("12 cells once each; %d measures equal bit for bit", checked))
 LUA
 "$PEDLAB" "$tmp/check.lua" "$tmp/run.jsonl" "$tmp/full.jsonl" || fail "resumed results differ from a full run"
+[ ! -e "$tmp/run.jsonl.part" ] || fail "the journal was left behind after a complete run"
+
+# two sweeps on one results file: the second is refused at once, the first completes
+"$PEDLAB" sweep "$tmp/spec.lua" --out "$tmp/two.jsonl" --quiet >"$tmp/first.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do [ -f "$tmp/two.jsonl.part" ] && break; sleep 0.1; done
+if "$PEDLAB" sweep "$tmp/spec.lua" --out "$tmp/two.jsonl" --quiet >"$tmp/second.log" 2>&1; then
+  fail "a second sweep on the same results file ran"
+fi
+grep -q "in use" "$tmp/second.log" || fail "second sweep: $(cat "$tmp/second.log")"
+wait "$pid" || fail "the first sweep failed: $(cat "$tmp/first.log")"
+pid=
+[ "$(wc -l <"$tmp/two.jsonl")" = 12 ] || fail "the first sweep's results file holds $(wc -l <"$tmp/two.jsonl") lines"
 echo "1 passed, 0 failed"

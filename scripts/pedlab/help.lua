@@ -1,0 +1,170 @@
+-- pedlab.help — the REPL's help texts, in one table: help() lists the API, help(pl.balls) or
+-- help("pl.balls") shows one entry with its options. Defaults and ranges of PED settings come
+-- from the core (pl.ped_settings) when it offers them.
+local M = {}
+
+-- name → {signature, one line, options = {{key, meaning}, ...} (optional)}
+local entries = {
+  { "pl.load", "pl.load(path)", "a .npy or .csv file as a Matrix (.csv: also its header), .json as a table" },
+  { "pl.save", "pl.save(path, value [, header])", "a Matrix or table as .npy/.csv/.json, atomically" },
+  { "pl.write_file", "pl.write_file(path, text)", "a text file, atomically" },
+  { "pl.json_encode", "pl.json_encode(v [, pretty])", "JSON text of a Lua value (numbers exact)" },
+  { "pl.json_decode", "pl.json_decode(s)", "a Lua value from JSON text" },
+  { "pl.matrix", "pl.matrix{{1, 2}, {3, 4}}", "a Matrix from a table (a flat table is a column)" },
+  { "pl.zeros", "pl.zeros(r, c)", "an r×c Matrix of zeros" },
+  { "pl.ones", "pl.ones(r, c)", "an r×c Matrix of ones" },
+  { "pl.eye", "pl.eye(n)", "the n×n identity" },
+  { "pl.randn", "pl.randn(r, c, seed)", "standard normal values; same seed, same bits" },
+  { "pl.dataset", "pl.dataset(features, labels [, opts])",
+    "a Dataset from .npy/.csv paths or a Matrix (features streamed, never copied whole)",
+    options = {
+      { "source_probs", "N×S source-model probabilities (path or Matrix): LEEP, NCE, NLEEP" },
+      { "source_labels", "N source-model labels (path or vector): NCE" },
+    } },
+  { "pl.balls", "pl.balls(ds, opts)",
+    "a PED ball system: one ball per class; sys:simulate(opts), sys:step(opts), sys:energy()",
+    settings = { "radius", "k", "eps", "mass", "standardise" },
+    options = {
+      { "ref", "reference set (path, Matrix or Dataset): geometry in its standardised space" },
+    } },
+  { "pl.ped_run", "pl.ped_run(ds, opts)",
+    "the whole PED step: moved dataset, run record and ball system",
+    settings = { "radius", "k", "eps", "mass", "standardise", "dt", "exit_ratio", "max_steps" },
+    options = {
+      { "ref", "reference set (path, Matrix or Dataset)" },
+      { "law", "nil | \"hooke\" | function(d, ri, rj, p) | {pair = f} | {system = f}" },
+      { "law_params", "table NAME → number, read by the law as p.NAME" },
+      { "needs", "array of metric names scored on the moved dataset" },
+      { "law_limit", "instruction limit of a Lua law" },
+      { "law_timeout", "seconds a Lua law may run" },
+      { "law_memory", "bytes a Lua law may allocate" },
+    } },
+  { "pl.ped_settings", "pl.ped_settings()", "every PED setting with its default, range and meaning" },
+  { "pl.check_options", "pl.check_options(t, where, known)",
+    "raise naming an unknown key of an options table" },
+  { "pl.set_threads", "pl.set_threads(n)", "BLAS threads (also PEDLAB_THREADS)" },
+  { "pl.get_threads", "pl.get_threads()", "BLAS threads in use" },
+  { "pl.check_output", "pl.check_output(path, what)", "true, or raise if path may not be written" },
+  { "pl.note_input", "pl.note_input(path)", "protect a file read by other means from being overwritten" },
+  { "pl.mkdir", "pl.mkdir(path)", "create a folder and its parents" },
+  { "pl.listdir", "pl.listdir(path)", "every entry of a folder, sorted" },
+  { "pl.exists", "pl.exists(path)", "\"file\", \"directory\", \"other\" or nil" },
+  { "pl.read_file", "pl.read_file(path)", "a whole file as a string" },
+  { "pl.journal", "pl.journal(path)", "an exclusive append-only results file: j:append(line), j:close()" },
+  { "pl.version", "pl.version", "the pedlab version" },
+  { "pl.metrics", "pl.metrics.NAME(ds [, opts])",
+    "transferability scores: logme, sfda, gbc, leep, nce, nleep, hscore, transrate, parc, ...; "
+      .. "pl.metrics.list() describes each" },
+  { "pl.rank", "pl.rank.weighted_tau(x, y)",
+    "ranking measures: weighted_tau, kendall_tau, spearman, pearson, rel_at_k, recall_at_k, regret_at_k" },
+  { "pl.zoo", "pl.zoo.open(dir [, opts])", "a model zoo: models, tasks, ground truth; zoo:dataset(m, t)" },
+  { "pl.sweep", "pl.sweep{...}", "a grid of settings scored over a zoo, resumable (docs/experiments.md)" },
+  { "pl.report", "pl.report.text(t)", "tables as text, markdown or csv" },
+  { "pl.plot", "pl.plot.*", "SVG plots of datasets, ball systems and sweeps" },
+  { "pl.forces", "pl.forces.*", "ready force laws for PED" },
+  { "pl.ped", "pl.ped.run(ds, settings)", "PED with the command line's defaults" },
+  { "pl.cli", "pl.cli.main(args)", "the command line (pedlab COMMAND ...)" },
+  { "pl.util", "pl.util.*", "small helpers of the Lua layers" },
+}
+
+local by_name = {}
+for _, e in ipairs(entries) do by_name[e[1]] = e end
+
+local function pl() return require "pedlab" end
+
+-- The documented entries whose function or module is present, plus anything the module
+-- exports that has no entry yet.
+local function present(e)
+  local key = e[1]:match("^pl%.(.+)$")
+  local ok, v = pcall(function() return pl()[key] end)
+  return ok and v ~= nil
+end
+
+local function setting_lines(names)
+  local ok, list = pcall(function() return pl().ped_settings and pl().ped_settings() end)
+  if not ok or type(list) ~= "table" then return {} end
+  local want = {}
+  for _, n in ipairs(names) do want[n] = true end
+  local out = {}
+  for _, s in ipairs(list) do
+    if want[s.name] then
+      local range = ""
+      if s.choices then range = " (" .. table.concat(s.choices, " | ") .. ")"
+      else
+        local function bound(v, inf) return (v == nil or v ~= v) and inf or tostring(v) end
+        local lo, hi = bound(s.min, "-inf"), bound(s.max, "inf")
+        if lo ~= "-inf" or hi ~= "inf" then
+          range = string.format(" (%s%s .. %s)", s.min_open and "> " or "", lo, hi)
+        end
+      end
+      out[#out + 1] = string.format("  %-14s %s; default %s%s", s.name, s.doc or "",
+        tostring(s.default), range)
+    end
+  end
+  return out
+end
+
+local function show_entry(e)
+  local lines = { e[2], "  " .. e[3] }
+  local opts = {}
+  if e.settings then
+    local got = setting_lines(e.settings)
+    if #got == 0 then
+      for _, n in ipairs(e.settings) do opts[#opts + 1] = "  " .. n end
+    else
+      for _, l in ipairs(got) do opts[#opts + 1] = l end
+    end
+  end
+  for _, o in ipairs(e.options or {}) do opts[#opts + 1] = string.format("  %-14s %s", o[1], o[2]) end
+  if #opts > 0 then
+    lines[#lines + 1] = "options:"
+    for _, l in ipairs(opts) do lines[#lines + 1] = l end
+  end
+  return table.concat(lines, "\n")
+end
+
+local function listing()
+  local lines = { "pedlab " .. tostring(pl().version) .. ": `pl` is the pedlab module. "
+    .. "help(pl.NAME) or help(\"pl.NAME\") shows one entry." }
+  local seen = {}
+  for _, e in ipairs(entries) do
+    if present(e) then
+      lines[#lines + 1] = string.format("  %-36s %s", e[2], e[3])
+      seen[e[1]:match("^pl%.(.+)$")] = true
+    end
+  end
+  local extra = {}
+  for k in pairs(pl()) do
+    if type(k) == "string" and not seen[k] then extra[#extra + 1] = "pl." .. k end
+  end
+  table.sort(extra)
+  if #extra > 0 then lines[#lines + 1] = "  also: " .. table.concat(extra, ", ") end
+  return table.concat(lines, "\n")
+end
+
+-- The entry naming value x: a name ("pl.balls", "balls") or the function/module itself.
+local function find(x)
+  if type(x) == "string" then
+    return by_name[x] or by_name["pl." .. x]
+  end
+  local P = pl()
+  for _, e in ipairs(entries) do
+    local key = e[1]:match("^pl%.(.+)$")
+    if rawget(P, key) == x and x ~= nil then return e end
+  end
+end
+
+-- help() → the listing; help(x) → x's entry. Returns the text (printed by help).
+function M.text(x)
+  if x == nil then return listing() end
+  local e = find(x)
+  if e then return show_entry(e) end
+  return string.format("no help for '%s'; help() lists what there is", tostring(x))
+end
+
+function M.help(x)
+  print(M.text(x))
+end
+
+M.entries = entries
+return M
