@@ -1,8 +1,12 @@
 /* data.c — feature sources, labels, datasets, moved datasets and their statistics.
  *
  * A moved dataset never copies X: it points at its root dataset and holds the total per-class
- * shift Δ. Reading rows adds Δ[y_i]; statistics follow exactly from the root's:
- *   S' = S + diag(n) Δ,  Q'_c = Q_c + 2 Δ_c ∘ S_c + n_c Δ_c²,  G' = G + SᵀΔ + ΔᵀS + Δᵀ diag(n) Δ. */
+ * shift Δ. Reading rows adds Δ[y_i]; statistics follow exactly from the root's (all about the
+ * root's origin o):
+ *   S' = S + diag(n) Δ,  Q'_c = Q_c + 2 Δ_c ∘ S_c + n_c Δ_c²,  G' = G + SᵀΔ + ΔᵀS + Δᵀ diag(n) Δ.
+ * Why an origin: raw moments of features at 1e8 ± 1 hold the spread in their last bits, and
+ * Q/n − (S/n)² or G − N m mᵀ return rounding noise; about o (the first block's column means)
+ * the sums hold the spread itself. Subtracting o costs one O(D) pass per row. */
 #include "data.h"
 
 #include <errno.h>
@@ -175,6 +179,7 @@ struct pl_data {
     pl_mat probs;
     char *probs_name;
     int64_t *slabels;
+    double *origin;       /* root only: D, set by the first statistics pass */
     /* statistics cache for this dataset */
     pl_stats st;
     int st_ready, st_gram;
@@ -189,6 +194,8 @@ static int cmp_i64(const void *a, const void *b) {
 
 static void stats_free(pl_stats *st) {
     free(st->n);
+    free(st->Sc);
+    free(st->Qc);
     free(st->S);
     free(st->Q);
     free(st->G);
@@ -283,6 +290,7 @@ void pl_data_release(pl_data *d) {
         pl_data_release(d->root);
     } else {
         pl_source_release(d->src);
+        free(d->origin);
         free(d->y);
         free(d->counts);
         free(d->ids);
@@ -321,18 +329,38 @@ int pl_data_read(pl_data *d, size_t r0, size_t nr, double *out, pl_err *err) {
     return PL_OK;
 }
 
+int pl_data_foreach_block(pl_data *d, unsigned flags, pl_block_fn fn, void *ud, pl_err *err) {
+    size_t N = pl_data_rows(d), D = pl_data_dim(d), B = pl_data_block_rows(d);
+    const double *o = NULL;
+    int rc = PL_OK;
+    if (B > N) B = N;
+    if ((flags & PL_ROWS_CENTRED) && (rc = pl_data_origin(d, &o, err))) return rc;
+    double *buf = pl_alloc(B, D * sizeof(double), err);
+    if (!buf) return PL_ENOMEM;
+    for (size_t r0 = 0; r0 < N && !rc; r0 += B) {
+        size_t nr = N - r0 < B ? N - r0 : B;
+        if ((rc = pl_check_interrupt(err)) || (rc = pl_data_read(d, r0, nr, buf, err))) break;
+        if (o)
+            for (size_t i = 0; i < nr; i++)
+                for (size_t j = 0; j < D; j++) buf[i * D + j] -= o[j];
+        rc = fn(ud, r0, nr, buf, err);
+    }
+    free(buf);
+    return rc;
+}
+
+static int dense_block(void *ud, size_t r0, size_t nr, double *x, pl_err *err) {
+    pl_mat *out = ud;
+    (void)err;
+    for (size_t i = 0; i < nr; i++) memcpy(&PL_AT(out, r0 + i, 0), x + i * out->cols, out->cols * sizeof *x);
+    return PL_OK;
+}
+
 int pl_data_dense(pl_data *d, pl_mat *out, pl_err *err) {
     int rc = pl_mat_init(out, pl_data_rows(d), pl_data_dim(d), err);
     if (rc) return rc;
-    size_t N = pl_data_rows(d), B = pl_data_block_rows(d);
-    for (size_t r0 = 0; r0 < N; r0 += B) {
-        size_t nr = N - r0 < B ? N - r0 : B;
-        if ((rc = pl_data_read(d, r0, nr, out->data + r0 * out->ld, err))) {
-            pl_mat_release(out);
-            return rc;
-        }
-    }
-    return PL_OK;
+    if ((rc = pl_data_foreach_block(d, 0, dense_block, out, err))) pl_mat_release(out);
+    return rc;
 }
 
 static int stats_alloc(pl_stats *st, size_t N, size_t D, size_t C, int gram, pl_err *err) {
@@ -340,10 +368,12 @@ static int stats_alloc(pl_stats *st, size_t N, size_t D, size_t C, int gram, pl_
     st->D = D;
     st->C = C;
     st->n = pl_alloc(C, sizeof(double), err);
+    st->Sc = pl_alloc(C * D, sizeof(double), err);
+    st->Qc = pl_alloc(C * D, sizeof(double), err);
     st->S = pl_alloc(C * D, sizeof(double), err);
     st->Q = pl_alloc(C * D, sizeof(double), err);
     if (gram) st->G = pl_alloc(D * D, sizeof(double), err);
-    if (!st->n || !st->S || !st->Q || (gram && !st->G)) {
+    if (!st->n || !st->Sc || !st->Qc || !st->S || !st->Q || (gram && !st->G)) {
         stats_free(st);
         return PL_ENOMEM;
     }
@@ -357,6 +387,8 @@ static void adopt_stats(pl_data *d, pl_stats *st, int gram) {
     if (d->st_ready) {
         size_t cd = st->C * st->D;
         memcpy(d->st.n, st->n, st->C * sizeof(double));
+        memcpy(d->st.Sc, st->Sc, cd * sizeof(double));
+        memcpy(d->st.Qc, st->Qc, cd * sizeof(double));
         memcpy(d->st.S, st->S, cd * sizeof(double));
         memcpy(d->st.Q, st->Q, cd * sizeof(double));
         free(d->st.G);
@@ -370,39 +402,61 @@ static void adopt_stats(pl_data *d, pl_stats *st, int gram) {
     d->st_gram = gram;
 }
 
+typedef struct {
+    pl_data *d;
+    pl_stats *st;
+    pl_mat g;
+    int gram;
+} stats_ctx;
+
+static int stats_block(void *ud, size_t r0, size_t nr, double *buf, pl_err *err) {
+    stats_ctx *cx = ud;
+    pl_data *d = cx->d;
+    pl_stats *st = cx->st;
+    size_t D = d->D;
+    double *o = d->origin;
+    if (r0 == 0) { /* the origin: this first block's column means (fixed once computed) */
+        for (size_t j = 0; j < D; j++) o[j] = 0.0;
+        for (size_t i = 0; i < nr; i++)
+            for (size_t j = 0; j < D; j++) o[j] += buf[i * D + j];
+        for (size_t j = 0; j < D; j++) o[j] /= (double)nr;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        size_t c = (size_t)d->y[r0 + i] * D;
+        double *s = st->Sc + c, *q = st->Qc + c, *rs = st->S + c, *rq = st->Q + c, *x = buf + i * D;
+        for (size_t j = 0; j < D; j++) {
+            double v = x[j] - o[j];
+            rs[j] += x[j];
+            rq[j] += x[j] * x[j];
+            x[j] = v;
+            s[j] += v;
+            q[j] += v * v;
+        }
+    }
+    if (!cx->gram) return PL_OK;
+    pl_mat blk = pl_mat_wrap(buf, nr, D);
+    return pl_syrk_t_upper(1.0, &blk, r0 == 0 ? 0.0 : 1.0, &cx->g, err);
+}
+
 /* One streaming pass over the root's source. */
 static int stats_pass(pl_data *d, int gram, pl_err *err) {
-    size_t N = d->N, D = d->D, C = d->C, B = pl_data_block_rows(d);
+    size_t N = d->N, D = d->D, C = d->C;
     pl_stats st = {0};
     int rc = stats_alloc(&st, N, D, C, gram, err);
     if (rc) return rc;
-    double *buf = pl_alloc(B * D, sizeof(double), err);
-    if (!buf) { stats_free(&st); return PL_ENOMEM; }
-    pl_mat g = pl_mat_wrap(st.G, D, D);
-    for (size_t c = 0; c < C; c++) st.n[c] = (double)d->counts[c];
-    for (size_t r0 = 0; r0 < N && !rc; r0 += B) {
-        size_t nr = N - r0 < B ? N - r0 : B;
-        if ((rc = pl_source_read(d->src, r0, nr, buf, err))) break;
-        if ((rc = pl_check_interrupt(err))) break;
-        for (size_t i = 0; i < nr; i++) {
-            int c = d->y[r0 + i];
-            double *s = st.S + (size_t)c * D, *q = st.Q + (size_t)c * D;
-            const double *x = buf + i * D;
-            for (size_t j = 0; j < D; j++) {
-                s[j] += x[j];
-                q[j] += x[j] * x[j];
-            }
-        }
-        if (gram) {
-            pl_mat blk = pl_mat_wrap(buf, nr, D);
-            rc = pl_syrk_t_upper(1.0, &blk, r0 == 0 ? 0.0 : 1.0, &g, err);
-        }
+    if (!d->origin && !(d->origin = pl_alloc(D, sizeof(double), err))) {
+        stats_free(&st);
+        return PL_ENOMEM;
     }
-    if (gram && !rc) pl_symmetrize_upper(&g);
-    free(buf);
-    /* finite features can still overflow when squared (|x| > 1e154): refuse, naming the file */
+    st.origin = d->origin;
+    for (size_t c = 0; c < C; c++) st.n[c] = (double)d->counts[c];
+    stats_ctx cx = {d, &st, pl_mat_wrap(st.G, D, D), gram};
+    rc = pl_data_foreach_block(d, 0, stats_block, &cx, err);
+    if (gram && !rc) pl_symmetrize_upper(&cx.g);
+    /* finite features can still overflow when squared (|x − o| > 1e154): refuse, naming the
+     * file */
     for (size_t i = 0; !rc && i < C * D; i++)
-        if (!isfinite(st.Q[i]) || !isfinite(st.S[i]))
+        if (!isfinite(st.Qc[i]) || !isfinite(st.Sc[i]))
             rc = pl_err_set(err, PL_ENUMERIC, "%s: the sums of squares of dimension %zu overflow double precision (features up to about 1e154 are supported); rescale the features",
                             pl_source_name(d->src), i % D + 1);
     for (size_t i = 0; !rc && gram && i < D * D; i++)
@@ -414,9 +468,9 @@ static int stats_pass(pl_data *d, int gram, pl_err *err) {
     return PL_OK;
 }
 
-/* g (upper triangle) = the root's Gram b->G moved by the total shift dl (C×D):
- * G' = G + SᵀΔ + ΔᵀS + Δᵀ diag(n) Δ = G + AᵀΔ + ΔᵀA with A = S + ½·diag(n)·Δ, one symmetric
- * rank-2k update (exactly symmetric). */
+/* g (upper triangle) = b->G moved by the per-class shift dl (C×D):
+ * G' = G + SᵀΔ + ΔᵀS + Δᵀ diag(n) Δ = G + AᵀΔ + ΔᵀA with A = S + ½·diag(n)·Δ (S the
+ * centred sums), one symmetric rank-2k update (exactly symmetric). */
 static int shift_gram_upper(const pl_stats *b, const double *dl, pl_mat *g, pl_err *err) {
     size_t D = b->D, C = b->C;
     if (g->rows != D || g->cols != D)
@@ -426,7 +480,7 @@ static int shift_gram_upper(const pl_stats *b, const double *dl, pl_mat *g, pl_e
     double *a = pl_alloc(C * D, sizeof *a, err);
     if (!a) return PL_ENOMEM;
     for (size_t c = 0; c < C; c++)
-        for (size_t j = 0; j < D; j++) a[c * D + j] = b->S[c * D + j] + 0.5 * b->n[c] * dl[c * D + j];
+        for (size_t j = 0; j < D; j++) a[c * D + j] = b->Sc[c * D + j] + 0.5 * b->n[c] * dl[c * D + j];
     pl_mat am = pl_mat_wrap(a, C, D), dm = pl_mat_wrap((double *)dl, C, D);
     int rc = pl_syr2k_t_upper(1.0, &am, &dm, 1.0, g, err);
     free(a);
@@ -436,17 +490,21 @@ static int shift_gram_upper(const pl_stats *b, const double *dl, pl_mat *g, pl_e
 int pl_data_gram_upper(pl_data *d, pl_mat *out, pl_err *err) {
     const pl_stats *st;
     int rc;
-    size_t D = pl_data_dim(d);
+    size_t D = pl_data_dim(d), C = pl_data_classes(d);
     if (out->rows != D || out->cols != D)
         return pl_err_set(err, PL_EINVAL, "gram: output is %zux%zu, expected %zux%zu", out->rows,
                           out->cols, D, D);
-    if (d->root && !(d->st_ready && d->st_gram)) {
-        if ((rc = pl_data_stats(d->root, 1, &st, err))) return rc;
-        return shift_gram_upper(st, d->shift, out, err);
-    }
-    if ((rc = pl_data_stats(d, 1, &st, err))) return rc;
-    for (size_t i = 0; i < D; i++) memcpy(&PL_AT(out, i, 0), st->G + i * D, D * sizeof(double));
-    return PL_OK;
+    pl_data *r = (pl_data *)root_of(d);
+    if ((rc = pl_data_stats(r, 1, &st, err))) return rc;
+    /* Δ'_c = o + Δ_c: the raw rows are the centred ones moved by it */
+    double *dl = pl_alloc(C * D, sizeof *dl, err);
+    if (!dl) return PL_ENOMEM;
+    for (size_t c = 0; c < C; c++)
+        for (size_t j = 0; j < D; j++)
+            dl[c * D + j] = r->origin[j] + (d->shift ? d->shift[c * D + j] : 0.0);
+    rc = shift_gram_upper(st, dl, out, err);
+    free(dl);
+    return rc;
 }
 
 int pl_data_stats_gram_root(pl_data *d, const pl_stats **out, pl_err *err) {
@@ -455,17 +513,30 @@ int pl_data_stats_gram_root(pl_data *d, const pl_stats **out, pl_err *err) {
     return rc ? rc : pl_data_stats(d, 0, out, err);
 }
 
+int pl_data_origin(pl_data *d, const double **out, pl_err *err) {
+    pl_data *r = (pl_data *)root_of(d);
+    const pl_stats *st;
+    int rc;
+    *out = NULL;
+    if (!r->origin && (rc = pl_data_stats(r, 0, &st, err))) return rc;
+    *out = r->origin;
+    return PL_OK;
+}
+
 /* Derive a moved dataset's statistics from its root's. */
 static int stats_shift(pl_data *d, const pl_stats *b, int gram, pl_err *err) {
     size_t D = b->D, C = b->C;
     pl_stats st = {0};
     int rc = stats_alloc(&st, b->N, D, C, gram, err);
     if (rc) return rc;
+    st.origin = b->origin;
     const double *dl = d->shift;
     for (size_t c = 0; c < C; c++) {
         st.n[c] = b->n[c];
         for (size_t j = 0; j < D; j++) {
             size_t k = c * D + j;
+            st.Sc[k] = b->Sc[k] + b->n[c] * dl[k];
+            st.Qc[k] = b->Qc[k] + 2.0 * dl[k] * b->Sc[k] + b->n[c] * dl[k] * dl[k];
             st.S[k] = b->S[k] + b->n[c] * dl[k];
             st.Q[k] = b->Q[k] + 2.0 * dl[k] * b->S[k] + b->n[c] * dl[k] * dl[k];
         }
@@ -499,6 +570,61 @@ int pl_data_stats(pl_data *d, int want_gram, const pl_stats **out, pl_err *err) 
         if (rc) return rc;
     }
     *out = &d->st;
+    return PL_OK;
+}
+
+void pl_stats_class_means(const pl_stats *st, double *out) {
+    size_t D = st->D;
+    for (size_t c = 0; c < st->C; c++)
+        for (size_t j = 0; j < D; j++) out[c * D + j] = st->Sc[c * D + j] / st->n[c];
+}
+
+void pl_stats_mean(const pl_stats *st, double *out) {
+    size_t D = st->D;
+    for (size_t j = 0; j < D; j++) out[j] = 0.0;
+    for (size_t c = 0; c < st->C; c++)
+        for (size_t j = 0; j < D; j++) out[j] += st->Sc[c * D + j];
+    for (size_t j = 0; j < D; j++) out[j] /= (double)st->N;
+}
+
+void pl_stats_class_vars(const pl_stats *st, double *out) {
+    size_t D = st->D;
+    for (size_t c = 0; c < st->C; c++)
+        for (size_t j = 0; j < D; j++) {
+            double n = st->n[c], m = st->Sc[c * D + j] / n;
+            double v = st->Qc[c * D + j] / n - m * m;
+            out[c * D + j] = v > 0.0 ? v : 0.0;
+        }
+}
+
+int pl_stats_scatter(const pl_stats *st, int which, double scale, pl_mat *out, pl_err *err) {
+    size_t D = st->D, C = st->C, k = which == PL_SCATTER_WITHIN ? C : 1;
+    pl_mat b = {0};
+    int rc;
+    if (!st->G)
+        return pl_err_set(err, PL_EINVAL, "scatter: the statistics were computed without the Gram");
+    if (out->rows != D || out->cols != D)
+        return pl_err_set(err, PL_EINVAL, "scatter: output is %zux%zu, expected %zux%zu",
+                          out->rows, out->cols, D, D);
+    if ((rc = pl_mat_init(&b, k, D, err))) return rc;
+    for (size_t i = 0; i < D; i++) memcpy(&PL_AT(out, i, 0), st->G + i * D, D * sizeof(double));
+    /* b_c = sqrt(n_c)·m̄_c, so bᵀb = Σ n_c m̄_c m̄_cᵀ is exactly symmetric */
+    if (which == PL_SCATTER_WITHIN) {
+        for (size_t c = 0; c < C; c++) {
+            double r = sqrt(st->n[c]);
+            for (size_t j = 0; j < D; j++) PL_AT(&b, c, j) = st->Sc[c * D + j] / st->n[c] * r;
+        }
+    } else {
+        pl_stats_mean(st, b.data);
+        double r = sqrt((double)st->N);
+        for (size_t j = 0; j < D; j++) b.data[j] *= r;
+    }
+    rc = pl_syrk_t(-1.0, &b, 1.0, out, err);
+    pl_mat_release(&b);
+    if (rc) return rc;
+    if (scale != 1.0)
+        for (size_t i = 0; i < D; i++)
+            for (size_t j = 0; j < D; j++) PL_AT(out, i, j) *= scale;
     return PL_OK;
 }
 

@@ -32,14 +32,38 @@ size_t pl_source_rows_read(const pl_source *s);
  * the file, row and column of the first that is not. */
 int pl_source_read(pl_source *s, size_t r0, size_t nr, double *out, pl_err *err);
 
-/* ---------- statistics ---------- */
+/* ---------- statistics ----------
+ * Sums are accumulated about an origin o (the column means of the first read block, shared by
+ * a root dataset and every dataset moved from it), so that features far from the origin keep
+ * their spread: x − o is exact where x and o are close, and the centred sums lose nothing to
+ * cancellation. Everything translation-invariant (class means relative to each other,
+ * variances, scatter matrices) should be taken from the centred fields through the helpers
+ * below; S and Q are the raw sums, accumulated alongside (Xᵀy for LogME; raw moments are only
+ * as exact as float64 allows: Q/n − (S/n)² cancels catastrophically far from the origin). */
 typedef struct pl_stats {
     size_t N, D, C;
     double *n;      /* C      class counts (as doubles) */
-    double *S;      /* C×D    class sums */
-    double *Q;      /* C×D    class sums of squares, per dimension */
-    double *G;      /* D×D    Gram XᵀX (full symmetric), NULL unless asked for */
+    const double *origin; /* D the point the centred sums are taken about */
+    double *Sc;     /* C×D    class sums of x − o */
+    double *Qc;     /* C×D    class sums of (x − o)², per dimension */
+    double *G;      /* D×D    Σ (x − o)(x − o)ᵀ (full symmetric), NULL unless asked for; the raw
+                               Gram XᵀX is pl_data_gram_upper's */
+    double *S;      /* C×D    raw class sums Σ x */
+    double *Q;      /* C×D    raw class sums of squares Σ x², per dimension */
 } pl_stats;
+
+/* Per-class means relative to the origin, Sc/n (C×D into out). Absolute means are o + these;
+ * differences of means need nothing else. */
+void pl_stats_class_means(const pl_stats *st, double *out);
+/* Global mean relative to the origin, Σ_c Sc_c / N (D into out). */
+void pl_stats_mean(const pl_stats *st, double *out);
+/* Per-class population variances (ddof 0) Qc/n − (Sc/n)², clamped at 0 (C×D into out). */
+void pl_stats_class_vars(const pl_stats *st, double *out);
+/* A centred scatter from G (needs the Gram): PL_SCATTER_TOTAL = Σ_i (x_i − m)(x_i − m)ᵀ
+ * = G − N·m̄ m̄ᵀ, PL_SCATTER_WITHIN = Σ_c Σ_{i∈c} (x_i − m_c)(x_i − m_c)ᵀ = G − Σ_c n_c m̄_c m̄_cᵀ
+ * (m̄ relative to the origin), times scale, into out (D×D, full symmetric). */
+enum { PL_SCATTER_TOTAL = 0, PL_SCATTER_WITHIN = 1 };
+int pl_stats_scatter(const pl_stats *st, int which, double scale, pl_mat *out, pl_err *err);
 
 /* ---------- datasets ---------- */
 typedef struct pl_data pl_data;
@@ -68,6 +92,18 @@ pl_source *pl_data_source(const pl_data *d);
 int pl_data_read(pl_data *d, size_t r0, size_t nr, double *out, pl_err *err);
 /* Suggested rows per block for streaming (about 8 MB of doubles, at least 1). */
 size_t pl_data_block_rows(const pl_data *d);
+/* The origin the statistics are taken about (D values; computes the statistics without the
+ * Gram if they are not cached yet). Valid while d lives. */
+int pl_data_origin(pl_data *d, const double **out, pl_err *err);
+
+/* The one streaming loop: every row of d (shift applied) in blocks of pl_data_block_rows
+ * rows, in order; fn(ud, r0, nr, x, err) gets block x (nr×D contiguous, the callee's to
+ * overwrite) and returns a status (nonzero stops the loop and is returned). Interrupts are
+ * checked between blocks. With PL_ROWS_CENTRED the rows arrive as x − o (the statistics'
+ * origin, see pl_data_origin): what every translation-invariant consumer should read. */
+enum { PL_ROWS_CENTRED = 1 };
+typedef int (*pl_block_fn)(void *ud, size_t r0, size_t nr, double *x, pl_err *err);
+int pl_data_foreach_block(pl_data *d, unsigned flags, pl_block_fn fn, void *ud, pl_err *err);
 /* All N×D rows (shift applied) in a fresh matrix; caller releases. For metrics that need
  * every sample at once. */
 int pl_data_dense(pl_data *d, pl_mat *out, pl_err *err);
@@ -75,10 +111,11 @@ int pl_data_dense(pl_data *d, pl_mat *out, pl_err *err);
 /* Statistics of this dataset (shift applied), computed in one streaming pass over the base
  * source and cached; want_gram also computes G. The pointer stays valid while d lives. */
 int pl_data_stats(pl_data *d, int want_gram, const pl_stats **out, pl_err *err);
-/* The Gram XᵀX of this dataset (shift applied) into out (D×D, caller's): its UPPER triangle
- * is exact, the lower one unspecified. From the cache when d has it; for a moved dataset
- * without it, from the root's Gram by the same rank-2C update pl_data_stats uses, but neither
- * stored nor mirrored (a metric that eigendecomposes the Gram once needs no D×D copy kept). */
+/* The raw Gram XᵀX of this dataset (shift applied) into out (D×D, caller's): its UPPER
+ * triangle is set, the lower one unspecified. From the root's centred Gram by one rank-2C
+ * update (XᵀX = G + AᵀΔ' + Δ'ᵀA, Δ'_c = o + Δ_c, A = Sc + ½·diag(n)·Δ'), neither stored nor
+ * mirrored (a metric that eigendecomposes the Gram once needs no D×D copy kept). Far from the
+ * origin XᵀX is dominated by N·m mᵀ and float64 keeps little of the spread: see logme.c. */
 int pl_data_gram_upper(pl_data *d, pl_mat *out, pl_err *err);
 /* pl_data_stats(d, 0) for a caller that will also call pl_data_gram_upper: the root's one pass
  * computes its Gram too (a pass without it followed by pl_data_gram_upper would read the data

@@ -10,6 +10,8 @@
 void pl_pca_release(pl_pca *p) {
     if (!p) return;
     free(p->mean);
+    free(p->origin);
+    free(p->centre);
     free(p->components);
     free(p->variance);
     free(p->ratio);
@@ -59,6 +61,8 @@ int pl_pca_fit(pl_data *d, size_t k, pl_pca *p, pl_err *err) {
     p->nall = nall;
     p->k = (k == 0 || k > nall) ? nall : k;
     if (!(p->mean = pl_alloc(D, sizeof(double), err)) ||
+        !(p->origin = pl_alloc(D, sizeof(double), err)) ||
+        !(p->centre = pl_alloc(D, sizeof(double), err)) ||
         !(p->variance = pl_alloc(nall, sizeof(double), err)) ||
         !(p->ratio = pl_alloc(nall, sizeof(double), err)) ||
         !(w = pl_alloc(D, sizeof(double), err))) {
@@ -67,15 +71,12 @@ int pl_pca_fit(pl_data *d, size_t k, pl_pca *p, pl_err *err) {
     }
     if ((rc = pl_mat_init(&cov, D, D, err))) goto cleanup;
 
-    /* μ = Σ_c S_c / N, Σ = (G − N μμᵀ) / (N − 1) */
-    for (size_t c = 0; c < st->C; c++)
-        for (size_t j = 0; j < D; j++) p->mean[j] += st->S[c * D + j];
-    for (size_t j = 0; j < D; j++) p->mean[j] /= (double)N;
-    double inv = 1.0 / (double)(N - 1);
-    for (size_t i = 0; i < D; i++)   /* the upper triangle: all the eigensolver reads */
-        for (size_t j = i; j < D; j++)
-            PL_AT(&cov, i, j) =
-                (st->G[i * D + j] - (double)N * p->mean[i] * p->mean[j]) * inv;
+    /* μ = o + Σ_c Sc_c / N, Σ = the total scatter / (N − 1) */
+    memcpy(p->origin, st->origin, D * sizeof(double));
+    pl_stats_mean(st, p->centre);
+    for (size_t j = 0; j < D; j++) p->mean[j] = p->origin[j] + p->centre[j];
+    if ((rc = pl_stats_scatter(st, PL_SCATTER_TOTAL, 1.0 / (double)(N - 1), &cov, err)))
+        goto cleanup;
     if ((rc = pl_check_interrupt(err))) goto cleanup;
     if ((rc = pl_tridiag_init(&p->tri, &cov, err)) || (rc = pl_tridiag_values(&p->tri, w, err))) {
         pl_err_prefix(err, "pca");
@@ -126,7 +127,7 @@ int pl_pca_keep(pl_pca *p, size_t k, pl_err *err) {
 int pl_pca_project_rows(const pl_pca *p, double *x, size_t nr, double *out, pl_err *err) {
     size_t D = p->D;
     for (size_t i = 0; i < nr; i++)
-        for (size_t j = 0; j < D; j++) x[i * D + j] -= p->mean[j];
+        for (size_t j = 0; j < D; j++) x[i * D + j] = (x[i * D + j] - p->origin[j]) - p->centre[j];
     pl_mat xm = pl_mat_wrap(x, nr, D), vm = pl_mat_wrap(p->components, p->k, D);
     pl_mat om = pl_mat_wrap(out, nr, p->k);
     return pl_gemm(0, 1, 1.0, &xm, &vm, 0.0, &om, err);
@@ -151,28 +152,29 @@ void pl_pca_flip_signs(pl_pca *p, pl_mat *scores) {
     }
 }
 
+typedef struct {
+    const pl_pca *p;
+    pl_mat *out;
+} pca_ctx;
+
+static int transform_block(void *ud, size_t r0, size_t nr, double *x, pl_err *err) {
+    pca_ctx *cx = ud;
+    return pl_pca_project_rows(cx->p, x, nr, cx->out->data + r0 * cx->out->ld, err);
+}
+
 int pl_pca_transform(pl_pca *p, pl_data *d, int flip, pl_mat *out, pl_err *err) {
     int rc;
-    size_t N = pl_data_rows(d), D = pl_data_dim(d), B = pl_data_block_rows(d);
-    double *buf = NULL;
+    size_t N = pl_data_rows(d), D = pl_data_dim(d);
     out->data = NULL;
     if (D != p->D)
         return pl_err_set(err, PL_EINVAL, "pca: data has %zu columns, the PCA was fitted on %zu",
                           D, p->D);
     if ((rc = pl_mat_init(out, N, p->k, err))) return rc;
-    if (!(buf = pl_alloc(B, D * sizeof(double), err))) {
-        rc = PL_ENOMEM;
-        goto cleanup;
-    }
-    for (size_t r0 = 0; r0 < N; r0 += B) {
-        size_t nr = N - r0 < B ? N - r0 : B;
-        if ((rc = pl_check_interrupt(err)) || (rc = pl_data_read(d, r0, nr, buf, err)) ||
-            (rc = pl_pca_project_rows(p, buf, nr, out->data + r0 * out->ld, err)))
-            goto cleanup;
+    pca_ctx cx = {p, out};
+    if ((rc = pl_data_foreach_block(d, 0, transform_block, &cx, err))) {
+        pl_mat_release(out);
+        return rc;
     }
     if (flip) pl_pca_flip_signs(p, out);
-cleanup:
-    free(buf);
-    if (rc) pl_mat_release(out);
-    return rc;
+    return PL_OK;
 }

@@ -1,7 +1,7 @@
 /* pca.h — principal component analysis of a dataset, from its sufficient statistics.
  *
- * Fit: mean μ = Σ_c S_c / N and covariance Σ = (G − N μμᵀ) / (N − 1) from pl_data_stats (the
- * Gram G is computed once per dataset and cached), then Σ's eigenvalues, all of them, and its
+ * Fit: mean μ and covariance Σ = (total scatter) / (N − 1) from pl_data_stats' centred sums (the
+ * Gram is computed once per dataset and cached; pl_stats_scatter), then Σ's eigenvalues, all of them, and its
  * eigenvectors for the components asked for only (pl_tridiag: one tridiagonal reduction, then
  * O(D²·k) per k axes; NLEEP and PARC keep ~100 of 2048, for which this is half the time of a
  * full eigendecomposition). Components are sorted by decreasing variance; `variance` is the
@@ -30,7 +30,10 @@ typedef struct pl_pca {
     size_t N, D;          /* samples fitted, input dimension */
     size_t nall;          /* min(N, D): components available (scikit-learn's maximum) */
     size_t k;             /* components used by transform (<= nall); set by fit/pl_pca_keep */
-    double *mean;         /* D */
+    double *mean;         /* D, absolute (origin + centre) */
+    double *origin;       /* D, the dataset statistics' origin (pl_data_origin) */
+    double *centre;       /* D, mean − origin: rows are centred as (x − origin) − centre, which
+                             keeps their spread however far from 0 the features are */
     double *components;   /* k×D, row j = j-th principal axis (scikit-learn's components_) */
     double *variance;     /* nall, decreasing, >= 0 */
     double *ratio;        /* nall, variance / total_variance */
@@ -51,7 +54,8 @@ size_t pl_pca_count_for_ratio(const pl_pca *p, double r);
  * the fit did). */
 int pl_pca_keep(pl_pca *p, size_t k, pl_err *err);
 
-/* out (nr×k, contiguous) = (x − μ) · components[0..k)ᵀ for nr rows of x (nr×D contiguous).
+/* out (nr×k, contiguous) = (x − μ) · components[0..k)ᵀ for nr rows of x (nr×D contiguous),
+ * x − μ formed as (x − origin) − centre.
  * x is centred IN PLACE (it is the caller's scratch block). */
 int pl_pca_project_rows(const pl_pca *p, double *x, size_t nr, double *out, pl_err *err);
 /* Scores of all N rows of d in a fresh N×k matrix (out is overwritten; caller releases). With

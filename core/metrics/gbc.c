@@ -18,7 +18,8 @@
  * gbc_spherical, gbc_pca64_diagonal, gbc_pca64_spherical agree to ~3e-13 relative).
  *
  * Cost: raw features: from the cached class statistics (n, S, Q), O(C²·D) time, O(C·D + C²) memory
- * (variance as Q/n − (S/n)²: relative error ~1e-16·mean²/variance per dimension). With pca=K:
+ * (sums about the statistics' origin, so the variance Q/n − (S/n)² loses ~1e-16·(m_c − o)²/var,
+ * o near the data: features far from 0 cost nothing). With pca=K:
  * the PCA fit (Gram O(N·D²) + O(D³)) and one pass over the rows, O(N·D·k); the class moments of
  * the scores are accumulated around their known class means, so no cancellation.
  *
@@ -35,52 +36,62 @@
 
 #define GBC_VAR_FLOOR 1e-4
 
+/* One block of PCA scores: Σ (t − m_c) into acc and Σ (t − m_c)² into var. */
+typedef struct {
+    const pl_pca *p;
+    const int *y;
+    const double *mean;
+    double *acc, *var, *sc;
+} gbc_ctx;
+
+static int gbc_block(void *ud, size_t r0, size_t nr, double *x, pl_err *err) {
+    gbc_ctx *cx = ud;
+    size_t k = cx->p->k;
+    int rc = pl_pca_project_rows(cx->p, x, nr, cx->sc, err);
+    if (rc) return rc;
+    for (size_t i = 0; i < nr; i++) {
+        size_t c = (size_t)cx->y[r0 + i];
+        for (size_t a = 0; a < k; a++) {
+            double t = cx->sc[i * k + a] - cx->mean[c * k + a];
+            cx->acc[c * k + a] += t;
+            cx->var[c * k + a] += t * t;
+        }
+    }
+    return PL_OK;
+}
+
 /* Class means and clamped variances (C×k each) of the PCA scores, in one pass over the rows. */
 static int gbc_pca_moments(pl_data *d, long K, double *mean, double *var, size_t *kout,
                            pl_err *err) {
     int rc;
     pl_pca p;
     const pl_stats *st;
-    double *buf = NULL, *sc = NULL, *acc = NULL, *ctr = NULL;
-    size_t N = pl_data_rows(d), D = pl_data_dim(d), C = pl_data_classes(d);
+    double *sc = NULL, *acc = NULL, *ctr = NULL;
+    size_t D = pl_data_dim(d), C = pl_data_classes(d);
     size_t B = pl_data_block_rows(d);
-    const int *y = pl_data_y(d);
     if ((rc = pl_pca_fit(d, (size_t)K, &p, err))) return rc;
     size_t k = p.k;
     *kout = k;
     if ((rc = pl_data_stats(d, 1, &st, err))) goto cleanup;
-    if (!(buf = pl_alloc(B, D * sizeof(double), err)) ||
-        !(sc = pl_alloc(B, k * sizeof(double), err)) ||
+    if (!(sc = pl_alloc(B, k * sizeof(double), err)) ||
         !(acc = pl_alloc(C, k * sizeof(double), err)) ||
-        !(ctr = pl_alloc(D, sizeof(double), err))) {
+        !(ctr = pl_alloc(C, D * sizeof(double), err))) {
         rc = PL_ENOMEM;
         goto cleanup;
     }
-    /* known class means in PCA coordinates: m_c = (S_c / n_c − μ) · Vᵀ */
+    /* known class means in PCA coordinates: m_c = (Sc_c / n_c − centre) · Vᵀ */
+    pl_stats_class_means(st, ctr);
     for (size_t c = 0; c < C; c++) {
-        for (size_t j = 0; j < D; j++) ctr[j] = st->S[c * D + j] / st->n[c] - p.mean[j];
+        for (size_t j = 0; j < D; j++) ctr[c * D + j] -= p.centre[j];
         for (size_t a = 0; a < k; a++) {
             double s = 0.0;
-            for (size_t j = 0; j < D; j++) s += ctr[j] * p.components[a * D + j];
+            for (size_t j = 0; j < D; j++) s += ctr[c * D + j] * p.components[a * D + j];
             mean[c * k + a] = s;
         }
     }
-    /* accumulate Σ (t − m_c) in acc and Σ (t − m_c)² in var */
     memset(var, 0, C * k * sizeof(double));
-    for (size_t r0 = 0; r0 < N; r0 += B) {
-        size_t nr = N - r0 < B ? N - r0 : B;
-        if ((rc = pl_check_interrupt(err)) || (rc = pl_data_read(d, r0, nr, buf, err)) ||
-            (rc = pl_pca_project_rows(&p, buf, nr, sc, err)))
-            goto cleanup;
-        for (size_t i = 0; i < nr; i++) {
-            size_t c = (size_t)y[r0 + i];
-            for (size_t a = 0; a < k; a++) {
-                double t = sc[i * k + a] - mean[c * k + a];
-                acc[c * k + a] += t;
-                var[c * k + a] += t * t;
-            }
-        }
-    }
+    gbc_ctx cx = {&p, pl_data_y(d), mean, acc, var, sc};
+    if ((rc = pl_data_foreach_block(d, 0, gbc_block, &cx, err))) goto cleanup;
     for (size_t c = 0; c < C; c++)
         for (size_t a = 0; a < k; a++) {
             double n = st->n[c], da = acc[c * k + a] / n;
@@ -90,7 +101,6 @@ static int gbc_pca_moments(pl_data *d, long K, double *mean, double *var, size_t
         }
 cleanup:
     pl_pca_release(&p);
-    free(buf);
     free(sc);
     free(acc);
     free(ctr);
@@ -123,15 +133,13 @@ int pl_gbc(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
             goto cleanup;
         }
     } else {
+        /* means relative to the statistics' origin: only their differences enter */
         const pl_stats *st;
         if ((rc = pl_data_stats(d, 0, &st, err))) goto cleanup;
-        for (size_t c = 0; c < C; c++)
-            for (size_t j = 0; j < D; j++) {
-                double n = st->n[c], m = st->S[c * D + j] / n;
-                double v = st->Q[c * D + j] / n - m * m;
-                mean[c * D + j] = m;
-                var[c * D + j] = v > GBC_VAR_FLOOR ? v : GBC_VAR_FLOOR;
-            }
+        pl_stats_class_means(st, mean);
+        pl_stats_class_vars(st, var);
+        for (size_t i = 0; i < C * D; i++)
+            if (!(var[i] > GBC_VAR_FLOOR)) var[i] = GBC_VAR_FLOOR;
     }
     /* per-class Σ log v (diagonal) or the spherical variance */
     for (size_t c = 0; c < C; c++) {

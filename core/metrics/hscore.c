@@ -18,11 +18,12 @@
  * Reference: thuml/Transfer-Learning-Library tllib/ranking/hscore.py (h_score,
  * regularized_h_score), sklearn 1.2.1 sklearn/covariance/_shrunk_covariance.py.
  *
- * Both are computed from the cached statistics (class counts n_c, class sums S_c, Gram G):
+ * Both are computed from the cached statistics (class counts n_c, class sums S_c, Gram G, all
+ * about the statistics' origin o, see data.h):
  *     cov(f) = (G - N m mᵀ)/(N - 1),   cov(g) = Σ_c n_c (μ_c - m)(μ_c - m)ᵀ/(N - 1)
  * (the mean of g is m), so tr(P cov(g)) = Σ_c n_c d_cᵀ P d_c / (N - 1), d_c = μ_c - m.
- * Forming G - N m mᵀ loses about eps·|m|²/var relative accuracy in a column whose mean is
- * large against its spread (agreement on the fixtures: ~1e-14).
+ * With m relative to o (near the data), G - N m mᵀ cancels nothing however far from 0 the
+ * features are (agreement on the fixtures: ~1e-14).
  * Cost: the statistics pass O(N·D²) (shared with other metrics), then O(D³) for the pseudo-
  * inverse (an eigendecomposition) and O(C·D²); the regularised form adds one O(N·D) pass.
  * Memory O(D² + C·D) plus one read block.
@@ -41,24 +42,13 @@
 #include "../linalg.h"
 #include "metric.h"
 
-/* m = Σ_c S_c / N and the centred class means d (C×D). */
+/* m (relative to the statistics' origin) and the centred class means d (C×D). */
 static void class_offsets(const pl_stats *st, double *m, pl_mat *dm) {
     size_t D = st->D, C = st->C;
-    memset(m, 0, D * sizeof *m);
+    pl_stats_mean(st, m);
+    pl_stats_class_means(st, dm->data);
     for (size_t c = 0; c < C; c++)
-        for (size_t j = 0; j < D; j++) m[j] += st->S[c * D + j];
-    for (size_t j = 0; j < D; j++) m[j] /= (double)st->N;
-    for (size_t c = 0; c < C; c++)
-        for (size_t j = 0; j < D; j++) PL_AT(dm, c, j) = st->S[c * D + j] / st->n[c] - m[j];
-}
-
-/* cov = (G - N m mᵀ) / denom */
-static void centred_cov(const pl_stats *st, const double *m, double denom, pl_mat *cov) {
-    size_t D = st->D;
-    double N = (double)st->N;
-    for (size_t i = 0; i < D; i++)
-        for (size_t j = 0; j < D; j++)
-            PL_AT(cov, i, j) = (st->G[i * D + j] - N * m[i] * m[j]) / denom;
+        for (size_t j = 0; j < D; j++) PL_AT(dm, c, j) -= m[j];
 }
 
 /* Σ_c n_c d_cᵀ pinv(cov) d_c / (N - 1) */
@@ -105,7 +95,8 @@ int pl_hscore(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     if ((rc = pl_mat_init(&cov, D, D, err))) goto cleanup;
     if ((rc = pl_mat_init(&dm, C, D, err))) goto cleanup;
     class_offsets(st, m, &dm);
-    centred_cov(st, m, (double)st->N - 1.0, &cov);
+    if ((rc = pl_stats_scatter(st, PL_SCATTER_TOTAL, 1.0 / ((double)st->N - 1.0), &cov, err)))
+        goto cleanup;
     if ((rc = between_trace(st, &cov, &dm, out, "hscore", err))) goto cleanup;
     if (!isfinite(*out))
         rc = pl_err_set(err, PL_ENUMERIC, "hscore: the score is not finite (%g)", *out);
@@ -116,27 +107,32 @@ cleanup:
     return rc;
 }
 
-/* Σ_i ‖x_i - m‖⁴ in one streaming pass (sklearn's beta_). */
-static int sum_norm4(pl_data *d, const double *m, double *out, pl_err *err) {
-    size_t N = pl_data_rows(d), D = pl_data_dim(d), br = pl_data_block_rows(d);
-    if (br > N) br = N;
-    double *blk = pl_alloc(br, D * sizeof *blk, err);
-    if (!blk) return PL_ENOMEM;
-    double s = 0.0;
-    int rc = PL_OK;
-    for (size_t r0 = 0; r0 < N; r0 += br) {
-        size_t nr = N - r0 < br ? N - r0 : br;
-        if ((rc = pl_check_interrupt(err))) break;
-        if ((rc = pl_data_read(d, r0, nr, blk, err))) break;
-        for (size_t i = 0; i < nr; i++) {
-            const double *x = blk + i * D;
-            double q = 0.0;
-            for (size_t j = 0; j < D; j++) q += (x[j] - m[j]) * (x[j] - m[j]);
-            s += q * q;
-        }
+/* Σ_i ‖x_i - m‖⁴ in one streaming pass (sklearn's beta_); rows arrive centred about the
+ * statistics' origin, m is relative to it. */
+typedef struct {
+    const double *m;
+    size_t D;
+    double s;
+} norm4_ctx;
+
+static int norm4_block(void *ud, size_t r0, size_t nr, double *x, pl_err *err) {
+    norm4_ctx *cx = ud;
+    size_t D = cx->D;
+    (void)r0;
+    (void)err;
+    for (size_t i = 0; i < nr; i++) {
+        const double *r = x + i * D;
+        double q = 0.0;
+        for (size_t j = 0; j < D; j++) q += (r[j] - cx->m[j]) * (r[j] - cx->m[j]);
+        cx->s += q * q;
     }
-    free(blk);
-    *out = s;
+    return PL_OK;
+}
+
+static int sum_norm4(pl_data *d, const double *m, double *out, pl_err *err) {
+    norm4_ctx cx = {m, pl_data_dim(d), 0.0};
+    int rc = pl_data_foreach_block(d, PL_ROWS_CENTRED, norm4_block, &cx, err);
+    *out = cx.s;
     return rc;
 }
 
@@ -172,7 +168,8 @@ int pl_hscore_reg(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     if ((rc = pl_mat_init(&cov, D, D, err))) goto cleanup;
     if ((rc = pl_mat_init(&dm, C, D, err))) goto cleanup;
     class_offsets(st, m, &dm);
-    centred_cov(st, m, (double)N, &cov);  /* S, ddof = 0 */
+    if ((rc = pl_stats_scatter(st, PL_SCATTER_TOTAL, 1.0 / (double)N, &cov, err)))  /* ddof 0 */
+        goto cleanup;
     double norm4;
     if ((rc = sum_norm4(d, m, &norm4, err))) {
         pl_err_prefix(err, "hscore_reg");

@@ -183,6 +183,38 @@ static double evidence_fixed_point(const logme_spec *sp, const double *x, double
     return ev / N;
 }
 
+/* LogME reads XᵀX itself (it is not translation-invariant). Far from the origin XᵀX is
+ * N·m mᵀ + the scatter W, and float64 keeps W only to ~eps·(N‖m‖² + tr W) per entry, so the
+ * spectrum LogME needs is rounding noise: refuse when that noise exceeds 1e-6 of W's mean
+ * eigenvalue tr W / D (e.g. with unit spread in D = 16, a mean beyond ~1e4; the fixtures and
+ * ordinary features, mean/spread ~1–100, are orders of magnitude inside). */
+static int check_far(pl_data *d, const char *who, pl_err *err) {
+    const pl_stats *st;
+    int rc = pl_data_stats(d, 0, &st, err);
+    if (rc) return rc;
+    size_t D = st->D, C = st->C;
+    double N = (double)st->N, mm = 0.0, tw = 0.0;
+    for (size_t j = 0; j < D; j++) {
+        double s = 0.0, q = 0.0;
+        for (size_t c = 0; c < C; c++) {
+            s += st->Sc[c * D + j];
+            q += st->Qc[c * D + j];
+        }
+        double mr = s / N, m = st->origin[j] + mr;
+        mm += m * m;
+        tw += q - N * mr * mr;
+    }
+    if (DBL_EPSILON * (N * mm + tw) > 1e-6 * tw / (double)D)
+        return pl_err_set(err, PL_ENUMERIC,
+                          "%s: %s is too far from the origin relative to its spread (mean norm "
+                          "%.3g, spread %.3g): XᵀX in double precision keeps too little of the "
+                          "spread for LogME, which depends on the origin (not translation-"
+                          "invariant); translate every model's features the same way (e.g. "
+                          "centre them) if that is meant", who, pl_data_name(d), sqrt(mm),
+                          sqrt(tw / N));
+    return PL_OK;
+}
+
 static int finish(const char *who, double sum, size_t cols, double *out, pl_err *err) {
     double v = sum / (double)cols;
     if (!isfinite(v))
@@ -202,10 +234,13 @@ int pl_logme(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     const size_t *cnt = pl_data_counts(d);
     if (pl_data_rows(d) > pl_data_dim(d)) {
         const pl_stats *st;
+        /* the root's one pass computes the Gram too: check_far then reads the cache */
         if ((rc = pl_data_stats_gram_root(d, &st, err))) goto cleanup;
+        if ((rc = check_far(d, "logme", err))) goto cleanup;
         pl_mat s = pl_mat_wrap(st->S, C, st->D);   /* Xᵀ y_c = class sum */
         if ((rc = spec_from_gram(d, &s, &sp, &xs, err))) goto cleanup;
     } else {
+        if ((rc = check_far(d, "logme", err))) goto cleanup;
         if ((rc = spec_from_svd(d, &sp, err))) goto cleanup;
         if ((rc = pl_mat_init(&xs, C, sp.k ? sp.k : 1, err))) goto cleanup;
         /* x_c = uᵀ y_c = sum of the rows of u in class c */
@@ -222,9 +257,21 @@ cleanup:
     return rc;
 }
 
+typedef struct {
+    const pl_mat *targets;
+    pl_mat *xty;
+} xty_ctx;
+
+static int xty_block(void *ud, size_t r0, size_t nr, double *x, pl_err *err) {
+    xty_ctx *cx = ud;
+    pl_mat xb = pl_mat_wrap(x, nr, cx->xty->cols);
+    pl_mat yb = pl_mat_view(cx->targets, r0, 0, nr, cx->targets->cols);
+    return pl_gemm(1, 0, 1.0, &yb, &xb, 1.0, cx->xty, err);
+}
+
 int pl_logme_targets(pl_data *d, const pl_mat *targets, double *out, pl_err *err) {
     logme_spec sp;
-    pl_mat xs = {0}, xty = {0}, blk = {0};
+    pl_mat xs = {0}, xty = {0};
     int rc;
     memset(&sp, 0, sizeof sp);
     size_t N = pl_data_rows(d), D = pl_data_dim(d);
@@ -236,20 +283,15 @@ int pl_logme_targets(pl_data *d, const pl_mat *targets, double *out, pl_err *err
         for (size_t j = 0; j < K; j++)
             if (!isfinite(PL_AT(targets, i, j)))
                 return pl_err_set(err, PL_EINVAL, "logme: target (%zu, %zu) is not finite", i, j);
+    const pl_stats *st;
+    if ((N > D && (rc = pl_data_stats_gram_root(d, &st, err))) ||
+        (rc = check_far(d, "logme", err)))
+        return rc;
     if (N > D) {
         /* Xᵀ Y (kept as K × D) in one streaming pass */
-        size_t br = pl_data_block_rows(d);
         if ((rc = pl_mat_init(&xty, K, D, err))) goto cleanup;
-        if ((rc = pl_mat_init(&blk, br, D, err))) goto cleanup;
-        for (size_t r0 = 0; r0 < N; r0 += br) {
-            size_t nr = N - r0 < br ? N - r0 : br;
-            if ((rc = pl_check_interrupt(err))) goto cleanup;
-            if ((rc = pl_data_read(d, r0, nr, blk.data, err))) goto cleanup;
-            pl_mat xb = pl_mat_view(&blk, 0, 0, nr, D);
-            pl_mat yb = pl_mat_view(targets, r0, 0, nr, K);
-            if ((rc = pl_gemm(1, 0, 1.0, &yb, &xb, 1.0, &xty, err))) goto cleanup;
-        }
-        pl_mat_release(&blk);
+        xty_ctx cx = {targets, &xty};
+        if ((rc = pl_data_foreach_block(d, 0, xty_block, &cx, err))) goto cleanup;
         if ((rc = spec_from_gram(d, &xty, &sp, &xs, err))) goto cleanup;
     } else {
         if ((rc = spec_from_svd(d, &sp, err))) goto cleanup;
@@ -265,7 +307,6 @@ int pl_logme_targets(pl_data *d, const pl_mat *targets, double *out, pl_err *err
     }
     rc = finish("logme", sum, K, out, err);
 cleanup:
-    pl_mat_release(&blk);
     pl_mat_release(&xty);
     pl_mat_release(&xs);
     spec_release(&sp);
@@ -314,6 +355,7 @@ int pl_logme_icml(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     int rc;
     (void)o;
     if ((rc = pl_data_stats_gram_root(d, &st, err))) goto cleanup;
+    if ((rc = check_far(d, "logme_icml", err))) goto cleanup;
     size_t D = st->D, C = st->C;
     pl_mat sm = pl_mat_wrap(st->S, C, D);
     /* tmp (C × dn) = Vᵀ S_c; the all-zero columns' s = 0 and tmp = 0 are appended */

@@ -187,6 +187,27 @@ static double parc_spearman(const double *a, size_t ma, const double *b, size_t 
     return 0.5 * (double)num2 / sqrt(ssx * ssb);
 }
 
+/* Copies the kept rows (and their labels) of each block. */
+typedef struct {
+    const char *keep;
+    const int *y;
+    pl_mat *xs;
+    int64_t *ys;
+    size_t w;
+} sub_ctx;
+
+static int sub_block(void *ud, size_t r0, size_t nr, double *x, pl_err *err) {
+    sub_ctx *cx = ud;
+    size_t D = cx->xs->cols;
+    (void)err;
+    for (size_t i = 0; i < nr; i++)
+        if (cx->keep[r0 + i]) {
+            memcpy(cx->xs->data + cx->w * D, x + i * D, D * sizeof(double));
+            cx->ys[cx->w++] = cx->y[r0 + i];
+        }
+    return PL_OK;
+}
+
 /* The per-class subsample of the official N > 15000 branch, into a fresh dataset. */
 static int parc_subsample(pl_data *d, uint64_t seed, pl_data **out, pl_err *err) {
     int rc = PL_OK;
@@ -196,7 +217,6 @@ static int parc_subsample(pl_data *d, uint64_t seed, pl_data **out, pl_err *err)
     size_t *members = NULL, *start = NULL, *fill = NULL, *tmp = NULL, *chosen = NULL;
     char *keep = NULL;
     int64_t *ys = NULL;
-    double *buf = NULL;
     pl_mat xs = {0};
     pl_source *src = NULL;
     pl_rng rng;
@@ -224,21 +244,8 @@ static int parc_subsample(pl_data *d, uint64_t seed, pl_data **out, pl_err *err)
         rc = PL_ENOMEM;
         goto cleanup;
     }
-    size_t B = pl_data_block_rows(d), w = 0;
-    if (!(buf = pl_alloc(B, D * sizeof(double), err))) {
-        rc = PL_ENOMEM;
-        goto cleanup;
-    }
-    for (size_t r0 = 0; r0 < N; r0 += B) {
-        size_t nr = N - r0 < B ? N - r0 : B;
-        if ((rc = pl_check_interrupt(err)) || (rc = pl_data_read(d, r0, nr, buf, err)))
-            goto cleanup;
-        for (size_t i = 0; i < nr; i++)
-            if (keep[r0 + i]) {
-                memcpy(xs.data + w * D, buf + i * D, D * sizeof(double));
-                ys[w++] = y[r0 + i];
-            }
-    }
+    sub_ctx cx = {keep, y, &xs, ys, 0};
+    if ((rc = pl_data_foreach_block(d, 0, sub_block, &cx, err))) goto cleanup;
     if ((rc = pl_source_from_mat(&xs, "<parc subsample>", &src, err))) goto cleanup;
     pl_mat_release(&xs);
     rc = pl_data_new(src, ys, ns, "<parc subsample labels>", out, err);
@@ -252,7 +259,6 @@ cleanup:
     free(chosen);
     free(keep);
     free(ys);
-    free(buf);
     return rc;
 }
 

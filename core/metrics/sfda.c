@@ -11,11 +11,13 @@
  *   refit on Z with the same shrinkage; score = mean over i of softmax(Z coef₂ᵀ + b₂)[i, y_i]
  *          (no second softmax here).
  *
- * Streaming: Sw comes from the cached statistics, Sw = (G − Σ_c n_c μ_c μ_cᵀ)/N. Pass 1 reads row
- * blocks, predicts, mixes each block and accumulates the mixed data's Gram and class sums; pass 2
- * re-mixes each block from the stored p_i and scores it. Memory: one block, D×D, N doubles.
- * Because Sw is a difference of raw moments, a within-class variance below 1e-10 × the mean
- * squared row norm (zero, or rounding noise) is refused with an error instead of scored.
+ * Streaming: Sw comes from the cached statistics, Sw = (G − Σ_c n_c μ_c μ_cᵀ)/N, all about the
+ * statistics' origin o (SFDA is translation-invariant, so everything is done in x − o: features
+ * far from 0 lose nothing). Pass 1 reads row blocks, predicts, mixes each block and accumulates
+ * the mixed data's Gram and class sums; pass 2 re-mixes each block from the stored p_i and
+ * scores it. Memory: one block, D×D, N doubles. Because Sw is a difference of second moments,
+ * a within-class variance below 1e-10 × the total (zero, or rounding noise) is refused with an
+ * error instead of scored.
  * The caller's data is never modified (the official code overwrites X in place). */
 #include "sfda.h"
 
@@ -70,34 +72,29 @@ cleanup:
     return rc;
 }
 
-/* One SFDA fit from sufficient statistics (G = ZᵀZ, class sums S, counts n). *shrink < 0 means
- * "choose it" (first fit) and receives the choice. Output: coef_t (D×C) = Sw'⁻¹ μᵀ, ic (C). */
-static int sfda_fit(const double *G, const double *S, const double *n, size_t N, size_t D,
-                    size_t C, double *shrink, pl_mat *coef_t, double *ic, pl_err *err) {
-    pl_mat sw = {0}, b = {0};
+/* One SFDA fit from sufficient statistics (n, class sums Sc and Gram G, about any origin the
+ * rows are then given relative to). *shrink < 0 means "choose it" (first fit) and receives the
+ * choice. Output: coef_t (D×C) = Sw'⁻¹ μᵀ, ic (C). */
+static int sfda_fit(const pl_stats *st, double *shrink, pl_mat *coef_t, double *ic, pl_err *err) {
+    size_t N = st->N, D = st->D, C = st->C;
+    const double *n = st->n, *S = st->Sc;
+    pl_mat sw = {0};
     int rc;
-    if ((rc = pl_mat_init(&sw, D, D, err)) || (rc = pl_mat_init(&b, C, D, err))) goto cleanup;
-    memcpy(sw.data, G, D * D * sizeof(double));
-    /* b_c = sqrt(n_c)·μ_c, so bᵀb = Σ n_c μ_c μ_cᵀ is exactly symmetric */
-    for (size_t c = 0; c < C; c++) {
-        double r = sqrt(n[c]);
-        for (size_t j = 0; j < D; j++) PL_AT(&b, c, j) = S[c * D + j] / n[c] * r;
+    if ((rc = pl_mat_init(&sw, D, D, err))) goto cleanup;
+    if ((rc = pl_stats_scatter(st, PL_SCATTER_WITHIN, 1.0 / (double)N, &sw, err))) goto cleanup;
+    for (size_t c = 0; c < C; c++)
         for (size_t j = 0; j < D; j++) PL_AT(coef_t, j, c) = S[c * D + j] / n[c];
-    }
-    if ((rc = pl_syrk_t(-1.0, &b, 1.0, &sw, err))) goto cleanup;
     double tr = 0.0;
-    for (size_t i = 0; i < D * D; i++) sw.data[i] /= (double)N;
     for (size_t i = 0; i < D; i++) tr += PL_AT(&sw, i, i);
-    /* Sw comes from G − Σ n_c μ_c μ_cᵀ: when the within-class variance is at the rounding level
-     * of the raw second moments, what is left is noise (or exactly zero), not a covariance. */
+    /* Sw = G − Σ n_c μ_c μ_cᵀ about an origin near the data: when the within-class variance is at
+     * the rounding level of those second moments, what is left is noise (or exactly zero). */
     double g_tr = 0.0;
-    for (size_t i = 0; i < D; i++) g_tr += G[i * D + i];
+    for (size_t i = 0; i < D; i++) g_tr += st->G[i * D + i];
     if (!(tr > 1e-10 * g_tr / (double)N)) {
         rc = pl_err_set(err, PL_ENUMERIC,
                         "sfda: the within-class variance is too small to measure (trace of the "
-                        "within-class covariance %g against mean squared norm %g): the features "
-                        "are constant within classes, or far from the origin relative to their "
-                        "spread (centre them)", tr, g_tr / (double)N);
+                        "within-class covariance %g against the total %g): the features are "
+                        "constant within classes", tr, g_tr / (double)N);
         goto cleanup;
     }
     if (*shrink < 0.0) {
@@ -129,9 +126,9 @@ static int sfda_fit(const double *G, const double *S, const double *n, size_t N,
     }
 cleanup:
     pl_mat_release(&sw);
-    pl_mat_release(&b);
     return rc;
 }
+
 
 /* Row-wise softmax of sc (nr×C) in place, as the official softmax (max subtracted). */
 static void softmax_rows(pl_mat *sc) {
@@ -164,18 +161,61 @@ static int predict(const pl_mat *blk, const pl_mat *coef_t, const double *ic, pl
     return PL_OK;
 }
 
+/* The two streaming passes; rows arrive centred about the statistics' origin. */
+typedef struct {
+    const pl_mat *coef_t, *outer;
+    const double *ic;
+    const int *y;
+    pl_mat *sc;
+    double *p;
+    pl_mat *g2;      /* pass 1: the mixed rows' Gram (upper) ... */
+    double *s2;      /* ... and class sums */
+    double total;    /* pass 2: Σ of the true class's probability */
+} sfda_ctx;
+
+static int sfda_pass1(void *ud, size_t r0, size_t nr, double *x, pl_err *err) {
+    sfda_ctx *cx = ud;
+    size_t D = cx->coef_t->rows, C = cx->coef_t->cols;
+    pl_mat xb = pl_mat_wrap(x, nr, D), sb = pl_mat_view(cx->sc, 0, 0, nr, C);
+    int rc = predict(&xb, cx->coef_t, cx->ic, &sb, err);
+    if (rc) return rc;
+    for (size_t i = 0; i < nr; i++) {
+        /* the official second softmax, exp(prob)/Σ exp(prob): prob in [0, 1], no overflow */
+        double sum = 0.0;
+        for (size_t c = 0; c < C; c++) sum += exp(PL_AT(&sb, i, c));
+        cx->p[r0 + i] = exp(PL_AT(&sb, i, (size_t)cx->y[r0 + i])) / sum;
+    }
+    confmix(&xb, r0, cx->y, cx->p, cx->outer);
+    if ((rc = pl_syrk_t_upper(1.0, &xb, 1.0, cx->g2, err))) return rc;
+    for (size_t i = 0; i < nr; i++) {
+        double *dst = cx->s2 + (size_t)cx->y[r0 + i] * D;
+        const double *r = x + i * D;
+        for (size_t j = 0; j < D; j++) dst[j] += r[j];
+    }
+    return PL_OK;
+}
+
+static int sfda_pass2(void *ud, size_t r0, size_t nr, double *x, pl_err *err) {
+    sfda_ctx *cx = ud;
+    size_t D = cx->coef_t->rows, C = cx->coef_t->cols;
+    pl_mat xb = pl_mat_wrap(x, nr, D), sb = pl_mat_view(cx->sc, 0, 0, nr, C);
+    confmix(&xb, r0, cx->y, cx->p, cx->outer);
+    int rc = predict(&xb, cx->coef_t, cx->ic, &sb, err);
+    if (rc) return rc;
+    for (size_t i = 0; i < nr; i++) cx->total += PL_AT(&sb, i, (size_t)cx->y[r0 + i]);
+    return PL_OK;
+}
+
 int pl_sfda_run(pl_data *d, double *score, double *shrinkage, pl_err *err) {
     const pl_stats *st;
-    pl_mat coef_t = {0}, blk = {0}, sc = {0}, outer = {0}, g2 = {0};
+    pl_mat coef_t = {0}, sc = {0}, outer = {0}, g2 = {0};
     double *ic = NULL, *p = NULL, *s2 = NULL;
     int rc;
     if ((rc = pl_data_stats(d, 1, &st, err))) return rc;
     size_t N = st->N, D = st->D, C = st->C, br = pl_data_block_rows(d);
-    const int *y = pl_data_y(d);
     if (br > N) br = N;
-    if ((rc = pl_mat_init(&coef_t, D, C, err)) || (rc = pl_mat_init(&blk, br, D, err)) ||
-        (rc = pl_mat_init(&sc, br, C, err)) || (rc = pl_mat_init(&outer, C, D, err)) ||
-        (rc = pl_mat_init(&g2, D, D, err)))
+    if ((rc = pl_mat_init(&coef_t, D, C, err)) || (rc = pl_mat_init(&sc, br, C, err)) ||
+        (rc = pl_mat_init(&outer, C, D, err)) || (rc = pl_mat_init(&g2, D, D, err)))
         goto cleanup;
     if (!(ic = pl_alloc(C, sizeof *ic, err)) || !(p = pl_alloc(N, sizeof *p, err)) ||
         !(s2 = pl_alloc(C * D, sizeof *s2, err))) {
@@ -183,54 +223,28 @@ int pl_sfda_run(pl_data *d, double *score, double *shrinkage, pl_err *err) {
         goto cleanup;
     }
     double shrink = -1.0;
-    if ((rc = sfda_fit(st->G, st->S, st->n, N, D, C, &shrink, &coef_t, ic, err))) goto cleanup;
+    if ((rc = sfda_fit(st, &shrink, &coef_t, ic, err))) goto cleanup;
 
     /* outer-class means: (Σ_k μ_k − μ_c)/(C−1), from the unmixed class means */
+    pl_stats_class_means(st, outer.data);
     for (size_t j = 0; j < D; j++) {
         double tot = 0.0;
-        for (size_t c = 0; c < C; c++) tot += st->S[c * D + j] / st->n[c];
+        for (size_t c = 0; c < C; c++) tot += PL_AT(&outer, c, j);
         for (size_t c = 0; c < C; c++)
-            PL_AT(&outer, c, j) = (tot - st->S[c * D + j] / st->n[c]) / (double)(C - 1);
+            PL_AT(&outer, c, j) = (tot - PL_AT(&outer, c, j)) / (double)(C - 1);
     }
 
     /* pass 1: first prediction, ConfMix, statistics of the mixed rows */
-    for (size_t r0 = 0; r0 < N; r0 += br) {
-        size_t nr = N - r0 < br ? N - r0 : br;
-        pl_mat xb = pl_mat_view(&blk, 0, 0, nr, D), sb = pl_mat_view(&sc, 0, 0, nr, C);
-        if ((rc = pl_check_interrupt(err))) goto cleanup;
-        if ((rc = pl_data_read(d, r0, nr, blk.data, err))) goto cleanup;
-        if ((rc = predict(&xb, &coef_t, ic, &sb, err))) goto cleanup;
-        for (size_t i = 0; i < nr; i++) {
-            /* the official second softmax, exp(prob)/Σ exp(prob): prob in [0, 1], no overflow */
-            double sum = 0.0;
-            for (size_t c = 0; c < C; c++) sum += exp(PL_AT(&sb, i, c));
-            p[r0 + i] = exp(PL_AT(&sb, i, (size_t)y[r0 + i])) / sum;
-        }
-        confmix(&xb, r0, y, p, &outer);
-        if ((rc = pl_syrk_t_upper(1.0, &xb, 1.0, &g2, err))) goto cleanup;
-        for (size_t i = 0; i < nr; i++) {
-            double *dst = s2 + (size_t)y[r0 + i] * D;
-            const double *r = &PL_AT(&xb, i, 0);
-            for (size_t j = 0; j < D; j++) dst[j] += r[j];
-        }
-    }
-
+    sfda_ctx cx = {&coef_t, &outer, ic, pl_data_y(d), &sc, p, &g2, s2, 0.0};
+    if ((rc = pl_data_foreach_block(d, PL_ROWS_CENTRED, sfda_pass1, &cx, err))) goto cleanup;
     pl_symmetrize_upper(&g2);
     /* second fit on the mixed data, same shrinkage */
-    if ((rc = sfda_fit(g2.data, s2, st->n, N, D, C, &shrink, &coef_t, ic, err))) goto cleanup;
+    pl_stats mixed = {.N = N, .D = D, .C = C, .n = st->n, .Sc = s2, .G = g2.data};
+    if ((rc = sfda_fit(&mixed, &shrink, &coef_t, ic, err))) goto cleanup;
 
     /* pass 2: re-mix each block and score it */
-    double total = 0.0;
-    for (size_t r0 = 0; r0 < N; r0 += br) {
-        size_t nr = N - r0 < br ? N - r0 : br;
-        pl_mat xb = pl_mat_view(&blk, 0, 0, nr, D), sb = pl_mat_view(&sc, 0, 0, nr, C);
-        if ((rc = pl_check_interrupt(err))) goto cleanup;
-        if ((rc = pl_data_read(d, r0, nr, blk.data, err))) goto cleanup;
-        confmix(&xb, r0, y, p, &outer);
-        if ((rc = predict(&xb, &coef_t, ic, &sb, err))) goto cleanup;
-        for (size_t i = 0; i < nr; i++) total += PL_AT(&sb, i, (size_t)y[r0 + i]);
-    }
-    double v = total / (double)N;
+    if ((rc = pl_data_foreach_block(d, PL_ROWS_CENTRED, sfda_pass2, &cx, err))) goto cleanup;
+    double v = cx.total / (double)N;
     if (!isfinite(v)) {
         rc = pl_err_set(err, PL_ENUMERIC, "sfda: the score is not finite");
         goto cleanup;
@@ -239,7 +253,6 @@ int pl_sfda_run(pl_data *d, double *score, double *shrinkage, pl_err *err) {
     if (shrinkage) *shrinkage = shrink;
 cleanup:
     pl_mat_release(&coef_t);
-    pl_mat_release(&blk);
     pl_mat_release(&sc);
     pl_mat_release(&outer);
     pl_mat_release(&g2);

@@ -10,8 +10,8 @@
  * matrices). Agrees to ~1e-13 on the fixtures.
  *
  * How it is computed, exactly and in bounded memory:
- *  - R(Z) from the cached Gram: ZᵀZ = G - N m mᵀ (exact up to rounding, which grows with
- *    |m|²/variance; the per-class matrices are formed from explicitly centred rows).
+ *  - R(Z) from the cached Gram: ZᵀZ = G - N m mᵀ, both about the statistics' origin (near
+ *    the data, so nothing cancels); the per-class matrices from explicitly centred rows.
  *  - Per class, the statistics hold no class Gram, and holding C of them (C×D×D doubles) is
  *    unaffordable for large C·D. A class with n_c >= D gets its D×D Gram Z_cᵀZ_c accumulated
  *    with syrk while streaming; a class with n_c < D keeps its n_c rows instead and uses the
@@ -88,33 +88,37 @@ static size_t class_cost(size_t nc, size_t D) {
     return D > TR_BUDGET / D ? TR_BUDGET + 1 : D * D;
 }
 
-/* One streaming pass filling the classes of a group; gather is a block-sized scratch. */
-static int tr_pass(pl_data *d, const double *mean, tr_class *g, size_t ng, const int *slot,
-                   double *blk, double *gather, size_t br, pl_err *err) {
-    size_t N = pl_data_rows(d), D = pl_data_dim(d);
-    const int *y = pl_data_y(d);
+/* One streaming pass filling the classes of a group; gather is a block-sized scratch. Rows
+ * arrive centred about the statistics' origin; mean is relative to it. */
+typedef struct {
+    const double *mean;
+    tr_class *g;
+    size_t ng, D;
+    const int *slot, *y;
+    double *gather;
+} tr_ctx;
+
+static int tr_block(void *ud, size_t r0, size_t nr, double *blk, pl_err *err) {
+    tr_ctx *cx = ud;
+    size_t D = cx->D;
+    const int *y = cx->y;
     int rc;
-    for (size_t r0 = 0; r0 < N; r0 += br) {
-        size_t nr = N - r0 < br ? N - r0 : br;
-        if ((rc = pl_check_interrupt(err))) return rc;
-        if ((rc = pl_data_read(d, r0, nr, blk, err))) return rc;
-        for (size_t i = 0; i < nr; i++)  /* centre by the global mean */
-            for (size_t j = 0; j < D; j++) blk[i * D + j] -= mean[j];
-        for (size_t k = 0; k < ng; k++) {
-            tr_class *tc = &g[k];
-            if (tc->small) {
-                for (size_t i = 0; i < nr; i++)
-                    if (slot[y[r0 + i]] == (int)k)
-                        memcpy(&PL_AT(&tc->m, tc->filled++, 0), blk + i * D, D * sizeof *blk);
-            } else {
-                size_t cnt = 0;
-                for (size_t i = 0; i < nr; i++)
-                    if (slot[y[r0 + i]] == (int)k)
-                        memcpy(gather + cnt++ * D, blk + i * D, D * sizeof *blk);
-                if (cnt) {
-                    pl_mat gv = pl_mat_wrap(gather, cnt, D);
-                    if ((rc = pl_syrk_t(1.0, &gv, 1.0, &tc->m, err))) return rc;
-                }
+    for (size_t i = 0; i < nr; i++)  /* centre by the global mean */
+        for (size_t j = 0; j < D; j++) blk[i * D + j] -= cx->mean[j];
+    for (size_t k = 0; k < cx->ng; k++) {
+        tr_class *tc = &cx->g[k];
+        if (tc->small) {
+            for (size_t i = 0; i < nr; i++)
+                if (cx->slot[y[r0 + i]] == (int)k)
+                    memcpy(&PL_AT(&tc->m, tc->filled++, 0), blk + i * D, D * sizeof *blk);
+        } else {
+            size_t cnt = 0;
+            for (size_t i = 0; i < nr; i++)
+                if (cx->slot[y[r0 + i]] == (int)k)
+                    memcpy(cx->gather + cnt++ * D, blk + i * D, D * sizeof *blk);
+            if (cnt) {
+                pl_mat gv = pl_mat_wrap(cx->gather, cnt, D);
+                if ((rc = pl_syrk_t(1.0, &gv, 1.0, &tc->m, err))) return rc;
             }
         }
     }
@@ -124,7 +128,7 @@ static int tr_pass(pl_data *d, const double *mean, tr_class *g, size_t ng, const
 int pl_transrate(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     const pl_stats *st;
     pl_mat gc = {0}, small = {0};
-    double *mean = NULL, *blk = NULL, *gather = NULL;
+    double *mean = NULL, *gather = NULL;
     tr_class *g = NULL;
     int *slot = NULL;
     size_t ng = 0;
@@ -138,22 +142,17 @@ int pl_transrate(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     const size_t *counts = pl_data_counts(d);
 
     if (!(mean = pl_alloc(D, sizeof *mean, err))) goto nomem;
-    for (size_t c = 0; c < C; c++)
-        for (size_t j = 0; j < D; j++) mean[j] += st->S[c * D + j];
-    for (size_t j = 0; j < D; j++) mean[j] /= (double)N;
+    pl_stats_mean(st, mean);   /* relative to the statistics' origin */
 
     /* R(Z) from the Gram of the centred data */
     if ((rc = pl_mat_init(&gc, D, D, err))) goto cleanup;
-    for (size_t i = 0; i < D; i++)
-        for (size_t j = 0; j < D; j++)
-            PL_AT(&gc, i, j) = st->G[i * D + j] - (double)N * mean[i] * mean[j];
+    if ((rc = pl_stats_scatter(st, PL_SCATTER_TOTAL, 1.0, &gc, err))) goto fail;
     double rf;
     if ((rc = half_logdet_i_plus(&gc, 1.0 / ((double)N * eps), &rf, err))) goto fail;
     pl_mat_release(&gc);
 
     size_t br = pl_data_block_rows(d);
     if (br > N) br = N;
-    if (!(blk = pl_alloc(br, D * sizeof *blk, err))) goto nomem;
     if (!(gather = pl_alloc(br, D * sizeof *gather, err))) goto nomem;
     if (!(g = pl_alloc(C, sizeof *g, err))) goto nomem;
     if (!(slot = pl_alloc(C, sizeof *slot, err))) goto nomem;
@@ -180,7 +179,8 @@ int pl_transrate(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
                            : pl_mat_init(&tc->m, D, D, err);
             if (rc) goto fail;
         }
-        if ((rc = tr_pass(d, mean, g, ng, slot, blk, gather, br, err))) goto fail;
+        tr_ctx cx = {mean, g, ng, D, slot, pl_data_y(d), gather};
+        if ((rc = pl_data_foreach_block(d, PL_ROWS_CENTRED, tr_block, &cx, err))) goto fail;
         /* logdets in class order, so the sum is formed as tllib forms it */
         for (size_t k = 0; k < ng; k++) {
             tr_class *tc = &g[k];
@@ -215,7 +215,6 @@ cleanup:
     pl_mat_release(&gc);
     pl_mat_release(&small);
     free(mean);
-    free(blk);
     free(gather);
     free(g);
     free(slot);
