@@ -6,7 +6,9 @@
 
 #include "csvfile.h"
 #include "lpedlab.h"
+#include "linalg.h"
 #include "npy.h"
+#include "pca.h"
 
 typedef struct {
     pl_data *d;
@@ -241,22 +243,48 @@ static int d_stats(lua_State *L) {
     pl_mat *Q = lpl_newmatrix(L, C, D);
     memcpy(Q->data, st->Q, C * D * sizeof(double));
     lua_setfield(L, -2, "sumsq");
+    /* means and variances from the sums about the statistics' origin (exact far from 0) */
     pl_mat *mu = lpl_newmatrix(L, C, D);
-    pl_mat *var = lpl_newmatrix(L, C, D);
+    pl_stats_class_means(st, mu->data);
     for (size_t c = 0; c < C; c++)
-        for (size_t j = 0; j < D; j++) {
-            double m = st->S[c * D + j] / st->n[c];
-            mu->data[c * D + j] = m;
-            double v = st->Q[c * D + j] / st->n[c] - m * m;
-            var->data[c * D + j] = v > 0 ? v : 0;
-        }
-    lua_setfield(L, -3, "vars");
+        for (size_t j = 0; j < D; j++) mu->data[c * D + j] += st->origin[j];
     lua_setfield(L, -2, "means");
+    pl_mat *var = lpl_newmatrix(L, C, D);
+    pl_stats_class_vars(st, var->data);
+    lua_setfield(L, -2, "vars");
     if (st->G) {
         pl_mat *G = lpl_newmatrix(L, D, D);
-        memcpy(G->data, st->G, D * D * sizeof(double));
+        if (pl_data_gram_upper(d, G, &err)) return lpl_raise(L, &err);
+        pl_symmetrize_upper(G);
         lua_setfield(L, -2, "gram");
     }
+    return 1;
+}
+
+/* ds:pca([k]) → {mean = 1×D, axes = k×D (rows, unit, largest variance first),
+ * variances = k×1 (explained variance, ddof 1)}, from core's PCA (pca.h); k defaults to
+ * min(N, D). Axis signs are the eigensolver's (no sample-based flip). */
+static int d_pca(lua_State *L) {
+    pl_data *d = lpl_checkdata(L, 1);
+    size_t N = pl_data_rows(d), D = pl_data_dim(d), nall = N < D ? N : D;
+    lua_Integer k = luaL_optinteger(L, 2, (lua_Integer)nall);
+    if (k < 1 || (lua_Unsigned)k > nall)
+        return luaL_error(L, "ds:pca(k): k = %d: expected 1..%d (min(N, D) of %s)", (int)k,
+                          (int)nall, pl_data_name(d));
+    lua_newtable(L);
+    pl_mat *mean = lpl_newmatrix(L, 1, D);
+    lua_setfield(L, -2, "mean");
+    pl_mat *axes = lpl_newmatrix(L, (size_t)k, D);
+    lua_setfield(L, -2, "axes");
+    pl_mat *var = lpl_newmatrix(L, (size_t)k, 1);
+    lua_setfield(L, -2, "variances");
+    pl_pca p;
+    pl_err err;
+    if (pl_pca_fit(d, (size_t)k, &p, &err)) return lpl_raise(L, &err);
+    memcpy(mean->data, p.mean, D * sizeof(double));
+    memcpy(axes->data, p.components, (size_t)k * D * sizeof(double));
+    memcpy(var->data, p.variance, (size_t)k * sizeof(double));
+    pl_pca_release(&p);
     return 1;
 }
 
@@ -286,7 +314,8 @@ static int d_tostring(lua_State *L) {
 static const luaL_Reg methods[] = {
     {"rows", d_rows}, {"dim", d_dim}, {"classes", d_classes}, {"counts", d_counts},
     {"class_ids", d_class_ids}, {"labels", d_labels}, {"name", d_name}, {"moved", d_moved},
-    {"shift", d_shift}, {"dense", d_dense}, {"stats", d_stats}, {"prepare", d_prepare}, {"close", d_gc}, {NULL, NULL}};
+    {"shift", d_shift}, {"dense", d_dense}, {"stats", d_stats}, {"pca", d_pca},
+    {"prepare", d_prepare}, {"close", d_gc}, {NULL, NULL}};
 
 static const luaL_Reg meta[] = {
     {"__gc", d_gc}, {"__close", d_gc}, {"__tostring", d_tostring}, {NULL, NULL}};

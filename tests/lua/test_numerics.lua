@@ -230,19 +230,83 @@ end)
 
 -- Translation: every metric but LogME (a linear model without intercept) depends on the
 -- features only through centred quantities, so adding a constant to every feature changes
--- nothing mathematically. The statistics are raw moments (Σx, Σx², XᵀX), so an offset of
--- size a on features of spread s costs about (a/s)²·1e-16 relative: 1e-10 at a/s = 1e3
--- (measured) and 1e-4 at 1e6 (see docs/robustness.md). Checked at an offset of 1e3.
+-- nothing mathematically. The statistics are taken about an origin near the data (core/data.h),
+-- so the score holds however far the features are: checked at offsets of 1e3, 1e8 and 1e12
+-- against the same points at the origin ((x + a) − a is exact in double precision, so both
+-- hold the same points). LogME reads XᵀX itself: far from the origin it refuses, naming why.
 T.case("numerics_translation_invariance", function()
-  local shifted = dataset(transform(rows, function(r) for j = 1, #r do r[j] = r[j] + 1e3 end end), y, probs, slab)
-  for _, spec in ipairs(specs(90, 6)) do
-    local name = label(spec)
-    if spec[1] ~= "logme" and spec[1] ~= "logme_icml" then
-      local a = scores.base[name]
-      local b = assert(try(spec, shifted))
-      T.close(b, a, spec[1] == "nleep" and 1e-6 or 1e-8, name .. " offset by 1e3")
+  for _, a in ipairs({ 1e3, 1e8, 1e12 }) do
+    local far, near = {}, {}
+    for i, r in ipairs(rows) do
+      far[i], near[i] = {}, {}
+      for j, v in ipairs(r) do
+        far[i][j] = v + a * (j % 2 == 0 and -1 or 1)
+        near[i][j] = far[i][j] - a * (j % 2 == 0 and -1 or 1)
+      end
+    end
+    local dfar, dnear = dataset(far, y, probs, slab), dataset(near, y, probs, slab)
+    for _, spec in ipairs(specs(90, 6)) do
+      local name = label(spec)
+      local b, eb = try(spec, dfar)
+      if spec[1] == "logme" or spec[1] == "logme_icml" then
+        if a >= 1e8 then
+          assert(b == nil and eb:find("too far from the origin", 1, true),
+                 name .. " offset by " .. a .. ": expected a refusal, got " .. tostring(b or eb))
+        end
+      else
+        assert(b, name .. " offset by " .. a .. ": " .. tostring(eb))
+        local c = assert(try(spec, dnear))
+        T.close(b, c, 1e-9, name .. " offset by " .. a)
+      end
     end
   end
+end)
+
+-- Features scaled by 1e-30: every score finite (what the official formulas give: GBC floors
+-- the variances, SFDA's shrinkage goes to 1) or a refusal naming the metric; H-score, which is
+-- invariant under any invertible linear map, and leep/nce keep their values.
+T.case("numerics_tiny_scale", function()
+  local tiny = dataset(transform(rows, function(r) for j = 1, #r do r[j] = r[j] * 1e-30 end end),
+                       y, probs, slab)
+  for _, spec in ipairs(specs(90, 6)) do
+    local v = assert_finite_or_error(spec, tiny, "scaled by 1e-30")
+    if spec[1] == "hscore" or spec[1] == "leep" or spec[1] == "nce" then
+      T.close(v, scores.base[label(spec)], 1e-6, label(spec) .. " scaled by 1e-30")
+    end
+  end
+end)
+
+-- ds:pca(k): core's PCA as Matrices; the axes are unit rows, variances decrease, and the
+-- result does not move when the features are translated far from the origin.
+T.case("numerics_dataset_pca", function()
+  local ds = dataset(rows, y, probs, slab)
+  local p = ds:pca(3)
+  T.eq(p.mean:rows(), 1); T.eq(p.mean:cols(), 6)
+  T.eq(p.axes:rows(), 3); T.eq(p.axes:cols(), 6)
+  T.eq(p.variances:rows(), 3); T.eq(p.variances:cols(), 1)
+  for a = 1, 3 do
+    local n = 0
+    for j = 1, 6 do n = n + p.axes:get(a, j) ^ 2 end
+    T.close(n, 1, 1e-12, "axis " .. a .. " is a unit vector")
+    if a > 1 then assert(p.variances:get(a, 1) <= p.variances:get(a - 1, 1)) end
+  end
+  local st = ds:stats()
+  for j = 1, 6 do
+    local m, N = 0, 0
+    for c = 1, 3 do m = m + st.means:get(c, j) * st.n:get(c, 1); N = N + st.n:get(c, 1) end
+    T.close(p.mean:get(1, j), m / N, 1e-12, "mean " .. j)
+  end
+  local far = dataset(transform(rows, function(r) for j = 1, #r do r[j] = r[j] + 1e9 end end),
+                      y, probs, slab)
+  local q = far:pca(3)
+  for a = 1, 3 do
+    T.close(q.variances:get(a, 1), p.variances:get(a, 1), 1e-6, "variance " .. a .. " at 1e9")
+    local dot = 0
+    for j = 1, 6 do dot = dot + q.axes:get(a, j) * p.axes:get(a, j) end
+    T.close(math.abs(dot), 1, 1e-6, "axis " .. a .. " at 1e9")
+  end
+  T.raises("k = 7: expected 1..6", function() ds:pca(7) end)
+  T.raises("k = 0", function() ds:pca(0) end)
 end)
 
 -- What each metric does on each near-singular input (printed for docs/robustness.md).
