@@ -1,26 +1,43 @@
-/* lballs.c — the BallSystem userdata: PED's class balls, steps and simulation, with force laws
- * written in Lua.
+/* lballs.c — the BallSystem userdata (PED's class balls, steps and simulation), force laws
+ * written in Lua, and PED's one pipeline (pl.ped_run) and settings table (pl.ped_settings).
  *
- *   local sys = pl.balls(ds, {radius = 0.6, ref = REF, k = 1, eps = 1e-3, mass = "unit"|"count",
- *                             standardise = false})
- *   sys:step{dt = 0.1, law = L}                → change (Σ|move| in the rescaled space)
- *   sys:simulate{dt = 0.1, exit_ratio = 0.5, max_steps = 6, law = L}
- *                                              → {shift = C×D Matrix, steps, changes, energies, energy0}
- *   sys.centres, sys.radii, sys.masses, sys.scale, sys.offset, sys:shift(), sys:energy(), sys:overlaps()
+ *   local sys = pl.balls(ds, {radius = 0.6, k = 1, eps = 1e-3, mass = "unit"|"count",
+ *                             standardise = false, ref = PATH|Matrix|Dataset})
+ *   sys:step{dt = 0.1, law = L, ...} or sys:step(dt)   → change (Σ|move|, rescaled space)
+ *   sys:simulate{dt = 0.1, exit_ratio = 0.5, max_steps = 6, law = L, ...}  → run record
+ *   sys:reset()                                          → sys, back to its initial centres
+ *   sys.centres, sys.radii, sys.masses, sys.scale, sys.offset, sys.k, sys.steps,
+ *   sys:shift(), sys:energy(), sys:overlaps()
+ *   local moved, run, sys = pl.ped_run(ds, {SETTINGS..., ref, law, law_params, needs, ...})
  *
- * A law is nil/"hooke" (built in), a function(d, ri, rj) → magnitude (one call per overlapping
- * pair), or {system = function(centres, radii, forces) ... end} filling the C×D forces Matrix in
- * one call. A law runs under lua_pcall with a traceback, an instruction limit (law_limit,
- * default 1e8 instructions per call) and a time limit (law_timeout, default 10 s per call): an
- * error, a nil or NaN result, or a runaway law stops the step with its message, and the system
- * stays as it was before the step. */
+ * Run record: steps, shift (this run's, C×D, original units), changes, energies, energy0 (of
+ * this run), total_steps and total_shift (the system's since it was built or reset).
+ *
+ * A law is nil/"hooke" (built in, uses k), a function(d, ri, rj, p) → magnitude (one call
+ * per overlapping pair), {pair = f}, or {system = function(centres, radii, forces, p)}
+ * filling the C×D forces in one call; a table law may declare the parameters it reads,
+ * params = {k = 1, alpha = 0.5}. p is read-only: p.k is the system's k, the others the
+ * declared defaults overridden by law_params. law_params naming an undeclared parameter, or
+ * a k other than the default with a law that does not declare k, is an error.
+ * Centres and radii are lent as read-only copies and every matrix lent to a law (and any
+ * view of one) expires after the call. A law runs under lua_pcall with an instruction limit
+ * (law_limit, 1e8 per call), a time limit (law_timeout, 10 s per call) and a memory limit
+ * (law_memory, 512 MB of growth per call, counted by the state's allocator); os.exit raises
+ * inside it. A failing law stops the step with its message; the system stays as before. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "balls.h"
+#include "metrics/metric.h"
+#include "ped.h"
 #include "lpedlab.h"
+
+/* From lmatrix.c: matrices lent to a force law. */
+pl_mat *lpl_lendmatrix(lua_State *L, const double *data, size_t rows, size_t cols,
+                       int readonly);
+void lpl_expirematrix(lua_State *L, int idx);
 
 typedef struct {
     pl_balls b;
@@ -33,81 +50,133 @@ static lpl_balls *checkballs(lua_State *L, int idx) {
     return u;
 }
 
-static double optnum(lua_State *L, int t, const char *k, double def) {
-    double v = def;
-    if (lua_getfield(L, t, k) != LUA_TNIL) {
-        int ok;
-        v = lua_tonumberx(L, -1, &ok);
-        if (!ok || !isfinite(v)) luaL_error(L, "option '%s' must be a finite number", k);
+/* ---------- options ---------- */
+
+#define LAW_KEYS "law", "law_params", "law_limit", "law_timeout", "law_memory"
+static const char *const balls_keys[] = {"radius", "k", "eps", "mass", "standardise", "ref",
+                                         NULL};
+static const char *const step_keys[] = {"dt", LAW_KEYS, NULL};
+static const char *const sim_keys[] = {"dt", "exit_ratio", "max_steps", LAW_KEYS, NULL};
+static const char *const run_keys[] = {"radius", "k", "eps", "mass", "standardise", "dt",
+                                       "exit_ratio", "max_steps", "ref", "needs", LAW_KEYS,
+                                       NULL};
+
+/* A value checked against the settings table, or a raise naming where and the option. */
+static void check_value(lua_State *L, const char *where, const char *name, double v) {
+    pl_err err;
+    if (pl_ped_setting_check(name, v, &err) < 0) luaL_error(L, "%s: %s", where, err.msg);
+}
+
+/* Setting name of the options table at t into *v (left alone when absent). */
+static void opt_setting(lua_State *L, int t, const char *where, const char *name, double *v) {
+    const pl_ped_setting *s = pl_ped_setting_find(name);
+    int type = lua_getfield(L, t, name);
+    if (type == LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (s->kind == PL_SET_BOOL) {
+        if (type != LUA_TBOOLEAN)
+            luaL_error(L, "%s: %s: expected true or false, got %s", where, name,
+                       luaL_typename(L, -1));
+        *v = lua_toboolean(L, -1);
+    } else if (s->kind == PL_SET_CHOICE) {
+        const char *c = lua_tostring(L, -1);
+        int found = -1;
+        for (int i = 0; type == LUA_TSTRING && s->choices[i]; i++)
+            if (!strcmp(c, s->choices[i])) found = i;
+        if (found < 0 && type == LUA_TSTRING && !strcmp(name, "mass") && !strcmp(c, "one"))
+            found = PL_BALLS_MASS_ONE;
+        if (found < 0) {
+            char list[256] = "";
+            for (int i = 0; s->choices[i]; i++) {
+                size_t len = strlen(list);
+                snprintf(list + len, sizeof list - len, "%s'%s'", i ? " or " : "", s->choices[i]);
+            }
+            const char *shown = luaL_tolstring(L, -1, NULL);
+            luaL_error(L, "%s: %s = %s: expected %s", where, name, shown, list);
+        }
+        *v = found;
+    } else {
+        if (type != LUA_TNUMBER)
+            luaL_error(L, "%s: %s: expected a number, got %s", where, name, luaL_typename(L, -1));
+        *v = lua_tonumber(L, -1);
+        check_value(L, where, name, *v);
     }
     lua_pop(L, 1);
-    return v;
+}
+
+static void opt_balls(lua_State *L, int t, const char *where, pl_balls_opts *o) {
+    double mass = o->mass_mode, std = o->scale_mode;
+    opt_setting(L, t, where, "radius", &o->radius);
+    opt_setting(L, t, where, "k", &o->k);
+    opt_setting(L, t, where, "eps", &o->eps);
+    opt_setting(L, t, where, "mass", &mass);
+    opt_setting(L, t, where, "standardise", &std);
+    o->mass_mode = (int)mass;
+    o->scale_mode = std != 0 ? PL_BALLS_SCALE_SELF : PL_BALLS_SCALE_NONE;
+}
+
+static void opt_sim(lua_State *L, int t, const char *where, pl_sim_opts *o) {
+    double ms = o->max_steps;
+    opt_setting(L, t, where, "dt", &o->dt);
+    opt_setting(L, t, where, "exit_ratio", &o->exit_ratio);
+    opt_setting(L, t, where, "max_steps", &ms);
+    o->max_steps = (int)ms;
 }
 
 static void release_source(void *p) { pl_source_release(p); }
 
-/* pl.balls(ds [, opts]) */
-static int l_balls(lua_State *L) {
-    pl_data *d = lpl_checkdata(L, 1);
-    pl_balls_opts o = pl_balls_opts_default();
+/* The ref option of the table at t as a retained source (NULL when absent), guarded on the
+ * stack; *slot is the guard's slot. */
+static pl_source *opt_ref(lua_State *L, int t, const char *where, void ***slot) {
     pl_source *ref = NULL;
     pl_err err;
-    if (!lua_isnoneornil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TTABLE);
-        o.radius = optnum(L, 2, "radius", o.radius);
-        o.k = optnum(L, 2, "k", o.k);
-        o.eps = optnum(L, 2, "eps", o.eps);
-        if (lua_getfield(L, 2, "mass") != LUA_TNIL) {
-            const char *m = luaL_checkstring(L, -1);
-            if (!strcmp(m, "count")) o.mass_mode = PL_BALLS_MASS_COUNT;
-            else if (!strcmp(m, "unit") || !strcmp(m, "one")) o.mass_mode = PL_BALLS_MASS_ONE;
-            else return luaL_error(L, "option mass='%s': expected 'unit' or 'count'", m);
-        }
-        lua_pop(L, 1);
-        lua_getfield(L, 2, "standardise");
-        if (lua_toboolean(L, -1)) o.scale_mode = PL_BALLS_SCALE_SELF;
-        lua_pop(L, 1);
-        int t = lua_getfield(L, 2, "ref");
-        if (t == LUA_TSTRING) {
-            if (pl_source_open_npy(lua_tostring(L, -1), &ref, &err)) return lpl_raise(L, &err);
-        } else if (t == LUA_TUSERDATA && lpl_testmatrix(L, -1)) {
-            if (pl_source_from_mat(lpl_testmatrix(L, -1), "ref", &ref, &err)) return lpl_raise(L, &err);
-        } else if (t == LUA_TUSERDATA && luaL_testudata(L, -1, LPL_DATASET)) {
-            ref = pl_data_source(lpl_checkdata(L, -1));
-            pl_source_retain(ref);
-        } else if (t != LUA_TNIL) {
-            return luaL_error(L, "option ref: expected a path, a Matrix or a Dataset");
-        }
-        lua_pop(L, 1);
+    int type = lua_getfield(L, t, "ref");
+    if (type == LUA_TSTRING) {
+        if (pl_source_open_npy(lua_tostring(L, -1), &ref, &err)) lpl_raise(L, &err);
+    } else if (type == LUA_TUSERDATA && luaL_testudata(L, -1, LPL_MATRIX)) {
+        if (pl_source_from_mat(lpl_checkmatrix(L, -1), "ref", &ref, &err)) lpl_raise(L, &err);
+    } else if (type == LUA_TUSERDATA && luaL_testudata(L, -1, LPL_DATASET)) {
+        ref = pl_data_source(lpl_checkdata(L, -1));
+        pl_source_retain(ref);
+    } else if (type != LUA_TNIL) {
+        luaL_error(L, "%s: ref: expected a path, a Matrix or a Dataset, got %s", where,
+                   luaL_typename(L, -1));
     }
-    void **g = lpl_guard(L, ref, release_source);
-    lpl_balls *u = lua_newuserdatauv(L, sizeof *u, 0);
-    memset(u, 0, sizeof *u);
-    luaL_setmetatable(L, LPL_BALLS);
-    int rc = ref ? pl_balls_init_ref(&u->b, d, ref, &o, &err) : pl_balls_init(&u->b, d, NULL, NULL, &o, &err);
-    pl_source_release(ref);
-    *g = NULL;
-    if (rc) return lpl_raise(L, &err);
-    u->ready = 1;
-    return 1;
+    lua_pop(L, 1);
+    *slot = lpl_guard(L, ref, release_source);
+    return ref;
 }
 
-/* ---------- Lua force laws ---------- */
+/* ---------- Lua force laws: the sandbox ---------- */
+
+enum { HIT_NONE = 0, HIT_INSTR, HIT_TIME, HIT_MEMORY };
+#define HOOK_EVERY 1000
+
 typedef struct {
     lua_State *L;
-    int fn;            /* stack index of the Lua function */
-    lua_Integer limit; /* instruction budget per call */
-    double seconds;    /* wall-clock budget per call (a law may spend its time in C calls) */
+    int fn;              /* stack index of the law function */
+    int params;          /* stack index of the read-only parameter table p */
+    int lent;            /* stack index of a table holding the matrices lent in a call */
+    int system;          /* 1: a whole-system law */
+    lua_Integer limit;   /* instruction budget per call */
+    double seconds;      /* wall-clock budget per call (a law may spend its time in C) */
+    double memory;       /* bytes of growth per call */
+    /* the call in progress */
+    lua_Alloc old_alloc;
+    void *old_ud;
+    int active, hit;
+    double used, deadline;
+    lua_Integer left;
+    unsigned ticks;
+    /* arguments and results of one call */
+    double d, ri, rj, magnitude;
+    size_t C, D;
+    const double *centres, *radii;
+    double *forces;
+    const char *bad;     /* a bad result's description, for the message */
 } law_ctx;
-
-static int traceback(lua_State *L) {
-    const char *msg = lua_tostring(L, 1);
-    luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
-    return 1;
-}
-
-static lua_Integer budget_left;
-static double budget_deadline;
 
 static double now_seconds(void) {
     struct timespec ts;
@@ -115,146 +184,409 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void budget_hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
-    budget_left -= 1000;
-    if (budget_left <= 0) luaL_error(L, "force law exceeded its instruction limit (law_limit)");
-    if (now_seconds() > budget_deadline) luaL_error(L, "force law exceeded its time limit (law_timeout)");
+/* The state's allocator while a law may run: counts growth during a call and refuses it past
+ * the memory limit, or past the deadline (a law building huge strings runs few instructions,
+ * so the clock is read here too). Shrinking never fails (Lua relies on it). */
+static void *law_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    law_ctx *c = ud;
+    size_t old = ptr ? osize : 0;
+    if (c->active && nsize > old) {
+        double grow = (double)(nsize - old);
+        if (c->used + grow > c->memory) {
+            c->hit = HIT_MEMORY;
+            return NULL;
+        }
+        if ((grow >= 65536 || (++c->ticks & 255) == 0) && now_seconds() > c->deadline) {
+            c->hit = HIT_TIME;
+            return NULL;
+        }
+    }
+    void *p = c->old_alloc(c->old_ud, ptr, osize, nsize);
+    if (c->active && (p || nsize == 0)) c->used += (double)nsize - (double)old;
+    return p;
 }
 
-/* Call the function at ctx->fn with nargs arguments already pushed; 1 result. */
-static int call_law(law_ctx *ctx, int nargs, pl_err *err) {
-    lua_State *L = ctx->L;
-    int base = lua_gettop(L) - nargs;
-    lua_pushcfunction(L, traceback);
-    lua_pushvalue(L, ctx->fn);
-    lua_rotate(L, base + 1, 2); /* traceback, fn, args... */
-    budget_left = ctx->limit;
-    budget_deadline = now_seconds() + ctx->seconds;
-    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1000);
-    int st = lua_pcall(L, nargs, 1, base + 1);
-    lua_sethook(L, NULL, 0, 0);
-    lua_remove(L, base + 1);
-    if (st != LUA_OK) {
-        pl_err_set(err, PL_ECALLBACK, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "force law failed");
-        lua_pop(L, 1);
-        return PL_ECALLBACK;
+static void budget_hook(lua_State *L, lua_Debug *ar) {
+    void *ud;
+    (void)ar;
+    if (lua_getallocf(L, &ud) != law_alloc) return;
+    law_ctx *c = ud;
+    if (!c->active) return;
+    c->left -= HOOK_EVERY;
+    if (c->left <= 0 || c->hit == HIT_INSTR) {
+        c->hit = HIT_INSTR;
+        luaL_error(L, "force law exceeded its instruction limit");
     }
-    return PL_OK;
+    if (now_seconds() > c->deadline || c->hit == HIT_TIME) {
+        c->hit = HIT_TIME;
+        luaL_error(L, "force law exceeded its time limit");
+    }
+}
+
+static int forbid_exit(lua_State *L) {
+    return luaL_error(L, "os.exit is not allowed inside a force law");
+}
+
+/* The sandbox around a core call that may run the law: the counting allocator, the hook and
+ * os.exit replaced (the old one is kept at stack index *saved). Nothing here raises after the
+ * allocator is installed. */
+static void sandbox_enter(lua_State *L, law_ctx *c, int *saved) {
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getfield(L, -1, "os");
+    lua_remove(L, -2);
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "exit");   /* os, exit */
+        lua_pushcfunction(L, forbid_exit);
+        lua_setfield(L, -3, "exit");
+    } else {
+        lua_pushnil(L);
+    }
+    *saved = lua_gettop(L);             /* os table at saved − 1, old exit at saved */
+    c->old_alloc = lua_getallocf(L, &c->old_ud);
+    c->active = 0;
+    lua_setallocf(L, law_alloc, c);
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
+}
+
+static void sandbox_leave(lua_State *L, law_ctx *c, int saved) {
+    lua_sethook(L, NULL, 0, 0);
+    lua_setallocf(L, c->old_alloc, c->old_ud);
+    if (lua_istable(L, saved - 1)) {
+        lua_pushvalue(L, saved);
+        lua_setfield(L, saved - 1, "exit");   /* an existing key: no allocation */
+    }
+    lua_settop(L, saved - 2);
+}
+
+/* Message handler: the error as text (a table's __tostring, else its type) plus a traceback.
+ * Runs inside the protected call, so its allocations are covered too. */
+static int law_msgh(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            msg = lua_tostring(L, -1);
+        else
+            msg = lua_pushfstring(L, "force law raised a %s value", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* The protected part of one call: lend, call, read the result. Arguments: the context, the
+ * law, p and the table where the lent matrices are kept (so they expire whatever happens). */
+static int law_protected(lua_State *L) {
+    law_ctx *c = lua_touserdata(L, 1);
+    if (!c->system) {
+        lua_pushvalue(L, 2);
+        lua_pushnumber(L, c->d);
+        lua_pushnumber(L, c->ri);
+        lua_pushnumber(L, c->rj);
+        lua_pushvalue(L, 3);
+        lua_call(L, 4, 1);
+        int ok;
+        c->magnitude = lua_tonumberx(L, -1, &ok);
+        if (!ok) c->bad = luaL_typename(L, -1);
+        return 0;
+    }
+    /* whole-system: copies, read-only where the law only reads */
+    lpl_lendmatrix(L, c->centres, c->C, c->D, 1);
+    lua_rawseti(L, 4, 1);
+    lpl_lendmatrix(L, c->radii, c->C, 1, 1);
+    lua_rawseti(L, 4, 2);
+    lpl_lendmatrix(L, c->forces, c->C, c->D, 0);
+    lua_rawseti(L, 4, 3);
+    lua_pushvalue(L, 2);
+    for (int i = 1; i <= 3; i++) lua_rawgeti(L, 4, i);
+    lua_pushvalue(L, 3);
+    lua_call(L, 4, 0);
+    lua_rawgeti(L, 4, 3);
+    pl_mat *f = lpl_checkmatrix(L, -1);
+    if (f->rows != c->C || f->cols != c->D) luaL_error(L, "force law closed its forces matrix");
+    memcpy(c->forces, f->data, c->C * c->D * sizeof(double));
+    return 0;
+}
+
+/* One call of the law under its limits; the message of a failure goes into err. Nothing
+ * here allocates outside the protected call. */
+static int call_law(law_ctx *c, pl_err *err) {
+    lua_State *L = c->L;
+    if (!lua_checkstack(L, 12)) return pl_err_set(err, PL_ECALLBACK, "Lua stack overflow");
+    int base = lua_gettop(L);
+    lua_pushcfunction(L, law_msgh);
+    lua_pushcfunction(L, law_protected);
+    lua_pushlightuserdata(L, c);
+    lua_pushvalue(L, c->fn);
+    lua_pushvalue(L, c->params);
+    lua_pushvalue(L, c->lent);
+    c->bad = NULL;
+    c->hit = HIT_NONE;
+    c->used = 0;
+    c->ticks = 0;
+    c->left = c->limit;
+    c->deadline = now_seconds() + c->seconds;
+    c->active = 1;
+    int st = lua_pcall(L, 4, 0, base + 1);
+    c->active = 0;
+    int rc = PL_OK;
+    if (st != LUA_OK) {
+        if (c->hit == HIT_MEMORY)
+            rc = pl_err_set(err, PL_ECALLBACK, "force law exceeded its memory limit "
+                            "(law_memory = %.0f bytes)", c->memory);
+        else if (c->hit == HIT_TIME)
+            rc = pl_err_set(err, PL_ECALLBACK, "force law exceeded its time limit "
+                            "(law_timeout = %g s)", c->seconds);
+        else if (c->hit == HIT_INSTR)
+            rc = pl_err_set(err, PL_ECALLBACK, "force law exceeded its instruction limit "
+                            "(law_limit = %lld)", (long long)c->limit);
+        else if (st == LUA_ERRMEM)
+            rc = pl_err_set(err, PL_ECALLBACK, "force law: out of memory");
+        else
+            rc = pl_err_set(err, PL_ECALLBACK, "%s", lua_type(L, -1) == LUA_TSTRING
+                            ? lua_tostring(L, -1) : "force law failed");
+    }
+    lua_settop(L, base);
+    /* every matrix lent in this call, and every view of one, expires */
+    for (int i = 1; i <= 3; i++) {
+        if (lua_rawgeti(L, c->lent, i) == LUA_TUSERDATA) lpl_expirematrix(L, -1);
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        lua_rawseti(L, c->lent, i);
+    }
+    return rc;
 }
 
 static int pair_trampoline(void *ud, double d, double ri, double rj, double *mag, pl_err *err) {
-    law_ctx *ctx = ud;
-    lua_State *L = ctx->L;
-    if (!lua_checkstack(L, 6)) return pl_err_set(err, PL_ECALLBACK, "Lua stack overflow");
-    lua_pushnumber(L, d);
-    lua_pushnumber(L, ri);
-    lua_pushnumber(L, rj);
-    if (call_law(ctx, 3, err)) return PL_ECALLBACK;
-    int ok;
-    double v = lua_tonumberx(L, -1, &ok);
-    int t = lua_type(L, -1);
-    lua_pop(L, 1);
-    if (!ok)
-        return pl_err_set(err, PL_ECALLBACK, "force law returned %s (d=%g, ri=%g, rj=%g); expected a number",
-                          lua_typename(L, t), d, ri, rj);
-    if (!isfinite(v))
-        return pl_err_set(err, PL_ECALLBACK, "force law returned %g (d=%g, ri=%g, rj=%g); expected a finite number",
-                          v, d, ri, rj);
-    *mag = v;
+    law_ctx *c = ud;
+    c->d = d;
+    c->ri = ri;
+    c->rj = rj;
+    if (call_law(c, err) < 0) return PL_ECALLBACK;
+    if (c->bad)
+        return pl_err_set(err, PL_ECALLBACK, "force law returned %s (d=%g, ri=%g, rj=%g); "
+                          "expected a number", c->bad, d, ri, rj);
+    if (!isfinite(c->magnitude))
+        return pl_err_set(err, PL_ECALLBACK, "force law returned %g (d=%g, ri=%g, rj=%g); "
+                          "expected a finite number", c->magnitude, d, ri, rj);
+    *mag = c->magnitude;
     return PL_OK;
-}
-
-/* A Matrix that borrows C memory for the duration of one call; closed afterwards. */
-static lpl_matrix *lend(lua_State *L, double *data, size_t r, size_t c) {
-    lpl_matrix *m = lua_newuserdatauv(L, sizeof *m, 1);
-    memset(m, 0, sizeof *m);
-    luaL_setmetatable(L, LPL_MATRIX);
-    m->m = pl_mat_wrap(data, r, c);
-    return m;
 }
 
 static int system_trampoline(void *ud, size_t C, size_t D, const double *centres,
                              const double *radii, double *forces, pl_err *err) {
-    law_ctx *ctx = ud;
-    lua_State *L = ctx->L;
-    if (!lua_checkstack(L, 8)) return pl_err_set(err, PL_ECALLBACK, "Lua stack overflow");
-    lpl_matrix *mc = lend(L, (double *)centres, C, D);
-    lpl_matrix *mr = lend(L, (double *)radii, C, 1);
-    lpl_matrix *mf = lend(L, forces, C, D);
-    /* the centres and radii are read-only for the law: hand it copies' worth of safety by
-     * lending them; pl_balls copies nothing back from them */
-    int rc = call_law(ctx, 3, err);
-    if (rc == PL_OK) lua_pop(L, 1);
-    mc->m.data = mr->m.data = mf->m.data = NULL; /* a law that keeps them gets closed matrices */
-    mc->m.rows = mr->m.rows = mf->m.rows = 1;
-    return rc;
+    law_ctx *c = ud;
+    c->C = C;
+    c->D = D;
+    c->centres = centres;
+    c->radii = radii;
+    c->forces = forces;
+    return call_law(c, err);
 }
 
-/* Resolve the law option of the table at idx into law/ctx; may push the function. */
-static const pl_law *get_law(lua_State *L, int idx, pl_law *law, law_ctx *ctx) {
-    memset(law, 0, sizeof *law);
-    ctx->L = L;
-    ctx->limit = 100000000;
-    ctx->seconds = 10.0;
-    if (lua_isnoneornil(L, idx)) return NULL;
-    lua_Integer lim = 0;
-    if (lua_getfield(L, idx, "law_limit") != LUA_TNIL) lim = luaL_checkinteger(L, -1);
-    lua_pop(L, 1);
-    if (lim > 0) ctx->limit = lim;
-    if (lua_getfield(L, idx, "law_timeout") != LUA_TNIL) {
-        double t = luaL_checknumber(L, -1);
-        if (!(t > 0)) luaL_error(L, "option law_timeout must be > 0 seconds");
-        ctx->seconds = t;
-    }
-    lua_pop(L, 1);
-    int t = lua_getfield(L, idx, "law");
-    if (t == LUA_TNIL || (t == LUA_TSTRING && !strcmp(lua_tostring(L, -1), "hooke"))) {
-        lua_pop(L, 1);
-        return NULL;
-    }
-    if (t == LUA_TFUNCTION) {
-        ctx->fn = lua_gettop(L);
-        law->kind = PL_LAW_PAIR;
-        law->pair = pair_trampoline;
-        law->ud = ctx;
-        return law;
-    }
-    if (t == LUA_TTABLE) {
-        if (lua_getfield(L, -1, "system") == LUA_TFUNCTION) {
-            ctx->fn = lua_gettop(L);
-            law->kind = PL_LAW_SYSTEM;
-            law->system = system_trampoline;
-            law->ud = ctx;
-            return law;
-        }
-        lua_pop(L, 1);
-        if (lua_getfield(L, -1, "pair") == LUA_TFUNCTION) {
-            ctx->fn = lua_gettop(L);
-            law->kind = PL_LAW_PAIR;
-            law->pair = pair_trampoline;
-            law->ud = ctx;
-            return law;
-        }
-    }
-    luaL_error(L, "law: expected 'hooke', a function(d, ri, rj) or {system = function(centres, radii, forces)}");
-    return NULL;
+/* ---------- force laws: options ---------- */
+
+static int ro_newindex(lua_State *L) {
+    return luaL_error(L, "force law parameters are read-only (p.%s)",
+                      lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
 }
 
-static int b_step(lua_State *L) {
-    lpl_balls *u = checkballs(L, 1);
-    double dt = 0.1;
-    if (lua_istable(L, 2)) dt = optnum(L, 2, "dt", dt);
-    else if (!lua_isnoneornil(L, 2)) dt = luaL_checknumber(L, 2);
-    pl_law law;
-    law_ctx ctx;
-    const pl_law *lp = get_law(L, lua_istable(L, 2) ? 2 : 0, &law, &ctx);
-    double change;
-    pl_err err;
-    if (pl_balls_step(&u->b, dt, lp, &change, &err)) return lpl_raise(L, &err);
-    lua_pushnumber(L, change);
+static int ro_next(lua_State *L) {
+    lua_settop(L, 2);
+    if (lua_next(L, 1)) return 2;
+    lua_pushnil(L);
     return 1;
 }
+
+/* pairs(p): the values behind the read-only proxy */
+static int ro_pairs(lua_State *L) {
+    lua_pushcfunction(L, ro_next);
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "__index");
+    lua_remove(L, -2);
+    lua_pushnil(L);
+    return 3;
+}
+
+/* The string keys of the table at t as "a, b, c" (pushed; in the table's order). */
+static const char *key_list(lua_State *L, int t) {
+    int n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING) continue;
+        lua_pushfstring(L, "%s%s", n++ ? ", " : "", lua_tostring(L, -1));
+        lua_insert(L, -2);   /* keep the key on top for lua_next */
+    }
+    lua_concat(L, n);
+    return lua_tostring(L, -1);
+}
+
+static const char *const law_table_keys[] = {"pair", "system", "params", "name", "doc", NULL};
+
+/* Resolve the law options of the table at t (0: none) for a system whose k is k. Pushes the
+ * law function and the read-only parameter table p when there is a Lua law (the ctx refers
+ * to their stack slots); returns NULL for Hooke. */
+static const pl_law *opt_law(lua_State *L, int t, const char *where, double k, pl_law *law,
+                             law_ctx *c) {
+    memset(law, 0, sizeof *law);
+    memset(c, 0, sizeof *c);
+    c->L = L;
+    c->limit = 100000000;
+    c->seconds = 10.0;
+    c->memory = 512.0 * 1024 * 1024;
+    if (t == 0) return NULL;
+    if (lua_getfield(L, t, "law_limit") != LUA_TNIL) {
+        int ok;
+        lua_Integer lim = lua_tointegerx(L, -1, &ok);
+        if (!ok || lim <= 0)
+            luaL_error(L, "%s: law_limit: expected a whole number of instructions > 0", where);
+        c->limit = lim;
+    }
+    if (lua_getfield(L, t, "law_timeout") != LUA_TNIL) {
+        double s = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER || !(s > 0) || !isfinite(s))
+            luaL_error(L, "%s: law_timeout: expected a number of seconds > 0", where);
+        c->seconds = s;
+    }
+    if (lua_getfield(L, t, "law_memory") != LUA_TNIL) {
+        double m = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER || !(m >= 1) || !isfinite(m))
+            luaL_error(L, "%s: law_memory: expected a number of bytes >= 1", where);
+        c->memory = m;
+    }
+    lua_pop(L, 3);
+
+    int lt = lua_getfield(L, t, "law");
+    int lawidx = lua_gettop(L);
+    int has_params = lua_getfield(L, t, "law_params") != LUA_TNIL;
+    int lpidx = lua_gettop(L);
+    if (has_params && !lua_istable(L, lpidx))
+        luaL_error(L, "%s: law_params: expected a table NAME = number", where);
+    if (lt == LUA_TNIL || (lt == LUA_TSTRING && !strcmp(lua_tostring(L, lawidx), "hooke"))) {
+        if (has_params && (lua_pushnil(L), lua_next(L, lpidx)))
+            luaL_error(L, "%s: law_params: the built-in Hooke law has no parameters (its "
+                       "constant is the setting k)", where);
+        lua_settop(L, lawidx - 1);
+        return NULL;
+    }
+    int declared = 0;   /* stack index of the law's params table, 0 if none */
+    if (lt == LUA_TFUNCTION) {
+        lua_pushvalue(L, lawidx);
+    } else if (lt == LUA_TTABLE) {
+        lpl_check_options(L, lawidx, "law", law_table_keys);
+        int tp = lua_getfield(L, lawidx, "pair"), ts = lua_getfield(L, lawidx, "system");
+        if ((tp == LUA_TFUNCTION) == (ts == LUA_TFUNCTION))
+            luaL_error(L, "%s: law: a table law needs exactly one of pair = function(d, ri, rj, "
+                       "p) and system = function(centres, radii, forces, p)", where);
+        c->system = ts == LUA_TFUNCTION;
+        if (c->system) lua_remove(L, -2);
+        else lua_pop(L, 1);
+        if (lua_getfield(L, lawidx, "params") != LUA_TNIL) {
+            if (!lua_istable(L, -1))
+                luaL_error(L, "%s: law params: expected a table NAME = default", where);
+            declared = lua_gettop(L);
+        } else {
+            lua_pop(L, 1);
+        }
+    } else {
+        luaL_error(L, "%s: law: expected nil, 'hooke', a function(d, ri, rj, p), {pair = f} or "
+                   "{system = f}, got %s", where, lt == LUA_TSTRING
+                   ? lua_pushfstring(L, "'%s'", lua_tostring(L, lawidx)) : luaL_typename(L, lawidx));
+    }
+    int fnidx = declared ? declared - 1 : lua_gettop(L);
+
+    /* p: the declared defaults, law_params over them, k = the system's k */
+    lua_newtable(L);   /* the values */
+    int vals = lua_gettop(L);
+    int declares_k = 0;
+    if (declared) {
+        lua_pushnil(L);
+        while (lua_next(L, declared)) {
+            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TNUMBER)
+                luaL_error(L, "%s: law params: expected NAME = number defaults", where);
+            if (!strcmp(lua_tostring(L, -2), "k")) declares_k = 1;
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, vals);
+        }
+    }
+    if (has_params) {
+        lua_pushnil(L);
+        while (lua_next(L, lpidx)) {
+            const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+            if (!name) luaL_error(L, "%s: law_params: keys must be parameter names", where);
+            if (!strcmp(name, "k"))
+                luaL_error(L, "%s: law_params: k is a PED setting: set it with k = ..., not in "
+                           "law_params", where);
+            if (!declared)
+                luaL_error(L, "%s: law_params: '%s' given, but this force law declares no "
+                           "parameters; declare params = {%s = ...} in the law", where, name,
+                           name);
+            if (lua_getfield(L, declared, name) == LUA_TNIL)
+                luaL_error(L, "%s: law_params: '%s' is not a parameter of this force law "
+                           "(it declares: %s)", where, name, key_list(L, declared));
+            lua_pop(L, 1);
+            if (lua_type(L, -1) != LUA_TNUMBER)
+                luaL_error(L, "%s: law_params: %s: expected a number, got %s", where, name,
+                           luaL_typename(L, -1));
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, vals);
+        }
+    }
+    if (k != pl_ped_setting_default("k") && !declares_k) {
+        char kbuf[32];
+        snprintf(kbuf, sizeof kbuf, "%g", k);
+        luaL_error(L, "%s: k = %s: k has no effect on this force law; declare params = {k = "
+                   "...} in the law to use it", where, kbuf);
+    }
+    lua_pushnumber(L, k);
+    lua_setfield(L, vals, "k");
+    lua_newtable(L);                       /* p, empty: reads go to the values */
+    lua_createtable(L, 0, 4);
+    lua_pushvalue(L, vals);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, ro_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushcfunction(L, ro_pairs);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    c->fn = fnidx;
+    c->params = lua_gettop(L);
+    lua_createtable(L, 3, 0);
+    c->lent = lua_gettop(L);
+    law->kind = c->system ? PL_LAW_SYSTEM : PL_LAW_PAIR;
+    law->pair = c->system ? NULL : pair_trampoline;
+    law->system = c->system ? system_trampoline : NULL;
+    law->ud = c;
+    return law;
+}
+
+/* ---------- pl.balls ---------- */
+
+static int l_balls(lua_State *L) {
+    pl_data *d = lpl_checkdata(L, 1);
+    pl_balls_opts o = pl_balls_opts_default();
+    pl_err err;
+    void **g = NULL;
+    lpl_check_options(L, 2, "pl.balls", balls_keys);
+    int t = lua_istable(L, 2) ? 2 : 0;
+    if (t) opt_balls(L, t, "pl.balls", &o);
+    pl_source *ref = t ? opt_ref(L, t, "pl.balls", &g) : NULL;
+    lpl_balls *u = lua_newuserdatauv(L, sizeof *u, 0);
+    memset(u, 0, sizeof *u);
+    luaL_setmetatable(L, LPL_BALLS);
+    int rc = ref ? pl_balls_init_ref(&u->b, d, ref, &o, &err)
+                 : pl_balls_init(&u->b, d, NULL, NULL, &o, &err);
+    if (ref) *g = NULL;
+    pl_source_release(ref);
+    if (rc) return lpl_raise(L, &err);
+    u->ready = 1;
+    return 1;
+}
+
+/* ---------- steps and runs ---------- */
 
 static void push_array(lua_State *L, const double *v, int n) {
     lua_createtable(L, n, 0);
@@ -264,44 +596,209 @@ static void push_array(lua_State *L, const double *v, int n) {
     }
 }
 
-static void release_result(void *p) {
-    pl_sim_result_release(p);
-    free(p);
-}
-
-static int b_simulate(lua_State *L) {
-    lpl_balls *u = checkballs(L, 1);
-    pl_sim_opts o = pl_sim_opts_default();
-    if (!lua_isnoneornil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TTABLE);
-        o.dt = optnum(L, 2, "dt", o.dt);
-        o.exit_ratio = optnum(L, 2, "exit_ratio", o.exit_ratio);
-        double ms = optnum(L, 2, "max_steps", o.max_steps);
-        if (ms < 0 || ms != floor(ms) || ms > 1e6) return luaL_error(L, "option max_steps must be a whole number >= 0");
-        o.max_steps = (int)ms;
-    }
-    pl_law law;
-    law_ctx ctx;
-    const pl_law *lp = get_law(L, lua_istable(L, 2) ? 2 : 0, &law, &ctx);
-    pl_sim_result *r = calloc(1, sizeof *r);
-    if (!r) return luaL_error(L, "out of memory");
-    lpl_guard(L, r, release_result);
-    pl_err err;
-    if (pl_balls_simulate(&u->b, &o, lp, r, &err)) return lpl_raise(L, &err);
-    lua_newtable(L);
+static void push_run(lua_State *L, const pl_sim_result *r) {
+    lua_createtable(L, 0, 7);
     pl_mat *s = lpl_newmatrix(L, r->C, r->D);
     memcpy(s->data, r->shift, r->C * r->D * sizeof(double));
     lua_setfield(L, -2, "shift");
+    s = lpl_newmatrix(L, r->C, r->D);
+    memcpy(s->data, r->total_shift, r->C * r->D * sizeof(double));
+    lua_setfield(L, -2, "total_shift");
     lua_pushinteger(L, r->steps);
     lua_setfield(L, -2, "steps");
+    lua_pushinteger(L, (lua_Integer)r->total_steps);
+    lua_setfield(L, -2, "total_steps");
     push_array(L, r->changes, r->computed);
     lua_setfield(L, -2, "changes");
     push_array(L, r->energies, r->computed);
     lua_setfield(L, -2, "energies");
     lua_pushnumber(L, r->energy0);
     lua_setfield(L, -2, "energy0");
+}
+
+static void release_result(void *p) {
+    pl_sim_result_release(p);
+    free(p);
+}
+
+static pl_sim_result *new_result(lua_State *L) {
+    pl_sim_result *r = calloc(1, sizeof *r);
+    if (!r) luaL_error(L, "out of memory");
+    lpl_guard(L, r, release_result);
+    return r;
+}
+
+static int b_step(lua_State *L) {
+    lpl_balls *u = checkballs(L, 1);
+    double dt = pl_sim_opts_default().dt;
+    int t = 0;
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        dt = lua_tonumber(L, 2);
+        check_value(L, "sys:step", "dt", dt);
+    } else if (!lua_isnoneornil(L, 2)) {
+        lpl_check_options(L, 2, "sys:step", step_keys);
+        t = 2;
+        opt_setting(L, t, "sys:step", "dt", &dt);
+    }
+    pl_law law;
+    law_ctx ctx;
+    const pl_law *lp = opt_law(L, t, "sys:step", u->b.k, &law, &ctx);
+    double change;
+    pl_err err;
+    int saved, rc;
+    if (lp) sandbox_enter(L, &ctx, &saved);
+    rc = pl_balls_step(&u->b, dt, lp, &change, &err);
+    if (lp) sandbox_leave(L, &ctx, saved);
+    if (rc) return lpl_raise(L, &err);
+    lua_pushnumber(L, change);
     return 1;
 }
+
+static int b_simulate(lua_State *L) {
+    lpl_balls *u = checkballs(L, 1);
+    pl_sim_opts o = pl_sim_opts_default();
+    lpl_check_options(L, 2, "sys:simulate", sim_keys);
+    int t = lua_istable(L, 2) ? 2 : 0;
+    if (t) opt_sim(L, t, "sys:simulate", &o);
+    pl_law law;
+    law_ctx ctx;
+    const pl_law *lp = opt_law(L, t, "sys:simulate", u->b.k, &law, &ctx);
+    pl_sim_result *r = new_result(L);
+    pl_err err;
+    int saved, rc;
+    if (lp) sandbox_enter(L, &ctx, &saved);
+    rc = pl_balls_simulate(&u->b, &o, lp, r, &err);
+    if (lp) sandbox_leave(L, &ctx, saved);
+    if (rc) return lpl_raise(L, &err);
+    push_run(L, r);
+    return 1;
+}
+
+static int b_reset(lua_State *L) {
+    pl_balls_reset(&checkballs(L, 1)->b);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* ---------- pl.ped_run ---------- */
+
+/* The needs option: an array of metric names (or {name = ...} specs) → PL_NEED_* flags. */
+static unsigned opt_needs(lua_State *L, int t, const char *where) {
+    unsigned needs = 0;
+    int type = lua_getfield(L, t, "needs");
+    if (type == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (type != LUA_TTABLE) luaL_error(L, "%s: needs: expected an array of metric names", where);
+    lua_Integer n = luaL_len(L, -1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_geti(L, -1, i) == LUA_TTABLE) {
+            lua_getfield(L, -1, "name");
+            lua_remove(L, -2);
+        }
+        const char *name = lua_tostring(L, -1);
+        const pl_metric *m = name ? pl_metric_find(name) : NULL;
+        if (!m)
+            luaL_error(L, "%s: needs: unknown metric '%s'", where, name ? name : "?");
+        needs |= m->needs;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return needs;
+}
+
+static void release_data(void *p) { pl_data_release(p); }
+
+static int l_ped_run(lua_State *L) {
+    static const char *where = "pl.ped_run";
+    pl_data *d = lpl_checkdata(L, 1);
+    pl_ped_opts o = pl_ped_opts_default();
+    void **refslot;
+    lpl_check_options(L, 2, where, run_keys);
+    int t = lua_istable(L, 2) ? 2 : 0;
+    if (t) {
+        opt_balls(L, t, where, &o.balls);
+        opt_sim(L, t, where, &o.sim);
+    }
+    unsigned needs = t ? opt_needs(L, t, where) : 0;
+    pl_source *ref = t ? opt_ref(L, t, where, &refslot) : NULL;
+    pl_law law;
+    law_ctx ctx;
+    const pl_law *lp = opt_law(L, t, where, o.balls.k, &law, &ctx);
+    pl_sim_result *r = new_result(L);
+    lpl_balls *u = lua_newuserdatauv(L, sizeof *u, 0);
+    memset(u, 0, sizeof *u);
+    luaL_setmetatable(L, LPL_BALLS);
+    int sysidx = lua_gettop(L);
+    void **movedslot = lpl_guard(L, NULL, release_data);
+    pl_data *moved = NULL;
+    pl_err err;
+    int saved, rc;
+    if (lp) sandbox_enter(L, &ctx, &saved);
+    rc = pl_ped_run(d, ref, &o, needs, lp, &moved, r, &u->b, &err);
+    if (lp) sandbox_leave(L, &ctx, saved);
+    if (ref) *refslot = NULL;
+    pl_source_release(ref);
+    if (rc) return lpl_raise(L, &err);
+    u->ready = 1;
+    *movedslot = moved;
+    lpl_pushdata(L, moved);
+    *movedslot = NULL;
+    push_run(L, r);
+    lua_pushvalue(L, sysidx);
+    return 3;
+}
+
+/* pl.ped_settings() → array of {name, kind, default, min, max, min_open, choices, doc} */
+static int l_ped_settings(lua_State *L) {
+    static const char *const kinds[] = {"number", "integer", "choice", "boolean"};
+    size_t n;
+    const pl_ped_setting *s = pl_ped_settings(&n);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_createtable(L, 0, 8);
+        lua_pushstring(L, s[i].name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, kinds[s[i].kind]);
+        lua_setfield(L, -2, "kind");
+        if (s[i].kind == PL_SET_CHOICE) {
+            lua_pushstring(L, s[i].choices[(int)s[i].def]);
+            lua_setfield(L, -2, "default");
+            lua_newtable(L);
+            for (int j = 0; s[i].choices[j]; j++) {
+                lua_pushstring(L, s[i].choices[j]);
+                lua_seti(L, -2, j + 1);
+            }
+            lua_setfield(L, -2, "choices");
+        } else if (s[i].kind == PL_SET_BOOL) {
+            lua_pushboolean(L, s[i].def != 0);
+            lua_setfield(L, -2, "default");
+        } else {
+            if (s[i].kind == PL_SET_INT) lua_pushinteger(L, (lua_Integer)s[i].def);
+            else lua_pushnumber(L, s[i].def);
+            lua_setfield(L, -2, "default");
+            if (!isnan(s[i].min)) {
+                if (s[i].kind == PL_SET_INT) lua_pushinteger(L, (lua_Integer)s[i].min);
+                else lua_pushnumber(L, s[i].min);
+                lua_setfield(L, -2, "min");
+            }
+            if (!isnan(s[i].max)) {
+                if (s[i].kind == PL_SET_INT) lua_pushinteger(L, (lua_Integer)s[i].max);
+                else lua_pushnumber(L, s[i].max);
+                lua_setfield(L, -2, "max");
+            }
+            lua_pushboolean(L, s[i].min_open);
+            lua_setfield(L, -2, "min_open");
+        }
+        lua_pushstring(L, s[i].doc);
+        lua_setfield(L, -2, "doc");
+        lua_seti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
+/* ---------- the rest of the BallSystem ---------- */
 
 static int b_energy(lua_State *L) {
     lua_pushnumber(L, pl_balls_energy(&checkballs(L, 1)->b));
@@ -324,7 +821,7 @@ static int b_shift(lua_State *L) {
 
 static int b_gc(lua_State *L) {
     lpl_balls *u = luaL_checkudata(L, 1, LPL_BALLS);
-    if (u->ready) pl_balls_release(&u->b);
+    pl_balls_release(&u->b);   /* idempotent; zeroed when a run failed */
     u->ready = 0;
     return 0;
 }
@@ -343,8 +840,8 @@ static void copy_out(lua_State *L, const double *v, size_t r, size_t c) {
 }
 
 static const luaL_Reg methods[] = {
-    {"step", b_step}, {"simulate", b_simulate}, {"energy", b_energy}, {"overlaps", b_overlaps},
-    {"shift", b_shift}, {"close", b_gc}, {NULL, NULL}};
+    {"step", b_step}, {"simulate", b_simulate}, {"reset", b_reset}, {"energy", b_energy},
+    {"overlaps", b_overlaps}, {"shift", b_shift}, {"close", b_gc}, {NULL, NULL}};
 
 static int b_index(lua_State *L) {
     lpl_balls *u = checkballs(L, 1);
@@ -358,6 +855,7 @@ static int b_index(lua_State *L) {
     else if (!strcmp(k, "classes")) lua_pushinteger(L, (lua_Integer)b->C);
     else if (!strcmp(k, "dim")) lua_pushinteger(L, (lua_Integer)b->D);
     else if (!strcmp(k, "steps")) lua_pushinteger(L, (lua_Integer)b->steps);
+    else if (!strcmp(k, "k")) lua_pushnumber(L, b->k);
     else {
         luaL_getmetafield(L, 1, "__methods");
         lua_getfield(L, -1, k);
@@ -365,20 +863,20 @@ static int b_index(lua_State *L) {
     return 1;
 }
 
+static const luaL_Reg meta[] = {
+    {"__index", b_index}, {"__gc", b_gc}, {"__close", b_gc}, {"__tostring", b_tostring},
+    {NULL, NULL}};
+
+static const luaL_Reg funcs[] = {
+    {"balls", l_balls}, {"ped_run", l_ped_run}, {"ped_settings", l_ped_settings},
+    {NULL, NULL}};
+
 void lpl_open_balls(lua_State *L) {
     if (luaL_newmetatable(L, LPL_BALLS)) {
-        lua_pushcfunction(L, b_index);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, b_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, b_gc);
-        lua_setfield(L, -2, "__close");
-        lua_pushcfunction(L, b_tostring);
-        lua_setfield(L, -2, "__tostring");
+        luaL_setfuncs(L, meta, 0);
         luaL_newlib(L, methods);
         lua_setfield(L, -2, "__methods");
     }
     lua_pop(L, 1);
-    lua_pushcfunction(L, l_balls);
-    lua_setfield(L, -2, "balls");
+    luaL_setfuncs(L, funcs, 0);
 }

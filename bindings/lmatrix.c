@@ -2,7 +2,13 @@
  *
  * Indices are 1-based in Lua. m[i] on a matrix with more than one row is row i as a view;
  * on a single-row matrix (a row vector or a row view) it is element i, so m[i][j] reads an
- * element. Views keep their parent alive through the user value. */
+ * element. A view keeps its root (the matrix that owns the memory) alive through its user
+ * value, whatever it was taken from.
+ *
+ * Matrices lent to a force law (lpl_lendmatrix) own a copy of what they show, may be
+ * read-only, and expire after the call (lpl_expirematrix): every use of one, or of any view
+ * of it, then raises; the memory stays until the collector frees it, so nothing a law kept
+ * can reach freed memory. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,22 +16,79 @@
 #include "linalg.h"
 #include "lpedlab.h"
 
+/* Every Matrix this file makes carries flags and a pointer to its root (itself for a matrix
+ * that owns its memory); the root is kept alive by a view's user value. */
+enum { MAT_READONLY = 1, MAT_EXPIRED = 2 };
+typedef struct mat_ud {
+    lpl_matrix pub;
+    unsigned flags;        /* of a root: MAT_*; views read their root's */
+    struct mat_ud *root;
+} mat_ud;
+
+#define EXPIRED_MSG "matrix lent to a force law is only valid during the call"
+
+pl_mat *lpl_lendmatrix(lua_State *L, const double *data, size_t rows, size_t cols,
+                       int readonly);
+void lpl_expirematrix(lua_State *L, int idx);
+
 static lpl_matrix *newud(lua_State *L) {
-    lpl_matrix *u = lua_newuserdatauv(L, sizeof *u, 1);
+    mat_ud *u = lua_newuserdatauv(L, sizeof *u, 1);
     memset(u, 0, sizeof *u);
+    u->root = u;
     luaL_setmetatable(L, LPL_MATRIX);
+    return &u->pub;
+}
+
+/* The flags that apply to the matrix u at idx (its root's), 0 for a matrix made elsewhere. */
+static unsigned flagsof(lua_State *L, int idx, lpl_matrix *u) {
+    if (lua_rawlen(L, idx) < sizeof(mat_ud)) return 0;
+    mat_ud *x = (mat_ud *)u;
+    return x->root ? x->root->flags : 0;
+}
+
+static int isclosed(const lpl_matrix *u) { return !u->m.data && (u->m.rows || u->m.cols); }
+
+/* A matrix must be open and not expired to be touched (a closed view's root may be gone:
+ * the closed check comes first). */
+static lpl_matrix *checklive(lua_State *L, int idx, lpl_matrix *u) {
+    if (isclosed(u)) luaL_argerror(L, idx, "matrix was closed");
+    if (flagsof(L, idx, u) & MAT_EXPIRED) luaL_error(L, EXPIRED_MSG);
     return u;
+}
+
+static pl_mat *checkwritable(lua_State *L, int idx) {
+    lpl_matrix *u = checklive(L, idx, luaL_checkudata(L, idx, LPL_MATRIX));
+    if (flagsof(L, idx, u) & MAT_READONLY)
+        luaL_error(L, "read-only matrix: the centres and radii lent to a force law cannot be "
+                   "written (write the forces)");
+    return &u->m;
 }
 
 pl_mat *lpl_testmatrix(lua_State *L, int idx) {
     lpl_matrix *u = luaL_testudata(L, idx, LPL_MATRIX);
-    return u ? &u->m : NULL;
+    return u ? &checklive(L, idx, u)->m : NULL;
 }
 
 pl_mat *lpl_checkmatrix(lua_State *L, int idx) {
+    return &checklive(L, idx, luaL_checkudata(L, idx, LPL_MATRIX))->m;
+}
+
+/* A rows×cols matrix owning a copy of data (row-major), optionally read-only, pushed. */
+pl_mat *lpl_lendmatrix(lua_State *L, const double *data, size_t rows, size_t cols,
+                       int readonly) {
+    mat_ud *u = (mat_ud *)newud(L);
+    pl_err err;
+    if (pl_mat_init(&u->pub.m, rows, cols, &err)) lpl_raise(L, &err);
+    if (rows && cols) memcpy(u->pub.m.data, data, rows * cols * sizeof(double));
+    if (readonly) u->flags |= MAT_READONLY;
+    return &u->pub.m;
+}
+
+/* The matrix at idx (lent) and every view of it raise from now on. */
+void lpl_expirematrix(lua_State *L, int idx) {
     lpl_matrix *u = luaL_checkudata(L, idx, LPL_MATRIX);
-    if (!u->m.data && (u->m.rows || u->m.cols)) luaL_argerror(L, idx, "matrix was closed");
-    return &u->m;
+    if (lua_rawlen(L, idx) >= sizeof(mat_ud) && ((mat_ud *)u)->root)
+        ((mat_ud *)u)->root->flags |= MAT_EXPIRED;
 }
 
 pl_mat *lpl_newmatrix(lua_State *L, size_t rows, size_t cols) {
@@ -184,7 +247,7 @@ static int m_get(lua_State *L) {
 }
 
 static int m_set(lua_State *L) {
-    pl_mat *m = lpl_checkmatrix(L, 1);
+    pl_mat *m = checkwritable(L, 1);
     size_t i = checkindex(L, 2, m->rows, "row");
     size_t j = checkindex(L, 3, m->cols, "column");
     PL_AT(m, i, j) = luaL_checknumber(L, 4);
@@ -192,12 +255,20 @@ static int m_set(lua_State *L) {
     return 1;
 }
 
+/* A view of the matrix at parent (a root or a view): it holds the root, so closing the matrix
+ * it was taken from (when that is a view) leaves it valid. */
 static void pushview(lua_State *L, int parent, pl_mat v) {
-    lpl_matrix *p = lua_touserdata(L, parent);
-    lpl_matrix *u = newud(L);
-    u->m = v;
-    p->views++;
-    lua_pushvalue(L, parent);
+    mat_ud *p = (mat_ud *)lua_touserdata(L, parent);
+    if (lua_getiuservalue(L, parent, 1) != LUA_TUSERDATA) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, parent);
+    }
+    lpl_matrix *root = lua_touserdata(L, -1);
+    mat_ud *u = (mat_ud *)newud(L);
+    u->pub.m = v;
+    u->root = lua_rawlen(L, parent) >= sizeof(mat_ud) ? p->root : NULL;
+    root->views++;
+    lua_rotate(L, -2, 1);   /* view, root */
     lua_setiuservalue(L, -2, 1);
 }
 
@@ -351,12 +422,15 @@ static int m_tostring(lua_State *L) {
     lpl_matrix *u = luaL_checkudata(L, 1, LPL_MATRIX);
     pl_mat *m = &u->m;
     luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    if (!m->data && (m->rows || m->cols)) {
-        luaL_addstring(&b, "Matrix (closed)");
-        luaL_pushresult(&b);
+    if (isclosed(u)) {
+        lua_pushliteral(L, "Matrix (closed)");
         return 1;
     }
+    if (flagsof(L, 1, u) & MAT_EXPIRED) {
+        lua_pushliteral(L, "Matrix (lent to a force law; expired)");
+        return 1;
+    }
+    luaL_buffinit(L, &b);
     char line[64];
     snprintf(line, sizeof line, "Matrix %zux%zu", m->rows, m->cols);
     luaL_addstring(&b, line);
@@ -417,7 +491,7 @@ static int m_index(lua_State *L) {
 }
 
 static int m_newindex(lua_State *L) {
-    pl_mat *m = lpl_checkmatrix(L, 1);
+    pl_mat *m = checkwritable(L, 1);
     if (m->rows != 1) return luaL_error(L, "assign elements with m:set(i, j, v) or m[i][j] = v");
     size_t j = checkindex(L, 2, m->cols, "column");
     PL_AT(m, 0, j) = luaL_checknumber(L, 3);

@@ -1,5 +1,6 @@
 /* balls.c — PED's class-ball system (see balls.h for the model, the rules and the errors). */
 #include "balls.h"
+#include "ped.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -7,13 +8,44 @@
 #include <string.h>
 
 pl_balls_opts pl_balls_opts_default(void) {
-    pl_balls_opts o = {0.6, 1.0, 1e-3, PL_BALLS_MASS_ONE, PL_BALLS_SCALE_NONE};
+    pl_balls_opts o;
+    o.radius = pl_ped_setting_default("radius");
+    o.k = pl_ped_setting_default("k");
+    o.eps = pl_ped_setting_default("eps");
+    o.mass_mode = (int)pl_ped_setting_default("mass");
+    o.scale_mode = (int)pl_ped_setting_default("standardise");
     return o;
 }
 
 pl_sim_opts pl_sim_opts_default(void) {
-    pl_sim_opts o = {0.1, 0.5, 6};
+    pl_sim_opts o;
+    o.dt = pl_ped_setting_default("dt");
+    o.exit_ratio = pl_ped_setting_default("exit_ratio");
+    o.max_steps = (int)pl_ped_setting_default("max_steps");
     return o;
+}
+
+/* One setting against the table, the message prefixed "ped: ". */
+static int check_setting(const char *name, double v, pl_err *err) {
+    int rc = pl_ped_setting_check(name, v, err);
+    if (rc < 0) pl_err_prefix(err, "ped");
+    return rc;
+}
+
+int pl_balls_opts_check(const pl_balls_opts *o, pl_err *err) {
+    int rc;
+    if ((rc = check_setting("radius", o->radius, err)) < 0) return rc;
+    if ((rc = check_setting("k", o->k, err)) < 0) return rc;
+    if ((rc = check_setting("eps", o->eps, err)) < 0) return rc;
+    if ((rc = check_setting("mass", o->mass_mode, err)) < 0) return rc;
+    return check_setting("standardise", o->scale_mode, err);
+}
+
+int pl_sim_opts_check(const pl_sim_opts *o, pl_err *err) {
+    int rc;
+    if ((rc = check_setting("dt", o->dt, err)) < 0) return rc;
+    if ((rc = check_setting("exit_ratio", o->exit_ratio, err)) < 0) return rc;
+    return check_setting("max_steps", o->max_steps, err);
 }
 
 /* ---------- reference statistics ---------- */
@@ -106,22 +138,12 @@ void pl_balls_release(pl_balls *b) {
     memset(b, 0, sizeof *b);
 }
 
-static int check_opts(const pl_balls_opts *o, pl_err *err) {
-    if (!isfinite(o->radius) || o->radius < 0)
-        return pl_err_set(err, PL_EINVAL, "ped: radius coefficient (nsigma) must be finite and "
-                          ">= 0, got %g", o->radius);
-    if (!isfinite(o->k) || o->k < 0)
-        return pl_err_set(err, PL_EINVAL, "ped: force constant k must be finite and >= 0, "
-                          "got %g", o->k);
-    if (!isfinite(o->eps) || !(o->eps > 0))
-        return pl_err_set(err, PL_EINVAL, "ped: eps must be finite and > 0, got %g", o->eps);
-    if (o->mass_mode != PL_BALLS_MASS_ONE && o->mass_mode != PL_BALLS_MASS_COUNT)
-        return pl_err_set(err, PL_EINVAL, "ped: unknown mass mode %d (0 = one, 1 = count)",
-                          o->mass_mode);
-    if (o->scale_mode != PL_BALLS_SCALE_NONE && o->scale_mode != PL_BALLS_SCALE_SELF)
-        return pl_err_set(err, PL_EINVAL, "ped: unknown scale mode %d (0 = none, 1 = self)",
-                          o->scale_mode);
-    return PL_OK;
+void pl_balls_reset(pl_balls *b) {
+    if (!b || !b->centre) return;
+    size_t cd = b->C * b->D;
+    memcpy(b->centre, b->centre0, cd * sizeof *b->centre);
+    memset(b->shift, 0, cd * sizeof *b->shift);
+    b->steps = 0;
 }
 
 int pl_balls_init(pl_balls *b, pl_data *d, const double *ref_mean, const double *ref_scale,
@@ -132,10 +154,13 @@ int pl_balls_init(pl_balls *b, pl_data *d, const double *ref_mean, const double 
     if (!d) return pl_err_set(err, PL_EINVAL, "ped: no dataset");
     pl_balls_opts def = pl_balls_opts_default();
     if (!o) o = &def;
-    if ((rc = check_opts(o, err)) < 0) return rc;
+    if ((rc = pl_balls_opts_check(o, err)) < 0) return rc;
     if ((ref_mean == NULL) != (ref_scale == NULL))
         return pl_err_set(err, PL_EINVAL, "ped: give both reference mean and scale, or neither");
 
+    /* before anything is allocated: a system of this size must fit in memory */
+    if ((rc = pl_ped_check_size(pl_data_classes(d), pl_data_dim(d), pl_data_name(d), err)) < 0)
+        return rc;
     const pl_stats *st = NULL;
     if ((rc = pl_data_stats(d, 0, &st, err)) < 0) return rc;
     size_t C = st->C, D = st->D, cd;
@@ -179,42 +204,43 @@ int pl_balls_init(pl_balls *b, pl_data *d, const double *ref_mean, const double 
             b->scale[j] = ref_scale[j];
         }
     } else if (o->scale_mode == PL_BALLS_SCALE_SELF) {
-        /* Overall moments from the class sums (E[x²] − E[x]², clamped at 0). */
+        /* Overall moments from the class sums about the origin (no cancellation when the
+         * features sit far from 0): mean = o + Σ Sc / N, var = Σ Qc / N − (Σ Sc / N)². */
         double N = 0;
         for (size_t c = 0; c < C; c++) N += st->n[c];
         for (size_t j = 0; j < D; j++) {
             double s = 0, q = 0;
             for (size_t c = 0; c < C; c++) {
-                s += st->S[c * D + j];
-                q += st->Q[c * D + j];
+                s += st->Sc[c * D + j];
+                q += st->Qc[c * D + j];
             }
             double m = s / N, v = q / N - m * m;
             if (!(v > 0)) v = 0;
             double sd = sqrt(v);
-            b->offset[j] = m;
+            b->offset[j] = st->origin[j] + m;
             b->scale[j] = sd > o->eps ? sd : o->eps;
         }
     } else {
         for (size_t j = 0; j < D; j++) b->scale[j] = 1.0;
     }
 
-    for (size_t c = 0; c < C; c++) {
-        double n = st->n[c];
-        if (!(n >= 1)) {
+    /* Class means (relative to the origin) and variances from the centred sums, in the
+     * scratch arrays (free until the first step). */
+    for (size_t c = 0; c < C; c++)
+        if (!(st->n[c] >= 1)) {
             rc = pl_err_set(err, PL_EINVAL, "ped: class %lld of %s has no samples",
                             (long long)b->ids[c], pl_data_name(d));
             goto cleanup;
         }
-        /* Class variance from sums: E[x²] − E[x]² in original units, clamped at 0 (rounding
-         * can make it slightly negative for near-constant dimensions), then rescaled. */
+    pl_stats_class_means(st, b->work2);
+    pl_stats_class_vars(st, b->work);
+    for (size_t c = 0; c < C; c++) {
+        double n = st->n[c];
         double vsum = 0;
         for (size_t j = 0; j < D; j++) {
-            double mx = st->S[c * D + j] / n;
-            double vx = st->Q[c * D + j] / n - mx * mx;
-            if (!(vx > 0)) vx = 0;
             double sc = b->scale[j];
-            b->centre0[c * D + j] = (mx - b->offset[j]) / sc;
-            vsum += vx / (sc * sc);
+            b->centre0[c * D + j] = ((st->origin[j] - b->offset[j]) + b->work2[c * D + j]) / sc;
+            vsum += b->work[c * D + j] / (sc * sc);
         }
         b->radius[c] = o->radius * sqrt(vsum);
         b->count[c] = n;
@@ -421,8 +447,8 @@ static int propose(pl_balls *b, double dt, const pl_law *law, double *change,
                    const double *dist, pl_err *err) {
     size_t cd = b->C * b->D;
     if (!b->centre) return pl_err_set(err, PL_EINVAL, "ped: ball system not initialised");
-    if (!isfinite(dt) || dt < 0)
-        return pl_err_set(err, PL_EINVAL, "ped: time step must be finite and >= 0, got %g", dt);
+    int rc = check_setting("dt", dt, err);
+    if (rc < 0) return rc;
     if (law && law->kind != PL_LAW_HOOKE) {
         if (law->kind == PL_LAW_PAIR && !law->pair)
             return pl_err_set(err, PL_EINVAL, "ped: pairwise force law without a function");
@@ -433,8 +459,8 @@ static int propose(pl_balls *b, double dt, const pl_law *law, double *change,
     }
     double *move = b->work;
     memset(move, 0, cd * sizeof *move);
-    int rc = law && law->kind == PL_LAW_SYSTEM ? propose_system(b, dt, law, move, b->work2, err)
-                                               : propose_pairs(b, dt, law, move, dist, err);
+    rc = law && law->kind == PL_LAW_SYSTEM ? propose_system(b, dt, law, move, b->work2, err)
+                                           : propose_pairs(b, dt, law, move, dist, err);
     if (rc < 0) return rc;
     double ch = 0;
     for (size_t i = 0; i < cd; i++) ch += fabs(move[i]);
@@ -469,6 +495,7 @@ int pl_balls_step(pl_balls *b, double dt, const pl_law *law, double *change, pl_
 void pl_sim_result_release(pl_sim_result *r) {
     if (!r) return;
     free(r->shift);
+    free(r->total_shift);
     free(r->changes);
     free(r->energies);
     memset(r, 0, sizeof *r);
@@ -483,19 +510,14 @@ int pl_balls_simulate(pl_balls *b, const pl_sim_opts *o, const pl_law *law,
     if (!b || !b->centre) return pl_err_set(err, PL_EINVAL, "ped: ball system not initialised");
     pl_sim_opts def = pl_sim_opts_default();
     if (!o) o = &def;
-    if (!isfinite(o->dt) || o->dt < 0)
-        return pl_err_set(err, PL_EINVAL, "ped: time step must be finite and >= 0, got %g",
-                          o->dt);
-    if (isnan(o->exit_ratio))
-        return pl_err_set(err, PL_EINVAL, "ped: exit ratio is nan");
-    if (o->max_steps < 0)
-        return pl_err_set(err, PL_EINVAL, "ped: max_steps must be >= 0, got %d", o->max_steps);
+    if ((rc = pl_sim_opts_check(o, err)) < 0) return rc;
 
     size_t C = b->C, D = b->D, cd = C * D, slots = o->max_steps > 0 ? (size_t)o->max_steps : 1;
     size_t steps0 = b->steps;
     r->C = C;
     r->D = D;
     r->shift = pl_alloc(cd, sizeof(double), err);
+    r->total_shift = pl_alloc(cd, sizeof(double), err);
     r->changes = pl_alloc(slots, sizeof(double), err);
     r->energies = pl_alloc(slots, sizeof(double), err);
     save_centre = pl_alloc(cd, sizeof(double), err);
@@ -504,12 +526,14 @@ int pl_balls_simulate(pl_balls *b, const pl_sim_opts *o, const pl_law *law,
      * for its energy, are the next step's current ones (commit adds the same move, same bits) */
     dcur = pl_alloc(C * C, sizeof(double), err);
     dnext = pl_alloc(C * C, sizeof(double), err);
-    if (!r->shift || !r->changes || !r->energies || !save_centre || !save_shift || !dcur || !dnext) {
+    if (!r->shift || !r->total_shift || !r->changes || !r->energies || !save_centre || !save_shift || !dcur || !dnext) {
         rc = PL_ENOMEM;
         goto cleanup;
     }
     memcpy(save_centre, b->centre, cd * sizeof(double));
     memcpy(save_shift, b->shift, cd * sizeof(double));
+    /* r->shift accumulates this run's accepted moves (z-space until the end), in the order
+     * commit adds them to b->shift: for a fresh system the two have the same bits */
 
     r->energy0 = energy_of(b, b->centre, dcur);
     double first = 0;
@@ -526,13 +550,17 @@ int pl_balls_simulate(pl_balls *b, const pl_sim_opts *o, const pl_law *law,
         /* The official rule, ratio to the FIRST change; 0/0 = nan rejects. */
         double ratio = ch / first;
         if (!(ratio > o->exit_ratio)) break;
+        for (size_t i = 0; i < cd; i++) r->shift[i] += b->work[i];
         commit(b);
         r->steps++;
         double *t = dcur;
         dcur = dnext;
         dnext = t;
     }
-    pl_balls_shift_orig(b, r->shift);
+    for (size_t c = 0; c < C; c++)
+        for (size_t j = 0; j < D; j++) r->shift[c * D + j] *= b->scale[j];
+    pl_balls_shift_orig(b, r->total_shift);
+    r->total_steps = b->steps;
 
 cleanup:
     if (rc < 0) {

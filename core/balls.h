@@ -15,6 +15,8 @@
  *   (the "maximum-phase" cap min(½·a·dt², o) of the official code; a negative magnitude —
  *   attraction — is capped at −o the same way),
  *   class i moves by s_i along u = (m_i − m_j)/|m_i − m_j|, class j by s_j along −u.
+ * HOOKE: move = min(½·k·o·dt²/mass, o): only the product k·dt² matters (k = 2 with dt = 0.1 moves
+ * exactly as k = 1 with dt = 0.1·√2); a custom law decides itself whether it reads k.
  * A class's move is the sum over its partners, accumulated in partner order 0..C−1 (the
  * official np.sum order). Non-overlapping pairs never reach the force law.
  * A whole-system law returns a force per class (C×D); there are no pairs and no cap:
@@ -39,7 +41,8 @@
 
 #include "data.h"
 
-/* ---------- options ---------- */
+/* ---------- options ----------
+ * Defaults and ranges come from PED's one settings table (ped.h: pl_ped_settings). */
 enum { PL_BALLS_MASS_ONE = 0, PL_BALLS_MASS_COUNT = 1 };
 /* Only used when no reference statistics are given. SELF: offset = overall mean of the task's
  * features, scale = max(overall std (ddof 0), eps), from the same class statistics. */
@@ -54,6 +57,9 @@ typedef struct pl_balls_opts {
 } pl_balls_opts;
 
 pl_balls_opts pl_balls_opts_default(void);
+/* Every field against the settings table; the message names the setting and its range
+ * ("ped: radius = -1: expected a finite number >= 0"). */
+int pl_balls_opts_check(const pl_balls_opts *o, pl_err *err);
 
 /* ---------- force laws ---------- */
 /* Pairwise law: called once per overlapping pair (i < j) with the centre distance d >= 0 and
@@ -92,7 +98,8 @@ typedef struct pl_balls {
     double *count;    /* C   class sizes */
     int64_t *ids;     /* C   original class ids (for messages) */
     double k;         /* Hooke constant (also used by pl_balls_energy) */
-    size_t steps;     /* steps applied so far (pl_balls_step and accepted simulate steps) */
+    size_t steps;     /* steps applied since init or the last reset (pl_balls_step and
+                         accepted simulate steps) */
     double *work;     /* C×D scratch: the proposed move */
     double *work2;    /* C×D scratch: candidate centres / forces */
 } pl_balls;
@@ -115,8 +122,11 @@ int pl_balls_init_ref(pl_balls *b, pl_data *d, pl_source *ref, const pl_balls_op
                       pl_err *err);
 /* Frees everything; idempotent; zeroes b. */
 void pl_balls_release(pl_balls *b);
+/* Back to the initial state: centres = centre0, shift 0, steps 0 (radii, masses, scale and k
+ * unchanged). */
+void pl_balls_reset(pl_balls *b);
 
-/* One step of length dt (finite, >= 0) under law (NULL = Hooke), always applied on success.
+/* One step of length dt (the "dt" setting's range: finite, > 0) under law (NULL = Hooke), always applied on success.
  * change (may be NULL) receives Σ|move| in z-space. */
 int pl_balls_step(pl_balls *b, double dt, const pl_law *law, double *change, pl_err *err);
 
@@ -132,23 +142,28 @@ void pl_balls_shift_orig(const pl_balls *b, double *out);
 
 /* ---------- simulation (the official PED loop) ---------- */
 typedef struct pl_sim_opts {
-    double dt;          /* "time_step", default 0.1 */
-    double exit_ratio;  /* default 0.5 */
-    int max_steps;      /* default 6, >= 0 */
+    double dt;          /* "time_step", default 0.1, > 0 */
+    double exit_ratio;  /* default 0.5, in [0, 1] */
+    int max_steps;      /* default 6, in [0, 10000] */
 } pl_sim_opts;
 
 pl_sim_opts pl_sim_opts_default(void);
+/* Every field against the settings table (as pl_balls_opts_check). */
+int pl_sim_opts_check(const pl_sim_opts *o, pl_err *err);
 
 typedef struct pl_sim_result {
     size_t C, D;
-    double *shift;      /* C×D: the system's total shift after the run, ORIGINAL units */
-    int steps;          /* accepted steps */
+    double *shift;      /* C×D: this run's move (its accepted steps), ORIGINAL units */
+    double *total_shift;/* C×D: the system's total shift after the run (since init or the
+                           last reset), ORIGINAL units; equals shift for a fresh system */
+    int steps;          /* accepted steps of this run */
+    size_t total_steps; /* the system's steps after the run (since init or the last reset) */
     int computed;       /* steps computed = length of changes / energies (accepted, plus the
                            rejected one if the ratio rule stopped the loop) */
     double *changes;    /* computed: Σ|move| of each computed step (like position_change) */
     double *energies;   /* computed: energy of the state each step produced (for the
                            rejected step: of the discarded state) */
-    double energy0;     /* energy before the first step */
+    double energy0;     /* energy before this run's first step */
 } pl_sim_result;
 
 /* Runs the official loop from b's current state: step k (k = 1, 2, ...) is accepted iff
