@@ -6,11 +6,15 @@
  *   pedlab SUBCOMMAND args...   demo, score, rank, sweep, metrics (scripts/pedlab/cli.lua)
  *
  * Lua modules are found relative to the executable (build tree or install prefix). */
+#define _GNU_SOURCE /* fopencookie */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,9 +76,9 @@ static int docall(lua_State *L, int narg, int nres) {
     lua_insert(L, base);
     global_L = L;
     pl_interrupted = 0;
-    signal(SIGINT, laction);
+    void (*prev)(int) = signal(SIGINT, laction);
     int status = lua_pcall(L, narg, nres, base);
-    signal(SIGINT, SIG_DFL);
+    signal(SIGINT, prev == SIG_ERR ? SIG_DFL : prev);
     lua_sethook(L, NULL, 0, 0);
     pl_interrupted = 0;
     lua_remove(L, base);
@@ -109,10 +113,8 @@ static void find_scripts(char *out, size_t cap) {
         for (int i = 0; rel[i]; i++) {
             char cand[PATH_MAX + 64];
             snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
-            if (is_dir(cand)) {
-                snprintf(out, cap, "%s", cand);
-                return;
-            }
+            if (is_dir(cand) && (size_t)snprintf(out, cap, "%s", cand) < cap) return;
+            out[0] = 0;
         }
     }
 #ifdef PL_SOURCE_SCRIPTS
@@ -144,28 +146,89 @@ static void setup_paths(lua_State *L) {
 }
 
 /* ---------- the REPL ---------- */
-static const char *get_prompt(lua_State *L, int first) {
-    (void)L;
-    return first ? "pedlab> " : "    >> ";
+/* Ctrl-C at the prompt drops the line being typed (or the whole statement at a `>>`
+ * continuation) and never ends the session, as in bash and Python. readline's blocking
+ * readline() cannot be woken by a handled signal, so the REPL drives its callback interface
+ * from pselect(): SIGINT is blocked except inside pselect, whose EINTR is the Ctrl-C. */
+static volatile sig_atomic_t prompt_sigint = 0;
+static char *rl_got;
+static int rl_have;
+
+static void on_prompt_sigint(int sig) {
+    (void)sig;
+    prompt_sigint = 1;
 }
 
+static void on_rl_line(char *line) {
+    rl_got = line;
+    rl_have = 1;
+    rl_callback_handler_remove();
+}
+
+/* One line: 1 (*out malloc'd), 0 at end of input, -1 when Ctrl-C dropped it. */
+static int read_line(const char *prompt, char **out) {
+    struct sigaction sa, old_sa;
+    sigset_t block, old_mask;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_prompt_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &old_mask);
+    sigaction(SIGINT, &sa, &old_sa);
+    prompt_sigint = 0;
+    rl_have = 0;
+    rl_got = NULL;
+    rl_callback_handler_install(prompt, on_rl_line);
+    int rc = 0, fd = fileno(rl_instream ? rl_instream : stdin);
+    while (!rl_have) {
+        fd_set fds;
+        FD_ZERO(&fds);
+        FD_SET(fd, &fds);
+        int r = pselect(fd + 1, &fds, NULL, NULL, NULL, &old_mask);
+        if (r < 0 && errno == EINTR) {
+            if (!prompt_sigint) continue;
+            rl_echo_signal_char(SIGINT);
+            rl_free_line_state();
+            rl_callback_sigcleanup();
+            rl_cleanup_after_signal();
+            rl_callback_handler_remove();
+            fputc('\n', rl_outstream ? rl_outstream : stdout);
+            rc = -1;
+            break;
+        }
+        if (r < 0) {
+            rl_callback_handler_remove();
+            break;
+        }
+        rl_callback_read_char();
+    }
+    sigaction(SIGINT, &old_sa, NULL);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    if (rl_have && rl_got) {
+        *out = rl_got;
+        rc = 1;
+    }
+    return rc;
+}
+
+/* 1 when the chunk failed only for lack of its end: the message is left on the stack. */
 static int incomplete(lua_State *L, int status) {
     if (status == LUA_ERRSYNTAX) {
         size_t lmsg;
         const char *msg = lua_tolstring(L, -1, &lmsg);
         const char *eof = "<eof>";
         size_t le = strlen(eof);
-        if (lmsg >= le && strcmp(msg + lmsg - le, eof) == 0) {
-            lua_pop(L, 1);
-            return 1;
-        }
+        if (lmsg >= le && strcmp(msg + lmsg - le, eof) == 0) return 1;
     }
     return 0;
 }
 
+/* Push the next line: 1, or 0 at end of input, or -1 when Ctrl-C dropped it. */
 static int pushline(lua_State *L, int first) {
-    char *b = readline(get_prompt(L, first));
-    if (b == NULL) return 0;
+    char *b = NULL;
+    int rc = read_line(first ? "pedlab> " : "    >> ", &b);
+    if (rc <= 0) return rc;
     size_t l = strlen(b);
     if (l > 0 && b[l - 1] == '\n') b[--l] = 0;
     if (first && b[0] == '=') lua_pushfstring(L, "return %s", b + 1);
@@ -187,39 +250,312 @@ static int addreturn(lua_State *L) {
     return status;
 }
 
+#define LINE_DROPPED (-2) /* Ctrl-C: nothing to run, prompt again */
+
 static int multiline(lua_State *L) {
     for (;;) {
         size_t len;
         const char *line = lua_tolstring(L, 1, &len);
         int status = luaL_loadbuffer(L, line, len, "=stdin");
-        if (!incomplete(L, status) || !pushline(L, 0)) {
+        if (!incomplete(L, status)) {
             if (line[0] != 0) add_history(line);
             return status;
         }
+        int more = pushline(L, 0);
+        if (more <= 0) {
+            if (more < 0) {
+                lua_pop(L, 1);
+                return LINE_DROPPED;
+            }
+            return status; /* end of input inside a statement: its syntax error */
+        }
+        lua_remove(L, -2); /* the "<eof>" message */
         lua_pushliteral(L, "\n");
         lua_insert(L, -2);
         lua_concat(L, 3);
     }
 }
 
+/* The next statement compiled on the stack: LUA_OK, an error status (message on the
+ * stack), LINE_DROPPED, or -1 at end of input. */
 static int loadline(lua_State *L) {
     lua_settop(L, 0);
-    if (!pushline(L, 1)) return -1;
+    int got = pushline(L, 1);
+    if (got == 0) return -1;
+    if (got < 0) return LINE_DROPPED;
     int status = addreturn(L);
     if (status != LUA_OK) status = multiline(L);
-    lua_remove(L, 1);
+    if (status == LINE_DROPPED) lua_settop(L, 0);
+    else lua_remove(L, 1);
     return status;
+}
+
+/* ---------- results, readably: arrays, records with sorted keys, nested to SHOW_DEPTH ---------- */
+#define SHOW_DEPTH 3  /* a table nested deeper prints as {…} */
+#define SHOW_ITEMS 30 /* entries shown per table, then "… (N more)" */
+#define SHOW_WIDTH 100 /* a wider record prints one entry per line */
+
+static void show(lua_State *L, int idx, int depth);
+
+static int is_name(const char *s, size_t n) {
+    static const char *const reserved[] = {
+        "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if",
+        "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
+        NULL};
+    if (n == 0 || (s[0] >= '0' && s[0] <= '9')) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+            return 0;
+    }
+    for (int i = 0; reserved[i]; i++)
+        if (strlen(reserved[i]) == n && memcmp(reserved[i], s, n) == 0) return 0;
+    return 1;
+}
+
+static void push_quoted(lua_State *L, int idx) {
+    size_t n;
+    const char *s = lua_tolstring(L, idx, &n);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        switch (c) {
+        case '"': luaL_addstring(&b, "\\\""); break;
+        case '\\': luaL_addstring(&b, "\\\\"); break;
+        case '\n': luaL_addstring(&b, "\\n"); break;
+        case '\t': luaL_addstring(&b, "\\t"); break;
+        case '\r': luaL_addstring(&b, "\\r"); break;
+        default:
+            if (c < 32 || c == 127) {
+                snprintf(esc, sizeof esc, "\\%u", (unsigned)c);
+                luaL_addstring(&b, esc);
+            } else {
+                luaL_addchar(&b, (char)c);
+            }
+        }
+    }
+    luaL_addchar(&b, '"');
+    luaL_pushresult(&b);
+}
+
+/* __tostring or __name: the value describes itself (matrices, datasets, ball systems). */
+static int has_own_text(lua_State *L, int idx) {
+    if (luaL_getmetafield(L, idx, "__tostring") != LUA_TNIL) {
+        lua_pop(L, 1);
+        return 1;
+    }
+    if (luaL_getmetafield(L, idx, "__name") != LUA_TNIL) {
+        lua_pop(L, 1);
+        return 1;
+    }
+    return 0;
+}
+
+/* Key order: numbers, then strings, then booleans, each ascending; other keys last. */
+static int key_rank(lua_State *L, int i) {
+    switch (lua_type(L, i)) {
+    case LUA_TNUMBER: return 0;
+    case LUA_TSTRING: return 1;
+    case LUA_TBOOLEAN: return 2;
+    default: return 3;
+    }
+}
+
+static int key_less(lua_State *L) {
+    int ra = key_rank(L, 1), rb = key_rank(L, 2);
+    if (ra != rb) lua_pushboolean(L, ra < rb);
+    else if (ra <= 1) lua_pushboolean(L, lua_compare(L, 1, 2, LUA_OPLT));
+    else if (ra == 2) lua_pushboolean(L, !lua_toboolean(L, 1) && lua_toboolean(L, 2));
+    else lua_pushboolean(L, 0);
+    return 1;
+}
+
+/* Push the text of the table at t: `{1, 2, k = v}`; lines: one entry per line. */
+static void show_table(lua_State *L, int t, int depth, int lines) {
+    if (depth > SHOW_DEPTH) {
+        lua_pushliteral(L, "{…}");
+        return;
+    }
+    luaL_checkstack(L, 10, "table nested too deep to print");
+    lua_Integer n = 0;
+    while (lua_rawgeti(L, t, n + 1) != LUA_TNIL) {
+        lua_pop(L, 1);
+        n++;
+    }
+    lua_pop(L, 1);
+    lua_newtable(L); /* the other keys, sorted */
+    int keys = lua_gettop(L);
+    lua_Integer nk = 0;
+    int nested = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        if (lua_type(L, -1) == LUA_TTABLE) nested = 1;
+        lua_pop(L, 1);
+        if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 && lua_tointeger(L, -1) <= n)
+            continue;
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, keys, ++nk);
+    }
+    if (nk > 1) {
+        luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+        lua_getfield(L, -1, LUA_TABLIBNAME);
+        lua_getfield(L, -1, "sort");
+        lua_pushvalue(L, keys);
+        lua_pushcfunction(L, key_less);
+        lua_call(L, 2, 0);
+        lua_pop(L, 2);
+    }
+    if (lines && nk == 0 && !nested) lines = 0; /* a flat array stays on one line */
+    const char *first = lines ? "\n  " : "", *sep = lines ? ",\n  " : ", ";
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, '{');
+    lua_Integer shown = 0;
+    for (lua_Integer i = 1; i <= n && shown < SHOW_ITEMS; i++, shown++) {
+        luaL_addstring(&b, shown ? sep : first);
+        lua_rawgeti(L, t, i);
+        show(L, -1, depth + 1);
+        lua_remove(L, -2);
+        luaL_addvalue(&b);
+    }
+    for (lua_Integer j = 1; j <= nk && shown < SHOW_ITEMS; j++, shown++) {
+        luaL_addstring(&b, shown ? sep : first);
+        lua_rawgeti(L, keys, j);
+        size_t kl;
+        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &kl) : NULL;
+        if (k && is_name(k, kl)) {
+            luaL_addvalue(&b);
+        } else {
+            lua_pop(L, 1);
+            luaL_addchar(&b, '[');
+            lua_rawgeti(L, keys, j);
+            show(L, -1, depth + 1);
+            lua_remove(L, -2);
+            luaL_addvalue(&b);
+            luaL_addchar(&b, ']');
+        }
+        luaL_addstring(&b, " = ");
+        lua_rawgeti(L, keys, j);
+        lua_rawget(L, t);
+        show(L, -1, depth + 1);
+        lua_remove(L, -2);
+        luaL_addvalue(&b);
+    }
+    if (n + nk > shown) {
+        lua_pushfstring(L, "%s… (%I more)", shown ? sep : first, (lua_Integer)(n + nk - shown));
+        luaL_addvalue(&b);
+    }
+    if (lines) luaL_addchar(&b, '\n');
+    luaL_addchar(&b, '}');
+    luaL_pushresult(&b);
+    lua_remove(L, keys);
+}
+
+/* Push the text of the value at idx inside a table: strings quoted, a value with its own
+ * __tostring by the first line of it. */
+static void show(lua_State *L, int idx, int depth) {
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        push_quoted(L, idx);
+    } else if (lua_type(L, idx) == LUA_TTABLE && !has_own_text(L, idx)) {
+        show_table(L, idx, depth, 0);
+    } else {
+        size_t n;
+        const char *s = luaL_tolstring(L, idx, &n);
+        const char *nl = memchr(s, '\n', n);
+        if (nl) {
+            lua_pushlstring(L, s, (size_t)(nl - s));
+            lua_remove(L, -2);
+        }
+    }
+}
+
+/* Print every value on the stack (called with them as arguments), tab-separated like
+ * print: strings as they are, tables readably, the rest by tostring. */
+static int show_results(lua_State *L) {
+    int n = lua_gettop(L);
+    for (int i = 1; i <= n; i++) {
+        if (lua_type(L, i) == LUA_TTABLE && !has_own_text(L, i)) {
+            show_table(L, i, 1, 0);
+            if (lua_rawlen(L, -1) > SHOW_WIDTH) {
+                lua_pop(L, 1);
+                show_table(L, i, 1, 1);
+            }
+        } else {
+            luaL_tolstring(L, i, NULL);
+        }
+        size_t len;
+        const char *s = lua_tolstring(L, -1, &len);
+        if (i > 1) fputc('\t', stdout);
+        fwrite(s, 1, len, stdout);
+        lua_pop(L, 1);
+    }
+    fputc('\n', stdout);
+    fflush(stdout);
+    return 0;
+}
+
+static int stdout_failed = 0; /* a write to standard output failed: the exit status says so */
+static int stdout_errno = 0;  /* the first errno of a failed write to fd 1 */
+
+/* print() flushes and io.write() may flush in mid-run: the reason of a failure (a full disk)
+ * is gone by the time the host looks at ferror(stdout). When stdout is not a terminal it is
+ * reopened as a stream whose writer keeps the first errno. */
+static ssize_t stdout_write(void *cookie, const char *buf, size_t n) {
+    (void)cookie;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(STDOUT_FILENO, buf + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            if (!stdout_errno) stdout_errno = w < 0 ? errno : EIO;
+            return done ? (ssize_t)done : -1;
+        }
+        done += (size_t)w;
+    }
+    return (ssize_t)done;
+}
+
+static void watch_stdout(void) {
+    if (isatty(STDOUT_FILENO)) return;
+    cookie_io_functions_t io = {NULL, stdout_write, NULL, NULL};
+    FILE *f = fopencookie(NULL, "w", io);
+    if (f == NULL) return;
+    fflush(stdout);
+    setvbuf(f, NULL, _IOFBF, BUFSIZ);
+    stdout = f;
+}
+
+/* Report a failed write to standard output once per failure; 1 if there was one. */
+static int check_stdout(void) {
+    errno = 0;
+    int bad = fflush(stdout) != 0;
+    int e = stdout_errno ? stdout_errno : errno;
+    if (!bad && !ferror(stdout)) return 0;
+    fprintf(stderr, "pedlab: cannot write standard output: %s\n",
+            e ? strerror(e) : "write error");
+    stdout_errno = 0;
+    fflush(stderr);
+    clearerr(stdout);
+    stdout_failed = 1;
+    return 1;
 }
 
 static void print_results(lua_State *L) {
     int n = lua_gettop(L);
     if (n > 0) {
-        luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
-        lua_getglobal(L, "print");
+        lua_pushcfunction(L, show_results);
         lua_insert(L, 1);
-        if (lua_pcall(L, n, 0, 0) != LUA_OK)
-            fprintf(stderr, "%s: error calling 'print' (%s)\n", progname, lua_tostring(L, -1));
+        if (docall(L, n, 0) != LUA_OK) {
+            const char *msg = lua_tostring(L, -1);
+            fprintf(stderr, "error printing the results: %s\n", msg ? msg : "(error)");
+            lua_pop(L, 1);
+        }
     }
+    check_stdout();
 }
 
 static char history_path[PATH_MAX];
@@ -230,15 +566,24 @@ static void repl(lua_State *L) {
         snprintf(history_path, sizeof history_path, "%s/.pedlab_history", home);
         read_history(history_path);
     }
-    /* the module is at hand as `pl` */
-    luaL_dostring(L, "pl = require 'pedlab'");
+    /* the module is at hand as `pl`, and help() */
+    if (luaL_dostring(L, "pl = require 'pedlab'; help = require('pedlab.help').help"))
+        fprintf(stderr, "%s\n", lua_tostring(L, -1));
     lua_settop(L, 0);
+    rl_catch_signals = 0;
+    /* between statements too, a Ctrl-C must not end the session */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_prompt_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
     printf("pedlab %s (Lua %s.%s) -- `pl` is the pedlab module; Ctrl-D to quit\n", PL_VERSION,
            LUA_VERSION_MAJOR, LUA_VERSION_MINOR);
     int status;
     const char *old = progname;
     progname = NULL;
     while ((status = loadline(L)) != -1) {
+        if (status == LINE_DROPPED) continue;
         if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
         if (status == LUA_OK) print_results(L);
         else {
@@ -248,7 +593,9 @@ static void repl(lua_State *L) {
         }
     }
     lua_settop(L, 0);
+    signal(SIGINT, SIG_DFL);
     fputc('\n', stdout);
+    check_stdout();
     progname = old;
     if (home) {
         write_history(history_path);
@@ -422,7 +769,23 @@ static int pmain(lua_State *L) {
     return 1;
 }
 
+/* A closed standard descriptor would be reused by the next file opened (print() would then
+ * write into it): hold 0-2 open; a closed stdout holds a read-only descriptor, so writing to
+ * it fails (EBADF) and is reported at exit. */
+static void hold_std_fds(void) {
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int nfd = open("/dev/null", O_RDONLY);
+            if (nfd >= 0 && nfd != fd) {
+                dup2(nfd, fd);
+                close(nfd);
+            }
+        }
+}
+
 int main(int argc, char **argv) {
+    hold_std_fds();
+    watch_stdout();
     lua_State *L = luaL_newstate();
     if (L == NULL) {
         fprintf(stderr, "%s: cannot create state: not enough memory\n", argv[0]);
@@ -436,5 +799,7 @@ int main(int argc, char **argv) {
     int code = status == LUA_OK ? (int)lua_tointeger(L, -1) : 1;
     if (status != LUA_OK) fprintf(stderr, "pedlab: %s\n", lua_tostring(L, -1));
     lua_close(L);
+    /* print() and io.write() ignore a full disk or a closed stdout: say it once, here */
+    if (check_stdout() || stdout_failed) return code ? code : EXIT_FAILURE;
     return code;
 }
