@@ -544,6 +544,11 @@ static int check_stdout(void) {
     return 1;
 }
 
+/* os.exit() leaves without returning to main: the same check, and a failure is the status */
+static void check_stdout_at_exit(void) {
+    if (check_stdout()) _exit(EXIT_FAILURE);
+}
+
 static void print_results(lua_State *L) {
     int n = lua_gettop(L);
     if (n > 0) {
@@ -786,6 +791,7 @@ static void hold_std_fds(void) {
 int main(int argc, char **argv) {
     hold_std_fds();
     watch_stdout();
+    atexit(check_stdout_at_exit);
     lua_State *L = luaL_newstate();
     if (L == NULL) {
         fprintf(stderr, "%s: cannot create state: not enough memory\n", argv[0]);

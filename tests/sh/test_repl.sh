@@ -26,6 +26,8 @@ if [ -w /dev/full ]; then
   expect_full "metrics > /dev/full" "$P" metrics
   expect_full "-e print > /dev/full" "$P" -e 'print(1)'
   expect_full "long output > /dev/full" "$P" -e 'for i = 1, 100000 do print(i) end'
+  expect_full "os.exit(0) > /dev/full" "$P" -e 'print(1) os.exit(0)'
+  expect_full "os.exit(true, true) > /dev/full" "$P" -e 'io.write("x") os.exit(true, true)'
   echo 'print(2)' > "$tmp/two.lua"
   expect_full "script > /dev/full" "$P" "$tmp/two.lua"
   err=$(echo 'print(3)' | "$P" - 2>&1 >/dev/full); rc=$?
