@@ -241,7 +241,11 @@ static int d_stats(lua_State *L) {
     memcpy(S->data, st->S, C * D * sizeof(double));
     lua_setfield(L, -2, "sums");
     pl_mat *Q = lpl_newmatrix(L, C, D);
-    memcpy(Q->data, st->Q, C * D * sizeof(double));
+    for (size_t c = 0; c < C; c++)   /* raw Σ x² = Qc + 2·o·Sc + n·o² */
+        for (size_t j = 0; j < D; j++) {
+            double o = st->origin[j], sc = st->Sc[c * D + j];
+            Q->data[c * D + j] = st->Qc[c * D + j] + 2.0 * o * sc + st->n[c] * o * o;
+        }
     lua_setfield(L, -2, "sumsq");
     /* means and variances from the sums about the statistics' origin (exact far from 0) */
     pl_mat *mu = lpl_newmatrix(L, C, D);

@@ -197,7 +197,6 @@ static void stats_free(pl_stats *st) {
     free(st->Sc);
     free(st->Qc);
     free(st->S);
-    free(st->Q);
     free(st->G);
     memset(st, 0, sizeof *st);
 }
@@ -313,7 +312,7 @@ pl_source *pl_data_source(const pl_data *d) { return root_of(d)->src; }
 
 size_t pl_data_block_rows(const pl_data *d) {
     size_t D = pl_data_dim(d);
-    size_t b = (8u << 20) / (D * sizeof(double));
+    size_t b = ((size_t)8 << 20) / (D * sizeof(double));
     return b ? b : 1;
 }
 
@@ -329,17 +328,22 @@ int pl_data_read(pl_data *d, size_t r0, size_t nr, double *out, pl_err *err) {
     return PL_OK;
 }
 
-int pl_data_foreach_block(pl_data *d, unsigned flags, pl_block_fn fn, void *ud, pl_err *err) {
-    size_t N = pl_data_rows(d), D = pl_data_dim(d), B = pl_data_block_rows(d);
-    const double *o = NULL;
+/* The block loop behind both foreach functions: rows from d (shift applied) or else src. */
+static int block_loop(pl_data *d, pl_source *src, const double *o, pl_block_fn fn, void *ud,
+                      pl_err *err) {
+    size_t N = d ? pl_data_rows(d) : pl_source_rows(src);
+    size_t D = d ? pl_data_dim(d) : pl_source_cols(src);
+    size_t B = ((size_t)8 << 20) / (D * sizeof(double));
     int rc = PL_OK;
+    if (B < 1) B = 1;
     if (B > N) B = N;
-    if ((flags & PL_ROWS_CENTRED) && (rc = pl_data_origin(d, &o, err))) return rc;
-    double *buf = pl_alloc(B, D * sizeof(double), err);
+    double *buf = pl_alloc(B ? B : 1, D * sizeof(double), err);
     if (!buf) return PL_ENOMEM;
     for (size_t r0 = 0; r0 < N && !rc; r0 += B) {
         size_t nr = N - r0 < B ? N - r0 : B;
-        if ((rc = pl_check_interrupt(err)) || (rc = pl_data_read(d, r0, nr, buf, err))) break;
+        if ((rc = pl_check_interrupt(err)) ||
+            (rc = d ? pl_data_read(d, r0, nr, buf, err) : pl_source_read(src, r0, nr, buf, err)))
+            break;
         if (o)
             for (size_t i = 0; i < nr; i++)
                 for (size_t j = 0; j < D; j++) buf[i * D + j] -= o[j];
@@ -347,6 +351,17 @@ int pl_data_foreach_block(pl_data *d, unsigned flags, pl_block_fn fn, void *ud, 
     }
     free(buf);
     return rc;
+}
+
+int pl_data_foreach_block(pl_data *d, unsigned flags, pl_block_fn fn, void *ud, pl_err *err) {
+    const double *o = NULL;
+    int rc;
+    if ((flags & PL_ROWS_CENTRED) && (rc = pl_data_origin(d, &o, err))) return rc;
+    return block_loop(d, NULL, o, fn, ud, err);
+}
+
+int pl_source_foreach_block(pl_source *s, pl_block_fn fn, void *ud, pl_err *err) {
+    return block_loop(NULL, s, NULL, fn, ud, err);
 }
 
 static int dense_block(void *ud, size_t r0, size_t nr, double *x, pl_err *err) {
@@ -371,9 +386,8 @@ static int stats_alloc(pl_stats *st, size_t N, size_t D, size_t C, int gram, pl_
     st->Sc = pl_alloc(C * D, sizeof(double), err);
     st->Qc = pl_alloc(C * D, sizeof(double), err);
     st->S = pl_alloc(C * D, sizeof(double), err);
-    st->Q = pl_alloc(C * D, sizeof(double), err);
     if (gram) st->G = pl_alloc(D * D, sizeof(double), err);
-    if (!st->n || !st->Sc || !st->Qc || !st->S || !st->Q || (gram && !st->G)) {
+    if (!st->n || !st->Sc || !st->Qc || !st->S || (gram && !st->G)) {
         stats_free(st);
         return PL_ENOMEM;
     }
@@ -390,7 +404,6 @@ static void adopt_stats(pl_data *d, pl_stats *st, int gram) {
         memcpy(d->st.Sc, st->Sc, cd * sizeof(double));
         memcpy(d->st.Qc, st->Qc, cd * sizeof(double));
         memcpy(d->st.S, st->S, cd * sizeof(double));
-        memcpy(d->st.Q, st->Q, cd * sizeof(double));
         free(d->st.G);
         d->st.G = st->G;
         st->G = NULL;
@@ -400,6 +413,14 @@ static void adopt_stats(pl_data *d, pl_stats *st, int gram) {
     }
     d->st_ready = 1;
     d->st_gram = gram;
+}
+
+/* The raw class sums Σ x = Sc + n·o (LogME's Xᵀy). */
+static void stats_raw(pl_stats *st) {
+    size_t D = st->D;
+    for (size_t c = 0; c < st->C; c++)
+        for (size_t j = 0; j < D; j++)
+            st->S[c * D + j] = st->Sc[c * D + j] + st->n[c] * st->origin[j];
 }
 
 typedef struct {
@@ -414,7 +435,7 @@ static int stats_block(void *ud, size_t r0, size_t nr, double *buf, pl_err *err)
     pl_data *d = cx->d;
     pl_stats *st = cx->st;
     size_t D = d->D;
-    double *o = d->origin;
+    double *restrict o = d->origin;
     if (r0 == 0) { /* the origin: this first block's column means (fixed once computed) */
         for (size_t j = 0; j < D; j++) o[j] = 0.0;
         for (size_t i = 0; i < nr; i++)
@@ -423,14 +444,20 @@ static int stats_block(void *ud, size_t r0, size_t nr, double *buf, pl_err *err)
     }
     for (size_t i = 0; i < nr; i++) {
         size_t c = (size_t)d->y[r0 + i] * D;
-        double *s = st->Sc + c, *q = st->Qc + c, *rs = st->S + c, *rq = st->Q + c, *x = buf + i * D;
-        for (size_t j = 0; j < D; j++) {
-            double v = x[j] - o[j];
-            rs[j] += x[j];
-            rq[j] += x[j] * x[j];
-            x[j] = v;
-            s[j] += v;
-            q[j] += v * v;
+        double *restrict s = st->Sc + c, *restrict q = st->Qc + c, *restrict x = buf + i * D;
+        if (cx->gram) {   /* the Gram takes the centred block */
+            for (size_t j = 0; j < D; j++) {
+                double v = x[j] - o[j];
+                x[j] = v;
+                s[j] += v;
+                q[j] += v * v;
+            }
+        } else {
+            for (size_t j = 0; j < D; j++) {
+                double v = x[j] - o[j];
+                s[j] += v;
+                q[j] += v * v;
+            }
         }
     }
     if (!cx->gram) return PL_OK;
@@ -464,6 +491,7 @@ static int stats_pass(pl_data *d, int gram, pl_err *err) {
             rc = pl_err_set(err, PL_ENUMERIC, "%s: the Gram matrix XᵀX overflows double precision; rescale the features",
                             pl_source_name(d->src));
     if (rc) { stats_free(&st); return rc; }
+    stats_raw(&st);
     adopt_stats(d, &st, gram);
     return PL_OK;
 }
@@ -538,7 +566,6 @@ static int stats_shift(pl_data *d, const pl_stats *b, int gram, pl_err *err) {
             st.Sc[k] = b->Sc[k] + b->n[c] * dl[k];
             st.Qc[k] = b->Qc[k] + 2.0 * dl[k] * b->Sc[k] + b->n[c] * dl[k] * dl[k];
             st.S[k] = b->S[k] + b->n[c] * dl[k];
-            st.Q[k] = b->Q[k] + 2.0 * dl[k] * b->S[k] + b->n[c] * dl[k] * dl[k];
         }
     }
     if (gram) {

@@ -38,8 +38,8 @@ int pl_source_read(pl_source *s, size_t r0, size_t nr, double *out, pl_err *err)
  * their spread: x − o is exact where x and o are close, and the centred sums lose nothing to
  * cancellation. Everything translation-invariant (class means relative to each other,
  * variances, scatter matrices) should be taken from the centred fields through the helpers
- * below; S and Q are the raw sums, accumulated alongside (Xᵀy for LogME; raw moments are only
- * as exact as float64 allows: Q/n − (S/n)² cancels catastrophically far from the origin). */
+ * below. Raw second moments are not kept: Σx²/n − (Σx/n)² cancels catastrophically far from
+ * the origin. */
 typedef struct pl_stats {
     size_t N, D, C;
     double *n;      /* C      class counts (as doubles) */
@@ -48,8 +48,7 @@ typedef struct pl_stats {
     double *Qc;     /* C×D    class sums of (x − o)², per dimension */
     double *G;      /* D×D    Σ (x − o)(x − o)ᵀ (full symmetric), NULL unless asked for; the raw
                                Gram XᵀX is pl_data_gram_upper's */
-    double *S;      /* C×D    raw class sums Σ x */
-    double *Q;      /* C×D    raw class sums of squares Σ x², per dimension */
+    double *S;      /* C×D    raw class sums Σ x (= Sc + n·o: LogME's Xᵀy) */
 } pl_stats;
 
 /* Per-class means relative to the origin, Sc/n (C×D into out). Absolute means are o + these;
@@ -104,6 +103,9 @@ int pl_data_origin(pl_data *d, const double **out, pl_err *err);
 enum { PL_ROWS_CENTRED = 1 };
 typedef int (*pl_block_fn)(void *ud, size_t r0, size_t nr, double *x, pl_err *err);
 int pl_data_foreach_block(pl_data *d, unsigned flags, pl_block_fn fn, void *ud, pl_err *err);
+/* The same loop over a bare source's rows (e.g. PED's reference features): no shift, no
+ * origin. */
+int pl_source_foreach_block(pl_source *s, pl_block_fn fn, void *ud, pl_err *err);
 /* All N×D rows (shift applied) in a fresh matrix; caller releases. For metrics that need
  * every sample at once. */
 int pl_data_dense(pl_data *d, pl_mat *out, pl_err *err);
