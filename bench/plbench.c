@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "balls.h"
+#include "ped.h"
 #include "data.h"
 #include "linalg.h"
 #include "metrics/metric.h"
@@ -267,35 +267,27 @@ static pl_data *open_data(const char *feat, const char *lab) {
     return d;
 }
 
-static int needs_gram(const char *metric) {
+static unsigned metric_needs(const char *metric) {
     const pl_metric *m = pl_metric_find(metric);
     if (!m) die("unknown metric %s", metric);
-    return (m->needs & PL_NEED_GRAM) != 0;
+    return m->needs;
 }
 
-/* The PED motion as pedlab's Lua layer runs it (pl.ped.run: ds:prepare(gram) when the metric
- * reads the Gram, balls with ref → simulate → moved): returns the moved dataset; *steps gets
- * the accepted steps. */
-static pl_data *ped_move(pl_data *d, const char *ref, double radius, double dt, int gram,
+/* The PED motion through the library's one pipeline (pl_ped_run, as pl.ped_run and the
+ * command line run it): returns the moved dataset; *steps gets the accepted steps. */
+static pl_data *ped_move(pl_data *d, const char *ref, double radius, double dt, unsigned needs,
                          int *steps) {
     pl_err e;
     pl_source *rs;
-    const pl_stats *st;
-    pl_balls b;
     pl_sim_result r;
     pl_data *m;
-    pl_balls_opts bo = pl_balls_opts_default();
-    pl_sim_opts so = pl_sim_opts_default();
-    bo.radius = radius;
-    so.dt = dt;
-    ok(pl_data_stats(d, gram, &st, &e), &e, "stats");
+    pl_ped_opts o = pl_ped_opts_default();
+    o.balls.radius = radius;
+    o.sim.dt = dt;
     ok(pl_source_open_npy(ref, &rs, &e), &e, ref);
-    ok(pl_balls_init_ref(&b, d, rs, &bo, &e), &e, "balls");
-    ok(pl_balls_simulate(&b, &so, NULL, &r, &e), &e, "simulate");
-    ok(pl_data_moved(d, r.shift, &m, &e), &e, "moved");
+    ok(pl_ped_run(d, rs, &o, needs, NULL, &m, &r, NULL, &e), &e, "ped");
     if (steps) *steps = r.steps;
     pl_sim_result_release(&r);
-    pl_balls_release(&b);
     pl_source_release(rs);
     return m;
 }
@@ -320,7 +312,7 @@ static double time_logme_file(const char *feat, const char *lab, double *value) 
 }
 
 /* PED + LogME from the file, split into: open + the one statistics pass (class sums and the
- * Gram, as pl.ped.run asks with gram = true: the call ped_move would make, made first here),
+ * Gram, as pl_ped_run makes it when LogME is to be scored: made first here to time it),
  * the PED motion (ref statistics, balls, simulate, moved), and LogME on the moved dataset
  * (its statistics derived from the base's, then the spectrum and the evidence). */
 static double time_ped_logme_file(const char *feat, const char *lab, const char *ref, int *steps,
@@ -331,7 +323,7 @@ static double time_ped_logme_file(const char *feat, const char *lab, const char 
     pl_data *d = open_data(feat, lab);
     ok(pl_data_stats(d, 1, &st, &e), &e, "stats");
     double t1 = now();
-    pl_data *m = ped_move(d, ref, 0.6, 0.1, 1, steps);
+    pl_data *m = ped_move(d, ref, 0.6, 0.1, metric_needs("logme"), steps);
     double t2 = now();
     double v = score("logme", m);
     pl_data_release(m);
@@ -449,8 +441,8 @@ static int cmd_ped(int argc, char **argv) {
     int steps = 0;
     printf("# target 2a: PED + LogME from the file vs LogME from the file (each a cold dataset, "
            "%d rounds, each LogME then PED + LogME; verdict on the median of the per-round ratios); "
-           "PED = pl.ped.run's path ("
-           "ds:prepare(gram), balls with ref, simulate dt 0.1 radius 0.6, moved)\n", R);
+           "PED = pl_ped_run (statistics with the Gram, balls with ref, simulate dt 0.1 "
+           "radius 0.6, moved)\n", R);
     for (int rep = 0; rep < R; rep++) {
         double t1 = time_logme_file(feat, lab, &vl);
         double sp[3];
@@ -489,11 +481,12 @@ static int cmd_ped(int argc, char **argv) {
         if (k % 5 == 0 && nfe < 64) feig[nfe++] = time_eigh(g, D, work, w);
         double a = now();
         if (!d) d = open_data(feat, lab);   /* counted in the first setting */
-        pl_data *m = ped_move(d, ref, radii[k % 5], dts[(k / 5) % 6], 1, NULL);
+        pl_data *m = ped_move(d, ref, radii[k % 5], dts[(k / 5) % 6], metric_needs("logme"),
+                              NULL);
         double b = now();
         pl_err e;
         const pl_stats *st;
-        ok(pl_data_stats(m, 0, &st, &e), &e, "moved stats");   /* as pl.ped.run leaves it */
+        ok(pl_data_stats(m, 0, &st, &e), &e, "moved stats");   /* as pl_ped_run leaves it */
         double c = now();
         (void)score("logme", m);
         pl_data_release(m);
@@ -673,7 +666,7 @@ static int cmd_run(int argc, char **argv) {
     double t0 = now();
     pl_data *d = open_data(feat, lab), *m = NULL;
     int steps = -1;
-    if (ref) m = ped_move(d, ref, 0.6, 0.1, needs_gram(metric), &steps);
+    if (ref) m = ped_move(d, ref, 0.6, 0.1, metric_needs(metric), &steps);
     double v = score(metric, m ? m : d);
     double t = now() - t0;
     pl_data_release(m);

@@ -488,9 +488,10 @@ static const pl_law *opt_law(lua_State *L, int t, const char *where, double k, p
             lua_pop(L, 1);
         }
     } else {
+        const char *got = lt == LUA_TSTRING ? lua_pushfstring(L, "'%s'", lua_tostring(L, lawidx))
+                                            : luaL_typename(L, lawidx);
         luaL_error(L, "%s: law: expected nil, 'hooke', a function(d, ri, rj, p), {pair = f} or "
-                   "{system = f}, got %s", where, lt == LUA_TSTRING
-                   ? lua_pushfstring(L, "'%s'", lua_tostring(L, lawidx)) : luaL_typename(L, lawidx));
+                   "{system = f}, got %s", where, got);
     }
     int fnidx = declared ? declared - 1 : lua_gettop(L);
 

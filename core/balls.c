@@ -526,7 +526,8 @@ int pl_balls_simulate(pl_balls *b, const pl_sim_opts *o, const pl_law *law,
      * for its energy, are the next step's current ones (commit adds the same move, same bits) */
     dcur = pl_alloc(C * C, sizeof(double), err);
     dnext = pl_alloc(C * C, sizeof(double), err);
-    if (!r->shift || !r->total_shift || !r->changes || !r->energies || !save_centre || !save_shift || !dcur || !dnext) {
+    if (!r->shift || !r->total_shift || !r->changes || !r->energies || !save_centre ||
+        !save_shift || !dcur || !dnext) {
         rc = PL_ENOMEM;
         goto cleanup;
     }

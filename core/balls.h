@@ -15,8 +15,8 @@
  *   (the "maximum-phase" cap min(½·a·dt², o) of the official code; a negative magnitude —
  *   attraction — is capped at −o the same way),
  *   class i moves by s_i along u = (m_i − m_j)/|m_i − m_j|, class j by s_j along −u.
- * HOOKE: move = min(½·k·o·dt²/mass, o): only the product k·dt² matters (k = 2 with dt = 0.1 moves
- * exactly as k = 1 with dt = 0.1·√2); a custom law decides itself whether it reads k.
+ * HOOKE: move = min(½·k·o·dt²/mass, o): only the product k·dt² matters (k = 2 with dt = 0.1
+ * moves exactly as k = 1 with dt = 0.1·√2); a custom law decides itself whether it reads k.
  * A class's move is the sum over its partners, accumulated in partner order 0..C−1 (the
  * official np.sum order). Non-overlapping pairs never reach the force law.
  * A whole-system law returns a force per class (C×D); there are no pairs and no cap:
@@ -126,7 +126,8 @@ void pl_balls_release(pl_balls *b);
  * unchanged). */
 void pl_balls_reset(pl_balls *b);
 
-/* One step of length dt (the "dt" setting's range: finite, > 0) under law (NULL = Hooke), always applied on success.
+/* One step of length dt (the "dt" setting's range: finite, > 0) under law (NULL = Hooke),
+ * always applied on success.
  * change (may be NULL) receives Σ|move| in z-space. */
 int pl_balls_step(pl_balls *b, double dt, const pl_law *law, double *change, pl_err *err);
 

@@ -26,7 +26,8 @@ TEST(ped_settings_table) {
     /* one message per range, naming the setting, the value and the range */
     ASSERT_FAILS(pl_ped_setting_check("radius", -1, &err), &err,
                  "radius = -1: expected a finite number >= 0");
-    ASSERT_FAILS(pl_ped_setting_check("eps", 0, &err), &err, "eps = 0: expected a finite number > 0");
+    ASSERT_FAILS(pl_ped_setting_check("eps", 0, &err), &err,
+                 "eps = 0: expected a finite number > 0");
     ASSERT_FAILS(pl_ped_setting_check("max_steps", 2.5, &err), &err, "whole number in [0, 10000]");
     ASSERT_FAILS(pl_ped_setting_check("k", INFINITY, &err), &err, "k = inf");
     ASSERT_FAILS(pl_ped_setting_check("mass", 2, &err), &err, "'unit' or 'count'");

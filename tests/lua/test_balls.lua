@@ -94,11 +94,13 @@ T.case("law params are read-only and checked", function()
   local law = { pair = function(d, ri, rj, p) p.alpha = 1 return 0 end, params = { alpha = 1 } }
   T.raises("read-only", sys.step, sys, { law = law })
   T.raises("'gamma'", sys.step, sys,
-    { law = { pair = function() return 0 end, params = { alpha = 1 } }, law_params = { gamma = 1 } })
+    { law = { pair = function() return 0 end, params = { alpha = 1 } },
+      law_params = { gamma = 1 } })
   T.raises("declares no parameters", sys.step, sys,
     { law = function() return 0 end, law_params = { alpha = 1 } })
   T.raises("a number", sys.step, sys,
-    { law = { pair = function() return 0 end, params = { alpha = 1 } }, law_params = { alpha = "x" } })
+    { law = { pair = function() return 0 end, params = { alpha = 1 } },
+      law_params = { alpha = "x" } })
   T.eq(sys.steps, 0, "nothing ran")
 end)
 
