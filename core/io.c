@@ -230,7 +230,7 @@ static int check_dest(const char *path, const char *dest, const char *what, pl_e
         }
         return PL_OK;
     }
-    if (errno != ENOENT)
+    if (errno != ENOENT && errno != ENOTDIR)
         return pl_err_set(err, PL_EIO, WHAT_FMT "cannot write %s: %s", WHAT_ARGS(what), path,
                           strerror(errno));
     char *dir = folder_of(dest);

@@ -3,6 +3,7 @@
 -- Every byte is produced here with string.pack (never with pl.save), so a bug in pedlab's own
 -- writer cannot hide a bug in its reader. Deterministic: a fixed LCG, no math.random.
 local out = assert(arg[1], "usage: pedlab gen.lua OUTDIR")
+local pl = require "pedlab" -- folders only (pl.mkdir): no shell
 
 local function write(name, bytes)
   local f = assert(io.open(out .. "/" .. name, "wb"))
@@ -102,6 +103,12 @@ write("header_unknown_key.npy", header("{'descr': '<f8', 'fortran_order': False,
 write("header_missing_shape.npy", header("{'descr': '<f8', 'fortran_order': False, }") .. full:sub(129))
 -- a dtype string holding a newline and a terminal escape sequence (messages must not echo it raw)
 write("descr_escape.npy", header(dict("<f8\n\27[31mred", "(60, 4)")) .. full:sub(129))
+-- a negative dimension (NumPy never writes one)
+write("neg_dim.npy", header(dict("<f8", "(-5, 4)")) .. full:sub(129))
+-- a NUL byte inside descr: '<f8' then NUL then junk (NumPy refuses a header holding NUL)
+write("descr_nul.npy", header(dict("<f8\0junk", "(60, 4)")) .. full:sub(129))
+-- a folder whose name says .npy
+pl.mkdir(out .. "/dir.npy")
 -- header length field points past the end of the file
 write("header_len_lies.npy", "\x93NUMPY\1\0\255\255{'descr': '<f8'")
 -- version 2 header with only 11 bytes in the file
@@ -149,6 +156,11 @@ do
   y = {}
   for i = 1, 60 do y[i] = Y[i] + 0.0 end
   write("labels_float_whole.npy", npy("<f8", { 60 }, y))
+  -- whole floats from 2^53 on: 2^53 and 2^53 + 1 are the same float64, distinct ids merge
+  y = {}
+  for i = 1, 60 do y[i] = Y[i] + 0.0 end
+  y[4] = 2.0 ^ 53
+  write("labels_float_2p53.npy", npy("<f8", { 60 }, y))
   -- negative and sparse ids: -7, 1000, 2^40 (remapped in sorted order like np.unique)
   local map = { [0] = -7, [1] = 1000, [2] = 1099511627776 }
   y = {}
@@ -275,7 +287,7 @@ write("nul.json", '{"a": 1}\0{"b": 2}')
 -- ---------- a small valid zoo: 4 models × 2 tasks, reference sets, ground truth ----------
 do
   local dir = out .. "/zoo"
-  os.execute('mkdir -p "' .. dir .. '"')
+  pl.mkdir(dir)
   local models = { "alpha", "beta", "gamma", "delta" }
   for k, m in ipairs(models) do
     for _, task in ipairs({ "t1", "t2" }) do

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Atomic output files (issue 7): every file pedlab writes goes temp + fsync + rename
-# (core/io.c), so a reader sees the old file or the complete new one, never a partial write.
+# Outputs (issues 7, 12): every file pedlab writes goes temp + fsync + rename (core/io.c), so a
+# reader sees the old file or the complete new one, never a partial write; no output replaces
+# an input, a device, a FIFO or a symbolic link; journals are locked and every write checked.
 #   bash tests/sh/test_atomic.sh PATH_TO_PEDLAB           (env PL_SOURCE_DIR)
 # Writers are killed with SIGKILL at many moments; each time the destination must hold a
 # complete version, and the only other files allowed are the writer's temporary files, named
@@ -186,6 +187,96 @@ left=$(ls -A f)
 echo OLD > f/keep.json
 "$P" -e 'require("pedlab").save("f/keep.json", {bad = print})' >/dev/null 2>&1
 [ "$(cat f/keep.json)" = OLD ] && [ "$(ls -A f)" = keep.json ] && ok "a failed save keeps the old file" || bad "a failed save changed f/: $(ls -A f)"
+
+# ---------------------------------------------------------------- outputs never replace inputs
+# Every file pedlab read is noted (device + inode); an output onto one is refused before any
+# work and the input is left as it was.
+# fresh copies before each case: a failing case must not spoil the next one
+fresh_o() { mkdir -p o; for f in features labels ref_features; do cp "$SRC/tests/fixtures/overlap/$f.npy" o/; done; }
+OVX=(--features o/features.npy --labels o/labels.npy --ref o/ref_features.npy --metric ped+logme)
+# refused NAME PATTERN FILE CMD...: non-zero exit, stderr names the input, FILE unchanged
+refused() {
+  local name="$1" pat="$2" file="$3"; shift 3
+  local before; before=$(cksum < "$file")
+  "$P" "$@" >/dev/null 2>err.txt; local rc=$?
+  if [ $rc -ne 0 ] && grep -qF -- "$pat" err.txt && [ "$(cksum < "$file")" = "$before" ]; then ok "$name"
+  else bad "$name: exit $rc, $(cksum < "$file" | cut -c1-12) vs $(echo "$before" | cut -c1-12): $(head -c 300 err.txt)"; fi
+}
+fresh_o; refused "--save-shift onto the --features file" "o/features.npy is an input of this run" o/features.npy \
+  score "${OVX[@]}" --save-shift o/features.npy
+fresh_o; refused "--save-shift onto the --labels file" "o/labels.npy is an input of this run" o/labels.npy \
+  score "${OVX[@]}" --save-shift o/labels.npy
+fresh_o; refused "pl.save onto a file pl.load read" "o/features.npy is an input of this run" o/features.npy \
+  -e 'local pl = require "pedlab"; pl.save("o/features.npy", pl.load("o/features.npy") * 2)'
+fresh_o; refused "pl.write_file onto a file pl.read_file read" "o/labels.npy is an input of this run" o/labels.npy \
+  -e 'local pl = require "pedlab"; pl.write_file("o/labels.npy", pl.read_file("o/labels.npy") .. "x")'
+mkdir -p g
+if "$P" "$SRC/tests/bad/gen.lua" g >/dev/null 2>&1; then
+  rm -rf z1 z2; cp -r g/zoo z1; cp -r g/zoo z2
+  refused "rank --md onto a feature file of the zoo" "z1/alpha_t1_feature.npy is an input of this run" \
+    z1/alpha_t1_feature.npy rank --zoo z1 --metric logme --quiet --md z1/alpha_t1_feature.npy
+  refused "rank --json onto the zoo's gt.json" "z2/gt.json is an input of this run" z2/gt.json \
+    rank --zoo z2 --metric logme --quiet --json z2/gt.json
+else
+  bad "cannot generate a zoo (tests/bad/gen.lua)"
+fi
+
+# ---------------------------------------------------------------- devices, FIFOs, links
+# A device or FIFO is written as a stream, never replaced by a regular file (as root, a rename
+# over /dev/full replaced the device); a symbolic link is followed: the target is replaced and
+# the link kept. The device is a private node (mknod) so that a broken build cannot harm
+# /dev/full itself.
+mkdir -p d
+if mknod d/full.json c 1 7 2>/dev/null; then
+  "$P" rank --zoo g/zoo --metric logme --quiet --json d/full.json >/dev/null 2>err.txt; rc=$?
+  if [ $rc -ne 0 ] && grep -qF "cannot write d/full.json: No space left on device" err.txt && [ -c d/full.json ]; then
+    ok "rank --json onto a full device: error reported, device untouched"
+  else bad "rank --json onto a full device: exit $rc, $(ls -l d/full.json): $(head -c 300 err.txt)"; fi
+  "$P" -e 'require("pedlab").write_file("d/full.json", "x")' >/dev/null 2>err.txt; rc=$?
+  if [ $rc -ne 0 ] && grep -qF "No space left on device" err.txt && [ -c d/full.json ]; then
+    ok "pl.write_file onto a full device: error reported, device untouched"
+  else bad "pl.write_file onto a full device: exit $rc, $(ls -l d/full.json): $(head -c 300 err.txt)"; fi
+  ls d | grep -q tmp && bad "a temporary file was left next to the device: $(ls d)"
+else
+  echo "skip full device node (mknod not permitted)"
+fi
+if mkfifo d/out.fifo 2>/dev/null; then
+  timeout 20 cat d/out.fifo > d/got.txt & cpid=$!
+  timeout 20 "$P" -e 'require("pedlab").write_file("d/out.fifo", "through the pipe\n")' >/dev/null 2>err.txt; rc=$?
+  wait $cpid
+  if [ $rc -eq 0 ] && [ "$(cat d/got.txt)" = "through the pipe" ] && [ -p d/out.fifo ]; then
+    ok "output onto a FIFO: written as a stream, the FIFO kept"
+  else bad "output onto a FIFO: exit $rc, read '$(cat d/got.txt)', $(ls -l d/out.fifo): $(head -c 300 err.txt)"; fi
+else
+  echo "skip FIFO output (mkfifo failed)"
+fi
+echo OLD > d/target.txt; ln -s target.txt d/link.txt
+"$P" -e 'require("pedlab").write_file("d/link.txt", "NEW\n")' 2>err.txt
+if [ -L d/link.txt ] && [ "$(readlink d/link.txt)" = target.txt ] && [ "$(cat d/target.txt)" = NEW ]; then
+  ok "output onto a symbolic link: target replaced, link kept"
+else bad "output onto a symbolic link: $(ls -l d/link.txt) target '$(cat d/target.txt)': $(head -c 300 err.txt)"; fi
+ln -s sub/../made.txt d/dangling.txt; mkdir -p d/sub
+"$P" -e 'require("pedlab").write_file("d/dangling.txt", "MADE\n")' 2>err.txt
+if [ -L d/dangling.txt ] && [ "$(cat d/made.txt 2>/dev/null)" = MADE ]; then
+  ok "output onto a dangling link: its target created, link kept"
+else bad "output onto a dangling link: $(ls -l d/dangling.txt): $(head -c 300 err.txt)"; fi
+
+# ---------------------------------------------------------------- journals
+# A results journal is locked: a second run on the same file is refused instead of both
+# appending torn lines; a full device is an error, not lines silently lost.
+sleep 30 | "$P" -e 'local j = require("pedlab").journal("d/results.jsonl") j:append("{}") io.read()' & jpid=$!
+for _ in $(seq 100); do [ -s d/results.jsonl ] && break; sleep 0.05; done
+"$P" -e 'require("pedlab").journal("d/results.jsonl"):append("{}")' >/dev/null 2>err.txt; rc=$?
+if [ $rc -ne 0 ] && grep -qF "d/results.jsonl is in use by another pedlab run" err.txt && [ "$(cat d/results.jsonl)" = "{}" ]; then
+  ok "two journals on one file: the second is refused"
+else bad "two journals on one file: exit $rc, file '$(cat d/results.jsonl)': $(head -c 300 err.txt)"; fi
+kill $jpid 2>/dev/null; wait $jpid 2>/dev/null
+"$P" -e 'require("pedlab").journal("d/results.jsonl"):append("{}")' 2>err.txt \
+  && ok "the journal is free again once its run ended" || bad "journal still locked: $(head -c 300 err.txt)"
+"$P" -e 'require("pedlab").journal("/dev/full"):append("{\"cell\":1}")' >/dev/null 2>err.txt; rc=$?
+if [ $rc -ne 0 ] && grep -qF "cannot write /dev/full: No space left on device" err.txt; then
+  ok "a journal on a full device: the append fails"
+else bad "a journal on a full device: exit $rc: $(head -c 300 err.txt)"; fi
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -153,6 +153,12 @@ fail_case "npy fortran_order not a bool" "header_garbage.npy: corrupt .npy heade
 fail_case "npy header not a dict" "header_not_dict.npy: corrupt .npy header" score --features header_not_dict.npy $L --metric logme
 fail_case "npy unknown header key" "header_unknown_key.npy: corrupt .npy header: unknown key 'evil'" score --features header_unknown_key.npy $L --metric logme
 fail_case "npy header without shape" "header_missing_shape.npy: corrupt .npy header: missing 'shape'" score --features header_missing_shape.npy $L --metric logme
+fail_case "npy negative dimension" "neg_dim.npy: corrupt .npy header: shape holds a negative dimension (-5); expected sizes >= 0" score --features neg_dim.npy $L --metric logme
+fail_case "npy NUL byte in descr (refused like NumPy)" "descr_nul.npy: corrupt .npy header: NUL byte at byte" score --features descr_nul.npy $L --metric logme
+script_fail "-e: load a .npy with a NUL byte in descr" "descr_nul.npy: corrupt .npy header: NUL byte" -e 'require("pedlab").load("descr_nul.npy")'
+fail_case "npy a folder named dir.npy (features)" "dir.npy is a directory; expected a .npy file" score --features dir.npy $L --metric logme
+fail_case "npy a folder named dir.npy (labels)" "dir.npy is a directory; expected a .npy file" score --features good_features.npy --labels dir.npy --metric logme
+script_fail "-e: load a folder named dir.npy" "dir.npy is a directory; expected a .npy file" -e 'require("pedlab").load("dir.npy")'
 works "npy big-endian float64" "^logme	-0\.609240382163095" score --features bigendian.npy $L --metric logme
 works "npy fortran order" "^logme	-0\.609240382163095" score --features fortran.npy $L --metric logme
 works "npy trailing bytes ignored (as NumPy)" "^logme	-0\.609240382163095" score --features trailing_bytes.npy $L --metric logme
@@ -224,6 +230,7 @@ fail_case "N = 1" "n1_labels.npy: all 1 labels are 0; needs at least 2 classes" 
 fail_case "source labels wrong length (nce)" "labels_short.npy has 59 labels" score $G --metric nce --source-labels labels_short.npy
 ALL=logme,logme_icml,sfda,gbc,gbc:type=spherical,nleep,hscore,hscore_reg,transrate
 same "labels negative and sparse ids (-7, 1000, 2^40) = 0, 1, 2" score $G --metric $ALL --json -- score --features good_features.npy --labels labels_sparse.npy --metric $ALL --json
+fail_case "labels whole floats from 2^53 on" "labels_float_2p53.npy: row 4 holds 9007199254740992, a float64 label beyond 2^53 where distinct ids may have been rounded together; store labels as int64" score --features good_features.npy --labels labels_float_2p53.npy --metric logme
 same "labels stored as whole floats" score $G --metric logme,gbc --json -- score --features good_features.npy --labels labels_float_whole.npy --metric logme,gbc --json
 works "labels with permuted ids (50, -3, 7)" '"logme":-0\.609240382163095' score --features good_features.npy --labels labels_permuted_ids.npy --metric logme --json
 works "labels bool" '"logme":' score --features good_features.npy --labels labels_bool.npy --metric logme --json
@@ -381,6 +388,8 @@ works "force law returns a numeric string (coerced)" "^ped\+logme	" score $OVX -
 fail_case "unknown force law name" "unknown force law 'nope'" score $OVX --force nope --metric ped+logme
 fail_case "PED with a negative time step" "ped: time step must be finite and >= 0, got -1" score $OVX --metric ped+logme --dt -1
 fail_case "PED reference of the wrong width" "have 1 columns" score $G --metric ped+logme --ref d1_features.npy
+fail_case "--save-shift without an extension" "shiftfile: no file extension; expected a name ending in .npy, .csv or .json" score $OVX --metric ped+logme --save-shift shiftfile
+nothing_left "--save-shift without an extension: no shiftfile" shiftfile
 fail_case "--save-shift into a missing folder" "cannot write notadir/shift.npy" score $OVX --metric ped+logme --save-shift notadir/shift.npy
 
 # ------------------------------------------------------------ Lua scripts and -e
@@ -391,6 +400,8 @@ script_fail "-e: JSON with a cycle" "json: nesting deeper than 200" -e 'local t 
 script_fail "-e: save an unencodable value" "json: cannot encode a function" -e 'require("pedlab").save("fn.json", {f = print})'
 nothing_left "-e: save an unencodable value: no fn.json" fn.json
 script_fail "-e: save into a missing folder" "cannot write notadir/x.npy" -e 'local pl = require "pedlab"; pl.save("notadir/x.npy", pl.matrix{{1}})'
+script_fail "-e: save without an extension" "shiftfile: no file extension; expected a name ending in .npy, .csv or .json" -e 'local pl = require "pedlab"; pl.save("shiftfile", pl.matrix{{1}})'
+script_fail "-e: save onto a file it loaded" "pl.save: good_features.npy is an input of this run; refusing to overwrite it" -e 'local pl = require "pedlab"; pl.save("good_features.npy", pl.load("good_features.npy"))'
 script_fail "-e: closed dataset" "dataset was closed" -e 'local pl = require "pedlab"; local d = pl.dataset("good_features.npy", "good_labels.npy"); d:close(); d:rows()'
 script_fail "-e: shift of the wrong shape" "moved: shift is 1x1; expected classes×dim = 3x4" -e 'local pl = require "pedlab"; pl.dataset("good_features.npy", "good_labels.npy"):moved(pl.matrix{{0}})'
 script_fail "-e: syntax error" "(command line):1:" -e 'this is not lua'
@@ -399,6 +410,22 @@ local m = pl.load("huge_shape.npy")' > script_huge.lua
 script_fail "script: huge declared shape" "script_huge.lua:2: huge_shape.npy: truncated" script_huge.lua
 script_fail "script: missing script file" "cannot open missing-script.lua" missing-script.lua
 works "-e: missing file gives nil, message" "^nil	cannot open missing.npy" -e 'print(require("pedlab").load("missing.npy"))'
+
+# ------------------------------------------------------------ FIFOs: an input never blocks
+# A FIFO with no writer blocked open(2) forever; inputs open non-blocking and only regular
+# files are read.
+if mkfifo fifo.npy fifo.csv fifo.json 2>/dev/null; then
+  SAVED_TMO=$TMO; [ ${#VG[@]} -eq 0 ] && TMO=15
+  fail_case "FIFO features with no writer (no hang)" "fifo.npy is a FIFO" score --features fifo.npy $L --metric logme
+  fail_case "FIFO labels with no writer (no hang)" "fifo.npy is a FIFO" score --features good_features.npy --labels fifo.npy --metric logme
+  fail_case "FIFO csv features with no writer (no hang)" "fifo.csv is a FIFO" score --features fifo.csv $L --metric logme
+  script_fail "-e: load a FIFO .npy with no writer (no hang)" "fifo.npy is a FIFO; expected a .npy file" -e 'require("pedlab").load("fifo.npy")'
+  script_fail "-e: load a FIFO .json with no writer (no hang)" "fifo.json is a FIFO; expected a regular file" -e 'require("pedlab").load("fifo.json")'
+  script_fail "-e: read_file of a FIFO with no writer (no hang)" "fifo.json is a FIFO; expected a regular file" -e 'require("pedlab").read_file("fifo.json")'
+  TMO=$SAVED_TMO
+else
+  skipped "FIFO inputs (mkfifo failed)"
+fi
 
 [ $skip -gt 0 ] && echo "($skip skipped)"
 echo "$pass passed, $fail failed"
