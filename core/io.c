@@ -27,24 +27,30 @@ static char *dup_str(const char *s) {
 /* ---------- inputs ---------- */
 
 /* Every input of the process, by device + inode. The list only grows: a process reads tens of
- * files, and an input stays protected after it is closed (its data may still be in use). */
+ * files, and an input stays protected after it is closed (its data may still be in use). The
+ * change time is kept too: once an input is deleted its inode number may be reused by a new
+ * file (an output of this run, often), which must not be mistaken for the input. */
 typedef struct {
     dev_t dev;
     ino_t ino;
+    struct timespec ctime;
     char *name;
 } noted_input;
 
 static noted_input *inputs;
 static size_t n_inputs, cap_inputs;
 
-static const noted_input *find_input(dev_t dev, ino_t ino) {
+static const noted_input *find_input(const struct stat *st) {
     for (size_t i = 0; i < n_inputs; i++)
-        if (inputs[i].dev == dev && inputs[i].ino == ino) return &inputs[i];
+        if (inputs[i].dev == st->st_dev && inputs[i].ino == st->st_ino &&
+            inputs[i].ctime.tv_sec == st->st_ctim.tv_sec &&
+            inputs[i].ctime.tv_nsec == st->st_ctim.tv_nsec)
+            return &inputs[i];
     return NULL;
 }
 
 static void note_stat(const struct stat *st, const char *path) {
-    if (!S_ISREG(st->st_mode) || find_input(st->st_dev, st->st_ino)) return;
+    if (!S_ISREG(st->st_mode) || find_input(st)) return;
     if (n_inputs == cap_inputs) {
         size_t nc = cap_inputs ? cap_inputs * 2 : 16;
         noted_input *ni = realloc(inputs, nc * sizeof *ni);
@@ -54,6 +60,7 @@ static void note_stat(const struct stat *st, const char *path) {
     }
     inputs[n_inputs].dev = st->st_dev;
     inputs[n_inputs].ino = st->st_ino;
+    inputs[n_inputs].ctime = st->st_ctim;
     inputs[n_inputs].name = dup_str(path);
     n_inputs++;
 }
@@ -75,7 +82,7 @@ int pl_input_note(const char *path, pl_err *err) {
 int pl_input_is_noted(int fd, const char **name) {
     struct stat st;
     if (fstat(fd, &st) != 0) return 0;
-    const noted_input *in = find_input(st.st_dev, st.st_ino);
+    const noted_input *in = find_input(&st);
     if (in && name) *name = in->name;
     return in != NULL;
 }
@@ -218,7 +225,7 @@ static int check_dest(const char *path, const char *dest, const char *what, pl_e
         if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))
             return pl_err_set(err, PL_EINVAL, WHAT_FMT "%s is %s; expected a regular file",
                               WHAT_ARGS(what), path, file_kind(st.st_mode));
-        const noted_input *in = find_input(st.st_dev, st.st_ino);
+        const noted_input *in = find_input(&st);
         if (in) {
             if (strcmp(in->name, path) == 0)
                 return pl_err_set(err, PL_EINVAL, WHAT_FMT "%s is an input of this run; refusing "

@@ -120,6 +120,17 @@ T.case("an input of this run is never overwritten", function()
   T.raises("is the input " .. dir .. "/data.csv of this run", pl.save, dir .. "/./data.csv", m)
 end)
 
+T.case("a deleted input's inode reused by a new output is not the input", function()
+  local m = pl.matrix { { 1 } }
+  for i = 1, 20 do
+    local a, b = dir .. "/reuse_in.npy", dir .. "/reuse_out" .. i .. ".npy"
+    pl.save(a, m) pl.load(a) os.remove(a)
+    pl.save(b, m) -- the file system may hand the input's inode number to this new file
+    pl.save(b, m)
+    os.remove(b)
+  end
+end)
+
 T.case("a file name without a known extension says which are known", function()
   T.raises("shiftfile: no file extension; expected a name ending in .npy, .csv or .json", pl.save, "shiftfile", pl.matrix { { 1 } })
   T.raises("x.txt: unknown file type '.txt'; expected .npy, .csv or .json", pl.save, "x.txt", pl.matrix { { 1 } })
