@@ -192,6 +192,7 @@ static void *law_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     size_t old = ptr ? osize : 0;
     if (c->active && nsize > old) {
         double grow = (double)(nsize - old);
+        if (c->hit == HIT_TIME || c->hit == HIT_INSTR) return NULL;   /* stays stopped */
         if (c->used + grow > c->memory) {
             c->hit = HIT_MEMORY;
             return NULL;
@@ -206,6 +207,9 @@ static void *law_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return p;
 }
 
+/* Instruction and time limits. Once one is hit the hook fires at every instruction and
+ * raises again, so a law that catches the error with pcall is stopped at its next
+ * instruction outside the pcall. */
 static void budget_hook(lua_State *L, lua_Debug *ar) {
     void *ud;
     (void)ar;
@@ -213,12 +217,14 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
     law_ctx *c = ud;
     if (!c->active) return;
     c->left -= HOOK_EVERY;
-    if (c->left <= 0 || c->hit == HIT_INSTR) {
+    if (c->hit != HIT_TIME && (c->left <= 0 || c->hit == HIT_INSTR)) {
         c->hit = HIT_INSTR;
+        lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
         luaL_error(L, "force law exceeded its instruction limit");
     }
-    if (now_seconds() > c->deadline || c->hit == HIT_TIME) {
+    if (c->hit == HIT_TIME || now_seconds() > c->deadline) {
         c->hit = HIT_TIME;
+        lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
         luaL_error(L, "force law exceeded its time limit");
     }
 }
@@ -325,6 +331,7 @@ static int call_law(law_ctx *c, pl_err *err) {
     c->left = c->limit;
     c->deadline = now_seconds() + c->seconds;
     c->active = 1;
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
     int st = lua_pcall(L, 4, 0, base + 1);
     c->active = 0;
     int rc = PL_OK;

@@ -72,6 +72,7 @@ TEST(ped_run_pipeline) {
     pl_sim_result_release(&r2);
 
     /* failures leave nothing: bad settings, a reference of another width */
+    pl_balls_release(&b);
     o.sim.max_steps = 20000;
     ASSERT_FAILS(pl_ped_run(d, ref, &o, 0, NULL, &m2, &r2, &b, &err), &err,
                  "max_steps = 20000: expected a whole number in [0, 10000]");

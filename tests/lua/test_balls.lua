@@ -177,6 +177,14 @@ T.case("law limits: instructions, time, memory, os.exit, error objects", functio
       law_memory = 16 << 20 })
   T.raises("memory limit", sys.step, sys,
     { law = function() local s = "x" while true do s = s .. s end end, law_memory = 16 << 20 })
+  -- a law that catches the limit's error is stopped at its next instruction
+  T.raises("time limit", sys.step, sys,
+    { law = function()
+        while true do pcall(function() local t = {} for i = 1, 1e7 do t[i] = i end end) end
+      end, law_timeout = 0.3 })
+  T.raises("instruction limit", sys.step, sys,
+    { law = function() while true do pcall(function() while true do end end) end end,
+      law_limit = 100000 })
   assert(os.time() - t0 < 20, "limits stop laws quickly")
   T.raises("os.exit is not allowed inside a force law", sys.step, sys,
     { law = function() os.exit(3) end })
