@@ -1,10 +1,11 @@
 # pedlab — the two commands of the README: `make demo` and `make check`.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+ALLOC_BUILD ?= build-alloc
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build demo check check-asan check-valgrind test install bench fuzz clean
+.PHONY: all deps build demo check check-asan check-alloc check-valgrind test install bench fuzz clean
 
 all: build
 
@@ -30,6 +31,15 @@ check-asan: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS)
 
+# Allocation-failure injection in an ASan + UBSan build (-DPL_FAIL_ALLOC=ON): the N-th
+# allocation made to fail, for every N, over a scoring command and a PED sweep
+# (tests/sh/test_alloc_fail.sh): a clean error or the right result, no crash, no leak.
+check-alloc: deps
+	cmake -S . -B $(ALLOC_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPL_SANITIZE=ON -DPL_FAIL_ALLOC=ON
+	cmake --build $(ALLOC_BUILD) -j$(JOBS) --target pedlab pl_ctest
+	PL_SOURCE_DIR=$(CURDIR) PL_ALLOC_JOBS=$(JOBS) bash tests/sh/test_alloc_fail.sh \
+	  $(ALLOC_BUILD)/pedlab $(ALLOC_BUILD)/pl_ctest
+
 # The Lua tests (fixtures, matrices, files) under valgrind memcheck: no errors, no leaks.
 check-valgrind: build
 	cd tests/lua && for t in test_matrix test_io test_fixtures; do \
@@ -52,4 +62,4 @@ bench: build
 	./$(BUILD)/pedlab bench/run.lua
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(ALLOC_BUILD)

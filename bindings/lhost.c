@@ -25,6 +25,11 @@
 #include <readline/readline.h>
 
 #include "lpedlab.h"
+#ifdef PL_FAIL_ALLOC
+#include <cJSON.h>
+
+#include "failalloc.h"
+#endif
 
 static const char *progname = "pedlab";
 static lua_State *global_L = NULL;
@@ -788,13 +793,34 @@ static void hold_std_fds(void) {
         }
 }
 
+#ifdef PL_FAIL_ALLOC
+static int host_panic(lua_State *L) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "pedlab: unprotected error: %s\n", msg ? msg : "(error object)");
+    return 0;
+}
+
+/* The test build: the Lua state and cJSON allocate through the counting allocator too. */
+static lua_State *new_state(void) {
+    static cJSON_Hooks hooks = {malloc, free};
+    cJSON_InitHooks(&hooks);
+    lua_State *L = lua_newstate(pl_failalloc_lua, NULL);
+    if (L) lua_atpanic(L, host_panic);
+    return L;
+}
+#else
+static lua_State *new_state(void) {
+    return luaL_newstate();
+}
+#endif
+
 int main(int argc, char **argv) {
     hold_std_fds();
     watch_stdout();
     atexit(check_stdout_at_exit);
-    lua_State *L = luaL_newstate();
+    lua_State *L = new_state();
     if (L == NULL) {
-        fprintf(stderr, "%s: cannot create state: not enough memory\n", argv[0]);
+        fprintf(stderr, "pedlab: cannot create the Lua state: not enough memory\n");
         return EXIT_FAILURE;
     }
     lua_gc(L, LUA_GCSTOP);

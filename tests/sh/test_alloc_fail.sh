@@ -1,0 +1,116 @@
+#!/bin/bash
+# test_alloc_fail.sh — allocation-failure injection: a fixture scoring command (with PED) and a
+# small PED sweep, run once for every N with PEDLAB_FAIL_ALLOC=N (the N-th allocation fails)
+# over the C allocations (malloc/calloc/realloc/strdup of pedlab's code, and cJSON's), and for a
+# sample of N over the Lua allocations, where both a single failure (PEDLAB_FAIL_ALLOC=N, mostly
+# absorbed by Lua's emergency collection) and a lasting shortage (N+: the N-th and every later
+# allocation fail) are tried. Each run must end either with exit 0 and the output of a run
+# without failure, or with a non-zero exit and one error line "pedlab: ..."; never a crash, a
+# hang, a sanitizer report (leaks included, in an ASan build) or a wrong result.
+#   bash tests/sh/test_alloc_fail.sh PEDLAB    (PEDLAB built with -DPL_FAIL_ALLOC=ON;
+#                                              `make check-alloc` builds one with ASan)
+# PL_ALLOC_STRIDE_C / PL_ALLOC_STRIDE_LUA = k: every k-th N only (defaults 1 and 10: ~6,500 Lua
+# allocations at every N would take longer than CI allows); PL_ALLOC_JOBS runs in parallel
+# (default 2).
+set -u
+P="${1:?usage: test_alloc_fail.sh PEDLAB}"
+SRC=${PL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+F="$SRC/tests/fixtures"
+STRIDE_C=${PL_ALLOC_STRIDE_C:-1}
+STRIDE_LUA=${PL_ALLOC_STRIDE_LUA:-10}
+JOBS=${PL_ALLOC_JOBS:-2}
+
+if ! PEDLAB_ALLOC_REPORT=1 "$P" -e '' 2>&1 >/dev/null | grep -q '^allocations:'; then
+  echo "SKIP test_alloc_fail: this pedlab was not built with -DPL_FAIL_ALLOC=ON (make check-alloc)"
+  exit 0
+fi
+export PEDLAB_THREADS=1 PEDLAB_PROGRESS=0 OPENBLAS_NUM_THREADS=1
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# A zoo of two models on one task from the fixtures, and a one-cell PED sweep over it.
+mkdir "$tmp/zoo"
+for m in blobs_small overlap; do
+  name=${m/_/-}
+  cp "$F/$m/features.npy" "$tmp/zoo/${name}_t1_feature.npy"
+  cp "$F/$m/labels.npy" "$tmp/zoo/${name}_t1_label.npy"
+  cp "$F/$m/ref_features.npy" "$tmp/zoo/${name}_ref_feature.npy"
+done
+echo '{"t1": {"blobs-small": 90, "overlap": 80}}' > "$tmp/zoo/gt.json"
+cat > "$tmp/spec.lua" <<LUA
+return { zoo = "$tmp/zoo", tasks = "all", metrics = { "logme" },
+         grid = { dt = { 0.1 }, radius = { 0.5 } } }
+LUA
+
+# run_case CASE DIR: the command of CASE, run in DIR; its output on stdout.
+run_case() {
+  local c="$1" d="$2" B="--features $F/blobs_small/features.npy --labels $F/blobs_small/labels.npy"
+  case "$c" in
+    score)
+      timeout 60 "$P" score $B --metric logme,ped+logme --ref "$F/blobs_small/ref_features.npy" \
+        --json ;;
+    sweep)
+      timeout 60 "$P" sweep "$tmp/spec.lua" --out "$d/out.jsonl" --quiet >/dev/null || return
+      # the results without the measured time
+      sed -E 's/"cpu_s":[0-9.e+-]+,//' "$d/out.jsonl" ;;
+  esac
+}
+export -f run_case
+export P F tmp
+
+# one CASE KIND N[+]: prints nothing when the run is clean, else one line saying what went wrong.
+one() {
+  local c="$1" kind="$2" n="$3" d="$tmp/run-$1-$2-$3"
+  mkdir "$d"
+  PEDLAB_FAIL_ALLOC_KIND=$kind PEDLAB_FAIL_ALLOC=$n run_case "$c" "$d" >"$d/out" 2>"$d/err"
+  local rc=$? first
+  first=$(head -n 1 "$d/err" | cut -c1-200)
+  if grep -qE 'Sanitizer|runtime error:' "$d/err"; then
+    echo "$c $kind N=$n: sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$d/err" | cut -c1-200)"
+  elif [ $rc -eq 124 ]; then echo "$c $kind N=$n: hung (killed after 60 s)"
+  elif [ $rc -ge 128 ]; then echo "$c $kind N=$n: killed by signal $((rc - 128)): $first"
+  elif [ $rc -eq 0 ]; then
+    if ! cmp -s "$d/out" "$tmp/ref-$c"; then echo "$c $kind N=$n: exit 0 with a different output"
+    elif [ -s "$d/err" ]; then echo "$c $kind N=$n: exit 0 with stderr: $first"; fi
+  elif [ "$(wc -l < "$d/err")" -ne 1 ] || [ "${first#pedlab: }" = "$first" ]; then
+    echo "$c $kind N=$n: exit $rc without one 'pedlab: ' line: $(tr '\n' '|' < "$d/err" | cut -c1-200)"
+  fi
+  rm -rf "$d"
+}
+export -f one
+
+fail=0; runs=0
+t0=$(date +%s)
+for c in score sweep; do
+  mkdir "$tmp/ref-dir-$c"
+  if ! run_case "$c" "$tmp/ref-dir-$c" > "$tmp/ref-$c" 2>"$tmp/ref-err" || [ ! -s "$tmp/ref-$c" ]; then
+    echo "FAIL $c without injected failures: $(head -n 3 "$tmp/ref-err")"
+    fail=$((fail + 1)); continue
+  fi
+  mkdir "$tmp/count-$c"
+  counts=$(PEDLAB_ALLOC_REPORT=1 run_case "$c" "$tmp/count-$c" 2>&1 >/dev/null | grep '^allocations:')
+  nc=$(echo "$counts" | sed -E 's/allocations: ([0-9]+) c.*/\1/')
+  nl=$(echo "$counts" | sed -E 's/.* ([0-9]+) lua/\1/')
+  for mode in c lua lua+; do
+    kind=${mode%+} suffix=${mode#$kind} total=$nc stride=$STRIDE_C what="one failure"
+    [ "$kind" = lua ] && total=$nl stride=$STRIDE_LUA
+    [ -n "$suffix" ] && what="lasting shortage"
+    seq 1 "$stride" "$total" | sed "s/\$/$suffix/" \
+      | xargs -P "$JOBS" -I{} bash -c 'one "$@"' _ "$c" "$kind" {} > "$tmp/fail-$c-$mode"
+    k=$(wc -l < "$tmp/fail-$c-$mode")
+    runs=$((runs + (total + stride - 1) / stride))
+    sampled="every N"; [ "$stride" -gt 1 ] && sampled="every ${stride}th N"
+    label="$c, $kind allocations ($what), $sampled of $total"
+    if [ "$k" -eq 0 ]; then echo "ok   $label: clean result or clean error"
+    else
+      fail=$((fail + 1))
+      echo "FAIL $label: $k runs went wrong, e.g.:"
+      sort -t= -k2 -n "$tmp/fail-$c-$mode" | head -n 12 | sed 's/^/       /'
+    fi
+  done
+done
+echo "$runs runs in $(( $(date +%s) - t0 )) s"
+[ $fail -eq 0 ] && echo "all passed" || echo "$fail failed"
+[ $fail -eq 0 ]
