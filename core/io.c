@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 static char *dup_str(const char *s) {
@@ -253,10 +254,34 @@ static int check_dest(const char *path, const char *dest, const char *what, pl_e
     return rc;
 }
 
+/* The descriptor a name stands for: /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N
+ * (written through a duplicate of it, at its current offset, like a shell redirection); -1
+ * for any other name. */
+static int fd_of_name(const char *path) {
+    if (!strcmp(path, "/dev/stdout")) return 1;
+    if (!strcmp(path, "/dev/stderr")) return 2;
+    const char *p = !strncmp(path, "/dev/fd/", 8) ? path + 8
+                  : !strncmp(path, "/proc/self/fd/", 14) ? path + 14 : NULL;
+    if (!p || *p < '0' || *p > '9') return -1;
+    char *end;
+    long v = strtol(p, &end, 10);
+    return *end || v > INT_MAX ? -1 : (int)v;
+}
+
+static int check_fd_output(const char *path, int fd, const char *what, pl_err *err) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl == -1 || (fl & O_ACCMODE) == O_RDONLY)
+        return pl_err_set(err, PL_EIO, WHAT_FMT "cannot write %s: %s", WHAT_ARGS(what), path,
+                          fl == -1 ? strerror(errno) : "not open for writing");
+    return PL_OK;
+}
+
 int pl_output_check(const char *path, const char *what, pl_err *err) {
     if (!path || !*path)
         return pl_err_set(err, PL_EINVAL, WHAT_FMT "empty output path; expected a file name",
                           WHAT_ARGS(what));
+    int fd = fd_of_name(path);
+    if (fd >= 0) return check_fd_output(path, fd, what, err);
     char *dest;
     int rc = resolve_links(path, &dest, err);
     if (rc) return rc;
@@ -273,12 +298,41 @@ static void atomic_clear(pl_atomic *a) {
     a->path = a->dest = a->tmp = NULL;
 }
 
+/* a->f on fd (a device, FIFO or descriptor of this process): written in place, never
+ * replaced. fd < 0: the error of the open (errno). */
+static int open_stream(pl_atomic *a, int fd, pl_err *err) {
+    int e = errno;
+    a->f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!a->f) {
+        if (fd >= 0) {
+            e = errno;
+            close(fd);
+        }
+        int rc = pl_err_set(err, PL_EIO, WHAT_FMT "cannot write %s: %s", WHAT_ARGS(a->what),
+                            a->path, strerror(e));
+        atomic_clear(a);
+        return rc;
+    }
+    return PL_OK;
+}
+
 int pl_atomic_begin_what(pl_atomic *a, const char *path, const char *what, pl_err *err) {
     memset(a, 0, sizeof *a);
     a->what = what;
     if (!path || !*path) return pl_output_check(path, what, err);
     a->path = dup_str(path);
     if (!a->path) return pl_err_set(err, PL_ENOMEM, "out of memory");
+    int own = fd_of_name(path);
+    if (own >= 0) {
+        int rc = check_fd_output(path, own, what, err);
+        if (rc) {
+            atomic_clear(a);
+            return rc;
+        }
+        if (own == 1) fflush(stdout); /* keep the order of what was printed before */
+        if (own == 2) fflush(stderr);
+        return open_stream(a, fcntl(own, F_DUPFD_CLOEXEC, 3), err);
+    }
     int rc = resolve_links(path, &a->dest, err);
     if (!rc) rc = check_dest(path, a->dest, what, err);
     if (rc) {
@@ -286,18 +340,24 @@ int pl_atomic_begin_what(pl_atomic *a, const char *path, const char *what, pl_er
         return rc;
     }
     struct stat st;
-    if (stat(a->dest, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
-        /* a device or FIFO is a stream: written in place, never replaced */
-        int fd = open(a->dest, O_WRONLY | O_CLOEXEC);
-        a->f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-        if (!a->f) {
-            int e = errno;
-            if (fd >= 0) close(fd);
-            atomic_clear(a);
-            return pl_err_set(err, PL_EIO, WHAT_FMT "cannot write %s: %s", WHAT_ARGS(what), path,
-                              strerror(e));
+    if (stat(a->dest, &st) == 0 && S_ISCHR(st.st_mode))
+        return open_stream(a, open(a->dest, O_WRONLY | O_CLOEXEC), err);
+    if (stat(a->dest, &st) == 0 && S_ISFIFO(st.st_mode)) {
+        /* open(2) of a FIFO blocks until a reader comes: wait a little for one, never forever */
+        int fd = -1;
+        for (int tries = 0; tries < 250; tries++) {
+            fd = open(a->dest, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+            if (fd >= 0 || errno != ENXIO) break;
+            nanosleep(&(struct timespec){0, 20000000}, NULL);
         }
-        return PL_OK;
+        if (fd < 0 && errno == ENXIO) {
+            atomic_clear(a);
+            return pl_err_set(err, PL_EIO, WHAT_FMT "cannot write %s: a FIFO with no reader "
+                              "(waited 5 s); start the reader first", WHAT_ARGS(what), path);
+        }
+        int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+        if (fl != -1) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+        return open_stream(a, fd, err);
     }
     size_t n = strlen(a->dest) + 16;
     a->tmp = malloc(n);

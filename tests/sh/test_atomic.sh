@@ -247,9 +247,24 @@ if mkfifo d/out.fifo 2>/dev/null; then
   if [ $rc -eq 0 ] && [ "$(cat d/got.txt)" = "through the pipe" ] && [ -p d/out.fifo ]; then
     ok "output onto a FIFO: written as a stream, the FIFO kept"
   else bad "output onto a FIFO: exit $rc, read '$(cat d/got.txt)', $(ls -l d/out.fifo): $(head -c 300 err.txt)"; fi
+  mkfifo d/noreader.fifo
+  start=$(date +%s); timeout 30 "$P" -e 'require("pedlab").write_file("d/noreader.fifo", "x")' >/dev/null 2>err.txt; rc=$?
+  secs=$(( $(date +%s) - start ))
+  if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -qF "cannot write d/noreader.fifo: a FIFO with no reader" err.txt && [ -p d/noreader.fifo ]; then
+    ok "output onto a FIFO with no reader: an error after ${secs} s, no hang"
+  else bad "output onto a FIFO with no reader: exit $rc after ${secs} s: $(head -c 300 err.txt)"; fi
 else
   echo "skip FIFO output (mkfifo failed)"
 fi
+# /dev/fd/1 (like /dev/stdout) is the process's standard output (a pipe here, a file below),
+# not a path to replace. (Not /dev/stdout itself: a broken build run as root would replace the
+# system's /dev/stdout link with a regular file; /dev/fd/N cannot be created, so it is safe.)
+got=$("$P" -e 'io.write("printed ") require("pedlab").write_file("/dev/fd/1", "then written\n")' 2>err.txt)
+[ "$got" = "printed then written" ] && ok "output onto /dev/fd/1 (a pipe): written in order" \
+  || bad "output onto /dev/fd/1 (a pipe): '$got': $(head -c 300 err.txt)"
+"$P" -e 'io.write("printed ") require("pedlab").write_file("/proc/self/fd/1", "then written\n")' > d/stdout.txt 2>err.txt
+[ "$(cat d/stdout.txt)" = "printed then written" ] && ok "output onto /proc/self/fd/1 (a file): written in order" \
+  || bad "output onto /proc/self/fd/1 (a file): '$(cat d/stdout.txt)': $(head -c 300 err.txt)"
 echo OLD > d/target.txt; ln -s target.txt d/link.txt
 "$P" -e 'require("pedlab").write_file("d/link.txt", "NEW\n")' 2>err.txt
 if [ -L d/link.txt ] && [ "$(readlink d/link.txt)" = target.txt ] && [ "$(cat d/target.txt)" = NEW ]; then
