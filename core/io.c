@@ -52,6 +52,18 @@ static const noted_input *find_input(const struct stat *st) {
 
 static void note_stat(const struct stat *st, const char *path) {
     if (!S_ISREG(st->st_mode) || find_input(st)) return;
+    for (size_t i = 0; i < n_inputs; i++)
+        if (inputs[i].dev == st->st_dev && inputs[i].ino == st->st_ino) {
+            /* the same inode changed or reused since: it is this input now (one entry per
+             * inode, so a process rereading a rewritten file does not grow the list) */
+            char *name = dup_str(path);
+            if (name) {
+                free(inputs[i].name);
+                inputs[i].name = name;
+            }
+            inputs[i].ctime = st->st_ctim;
+            return;
+        }
     if (n_inputs == cap_inputs) {
         size_t nc = cap_inputs ? cap_inputs * 2 : 16;
         noted_input *ni = realloc(inputs, nc * sizeof *ni);
@@ -59,10 +71,12 @@ static void note_stat(const struct stat *st, const char *path) {
         inputs = ni;
         cap_inputs = nc;
     }
+    char *name = dup_str(path);
+    if (!name) return;
     inputs[n_inputs].dev = st->st_dev;
     inputs[n_inputs].ino = st->st_ino;
     inputs[n_inputs].ctime = st->st_ctim;
-    inputs[n_inputs].name = dup_str(path);
+    inputs[n_inputs].name = name;
     n_inputs++;
 }
 
