@@ -50,73 +50,72 @@ int pl_sim_opts_check(const pl_sim_opts *o, pl_err *err) {
 
 /* ---------- reference statistics ---------- */
 
+/* Per block: exact two-pass moments; blocks merged with Chan et al.'s pairwise update.
+ * scale holds the running sum of squared deviations (M2) until the end. */
+typedef struct {
+    size_t D;
+    double n, *mean, *m2, *bmean, *bm2;
+} ref_acc;
+
+static int ref_block(void *ud, size_t r0, size_t nb, double *x, pl_err *err) {
+    ref_acc *a = ud;
+    size_t D = a->D;
+    (void)r0;
+    (void)err;
+    memset(a->bmean, 0, D * sizeof *a->bmean);
+    memset(a->bm2, 0, D * sizeof *a->bm2);
+    for (size_t i = 0; i < nb; i++)
+        for (size_t d = 0; d < D; d++) a->bmean[d] += x[i * D + d];
+    for (size_t d = 0; d < D; d++) a->bmean[d] /= (double)nb;
+    for (size_t i = 0; i < nb; i++)
+        for (size_t d = 0; d < D; d++) {
+            double t = x[i * D + d] - a->bmean[d];
+            a->bm2[d] += t * t;
+        }
+    double m = (double)nb;
+    if (a->n == 0) {
+        memcpy(a->mean, a->bmean, D * sizeof *a->mean);
+        memcpy(a->m2, a->bm2, D * sizeof *a->m2);
+    } else {
+        double tot = a->n + m;
+        for (size_t d = 0; d < D; d++) {
+            double delta = a->bmean[d] - a->mean[d];
+            a->mean[d] += delta * (m / tot);
+            a->m2[d] += a->bm2[d] + delta * delta * (a->n * m / tot);
+        }
+    }
+    a->n += m;
+    return PL_OK;
+}
+
 int pl_balls_ref_stats(pl_source *ref, double eps, double *mean, double *scale, pl_err *err) {
     int rc = PL_OK;
-    double *buf = NULL, *bmean = NULL, *bm2 = NULL;
     if (!ref || !mean || !scale)
         return pl_err_set(err, PL_EINVAL, "ped: reference statistics need a source and outputs");
     size_t N = pl_source_rows(ref), D = pl_source_cols(ref);
     if (N == 0 || D == 0)
         return pl_err_set(err, PL_EINVAL, "ped: reference features %s are empty (%zu×%zu)",
                           pl_source_name(ref), N, D);
-    if (!(eps > 0) || !isfinite(eps))
-        return pl_err_set(err, PL_EINVAL, "ped: eps must be finite and > 0, got %g", eps);
-
-    /* About 8 MB of doubles per block. */
-    size_t block = ((size_t)8 << 20) / (sizeof(double) * D);
-    if (block < 1) block = 1;
-    if (block > N) block = N;
-    size_t cells;
-    if (pl_mul_overflows(block, D, &cells))
-        return pl_err_set(err, PL_ENOMEM, "ped: reference block too large");
-    buf = pl_alloc(cells, sizeof *buf, err);
-    bmean = pl_alloc(D, sizeof *bmean, err);
-    bm2 = pl_alloc(D, sizeof *bm2, err);
-    if (!buf || !bmean || !bm2) { rc = PL_ENOMEM; goto cleanup; }
-
-    /* Per block: exact two-pass moments; blocks merged with Chan et al.'s pairwise update.
-     * scale[] holds the running sum of squared deviations (M2) until the end. */
-    double n = 0;
-    for (size_t r0 = 0; r0 < N; r0 += block) {
-        size_t nb = N - r0 < block ? N - r0 : block;
-        if ((rc = pl_check_interrupt(err)) < 0) goto cleanup;
-        if ((rc = pl_source_read(ref, r0, nb, buf, err)) < 0) {
-            pl_err_prefix(err, "ped: reference statistics");
-            goto cleanup;
-        }
-        memset(bmean, 0, D * sizeof *bmean);
-        memset(bm2, 0, D * sizeof *bm2);
-        for (size_t i = 0; i < nb; i++)
-            for (size_t d = 0; d < D; d++) bmean[d] += buf[i * D + d];
-        for (size_t d = 0; d < D; d++) bmean[d] /= (double)nb;
-        for (size_t i = 0; i < nb; i++)
-            for (size_t d = 0; d < D; d++) {
-                double t = buf[i * D + d] - bmean[d];
-                bm2[d] += t * t;
-            }
-        double m = (double)nb;
-        if (n == 0) {
-            memcpy(mean, bmean, D * sizeof *mean);
-            memcpy(scale, bm2, D * sizeof *scale);
-        } else {
-            double tot = n + m;
-            for (size_t d = 0; d < D; d++) {
-                double delta = bmean[d] - mean[d];
-                mean[d] += delta * (m / tot);
-                scale[d] += bm2[d] + delta * delta * (n * m / tot);
-            }
-        }
-        n += m;
+    if ((rc = check_setting("eps", eps, err)) < 0) return rc;
+    ref_acc a = {D, 0, mean, scale, NULL, NULL};
+    a.bmean = pl_alloc(D, sizeof *a.bmean, err);
+    a.bm2 = pl_alloc(D, sizeof *a.bm2, err);
+    if (!a.bmean || !a.bm2) {
+        rc = PL_ENOMEM;
+        goto cleanup;
+    }
+    if ((rc = pl_source_foreach_block(ref, ref_block, &a, err)) < 0) {
+        if (rc != PL_EINTR) pl_err_prefix(err, "ped: reference statistics");
+        goto cleanup;
     }
     for (size_t d = 0; d < D; d++) {
-        double sd = sqrt(scale[d] / n);
+        double sd = sqrt(scale[d] / a.n);
         scale[d] = sd > eps ? sd : eps;
     }
 
 cleanup:
-    free(buf);
-    free(bmean);
-    free(bm2);
+    free(a.bmean);
+    free(a.bm2);
     return rc;
 }
 
