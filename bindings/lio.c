@@ -68,11 +68,13 @@ static int json_decode_text(lua_State *L, const char *text, size_t len, const ch
         for (size_t i = 0; i < off; i++) {
             if (text[i] == '\n') { line++; col = 1; } else col++;
         }
-        return luaL_error(L, "%s: malformed JSON at line %d, column %d (byte %d)", name, line, col, (int)off);
+        return luaL_error(L, "%s: malformed JSON at line %d, column %d (byte %d)", name, line, col,
+                          (int)off);
     }
     /* nothing but white space may follow the value */
     const char *rest = end ? end : text + len;
-    while (rest < text + len && (*rest == ' ' || *rest == '\t' || *rest == '\n' || *rest == '\r')) rest++;
+    while (rest < text + len && (*rest == ' ' || *rest == '\t' || *rest == '\n' || *rest == '\r'))
+        rest++;
     if (rest < text + len) {
         size_t off = (size_t)(rest - text);
         int line = 1, col = 1;
@@ -80,7 +82,8 @@ static int json_decode_text(lua_State *L, const char *text, size_t len, const ch
             if (text[i] == '\n') { line++; col = 1; } else col++;
         }
         cJSON_Delete(root);
-        return luaL_error(L, "%s: unexpected text after the JSON value at line %d, column %d", name, line, col);
+        return luaL_error(L, "%s: unexpected text after the JSON value at line %d, column %d", name,
+                          line, col);
     }
     lua_pushcfunction(L, push_json_protected);
     lua_pushlightuserdata(L, root);
@@ -196,7 +199,8 @@ static void add_json(lua_State *L, int idx, int depth, cJSON *parent, const char
                 cJSON_AddItemToArray(a, r);
                 for (size_t j = 0; j < m->cols; j++) {
                     double x = PL_AT(m, i, j);
-                    cJSON_AddItemToArray(r, isfinite(x) ? exact_number(x) : cJSON_CreateString(isnan(x) ? "nan" : x > 0 ? "inf" : "-inf"));
+                    const char *nf = isnan(x) ? "nan" : x > 0 ? "inf" : "-inf";
+                    cJSON_AddItemToArray(r, isfinite(x) ? exact_number(x) : cJSON_CreateString(nf));
                 }
             }
             return;
@@ -265,14 +269,16 @@ static int l_load(lua_State *L) {
     pl_err err;
     if (!strcmp(e, "npy")) {
         pl_mat m;
-        if (pl_npy_load_mat(path, &m, &err)) return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
+        if (pl_npy_load_mat(path, &m, &err))
+            return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
         lpl_pushmatrix_take(L, &m);
         return 1;
     }
     if (!strcmp(e, "csv")) {
         pl_mat m;
         char **hdr;
-        if (pl_csv_load(path, &m, &hdr, &err)) return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
+        if (pl_csv_load(path, &m, &hdr, &err))
+            return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
         size_t cols = m.cols;
         lpl_pushmatrix_take(L, &m);
         if (!hdr) return 1;
@@ -287,7 +293,8 @@ static int l_load(lua_State *L) {
     if (!strcmp(e, "json")) {
         char *text;
         size_t len;
-        if (pl_read_file(path, &text, &len, &err)) return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
+        if (pl_read_file(path, &text, &len, &err))
+            return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
         lua_pushlstring(L, text, len); /* Lua owns the text from here: nothing leaks on a raise */
         free(text);
         const char *t = lua_tolstring(L, -1, &len);
@@ -374,7 +381,8 @@ static int l_check_output(lua_State *L) {
 static int l_note_input(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     pl_err err;
-    if (pl_input_note(path, &err)) return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
+    if (pl_input_note(path, &err))
+        return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
     lua_pushboolean(L, 1);
     return 1;
 }

@@ -109,7 +109,8 @@ static const char *file_kind(mode_t m) {
 
 int pl_input_open_kind(const char *path, const char *kind, int *fd, pl_err *err) {
     *fd = -1;
-    if (!*path) return pl_err_set(err, PL_EINVAL, "empty file name; expected %s", kind ? kind : "a file");
+    if (!*path)
+        return pl_err_set(err, PL_EINVAL, "empty file name; expected %s", kind ? kind : "a file");
     int f = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (f < 0)
         return pl_err_set(err, errno == ENOENT ? PL_ENOENT : PL_EIO, "cannot open %s: %s", path,

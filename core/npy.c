@@ -70,7 +70,8 @@ static int expect(scan *s, char c, const char *what) {
 
 static int parse_str(scan *s, char *out, size_t cap) {
     skip_ws(s);
-    if (s->p >= s->end || (*s->p != '\'' && *s->p != '"')) return bad(s, "expected a quoted string");
+    if (s->p >= s->end || (*s->p != '\'' && *s->p != '"'))
+        return bad(s, "expected a quoted string");
     char q = *s->p++;
     size_t n = 0;
     while (s->p < s->end && *s->p != q) {
@@ -87,14 +88,18 @@ static int parse_descr(scan *s, pl_npy *h) {
     char d[64];
     skip_ws(s);
     if (s->p < s->end && *s->p == '[')
-        return pl_err_set(s->err, PL_EFORMAT, "%s: structured dtypes are not supported; expected a numeric array", s->path);
+        return pl_err_set(s->err, PL_EFORMAT,
+                          "%s: structured dtypes are not supported; expected a numeric array",
+                          s->path);
     if (parse_str(s, d, sizeof d)) return s->err->code;
     const char *t = d;
     int little = host_little();
     char order = '|';
     if (*t == '<' || *t == '>' || *t == '|' || *t == '=') order = *t++;
     if (*t == 'O')
-        return pl_err_set(s->err, PL_EFORMAT, "%s: object arrays (dtype '%s') are refused: pedlab never unpickles", s->path, printable(d));
+        return pl_err_set(s->err, PL_EFORMAT,
+                          "%s: object arrays (dtype '%s') are refused: pedlab never unpickles",
+                          s->path, printable(d));
     char kind = *t ? *t++ : 0;
     if (kind == '?') kind = 'b';
     char *endp;
@@ -108,7 +113,9 @@ static int parse_descr(scan *s, pl_npy *h) {
             if (h->itemsize == 1) h->swap = 0;
             return PL_OK;
         }
-    return pl_err_set(s->err, PL_EFORMAT, "%s: unsupported dtype '%s'; expected float32/64, int8-64, uint8-64 or bool", s->path, printable(d));
+    return pl_err_set(s->err, PL_EFORMAT,
+                      "%s: unsupported dtype '%s'; expected float32/64, int8-64, uint8-64 or bool",
+                      s->path, printable(d));
 }
 
 static int parse_bool(scan *s, int *out) {
@@ -127,14 +134,17 @@ static int parse_shape(scan *s, pl_npy *h) {
         if (s->p < s->end && *s->p == '-') {
             char num[32];
             size_t k = 0;
-            for (const char *q = s->p; q < s->end && k + 1 < sizeof num && (q == s->p || (*q >= '0' && *q <= '9')); q++)
+            for (const char *q = s->p;
+                 q < s->end && k + 1 < sizeof num && (q == s->p || (*q >= '0' && *q <= '9')); q++)
                 num[k++] = *q;
             num[k] = 0;
-            return pl_err_set(s->err, PL_EFORMAT, "%s: corrupt .npy header: shape holds a negative dimension (%s); expected sizes >= 0",
+            return pl_err_set(s->err, PL_EFORMAT,
+                              "%s: corrupt .npy header: shape holds a negative dimension (%s); "
+                              "expected sizes >= 0",
                               s->path, num);
         }
         if (s->p >= s->end || *s->p < '0' || *s->p > '9')
-            return bad(s, "shape holds something other than a whole number; expected a tuple of sizes >= 0");
+            return bad(s, "shape holds something other than a whole number; expected sizes >= 0");
         size_t v = 0;
         while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
             if (v > (SIZE_MAX - 9) / 10) return bad(s, "shape dimension overflows");
@@ -163,15 +173,19 @@ int pl_npy_parse(const unsigned char *buf, size_t len, const char *path, pl_npy 
         hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
         pre = 12;
     } else {
-        return pl_err_set(err, PL_EFORMAT, "%s: unsupported .npy format version %u.%u; expected 1.0, 2.0 or 3.0", path, major, buf[7]);
+        return pl_err_set(err, PL_EFORMAT,
+                          "%s: unsupported .npy format version %u.%u; expected 1.0, 2.0 or 3.0",
+                          path, major, buf[7]);
     }
     if (hlen > len - pre)
-        return pl_err_set(err, PL_EFORMAT, "%s: truncated .npy header (declares %zu bytes, file has %zu)", path, hlen, len - pre);
+        return pl_err_set(err, PL_EFORMAT,
+                          "%s: truncated .npy header (declares %zu bytes, file has %zu)", path,
+                          hlen, len - pre);
     /* NumPy evaluates the header as Python source, which refuses a NUL byte anywhere */
     const unsigned char *nul = memchr(buf + pre, 0, hlen);
     if (nul)
-        return pl_err_set(err, PL_EFORMAT, "%s: corrupt .npy header: NUL byte at byte %zu; expected text (NumPy refuses it too)",
-                          path, (size_t)(nul - buf));
+        return pl_err_set(err, PL_EFORMAT, "%s: corrupt .npy header: NUL byte at byte %zu; "
+                          "expected text (NumPy refuses it too)", path, (size_t)(nul - buf));
     scan s = {(const char *)buf + pre, (const char *)buf + pre + hlen, path, err};
     int have_descr = 0, have_order = 0, have_shape = 0;
     if (expect(&s, '{', "header is not a dict")) return err->code;
@@ -191,7 +205,8 @@ int pl_npy_parse(const unsigned char *buf, size_t len, const char *path, pl_npy 
             if (parse_shape(&s, h)) return err->code;
             have_shape = 1;
         } else {
-            return pl_err_set(err, PL_EFORMAT, "%s: corrupt .npy header: unknown key '%s'", path, printable(key));
+            return pl_err_set(err, PL_EFORMAT, "%s: corrupt .npy header: unknown key '%s'", path,
+                              printable(key));
         }
         skip_ws(&s);
         if (s.p < s.end && *s.p == ',') s.p++;
@@ -214,24 +229,33 @@ int pl_npy_parse(const unsigned char *buf, size_t len, const char *path, pl_npy 
 int pl_npy_read_header(FILE *f, const char *path, pl_npy *h, pl_err *err) {
     unsigned char pre[12];
     struct stat st;
-    if (fstat(fileno(f), &st) != 0) return pl_err_set(err, PL_EIO, "cannot read %s: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode)) return pl_err_set(err, PL_EIO, "%s is a directory; expected a .npy file", path);
-    if (!S_ISREG(st.st_mode)) return pl_err_set(err, PL_EIO, "%s is not a regular file; expected a .npy file", path);
+    if (fstat(fileno(f), &st) != 0)
+        return pl_err_set(err, PL_EIO, "cannot read %s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return pl_err_set(err, PL_EIO, "%s is a directory; expected a .npy file", path);
+    if (!S_ISREG(st.st_mode))
+        return pl_err_set(err, PL_EIO, "%s is not a regular file; expected a .npy file", path);
     pl_input_note_fd(fileno(f), path);
     if (fseek(f, 0, SEEK_END) != 0) return pl_err_set(err, PL_EIO, "%s: cannot seek", path);
     long fsz = ftell(f);
-    if (fsz < 0 || fseek(f, 0, SEEK_SET) != 0) return pl_err_set(err, PL_EIO, "%s: cannot seek", path);
+    if (fsz < 0 || fseek(f, 0, SEEK_SET) != 0)
+        return pl_err_set(err, PL_EIO, "%s: cannot seek", path);
     size_t got = fread(pre, 1, sizeof pre, f);
     if (got < 10 || memcmp(pre, "\x93NUMPY", 6) != 0)
         return pl_err_set(err, PL_EFORMAT, "%s: not a .npy file (bad magic)", path);
     if (pre[6] < 1 || pre[6] > 3)
-        return pl_err_set(err, PL_EFORMAT, "%s: unsupported .npy format version %u.%u; expected 1.0, 2.0 or 3.0", path, pre[6], pre[7]);
-    if (pre[6] > 1 && got < 12) return pl_err_set(err, PL_EFORMAT, "%s: truncated .npy header", path);
+        return pl_err_set(err, PL_EFORMAT,
+                          "%s: unsupported .npy format version %u.%u; expected 1.0, 2.0 or 3.0",
+                          path, pre[6], pre[7]);
+    if (pre[6] > 1 && got < 12)
+        return pl_err_set(err, PL_EFORMAT, "%s: truncated .npy header", path);
     size_t hlen = pre[6] == 1 ? ((size_t)pre[8] | (size_t)pre[9] << 8) + 10
                               : ((size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 |
                                  (size_t)pre[11] << 24) + 12;
     if (hlen > (size_t)fsz)
-        return pl_err_set(err, PL_EFORMAT, "%s: truncated .npy header (declares %zu bytes, file has %ld)", path, hlen, fsz);
+        return pl_err_set(err, PL_EFORMAT,
+                          "%s: truncated .npy header (declares %zu bytes, file has %ld)", path,
+                          hlen, fsz);
     unsigned char *buf = malloc(hlen);
     if (!buf) return pl_err_set(err, PL_ENOMEM, "out of memory");
     int rc = PL_OK;
@@ -245,10 +269,12 @@ int pl_npy_read_header(FILE *f, const char *path, pl_npy *h, pl_err *err) {
     size_t need = h->count * h->itemsize;
     if (h->file_size - h->data_offset < need)
         return pl_err_set(err, PL_EFORMAT,
-                          "%s: truncated: the header promises %zu bytes of %s data (shape %zu×%zu), the file holds %zu",
+                          "%s: truncated: the header promises %zu bytes of %s data (shape "
+                          "%zu×%zu), the file holds %zu",
                           path, need, pl_dtype_name(h->dtype), h->ndim > 0 ? h->shape[0] : 1,
                           h->ndim > 1 ? h->shape[1] : 1, h->file_size - h->data_offset);
-    if (fseek(f, (long)h->data_offset, SEEK_SET) != 0) return pl_err_set(err, PL_EIO, "%s: cannot seek", path);
+    if (fseek(f, (long)h->data_offset, SEEK_SET) != 0)
+        return pl_err_set(err, PL_EIO, "%s: cannot seek", path);
     return PL_OK;
 }
 
@@ -351,7 +377,8 @@ int pl_npy_load_mat(const char *path, pl_mat *out, pl_err *err) {
     else if (h.ndim == 2) { rows = h.shape[0]; cols = h.shape[1]; }
     else {
         fclose(f);
-        return pl_err_set(err, PL_EFORMAT, "%s: array has %d dimensions; expected 1 or 2", path, h.ndim);
+        return pl_err_set(err, PL_EFORMAT, "%s: array has %d dimensions; expected 1 or 2", path,
+                          h.ndim);
     }
     if ((rc = pl_mat_init(out, rows, cols, err))) {
         fclose(f);
@@ -380,7 +407,8 @@ int pl_npy_load_ints(const char *path, int64_t **out, size_t *n, pl_err *err) {
     if (rc) return rc;
     if (!(h.ndim == 1 || (h.ndim == 2 && (h.shape[0] == 1 || h.shape[1] == 1)))) {
         fclose(f);
-        return pl_err_set(err, PL_EFORMAT, "%s: labels must be a 1-D array; got %d dimensions", path, h.ndim);
+        return pl_err_set(err, PL_EFORMAT, "%s: labels must be a 1-D array; got %d dimensions",
+                          path, h.ndim);
     }
     double *v = pl_alloc(h.count ? h.count : 1, sizeof *v, err);
     int64_t *r = pl_alloc(h.count ? h.count : 1, sizeof *r, err);
@@ -388,12 +416,15 @@ int pl_npy_load_ints(const char *path, int64_t **out, size_t *n, pl_err *err) {
     if ((rc = read_all(f, path, &h, v, err))) goto cleanup;
     for (size_t i = 0; i < h.count; i++) {
         if (!pl_dtype_is_integer(h.dtype) && (!isfinite(v[i]) || v[i] != floor(v[i]))) {
-            rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %g; labels must be whole numbers", path, i + 1, v[i]);
+            rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %g; labels must be whole numbers",
+                            path, i + 1, v[i]);
             goto cleanup;
         }
         /* from 2^53 on, float64 no longer holds every whole number: two ids may have merged */
         if (!pl_dtype_is_integer(h.dtype) && fabs(v[i]) >= 9007199254740992.0) {
-            rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %.17g, a %s label beyond 2^53 where distinct ids may have been rounded together; store labels as int64",
+            rc = pl_err_set(err, PL_EFORMAT,
+                            "%s: row %zu holds %.17g, a %s label beyond 2^53 where distinct ids "
+                            "may have been rounded together; store labels as int64",
                             path, i + 1, v[i], pl_dtype_name(h.dtype));
             goto cleanup;
         }
@@ -418,7 +449,8 @@ int pl_npy_load_ints(const char *path, int64_t **out, size_t *n, pl_err *err) {
             memcpy(&u, p, 8);
             if (h.dtype == PL_DT_U64 && u > (uint64_t)INT64_MAX) {
                 free(raw);
-                rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %llu, too large for a label", path, i + 1, (unsigned long long)u);
+                rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %llu, too large for a label",
+                                path, i + 1, (unsigned long long)u);
                 goto cleanup;
             }
             memcpy(&r[i], &u, 8);
@@ -437,12 +469,17 @@ cleanup:
 
 static int write_header(FILE *f, const char *descr, size_t rows, size_t cols, int two_d) {
     char dict[256];
-    int len = two_d ? snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%zu, %zu), }", descr, rows, cols)
-                    : snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%zu,), }", descr, rows);
+    int len =
+        two_d ? snprintf(dict, sizeof dict,
+                         "{'descr': '%s', 'fortran_order': False, 'shape': (%zu, %zu), }", descr,
+                         rows, cols)
+              : snprintf(dict, sizeof dict,
+                         "{'descr': '%s', 'fortran_order': False, 'shape': (%zu,), }", descr, rows);
     size_t total = 10 + (size_t)len + 1;
     size_t pad = (64 - total % 64) % 64;
     size_t hlen = (size_t)len + pad + 1;
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
+                             (unsigned char)(hlen >> 8)};
     if (fwrite(pre, 1, 10, f) != 10 || fwrite(dict, 1, (size_t)len, f) != (size_t)len) return -1;
     for (size_t i = 0; i < pad; i++) fputc(' ', f);
     fputc('\n', f);
