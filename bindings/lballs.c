@@ -34,11 +34,6 @@
 #include "ped.h"
 #include "lpedlab.h"
 
-/* From lmatrix.c: matrices lent to a force law. */
-pl_mat *lpl_lendmatrix(lua_State *L, const double *data, size_t rows, size_t cols,
-                       int readonly);
-void lpl_expirematrix(lua_State *L, int idx);
-
 typedef struct {
     pl_balls b;
     int ready;

@@ -16,35 +16,18 @@
 #include "linalg.h"
 #include "lpedlab.h"
 
-/* Every Matrix this file makes carries flags and a pointer to its root (itself for a matrix
- * that owns its memory); the root is kept alive by a view's user value. */
-enum { MAT_READONLY = 1, MAT_EXPIRED = 2 };
-typedef struct mat_ud {
-    lpl_matrix pub;
-    unsigned flags;        /* of a root: MAT_*; views read their root's */
-    struct mat_ud *root;
-} mat_ud;
-
 #define EXPIRED_MSG "matrix lent to a force law is only valid during the call"
 
-pl_mat *lpl_lendmatrix(lua_State *L, const double *data, size_t rows, size_t cols,
-                       int readonly);
-void lpl_expirematrix(lua_State *L, int idx);
-
 static lpl_matrix *newud(lua_State *L) {
-    mat_ud *u = lua_newuserdatauv(L, sizeof *u, 1);
+    lpl_matrix *u = lua_newuserdatauv(L, sizeof *u, 1);
     memset(u, 0, sizeof *u);
     u->root = u;
     luaL_setmetatable(L, LPL_MATRIX);
-    return &u->pub;
+    return u;
 }
 
-/* The flags that apply to the matrix u at idx (its root's), 0 for a matrix made elsewhere. */
-static unsigned flagsof(lua_State *L, int idx, lpl_matrix *u) {
-    if (lua_rawlen(L, idx) < sizeof(mat_ud)) return 0;
-    mat_ud *x = (mat_ud *)u;
-    return x->root ? x->root->flags : 0;
-}
+/* The flags that apply to the matrix u (its root's). */
+static unsigned flagsof(const lpl_matrix *u) { return u->root ? u->root->flags : 0; }
 
 static int isclosed(const lpl_matrix *u) { return !u->m.data && (u->m.rows || u->m.cols); }
 
@@ -52,13 +35,13 @@ static int isclosed(const lpl_matrix *u) { return !u->m.data && (u->m.rows || u-
  * the closed check comes first). */
 static lpl_matrix *checklive(lua_State *L, int idx, lpl_matrix *u) {
     if (isclosed(u)) luaL_argerror(L, idx, "matrix was closed");
-    if (flagsof(L, idx, u) & MAT_EXPIRED) luaL_error(L, EXPIRED_MSG);
+    if (flagsof(u) & LPL_MAT_EXPIRED) luaL_error(L, EXPIRED_MSG);
     return u;
 }
 
 static pl_mat *checkwritable(lua_State *L, int idx) {
     lpl_matrix *u = checklive(L, idx, luaL_checkudata(L, idx, LPL_MATRIX));
-    if (flagsof(L, idx, u) & MAT_READONLY)
+    if (flagsof(u) & LPL_MAT_READONLY)
         luaL_error(L, "read-only matrix: the centres and radii lent to a force law cannot be "
                    "written (write the forces)");
     return &u->m;
@@ -76,19 +59,18 @@ pl_mat *lpl_checkmatrix(lua_State *L, int idx) {
 /* A rows×cols matrix owning a copy of data (row-major), optionally read-only, pushed. */
 pl_mat *lpl_lendmatrix(lua_State *L, const double *data, size_t rows, size_t cols,
                        int readonly) {
-    mat_ud *u = (mat_ud *)newud(L);
+    lpl_matrix *u = newud(L);
     pl_err err;
-    if (pl_mat_init(&u->pub.m, rows, cols, &err)) lpl_raise(L, &err);
-    if (rows && cols) memcpy(u->pub.m.data, data, rows * cols * sizeof(double));
-    if (readonly) u->flags |= MAT_READONLY;
-    return &u->pub.m;
+    if (pl_mat_init(&u->m, rows, cols, &err)) lpl_raise(L, &err);
+    if (rows && cols) memcpy(u->m.data, data, rows * cols * sizeof(double));
+    if (readonly) u->flags |= LPL_MAT_READONLY;
+    return &u->m;
 }
 
 /* The matrix at idx (lent) and every view of it raise from now on. */
 void lpl_expirematrix(lua_State *L, int idx) {
     lpl_matrix *u = luaL_checkudata(L, idx, LPL_MATRIX);
-    if (lua_rawlen(L, idx) >= sizeof(mat_ud) && ((mat_ud *)u)->root)
-        ((mat_ud *)u)->root->flags |= MAT_EXPIRED;
+    if (u->root) u->root->flags |= LPL_MAT_EXPIRED;
 }
 
 pl_mat *lpl_newmatrix(lua_State *L, size_t rows, size_t cols) {
@@ -258,15 +240,15 @@ static int m_set(lua_State *L) {
 /* A view of the matrix at parent (a root or a view): it holds the root, so closing the matrix
  * it was taken from (when that is a view) leaves it valid. */
 static void pushview(lua_State *L, int parent, pl_mat v) {
-    mat_ud *p = (mat_ud *)lua_touserdata(L, parent);
+    lpl_matrix *p = lua_touserdata(L, parent);
     if (lua_getiuservalue(L, parent, 1) != LUA_TUSERDATA) {
         lua_pop(L, 1);
         lua_pushvalue(L, parent);
     }
     lpl_matrix *root = lua_touserdata(L, -1);
-    mat_ud *u = (mat_ud *)newud(L);
-    u->pub.m = v;
-    u->root = lua_rawlen(L, parent) >= sizeof(mat_ud) ? p->root : NULL;
+    lpl_matrix *u = newud(L);
+    u->m = v;
+    u->root = p->root;
     root->views++;
     lua_rotate(L, -2, 1);   /* view, root */
     lua_setiuservalue(L, -2, 1);
@@ -426,7 +408,7 @@ static int m_tostring(lua_State *L) {
         lua_pushliteral(L, "Matrix (closed)");
         return 1;
     }
-    if (flagsof(L, 1, u) & MAT_EXPIRED) {
+    if (flagsof(u) & LPL_MAT_EXPIRED) {
         lua_pushliteral(L, "Matrix (lent to a force law; expired)");
         return 1;
     }

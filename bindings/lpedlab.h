@@ -15,10 +15,14 @@
 #define LPL_DATASET "pedlab.Dataset"
 #define LPL_BALLS "pedlab.BallSystem"
 
-/* Matrix userdata: the struct is the object; user value 1 holds the parent of a view. */
+/* Matrix userdata: the struct is the object; user value 1 holds a view's root (the matrix that
+ * owns the memory), so a view never outlives the memory it reads. */
+enum { LPL_MAT_READONLY = 1, LPL_MAT_EXPIRED = 2 };
 typedef struct lpl_matrix {
     pl_mat m;
-    int views; /* live views of this matrix: an explicit close leaves their memory alone */
+    int views;                /* live views of this matrix: a close leaves their memory alone */
+    unsigned flags;           /* LPL_MAT_*, of a root; a view reads its root's */
+    struct lpl_matrix *root;  /* itself for a matrix that owns its memory */
 } lpl_matrix;
 
 pl_mat *lpl_checkmatrix(lua_State *L, int idx);
@@ -30,6 +34,12 @@ void lpl_pushmatrix_take(lua_State *L, pl_mat *m);
 /* A Matrix, or a Lua array of numbers (→ n×1), or an array of arrays, at idx: converted
  * into a fresh owned matrix in *out (caller releases). Raises on bad input. */
 void lpl_tomatrix(lua_State *L, int idx, pl_mat *out);
+
+/* Matrices lent to a force law: a pushed copy of data (read-only when asked); after the call
+ * lpl_expirematrix makes it, and every view of it, raise on any use. */
+pl_mat *lpl_lendmatrix(lua_State *L, const double *data, size_t rows, size_t cols,
+                       int readonly);
+void lpl_expirematrix(lua_State *L, int idx);
 
 pl_data *lpl_checkdata(lua_State *L, int idx);
 /* Push a Dataset that takes over the caller's reference to d. */
