@@ -2,6 +2,7 @@
  * through pl_npy_load_mat, pl_npy_load_ints and the streamed pl_source (every row read), and
  * fuzzed labels through pl_data_new (the np.unique-like remapping). */
 #include <math.h>
+#include <string.h>
 
 #include "data.h"
 #include "fuzz_common.h"
@@ -52,6 +53,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int rc = pl_npy_parse(data, size, "fuzz.npy", &h, &err);
     fuzz_check_err(rc, &err, "pl_npy_parse");
     if (rc == PL_OK && (h.data_offset > size || h.ndim > PL_NPY_MAXDIM)) abort();
+    /* NumPy refuses a header holding a NUL byte: so must we */
+    if (rc == PL_OK && memchr(data + (data[6] == 1 ? 10 : 12), 0,
+                              h.data_offset - (data[6] == 1 ? 10 : 12)))
+        abort();
 
     const char *path = fuzz_file(data, size);
     pl_mat m;
