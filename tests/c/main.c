@@ -1,5 +1,6 @@
 /* main.c — runner for the C unit tests (see test.h). */
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <stdlib.h>
 
 #include "../../core/data.h"
@@ -116,6 +117,14 @@ int tf_load_permuted(const char *c, uint64_t seed, pl_mat *x, int64_t **y, pl_ma
     size_t N = x->rows, D = x->cols;
     size_t *perm = malloc(N * sizeof *perm);
     *yp = malloc(N * sizeof **yp);
+    if (perm == NULL || *yp == NULL) {
+        free(perm);
+        free(*yp);
+        free(*y);
+        *yp = *y = NULL;
+        pl_mat_release(x);
+        return pl_err_set(err, PL_ENOMEM, "out of memory permuting %s", c);
+    }
     for (size_t i = 0; i < N; i++) perm[i] = i;
     for (size_t i = N - 1; i > 0; i--) {
         size_t j = (size_t)(tf_rand(&seed) * (double)(i + 1)), t = perm[i];
@@ -185,8 +194,101 @@ double tf_expected(const char *fixture_case, const char *dotted_key) {
     return v;
 }
 
+#ifdef PL_FAIL_ALLOC
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "failalloc.h"
+
+/* Run t in a child with its n-th allocation failing (n = 0: none); the child's output is
+ * dropped. Returns the wait status; *count gets the allocations the run made. */
+static int run_failing(const tf_entry *t, long n, long *count) {
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        close(fds[0]);
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) {
+            dup2(null, 1);
+            dup2(null, 2);
+        }
+        alarm(60);
+        pl_failalloc_set(n, 0);
+        tf_failed = 0;
+        t->fn();
+        long c = pl_failalloc_count();
+        if (write(fds[1], &c, sizeof c) != (ssize_t)sizeof c) _exit(3);
+        _exit(tf_failed);
+    }
+    close(fds[1]);
+    int status = 0;
+    long c = 0;
+    if (read(fds[0], &c, sizeof c) != (ssize_t)sizeof c) c = -1;
+    close(fds[0]);
+    waitpid(pid, &status, 0);
+    *count = c;
+    return status;
+}
+
+/* pl_ctest --fail-alloc [NAME...]: each test again with its N-th allocation failing, for
+ * every N of a clean run's count (above PL_ALLOC_MAX_RUNS allocations, default 40, an even
+ * sample of that many). A test may fail then; it must not crash, hang, or trip a sanitizer
+ * (run with ASAN_OPTIONS/UBSAN_OPTIONS exitcode=86). PEDLAB_FAIL_ALLOC=N pl_ctest NAME
+ * replays one run. */
+static int fail_alloc_main(int argc, char **argv) {
+    const char *m = getenv("PL_ALLOC_MAX_RUNS");
+    long max_runs = m ? strtol(m, NULL, 10) : 40, bad = 0, total_runs = 0;
+    if (max_runs < 1) max_runs = 1;
+    for (int i = 0; i < tf_ntests; i++) {
+        int want = argc <= 2;
+        for (int a = 2; a < argc; a++)
+            if (strcmp(argv[a], tf_tests[i].name) == 0) want = 1;
+        if (!want) continue;
+        long count = 0, runs = 0, c;
+        int st = run_failing(&tf_tests[i], 0, &count);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || count < 0) {
+            printf("FAIL fail-alloc %s: fails without injected failures\n", tf_tests[i].name);
+            bad++;
+            continue;
+        }
+        long stride = count <= max_runs ? 1 : (count + max_runs - 1) / max_runs;
+        int broke = 0;
+        for (long n = 1; n <= count; n += stride, runs++) {
+            st = run_failing(&tf_tests[i], n, &c);
+            const char *why = NULL;
+            char sig[32];
+            if (WIFSIGNALED(st)) {
+                snprintf(sig, sizeof sig, "killed by signal %d", WTERMSIG(st));
+                why = sig;
+            } else if (WIFEXITED(st) && WEXITSTATUS(st) == 86) {
+                why = "sanitizer report";
+            }
+            if (why) {
+                printf("FAIL fail-alloc %s: N=%ld of %ld: %s (replay: PEDLAB_FAIL_ALLOC=%ld "
+                       "pl_ctest %s)\n", tf_tests[i].name, n, count, why, n, tf_tests[i].name);
+                broke = 1;
+            }
+        }
+        total_runs += runs;
+        if (broke) bad++;
+        else printf("ok   fail-alloc %s: %ld of %ld allocations failed in turn\n",
+                    tf_tests[i].name, runs, count);
+        fflush(stdout);
+    }
+    printf("fail-alloc: %ld runs, %ld tests went wrong\n", total_runs, bad);
+    return bad ? 1 : 0;
+}
+#endif
+
 int main(int argc, char **argv) {
     int failures = 0, ran = 0;
+#ifdef PL_FAIL_ALLOC
+    if (argc > 1 && strcmp(argv[1], "--fail-alloc") == 0) return fail_alloc_main(argc, argv);
+#endif
     for (int i = 0; i < tf_ntests; i++) {
         if (argc > 1) {
             int want = 0;

@@ -7,8 +7,11 @@
 # allocation fail) are tried. Each run must end either with exit 0 and the output of a run
 # without failure, or with a non-zero exit and one error line "pedlab: ..."; never a crash, a
 # hang, a sanitizer report (leaks included, in an ASan build) or a wrong result.
-#   bash tests/sh/test_alloc_fail.sh PEDLAB    (PEDLAB built with -DPL_FAIL_ALLOC=ON;
-#                                              `make check-alloc` builds one with ASan)
+# With PL_CTEST (pl_ctest of the same build), every C unit test also runs again with its N-th
+# allocation failing (pl_ctest --fail-alloc: every N up to 40 allocations, else 40 spread over
+# its count): a test may fail then, but must not crash, hang or trip a sanitizer.
+#   bash tests/sh/test_alloc_fail.sh PEDLAB [PL_CTEST]   (built with -DPL_FAIL_ALLOC=ON;
+#                                              `make check-alloc` builds them with ASan)
 # PL_ALLOC_STRIDE_C / PL_ALLOC_STRIDE_LUA = k: every k-th N only (defaults 1 and 10: ~6,500 Lua
 # allocations at every N would take longer than CI allows); PL_ALLOC_JOBS runs in parallel
 # (default 2).
@@ -111,6 +114,31 @@ for c in score sweep; do
     fi
   done
 done
-echo "$runs runs in $(( $(date +%s) - t0 )) s"
+echo "pedlab: $runs runs in $(( $(date +%s) - t0 )) s"
+
+CT="${2:-}"
+if [ -n "$CT" ]; then
+  t0=$(date +%s)
+  names=$(grep -ho '^TEST([A-Za-z0-9_]*)' "$SRC"/tests/c/*.c | sed -E 's/TEST\((.*)\)/\1/')
+  # a sanitizer's finding must not look like a test's own failure (exit 1)
+  for j in $(seq 1 "$JOBS"); do
+    echo "$names" | awk -v j="$j" -v n="$JOBS" 'NR % n == j - 1' | xargs \
+      env ASAN_OPTIONS=detect_leaks=0:exitcode=86 UBSAN_OPTIONS=halt_on_error=1:exitcode=86 \
+      "$CT" --fail-alloc > "$tmp/ctest-$j.log" 2>&1 &
+  done
+  wait
+  cat "$tmp"/ctest-*.log | grep -E '^(ok|FAIL) ' | sort -k1,1r -k3 > "$tmp/ctest.log"
+  bad=$(grep -c '^FAIL' "$tmp/ctest.log")
+  good=$(grep -c '^ok' "$tmp/ctest.log")
+  if [ "$bad" -eq 0 ] && [ "$good" -gt 0 ]; then
+    echo "ok   pl_ctest --fail-alloc: $good tests, no crash, hang or sanitizer report"
+  else
+    fail=$((fail + 1))
+    echo "FAIL pl_ctest --fail-alloc: $bad runs went wrong ($good tests clean):"
+    grep '^FAIL' "$tmp/ctest.log" | head -n 40 | sed 's/^FAIL fail-alloc /       /'
+  fi
+  echo "pl_ctest: $(cat "$tmp"/ctest-*.log | sed -nE 's/^fail-alloc: ([0-9]+) runs.*/\1/p' \
+    | awk '{ s += $1 } END { print s }') runs in $(( $(date +%s) - t0 )) s"
+fi
 [ $fail -eq 0 ] && echo "all passed" || echo "$fail failed"
 [ $fail -eq 0 ]
