@@ -214,7 +214,7 @@ fi
 fail_case "features NaN" "nan_features.npy: row 8, column 3 is NaN" score --features nan_features.npy $L --metric logme
 fail_case "features +Inf" "inf_features.npy: row 60, column 1 is infinite" score --features inf_features.npy $L --metric gbc
 fail_case "features float32 Inf" "inf_f32.npy: row 3, column 1 is infinite" score --features inf_f32.npy $L --metric sfda
-fail_case "features NaN with PED" "nan_features.npy: row 8, column 3 is NaN" score --features nan_features.npy $L --metric ped+logme
+fail_case "features NaN with PED" "nan_features.npy: row 8, column 3 is NaN" score --features nan_features.npy $L --ref good_features.npy --metric ped+logme
 fail_case "source probs NaN (leep)" "nan_features.npy: row 8, column 3 is not finite" score $G --metric leep --source-probs nan_features.npy
 fail_case "source probs negative (leep)" "leep: source probabilities row 1, column 1" score $G --metric leep --source-probs good_features.npy
 
@@ -309,7 +309,7 @@ mkzoo; echo '{"t1": {"alpha": 60, "beta": 70, "gamma": 80}, "t2": {"alpha": 1, "
 fail_case "zoo ground truth missing a model" "z/gt.json: task 't1' has no accuracy for model 'delta'" rank --zoo z --metric logme --quiet --json z/out.json --md z/out.md --csv z/out.csv
 nothing_left "zoo ground truth missing a model: no outputs" z/out.json z/out.md z/out.csv
 mkzoo; echo '{"t1": {"alpha": "60", "beta": 70, "gamma": 80, "delta": 9}, "t2": {"alpha": 1, "beta": 2, "gamma": 3, "delta": 4}}' > z/gt.json
-fail_case "zoo accuracy is a string" "z/gt.json: expected {task: {model: accuracy}}; task 't1', model 'alpha' is not a number" rank --zoo z --metric logme --quiet
+fail_case "zoo accuracy is a string" "z/gt.json: expected {task: {model: accuracy}}; task 't1', model 'alpha' is string, not a finite number" rank --zoo z --metric logme --quiet
 mkzoo; echo '{"models": "alpha"}' > z/zoo.json
 fail_case "zoo.json models not an array" "z/zoo.json: field 'models' must be an array of names" rank --zoo z --metric logme --quiet
 mkzoo; echo '{"models": [{"a": 1}, "beta"]}' > z/zoo.json
@@ -335,7 +335,7 @@ fail_case "zoo task with one model" "task 't1' has only one model; ranking needs
 mkzoo
 fail_case "zoo unknown task" "task 't9' has no models in z" rank --zoo z --task t9 --metric logme --quiet
 fail_case "zoo missing reference sets" "missing reference set z/alpha_nope_feature.npy" rank --zoo z --metric ped+logme --ref-name nope --quiet
-fail_case "zoo folder does not exist" "zoo: cannot open folder missing-zoo" rank --zoo missing-zoo --metric logme --quiet
+fail_case "zoo folder does not exist" "zoo: missing-zoo is not a folder" rank --zoo missing-zoo --metric logme --quiet
 mkdir -p emptyzoo
 fail_case "zoo folder empty" "zoo: emptyzoo holds no <model>_<task>_feature.npy / _label.npy pairs" rank --zoo emptyzoo --metric logme --quiet
 fail_case "zoo unknown metric" "rank: unknown metric 'nope'" rank --zoo z --metric logme,nope --quiet --json z/out.json
@@ -379,16 +379,16 @@ law "yields" "attempt to yield" yield.lua
 law "system law raises" "system law broke" sysraise.lua
 law "system law never returns" "force law exceeded its instruction limit" sysloop.lua
 law "system law writes NaN" "force law returned a non-finite force" sysnan.lua
-law "file with a syntax error" "--force $FL/syntax.lua: $FL/syntax.lua:1:" syntax.lua
-law "file returns a number" "the file must return a function(d, ri, rj) or {system = f}; it returned number" number.lua
-law "file raises at load" "--force $FL/toplevel_error.lua: $FL/toplevel_error.lua:1: top level failed" toplevel_error.lua
+law "file with a syntax error" "force law $FL/syntax.lua: $FL/syntax.lua:1:" syntax.lua
+law "file returns a number" "force law $FL/number.lua: the file must return a function(d, ri, rj, p)" number.lua
+law "file raises at load" "force law $FL/toplevel_error.lua: $FL/toplevel_error.lua:1: top level failed" toplevel_error.lua
 law "file never finishes loading" "$FL/toplevel_loop.lua" toplevel_loop.lua
 law "file does not exist" "cannot open $FL/missing.lua" missing.lua
 works "force law returns a numeric string (coerced)" "^ped\+logme	" score $OVX --force "$FL/string.lua" --metric ped+logme
 fail_case "unknown force law name" "unknown force law 'nope'" score $OVX --force nope --metric ped+logme
-fail_case "PED with a negative time step" "ped: time step must be finite and >= 0, got -1" score $OVX --metric ped+logme --dt -1
+fail_case "PED with a negative time step" "score: --dt -1: expected a number > 0" score $OVX --metric ped+logme --dt -1
 fail_case "PED reference of the wrong width" "have 1 columns" score $G --metric ped+logme --ref d1_features.npy
-fail_case "--save-shift without an extension" "shiftfile: no file extension; expected a name ending in .npy, .csv or .json" score $OVX --metric ped+logme --save-shift shiftfile
+fail_case "--save-shift without an extension" "--save-shift shiftfile: expected a file name ending in .npy or .csv" score $OVX --metric ped+logme --save-shift shiftfile
 nothing_left "--save-shift without an extension: no shiftfile" shiftfile
 fail_case "--save-shift into a missing folder" "cannot write notadir/shift.npy" score $OVX --metric ped+logme --save-shift notadir/shift.npy
 
