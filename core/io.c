@@ -547,6 +547,7 @@ int pl_listdir(const char *path, char ***names, size_t *n, pl_err *err) {
 
 struct pl_journal {
     int fd;
+    int torn; /* the file ends without '\n' (a run killed mid-line): start on a new line */
     char *path;
 };
 
@@ -562,6 +563,7 @@ int pl_journal_open(const char *path, pl_journal **out, pl_err *err) {
         return pl_err_set(err, PL_ENOMEM, "out of memory");
     }
     j->path = p;
+    j->torn = 0;
     j->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0666);
     if (j->fd < 0) {
         rc = pl_err_set(err, PL_EIO, "cannot open %s: %s", path, strerror(errno));
@@ -587,6 +589,10 @@ int pl_journal_open(const char *path, pl_journal **out, pl_err *err) {
                  : pl_err_set(err, PL_EIO, "cannot lock %s: %s", path, strerror(errno));
         goto fail;
     }
+    char last;
+    if (S_ISREG(st.st_mode) && fstat(j->fd, &st) == 0 && st.st_size > 0 &&
+        pread(j->fd, &last, 1, st.st_size - 1) == 1)
+        j->torn = last != '\n';
     *out = j;
     return PL_OK;
 fail:
@@ -599,27 +605,34 @@ int pl_journal_append(pl_journal *j, const char *line, size_t len, pl_err *err) 
     if (memchr(line, '\n', len))
         return pl_err_set(err, PL_EINVAL, "%s: a journal line must not hold a newline",
                           j->path);
-    char nl = '\n';
-    struct iovec iov[2] = {{(void *)line, len}, {&nl, 1}};
-    size_t left = len + 1;
-    int k = 0;
+    char nl[1] = {'\n'};
+    struct iovec iov[3] = {{nl, 1}, {(void *)line, len}, {nl, 1}};
+    int k = j->torn ? 0 : 1, e = 0;
+    size_t left = len + 1 + (size_t)j->torn;
+    /* a failed append is undone (the file cut back to its size before), so the journal holds
+     * whole lines only, also after a full disk */
+    struct stat st;
+    off_t before = fstat(j->fd, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
     while (left) {
-        ssize_t w = writev(j->fd, iov + k, 2 - k);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return pl_err_set(err, PL_EIO, "cannot write %s: %s", j->path, strerror(errno));
+        ssize_t w = writev(j->fd, iov + k, 3 - k);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            e = w < 0 ? errno : ENOSPC;
+            break;
         }
-        if (w == 0)
-            return pl_err_set(err, PL_EIO, "cannot write %s: %s", j->path, strerror(ENOSPC));
         left -= (size_t)w;
-        while (k < 2 && (size_t)w >= iov[k].iov_len) w -= (ssize_t)iov[k++].iov_len;
-        if (k < 2) {
+        while (k < 3 && (size_t)w >= iov[k].iov_len) w -= (ssize_t)iov[k++].iov_len;
+        if (k < 3) {
             iov[k].iov_base = (char *)iov[k].iov_base + w;
             iov[k].iov_len -= (size_t)w;
         }
     }
-    if (fdatasync(j->fd) != 0 && errno != EINVAL && errno != EROFS)
-        return pl_err_set(err, PL_EIO, "cannot write %s: %s", j->path, strerror(errno));
+    if (!e && fdatasync(j->fd) != 0 && errno != EINVAL && errno != EROFS) e = errno;
+    if (e) {
+        if (before >= 0 && ftruncate(j->fd, before) != 0) { /* the error below stands */ }
+        return pl_err_set(err, PL_EIO, "cannot write %s: %s", j->path, strerror(e));
+    }
+    j->torn = 0;
     return PL_OK;
 }
 

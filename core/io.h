@@ -86,7 +86,9 @@ void pl_listdir_free(char **names, size_t n);
 typedef struct pl_journal pl_journal;
 int pl_journal_open(const char *path, pl_journal **out, pl_err *err);
 /* Append one line + '\n' in one write, then flush it to the disk (fdatasync). A line holding
- * '\n' is refused; a short or failed write (full disk) is an error. */
+ * '\n' is refused; a short or failed write (full disk) is an error and is undone (the file is
+ * cut back), so the journal holds whole lines only. A file left ending mid-line by a killed run
+ * gets a '\n' before the first new line: a torn line is never glued to a whole one. */
 int pl_journal_append(pl_journal *j, const char *line, size_t len, pl_err *err);
 /* The journal's whole content as it is now (read under the lock), malloc'd, NUL-terminated. */
 int pl_journal_read(pl_journal *j, char **out, size_t *len, pl_err *err);

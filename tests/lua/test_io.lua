@@ -170,6 +170,17 @@ T.case("journal: append, read back, one writer at a time", function()
   T.eq(pl.read_file(path), '{"cell":1}\n{"cell":2}\n3\n')
 end)
 
+T.case("journal: a line torn by a killed run is not glued to the next one", function()
+  local path = dir .. "/torn.jsonl"
+  local f = assert(io.open(path, "wb"))
+  f:write('{"a":1}\n{"b":') -- the run was killed mid-line
+  f:close()
+  local j <close> = pl.journal(path)
+  j:append('{"c":3}')
+  j:append('{"d":4}')
+  T.eq(j:read(), '{"a":1}\n{"b":\n{"c":3}\n{"d":4}\n')
+end)
+
 T.case("write errors are reported: a full device", function()
   local f = io.open("/dev/full", "wb")
   if not f then print("     (no /dev/full: skipped)") return end

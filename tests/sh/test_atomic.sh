@@ -293,5 +293,23 @@ if [ $rc -ne 0 ] && grep -qF "cannot write /dev/full: No space left on device" e
   ok "a journal on a full device: the append fails"
 else bad "a journal on a full device: exit $rc: $(head -c 300 err.txt)"; fi
 
+# A full disk on a regular file, simulated with a file size limit (SIGXFSZ ignored, so the
+# write fails with EFBIG as on a full disk): the failed append is undone, the journal keeps
+# whole lines; an atomic write keeps the old file and leaves no temporary file.
+( trap '' XFSZ; ulimit -f 4
+  "$P" -e 'local j = require("pedlab").journal("d/limited.jsonl")
+           for i = 1, 100 do j:append(string.rep("x", 999)) end' ) >/dev/null 2>err.txt; rc=$?
+size=$(stat -c %s d/limited.jsonl)
+if [ $rc -ne 0 ] && grep -qF "cannot write d/limited.jsonl: File too large" err.txt && [ "$size" = 4000 ]; then
+  ok "journal on a full file system: the append fails, whole lines kept ($size bytes)"
+else bad "journal on a full file system: exit $rc, $size bytes (expected 4000 = 4 lines): $(head -c 300 err.txt)"; fi
+echo OLD > d/limited.txt
+( trap '' XFSZ; ulimit -f 4
+  "$P" -e 'require("pedlab").write_file("d/limited.txt", string.rep("x", 100000))' ) >/dev/null 2>err.txt; rc=$?
+if [ $rc -ne 0 ] && grep -qF "cannot write d/limited.txt: File too large" err.txt && [ "$(cat d/limited.txt)" = OLD ] \
+   && [ -z "$(ls d | grep 'limited.txt.tmp')" ]; then
+  ok "atomic write on a full file system: error, old file kept, no temporary file"
+else bad "atomic write on a full file system: exit $rc, '$(head -c 20 d/limited.txt)', $(ls d): $(head -c 300 err.txt)"; fi
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
