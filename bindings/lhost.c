@@ -296,11 +296,13 @@ static int loadline(lua_State *L) {
 }
 
 /* ---------- results, readably: arrays, records with sorted keys, nested to SHOW_DEPTH ---------- */
-#define SHOW_DEPTH 3  /* a table nested deeper prints as {…} */
-#define SHOW_ITEMS 30 /* entries shown per table, then "… (N more)" */
-#define SHOW_WIDTH 100 /* a wider record prints one entry per line */
+#define SHOW_DEPTH 3     /* a table nested deeper prints as {…} */
+#define SHOW_ITEMS 30    /* entries shown per table, then "… (N more)" */
+#define SHOW_WIDTH 100   /* a record wider than this prints one entry per line */
+#define SHOW_STRING 120  /* a string inside a table longer than this is cut */
 
-static void show(lua_State *L, int idx, int depth);
+/* indent < 0: on one line; else the column the value starts at, for one entry per line */
+static void show(lua_State *L, int idx, int depth, int indent);
 
 static int is_name(const char *s, size_t n) {
     static const char *const reserved[] = {
@@ -318,13 +320,19 @@ static int is_name(const char *s, size_t n) {
     return 1;
 }
 
+/* The string at idx quoted, escaped, cut after SHOW_STRING bytes (at a character boundary). */
 static void push_quoted(lua_State *L, int idx) {
     size_t n;
     const char *s = lua_tolstring(L, idx, &n);
+    size_t keep = n;
+    if (n > SHOW_STRING) {
+        keep = SHOW_STRING - 20;
+        while (keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80) keep--;
+    }
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     luaL_addchar(&b, '"');
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < keep; i++) {
         unsigned char c = (unsigned char)s[i];
         char esc[8];
         switch (c) {
@@ -343,6 +351,10 @@ static void push_quoted(lua_State *L, int idx) {
         }
     }
     luaL_addchar(&b, '"');
+    if (keep < n) {
+        lua_pushfstring(L, "… (%I bytes)", (lua_Integer)n);
+        luaL_addvalue(&b);
+    }
     luaL_pushresult(&b);
 }
 
@@ -378,8 +390,14 @@ static int key_less(lua_State *L) {
     return 1;
 }
 
-/* Push the text of the table at t: `{1, 2, k = v}`; lines: one entry per line. */
-static void show_table(lua_State *L, int t, int depth, int lines) {
+static void add_newline(luaL_Buffer *b, int indent) {
+    luaL_addchar(b, '\n');
+    for (int i = 0; i < indent; i++) luaL_addchar(b, ' ');
+}
+
+/* Push the text of the table at t, `{1, 2, k = v}`: on one line when it fits in SHOW_WIDTH
+ * from column `indent` (or indent < 0), else one entry per line, each indented two more. */
+static void show_table(lua_State *L, int t, int depth, int indent) {
     if (depth > SHOW_DEPTH) {
         lua_pushliteral(L, "{…}");
         return;
@@ -413,60 +431,71 @@ static void show_table(lua_State *L, int t, int depth, int lines) {
         lua_call(L, 2, 0);
         lua_pop(L, 2);
     }
-    if (lines && nk == 0 && !nested) lines = 0; /* a flat array stays on one line */
-    const char *first = lines ? "\n  " : "", *sep = lines ? ",\n  " : ", ";
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    luaL_addchar(&b, '{');
-    lua_Integer shown = 0;
-    for (lua_Integer i = 1; i <= n && shown < SHOW_ITEMS; i++, shown++) {
-        luaL_addstring(&b, shown ? sep : first);
-        lua_rawgeti(L, t, i);
-        show(L, -1, depth + 1);
-        lua_remove(L, -2);
-        luaL_addvalue(&b);
-    }
-    for (lua_Integer j = 1; j <= nk && shown < SHOW_ITEMS; j++, shown++) {
-        luaL_addstring(&b, shown ? sep : first);
-        lua_rawgeti(L, keys, j);
-        size_t kl;
-        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &kl) : NULL;
-        if (k && is_name(k, kl)) {
-            luaL_addvalue(&b);
-        } else {
-            lua_pop(L, 1);
-            luaL_addchar(&b, '[');
-            lua_rawgeti(L, keys, j);
-            show(L, -1, depth + 1);
+    /* one line first; a flat array stays on one line whatever its width */
+    for (int lines = 0; lines <= 1; lines++) {
+        int inner = lines ? indent + 2 : -1;
+        const char *sep = lines ? "," : ", ";
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        luaL_addchar(&b, '{');
+        lua_Integer shown = 0;
+        for (lua_Integer i = 1; i <= n && shown < SHOW_ITEMS; i++, shown++) {
+            if (shown) luaL_addstring(&b, sep);
+            if (lines) add_newline(&b, inner);
+            lua_rawgeti(L, t, i);
+            show(L, -1, depth + 1, inner);
             lua_remove(L, -2);
             luaL_addvalue(&b);
-            luaL_addchar(&b, ']');
         }
-        luaL_addstring(&b, " = ");
-        lua_rawgeti(L, keys, j);
-        lua_rawget(L, t);
-        show(L, -1, depth + 1);
-        lua_remove(L, -2);
-        luaL_addvalue(&b);
+        for (lua_Integer j = 1; j <= nk && shown < SHOW_ITEMS; j++, shown++) {
+            if (shown) luaL_addstring(&b, sep);
+            if (lines) add_newline(&b, inner);
+            lua_rawgeti(L, keys, j);
+            size_t kl;
+            const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &kl) : NULL;
+            if (k && is_name(k, kl)) {
+                luaL_addvalue(&b);
+            } else {
+                lua_pop(L, 1);
+                luaL_addchar(&b, '[');
+                lua_rawgeti(L, keys, j);
+                show(L, -1, depth + 1, -1);
+                lua_remove(L, -2);
+                luaL_addvalue(&b);
+                luaL_addchar(&b, ']');
+            }
+            luaL_addstring(&b, " = ");
+            lua_rawgeti(L, keys, j);
+            lua_rawget(L, t);
+            show(L, -1, depth + 1, inner);
+            lua_remove(L, -2);
+            luaL_addvalue(&b);
+        }
+        if (n + nk > shown) {
+            if (shown) luaL_addstring(&b, sep);
+            if (lines) add_newline(&b, inner);
+            lua_pushfstring(L, "… (%I more)", (lua_Integer)(n + nk - shown));
+            luaL_addvalue(&b);
+        }
+        if (lines) add_newline(&b, indent);
+        luaL_addchar(&b, '}');
+        luaL_pushresult(&b);
+        if (lines || indent < 0 || (nk == 0 && !nested) ||
+            lua_rawlen(L, -1) + (size_t)indent <= SHOW_WIDTH)
+            break;
+        lua_pop(L, 1);
     }
-    if (n + nk > shown) {
-        lua_pushfstring(L, "%s… (%I more)", shown ? sep : first, (lua_Integer)(n + nk - shown));
-        luaL_addvalue(&b);
-    }
-    if (lines) luaL_addchar(&b, '\n');
-    luaL_addchar(&b, '}');
-    luaL_pushresult(&b);
     lua_remove(L, keys);
 }
 
 /* Push the text of the value at idx inside a table: strings quoted, a value with its own
  * __tostring by the first line of it. */
-static void show(lua_State *L, int idx, int depth) {
+static void show(lua_State *L, int idx, int depth, int indent) {
     idx = lua_absindex(L, idx);
     if (lua_type(L, idx) == LUA_TSTRING) {
         push_quoted(L, idx);
     } else if (lua_type(L, idx) == LUA_TTABLE && !has_own_text(L, idx)) {
-        show_table(L, idx, depth, 0);
+        show_table(L, idx, depth, indent);
     } else {
         size_t n;
         const char *s = luaL_tolstring(L, idx, &n);
@@ -483,15 +512,8 @@ static void show(lua_State *L, int idx, int depth) {
 static int show_results(lua_State *L) {
     int n = lua_gettop(L);
     for (int i = 1; i <= n; i++) {
-        if (lua_type(L, i) == LUA_TTABLE && !has_own_text(L, i)) {
-            show_table(L, i, 1, 0);
-            if (lua_rawlen(L, -1) > SHOW_WIDTH) {
-                lua_pop(L, 1);
-                show_table(L, i, 1, 1);
-            }
-        } else {
-            luaL_tolstring(L, i, NULL);
-        }
+        if (lua_type(L, i) == LUA_TTABLE && !has_own_text(L, i)) show_table(L, i, 1, 0);
+        else luaL_tolstring(L, i, NULL);
         size_t len;
         const char *s = lua_tolstring(L, -1, &len);
         if (i > 1) fputc('\t', stdout);
