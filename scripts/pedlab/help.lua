@@ -5,7 +5,7 @@ local M = {}
 
 -- name → {signature, one line, options = {{key, meaning}, ...} (optional)}
 local entries = {
-  { "pl.load", "pl.load(path)", "a .npy or .csv file as a Matrix (.csv: also its header), .json as a table" },
+  { "pl.load", "pl.load(path)", ".npy/.csv as a Matrix (.csv: and its header), .json as a table" },
   { "pl.save", "pl.save(path, value [, header])", "a Matrix or table as .npy/.csv/.json, atomically" },
   { "pl.write_file", "pl.write_file(path, text)", "a text file, atomically" },
   { "pl.json_encode", "pl.json_encode(v [, pretty])", "JSON text of a Lua value (numbers exact)" },
@@ -16,13 +16,13 @@ local entries = {
   { "pl.eye", "pl.eye(n)", "the n×n identity" },
   { "pl.randn", "pl.randn(r, c, seed)", "standard normal values; same seed, same bits" },
   { "pl.dataset", "pl.dataset(features, labels [, opts])",
-    "a Dataset from .npy/.csv paths or a Matrix (features streamed, never copied whole)",
+    "a Dataset from .npy/.csv paths or a Matrix (features streamed from disk)",
     options = {
       { "source_probs", "N×S source-model probabilities (path or Matrix): LEEP, NCE, NLEEP" },
       { "source_labels", "N source-model labels (path or vector): NCE" },
     } },
   { "pl.balls", "pl.balls(ds, opts)",
-    "a PED ball system: one ball per class; sys:simulate(opts), sys:step(opts), sys:energy()",
+    "PED ball system, a ball per class: sys:simulate(o), sys:step(o), sys:reset()",
     settings = { "radius", "k", "eps", "mass", "standardise" },
     options = {
       { "ref", "reference set (path, Matrix or Dataset): geometry in its standardised space" },
@@ -45,18 +45,17 @@ local entries = {
   { "pl.set_threads", "pl.set_threads(n)", "BLAS threads (also PEDLAB_THREADS)" },
   { "pl.get_threads", "pl.get_threads()", "BLAS threads in use" },
   { "pl.check_output", "pl.check_output(path, what)", "true, or raise if path may not be written" },
-  { "pl.note_input", "pl.note_input(path)", "protect a file read by other means from being overwritten" },
+  { "pl.note_input", "pl.note_input(path)", "protect a file read by other means from being replaced" },
   { "pl.mkdir", "pl.mkdir(path)", "create a folder and its parents" },
   { "pl.listdir", "pl.listdir(path)", "every entry of a folder, sorted" },
   { "pl.exists", "pl.exists(path)", "\"file\", \"directory\", \"other\" or nil" },
   { "pl.read_file", "pl.read_file(path)", "a whole file as a string" },
-  { "pl.journal", "pl.journal(path)", "an exclusive append-only results file: j:append(line), j:close()" },
+  { "pl.journal", "pl.journal(path)", "an exclusive append-only file: j:append(line), j:close()" },
   { "pl.version", "pl.version", "the pedlab version" },
   { "pl.metrics", "pl.metrics.NAME(ds [, opts])",
-    "transferability scores: logme, sfda, gbc, leep, nce, nleep, hscore, transrate, parc, ...; "
-      .. "pl.metrics.list() describes each" },
+    "transferability scores (logme, sfda, gbc, ...): help(\"logme\"), pl.metrics.list()" },
   { "pl.rank", "pl.rank.weighted_tau(x, y)",
-    "ranking measures: weighted_tau, kendall_tau, spearman, pearson, rel_at_k, recall_at_k, regret_at_k" },
+    "weighted_tau, kendall_tau, spearman, pearson, rel_at_k, recall_at_k, regret_at_k" },
   { "pl.zoo", "pl.zoo.open(dir [, opts])", "a model zoo: models, tasks, ground truth; zoo:dataset(m, t)" },
   { "pl.sweep", "pl.sweep{...}", "a grid of settings scored over a zoo, resumable (docs/experiments.md)" },
   { "pl.report", "pl.report.text(t)", "tables as text, markdown or csv" },
@@ -72,12 +71,27 @@ for _, e in ipairs(entries) do by_name[e[1]] = e end
 
 local function pl() return require "pedlab" end
 
--- The documented entries whose function or module is present, plus anything the module
--- exports that has no entry yet.
+-- An entry is listed when the module has it: a C function, or a Lua layer that can be
+-- loaded (found without loading it).
 local function present(e)
   local key = e[1]:match("^pl%.(.+)$")
-  local ok, v = pcall(function() return pl()[key] end)
-  return ok and v ~= nil
+  return rawget(pl(), key) ~= nil or package.searchpath("pedlab." .. key, package.path) ~= nil
+end
+
+-- A metric's entry, from pl.metrics.list() (name, summary, needs, options).
+local function metric_entry(name)
+  local ok, list = pcall(function() return pl().metrics.list() end)
+  if not ok then return nil end
+  for _, m in ipairs(list) do
+    if m.name == name then
+      local opts = {}
+      for _, o in ipairs(m.options or {}) do opts[#opts + 1] = { tostring(o), "" } end
+      local needs = table.concat(m.needs or {}, ", ")
+      return { "pl.metrics." .. name, "pl.metrics." .. name .. "(ds [, opts])",
+        m.summary .. (needs ~= "" and "; needs " .. needs or "")
+          .. (m.higher_better == false and "; lower is better" or ""), options = opts }
+    end
+  end
 end
 
 local function setting_lines(names)
@@ -115,7 +129,9 @@ local function show_entry(e)
       for _, l in ipairs(got) do opts[#opts + 1] = l end
     end
   end
-  for _, o in ipairs(e.options or {}) do opts[#opts + 1] = string.format("  %-14s %s", o[1], o[2]) end
+  for _, o in ipairs(e.options or {}) do
+    opts[#opts + 1] = (string.format("  %-14s %s", o[1], o[2]):gsub("%s+$", ""))
+  end
   if #opts > 0 then
     lines[#lines + 1] = "options:"
     for _, l in ipairs(opts) do lines[#lines + 1] = l end
@@ -125,11 +141,11 @@ end
 
 local function listing()
   local lines = { "pedlab " .. tostring(pl().version) .. ": `pl` is the pedlab module. "
-    .. "help(pl.NAME) or help(\"pl.NAME\") shows one entry." }
+    .. "help(pl.balls) or help(\"pl.balls\"): one entry, its options." }
   local seen = {}
   for _, e in ipairs(entries) do
     if present(e) then
-      lines[#lines + 1] = string.format("  %-36s %s", e[2], e[3])
+      lines[#lines + 1] = string.format("  %-16s %s", e[1], e[3])
       seen[e[1]:match("^pl%.(.+)$")] = true
     end
   end
@@ -146,11 +162,18 @@ end
 local function find(x)
   if type(x) == "string" then
     return by_name[x] or by_name["pl." .. x]
+      or metric_entry(x:match("^pl%.metrics%.(.+)$") or x:match("^metrics%.(.+)$") or x)
   end
   local P = pl()
   for _, e in ipairs(entries) do
     local key = e[1]:match("^pl%.(.+)$")
     if rawget(P, key) == x and x ~= nil then return e end
+  end
+  local metrics = rawget(P, "metrics")
+  if type(metrics) == "table" then
+    for name, f in pairs(metrics) do
+      if f == x then return metric_entry(name) or by_name["pl.metrics"] end
+    end
   end
 end
 

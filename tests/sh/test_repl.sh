@@ -42,6 +42,20 @@ err=$("$P" -e 'print(1)' 2>&1 >&-); rc=$?
 out=$("$P" -e 'print(1)' 2>&1); rc=$?
 [ $rc -eq 0 ] && [ "$out" = 1 ] && ok "normal output exits 0" || bad "normal output (rc=$rc): $out"
 
+# ---- help: every function the module exports has an entry ----
+missing=$("$P" -e '
+  local pl, help = require "pedlab", require "pedlab.help"
+  local have, out = {}, {}
+  for _, e in ipairs(help.entries) do have[e[1]] = true end
+  for k, v in pairs(require "pedlab.core") do
+    if type(v) == "function" and not have["pl." .. k] then out[#out + 1] = "pl." .. k end
+  end
+  table.sort(out) print(table.concat(out, " "))' 2>&1)
+[ -z "$missing" ] && ok "every pl function has a help entry" || bad "no help entry for: $missing"
+out=$("$P" -e 'print(require("pedlab.help").text("gbc"))' 2>&1)
+echo "$out" | grep -q "^pl.metrics.gbc(ds" && echo "$out" | grep -q "^  pca" \
+  && ok "help of a metric: summary and options" || bad "help(gbc): $out"
+
 # ---- the REPL under tmux ----
 if ! command -v tmux >/dev/null; then
   echo "SKIP REPL checks: tmux is not installed (apt-get install tmux)"
@@ -122,7 +136,7 @@ wait_for '{changes = {0.5, 0.25}, name = "run", note = "line one\nline two", ste
 
 # help
 send 'help()'; enter
-wait_for -s "pl.balls(" && wait_for -s "pl.dataset(" && wait_for -s "pl.metrics" \
+wait_for -s "  pl.balls " && wait_for -s "  pl.dataset " && wait_for -s "  pl.metrics " \
   && ok "help() lists the API" || bad "help(): $(snap)"
 T clear-history -t repl; T send-keys -t repl C-l
 send 'help(pl.balls)'; enter
