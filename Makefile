@@ -5,7 +5,8 @@ ALLOC_BUILD ?= build-alloc
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build demo check check-asan check-alloc check-valgrind test install bench fuzz clean
+.PHONY: all deps build demo check check-asan check-alloc check-valgrind test install bench fuzz \
+  clean
 
 all: build
 

@@ -39,7 +39,8 @@ static const char *const subcommands[] = {"demo", "score", "rank", "sweep", "met
 static void print_usage(void) {
     fprintf(stderr,
             "usage: pedlab [options] [script [args]]\n"
-            "       pedlab COMMAND [args]     (COMMAND: demo, score, rank, sweep, metrics; COMMAND --help)\n"
+            "       pedlab COMMAND [args]     (COMMAND: demo, score, rank, sweep, metrics;\n"
+            "                                  COMMAND --help)\n"
             "Options:\n"
             "  -e code    execute the string 'code'\n"
             "  -l mod     require library 'mod' into global 'mod'\n"
@@ -48,7 +49,8 @@ static void print_usage(void) {
             "  --help     show this help\n"
             "  --         stop handling options\n"
             "  -          execute stdin and stop handling options\n"
-            "With no arguments and a terminal: an interactive REPL where `pl` is the pedlab module.\n");
+            "With no arguments and a terminal: an interactive REPL where `pl` is the pedlab\n"
+            "module and help() lists the API.\n");
 }
 
 /* ---------- interruption: SIGINT sets a hook (as lua.c does) and the core's flag ---------- */
@@ -295,7 +297,7 @@ static int loadline(lua_State *L) {
     return status;
 }
 
-/* ---------- results, readably: arrays, records with sorted keys, nested to SHOW_DEPTH ---------- */
+/* ---------- results, readably: arrays, records with sorted keys, nested to SHOW_DEPTH ------- */
 #define SHOW_DEPTH 3     /* a table nested deeper prints as {…} */
 #define SHOW_ITEMS 30    /* entries shown per table, then "… (N more)" */
 #define SHOW_WIDTH 100   /* a record wider than this prints one entry per line */
@@ -312,8 +314,8 @@ static int is_name(const char *s, size_t n) {
     if (n == 0 || (s[0] >= '0' && s[0] <= '9')) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
-            return 0;
+        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && c != '_') return 0;
     }
     for (int i = 0; reserved[i]; i++)
         if (strlen(reserved[i]) == n && memcmp(reserved[i], s, n) == 0) return 0;
@@ -787,7 +789,10 @@ static int pmain(lua_State *L) {
     for (int k = 1; k < (script ? script : argc); k++) {
         if (!strcmp(argv[k], "-e")) {
             ran_e = 1;
-            if (dostring(L, argv[++k], "=(command line)") != LUA_OK) { lua_pushinteger(L, 1); return 1; }
+            if (dostring(L, argv[++k], "=(command line)") != LUA_OK) {
+                lua_pushinteger(L, 1);
+                return 1;
+            }
         } else if (!strcmp(argv[k], "-l")) {
             if (dolibrary(L, argv[++k]) != LUA_OK) { lua_pushinteger(L, 1); return 1; }
         }
@@ -795,7 +800,8 @@ static int pmain(lua_State *L) {
     if (script && handle_script(L, argv + script) != LUA_OK) code = 1;
     if (code == 0 && (interactive || (!script && !ran_e && argc <= 1 + 0))) {
         if (interactive || isatty(0)) repl(L);
-        else if (!script && !ran_e) code = dostring(L, "local f = assert(load(io.read('a'), '=stdin')) f()", "=stdin") ? 1 : 0;
+        else if (!script && !ran_e)
+            code = dostring(L, "assert(load(io.read('a'), '=stdin'))()", "=stdin") ? 1 : 0;
     }
     lua_pushinteger(L, code);
     return 1;

@@ -71,14 +71,16 @@ one() {
   local rc=$? first
   first=$(head -n 1 "$d/err" | cut -c1-200)
   if grep -qE 'Sanitizer|runtime error:' "$d/err"; then
-    echo "$c $kind N=$n: sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$d/err" | cut -c1-200)"
+    first=$(grep -m1 -E 'Sanitizer|runtime error:' "$d/err" | cut -c1-200)
+    echo "$c $kind N=$n: sanitizer report: $first"
   elif [ $rc -eq 124 ]; then echo "$c $kind N=$n: hung (killed after 60 s)"
   elif [ $rc -ge 128 ]; then echo "$c $kind N=$n: killed by signal $((rc - 128)): $first"
   elif [ $rc -eq 0 ]; then
     if ! cmp -s "$d/out" "$tmp/ref-$c"; then echo "$c $kind N=$n: exit 0 with a different output"
     elif [ -s "$d/err" ]; then echo "$c $kind N=$n: exit 0 with stderr: $first"; fi
   elif [ "$(wc -l < "$d/err")" -ne 1 ] || [ "${first#pedlab: }" = "$first" ]; then
-    echo "$c $kind N=$n: exit $rc without one 'pedlab: ' line: $(tr '\n' '|' < "$d/err" | cut -c1-200)"
+    first=$(tr '\n' '|' < "$d/err" | cut -c1-200)
+    echo "$c $kind N=$n: exit $rc without one 'pedlab: ' line: $first"
   fi
   rm -rf "$d"
 }
@@ -88,12 +90,14 @@ fail=0; runs=0
 t0=$(date +%s)
 for c in score sweep; do
   mkdir "$tmp/ref-dir-$c"
-  if ! run_case "$c" "$tmp/ref-dir-$c" > "$tmp/ref-$c" 2>"$tmp/ref-err" || [ ! -s "$tmp/ref-$c" ]; then
+  if ! run_case "$c" "$tmp/ref-dir-$c" > "$tmp/ref-$c" 2>"$tmp/ref-err" \
+     || [ ! -s "$tmp/ref-$c" ]; then
     echo "FAIL $c without injected failures: $(head -n 3 "$tmp/ref-err")"
     fail=$((fail + 1)); continue
   fi
   mkdir "$tmp/count-$c"
-  counts=$(PEDLAB_ALLOC_REPORT=1 run_case "$c" "$tmp/count-$c" 2>&1 >/dev/null | grep '^allocations:')
+  counts=$(PEDLAB_ALLOC_REPORT=1 run_case "$c" "$tmp/count-$c" 2>&1 >/dev/null \
+    | grep '^allocations:')
   nc=$(echo "$counts" | sed -E 's/allocations: ([0-9]+) c.*/\1/')
   nl=$(echo "$counts" | sed -E 's/.* ([0-9]+) lua/\1/')
   for mode in c lua lua+; do

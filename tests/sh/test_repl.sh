@@ -102,7 +102,8 @@ wait_for "pedlab> " || bad "a new prompt after Ctrl-C at a continuation: $(snap)
 send 'print(x, y)'; enter
 wait_for -E "42 +nil" && ok "Ctrl-C at the prompt and at a continuation keeps the session" \
   || bad "Ctrl-C at the prompt: $(snap)"
-alive && [ "$(count inside)" = 0 ] && ok "the continuation was discarded" || bad "continuation ran: $(snap)"
+alive && [ "$(count inside)" = 0 ] && ok "the continuation was discarded" \
+  || bad "continuation ran: $(snap)"
 
 send 'while true do end'; enter
 wait_for "pedlab> while true do end" || bad "loop echoed: $(snap)"
@@ -124,11 +125,13 @@ send 't = {} for i = 1, 500 do t[i] = i end'; enter
 send 't'; enter
 wait_for -s ', 30, … (470 more)}' && ok "long array cut" || bad "long array: $(snap)"
 send '{pl.zeros(1, 2)}'; enter
-wait_for -s '{Matrix 1x2' && ok "matrix in a table by its __tostring" || bad "matrix in table: $(snap)"
+wait_for -s '{Matrix 1x2' && ok "matrix in a table by its __tostring" \
+  || bad "matrix in table: $(snap)"
 send 'pl.zeros(2, 2)'; enter
 wait_for "Matrix 2x2" && ok "matrix printed as before" || bad "matrix: $(snap)"
 send '"a string", 5'; enter
-wait_for -E "a string +5" && ok "several results, strings as they are" || bad "several results: $(snap)"
+wait_for -E "a string +5" && ok "several results, strings as they are" \
+  || bad "several results: $(snap)"
 send 'r = {name = "run", steps = 6, changes = {0.5, 0.25}, note = "line one\nline two"}'; enter
 send 'r'; enter
 wait_for '{changes = {0.5, 0.25}, name = "run", note = "line one\nline two", steps = 6}' \
@@ -146,7 +149,8 @@ T clear-history -t repl; T send-keys -t repl C-l
 send 'help("pl.balls")'; enter
 wait_for -s "radius" && ok 'help("pl.balls")' || bad "help(\"pl.balls\"): $(snap)"
 send 'help("nope")'; enter
-wait_for -s "no help for 'nope'" && ok "help of an unknown name says so" || bad "help(nope): $(snap)"
+wait_for -s "no help for 'nope'" && ok "help of an unknown name says so" \
+  || bad "help(nope): $(snap)"
 
 alive && ok "the session is still alive" || bad "the session ended: $(snap)"
 T send-keys -t repl C-d
