@@ -1,6 +1,7 @@
 /* ldataset.c — the Dataset userdata: features (streamed .npy, CSV or a Matrix) + labels,
  * optional source-model inputs, and moved datasets (PED) that share the original's data. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,8 +83,14 @@ static int64_t *labels_arg(lua_State *L, int idx, size_t *n, const char **name) 
     lpl_guard(L, y, free_ptr);
     for (size_t i = 0; i < *n; i++) {
         double v = m->rows == 1 ? PL_AT(m, 0, i) : PL_AT(m, i, 0);
-        if (!isfinite(v) || v != floor(v) || fabs(v) > 9.0e15)
-            luaL_error(L, "%s: row %d holds %f; labels must be whole numbers", *name, (int)i + 1, v);
+        char num[32];
+        snprintf(num, sizeof num, "%.17g", v);
+        if (!isfinite(v) || v != floor(v))
+            luaL_error(L, "%s: row %d holds %s; labels must be whole numbers", *name, (int)i + 1, num);
+        /* from 2^53 on, a double no longer holds every whole number: ids may have merged */
+        if (fabs(v) >= 9007199254740992.0)
+            luaL_error(L, "%s: row %d holds %s, a label beyond 2^53 where distinct ids may have "
+                       "been rounded together; store labels as int64 (.npy)", *name, (int)i + 1, num);
         y[i] = (int64_t)v;
     }
     return y;

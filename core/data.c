@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "linalg.h"
 #include "npy.h"
 
@@ -70,15 +71,29 @@ int pl_source_from_mat(const pl_mat *m, const char *name, pl_source **out, pl_er
 
 int pl_source_open_npy(const char *path, pl_source **out, pl_err *err) {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return pl_err_set(err, errno == ENOENT ? PL_ENOENT : PL_EIO, "cannot open %s: %s", path, strerror(errno));
-    pl_npy h;
-    int rc = pl_npy_read_header(f, path, &h, err);
-    fclose(f);
+    /* one descriptor, opened without blocking on a FIFO and refused unless a regular file; the
+     * header is read through a duplicate, the rows through this one */
+    int fd;
+    int rc = pl_input_open_kind(path, "a .npy file", &fd, err);
     if (rc) return rc;
+    int hfd = dup(fd);
+    FILE *f = hfd >= 0 ? fdopen(hfd, "rb") : NULL;
+    if (!f) {
+        rc = pl_err_set(err, PL_EIO, "cannot read %s: %s", path, strerror(errno));
+        if (hfd >= 0) close(hfd);
+        close(fd);
+        return rc;
+    }
+    pl_npy h;
+    rc = pl_npy_read_header(f, path, &h, err);
+    fclose(f);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
     if (h.ndim != 2)
         return pl_err_set(err, PL_EFORMAT, "%s: features must be a 2-D array (N×D); got %d dimensions", path, h.ndim);
+    if (h.ndim != 2 || (h.fortran && h.shape[0] > 1 && h.shape[1] > 1)) close(fd);
     if (h.fortran && h.shape[0] > 1 && h.shape[1] > 1) {
         /* Fortran order has no contiguous rows: load it whole (documented in docs/formats.md). */
         pl_mat m;
@@ -88,16 +103,14 @@ int pl_source_open_npy(const char *path, pl_source **out, pl_err *err) {
         return rc;
     }
     pl_source *s = source_alloc(path, err);
-    if (!s) return PL_ENOMEM;
+    if (!s) {
+        close(fd);
+        return PL_ENOMEM;
+    }
     s->h = h;
     s->rows = h.shape[0];
     s->cols = h.shape[1];
-    s->fd = open(path, O_RDONLY);
-    if (s->fd < 0) {
-        rc = pl_err_set(err, PL_EIO, "cannot open %s: %s", path, strerror(errno));
-        pl_source_release(s);
-        return rc;
-    }
+    s->fd = fd;
     *out = s;
     return PL_OK;
 }

@@ -204,7 +204,8 @@ static int check_far(pl_data *d, const char *who, pl_err *err) {
         mm += m * m;
         tw += q - N * mr * mr;
     }
-    if (DBL_EPSILON * (N * mm + tw) > 1e-6 * tw / (double)D)
+    /* tw == 0: every row is the same point, so XᵀX = N·m·mᵀ is exact and nothing is lost */
+    if (tw > 0 && DBL_EPSILON * (N * mm + tw) > 1e-6 * tw / (double)D)
         return pl_err_set(err, PL_ENUMERIC,
                           "%s: %s is too far from the origin relative to its spread (mean norm "
                           "%.3g, spread %.3g): XᵀX in double precision keeps too little of the "

@@ -175,7 +175,7 @@ function M.score(argv)
     result[m.key] = pl.metrics.score(m.name, m.ped and moved or ds, m.opts)
     order[#order + 1] = m.key
   end
-  if run and o.save_shift then pl.save(o.save_shift, run.shift) end -- only once all succeeded
+  if run and o.save_shift then pl.save(o.save_shift, run.total_shift, "--save-shift") end -- once all succeeded
   if run then
     result.ped = { steps = run.steps, changes = run.changes, energy = run.energies, energy0 = run.energy0 }
   end

@@ -203,4 +203,13 @@ end
 rmtree(dir)
 os.remove(tmp)
 
+T.case("csv labels beyond 2^53 are refused like .npy ones", function()
+  local path = os.tmpname() .. ".csv"
+  local f = assert(io.open(path, "wb"))
+  f:write("1\n9007199254740993\n")
+  f:close()
+  T.raises("a label beyond 2^53", pl.dataset, pl.matrix { { 1, 2 }, { 3, 4 } }, path)
+  os.remove(path)
+end)
+
 T.done()
