@@ -141,21 +141,18 @@ int pl_input_open(const char *path, int *fd, pl_err *err) {
     return pl_input_open_kind(path, NULL, fd, err);
 }
 
-int pl_read_file(const char *path, char **out, size_t *len, pl_err *err) {
-    *out = NULL;
-    if (len) *len = 0;
-    int fd;
-    int rc = pl_input_open(path, &fd, err);
-    if (rc) return rc;
-    size_t cap = 1 << 16, n = 0;
+/* The whole content of the regular file fd (read from offset 0 with pread) into a
+ * NUL-terminated malloc'd buffer; path names it in messages. */
+static int read_whole(int fd, const char *path, char **out, size_t *len, pl_err *err) {
+    size_t cap = 1 << 12, n = 0;
     char *buf = malloc(cap + 1);
-    int e = 0;
     while (buf) {
-        ssize_t got = read(fd, buf + n, cap - n);
+        ssize_t got = pread(fd, buf + n, cap - n, (off_t)n);
         if (got < 0) {
             if (errno == EINTR) continue;
-            e = errno;
-            break;
+            int e = errno;
+            free(buf);
+            return pl_err_set(err, PL_EIO, "cannot read %s: %s", path, strerror(e));
         }
         if (got == 0) break;
         n += (size_t)got;
@@ -165,16 +162,22 @@ int pl_read_file(const char *path, char **out, size_t *len, pl_err *err) {
         buf = nb;
         cap *= 2;
     }
-    close(fd);
     if (!buf) return pl_err_set(err, PL_ENOMEM, "out of memory reading %s", path);
-    if (e) {
-        free(buf);
-        return pl_err_set(err, PL_EIO, "cannot read %s: %s", path, strerror(e));
-    }
     buf[n] = 0;
     *out = buf;
     if (len) *len = n;
     return PL_OK;
+}
+
+int pl_read_file(const char *path, char **out, size_t *len, pl_err *err) {
+    *out = NULL;
+    if (len) *len = 0;
+    int fd;
+    int rc = pl_input_open(path, &fd, err);
+    if (rc) return rc;
+    rc = read_whole(fd, path, out, len, err);
+    close(fd);
+    return rc;
 }
 
 /* ---------- outputs ---------- */
@@ -641,30 +644,11 @@ int pl_journal_read(pl_journal *j, char **out, size_t *len, pl_err *err) {
     if (len) *len = 0;
     if (!j || j->fd < 0) return pl_err_set(err, PL_EINVAL, "journal is closed");
     struct stat st;
-    int regular = fstat(j->fd, &st) == 0 && S_ISREG(st.st_mode);
-    size_t cap = 1 << 12, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf && regular) { /* a device (/dev/full) holds no past lines */
-        ssize_t got = pread(j->fd, buf + n, cap - n, (off_t)n);
-        if (got < 0) {
-            if (errno == EINTR) continue;
-            int e = errno;
-            free(buf);
-            return pl_err_set(err, PL_EIO, "cannot read %s: %s", j->path, strerror(e));
-        }
-        if (got == 0) break;
-        n += (size_t)got;
-        if (n < cap) continue;
-        char *nb = cap <= SIZE_MAX / 4 ? realloc(buf, cap * 2 + 1) : NULL;
-        if (!nb) { free(buf); buf = NULL; break; }
-        buf = nb;
-        cap *= 2;
-    }
-    if (!buf) return pl_err_set(err, PL_ENOMEM, "out of memory reading %s", j->path);
-    buf[n] = 0;
-    *out = buf;
-    if (len) *len = n;
-    return PL_OK;
+    if (fstat(j->fd, &st) == 0 && S_ISREG(st.st_mode))
+        return read_whole(j->fd, j->path, out, len, err);
+    /* a device (/dev/full) holds no past lines */
+    *out = calloc(1, 1);
+    return *out ? PL_OK : pl_err_set(err, PL_ENOMEM, "out of memory reading %s", j->path);
 }
 
 void pl_journal_close(pl_journal *j) {

@@ -24,6 +24,13 @@ function T.close(a, b, rtol, what)
   end
 end
 
+-- Write a file with plain io (tests rewrite inputs on purpose; pl.write_file would refuse).
+function T.write(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
 function T.eq(a, b, what)
   if a ~= b then error(string.format("%s: got %s, expected %s", what or "value", tostring(a), tostring(b)), 2) end
 end

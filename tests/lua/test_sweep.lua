@@ -23,11 +23,7 @@ local function read_lines(path)
   return lines, text
 end
 
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local write = T.write
 
 -- count metric evaluations while f runs
 local function counting(f)

@@ -14,12 +14,7 @@ local function copy(src, dst)
   pl.write_file(dst, text)
 end
 
--- plain io: the tests rewrite files a zoo has read (pl.write_file would refuse, rightly)
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local write = T.write
 
 -- A zoo of three demo models on one task, named as given.
 local n = 0
