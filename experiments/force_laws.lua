@@ -66,8 +66,6 @@ if o.plot then
     end
   end
 end
-io.write("
-", sweep.summary_line(info))
-io.write(string.format("%.1f s CPU, %d s wall
-", os.clock() - t0, os.difftime(os.time(), w0)))
+io.write("\n", sweep.summary_line(info))
+io.write(string.format("%.1f s CPU, %d s wall\n", os.clock() - t0, os.difftime(os.time(), w0)))
 return 0
