@@ -691,25 +691,28 @@ static int is_subcommand(const char *s) {
 /* A subcommand's error for users: one line, without the traceback and the "file.lua:12: "
  * positions (the message itself names the file and the field); PEDLAB_TRACEBACK=1 keeps both. */
 static int report_line(lua_State *L) {
-    const char *msg = lua_tostring(L, -1);
-    char *line = strdup(msg ? msg : "(error)");
-    int trim = getenv("PEDLAB_TRACEBACK") == NULL;
-    if (line && trim) {
-        char *tb = strstr(line, "\nstack traceback:");
-        if (tb) *tb = 0;
+    /* no allocation here: the error may be that memory ran out */
+    size_t len = 0;
+    const char *m = lua_tolstring(L, -1, &len);
+    if (m == NULL) {
+        m = "(error object is not a string)";
+        len = strlen(m);
     }
-    char *m = line;
-    while (m && trim) {
-        char *colon = strchr(m, ':');
-        if (!colon || colon == m || memchr(m, ' ', (size_t)(colon - m))) break;
-        char *q = colon + 1;
-        if (*q < '0' || *q > '9') break;
-        while (*q >= '0' && *q <= '9') q++;
-        if (q[0] != ':' || q[1] != ' ') break;
-        m = q + 2;
+    if (getenv("PEDLAB_TRACEBACK") == NULL) {
+        const char *tb = strstr(m, "\nstack traceback:");
+        if (tb) len = (size_t)(tb - m);
+        for (;;) { /* "file.lua:12: " positions */
+            const char *colon = memchr(m, ':', len);
+            if (!colon || colon == m || memchr(m, ' ', (size_t)(colon - m))) break;
+            const char *q = colon + 1;
+            if (*q < '0' || *q > '9') break;
+            while (*q >= '0' && *q <= '9') q++;
+            if (q[0] != ':' || q[1] != ' ') break;
+            len -= (size_t)(q + 2 - m);
+            m = q + 2;
+        }
     }
-    fprintf(stderr, "pedlab: %s\n", m ? m : "(error)");
-    free(line);
+    fprintf(stderr, "pedlab: %.*s\n", (int)(len < INT_MAX ? len : INT_MAX), m);
     lua_pop(L, 1);
     return 1;
 }

@@ -2,9 +2,9 @@
 # test_alloc_fail.sh — allocation-failure injection: a fixture scoring command (with PED) and a
 # small PED sweep, run once for every N with PEDLAB_FAIL_ALLOC=N (the N-th allocation fails)
 # over the C allocations (malloc/calloc/realloc/strdup of pedlab's code, and cJSON's), and for a
-# sample of N over the Lua allocations, where both a single failure (PEDLAB_FAIL_ALLOC=N, mostly
-# absorbed by Lua's emergency collection) and a lasting shortage (N+: the N-th and every later
-# allocation fail) are tried. Each run must end either with exit 0 and the output of a run
+# sample of N over the Lua allocations; a lasting shortage (N+: the N-th and every later
+# allocation fail) is tried too, at every 5th N of the C ones and the same sample of the Lua
+# ones (a single Lua failure is mostly absorbed by Lua's emergency collection). Each run must end either with exit 0 and the output of a run
 # without failure, or with a non-zero exit and one error line "pedlab: ..."; never a crash, a
 # hang, a sanitizer report (leaks included, in an ASan build) or a wrong result.
 # With PL_CTEST (pl_ctest of the same build), every C unit test also runs again with its N-th
@@ -78,7 +78,8 @@ one() {
   elif [ $rc -eq 0 ]; then
     if ! cmp -s "$d/out" "$tmp/ref-$c"; then echo "$c $kind N=$n: exit 0 with a different output"
     elif [ -s "$d/err" ]; then echo "$c $kind N=$n: exit 0 with stderr: $first"; fi
-  elif [ "$(wc -l < "$d/err")" -ne 1 ] || [ "${first#pedlab: }" = "$first" ]; then
+  elif [ "$(wc -l < "$d/err")" -ne 1 ] || [ "${first#pedlab: }" = "$first" ] \
+       || [ "$first" = "pedlab: (error)" ]; then
     first=$(tr '\n' '|' < "$d/err" | cut -c1-200)
     echo "$c $kind N=$n: exit $rc without one 'pedlab: ' line: $first"
   fi
@@ -100,10 +101,11 @@ for c in score sweep; do
     | grep '^allocations:')
   nc=$(echo "$counts" | sed -E 's/allocations: ([0-9]+) c.*/\1/')
   nl=$(echo "$counts" | sed -E 's/.* ([0-9]+) lua/\1/')
-  for mode in c lua lua+; do
+  for mode in c c+ lua lua+; do
     kind=${mode%+} suffix=${mode#$kind} total=$nc stride=$STRIDE_C what="one failure"
     [ "$kind" = lua ] && total=$nl stride=$STRIDE_LUA
     [ -n "$suffix" ] && what="lasting shortage"
+    [ "$mode" = c+ ] && stride=$((STRIDE_C * 5))
     seq 1 "$stride" "$total" | sed "s/\$/$suffix/" \
       | xargs -P "$JOBS" -I{} bash -c 'one "$@"' _ "$c" "$kind" {} > "$tmp/fail-$c-$mode"
     k=$(wc -l < "$tmp/fail-$c-$mode")
