@@ -860,7 +860,10 @@ int main(int argc, char **argv) {
     lua_pushlightuserdata(L, argv);
     int status = lua_pcall(L, 2, 1, 0);
     int code = status == LUA_OK ? (int)lua_tointeger(L, -1) : 1;
-    if (status != LUA_OK) fprintf(stderr, "pedlab: %s\n", lua_tostring(L, -1));
+    if (status != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        fprintf(stderr, "pedlab: %s\n", msg ? msg : "(error object is not a string)");
+    }
     lua_close(L);
     /* print() and io.write() ignore a full disk or a closed stdout: say it once, here */
     if (check_stdout() || stdout_failed) return code ? code : EXIT_FAILURE;
