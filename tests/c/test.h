@@ -2,7 +2,13 @@
  *
  * CMake finds every TEST(name) line and registers `pl_ctest name` with ctest under that name;
  * `pl_ctest` alone runs all. ASSERT* stop the current test; fixtures are read from
- * PL_FIXTURES (tests/fixtures). */
+ * PL_FIXTURES (tests/fixtures).
+ *
+ * Allocation failures: in a -DPL_FAIL_ALLOC=ON build (make check-alloc), `pl_ctest --fail-alloc
+ * [name...]` runs each test again in a child process with its N-th allocation failing
+ * (tests/c/failalloc.h); the test may then fail, but neither it nor the core may crash, hang or
+ * trip a sanitizer, so a test checks its own allocations (ASSERT(p != NULL)) as the core does.
+ * `PEDLAB_FAIL_ALLOC=N pl_ctest name` replays one such run. */
 #ifndef PL_TEST_H
 #define PL_TEST_H
 
