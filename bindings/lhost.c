@@ -548,9 +548,17 @@ static ssize_t stdout_write(void *cookie, const char *buf, size_t n) {
     return (ssize_t)done;
 }
 
+static int stdout_seek(void *cookie, off64_t *pos, int whence) {
+    (void)cookie;
+    off_t at = lseek(STDOUT_FILENO, (off_t)*pos, whence);
+    if (at < 0) return -1;
+    *pos = at;
+    return 0;
+}
+
 static void watch_stdout(void) {
     if (isatty(STDOUT_FILENO)) return;
-    cookie_io_functions_t io = {NULL, stdout_write, NULL, NULL};
+    cookie_io_functions_t io = {NULL, stdout_write, stdout_seek, NULL};
     FILE *f = fopencookie(NULL, "w", io);
     if (f == NULL) return;
     fflush(stdout);
