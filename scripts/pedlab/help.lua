@@ -3,6 +3,14 @@
 -- from the core (pl.ped_settings) when it offers them.
 local M = {}
 
+local law_options = {
+  { "law", "nil | \"hooke\" | function(d, ri, rj, p) | {pair = f} | {system = f}" },
+  { "law_params", "table NAME → number, read by the law as p.NAME" },
+  { "law_limit", "instruction limit of a Lua law" },
+  { "law_timeout", "seconds a Lua law may run" },
+  { "law_memory", "bytes a Lua law may allocate" },
+}
+
 -- name → {signature, one line, options = {{key, meaning}, ...} (optional)}
 local entries = {
   { "pl.load", "pl.load(path)", ".npy/.csv as a Matrix (.csv: and its header), .json as a table" },
@@ -22,22 +30,24 @@ local entries = {
       { "source_labels", "N source-model labels (path or vector): NCE" },
     } },
   { "pl.balls", "pl.balls(ds, opts)",
-    "PED ball system, a ball per class: sys:simulate(o), sys:step(o), sys:reset()",
+    "PED ball system, a ball per class: help(\"sys:simulate\"), \"sys:step\", \"sys:reset\"",
     settings = { "radius", "k", "eps", "mass", "standardise" },
     options = {
       { "ref", "reference set (path, Matrix or Dataset): geometry in its standardised space" },
     } },
+  { "sys:simulate", "sys:simulate(opts) → run",
+    "PED's loop: run = {steps, shift, changes, energies, energy0, total_*}",
+    settings = { "dt", "exit_ratio", "max_steps" }, options = law_options },
+  { "sys:step", "sys:step(opts | dt) → change", "one step of a ball system",
+    settings = { "dt" }, options = law_options },
+  { "sys:reset", "sys:reset()", "a ball system back to its initial centres, steps 0" },
   { "pl.ped_run", "pl.ped_run(ds, opts)",
     "the whole PED step: moved dataset, run record and ball system",
     settings = { "radius", "k", "eps", "mass", "standardise", "dt", "exit_ratio", "max_steps" },
     options = {
       { "ref", "reference set (path, Matrix or Dataset)" },
-      { "law", "nil | \"hooke\" | function(d, ri, rj, p) | {pair = f} | {system = f}" },
-      { "law_params", "table NAME → number, read by the law as p.NAME" },
       { "needs", "array of metric names scored on the moved dataset" },
-      { "law_limit", "instruction limit of a Lua law" },
-      { "law_timeout", "seconds a Lua law may run" },
-      { "law_memory", "bytes a Lua law may allocate" },
+      table.unpack(law_options),
     } },
   { "pl.ped_settings", "pl.ped_settings()", "each PED setting: default, range, meaning" },
   { "pl.check_options", "pl.check_options(t, where, known)",
@@ -75,6 +85,7 @@ local function pl() return require "pedlab" end
 -- loaded (found without loading it).
 local function present(e)
   local key = e[1]:match("^pl%.(.+)$")
+  if not key then return true end
   return rawget(pl(), key) ~= nil or package.searchpath("pedlab." .. key, package.path) ~= nil
 end
 
@@ -111,8 +122,8 @@ local function setting_lines(names)
           range = string.format(" (%s%s .. %s)", s.min_open and "> " or "", lo, hi)
         end
       end
-      out[#out + 1] = string.format("  %-14s %s; default %s%s", s.name, s.doc or "",
-        tostring(s.default), range)
+      out[#out + 1] = string.format("  %-14s %s", s.name, s.doc or "")
+      out[#out + 1] = string.format("  %-14s default %s%s", "", tostring(s.default), range)
     end
   end
   return out
@@ -146,7 +157,8 @@ local function listing()
   for _, e in ipairs(entries) do
     if present(e) then
       lines[#lines + 1] = string.format("  %-16s %s", e[1], e[3])
-      seen[e[1]:match("^pl%.(.+)$")] = true
+      local key = e[1]:match("^pl%.(.+)$")
+      if key then seen[key] = true end
     end
   end
   local extra = {}
@@ -167,7 +179,7 @@ local function find(x)
   local P = pl()
   for _, e in ipairs(entries) do
     local key = e[1]:match("^pl%.(.+)$")
-    if rawget(P, key) == x and x ~= nil then return e end
+    if key and x ~= nil and rawget(P, key) == x then return e end
   end
   local metrics = rawget(P, "metrics")
   if type(metrics) == "table" then

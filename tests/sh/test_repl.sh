@@ -52,6 +52,9 @@ missing=$("$P" -e '
   end
   table.sort(out) print(table.concat(out, " "))' 2>&1)
 [ -z "$missing" ] && ok "every pl function has a help entry" || bad "no help entry for: $missing"
+out=$("$P" -e 'print(require("pedlab.help").text("sys:simulate"))' 2>&1)
+echo "$out" | grep -q "^  exit_ratio " && echo "$out" | grep -q "^  law_timeout " \
+  && ok 'help("sys:simulate") shows its options' || bad "help(sys:simulate): $out"
 out=$("$P" -e 'print(require("pedlab.help").text("gbc"))' 2>&1)
 echo "$out" | grep -q "^pl.metrics.gbc(ds" && echo "$out" | grep -q "^  pca" \
   && ok "help of a metric: summary and options" || bad "help(gbc): $out"
