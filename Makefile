@@ -22,7 +22,9 @@ build: deps $(BUILD)/Makefile
 demo: build
 	./$(BUILD)/pedlab demo
 
+# tmux drives the REPL test (Ctrl-C at the prompt, as a person would press it)
 check: build
+	@sh tools/bootstrap.sh tmux
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
