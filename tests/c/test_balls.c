@@ -129,6 +129,7 @@ TEST(balls_fixtures) {
                 }
             /* The shift reported by the system equals the result's. */
             double *s2 = malloc(r.C * r.D * sizeof *s2);
+            ASSERT(s2 != NULL);
             pl_balls_shift_orig(&b, s2);
             ASSERT(memcmp(s2, r.shift, r.C * r.D * sizeof *s2) == 0);
             free(s2);
@@ -198,6 +199,13 @@ TEST(balls_ref_stats) {
     pl_source *src = NULL;
     ASSERT_OK(pl_source_from_mat(&m, "<ref>", &src, &err), &err);
     double *mean = malloc(D * sizeof *mean), *scale = malloc(D * sizeof *scale);
+    if (!mean || !scale) {
+        free(mean);
+        free(scale);
+        pl_source_release(src);
+        pl_mat_release(&m);
+        TF_FAIL("out of memory");
+    }
     ASSERT_OK(pl_balls_ref_stats(src, 1e-3, mean, scale, &err), &err);
     for (size_t j = 0; j < D; j++) {
         double mu = 0, v = 0;
@@ -425,9 +433,15 @@ static snapshot snap(const pl_balls *b) {
     size_t n = b->C * b->D * sizeof(double);
     s.centre = malloc(n);
     s.shift = malloc(n);
+    s.steps = b->steps;
+    if (!s.centre || !s.shift) { /* the caller asserts s.centre */
+        free(s.centre);
+        free(s.shift);
+        s.centre = s.shift = NULL;
+        return s;
+    }
     memcpy(s.centre, b->centre, n);
     memcpy(s.shift, b->shift, n);
-    s.steps = b->steps;
     return s;
 }
 
@@ -453,6 +467,7 @@ TEST(balls_callback_failure) {
     cb_state st = {0, 3, 0, 1.0};
     pl_law law = {PL_LAW_PAIR, flaky_pair, NULL, &st};
     snapshot s = snap(&b);
+    ASSERT(s.centre != NULL);
     int rc = pl_balls_step(&b, 0.1, &law, NULL, &err);
     ASSERT(rc == PL_ECALLBACK);
     ASSERT(strstr(err.msg, "boom at call 3") && strstr(err.msg, "ped: force law"));
@@ -460,12 +475,14 @@ TEST(balls_callback_failure) {
 
     st = (cb_state){0, 2, 1, 1.0};
     s = snap(&b);
+    ASSERT(s.centre != NULL);
     ASSERT_FAILS(pl_balls_step(&b, 0.1, &law, NULL, &err), &err, "non-finite");
     ASSERT(err.code == PL_ECALLBACK);
     ASSERT(same(&b, &s));
 
     st = (cb_state){0, 1, 2, 1.0};
     s = snap(&b);
+    ASSERT(s.centre != NULL);
     ASSERT_FAILS(pl_balls_step(&b, 0.1, &law, NULL, &err), &err, "status -3");
     ASSERT(same(&b, &s));
 
@@ -481,6 +498,7 @@ TEST(balls_callback_failure) {
     ASSERT(pairs_per_step > 0);
     st = (cb_state){0, pairs_per_step + 1, 0, 1.0};
     s = snap(&b);
+    ASSERT(s.centre != NULL);
     pl_sim_result r;
     pl_sim_opts so = pl_sim_opts_default();
     ASSERT_FAILS(pl_balls_simulate(&b, &so, &law, &r, &err), &err, "boom");
@@ -492,15 +510,18 @@ TEST(balls_callback_failure) {
     cb_state ss = {0, 1, 0, 0};
     pl_law sl = {PL_LAW_SYSTEM, NULL, flaky_system, &ss};
     s = snap(&b);
+    ASSERT(s.centre != NULL);
     ASSERT_FAILS(pl_balls_step(&b, 0.1, &sl, NULL, &err), &err, "system boom");
     ASSERT(same(&b, &s));
     ss = (cb_state){0, 1, 1, 0};
     s = snap(&b);
+    ASSERT(s.centre != NULL);
     ASSERT_FAILS(pl_balls_step(&b, 0.1, &sl, NULL, &err), &err, "non-finite force");
     ASSERT(same(&b, &s));
     ss = (cb_state){0, 100, 0, 0};
     double ch;
     s = snap(&b);
+    ASSERT(s.centre != NULL);
     ASSERT_OK(pl_balls_step(&b, 0.5, &sl, &ch, &err), &err);
     ASSERT(b.shift[0] == s.shift[0] + 0.125); /* ½·(1/1)·0.5² */
     ASSERT(ch == 0.125 * (double)(b.C * b.D));
@@ -508,6 +529,7 @@ TEST(balls_callback_failure) {
 
     /* Interruption stops a step and leaves the system alone. */
     s = snap(&b);
+    ASSERT(s.centre != NULL);
     pl_interrupted = 1;
     ASSERT_FAILS(pl_balls_step(&b, 0.1, NULL, NULL, &err), &err, "interrupted");
     ASSERT(err.code == PL_EINTR);

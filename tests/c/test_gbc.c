@@ -170,6 +170,7 @@ TEST(gbc_moved_dataset) {
     if (!base) TF_FAIL("%s", err.msg);
     size_t C = pl_data_classes(base), D = x.cols;
     double *shift = calloc(C * D, sizeof(double));
+    ASSERT(shift != NULL);
     for (size_t c = 0; c < C; c++)
         for (size_t j = 0; j < D; j++) shift[c * D + j] = 0.3 * sin((double)(c * 7 + j));
     pl_data *moved = NULL;

@@ -6,20 +6,21 @@
 #include "../../core/linalg.h"
 #include "test.h"
 
-static void random_symmetric(pl_mat *a, size_t n, uint64_t seed) {
-    pl_err err;
+static int random_symmetric(pl_mat *a, size_t n, uint64_t seed, pl_err *err) {
     uint64_t st = seed;
-    pl_mat_init(a, n, n, &err);
+    int rc = pl_mat_init(a, n, n, err);
+    if (rc) return rc;
     for (size_t i = 0; i < n; i++)
         for (size_t j = i; j < n; j++)
             PL_AT(a, i, j) = PL_AT(a, j, i) = 2.0 * tf_rand(&st) - 1.0 + (i == j ? 0.1 * (double)i : 0.0);
+    return PL_OK;
 }
 
 TEST(linalg_tridiag_top) {
     pl_err err;
     enum { N = 40 };
     pl_mat a, ref, tri_in;
-    random_symmetric(&a, N, 11);
+    ASSERT_OK(random_symmetric(&a, N, 11, &err), &err);
     ASSERT_OK(pl_mat_copy(&ref, &a, &err), &err);
     ASSERT_OK(pl_mat_copy(&tri_in, &a, &err), &err);
     for (size_t i = 0; i < N; i++)   /* the lower triangles are never read */
@@ -68,7 +69,7 @@ TEST(linalg_eigh_project) {
     pl_err err;
     enum { N = 30, M = 4 };
     pl_mat a, ref, b, b0;
-    random_symmetric(&a, N, 5);
+    ASSERT_OK(random_symmetric(&a, N, 5, &err), &err);
     ASSERT_OK(pl_mat_copy(&ref, &a, &err), &err);
     ASSERT_OK(pl_mat_init(&b, M, N, &err), &err);
     uint64_t st = 3;

@@ -148,6 +148,7 @@ TEST(logme_targets_reference) {
         }
         double got, sum = 0.0;
         double *col = malloc(N * sizeof *col);
+        ASSERT(col != NULL);
         for (size_t j = 0; j < K; j++) {
             for (size_t i = 0; i < N; i++) col[i] = PL_AT(&t, i, j);
             double e;
@@ -163,6 +164,7 @@ TEST(logme_targets_reference) {
         double v, ref = 0.0;
         size_t C = pl_data_classes(d);
         double *ind = calloc(N, sizeof *ind);
+        ASSERT(ind != NULL);
         for (size_t c = 0; c < C; c++) {
             for (size_t i = 0; i < N; i++) ind[i] = (size_t)y[i] == c;
             double e;
@@ -207,6 +209,7 @@ TEST(logme_moved) {
         ASSERT(d);
         size_t C = pl_data_classes(d), D = pl_data_dim(d);
         double *shift = calloc(C * D, sizeof *shift);
+        ASSERT(shift != NULL);
         double base[2], zero[2], moved[2], fresh[2];
         ASSERT_OK(pl_data_moved(d, shift, &z, &err), &err);
         ASSERT_OK(lg_all(d, base, &err), &err);
@@ -220,6 +223,7 @@ TEST(logme_moved) {
         ASSERT_OK(pl_data_dense(d, &x, &err), &err);
         const int *y = pl_data_y(d);
         int64_t *yy = malloc(x.rows * sizeof *yy);
+        ASSERT(yy != NULL);
         for (size_t i = 0; i < x.rows; i++) {
             yy[i] = y[i];
             for (size_t j = 0; j < D; j++) PL_AT(&x, i, j) += shift[(size_t)y[i] * D + j];
@@ -271,6 +275,7 @@ TEST(logme_degenerate) {
     y[0] = y0;
     /* C = 2 */
     int64_t *y2 = malloc(N * sizeof *y2);
+    ASSERT(y2 != NULL);
     for (size_t i = 0; i < N; i++) y2[i] = y[i] % 2;
     ASSERT_OK(lg_score(&x, y2, v, &err), &err);
     ASSERT(isfinite(v[0]) && isfinite(v[1]));
@@ -292,6 +297,7 @@ TEST(logme_degenerate) {
     /* duplicated rows */
     ASSERT_OK(pl_mat_init(&x2, 2 * N, D, &err), &err);
     int64_t *yd = malloc(2 * N * sizeof *yd);
+    ASSERT(yd != NULL);
     for (size_t i = 0; i < 2 * N; i++) {
         memcpy(&PL_AT(&x2, i, 0), &PL_AT(&x, i % N, 0), D * sizeof(double));
         yd[i] = y[i % N];

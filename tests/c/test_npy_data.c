@@ -142,6 +142,7 @@ TEST(data_stats_match_fixture) {
         ASSERT_OK(pl_npy_load_mat(tf_path(tf_cases[k], "class_vars.npy"), &vars, &err), &err);
         size_t C = st->C, D = st->D;
         double *mu = malloc(C * D * sizeof *mu), *v = malloc(C * D * sizeof *v);
+        ASSERT(mu && v);
         pl_stats_class_means(st, mu);
         pl_stats_class_vars(st, v);
         int bad = 0;
@@ -170,6 +171,7 @@ TEST(data_moved_stats_exact) {
     ASSERT(d);
     size_t C = pl_data_classes(d), D = pl_data_dim(d), N = pl_data_rows(d);
     double *sh = calloc(C * D, sizeof *sh);
+    ASSERT(sh != NULL);
     for (size_t i = 0; i < C * D; i++) sh[i] = 0.1 * sin((double)i);
     pl_data *m1, *m2;
     ASSERT_OK(pl_data_moved(d, sh, &m1, &err), &err);
@@ -179,6 +181,7 @@ TEST(data_moved_stats_exact) {
     pl_source *src;
     ASSERT_OK(pl_source_from_mat(&dense, "moved", &src, &err), &err);
     int64_t *y = malloc(N * sizeof *y);
+    ASSERT(y != NULL);
     for (size_t i = 0; i < N; i++) y[i] = pl_data_y(d)[i];
     pl_data *direct;
     ASSERT_OK(pl_data_new(src, y, N, "y", &direct, &err), &err);
@@ -190,6 +193,7 @@ TEST(data_moved_stats_exact) {
     }
     /* the two hold their sums about different origins: compare what does not depend on it */
     double *ma = malloc(C * D * sizeof *ma), *mb = malloc(C * D * sizeof *mb);
+    ASSERT(ma && mb);
     pl_stats_class_vars(a, ma);
     pl_stats_class_vars(b, mb);
     for (size_t i = 0; i < C * D; i++) ASSERT_NEAR(ma[i], mb[i], 1e-12);
@@ -237,6 +241,7 @@ TEST(data_gram_upper) {
     ASSERT(d);
     size_t C = pl_data_classes(d), D = pl_data_dim(d);
     double *sh = calloc(C * D, sizeof *sh);
+    ASSERT(sh != NULL);
     for (size_t i = 0; i < C * D; i++) sh[i] = 0.3 * cos(0.7 * (double)i);
     ASSERT_OK(pl_data_moved(d, sh, &m, &err), &err);
     /* adding the Gram to cached statistics keeps the arrays callers already hold */
@@ -301,6 +306,7 @@ TEST(data_one_pass) {
     ASSERT_OK(pl_logme_icml(d, &none, &v, &err), &err);
     ASSERT(pl_source_rows_read(src) == N);
     double *sh = calloc(C * D, sizeof *sh);
+    ASSERT(sh != NULL);
     for (size_t i = 0; i < C * D; i++) sh[i] = 0.01 * (double)(i % 7);
     ASSERT_OK(pl_data_moved(d, sh, &m, &err), &err);
     ASSERT_OK(pl_logme(m, &none, &v, &err), &err);
@@ -316,6 +322,7 @@ TEST(data_one_pass) {
     ASSERT(d);
     src = pl_data_source(d);
     sh = calloc(C * D, sizeof *sh);
+    ASSERT(sh != NULL);
     ASSERT_OK(pl_data_moved(d, sh, &m, &err), &err);
     ASSERT_OK(pl_logme(m, &none, &v, &err), &err);
     ASSERT(pl_source_rows_read(src) == N);

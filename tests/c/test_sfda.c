@@ -76,6 +76,7 @@ TEST(sfda_moved) {
         ASSERT(d);
         size_t C = pl_data_classes(d), D = pl_data_dim(d);
         double *shift = calloc(C * D, sizeof *shift);
+        ASSERT(shift != NULL);
         double base, zero, moved, fresh;
         ASSERT_OK(pl_data_moved(d, shift, &z, &err), &err);
         ASSERT_OK(pl_sfda(d, NULL, &base, &err), &err);
@@ -89,6 +90,7 @@ TEST(sfda_moved) {
         ASSERT_OK(pl_data_dense(d, &x, &err), &err);
         const int *y = pl_data_y(d);
         int64_t *yy = malloc(x.rows * sizeof *yy);
+        ASSERT(yy != NULL);
         for (size_t i = 0; i < x.rows; i++) {
             yy[i] = y[i];
             for (size_t j = 0; j < D; j++) PL_AT(&x, i, j) += shift[(size_t)y[i] * D + j];
@@ -145,6 +147,7 @@ TEST(sfda_degenerate) {
     y[0] = y0;
     /* C = 2 */
     int64_t *y2 = malloc(N * sizeof *y2);
+    ASSERT(y2 != NULL);
     for (size_t i = 0; i < N; i++) y2[i] = y[i] % 2;
     ASSERT_OK(sf_score(&x, y2, &v, &err), &err);
     ASSERT(isfinite(v) && v > 0 && v <= 1);
@@ -161,6 +164,7 @@ TEST(sfda_degenerate) {
     /* duplicated rows */
     ASSERT_OK(pl_mat_init(&x2, 2 * N, D, &err), &err);
     int64_t *yd = malloc(2 * N * sizeof *yd);
+    ASSERT(yd != NULL);
     for (size_t i = 0; i < 2 * N; i++) {
         memcpy(&PL_AT(&x2, i, 0), &PL_AT(&x, i % N, 0), D * sizeof(double));
         yd[i] = y[i % N];

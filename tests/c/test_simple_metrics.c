@@ -164,6 +164,7 @@ TEST(simple_metrics_moved) {
     ASSERT_OK(sm_load_case("imbalanced", &d, &err), &err);
     size_t N = pl_data_rows(d), D = pl_data_dim(d), C = pl_data_classes(d);
     double *shift = malloc(C * D * sizeof *shift);
+    ASSERT(shift != NULL);
     for (size_t c = 0; c < C; c++)
         for (size_t j = 0; j < D; j++) shift[c * D + j] = 0.3 * sin((double)(c * 7 + j));
     ASSERT_OK(pl_data_moved(d, shift, &mv, &err), &err);
@@ -171,6 +172,7 @@ TEST(simple_metrics_moved) {
     pl_mat dense;
     ASSERT_OK(pl_data_dense(mv, &dense, &err), &err);
     int64_t *y = malloc(N * sizeof *y);
+    ASSERT(y != NULL);
     for (size_t i = 0; i < N; i++) y[i] = pl_data_y(d)[i];
     pl_source *src;
     ASSERT_OK(pl_source_from_mat(&dense, "<moved>", &src, &err), &err);
