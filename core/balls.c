@@ -185,7 +185,7 @@ int pl_balls_init(pl_balls *b, pl_data *d, const double *ref_mean, const double 
     b->work2 = pl_alloc(cd, sizeof(double), err);
     if (!b->offset || !b->scale || !b->centre0 || !b->centre || !b->shift || !b->radius ||
         !b->mass || !b->count || !b->ids || !b->work || !b->work2) {
-        rc = PL_ENOMEM;
+        rc = pl_err_prefix(err, "ped: ball system of %zu classes × %zu dimensions", C, D);
         goto cleanup;
     }
     const int64_t *ids = pl_data_class_ids(d);
@@ -527,7 +527,7 @@ int pl_balls_simulate(pl_balls *b, const pl_sim_opts *o, const pl_law *law,
     dnext = pl_alloc(C * C, sizeof(double), err);
     if (!r->shift || !r->total_shift || !r->changes || !r->energies || !save_centre ||
         !save_shift || !dcur || !dnext) {
-        rc = PL_ENOMEM;
+        rc = pl_err_prefix(err, "ped: simulation of %zu classes × %zu dimensions", C, D);
         goto cleanup;
     }
     memcpy(save_centre, b->centre, cd * sizeof(double));

@@ -140,7 +140,7 @@ int pl_csv_load(const char *path, pl_mat *out, char ***header, pl_err *err) {
     reader r = {path, err, PL_OK, 0, 0, 0, 0, NULL, NULL, 0, 0, NULL, 0};
     if (csv_init(&p, CSV_APPEND_NULL) != 0) {
         free(text);
-        return pl_err_set(err, PL_ENOMEM, "out of memory");
+        return pl_err_set(err, PL_ENOMEM, "out of memory reading %s", path);
     }
     if (csv_parse(&p, text, len, on_field, on_row, &r) != len && !r.rc)
         r.rc = pl_err_set(err, PL_EFORMAT, "%s: %s", path, csv_strerror(csv_error(&p)));

@@ -48,7 +48,7 @@ static pl_source *source_alloc(const char *name, pl_err *err) {
     s->name = dup_str(name);
     if (!s->name) {
         free(s);
-        pl_err_set(err, PL_ENOMEM, "out of memory");
+        pl_err_set(err, PL_ENOMEM, "out of memory copying the name of source %s", name);
         return NULL;
     }
     return s;
@@ -681,7 +681,10 @@ int pl_data_set_source_probs(pl_data *d, const pl_mat *p, const char *name, pl_e
     int rc = pl_mat_copy(&copy, p, err);
     if (rc) return rc;
     char *nm = dup_str(name);
-    if (!nm) { pl_mat_release(&copy); return pl_err_set(err, PL_ENOMEM, "out of memory"); }
+    if (!nm) {
+        pl_mat_release(&copy);
+        return pl_err_set(err, PL_ENOMEM, "out of memory copying the name of %s", name);
+    }
     pl_mat_release(&r->probs);
     free(r->probs_name);
     r->probs = copy;

@@ -200,7 +200,7 @@ static char *folder_of(const char *path) {
  * *out is malloc'd. */
 static int resolve_links(const char *path, char **out, pl_err *err) {
     char *p = dup_str(path);
-    if (!p) return pl_err_set(err, PL_ENOMEM, "out of memory");
+    if (!p) return pl_err_set(err, PL_ENOMEM, "out of memory resolving links of %s", path);
     for (int hops = 0;; hops++) {
         struct stat st;
         if (lstat(p, &st) != 0 || !S_ISLNK(st.st_mode)) break;
@@ -227,7 +227,7 @@ static int resolve_links(const char *path, char **out, pl_err *err) {
             free(dir);
         }
         free(p);
-        if (!next) return pl_err_set(err, PL_ENOMEM, "out of memory");
+        if (!next) return pl_err_set(err, PL_ENOMEM, "out of memory resolving links of %s", path);
         p = next;
     }
     *out = p;
@@ -260,7 +260,7 @@ static int check_dest(const char *path, const char *dest, const char *what, pl_e
         return pl_err_set(err, PL_EIO, WHAT_FMT "cannot write %s: %s", WHAT_ARGS(what), path,
                           strerror(errno));
     char *dir = folder_of(dest);
-    if (!dir) return pl_err_set(err, PL_ENOMEM, "out of memory");
+    if (!dir) return pl_err_set(err, PL_ENOMEM, "out of memory checking the folder of %s", path);
     int rc = PL_OK;
     if (stat(dir, &st) != 0)
         rc = pl_err_set(err, PL_EIO, WHAT_FMT "cannot write %s: folder %s %s", WHAT_ARGS(what),
@@ -339,7 +339,7 @@ int pl_atomic_begin_what(pl_atomic *a, const char *path, const char *what, pl_er
     a->what = what;
     if (!path || !*path) return pl_output_check(path, what, err);
     a->path = dup_str(path);
-    if (!a->path) return pl_err_set(err, PL_ENOMEM, "out of memory");
+    if (!a->path) return pl_err_set(err, PL_ENOMEM, "out of memory opening %s for writing", path);
     int own = fd_of_name(path);
     if (own >= 0) {
         int rc = check_fd_output(path, own, what, err);
@@ -381,7 +381,7 @@ int pl_atomic_begin_what(pl_atomic *a, const char *path, const char *what, pl_er
     a->tmp = malloc(n);
     if (!a->tmp) {
         atomic_clear(a);
-        return pl_err_set(err, PL_ENOMEM, "out of memory");
+        return pl_err_set(err, PL_ENOMEM, "out of memory opening %s for writing", path);
     }
     snprintf(a->tmp, n, "%s.tmpXXXXXX", a->dest);
     int fd = mkstemp(a->tmp);
@@ -469,7 +469,7 @@ int pl_write_file_atomic(const char *path, const void *data, size_t len, pl_err 
 int pl_mkdirs(const char *path, pl_err *err) {
     if (!path || !*path) return pl_err_set(err, PL_EINVAL, "empty folder name");
     char *p = dup_str(path);
-    if (!p) return pl_err_set(err, PL_ENOMEM, "out of memory");
+    if (!p) return pl_err_set(err, PL_ENOMEM, "out of memory creating folder %s", path);
     int rc = PL_OK;
     size_t n = strlen(p);
     for (size_t i = 1; i <= n && !rc; i++) {
@@ -563,7 +563,7 @@ int pl_journal_open(const char *path, pl_journal **out, pl_err *err) {
     if (!j || !p) {
         free(j);
         free(p);
-        return pl_err_set(err, PL_ENOMEM, "out of memory");
+        return pl_err_set(err, PL_ENOMEM, "out of memory opening journal %s", path);
     }
     j->path = p;
     j->torn = 0;

@@ -257,7 +257,7 @@ int pl_npy_read_header(FILE *f, const char *path, pl_npy *h, pl_err *err) {
                           "%s: truncated .npy header (declares %zu bytes, file has %ld)", path,
                           hlen, fsz);
     unsigned char *buf = malloc(hlen);
-    if (!buf) return pl_err_set(err, PL_ENOMEM, "out of memory");
+    if (!buf) return pl_err_set(err, PL_ENOMEM, "out of memory reading the header of %s", path);
     int rc = PL_OK;
     if (fseek(f, 0, SEEK_SET) != 0 || fread(buf, 1, hlen, f) != hlen)
         rc = pl_err_set(err, PL_EIO, "%s: cannot read header", path);
@@ -348,7 +348,7 @@ static int open_npy(const char *path, FILE **f, pl_npy *h, pl_err *err) {
 static int read_all(FILE *f, const char *path, const pl_npy *h, double *out, pl_err *err) {
     enum { CHUNK = 1 << 16 };
     unsigned char *raw = malloc(CHUNK * 8);
-    if (!raw) return pl_err_set(err, PL_ENOMEM, "out of memory");
+    if (!raw) return pl_err_set(err, PL_ENOMEM, "out of memory reading %s", path);
     size_t done = 0;
     while (done < h->count) {
         size_t n = h->count - done < CHUNK ? h->count - done : CHUNK;
@@ -436,7 +436,10 @@ int pl_npy_load_ints(const char *path, int64_t **out, size_t *n, pl_err *err) {
     }
     if (h.dtype == PL_DT_U64 || h.dtype == PL_DT_I64) {
         unsigned char *raw = malloc(h.count * 8 + 1);
-        if (!raw) { rc = pl_err_set(err, PL_ENOMEM, "out of memory"); goto cleanup; }
+        if (!raw) {
+            rc = pl_err_set(err, PL_ENOMEM, "out of memory reading the labels of %s", path);
+            goto cleanup;
+        }
         if (fseek(f, (long)h.data_offset, SEEK_SET) != 0 || fread(raw, 8, h.count, f) != h.count) {
             free(raw);
             rc = pl_err_set(err, PL_EIO, "%s: read failed", path);
