@@ -205,9 +205,9 @@ static int d_moved(lua_State *L) {
                           (int)s->cols, (int)C, (int)D);
     pl_mat flat;
     pl_err err;
-    if (pl_mat_copy(&flat, s, &err)) return lpl_raise(L, &err);
-    lpl_pushdata(L, NULL);
+    lpl_pushdata(L, NULL); /* the result first: nothing may raise between copy and release */
     lpl_data *u = lua_touserdata(L, -1);
+    if (pl_mat_copy(&flat, s, &err)) return lpl_raise(L, &err);
     int rc = pl_data_moved(d, flat.data, &u->d, &err);
     pl_mat_release(&flat);
     if (rc) return lpl_raise(L, &err);
@@ -228,7 +228,9 @@ static int d_dense(lua_State *L) {
     pl_mat m;
     pl_err err;
     if (pl_data_dense(d, &m, &err)) return lpl_raise(L, &err);
+    void **slot = lpl_guard(L, m.data, free_ptr); /* pushing may raise */
     lpl_pushmatrix_take(L, &m);
+    *slot = NULL;
     return 1;
 }
 

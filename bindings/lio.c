@@ -141,33 +141,39 @@ static cJSON *exact_number(double v) {
     return cJSON_CreateRaw(buf);
 }
 
-static void attach(cJSON *parent, const char *key, cJSON *item) {
-    if (key) cJSON_AddItemToObject(parent, key, item);
-    else cJSON_AddItemToArray(parent, item);
+/* Attach item (NULL when cJSON could not allocate it) to parent; on any failure the item is
+ * deleted and "json: out of memory" raised: the tree never holds a half-encoded value. */
+static cJSON *attach(lua_State *L, cJSON *parent, const char *key, cJSON *item) {
+    int ok = item && (key ? cJSON_AddItemToObject(parent, key, item)
+                          : cJSON_AddItemToArray(parent, item));
+    if (!ok) {
+        cJSON_Delete(item);
+        luaL_error(L, "json: out of memory");
+    }
+    return item;
 }
 
 /* Encode the Lua value at idx as a new child of parent. Every node is attached to the tree as
- * soon as it is created, so a raise part-way leaks nothing (the box's __gc frees the tree). */
+ * soon as it is created, so a raise part-way leaks nothing (the guard frees the tree). */
 static void add_json(lua_State *L, int idx, int depth, cJSON *parent, const char *key) {
     idx = lua_absindex(L, idx);
     if (depth > 200) luaL_error(L, "json: nesting deeper than 200 (a cycle?)");
     switch (lua_type(L, idx)) {
-    case LUA_TNIL: attach(parent, key, cJSON_CreateNull()); return;
-    case LUA_TBOOLEAN: attach(parent, key, cJSON_CreateBool(lua_toboolean(L, idx))); return;
+    case LUA_TNIL: attach(L, parent, key, cJSON_CreateNull()); return;
+    case LUA_TBOOLEAN: attach(L, parent, key, cJSON_CreateBool(lua_toboolean(L, idx))); return;
     case LUA_TNUMBER: {
         double v = lua_tonumber(L, idx);
-        if (isnan(v)) attach(parent, key, cJSON_CreateString("nan"));
-        else if (isinf(v)) attach(parent, key, cJSON_CreateString(v > 0 ? "inf" : "-inf"));
-        else attach(parent, key, exact_number(v));
+        if (isnan(v)) attach(L, parent, key, cJSON_CreateString("nan"));
+        else if (isinf(v)) attach(L, parent, key, cJSON_CreateString(v > 0 ? "inf" : "-inf"));
+        else attach(L, parent, key, exact_number(v));
         return;
     }
-    case LUA_TSTRING: attach(parent, key, cJSON_CreateString(lua_tostring(L, idx))); return;
+    case LUA_TSTRING: attach(L, parent, key, cJSON_CreateString(lua_tostring(L, idx))); return;
     case LUA_TTABLE: {
         size_t n;
         luaL_checkstack(L, 6, "json: too deep");
         if (is_array(L, idx, &n) && n > 0) {
-            cJSON *a = cJSON_CreateArray();
-            attach(parent, key, a);
+            cJSON *a = attach(L, parent, key, cJSON_CreateArray());
             for (size_t i = 1; i <= n; i++) {
                 lua_geti(L, idx, (lua_Integer)i);
                 add_json(L, -1, depth + 1, a, NULL);
@@ -175,8 +181,7 @@ static void add_json(lua_State *L, int idx, int depth, cJSON *parent, const char
             }
             return;
         }
-        cJSON *o = cJSON_CreateObject();
-        attach(parent, key, o);
+        cJSON *o = attach(L, parent, key, cJSON_CreateObject());
         lua_pushnil(L);
         while (lua_next(L, idx)) {
             if (lua_type(L, -2) != LUA_TSTRING && lua_type(L, -2) != LUA_TNUMBER)
@@ -192,15 +197,13 @@ static void add_json(lua_State *L, int idx, int depth, cJSON *parent, const char
     case LUA_TUSERDATA: {
         pl_mat *m = lpl_testmatrix(L, idx);
         if (m) {
-            cJSON *a = cJSON_CreateArray();
-            attach(parent, key, a);
+            cJSON *a = attach(L, parent, key, cJSON_CreateArray());
             for (size_t i = 0; i < m->rows; i++) {
-                cJSON *r = cJSON_CreateArray();
-                cJSON_AddItemToArray(a, r);
+                cJSON *r = attach(L, a, NULL, cJSON_CreateArray());
                 for (size_t j = 0; j < m->cols; j++) {
                     double x = PL_AT(m, i, j);
                     const char *nf = isnan(x) ? "nan" : x > 0 ? "inf" : "-inf";
-                    cJSON_AddItemToArray(r, isfinite(x) ? exact_number(x) : cJSON_CreateString(nf));
+                    attach(L, r, NULL, isfinite(x) ? exact_number(x) : cJSON_CreateString(nf));
                 }
             }
             return;
@@ -211,41 +214,34 @@ static void add_json(lua_State *L, int idx, int depth, cJSON *parent, const char
     }
 }
 
-typedef struct { cJSON *root; } json_box;
+static void delete_tree(void *p) { cJSON_Delete(p); }
 
-static int box_gc(lua_State *L) {
-    json_box *b = lua_touserdata(L, 1);
-    cJSON_Delete(b->root);
-    b->root = NULL;
-    return 0;
-}
-
-/* Encode the value at idx; returns a malloc'd string (pretty or compact). */
-static char *encode(lua_State *L, int idx, int pretty) {
+/* Encode the value at idx; returns a malloc'd string (pretty or compact), guarded on the stack
+ * (*slot: free it, then clear the slot). Out of memory anywhere raises "json: out of memory"
+ * with the tree freed: never a partial document. */
+static char *encode(lua_State *L, int idx, int pretty, void ***slot) {
     idx = lua_absindex(L, idx);
-    json_box *b = lua_newuserdatauv(L, sizeof *b, 0);
-    b->root = NULL;
-    if (luaL_newmetatable(L, "pedlab.jsonbox")) {
-        lua_pushcfunction(L, box_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    b->root = cJSON_CreateArray();
-    add_json(L, idx, 0, b->root, NULL);
-    char *s = pretty ? cJSON_Print(b->root->child) : cJSON_PrintUnformatted(b->root->child);
-    cJSON_Delete(b->root);
-    b->root = NULL;
+    cJSON *root = cJSON_CreateArray();
+    if (!root) luaL_error(L, "json: out of memory");
+    void **tree = lpl_guard(L, root, delete_tree);
+    add_json(L, idx, 0, root, NULL);
+    char *s = pretty ? cJSON_Print(root->child) : cJSON_PrintUnformatted(root->child);
+    cJSON_Delete(root);
+    *tree = NULL;
     lua_pop(L, 1);
     if (!s) luaL_error(L, "json: out of memory");
+    *slot = lpl_guard(L, s, free);
     return s;
 }
 
 /* pl.json_encode(value [, pretty]) → string */
 static int l_json_encode(lua_State *L) {
     luaL_checkany(L, 1);
-    char *s = encode(L, 1, lua_toboolean(L, 2));
+    void **slot;
+    char *s = encode(L, 1, lua_toboolean(L, 2), &slot);
     lua_pushstring(L, s);
     free(s);
+    *slot = NULL;
     return 1;
 }
 
@@ -256,6 +252,27 @@ static int l_json_decode(lua_State *L) {
 }
 
 /* ---------- load / save ---------- */
+typedef struct { char **names; size_t n; } name_list;
+
+static void free_names(void *p) {
+    name_list *l = p;
+    pl_listdir_free(l->names, l->n);
+    free(l);
+}
+
+/* names (n of them, each and the array malloc'd) guarded on the stack; freed when no guard can
+ * be made (the error raised). */
+static void **guard_names(lua_State *L, char **names, size_t n) {
+    name_list *l = malloc(sizeof *l);
+    if (!l) {
+        pl_listdir_free(names, n);
+        luaL_error(L, "out of memory");
+    }
+    l->names = names;
+    l->n = n;
+    return lpl_guard(L, l, free_names);
+}
+
 static int unknown_type(lua_State *L, const char *path, const char *e) {
     if (!*e)
         return luaL_error(L, "%s: no file extension; expected a name ending in .npy, .csv or "
@@ -271,7 +288,9 @@ static int l_load(lua_State *L) {
         pl_mat m;
         if (pl_npy_load_mat(path, &m, &err))
             return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
+        void **slot = lpl_guard(L, m.data, free);
         lpl_pushmatrix_take(L, &m);
+        *slot = NULL;
         return 1;
     }
     if (!strcmp(e, "csv")) {
@@ -280,14 +299,18 @@ static int l_load(lua_State *L) {
         if (pl_csv_load(path, &m, &hdr, &err))
             return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
         size_t cols = m.cols;
+        void **mslot = lpl_guard(L, m.data, free);
+        void **hslot = hdr ? guard_names(L, hdr, cols) : NULL;
         lpl_pushmatrix_take(L, &m);
+        *mslot = NULL;
         if (!hdr) return 1;
         lua_createtable(L, (int)cols, 0);
         for (size_t j = 0; j < cols; j++) {
             lua_pushstring(L, hdr[j]);
             lua_seti(L, -2, (lua_Integer)j + 1);
         }
-        pl_csv_free_header(hdr, cols);
+        free_names(*hslot);
+        *hslot = NULL;
         return 2;
     }
     if (!strcmp(e, "json")) {
@@ -324,24 +347,30 @@ static int l_save(lua_State *L) {
     if (strcmp(e, "json") && strcmp(e, "npy") && strcmp(e, "csv")) return unknown_type(L, path, e);
     if (pl_output_check(path, what, &err)) return lpl_raise(L, &err);
     if (!strcmp(e, "json")) {
-        char *s = encode(L, 2, 1);
+        void **slot;
+        char *s = encode(L, 2, 1, &slot);
         size_t n = strlen(s);
         s[n] = '\n';
         int rc = pl_write_file_what(path, s, n + 1, what, &err);
         free(s);
+        *slot = NULL;
         if (rc) return raise_what(L, &err, what);
         return 0;
     }
     pl_mat tmp;
     lpl_tomatrix(L, 2, &tmp);
+    void **mslot = lpl_guard(L, tmp.data, free);
     int rc;
     if (!strcmp(e, "npy")) {
         rc = pl_npy_save_mat(path, &tmp, &err);
     } else {
         const char **hdr = NULL;
+        void **hslot = NULL;
         if (hdr_idx) {
             hdr = calloc(tmp.cols ? tmp.cols : 1, sizeof *hdr);
-            for (size_t j = 0; hdr && j < tmp.cols; j++) {
+            if (!hdr) return luaL_error(L, "out of memory");
+            hslot = lpl_guard(L, hdr, free);
+            for (size_t j = 0; j < tmp.cols; j++) {
                 lua_geti(L, hdr_idx, (lua_Integer)j + 1);
                 hdr[j] = lua_tostring(L, -1);
                 if (!hdr[j]) hdr[j] = "";
@@ -350,8 +379,10 @@ static int l_save(lua_State *L) {
         }
         rc = pl_csv_save(path, &tmp, hdr, &err);
         free(hdr);
+        if (hslot) *hslot = NULL;
     }
     pl_mat_release(&tmp);
+    *mslot = NULL;
     if (rc) return raise_what(L, &err, what);
     return 0;
 }
@@ -411,8 +442,6 @@ static int l_mkdir(lua_State *L) {
     lua_pushboolean(L, 1);
     return 1;
 }
-
-typedef struct { char **names; size_t n; } name_list;
 
 static int list_gc(lua_State *L) {
     name_list *l = lua_touserdata(L, 1);

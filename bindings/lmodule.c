@@ -29,10 +29,11 @@ static int guard_gc(lua_State *L) {
     return 0;
 }
 
-void **lpl_guard(lua_State *L, void *p, void (*fn)(void *)) {
+/* An empty guard on the stack (run protected: making it may fail for want of memory). */
+static int guard_new(lua_State *L) {
     guard *g = lua_newuserdatauv(L, sizeof *g, 0);
     g->p = NULL;
-    g->fn = fn;
+    g->fn = NULL;
     if (luaL_newmetatable(L, "pedlab.guard")) {
         lua_pushcfunction(L, guard_gc);
         lua_setfield(L, -2, "__gc");
@@ -40,7 +41,25 @@ void **lpl_guard(lua_State *L, void *p, void (*fn)(void *)) {
         lua_setfield(L, -2, "__close");
     }
     lua_setmetatable(L, -2);
+    return 1;
+}
+
+/* p is guarded on return, or already freed by fn when the guard could not be made (the error
+ * is then raised): a caller hands p over at once, with no Lua call between acquiring it and
+ * guarding it, and nothing leaks on any path. */
+void **lpl_guard(lua_State *L, void *p, void (*fn)(void *)) {
+    if (!lua_checkstack(L, 2)) {
+        if (p && fn) fn(p);
+        luaL_error(L, "out of memory");
+    }
+    lua_pushcfunction(L, guard_new);
+    if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+        if (p && fn) fn(p);
+        lua_error(L); /* the error object pcall left */
+    }
+    guard *g = lua_touserdata(L, -1);
     g->p = p;
+    g->fn = fn;
     return &g->p;
 }
 
