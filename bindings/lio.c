@@ -370,11 +370,18 @@ static int l_save(lua_State *L) {
             hdr = calloc(tmp.cols ? tmp.cols : 1, sizeof *hdr);
             if (!hdr) return luaL_error(L, "out of memory");
             hslot = lpl_guard(L, hdr, free);
+            /* a holder keeps every name alive, numbers converted to strings included (the
+             * conversion happens on a copy the caller's table does not reference) */
+            lua_createtable(L, (int)tmp.cols, 0);
+            int holder = lua_gettop(L);
             for (size_t j = 0; j < tmp.cols; j++) {
                 lua_geti(L, hdr_idx, (lua_Integer)j + 1);
+                if (!lua_tostring(L, -1)) {
+                    lua_pop(L, 1);
+                    lua_pushliteral(L, "");
+                }
                 hdr[j] = lua_tostring(L, -1);
-                if (!hdr[j]) hdr[j] = "";
-                lua_pop(L, 1); /* the string stays referenced by the table */
+                lua_seti(L, holder, (lua_Integer)j + 1);
             }
         }
         rc = pl_csv_save(path, &tmp, hdr, &err);

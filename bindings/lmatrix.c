@@ -81,9 +81,15 @@ pl_mat *lpl_newmatrix(lua_State *L, size_t rows, size_t cols) {
 }
 
 void lpl_pushmatrix_take(lua_State *L, pl_mat *m) {
+    /* the data is guarded while the userdata is made: out of memory there frees it */
+    void **g = m->owned ? lpl_guard(L, m->data, free) : NULL;
     lpl_matrix *u = newud(L);
     u->m = *m;
     memset(m, 0, sizeof *m);
+    if (g) {
+        *g = NULL;
+        lua_remove(L, -2);
+    }
 }
 
 static size_t checksize(lua_State *L, int idx) {

@@ -51,7 +51,8 @@ int lpl_raise(lua_State *L, const pl_err *err);
 int lpl_fail(lua_State *L, const pl_err *err);
 
 /* A guard: a userdata on the stack whose __gc calls fn(p) unless the slot was cleared. It
- * makes a C resource safe across calls that may raise; clear *slot to take the resource back. */
+ * makes a C resource safe across calls that may raise; clear *slot to take the resource back.
+ * If the guard itself cannot be made (out of memory), fn(p) runs before the error is raised. */
 void **lpl_guard(lua_State *L, void *p, void (*fn)(void *));
 
 /* Check the options table at idx (nil/none is fine) against a NULL-terminated list of known
