@@ -1,29 +1,7 @@
 -- experiments/ablation_radius.lua — weighted tau of LogME and SFDA after PED against the radius
 -- coefficient (the other settings at the official defaults), with the no-PED baseline.
 --   pedlab experiments/ablation_radius.lua [--zoo DIR] [--gt FILE] [--out F.jsonl] [--resume] [--plot DIR]
-local pl = require "pedlab"
-local sweep = require "pedlab.sweep"
-local cli = require "pedlab.cli"
-
-local NAME = "ablation_radius"
-local o = cli.experiment_args({ ... }, NAME,
-  "Weighted tau of LogME and SFDA after PED for radius in {0.2, 0.4, 0.6, 0.8, 1.0, 1.5}.")
-if not o then return 0 end
-local t0, w0 = os.clock(), os.time()
-local results, info = sweep.run(cli.spec_from_args(o, {
-  tasks = "all", metrics = { "logme", "sfda" }, ped = "both",
-  grid = { radius = { 0.2, 0.4, 0.6, 0.8, 1.0, 1.5 } },
-}))
-io.write(string.format("%s: %d tasks of %s, weighted tau against radius (dt %.2g, exit_ratio %.1f, max_steps %d)\n\n",
-  NAME, #info.tasks, o.zoo, pl.ped.defaults.dt, pl.ped.defaults.exit_ratio, pl.ped.defaults.max_steps))
-for _, m in ipairs(info.specs) do
-  io.write("== ", m, "\n", pl.report.text(pl.report.axis_table(results, { setting = "radius", tasks = info.tasks, metric = m }), 3), "\n")
-end
-if o.plot then
-  for _, p in ipairs(pl.plot.axis_plots(results, { setting = "radius", tasks = info.tasks, metrics = info.specs, dir = o.plot, prefix = NAME })) do
-    io.write("wrote ", p, "\n")
-  end
-end
-io.write("\n", sweep.summary_line(info))
-io.write(string.format("%.1f s CPU, %d s wall\n", os.clock() - t0, os.difftime(os.time(), w0)))
-return 0
+return require("pedlab.cli").axis_experiment({ ... }, {
+  name = "ablation_radius", setting = "radius", values = { 0.2, 0.4, 0.6, 0.8, 1.0, 1.5 },
+  metrics = { "logme", "sfda" },
+})

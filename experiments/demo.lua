@@ -7,7 +7,7 @@ local util = require "pedlab.util"
 
 local o = util.parse_args({ ... }, { ["--zoo"] = "value", ["--gt"] = "value", ["--plot"] = "value",
                                       ["--md"] = "value", ["--json"] = "value" }, "demo")
-local zoo = o.zoo or (package.pedlab_scripts .. "/../data/demo")
+local zoo = o.zoo or cli.home("data/demo")
 local t0 = os.clock()
 local R = cli.rank_zoo({ zoo = zoo, gt = o.gt, task = "all", ref_name = "fmnist-train",
                          json = o.json, md = o.md, plot = o.plot,

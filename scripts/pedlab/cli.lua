@@ -358,6 +358,11 @@ function M.rank(argv)
   return 0
 end
 
+-- A file of pedlab's own tree (the folder holding scripts/, experiments/, data/), as a plain path.
+function M.home(rel)
+  return (package.pedlab_scripts:gsub("/scripts/?$", "")) .. "/" .. rel
+end
+
 -- ---------------------------------------------------------------- demo
 function M.demo(argv)
   if argv[1] == "--help" then
@@ -366,7 +371,7 @@ function M.demo(argv)
       .. "LogME, SFDA and GBC, each with and without PED, and prints the weighted tau table.\n")
     return 0
   end
-  local script = package.pedlab_scripts .. "/../experiments/demo.lua"
+  local script = M.home("experiments/demo.lua")
   local chunk, err = loadfile(script)
   if not chunk then error("demo: " .. err, 0) end
   return chunk(table.unpack(argv)) or 0
@@ -391,7 +396,7 @@ function M.experiment_args(argv, name, help, extra)
     return nil
   end
   if #pos > 0 then error(name .. ": unexpected argument '" .. pos[1] .. "'", 0) end
-  o.zoo = o.zoo or (package.pedlab_scripts .. "/../data/demo")
+  o.zoo = o.zoo or M.home("data/demo")
   o.out = o.out or (name .. ".jsonl")
   M.set_threads(o, name)
   return o
@@ -403,6 +408,40 @@ function M.spec_from_args(o, spec)
   spec.out, spec.resume = o.out, o.resume
   if o.no_progress then spec.progress = false end
   return spec
+end
+
+-- A one-setting ablation as an experiment script: weighted tau of each metric after PED against
+-- one setting's values (the others at their defaults), with the no-PED baseline, a table per
+-- metric and, with --plot, a figure per metric. e = {name, setting, values, metrics, xscale}.
+function M.axis_experiment(argv, e)
+  pl.check_options(e, "cli.axis_experiment", { "name", "setting", "values", "metrics", "xscale" })
+  local vals = {}
+  for i, v in ipairs(e.values) do vals[i] = util.fmt(v) end
+  local o = M.experiment_args(argv, e.name, string.format("Weighted tau of %s after PED for %s in {%s}.",
+    table.concat(e.metrics, ", "), e.setting, table.concat(vals, ", ")))
+  if not o then return 0 end
+  local t0, w0 = os.clock(), os.time()
+  local results, info = pl.sweep(M.spec_from_args(o, { tasks = "all", metrics = e.metrics, ped = "both",
+                                                      grid = { [e.setting] = e.values } }))
+  local others = {}
+  for _, k in ipairs({ "radius", "dt", "exit_ratio", "max_steps" }) do
+    if k ~= e.setting then others[#others + 1] = k .. " " .. util.fmt(ped.defaults[k]) end
+  end
+  io.write(string.format("%s: %d tasks of %s, weighted tau against %s (%s)\n\n", e.name, #info.tasks, o.zoo,
+    e.setting, table.concat(others, ", ")))
+  for _, m in ipairs(info.specs) do
+    local t = pl.report.axis_table(results, { setting = e.setting, tasks = info.tasks, metric = m })
+    io.write("== ", m, "\n", pl.report.text(t, 3), "\n")
+  end
+  if o.plot then
+    for _, p in ipairs(pl.plot.axis_plots(results, { setting = e.setting, tasks = info.tasks, metrics = info.specs,
+                                                     dir = o.plot, prefix = e.name, xscale = e.xscale })) do
+      io.write("wrote ", p, "\n")
+    end
+  end
+  io.write("\n", pl.sweep.summary_line(info))
+  io.write(string.format("%.1f s CPU, %d s wall\n", os.clock() - t0, os.difftime(os.time(), w0)))
+  return 0
 end
 
 -- ---------------------------------------------------------------- dispatch
