@@ -187,7 +187,16 @@ local function check_path(fn, path)
 end
 
 -- ---------------------------------------------------------------- lines
+local LINES_KEYS = { "path", "title", "xlabel", "ylabel", "xscale", "series", "width", "height", "ymin",
+                     "ymax" }
+local SERIES_KEYS = { "name", "x", "y", "dashed", "color", "markers" }
+local SCATTER_KEYS = { "path", "title", "xlabel", "ylabel", "points", "diagonal", "labels", "width", "height" }
+
 function M.lines(o)
+  core.check_options(o, "plot.lines", LINES_KEYS)
+  for i, se in ipairs(type(o.series) == "table" and o.series or {}) do
+    core.check_options(se, "plot.lines: series " .. i, SERIES_KEYS)
+  end
   check_path("lines", o.path)
   local series = o.series
   if type(series) ~= "table" or #series == 0 then error("plot.lines: series is empty (nothing to draw)", 2) end
@@ -247,6 +256,7 @@ end
 
 -- ---------------------------------------------------------------- scatter
 function M.scatter(o)
+  core.check_options(o, "plot.scatter", SCATTER_KEYS)
   check_path("scatter", o.path)
   local pts = o.points
   if type(pts) ~= "table" or #pts == 0 then error("plot.scatter: points is empty (nothing to draw)", 2) end

@@ -116,6 +116,15 @@ T.case("plot: a plot that raises writes nothing and leaves an old file alone", f
   p:close()
 end)
 
+T.case("plot: misspelled options are errors, not silently ignored", function()
+  T.raises("unknown option 'xsacle'", plot.lines, { path = dir .. "/m.svg", xsacle = "log",
+                                                    series = { { name = "s", x = { 1 }, y = { 1 } } } })
+  T.raises("series 1: unknown option 'dash'", plot.lines, { path = dir .. "/m.svg",
+                                                           series = { { x = { 1 }, y = { 1 }, dash = true } } })
+  T.raises("unknown option 'diagnal'", plot.scatter, { path = dir .. "/m.svg", diagnal = true,
+                                                       points = { { x = 1, y = 1 } } })
+end)
+
 T.case("plot.output_dir: folders made from C, never through a shell; a file there refused", function()
   local weird = dir .. "/a b/$(touch PWNED)/c"
   plot.output_dir(weird, "--plot")
