@@ -45,6 +45,9 @@ enum {
 
 typedef int (*pl_metric_fn)(pl_data *d, const pl_opts *o, double *out, pl_err *err);
 
+/* A metric scores one dataset (fn), or is zoo-level: fn is NULL and `parts` names the
+ * per-model metrics whose scores a combiner joins across the models of one task (`combine`
+ * says how; the Lua layer runs it, and researchers add their own there). */
 typedef struct pl_metric {
     const char *name;
     pl_metric_fn fn;
@@ -52,6 +55,8 @@ typedef struct pl_metric {
     int higher_better;
     const char *const *keys;  /* NULL-terminated allowed option keys */
     const char *summary;      /* one line: what it is, the paper */
+    const char *const *parts; /* zoo-level: NULL-terminated per-model parts; else NULL */
+    const char *combine;      /* zoo-level: the combination, as a formula */
 } pl_metric;
 
 const pl_metric *pl_metric_find(const char *name);
@@ -73,6 +78,13 @@ int pl_hscore(pl_data *d, const pl_opts *o, double *out, pl_err *err);
 int pl_hscore_reg(pl_data *d, const pl_opts *o, double *out, pl_err *err);
 int pl_transrate(pl_data *d, const pl_opts *o, double *out, pl_err *err);
 int pl_parc(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+
+/* The 2023 metrics' per-model parts (core/metrics/etran.c, core/metrics/ncti.c). */
+int pl_etran_energy(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+int pl_etran_lda(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+int pl_ncti_nuc(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+int pl_ncti_ncc(pl_data *d, const pl_opts *o, double *out, pl_err *err);
+int pl_ncti_vc(pl_data *d, const pl_opts *o, double *out, pl_err *err);
 
 /* LogME with real-valued targets (N×K, thuml's regression=True; multi-label as 0/1 columns):
  * the mean over target columns of the per-column evidence. */
