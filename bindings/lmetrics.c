@@ -84,6 +84,19 @@ static int l_list(lua_State *L) {
             lua_seti(L, -2, k++);
         }
         lua_setfield(L, -2, "options");
+        lua_pushboolean(L, m[i].fn == NULL);
+        lua_setfield(L, -2, "zoo_level");
+        if (m[i].parts) {
+            lua_newtable(L);
+            k = 1;
+            for (const char *const *p = m[i].parts; *p; p++) {
+                lua_pushstring(L, *p);
+                lua_seti(L, -2, k++);
+            }
+            lua_setfield(L, -2, "parts");
+            lua_pushstring(L, m[i].combine);
+            lua_setfield(L, -2, "combine");
+        }
         lua_seti(L, -2, (lua_Integer)i + 1);
     }
     return 1;

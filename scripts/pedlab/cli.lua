@@ -63,14 +63,14 @@ function M.set_threads(o, cmd)
   if n then pl.set_threads(n) end
 end
 
--- Unknown metric names fail before any work is done.
-function M.check_metric_names(metrics, cmd)
+-- Unknown metric names fail before any work is done; user: zoo-level metrics written in Lua.
+function M.check_metric_names(metrics, cmd, user)
   local known = {}
   for _, d in ipairs(pl.metrics.list()) do known[d.name] = true end
+  for name in pairs(user or {}) do known[name] = true end
   for _, m in ipairs(metrics) do
     if not known[m.name] then
-      local names = {}
-      for _, d in ipairs(pl.metrics.list()) do names[#names + 1] = d.name end
+      local names = util.sorted_keys(known)
       error(string.format("%s: unknown metric '%s' in '%s'; known: %s", cmd, m.name, m.spec,
         table.concat(names, ", ")), 0)
     end
@@ -78,7 +78,7 @@ function M.check_metric_names(metrics, cmd)
 end
 
 -- Metric specs of --metric (and --ped): ped is set on each, key = "ped+SPEC" or "SPEC".
-local function metric_specs(o, cmd)
+local function metric_specs(o, cmd, user)
   local metrics = util.metric_specs(o.metric)
   if #metrics == 0 then error(cmd .. ": --metric is required (e.g. --metric logme,ped+logme)", 0) end
   local seen = {}
@@ -88,7 +88,7 @@ local function metric_specs(o, cmd)
     if seen[m.key] then error(string.format("%s: metric %s is listed twice", cmd, m.key), 0) end
     seen[m.key] = true
   end
-  M.check_metric_names(metrics, cmd)
+  M.check_metric_names(metrics, cmd, user)
   return metrics
 end
 
@@ -202,9 +202,14 @@ function M.metrics(argv)
   local list = pl.metrics.list()
   if o.json then io.write(pl.json_encode(list, true), "\n") return 0 end
   for _, m in ipairs(list) do
-    io.write(string.format("%-11s %s\n            needs: %s%s\n", m.name, m.summary,
-      table.concat(m.needs, ", "),
-      #m.options > 0 and ("; options: " .. table.concat(m.options, ", ")) or ""))
+    io.write(string.format("%-12s %s\n", m.name, m.summary))
+    if m.zoo_level then
+      io.write(string.format("             zoo-level (pedlab rank): %s\n", m.combine))
+    else
+      io.write(string.format("             needs: %s%s%s\n", table.concat(m.needs, ", "),
+        #m.options > 0 and ("; options: " .. table.concat(m.options, ", ")) or "",
+        m.higher_better and "" or "; lower is better"))
+    end
   end
   return 0
 end
@@ -225,14 +230,41 @@ ranking against fine-tuned accuracies: weighted tau, tau-b, Pearson, rel@1, regr
   --json F, --csv F, --md F   write results (atomically; never over an input)
   --plot DIR          write SVG figures (rank-calibration scatter per task and metric)
   --threads N         BLAS threads
+  --combiner F.lua    zoo-level metrics written in Lua: F returns {NAME = {parts = {...},
+                      combine = function(parts, models) ... end}}; may repeat
   --quiet             print only the summary table
+Zoo-level metrics (etran, ncti, and --combiner ones) score each model's parts, then combine them
+across the task's models; the JSON reports the parts.
 ]] .. ped_help()
 
 local RANK_SPEC = { ["--zoo"] = "value", ["--task"] = "value", ["--metric"] = "list", ["--gt"] = "value",
   ["--ref-name"] = "value", ["--json"] = "value", ["--csv"] = "value", ["--md"] = "value",
   ["--plot"] = "value", ["--seed"] = "value", ["--threads"] = "value", ["--help"] = "flag",
-  ["--quiet"] = "flag", ["--no-ref"] = "flag", ["--ref"] = "value", ["--save-shift"] = "value" }
+  ["--quiet"] = "flag", ["--no-ref"] = "flag", ["--ref"] = "value", ["--save-shift"] = "value",
+  ["--combiner"] = "list" }
 for k, v in pairs(M.PED_FLAGS) do RANK_SPEC[k] = v end
+
+-- Zoo-level metrics from --combiner files (each returns {NAME = {parts, combine}}).
+local function load_combiners(files, cmd)
+  if not files then return nil end
+  local out = {}
+  for _, f in ipairs(files) do
+    local text, err = pl.read_file(f)
+    if not text then error(cmd .. ": --combiner " .. tostring(err), 0) end
+    local chunk, lerr = load(text, "@" .. f, "t")
+    if not chunk then error(cmd .. ": --combiner " .. lerr, 0) end
+    local ok, t = pcall(chunk)
+    if not ok then error(cmd .. ": --combiner " .. f .. ": " .. tostring(t), 0) end
+    if type(t) ~= "table" then
+      error(cmd .. ": --combiner " .. f .. " must return {NAME = {parts = {...}, combine = f}}; it returned " .. type(t), 0)
+    end
+    for name, c in pairs(t) do
+      if out[name] then error(string.format("%s: --combiner: '%s' is defined twice", cmd, tostring(name)), 0) end
+      out[name] = pl.combiners.check(tostring(name), c, "--combiner " .. f)
+    end
+  end
+  return out
+end
 
 local OUTPUTS = { "json", "csv", "md" }
 
@@ -246,7 +278,8 @@ function M.rank_zoo(o, cmd)
   if o.save_shift then
     error(cmd .. ": --save-shift is for pedlab score (one dataset); rank moves every model of every task", 0)
   end
-  local metrics = metric_specs(o, cmd)
+  local user = load_combiners(o.combiner, cmd)
+  local metrics = metric_specs(o, cmd, user)
   local settings, given = M.ped_settings(o, cmd)
   if o.no_ref then given[#given + 1] = "--no-ref" end
   check_ped_flags(metrics, given, cmd)
@@ -267,7 +300,8 @@ function M.rank_zoo(o, cmd)
       grid[k] = v
     end
   end
-  local spec = { zoo = z, tasks = tasks, metrics = names, seed = seed, progress = false, no_ref = o.no_ref }
+  local spec = { zoo = z, tasks = tasks, metrics = names, seed = seed, progress = false, no_ref = o.no_ref,
+                 combiners = user }
   if any_ped(metrics) then spec.grid = grid else spec.ped = false end
   local cells, info = pl.sweep(spec)
   local R = pl.report.rank_view(cells, info)

@@ -7,7 +7,7 @@ local M = {}
 for k, v in pairs(core) do M[k] = v end
 
 local lazy = { zoo = true, sweep = true, report = true, plot = true, forces = true, cli = true,
-               ped = true, util = true }
+               ped = true, util = true, combiners = true }
 
 return setmetatable(M, {
   __index = function(t, k)

@@ -72,23 +72,10 @@ function M.digest(text)
 end
 
 local function dump_law(law, what)
-  local parts = {}
-  local function add(f)
-    local ok, code = pcall(string.dump, f, true)
-    if not ok then error(what .. ": a force law must be a Lua function (C functions have no content to identify)", 0) end
-    parts[#parts + 1] = code
-  end
-  if type(law) == "function" then
-    add(law)
-  elseif type(law) == "table" then
-    for _, k in ipairs({ "pair", "system" }) do if type(law[k]) == "function" then add(law[k]) end end
-    if type(law.params) == "table" then
-      for _, k in ipairs(util.sorted_keys(law.params)) do parts[#parts + 1] = k .. "=" .. util.fmt(law.params[k]) end
-    end
-  else
+  if type(law) ~= "function" and type(law) ~= "table" then
     error(what .. ": expected a function(d, ri, rj, p) or {pair = f} or {system = f}, got a " .. type(law), 0)
   end
-  return table.concat(parts, "\0")
+  return util.identity(law)
 end
 
 -- Load a FILE.lua force law; its top-level code runs under a time limit.

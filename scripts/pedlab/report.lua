@@ -269,7 +269,7 @@ function M.rank_view(cells, info)
       if R.results[c.task][label] then
         error(string.format("report: task '%s' has %s from two PED settings", c.task, label), 0)
       end
-      local r = { scores = c.scores[m] }
+      local r = { scores = c.scores[m], parts = c.parts and c.parts[m] or nil }
       for k, v in pairs(c.measures and c.measures[m] or {}) do r[k] = v end
       R.results[c.task][label] = r
       if not seen[label] then seen[label] = true R.metrics[#R.metrics + 1] = label end

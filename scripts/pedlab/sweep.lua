@@ -30,6 +30,7 @@ local core = require "pedlab.core"
 local zoo_mod = require "pedlab.zoo"
 local ped = require "pedlab.ped"
 local util = require "pedlab.util"
+local combiners = require "pedlab.combiners"
 
 local M = {}
 
@@ -38,7 +39,7 @@ M.KEYS = { "force" }
 for _, n in ipairs(ped.NAMES) do M.KEYS[#M.KEYS + 1] = n end
 
 M.SPEC_KEYS = { "zoo", "tasks", "metrics", "grid", "ped", "out", "resume", "seed", "progress", "gt",
-                "ref_name", "no_ref", "on_cell" }
+                "ref_name", "no_ref", "on_cell", "combiners" }
 
 -- Canonical text of a setting value: whole floats as integers, the shortest exact decimal.
 local function canon(v)
@@ -65,11 +66,14 @@ function M.slot(task, s)
   return table.concat(parts, "|")
 end
 
--- A cell's key: its slot, the law's content, the seed and pedlab's version.
-function M.cell_key(task, s, law, seed)
+-- A cell's key: its slot, the law's content, the seed and pedlab's version (and the content of
+-- the Lua combiners its zoo-level metrics use, when there are any).
+function M.cell_key(task, s, law, seed, comb)
   local key = M.slot(task, s)
   if s.ped then key = key .. "|law=" .. tostring(law) end
-  return key .. "|seed=" .. canon(seed or 0) .. "|version=" .. core.version
+  key = key .. "|seed=" .. canon(seed or 0) .. "|version=" .. core.version
+  if comb and comb ~= "" then key = key .. "|combiners=" .. comb end
+  return key
 end
 
 local function as_list(v)
@@ -152,7 +156,7 @@ function M.metric_sets(spec)
   local plain, after, seen = {}, {}, {}
   local any_ped_prefix = false
   for _, m in ipairs(util.metric_specs(metrics)) do
-    require("pedlab.cli").check_metric_names({ m }, "sweep")
+    require("pedlab.cli").check_metric_names({ m }, "sweep", spec.combiners)
     if not seen[m.spec] then
       seen[m.spec] = true
       if m.ped then
@@ -183,6 +187,15 @@ end
 function M.expand(spec, tasks, seed, laws)
   laws = laws or {}
   local sets = M.metric_sets(spec)
+  local function comb_digest(metrics)
+    local ds = {}
+    for _, m in ipairs(metrics) do
+      if spec.combiners and spec.combiners[m.name] then
+        ds[#ds + 1] = m.name .. ":" .. combiners.digest(combiners.check(m.name, spec.combiners[m.name]))
+      end
+    end
+    return table.concat(ds, ",")
+  end
   if #sets.ped == 0 and spec.grid and next(spec.grid) then
     error("sweep: a grid of PED settings needs metrics scored after PED (ped = true or \"both\", or ped+NAME)", 0)
   end
@@ -203,14 +216,15 @@ function M.expand(spec, tasks, seed, laws)
         end
         law, digest = laws[f].law, laws[f].digest
       end
-      local key = M.cell_key(task, e.s, digest, seed)
+      local comb = comb_digest(e.metrics)
+      local key = M.cell_key(task, e.s, digest, seed, comb)
       if not seen[key] then
         seen[key] = true
         local s = {}
         for k, v in pairs(e.s) do s[k] = v end
         if s.ped then s.force = laws[e.s.force].name end
         cells[#cells + 1] = { task = task, settings = s, metrics = e.metrics, law = law, digest = digest,
-                              key = key, slot = M.slot(task, s) }
+                              key = key, slot = M.slot(task, s), combiners = comb ~= "" and comb or nil }
       end
     end
   end
@@ -238,7 +252,7 @@ local function recorded_key(cell)
     if s.ped then
       for _, k in ipairs(ped.NAMES) do ped.check(k, s[k], k) end
     end
-    return M.cell_key(cell.task, s, cell.law, cell.seed)
+    return M.cell_key(cell.task, s, cell.law, cell.seed, cell.combiners)
   end)
   return ok and key or nil
 end
@@ -279,6 +293,7 @@ local function stale_reason(rec, cell, seed)
   if rec.version ~= core.version then return "pedlab version changed" end
   if rec.seed ~= seed then return "seed changed" end
   if cell.settings.ped and rec.law ~= cell.digest then return "force law " .. tostring(cell.settings.force) .. " changed" end
+  if rec.combiners ~= cell.combiners then return "combiner changed" end
   return "metrics changed"
 end
 
@@ -314,13 +329,57 @@ local function progress_bar(done, total, computed, elapsed)
 end
 
 -- ---------------------------------------------------------------- one cell
-local function run_cell(z, cell, models, datasets, seed, gt, no_ref)
-  local t0 = os.clock()
-  local scores, runs, names = {}, {}, {}
-  for i, m in ipairs(cell.metrics) do
-    scores[m.spec] = {}
-    names[i] = m.name
+-- Options of a zoo-level metric go to the parts that declare them; a key no part declares is
+-- an error (e.g. "ncti:pca_clip=true" reaches every NCTI part, "etran:tail_min=1" etran_energy).
+local function part_options(m, z, declared)
+  local per = {}
+  for k, v in pairs(m.opts) do
+    local used = false
+    for _, p in ipairs(z.parts) do
+      if declared[p] and declared[p][k] then
+        per[p] = per[p] or {}
+        per[p][k] = v
+        used = true
+      end
+    end
+    if not used then
+      error(string.format("%s: option '%s' is not an option of any of its parts (%s)", m.spec, k,
+        table.concat(z.parts, ", ")), 0)
+    end
   end
+  return per
+end
+
+local function run_cell(z, cell, models, datasets, seed, gt, no_ref, user)
+  local t0 = os.clock()
+  local declared, lower = {}, {}
+  for _, d in ipairs(core.metrics.list()) do
+    declared[d.name] = {}
+    for _, k in ipairs(d.options) do declared[d.name][k] = true end
+    lower[d.name] = d.higher_better == false
+  end
+  -- what is scored per model: the metrics, or the parts of the zoo-level ones
+  local jobs, zoo_level, names = {}, {}, {}
+  for _, m in ipairs(cell.metrics) do
+    local zl = combiners.get(m.name, user)
+    if zl then
+      zoo_level[m.spec] = { def = zl, parts = {} }
+      local per = part_options(m, zl, declared)
+      for _, p in ipairs(zl.parts) do
+        local ps = util.parse_metric(p)
+        for k, v in pairs(per[p] or {}) do ps.opts[k] = v end
+        zoo_level[m.spec].parts[p] = {}
+        jobs[#jobs + 1] = { name = ps.name, opts = ps.opts, into = zoo_level[m.spec].parts[p] }
+        names[#names + 1] = ps.name
+      end
+    else
+      jobs[#jobs + 1] = { name = m.name, opts = m.opts, spec = m.spec }
+      names[#names + 1] = m.name
+    end
+  end
+  local scores, runs = {}, {}
+  for _, m in ipairs(cell.metrics) do scores[m.spec] = {} end
+  for _, j in ipairs(jobs) do if j.spec then j.into = scores[j.spec] end end
   for _, model in ipairs(models) do
     local ds = datasets[model]
     if not ds then
@@ -337,24 +396,39 @@ local function run_cell(z, cell, models, datasets, seed, gt, no_ref)
       runs[model] = { steps = run.steps, changes = run.changes, energies = run.energies, energy0 = run.energy0 }
       target = moved
     end
-    for _, m in ipairs(cell.metrics) do
+    for _, j in ipairs(jobs) do
       local opts = {}
-      for k, v in pairs(m.opts) do opts[k] = v end
+      for k, v in pairs(j.opts) do opts[k] = v end
       opts.seed = seed
-      scores[m.spec][model] = core.metrics.score(m.name, target, opts)
+      j.into[model] = core.metrics.score(j.name, target, opts)
     end
     if moved then moved:close() end
     if sys then sys:close() end
   end
+  local parts
+  for spec, zl in pairs(zoo_level) do
+    scores[spec] = combiners.combine(spec, zl.def, zl.parts, models)
+    parts = parts or {}
+    parts[spec] = zl.parts
+  end
   local measures, specs = {}, {}
   for _, m in ipairs(cell.metrics) do
     specs[#specs + 1] = m.spec
-    if gt then measures[m.spec] = zoo_mod.evaluate(scores[m.spec], gt) end
+    if gt then
+      -- a lower-is-better metric ranks by its negation
+      local s = scores[m.spec]
+      if lower[m.name] then
+        s = {}
+        for k, v in pairs(scores[m.spec]) do s[k] = -v end
+      end
+      measures[m.spec] = zoo_mod.evaluate(s, gt)
+    end
   end
   return {
     key = cell.key, task = cell.task, settings = cell.settings, law = cell.digest, seed = seed,
     version = core.version, metrics = specs, models = models, scores = scores, measures = measures,
-    ped = cell.settings.ped and runs or nil, cpu_s = os.clock() - t0,
+    parts = parts, combiners = cell.combiners, ped = cell.settings.ped and runs or nil,
+    cpu_s = os.clock() - t0,
   }
 end
 
@@ -416,7 +490,7 @@ function M.run(spec)
             info.recomputed = info.recomputed + 1
             info.reasons[why] = (info.reasons[why] or 0) + 1
           end
-          local r = run_cell(z, cell, models, datasets, seed, z.gt and z.gt[task], spec.no_ref)
+          local r = run_cell(z, cell, models, datasets, seed, z.gt and z.gt[task], spec.no_ref, spec.combiners)
           line = core.json_encode(r, false)
           if journal then journal:append(line) end
           results[i] = core.json_decode(line) -- exactly what the file holds

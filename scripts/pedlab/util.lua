@@ -129,6 +129,43 @@ function M.fmt_g(x)
   return string.format("%.6g", x)
 end
 
+-- The content of a Lua value as text, for identities (cell keys): a Lua function is its
+-- bytecode plus its upvalues' contents (so closures over different numbers differ), a table its
+-- sorted entries, a loaded module its name; _ENV is left out.
+function M.identity(v)
+  local loaded = {}
+  for name, mod in pairs(package.loaded) do if type(mod) == "table" then loaded[mod] = name end end
+  local seen = {}
+  local function id(x, depth)
+    local t = type(x)
+    if t == "number" then return M.fmt(x) end
+    if t == "string" then return string.format("%q", x) end
+    if t ~= "table" and t ~= "function" then return t .. ":" .. tostring(x) end
+    if loaded[x] then return "module:" .. loaded[x] end
+    if seen[x] then return "cycle" end
+    if depth > 6 then return t end
+    seen[x] = true
+    local parts = {}
+    if t == "function" then
+      local ok, code = pcall(string.dump, x, true)
+      parts[1] = ok and code or "cfunction"
+      for i = 1, math.huge do
+        local name, up = debug.getupvalue(x, i)
+        if not name then break end
+        if name ~= "_ENV" then parts[#parts + 1] = name .. "=" .. id(up, depth + 1) end
+      end
+    else
+      local keys = {}
+      for k in pairs(x) do keys[#keys + 1] = k end
+      table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+      for _, k in ipairs(keys) do parts[#parts + 1] = id(k, depth + 1) .. "=" .. id(x[k], depth + 1) end
+    end
+    seen[x] = nil
+    return "{" .. table.concat(parts, "\0") .. "}"
+  end
+  return id(v, 0)
+end
+
 function M.sorted_keys(t)
   local ks = {}
   for k in pairs(t) do ks[#ks + 1] = k end

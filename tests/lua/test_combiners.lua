@@ -1,0 +1,75 @@
+-- test_combiners.lua — zoo-level metrics: per-model parts combined across a task's models, built
+-- in (etran, ncti) and written in Lua; their errors; their place in cell keys and records.
+local T = require "harness"
+local pl = require "pedlab"
+
+local ZOO = T.source .. "/data/demo"
+
+local function mine(scale)
+  return { parts = { "logme", "gbc:type=spherical" }, combine = function(parts, models)
+    local a = pl.combiners.minmax(parts.logme)
+    local b = pl.combiners.minmax(parts["gbc:type=spherical"])
+    local out = {}
+    for _, m in ipairs(models) do out[m] = a[m] + (scale or 1) * b[m] end
+    return out
+  end }
+end
+
+T.case("combiners: the registry lists zoo-level metrics with their parts", function()
+  local seen = {}
+  for _, d in ipairs(pl.metrics.list()) do if d.zoo_level then seen[d.name] = d end end
+  T.eq(seen.etran.parts[1], "etran_energy") T.eq(seen.etran.parts[2], "etran_lda")
+  T.eq(#seen.ncti.parts, 3)
+  assert(seen.ncti.combine:find("minmax(ncti_vc)", 1, true))
+  local ds = pl.dataset(T.fx("digits", "features.npy"), T.fx("digits", "labels.npy"))
+  T.raises("etran is zoo-level", pl.metrics.score, "etran", ds)
+  T.raises("pedlab rank --metric ncti", pl.metrics.ncti, ds)
+end)
+
+T.case("combiners: a Lua combiner in a sweep, its parts recorded, scores combined", function()
+  local r = pl.sweep { zoo = ZOO, tasks = "digits", metrics = { "mine", "logme" }, ped = false,
+                       combiners = { mine = mine() }, progress = false }
+  local c = r[1]
+  local a = pl.combiners.minmax(c.parts.mine.logme)
+  local b = pl.combiners.minmax(c.parts.mine["gbc:type=spherical"])
+  for m, s in pairs(c.scores.mine) do T.close(s, a[m] + b[m], 1e-15, m) end
+  for m, s in pairs(c.parts.mine.logme) do T.eq(s, c.scores.logme[m], "part = the plain metric, " .. m) end
+  local ev = pl.zoo.evaluate(c.scores.mine, pl.zoo.open(ZOO, { ref_name = "fmnist-train" }).gt.digits)
+  T.close(c.measures.mine.weighted_tau, ev.weighted_tau, 1e-15)
+  assert(c.key:find("|combiners=mine:", 1, true), c.key)
+end)
+
+T.case("combiners: an edited combiner is a different cell on --resume", function()
+  local out = os.tmpname()
+  local spec = { zoo = ZOO, tasks = "digits", metrics = { "mine" }, ped = false, out = out, resume = true,
+                 combiners = { mine = mine(1) }, progress = false }
+  local _, info = pl.sweep(spec)
+  T.eq(info.computed, 1)
+  _, info = pl.sweep(spec)
+  T.eq(info.resumed, 1)
+  spec.combiners = { mine = mine(2) }
+  _, info = pl.sweep(spec)
+  T.eq(info.computed, 1) T.eq(info.recomputed, 1) T.eq(info.reasons["combiner changed"], 1)
+  os.remove(out)
+end)
+
+T.case("combiners: clear errors", function()
+  local function sweep(metrics, comb)
+    return pl.sweep { zoo = ZOO, tasks = "digits", metrics = metrics, ped = false, combiners = comb,
+                      progress = false }
+  end
+  T.raises("unknown metric 'mine'", sweep, { "mine" })
+  T.raises("combine must be a function", sweep, { "mine" }, { mine = { parts = { "logme" } } })
+  T.raises("part 'etran' is not a per-model metric", sweep, { "mine" },
+           { mine = { parts = { "etran" }, combine = function() end } })
+  T.raises("unknown option 'part'", sweep, { "mine" },
+           { mine = { part = { "logme" }, parts = { "logme" }, combine = function() end } })
+  T.raises("the combiner returned nil", sweep, { "mine" },
+           { mine = { parts = { "logme" }, combine = function() end } })
+  T.raises("gave model", sweep, { "mine" },
+           { mine = { parts = { "logme" }, combine = function() return { simclr = 0 / 0 } end } })
+  T.raises("min-max normalisation over the task's models is undefined", pl.combiners.minmax, { a = 1, b = 1 }, "x")
+  T.raises("option 'nope' is not an option of any of its parts", sweep, { "ncti:nope=1" })
+end)
+
+T.done()
