@@ -1,0 +1,48 @@
+#!/bin/bash
+# The 2023 metrics' per-model parts on the command line: `pedlab score --json` equals the
+# official values stored under "v2" in each fixture's expected.json (tests/fixtures/README.md).
+set -u
+P="$1"
+F="${PL_SOURCE_DIR}/tests/fixtures"
+pass=0; fail=0
+ok() { pass=$((pass+1)); echo "ok   $1"; }
+bad() { fail=$((fail+1)); echo "FAIL $1"; }
+# the number after "key": in a JSON text ("nan" for the string "nan")
+jnum() { grep -o "\"$2\": *\"\\?[-+0-9.eEna]*" <<<"$1" | head -1 | sed 's/.*: *"\?//'; }
+# |got - want| <= rtol·|want|, in awk's doubles
+close() { awk -v a="$1" -v b="$2" -v r="$3" \
+  'BEGIN { d = a - b; if (d < 0) d = -d; m = b < 0 ? -b : b; exit !(a != "" && d <= r * m) }'; }
+CASES="blobs_small overlap wide imbalanced digits fmnist"
+
+# ---- ETran: etran_energy, etran_lda (1e-9 relative) ----
+for c in $CASES; do
+  X="--features $F/$c/features.npy --labels $F/$c/labels.npy"
+  want=$(cat "$F/$c/expected.json")
+  wl=$(jnum "$want" etran_lda); we=$(jnum "$want" etran_energy)
+  if [ "$we" = nan ]; then
+    err=$("$P" score $X --metric etran_energy,etran_lda --json 2>&1 >/dev/null); rc=$?
+    if [ $rc -ne 0 ] && echo "$err" | grep -q "etran_energy: .*N >= 200" \
+      && [ "$(echo "$err" | wc -l)" -eq 1 ]; then ok "etran_energy $c: empty tail is an error"
+    else bad "etran_energy $c: expected the empty-tail error (rc=$rc): $err"; fi
+    out=$("$P" score $X --metric etran_lda,etran_energy:tail_min=1 --json) \
+      || bad "etran $c with tail_min=1 runs"
+    e=$(jnum "$out" "etran_energy:tail_min=1")
+    [ -n "$e" ] && ok "etran_energy:tail_min=1 $c = $e" || bad "etran_energy:tail_min=1 $c: $out"
+  else
+    out=$("$P" score $X --metric etran_energy,etran_lda --json) || bad "etran $c runs"
+    e=$(jnum "$out" etran_energy)
+    close "$e" "$we" 1e-9 && ok "etran_energy $c" || bad "etran_energy $c: $e, expected $we"
+  fi
+  l=$(jnum "$out" etran_lda)
+  close "$l" "$wl" 1e-9 && ok "etran_lda $c" || bad "etran_lda $c: $l, expected $wl"
+done
+X="--features $F/blobs_small/features.npy --labels $F/blobs_small/labels.npy"
+err=$("$P" score $X --metric etran_energy:tail_min=-2 2>&1 >/dev/null)
+[ $? -ne 0 ] && echo "$err" | grep -q "tail_min=-2" && ok "etran_energy bad tail_min" \
+  || bad "etran_energy bad tail_min: $err"
+err=$("$P" score $X --metric etran 2>&1 >/dev/null)
+[ $? -ne 0 ] && echo "$err" | grep -q "zoo-level" && ok "etran alone is zoo-level" \
+  || bad "etran alone: $err"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
