@@ -44,5 +44,6 @@ err=$("$P" score $X --metric etran 2>&1 >/dev/null)
 [ $? -ne 0 ] && echo "$err" | grep -q "zoo-level" && ok "etran alone is zoo-level" \
   || bad "etran alone: $err"
 
+# (each metric's section goes above this summary)
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
