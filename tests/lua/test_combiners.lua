@@ -53,6 +53,28 @@ T.case("combiners: an edited combiner is a different cell on --resume", function
   os.remove(out)
 end)
 
+T.case("combiners: built-in etran is 0.15·minmax(energy) + 0.85·minmax(lda) over the task", function()
+  local r = pl.sweep { zoo = ZOO, tasks = "digits", metrics = { "etran", "etran_lda" }, ped = false,
+                       progress = false }
+  local c = r[1]
+  local e, l = c.parts.etran.etran_energy, c.parts.etran.etran_lda
+  local function mm(v)
+    local lo, hi = math.huge, -math.huge
+    for _, x in pairs(v) do lo, hi = math.min(lo, x), math.max(hi, x) end
+    local out = {}
+    for k, x in pairs(v) do out[k] = (x - lo) / (hi - lo) end
+    return out
+  end
+  local me, ml = mm(e), mm(l)
+  local n = 0
+  for m, s in pairs(c.scores.etran) do
+    T.close(s, 0.15 * me[m] + 0.85 * ml[m], 1e-15, m)
+    T.eq(l[m], c.scores.etran_lda[m], "the part is the metric, " .. m)
+    n = n + 1
+  end
+  T.eq(n, 12)
+end)
+
 T.case("combiners: clear errors", function()
   local function sweep(metrics, comb)
     return pl.sweep { zoo = ZOO, tasks = "digits", metrics = metrics, ped = false, combiners = comb,
