@@ -44,6 +44,42 @@ err=$("$P" score $X --metric etran 2>&1 >/dev/null)
 [ $? -ne 0 ] && echo "$err" | grep -q "zoo-level" && ok "etran alone is zoo-level" \
   || bad "etran alone: $err"
 
+# ---- NCTI: ncti_nuc, ncti_ncc, ncti_vc (1e-7 relative) ----
+# digits and wide have numerical null-space PCA components, on which the official's values
+# depend on its own rounding (core/metrics/ncti.c): checked against pedlab's reproducible values.
+own_digits="725.0725153787863 0.9609859627269052 5.10656873514918"
+own_wide="68.90265250989515 0.8618897979531419 3.473841373698946"
+for c in $CASES; do
+  X="--features $F/$c/features.npy --labels $F/$c/labels.npy"
+  want=$(cat "$F/$c/expected.json")
+  wn=$(jnum "$want" ncti_nuc)
+  if [ -z "$wn" ] || [ "$wn" = n ]; then
+    err=$("$P" score $X --metric ncti_nuc,ncti_ncc,ncti_vc --json 2>&1 >/dev/null); rc=$?
+    if [ $rc -ne 0 ] && echo "$err" | grep -q "ncti_nuc: PCA to 64 components needs min(N, D) >= 64" \
+      && echo "$err" | grep -q "pca_clip=true"; then ok "ncti $c: min(N, D) < 64 is an error"
+    else bad "ncti $c: expected the min(N, D) < 64 error (rc=$rc): $err"; fi
+    out=$("$P" score $X --metric ncti_nuc:pca_clip=true,ncti_vc:pca_clip=true --json) \
+      && [ -n "$(jnum "$out" "ncti_nuc:pca_clip=true")" ] && ok "ncti $c with pca_clip=true" \
+      || bad "ncti $c with pca_clip=true: $out"
+    continue
+  fi
+  set -- $(jnum "$want" ncti_nuc) $(jnum "$want" ncti_ncc) $(jnum "$want" ncti_vc)
+  case $c in digits) set -- $own_digits ;; wide) set -- $own_wide ;; esac
+  out=$("$P" score $X --metric ncti_nuc,ncti_ncc,ncti_vc --json) || bad "ncti $c runs"
+  for k in ncti_nuc ncti_ncc ncti_vc; do
+    g=$(jnum "$out" $k)
+    close "$g" "$1" 1e-7 && ok "$k $c" || bad "$k $c: $g, expected $1"
+    shift
+  done
+done
+X="--features $F/overlap/features.npy --labels $F/overlap/labels.npy"
+err=$("$P" score $X --metric ncti_nuc:pca_clip=maybe 2>&1 >/dev/null)
+[ $? -ne 0 ] && echo "$err" | grep -q "pca_clip" && ok "ncti_nuc bad pca_clip" \
+  || bad "ncti_nuc bad pca_clip: $err"
+err=$("$P" score $X --metric ncti 2>&1 >/dev/null)
+[ $? -ne 0 ] && echo "$err" | grep -q "zoo-level" && ok "ncti alone is zoo-level" \
+  || bad "ncti alone: $err"
+
 # (each metric's section goes above this summary)
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
