@@ -78,10 +78,17 @@ end)
 
 T.case("metric list describes every metric", function()
   local list = pl.metrics.list()
-  T.eq(#list, 11)
+  T.eq(#list, 18)
+  local names = {}
   for _, m in ipairs(list) do
     assert(type(m.summary) == "string" and #m.summary > 10, m.name)
     assert(pl.metrics[m.name], m.name)
+    names[m.name] = m
+  end
+  for _, m in ipairs(list) do
+    if m.zoo_level then
+      for _, p in ipairs(m.parts) do assert(names[p] and not names[p].zoo_level, m.name .. " part " .. p) end
+    end
   end
 end)
 
