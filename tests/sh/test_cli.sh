@@ -3,9 +3,7 @@
 set -u
 P="$1"
 F="${PL_SOURCE_DIR}/tests/fixtures"
-pass=0; fail=0
-ok() { pass=$((pass+1)); echo "ok   $1"; }
-bad() { fail=$((fail+1)); echo "FAIL $1"; }
+. "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 B="--features $F/blobs_small/features.npy --labels $F/blobs_small/labels.npy"
 
@@ -87,5 +85,4 @@ rows=$(echo "$out" | sed -n '/^Weighted/,/^$/p' | grep -cE '^(ped\+)?(logme|sfda
 "$P" -e 'print(require("pedlab").version)' | grep -q '^0\.' && ok "-e" || bad "-e"
 echo 'print(1+1)' | "$P" - | grep -q '^2$' && ok "stdin script" || bad "stdin script"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary

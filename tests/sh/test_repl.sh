@@ -5,9 +5,7 @@
 set -u
 P="$1"
 F="${PL_SOURCE_DIR}/tests/fixtures"
-pass=0; fail=0
-ok() { pass=$((pass+1)); echo "ok   $1"; }
-bad() { fail=$((fail+1)); echo "FAIL $1"; }
+. "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d)
 sock="pedlab-test-repl-$$"
 cleanup() { command -v tmux >/dev/null && tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$tmp"; }
@@ -62,8 +60,7 @@ echo "$out" | grep -q "^pl.metrics.gbc(ds" && echo "$out" | grep -q "^  pca" \
 # ---- the REPL under tmux ----
 if ! command -v tmux >/dev/null; then
   echo "SKIP REPL checks: tmux is not installed (apt-get install tmux)"
-  echo "$pass passed, $fail failed"
-  [ $fail -eq 0 ]; exit
+  summary; exit
 fi
 T() { tmux -L "$sock" "$@"; }
 screen() { T capture-pane -p -J -t repl -S -1000 2>/dev/null; }
@@ -161,5 +158,4 @@ for _ in $(seq 200); do alive || break; sleep 0.05; done
 st=$(cat "$tmp/status" 2>/dev/null)
 [ "$st" = 0 ] && ok "Ctrl-D ends the session with status 0" || bad "Ctrl-D: status '$st' $(snap)"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary

@@ -4,9 +4,7 @@
 set -u
 P="$1"
 F="${PL_SOURCE_DIR}/tests/fixtures"
-pass=0; fail=0
-ok() { pass=$((pass+1)); echo "ok   $1"; }
-bad() { fail=$((fail+1)); echo "FAIL $1"; }
+. "$(dirname "$0")/lib.sh"
 # the number after "key": in a JSON text ("nan" for the string "nan")
 jnum() { grep -o "\"$2\": *\"\\?[-+0-9.eEna]*" <<<"$1" | head -1 | sed 's/.*: *"\?//'; }
 # |got - want| <= rtol·|want|, in awk's doubles
@@ -81,5 +79,4 @@ err=$("$P" score $X --metric ncti 2>&1 >/dev/null)
   || bad "ncti alone: $err"
 
 # (each metric's section goes above this summary)
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary
