@@ -62,6 +62,23 @@ static void check_value(lua_State *L, const char *where, const char *name, doubl
     if (pl_ped_setting_check(name, v, &err) < 0) luaL_error(L, "%s: %s", where, err.msg);
 }
 
+/* pl.ped_check(name, number) → true, or nil and what was expected ("expected a whole number in
+ * [0, 10000]"): the core's one range check, for the Lua layer's messages (choices and
+ * booleans arrive as their index / 0 or 1). */
+static int l_ped_check(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    double v = luaL_checknumber(L, 2);
+    pl_err err;
+    if (pl_ped_setting_check(name, v, &err) == PL_OK) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    const char *exp = strstr(err.msg, ": expected ");
+    luaL_pushfail(L);
+    lua_pushstring(L, exp ? exp + 2 : err.msg);
+    return 2;
+}
+
 /* Setting name of the options table at t into *v (left alone when absent). */
 static void opt_setting(lua_State *L, int t, const char *where, const char *name, double *v) {
     const pl_ped_setting *s = pl_ped_setting_find(name);
@@ -872,6 +889,7 @@ static const luaL_Reg meta[] = {
 
 static const luaL_Reg funcs[] = {
     {"balls", l_balls}, {"ped_run", l_ped_run}, {"ped_settings", l_ped_settings},
+    {"ped_check", l_ped_check},
     {NULL, NULL}};
 
 void lpl_open_balls(lua_State *L) {

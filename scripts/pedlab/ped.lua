@@ -21,8 +21,9 @@ end
 -- Options of one PED run beyond the settings (the pipeline's own keys).
 M.RUN_KEYS = { "ref", "force", "law_params", "needs", "law_limit", "law_timeout", "law_memory" }
 
--- Check one setting's value against the core's range; returns it (integers as integers).
--- where names the option in messages ("--radius", "grid.radius").
+-- Check one setting's value with the core's range check (pl.ped_check: the one place ranges
+-- are checked); returns it (integers as integers, strings from the command line as numbers).
+-- where names the option in messages ("score: --radius", "sweep: grid.radius").
 function M.check(name, v, where)
   local s = BY_NAME[name]
   if not s then
@@ -30,34 +31,23 @@ function M.check(name, v, where)
       table.concat(M.NAMES, ", ")), 0)
   end
   local shown = tostring(v)
-  local function bad(what)
-    error(string.format("%s %s: expected %s", where, shown, what), 0)
-  end
+  local function bad(what) error(string.format("%s %s: %s", where, shown, what), 0) end
+  local x = v
   if s.kind == "boolean" then
-    if type(v) ~= "boolean" then bad("true or false") end
-    return v
+    if type(v) ~= "boolean" then bad("expected true or false") end
+    x = v and 1 or 0
   elseif s.kind == "choice" then
-    for _, c in ipairs(s.choices) do if v == c then return v end end
-    bad(table.concat(s.choices, " or "))
+    x = nil
+    for i, c in ipairs(s.choices) do if v == c then x = i - 1 end end
+    if not x then bad("expected " .. table.concat(s.choices, " or ")) end
+  else
+    if type(v) == "string" then x = tonumber(v) end
+    if type(x) ~= "number" or x ~= x then bad("expected a number") end
   end
-  if type(v) == "string" then v = tonumber(v) or v end
-  if type(v) ~= "number" or v ~= v then bad("a number") end
-  if s.kind == "integer" then
-    local i = math.tointeger(v)
-    if not i then bad("a whole number") end
-    v = i
-  end
-  local lo = s.min ~= nil and s.min == s.min and s.min or nil
-  local hi = s.max ~= nil and s.max == s.max and s.max or nil
-  if (lo and (v < lo or (s.min_open and v == lo))) or (hi and v > hi) then
-    local kind = s.kind == "integer" and "a whole number" or "a number"
-    if lo and hi then
-      bad(string.format("%s in %s%s, %s]", kind, s.min_open and "(" or "[", util.fmt(lo), util.fmt(hi)))
-    elseif lo then
-      bad(string.format("%s %s %s", kind, s.min_open and ">" or ">=", util.fmt(lo)))
-    end
-    bad(string.format("%s <= %s", kind, util.fmt(hi)))
-  end
+  local ok, why = core.ped_check(name, x)
+  if not ok then bad(why) end
+  if s.kind == "integer" then return math.tointeger(x) end
+  if s.kind == "number" then return x end
   return v
 end
 
