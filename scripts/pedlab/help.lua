@@ -50,6 +50,8 @@ local entries = {
       table.unpack(law_options),
     } },
   { "pl.ped_settings", "pl.ped_settings()", "each PED setting: default, range, meaning" },
+  { "pl.ped_check", "pl.ped_check(name, number)",
+    "true, or nil and what the core's range check expected" },
   { "pl.check_options", "pl.check_options(t, where, known)",
     "raise naming an unknown key of an options table" },
   { "pl.set_threads", "pl.set_threads(n)", "BLAS threads (also PEDLAB_THREADS)" },

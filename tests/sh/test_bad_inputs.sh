@@ -386,7 +386,7 @@ law "file never finishes loading" "$FL/toplevel_loop.lua" toplevel_loop.lua
 law "file does not exist" "cannot open $FL/missing.lua" missing.lua
 works "force law returns a numeric string (coerced)" "^ped\+logme	" score $OVX --force "$FL/string.lua" --metric ped+logme
 fail_case "unknown force law name" "unknown force law 'nope'" score $OVX --force nope --metric ped+logme
-fail_case "PED with a negative time step" "score: --dt -1: expected a number > 0" score $OVX --metric ped+logme --dt -1
+fail_case "PED with a negative time step" "score: --dt -1: expected a finite number > 0" score $OVX --metric ped+logme --dt -1
 fail_case "PED reference of the wrong width" "have 1 columns" score $G --metric ped+logme --ref d1_features.npy
 fail_case "--save-shift without an extension" "--save-shift shiftfile: expected a file name ending in .npy or .csv" score $OVX --metric ped+logme --save-shift shiftfile
 nothing_left "--save-shift without an extension: no shiftfile" shiftfile
