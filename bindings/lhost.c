@@ -238,9 +238,12 @@ static int pushline(lua_State *L, int first) {
     if (rc <= 0) return rc;
     size_t l = strlen(b);
     if (l > 0 && b[l - 1] == '\n') b[--l] = 0;
+    void **slot = lpl_guard(L, b, free); /* pushing may raise: the guard frees the line */
     if (first && b[0] == '=') lua_pushfstring(L, "return %s", b + 1);
     else lua_pushstring(L, b);
     free(b);
+    *slot = NULL;
+    lua_remove(L, -2);
     return 1;
 }
 

@@ -318,8 +318,10 @@ static int l_load(lua_State *L) {
         size_t len;
         if (pl_read_file(path, &text, &len, &err))
             return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
-        lua_pushlstring(L, text, len); /* Lua owns the text from here: nothing leaks on a raise */
+        void **slot = lpl_guard(L, text, free); /* pushing may raise: the guard frees the text */
+        lua_pushlstring(L, text, len);          /* Lua owns a copy from here */
         free(text);
+        *slot = NULL;
         const char *t = lua_tolstring(L, -1, &len);
         return json_decode_text(L, t, len, path);
     }
