@@ -70,6 +70,23 @@ pl_data *tf_from_mat(const pl_mat *x, const int64_t *y, pl_err *err) {
     return d;
 }
 
+int tf_moved_by_hand(pl_data *d, const double *shift, pl_mat *x, int64_t **y, pl_err *err) {
+    *y = NULL;
+    int rc = pl_data_dense(d, x, err);
+    if (rc) return rc;
+    const int *cls = pl_data_y(d);
+    *y = malloc((x->rows ? x->rows : 1) * sizeof **y);
+    if (!*y) {
+        pl_mat_release(x);
+        return pl_err_set(err, PL_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < x->rows; i++) {
+        (*y)[i] = cls[i];
+        for (size_t j = 0; j < x->cols; j++) PL_AT(x, i, j) += shift[(size_t)cls[i] * x->cols + j];
+    }
+    return PL_OK;
+}
+
 pl_data *tf_load(const char *c, int with_sources, pl_err *err) {
     pl_source *s;
     int64_t *y;

@@ -84,6 +84,10 @@ struct pl_opts;
 struct pl_data *tf_load(const char *fixture_case, int with_sources, pl_err *err);
 /* An in-memory dataset from a matrix and raw labels (one per row). */
 struct pl_data *tf_from_mat(const struct pl_mat *x, const int64_t *y, pl_err *err);
+/* The oracle of a moved dataset: d's rows moved by hand, x = row + shift[class] (N×D, caller
+ * releases), and y = each row's class (malloc'd, caller frees). */
+int tf_moved_by_hand(struct pl_data *d, const double *shift, struct pl_mat *x, int64_t **y,
+                     pl_err *err);
 /* A whole text file, malloc'd and NUL-terminated; NULL when unreadable. */
 char *tf_read_text(const char *path);
 /* A fixture case's features and labels (x, y) and a shuffled, relabelled copy (xp, yp: rows

@@ -123,14 +123,8 @@ TEST(etran_moved) {
         for (size_t i = 0; i < C * D; i++) shift[i] = 0.2 * (tf_rand(&st) - 0.5);
         ASSERT_OK(pl_data_moved(d, shift, &m, &err), &err);
         pl_mat x;
-        ASSERT_OK(pl_data_dense(d, &x, &err), &err);
-        const int *y = pl_data_y(d);
-        int64_t *yy = malloc(x.rows * sizeof *yy);
-        ASSERT(yy != NULL);
-        for (size_t i = 0; i < x.rows; i++) {
-            yy[i] = y[i];
-            for (size_t j = 0; j < D; j++) PL_AT(&x, i, j) += shift[(size_t)y[i] * D + j];
-        }
+        int64_t *yy;
+        ASSERT_OK(tf_moved_by_hand(d, shift, &x, &yy, &err), &err);
         fresh = tf_from_mat(&x, yy, &err);
         ASSERT(fresh);
         pl_kv kv[] = {{"tail_min", "1"}};

@@ -220,14 +220,8 @@ TEST(logme_moved) {
         ASSERT_OK(pl_data_moved(d, shift, &m, &err), &err);
         ASSERT_OK(lg_all(m, moved, &err), &err);
         pl_mat x;
-        ASSERT_OK(pl_data_dense(d, &x, &err), &err);
-        const int *y = pl_data_y(d);
-        int64_t *yy = malloc(x.rows * sizeof *yy);
-        ASSERT(yy != NULL);
-        for (size_t i = 0; i < x.rows; i++) {
-            yy[i] = y[i];
-            for (size_t j = 0; j < D; j++) PL_AT(&x, i, j) += shift[(size_t)y[i] * D + j];
-        }
+        int64_t *yy;
+        ASSERT_OK(tf_moved_by_hand(d, shift, &x, &yy, &err), &err);
         f = tf_from_mat(&x, yy, &err);
         ASSERT(f);
         ASSERT_OK(lg_all(f, fresh, &err), &err);

@@ -87,14 +87,8 @@ TEST(sfda_moved) {
         ASSERT_OK(pl_data_moved(d, shift, &m, &err), &err);
         ASSERT_OK(pl_sfda(m, NULL, &moved, &err), &err);
         pl_mat x;
-        ASSERT_OK(pl_data_dense(d, &x, &err), &err);
-        const int *y = pl_data_y(d);
-        int64_t *yy = malloc(x.rows * sizeof *yy);
-        ASSERT(yy != NULL);
-        for (size_t i = 0; i < x.rows; i++) {
-            yy[i] = y[i];
-            for (size_t j = 0; j < D; j++) PL_AT(&x, i, j) += shift[(size_t)y[i] * D + j];
-        }
+        int64_t *yy;
+        ASSERT_OK(tf_moved_by_hand(d, shift, &x, &yy, &err), &err);
         ASSERT_OK(sf_score(&x, yy, &fresh, &err), &err);
         if (tf_verbose())
             printf("  %-12s moved vs fresh rel %.2e (moved %.6f, base %.6f)\n", cases[k],
