@@ -329,9 +329,17 @@ local function progress_bar(done, total, computed, elapsed)
 end
 
 -- ---------------------------------------------------------------- one cell
+-- The registry's option keys and directions, by metric name (it never changes: read once).
+local declared, lower = {}, {}
+for _, d in ipairs(core.metrics.list()) do
+  declared[d.name] = {}
+  for _, k in ipairs(d.options) do declared[d.name][k] = true end
+  lower[d.name] = d.higher_better == false
+end
+
 -- Options of a zoo-level metric go to the parts that declare them; a key no part declares is
 -- an error (e.g. "ncti:pca_clip=true" reaches every NCTI part, "etran:tail_min=1" etran_energy).
-local function part_options(m, z, declared)
+local function part_options(m, z)
   local per = {}
   for k, v in pairs(m.opts) do
     local used = false
@@ -352,19 +360,13 @@ end
 
 local function run_cell(z, cell, models, datasets, seed, gt, no_ref, user)
   local t0 = os.clock()
-  local declared, lower = {}, {}
-  for _, d in ipairs(core.metrics.list()) do
-    declared[d.name] = {}
-    for _, k in ipairs(d.options) do declared[d.name][k] = true end
-    lower[d.name] = d.higher_better == false
-  end
   -- what is scored per model: the metrics, or the parts of the zoo-level ones
   local jobs, zoo_level, names = {}, {}, {}
   for _, m in ipairs(cell.metrics) do
     local zl = combiners.get(m.name, user)
     if zl then
       zoo_level[m.spec] = { def = zl, parts = {} }
-      local per = part_options(m, zl, declared)
+      local per = part_options(m, zl)
       for _, p in ipairs(zl.parts) do
         local ps = util.parse_metric(p)
         for k, v in pairs(per[p] or {}) do ps.opts[k] = v end
@@ -466,7 +468,8 @@ function M.run(spec)
   local info = { total = #cells, computed = 0, resumed = 0, recomputed = 0, reasons = {}, zoo = z,
                  tasks = tasks, out = spec.out }
   local t0 = os.time()
-  local results, fresh_lines = {}, {}
+  local results, fresh_lines, lineOf = {}, {}, {}
+  for _, l in ipairs(lines) do lineOf[l.key] = l.line end
   local ok, err = pcall(function()
     if progress then progress_bar(0, #cells, 0, 0) end
     local i, done = 0, 0
@@ -483,7 +486,7 @@ function M.run(spec)
         if rec then
           results[i] = rec
           info.resumed = info.resumed + 1
-          for _, l in ipairs(lines) do if l.key == cell.key then line = l.line break end end
+          line = lineOf[cell.key]
         else
           local why = stale_reason(bySlot[cell.slot], cell, seed)
           if why then
