@@ -102,22 +102,11 @@ end
 -- A cell's metric label: "logme" or "ped+logme".
 function M.label(cell, metric) return (cell.settings.ped and "ped+" or "") .. metric end
 
--- results[task][label] = measures (one PED setting per task), and the labels in order.
+-- results[task][label] = that metric's measures (and scores; one PED setting per task), and
+-- the labels in order: the rank view's results, for report.tau_table.
 function M.by_task(cells)
-  local out, labels, seen = {}, {}, {}
-  for _, c in ipairs(cells) do
-    out[c.task] = out[c.task] or {}
-    for _, m in ipairs(c.metrics) do
-      local l = M.label(c, m)
-      if out[c.task][l] then
-        error(string.format("report: task '%s' has %s from two PED settings; pick one (report.axis_table shows a setting's values)",
-          c.task, l), 0)
-      end
-      out[c.task][l] = c.measures and c.measures[m] or false
-      if not seen[l] then seen[l] = true labels[#labels + 1] = l end
-    end
-  end
-  return out, labels
+  local R = M.rank_view(cells, {})
+  return R.results, R.metrics
 end
 
 local function setting_keys()
@@ -267,7 +256,8 @@ function M.rank_view(cells, info)
     for _, m in ipairs(c.metrics) do
       local label = M.label(c, m)
       if R.results[c.task][label] then
-        error(string.format("report: task '%s' has %s from two PED settings", c.task, label), 0)
+        error(string.format("report: task '%s' has %s from two PED settings; pick one "
+          .. "(report.axis_table shows a setting's values)", c.task, label), 0)
       end
       local r = { scores = c.scores[m], parts = c.parts and c.parts[m] or nil }
       for k, v in pairs(c.measures and c.measures[m] or {}) do r[k] = v end
