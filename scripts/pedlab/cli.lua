@@ -288,9 +288,7 @@ function M.rank_zoo(o, cmd)
   local tasks = z:select_tasks(o.task or "all", cmd .. ": --task")
   for _, input in ipairs(z:inputs(tasks)) do pl.note_input(input) end
   for _, k in ipairs(OUTPUTS) do if o[k] then pl.check_output(o[k], "--" .. k) end end
-  if o.plot and pl.exists(o.plot) and pl.exists(o.plot) ~= "directory" then
-    error(string.format("%s: --plot %s exists and is not a folder", cmd, o.plot), 0)
-  end
+  if o.plot then pl.plot.check_dir(o.plot, cmd .. ": --plot") end
   local names, grid = {}, {}
   for _, m in ipairs(metrics) do names[#names + 1] = m.key end
   for k, v in pairs(settings) do

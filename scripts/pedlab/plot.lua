@@ -447,14 +447,20 @@ function M.pca2d(ds, moved, path, title)
 end
 
 -- ---------------------------------------------------------------- figures of result records
--- A folder for figures, created from C (no shell); an existing file there is an error.
-function M.output_dir(dir, what)
+-- Can dir hold figures? (absent, or a folder; an existing file there is an error). Checked
+-- before any work by the command line, and again when the folder is made.
+function M.check_dir(dir, what)
   if type(dir) ~= "string" or dir == "" then error(what .. ": a folder is required", 3) end
   local kind = core.exists(dir)
   if kind ~= nil and kind ~= "directory" then
     error(string.format("%s: %s exists and is not a folder", what, dir), 0)
   end
-  core.mkdir(dir)
+  return dir
+end
+
+-- A folder for figures, created from C (no shell).
+function M.output_dir(dir, what)
+  core.mkdir(M.check_dir(dir, what))
   return dir
 end
 
