@@ -49,15 +49,15 @@ local BUILTIN = {
   end,
 }
 
--- The zoo-level metrics the registry declares: name → {parts, combine, summary, formula}.
-local function registry()
-  local out = {}
-  for _, d in ipairs(core.metrics.list()) do
-    if d.zoo_level then
-      out[d.name] = { parts = d.parts, combine = BUILTIN[d.name], summary = d.summary, formula = d.combine }
-    end
+-- The registry, read once: its zoo-level metrics (name → {parts, combine, summary, formula})
+-- and its per-model metric names.
+local REGISTRY, PER_MODEL = {}, {}
+for _, d in ipairs(core.metrics.list()) do
+  if d.zoo_level then
+    REGISTRY[d.name] = { parts = d.parts, combine = BUILTIN[d.name], summary = d.summary, formula = d.combine }
+  else
+    PER_MODEL[d.name] = true
   end
-  return out
 end
 
 -- Check a user combiner {parts = {...}, combine = f [, summary]}; where names it in messages.
@@ -69,11 +69,9 @@ function M.check(name, c, where)
   if type(c.parts) ~= "table" or #c.parts == 0 then
     error(string.format("%s.%s: parts must list the per-model metrics it combines", where, name), 0)
   end
-  local known = {}
-  for _, d in ipairs(core.metrics.list()) do if not d.zoo_level then known[d.name] = true end end
   for _, p in ipairs(c.parts) do
     local spec = util.parse_metric(p)
-    if spec.ped or not known[spec.name] then
+    if spec.ped or not PER_MODEL[spec.name] then
       error(string.format("%s.%s: part '%s' is not a per-model metric", where, name, tostring(p)), 0)
     end
   end
@@ -84,7 +82,7 @@ end
 -- if name is a per-model metric.
 function M.get(name, user)
   if user and user[name] then return M.check(name, user[name]) end
-  return registry()[name]
+  return REGISTRY[name]
 end
 
 -- A digest of a user combiner's content (cell keys: an edited combiner is a different metric).
