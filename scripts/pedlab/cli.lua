@@ -280,6 +280,13 @@ function M.rank_zoo(o, cmd)
   end
   local user = load_combiners(o.combiner, cmd)
   local metrics = metric_specs(o, cmd, user)
+  for name in pairs(user or {}) do
+    local named = false
+    for _, m in ipairs(metrics) do named = named or m.name == name end
+    if not named then
+      error(string.format("%s: --combiner defines '%s' but no --metric names it", cmd, name), 0)
+    end
+  end
   local settings, given = M.ped_settings(o, cmd)
   if o.no_ref then given[#given + 1] = "--no-ref" end
   check_ped_flags(metrics, given, cmd)

@@ -450,7 +450,18 @@ function M.run(spec)
   local tasks = z:select_tasks(spec.tasks, "sweep: tasks")
   local cells = M.expand(spec, tasks, seed)
   local any_ped = false
-  for _, c in ipairs(cells) do any_ped = any_ped or c.settings.ped end
+  local used = {}
+  for _, c in ipairs(cells) do
+    any_ped = any_ped or c.settings.ped
+    for _, m in ipairs(c.metrics) do used[m.name] = true end
+  end
+  -- settings this sweep would ignore are errors
+  if spec.no_ref and not any_ped then error("sweep: no_ref has no effect: no cell runs PED", 0) end
+  for name in pairs(spec.combiners or {}) do
+    if not used[name] then
+      error(string.format("sweep: combiners.%s is not among the metrics; list it or drop it", tostring(name)), 0)
+    end
+  end
   z:check(tasks, any_ped and not spec.no_ref, z.gt ~= nil)
   if spec.out then
     for _, input in ipairs(z:inputs(tasks)) do core.note_input(input) end

@@ -92,6 +92,9 @@ T.case("combiners: clear errors", function()
            { mine = { parts = { "logme" }, combine = function() return { simclr = 0 / 0 } end } })
   T.raises("min-max normalisation over the task's models is undefined", pl.combiners.minmax, { a = 1, b = 1 }, "x")
   T.raises("option 'nope' is not an option of any of its parts", sweep, { "ncti:nope=1" })
+  T.raises("combiners.mine is not among the metrics", sweep, { "logme" }, { mine = mine() })
+  T.raises("no_ref has no effect", pl.sweep, { zoo = ZOO, tasks = "digits", metrics = { "logme" }, ped = false,
+                                               no_ref = true, progress = false })
 end)
 
 T.done()

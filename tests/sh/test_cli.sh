@@ -70,6 +70,10 @@ Z="--zoo ${PL_SOURCE_DIR}/data/demo"
 expect_err "rank --save-shift" "--save-shift is for pedlab score" rank $Z --metric ped+logme --save-shift "$tmp/s.npy"
 expect_err "rank --task ," "an empty name" rank $Z --task , --metric logme
 expect_err "rank --task twice" "'digits' is given twice" rank $Z --task digits,digits --metric logme
+printf 'return {mine = {parts = {"logme"}, combine = function(p) return p.logme end}}\n' > "$tmp/mine.lua"
+expect_err "rank --combiner not used" "--combiner defines 'mine' but no --metric names it" rank $Z --metric logme --combiner "$tmp/mine.lua"
+"$P" rank $Z --task digits --metric mine --combiner "$tmp/mine.lua" --quiet | grep -q '^mine ' \
+  && ok "rank --combiner" || bad "rank --combiner"
 expect_err "rank --seed 1.5" "--seed 1.5: expected a whole number" rank $Z --metric logme --seed 1.5
 expect_err "rank --json onto gt.json" "gt.json" rank $Z --task digits --metric logme --json "${PL_SOURCE_DIR}/data/demo/gt.json"
 (cd "$tmp" && "$P" rank $Z --task digits --metric logme --quiet --plot 'plots/$(touch PWNED)' >/dev/null 2>&1)
