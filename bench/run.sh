@@ -11,7 +11,8 @@
 # Environment: BUILD (default ../build-bench, a Release build made here), BENCH_DATA (folder for
 # the generated .npy files; default a fresh /tmp/pedlab-bench.XXXXXX, removed at the end unless
 # BENCH_KEEP=1), BENCH_ROUNDS (rounds of targets 1 and 2a, default 5), PEDLAB_THREADS
-# (OpenBLAS threads, default 2), PEER_TIMEOUT (seconds per peer run, default 1800).
+# (OpenBLAS threads, default 2), PEER_TIMEOUT (seconds per peer run, default 1800), PEER_METRICS
+# (peers: only these metrics, e.g. "etran_energy etran_lda ncti").
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -188,11 +189,20 @@ part_peers() {
     fi
     [ -n "${PED_REPO:-}" ] || note "SKIP    4  PED's metrics (sfda, ped+logme, ped+sfda, parc, nleep): PED_REPO is not set (a checkout of lixiaotong97/PED)"
     [ -n "${LOGME_REPO:-}" ] || note "SKIP    4  logme: LOGME_REPO is not set (a checkout of thuml/LogME)"
-    local spec m target peer ours ps os_ pt ot
-    for spec in logme:3 sfda:5 ped+logme:5 ped+sfda:5 parc:5 nleep:3; do
+    [ -n "${ETRAN_REPO:-}" ] || note "SKIP    4  etran_energy, etran_lda: ETRAN_REPO is not set (a checkout of mgholamikn/ETran)"
+    [ -n "${NCTI_REPO:-}" ] || note "SKIP    4  ncti: NCTI_REPO is not set (a checkout of BUserName/NCTI)"
+    local spec m target peer ours ps os_ pt ot repo
+    for spec in logme:3 sfda:5 ped+logme:5 ped+sfda:5 parc:5 nleep:3 etran_energy:5 etran_lda:5 ncti:5; do
         m=${spec%%:*}
         target=${spec##*:}
-        if [ "$m" = logme ]; then [ -n "${LOGME_REPO:-}" ] || continue; else [ -n "${PED_REPO:-}" ] || continue; fi
+        case $m in
+            logme) repo=${LOGME_REPO:-} ;;
+            etran_*) repo=${ETRAN_REPO:-} ;;
+            ncti) repo=${NCTI_REPO:-} ;;
+            *) repo=${PED_REPO:-} ;;
+        esac
+        [ -n "$repo" ] || continue
+        [ -z "${PEER_METRICS:-}" ] || [[ " $PEER_METRICS " == *" $m "* ]] || continue
         note "-- $m  (load average $(load))"
         # NLEEP on features with a realistic decaying spectrum (issue 6): PCA keeps ~100 dims
         local f=f10k
@@ -212,6 +222,9 @@ part_peers() {
         fi
         if [ "${m#ped+}" != "$m" ]; then
             ours=$("$PLB" run "${m#ped+}" "$DATA/$f.npy" "$DATA/$f.labels.npy" "$DATA/ref.npy")
+        elif [ "$m" = ncti ]; then
+            # one part computes all three (as the official NCTI_Score does); nuc is printed
+            ours=$("$PLB" run ncti_nuc "$DATA/$f.npy" "$DATA/$f.labels.npy")
         else
             ours=$("$PLB" run "$m" "$DATA/$f.npy" "$DATA/$f.labels.npy")
         fi

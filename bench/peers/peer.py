@@ -2,12 +2,17 @@
 """bench/peers/peer.py — time one official Python implementation on one .npy dataset.
 
     peer.py METRIC FEAT.npy LABELS.npy [REF.npy]
-    METRIC: logme | sfda | ped+logme | ped+sfda | parc | nleep
+    METRIC: logme | sfda | ped+logme | ped+sfda | parc | nleep | etran_energy | etran_lda | ncti
 
 The official code is imported, unmodified, from the checkouts the user names:
     LOGME_REPO  a checkout of thuml/LogME            (logme: LogME.LogME(regression=False).fit)
     PED_REPO    a checkout of lixiaotong97/PED       (metrics.SFDA_Score, PED_Score, PARC_Score,
                                                       NLEEP)
+    ETRAN_REPO  a checkout of mgholamikn/ETran       (metrics.Energy_Score(X, 0.5, 'bot'),
+                                                      LDA_Score)
+    NCTI_REPO   a checkout of BUserName/NCTI         (metrics.NCTI_Score: its three parts, timed
+                                                      together; sklearn's default PCA solver as
+                                                      the official code runs it)
 Nothing of theirs is copied into pedlab. PED's metrics.py imports torch and tqdm at the top (and
 its utils.py imports torch and the repo's models package) although the functions timed here use
 only NumPy/SciPy/scikit-learn: when torch / tqdm are not installed, empty stand-in modules are
@@ -71,6 +76,23 @@ def load_ped():
     return metrics
 
 
+def load_metrics_py(var, what):
+    """metrics.py of the checkout named by $var (ETran's and NCTI's import torch, which they use)."""
+    repo = os.environ.get(var)
+    if not repo or not os.path.isfile(os.path.join(repo, "metrics.py")):
+        skip("%s is not set to a checkout of %s (with metrics.py)" % (var, what))
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        skip("%s's metrics.py needs torch (Debian: apt-get install python3-torch)" % what)
+    sys.path.insert(0, repo)
+    try:
+        import metrics  # noqa: E402
+    except ImportError as e:
+        skip("cannot import %s's metrics.py: %s" % (what, e))
+    return metrics
+
+
 def load_logme():
     repo = os.environ.get("LOGME_REPO")
     if not repo or not os.path.isfile(os.path.join(repo, "LogME.py")):
@@ -105,6 +127,19 @@ def main():
 
         def run(X, y, R):
             return mod.LogME(regression=False).fit(X, y)
+    elif metric in ("etran_energy", "etran_lda"):
+        mod = load_metrics_py("ETRAN_REPO", "mgholamikn/ETran")
+        if metric == "etran_energy":
+            def run(X, y, R):
+                return mod.Energy_Score(X, 0.5, "bot")
+        else:
+            def run(X, y, R):
+                return mod.LDA_Score(X, y)
+    elif metric == "ncti":
+        mod = load_metrics_py("NCTI_REPO", "BUserName/NCTI")
+
+        def run(X, y, R):
+            return mod.NCTI_Score(X, y)[0]  # ncti_nuc; ncc and vc come out of the same call
     else:
         mod = load_ped()
         # PED's settings set1 (its evaluate_metric_cpu.py defaults; pedlab's defaults)

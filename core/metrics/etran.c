@@ -66,7 +66,11 @@ static int energy_block(void *ud, size_t r0, size_t nr, double *x, pl_err *err) 
     for (size_t i = 0; i < nr; i++) {
         const double *r = x + i * D;
         double mx = r[0], s = 0.0;
-        for (size_t j = 1; j < D; j++) mx = fmax(mx, r[j]);
+        for (size_t j = 1; j < D; j++) mx = r[j] > mx ? r[j] : mx; /* rows are finite */
+        /* e = mx + log(s) with s >= 1 (the max's own term), so e >= mx: once the heap is full,
+         * a row whose max is not below its largest kept energy cannot enter the tail; skipping
+         * its D exponentials leaves the result bit for bit unchanged */
+        if (h->n == h->k && !(mx < h->heap[0])) continue;
         for (size_t j = 0; j < D; j++) s += exp(r[j] - mx);
         heap_push(h, mx + log(s));
     }
