@@ -12,7 +12,8 @@ The official code is imported, unmodified, from the checkouts the user names:
                                                       LDA_Score)
     NCTI_REPO   a checkout of BUserName/NCTI         (metrics.NCTI_Score: its three parts, timed
                                                       together; sklearn's default PCA solver as
-                                                      the official code runs it)
+                                                      the official code runs it; NCTI_PCA=full:
+                                                      the exact solver, as pedlab computes)
 Nothing of theirs is copied into pedlab. PED's metrics.py imports torch and tqdm at the top (and
 its utils.py imports torch and the repo's models package) although the functions timed here use
 only NumPy/SciPy/scikit-learn: when torch / tqdm are not installed, empty stand-in modules are
@@ -137,6 +138,9 @@ def main():
                 return mod.LDA_Score(X, y)
     elif metric == "ncti":
         mod = load_metrics_py("NCTI_REPO", "BUserName/NCTI")
+        if os.environ.get("NCTI_PCA") == "full":  # the exact solver of the fixtures' reference
+            real_pca = mod.PCA
+            mod.PCA = lambda n_components: real_pca(n_components=n_components, svd_solver="full")
 
         def run(X, y, R):
             return mod.NCTI_Score(X, y)[0]  # ncti_nuc; ncc and vc come out of the same call

@@ -97,4 +97,31 @@ T.case("combiners: clear errors", function()
                                                no_ref = true, progress = false })
 end)
 
+-- The official evaluation scripts' zoo-level scores on the demo zoo (bench/peers/zoo_v2.py: the
+-- official ETran/NCTI functions, exact NCTI PCA, their min-max combinations, scipy's weighted τ).
+-- Features widened to float64 first: pedlab computes in float64; the official functions given the
+-- float32 files compute energy and PCA in float32 (~1e-7 apart), with the same τ here.
+T.case("combiners: etran and ncti equal the official evaluation scripts on the demo zoo", function()
+  local official = pl.load(T.fixtures .. "/zoo_v2/official_demo.json")
+  local r = pl.sweep { zoo = ZOO, metrics = { "etran", "ncti" }, ped = false }
+  T.eq(#r, 3, "one cell per task")
+  for _, cell in ipairs(r) do
+    for _, m in ipairs({ "etran", "ncti" }) do
+      for _, kind in ipairs({ "float64", "float32" }) do
+        local want = official[kind][cell.task][m]
+        T.close(cell.measures[m].weighted_tau, want.weighted_tau, 1e-12, cell.task .. " " .. m .. " tau " .. kind)
+      end
+      local want = official.float64[cell.task][m]
+      local n = 0
+      for model, s in pairs(want.scores) do
+        n = n + 1
+        local got = cell.scores[m][model]
+        assert(math.abs(got - s) <= 1e-9, string.format("%s %s %s: %.17g, official %.17g",
+          cell.task, m, model, got, s))
+      end
+      T.eq(n, 12, "every model")
+    end
+  end
+end)
+
 T.done()
