@@ -161,11 +161,11 @@ static void setup_paths(lua_State *L) {
 #ifndef PL_INSTALL_BINDIR
 #define PL_INSTALL_BINDIR "bin"
 #endif
-#ifndef PL_INSTALL_LIBDIR
-#define PL_INSTALL_LIBDIR "lib"
+#ifndef PL_INSTALL_LUA_DIR
+#define PL_INSTALL_LUA_DIR "share/lua/5.4"
 #endif
-#ifndef PL_INSTALL_DATADIR
-#define PL_INSTALL_DATADIR "share"
+#ifndef PL_INSTALL_LUA_CDIR
+#define PL_INSTALL_LUA_CDIR "lib/lua/5.4"
 #endif
 
 static int is_file(const char *p) {
@@ -174,10 +174,8 @@ static int is_file(const char *p) {
 }
 
 /* prefix + "/" + dir, or dir alone when it is absolute: 0, or -1 when it does not fit */
-static int install_dir(char *out, size_t cap, const char *prefix, const char *dir,
-                       const char *tail) {
-    int n = dir[0] == '/' ? snprintf(out, cap, "%s%s", dir, tail)
-                          : snprintf(out, cap, "%s/%s%s", prefix, dir, tail);
+static int install_dir(char *out, size_t cap, const char *prefix, const char *dir) {
+    int n = dir[0] == '/' ? snprintf(out, cap, "%s", dir) : snprintf(out, cap, "%s/%s", prefix, dir);
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
@@ -210,8 +208,8 @@ static int print_lua_path(void) {
     if (PL_INSTALL_BINDIR[0] != '/' && lexe > lbin + 1 && exe[lexe - lbin - 1] == '/' &&
         strcmp(exe + lexe - lbin, PL_INSTALL_BINDIR) == 0) {
         snprintf(prefix, sizeof prefix, "%.*s", (int)(lexe - lbin - 1), exe);
-        if (install_dir(ldir, sizeof ldir, prefix, PL_INSTALL_DATADIR, "/lua/5.4") == 0 &&
-            install_dir(cdir, sizeof cdir, prefix, PL_INSTALL_LIBDIR, "/lua/5.4") == 0) {
+        if (install_dir(ldir, sizeof ldir, prefix, PL_INSTALL_LUA_DIR) == 0 &&
+            install_dir(cdir, sizeof cdir, prefix, PL_INSTALL_LUA_CDIR) == 0) {
             snprintf(probe, sizeof probe, "%s/pedlab/init.lua", ldir);
             found = is_file(probe);
             snprintf(probe, sizeof probe, "%s/pedlab/core.so", cdir);
@@ -229,8 +227,9 @@ static int print_lua_path(void) {
     if (!found) {
         fprintf(stderr,
                 "pedlab: --lua-path: no Lua module installed with %s/pedlab (expected "
-                "pedlab/init.lua under ../%s/lua/5.4 and pedlab/core.so under ../%s/lua/5.4)\n",
-                exe, PL_INSTALL_DATADIR, PL_INSTALL_LIBDIR);
+                "pedlab/init.lua in PREFIX/%s and pedlab/core.so in PREFIX/%s, PREFIX being "
+                "the folder above %s)\n",
+                exe, PL_INSTALL_LUA_DIR, PL_INSTALL_LUA_CDIR, PL_INSTALL_BINDIR);
         return 1;
     }
     /* ';' separates Lua's path templates and '?' stands for the module name */
