@@ -2,14 +2,23 @@
 # The install: `cmake --install --prefix` into a temporary folder, pkg-config naming that
 # prefix, a C program built against the installed libpedlab, `pedlab --lua-path` and a stock
 # lua5.4 scoring a dataset with the installed module (also after the prefix is moved), the
-# man page; then `luarocks make` into a temporary tree and the same from LuaRocks' paths.
-# Writes only below a temporary folder. Usage: test_install.sh PEDLAB (in its build folder)
+# man page, CITATION.cff; then `luarocks make` into a temporary tree and the same from
+# LuaRocks' paths. Writes only below a temporary folder (the build folder's install manifest,
+# which `cmake --install` rewrites, is put back as it was, so it still lists a real install).
+# Usage: test_install.sh PEDLAB (in its build folder)
 set -u
 P="$1"
 S="${PL_SOURCE_DIR}"
 BUILD=$(cd "$(dirname "$P")" && pwd)
 . "$(dirname "$0")/lib.sh"
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d)
+manifest="$BUILD/install_manifest.txt"
+[ -e "$manifest" ] && cp -p "$manifest" "$tmp/manifest.saved"
+restore() {
+  if [ -e "$tmp/manifest.saved" ]; then cp -p "$tmp/manifest.saved" "$manifest"; else rm -f "$manifest"; fi
+  rm -rf "$tmp"
+}
+trap restore EXIT
 skipped() { echo "skip $1"; }
 # expected numbers: the test script run by the pedlab host itself
 want=$("$P" "$S/tests/lua/stock_lua.lua") || bad "stock_lua.lua in the pedlab host: $want"
@@ -46,6 +55,22 @@ for c in "" demo score rank sweep metrics; do
 done
 [ -z "$missing" ] && ok "the man page names every command and flag" \
   || bad "docs/pedlab.1 lacks:$missing"
+
+# ---- CITATION.cff: CFF 1.2.0's required keys, every reference complete ----
+cff_check='
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))
+missing = [k for k in ("cff-version", "message", "title", "authors") if not d.get(k)]
+assert not missing and d["cff-version"] == "1.2.0", "missing or wrong: %s" % missing
+for r in d["references"]:
+    assert r.get("type") and r.get("title") and r.get("authors") and r.get("year"), r
+print(len(d["references"]))'
+if python3 -c 'import yaml' 2>/dev/null; then
+  out=$(python3 -c "$cff_check" "$S/CITATION.cff" 2>&1)
+  [ "$out" -ge 15 ] 2>/dev/null && ok "CITATION.cff: $out references" || bad "CITATION.cff: $out"
+else
+  skipped "CITATION.cff check (python3-yaml not installed)"
+fi
 
 # ---- pkg-config names the install prefix (and with DESTDIR, the final one) ----
 pre2="$tmp/pc"
