@@ -175,7 +175,8 @@ static int is_file(const char *p) {
 
 /* prefix + "/" + dir, or dir alone when it is absolute: 0, or -1 when it does not fit */
 static int install_dir(char *out, size_t cap, const char *prefix, const char *dir) {
-    int n = dir[0] == '/' ? snprintf(out, cap, "%s", dir) : snprintf(out, cap, "%s/%s", prefix, dir);
+    int n = dir[0] == '/' ? snprintf(out, cap, "%s", dir)
+                          : snprintf(out, cap, "%s/%s", prefix, dir);
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 

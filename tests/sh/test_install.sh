@@ -15,7 +15,8 @@ tmp=$(mktemp -d)
 manifest="$BUILD/install_manifest.txt"
 [ -e "$manifest" ] && cp -p "$manifest" "$tmp/manifest.saved"
 restore() {
-  if [ -e "$tmp/manifest.saved" ]; then cp -p "$tmp/manifest.saved" "$manifest"; else rm -f "$manifest"; fi
+  if [ -e "$tmp/manifest.saved" ]; then cp -p "$tmp/manifest.saved" "$manifest"
+  else rm -f "$manifest"; fi
   rm -rf "$tmp"
 }
 trap restore EXIT
@@ -30,7 +31,8 @@ grep -q '^PL_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null && plain=0
 
 # ---- cmake --install --prefix ----
 pre="$tmp/p r'e"    # a space and a quote: every path below must be quoted right
-if cmake --install "$BUILD" --prefix "$pre" >"$tmp/install.log" 2>&1; then ok "cmake --install --prefix"
+if cmake --install "$BUILD" --prefix "$pre" >"$tmp/install.log" 2>&1; then
+  ok "cmake --install --prefix"
 else bad "cmake --install --prefix: $(tail -n 3 "$tmp/install.log")"; fi
 for f in bin/pedlab include/pedlab/pl.h share/lua/5.4/pedlab/init.lua lib/lua/5.4/pedlab/core.so \
          share/pedlab/scripts/pedlab/cli.lua share/man/man1/pedlab.1; do
@@ -123,8 +125,9 @@ echo "$lp2" | grep -qF "'$tmp/moved/share/lua/5.4/?.lua;" \
   && ok "--lua-path of a moved install" || bad "--lua-path after mv: $lp2"
 cp "$BUILD/pedlab" "$tmp/lone-pedlab"
 err=$("$tmp/lone-pedlab" --lua-path 2>&1 >/dev/null); rc=$?
-[ $rc -ne 0 ] && echo "$err" | grep -q "no Lua module installed with" && [ "$(echo "$err" | wc -l)" -eq 1 ] \
-  && ok "--lua-path without an install: one line" || bad "--lua-path without an install (rc=$rc): $err"
+if [ $rc -ne 0 ] && echo "$err" | grep -q "no Lua module installed with" &&
+   [ "$(echo "$err" | wc -l)" -eq 1 ]; then ok "--lua-path without an install: one line"
+else bad "--lua-path without an install (rc=$rc): $err"; fi
 
 if [ $plain = 0 ]; then
   skipped "stock lua5.4 and luarocks (sanitizer build)"
@@ -136,7 +139,8 @@ else
   [ "$out" = "$want" ] && ok "stock lua5.4: require 'pedlab' after eval \$(pedlab --lua-path)" \
     || bad "stock lua5.4 after --lua-path: '$out' (want '$want')"
   out=$(cd "$tmp" && LUA_PATH="$tmp/none/?.lua" && LUA_CPATH= && eval "$lp2" && echo "$LUA_PATH")
-  [ "$out" = "$tmp/moved/share/lua/5.4/?.lua;$tmp/moved/share/lua/5.4/?/init.lua;$tmp/none/?.lua" ] \
+  m="$tmp/moved/share/lua/5.4"
+  [ "$out" = "$m/?.lua;$m/?/init.lua;$tmp/none/?.lua" ] \
     && ok "--lua-path keeps an existing LUA_PATH" || bad "LUA_PATH kept: $out"
 
   # ---- luarocks make, in a copy of the source, into a temporary tree ----
