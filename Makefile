@@ -53,8 +53,10 @@ check-valgrind: build
 	  tail -n 3 ../../$(BUILD)/valgrind-$$t.log; [ $$rc -eq 0 ] || exit 1; \
 	done
 
+# make install [PREFIX=/opt/pedlab] [DESTDIR=/tmp/stage]: PREFIX defaults to the configured
+# CMAKE_INSTALL_PREFIX (/usr/local); the installed tree is relocatable (pedlab --lua-path).
 install: build
-	cmake --install $(BUILD)
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) $(if $(PREFIX),--prefix "$(PREFIX)")
 
 FUZZ_SECONDS ?= 60
 # libFuzzer + ASan + UBSan harnesses of tests/fuzz (needs clang); FUZZ_SECONDS per harness

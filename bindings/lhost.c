@@ -2,7 +2,7 @@
  *
  *   pedlab                      interactive REPL (readline, history in ~/.pedlab_history)
  *   pedlab script.lua args...   run a script; `arg` as the stock lua sets it
- *   pedlab -e code | -l mod | -i script | -v | --help
+ *   pedlab -e code | -l mod | -i script | -v | --help | --lua-path
  *   pedlab SUBCOMMAND args...   demo, score, rank, sweep, metrics (scripts/pedlab/cli.lua)
  *
  * Lua modules are found relative to the executable (build tree or install prefix). */
@@ -46,6 +46,8 @@ static void print_usage(void) {
             "  -l mod     require library 'mod' into global 'mod'\n"
             "  -i         enter interactive mode after running the script\n"
             "  -v         show version information\n"
+            "  --lua-path print the LUA_PATH/LUA_CPATH lines (sh) with which a stock lua5.4\n"
+            "             finds this pedlab: eval \"$(pedlab --lua-path)\"\n"
             "  --help     show this help\n"
             "  --         stop handling options\n"
             "  -          execute stdin and stop handling options\n"
@@ -150,6 +152,103 @@ static void setup_paths(lua_State *L) {
     lua_pushcfunction(L, luaopen_pedlab_core);
     lua_setfield(L, -2, "pedlab.core");
     lua_pop(L, 2);
+}
+
+/* ---------- pedlab --lua-path: the environment lines a stock lua5.4 needs ---------- */
+/* The install layout relative to its prefix (GNUInstallDirs; an absolute directory is used as
+ * it is). The prefix is the executable's own directory less PL_INSTALL_BINDIR, so a moved
+ * install prints its new place. */
+#ifndef PL_INSTALL_BINDIR
+#define PL_INSTALL_BINDIR "bin"
+#endif
+#ifndef PL_INSTALL_LUA_DIR
+#define PL_INSTALL_LUA_DIR "share/lua/5.4"
+#endif
+#ifndef PL_INSTALL_LUA_CDIR
+#define PL_INSTALL_LUA_CDIR "lib/lua/5.4"
+#endif
+
+static int is_file(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* prefix + "/" + dir, or dir alone when it is absolute: 0, or -1 when it does not fit */
+static int install_dir(char *out, size_t cap, const char *prefix, const char *dir) {
+    int n = dir[0] == '/' ? snprintf(out, cap, "%s", dir)
+                          : snprintf(out, cap, "%s/%s", prefix, dir);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* s in single quotes for sh: ' becomes '\'' */
+static void put_quoted(const char *s) {
+    putchar('\'');
+    for (; *s; s++) {
+        if (*s == '\'') fputs("'\\''", stdout);
+        else putchar(*s);
+    }
+    putchar('\'');
+}
+
+/* The Lua directory (ldir: pedlab/init.lua below it) and the C one (cdir: pedlab/core.so),
+ * as sh lines that put them before what LUA_PATH/LUA_CPATH already hold, ";;" (Lua's own
+ * defaults) when unset. 0, or 1 after one line on stderr. */
+static int print_lua_path(void) {
+    char exe[PATH_MAX], prefix[PATH_MAX], ldir[PATH_MAX], cdir[PATH_MAX], probe[PATH_MAX + 32];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        fprintf(stderr, "pedlab: --lua-path: cannot read /proc/self/exe (%s)\n", strerror(errno));
+        return 1;
+    }
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    int found = 0;
+    /* an install: EXEDIR is PREFIX/PL_INSTALL_BINDIR */
+    size_t lexe = strlen(exe), lbin = strlen(PL_INSTALL_BINDIR);
+    if (PL_INSTALL_BINDIR[0] != '/' && lexe > lbin + 1 && exe[lexe - lbin - 1] == '/' &&
+        strcmp(exe + lexe - lbin, PL_INSTALL_BINDIR) == 0) {
+        snprintf(prefix, sizeof prefix, "%.*s", (int)(lexe - lbin - 1), exe);
+        if (install_dir(ldir, sizeof ldir, prefix, PL_INSTALL_LUA_DIR) == 0 &&
+            install_dir(cdir, sizeof cdir, prefix, PL_INSTALL_LUA_CDIR) == 0) {
+            snprintf(probe, sizeof probe, "%s/pedlab/init.lua", ldir);
+            found = is_file(probe);
+            snprintf(probe, sizeof probe, "%s/pedlab/core.so", cdir);
+            found = found && is_file(probe);
+        }
+    }
+#ifdef PL_SOURCE_SCRIPTS
+    /* the build tree: EXEDIR/lib/pedlab/core.so and the source's scripts */
+    if (!found && (size_t)snprintf(cdir, sizeof cdir, "%s/lib", exe) < sizeof cdir) {
+        snprintf(probe, sizeof probe, "%s/pedlab/core.so", cdir);
+        snprintf(ldir, sizeof ldir, "%s", PL_SOURCE_SCRIPTS);
+        found = is_file(probe) && is_dir(PL_SOURCE_SCRIPTS);
+    }
+#endif
+    if (!found) {
+        fprintf(stderr,
+                "pedlab: --lua-path: no Lua module installed with %s/pedlab (expected "
+                "pedlab/init.lua in PREFIX/%s and pedlab/core.so in PREFIX/%s, PREFIX being "
+                "the folder above %s)\n",
+                exe, PL_INSTALL_LUA_DIR, PL_INSTALL_LUA_CDIR, PL_INSTALL_BINDIR);
+        return 1;
+    }
+    /* ';' separates Lua's path templates and '?' stands for the module name */
+    if (strpbrk(ldir, ";?") || strpbrk(cdir, ";?")) {
+        fprintf(stderr, "pedlab: --lua-path: %s cannot be written in LUA_PATH/LUA_CPATH: it "
+                        "holds ';' or '?'\n", strpbrk(ldir, ";?") ? ldir : cdir);
+        return 1;
+    }
+    char line[2 * PATH_MAX + 32];
+    snprintf(line, sizeof line, "%s/?.lua;%s/?/init.lua;", ldir, ldir);
+    fputs("export LUA_PATH=", stdout);
+    put_quoted(line);
+    fputs("\"${LUA_PATH:-;}\"\n", stdout);
+    snprintf(line, sizeof line, "%s/?.so;", cdir);
+    fputs("export LUA_CPATH=", stdout);
+    put_quoted(line);
+    fputs("\"${LUA_CPATH:-;}\"\n", stdout);
+    return 0;
 }
 
 /* ---------- the REPL ---------- */
@@ -775,6 +874,10 @@ static int pmain(lua_State *L) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             print_usage();
             lua_pushinteger(L, 0);
+            return 1;
+        }
+        if (!strcmp(a, "--lua-path")) {
+            lua_pushinteger(L, print_lua_path());
             return 1;
         }
         if (!strcmp(a, "-v")) {

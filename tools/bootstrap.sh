@@ -1,8 +1,21 @@
 #!/bin/sh
 # Installs pedlab's build dependencies from Debian when run as root; otherwise prints the one
 # apt-get line to run. Extra package names may be passed as arguments (e.g. valgrind clang).
+#
+#   sh tools/bootstrap.sh                 what building needs
+#   sh tools/bootstrap.sh --optional ...  and what the optional tests use (each of those tests
+#                                         skips, saying so, when its package is missing)
 set -e
-PKGS="cmake make gcc pkg-config liblua5.4-dev libopenblas-dev liblapacke-dev libcjson-dev libcsv-dev libreadline-dev $*"
+# building: compiler, CMake, Lua 5.4 headers, BLAS/LAPACK, JSON, CSV, readline
+PKGS="cmake make gcc pkg-config liblua5.4-dev libopenblas-dev liblapacke-dev libcjson-dev libcsv-dev libreadline-dev"
+# optional tests: stock Lua + LuaRocks (install), headless Chromium (HTML report), NumPy (files
+# written by Python), zlib (.npz), MPI (distributed sweeps), groff (the man page)
+OPTIONAL="lua5.4 luarocks chromium python3-numpy zlib1g-dev libopenmpi-dev openmpi-bin groff-base"
+if [ "${1:-}" = --optional ]; then
+  shift
+  PKGS="$PKGS $OPTIONAL"
+fi
+PKGS="$PKGS $*"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
