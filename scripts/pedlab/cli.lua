@@ -22,6 +22,11 @@ local function ped_help()
     if s.kind ~= "boolean" then flag = flag .. " " .. s.name:upper() end
     local def = s.kind == "boolean" and "" or string.format(" (default %s)", util.fmt(s.default))
     lines[#lines + 1] = string.format("  %-19s %s%s", flag, s.doc or "", def)
+    if s.name == "radius" then
+      lines[#lines + 1] = "  --radius auto[:RULE] the radius chosen without ground truth by a rule: "
+        .. table.concat(require("pedlab.radius").names(), ", ") .. " (auto = "
+        .. require("pedlab.radius").DEFAULT .. "), or FILE.lua; RULE:KEY=VALUE sets a rule parameter"
+    end
   end
   lines[#lines + 1] = "  --force LAW         hooke (default), a law of pedlab.forces, or FILE.lua returning a law"
   lines[#lines + 1] = "  --law-param N=V     a parameter the force law declares (params = {N = default}); may repeat"
@@ -177,7 +182,8 @@ function M.score(argv)
   end
   if run and o.save_shift then pl.save(o.save_shift, run.total_shift, "--save-shift") end -- once all succeeded
   if run then
-    result.ped = { steps = run.steps, changes = run.changes, energy = run.energies, energy0 = run.energy0 }
+    result.ped = { steps = run.steps, changes = run.changes, energy = run.energies, energy0 = run.energy0,
+                   radius = run.radius }
   end
   if o.json then
     io.write(pl.json_encode(result, false), "\n")
@@ -186,7 +192,8 @@ function M.score(argv)
     if run then
       local ch = {}
       for i, c in ipairs(run.changes) do ch[i] = util.fmt(c) end
-      io.write(string.format("ped\tsteps=%d\tchanges=%s\n", run.steps, table.concat(ch, ",")))
+      io.write(string.format("ped\tsteps=%d\tchanges=%s\tradius=%s\n", run.steps, table.concat(ch, ","),
+        util.fmt(run.radius)))
     end
   end
   return 0

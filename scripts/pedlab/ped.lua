@@ -4,6 +4,7 @@
 local core = require "pedlab.core"
 local forces = require "pedlab.forces"
 local util = require "pedlab.util"
+local radius = require "pedlab.radius"
 
 local M = {}
 
@@ -24,7 +25,14 @@ M.RUN_KEYS = { "ref", "force", "law_params", "needs", "law_limit", "law_timeout"
 -- Check one setting's value with the core's range check (pl.ped_check: the one place ranges
 -- are checked); returns it (integers as integers, strings from the command line as numbers).
 -- where names the option in messages ("score: --radius", "sweep: grid.radius").
+-- radius may also be a rule (pedlab.radius): "auto", "auto:RULE[:k=v]", "auto:FILE.lua", a
+-- function or a table; strings come back in their canonical form, Lua values as they are.
 function M.check(name, v, where)
+  if name == "radius" and radius.is_rule(v) then
+    local r = radius.resolve(v, where)
+    if type(v) == "string" then return r.label end
+    return v
+  end
   local s = BY_NAME[name]
   if not s then
     error(string.format("%s: unknown PED setting '%s'; known: %s", where, name,
@@ -42,7 +50,13 @@ function M.check(name, v, where)
     if not x then bad("expected " .. table.concat(s.choices, " or ")) end
   else
     if type(v) == "string" then x = tonumber(v) end
-    if type(x) ~= "number" or x ~= x then bad("expected a number") end
+    if type(x) ~= "number" or x ~= x then
+      if name == "radius" then
+        bad("expected a number or auto[:RULE], RULE one of " .. table.concat(radius.names(), ", ")
+            .. " or a FILE.lua")
+      end
+      bad("expected a number")
+    end
   end
   local ok, why = core.ped_check(name, x)
   if not ok then bad(why) end
@@ -112,8 +126,11 @@ end
 -- ---------------------------------------------------------------- the pipeline
 -- Run PED on ds. s: settings (missing ones take the core's defaults) plus M.RUN_KEYS; `law`
 -- (an already resolved law) may replace `force`. needs: metric names scored afterwards (the
--- core decides which statistics the one pass computes). Returns moved, run, sys.
-local RUN_OPTIONS = { "law" }
+-- core decides which statistics the one pass computes). radius may be a rule (see M.check,
+-- pedlab.radius; a resolved one as `radius_rule`): the rule's value for ds is used, a
+-- task-level rule's own value for this one dataset. Returns moved, run, sys; run.radius is
+-- the coefficient used.
+local RUN_OPTIONS = { "law", "radius_rule" }
 for _, n in ipairs(M.NAMES) do RUN_OPTIONS[#RUN_OPTIONS + 1] = n end
 for _, n in ipairs(M.RUN_KEYS) do RUN_OPTIONS[#RUN_OPTIONS + 1] = n end
 
@@ -125,7 +142,12 @@ function M.run(ds, s, needs)
     s.ref, s.law_params, s.law_limit, s.law_timeout, s.law_memory
   o.needs = needs or s.needs
   if s.law ~= nil then o.law = s.law else o.law = M.law(s.force) end
-  return core.ped_run(ds, o)
+  local rule = s.radius_rule
+  if rule == nil and radius.is_rule(s.radius) then rule = radius.resolve(s.radius, "pl.ped.run: radius") end
+  if rule then o.radius = radius.model_value(rule, ds, o) end
+  local moved, run, sys = core.ped_run(ds, o)
+  run.radius = o.radius == nil and M.defaults.radius or o.radius
+  return moved, run, sys
 end
 
 return M
