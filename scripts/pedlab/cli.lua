@@ -174,16 +174,29 @@ function M.score(argv)
     pl.check_output(o.save_shift, "--save-shift")
   end
   local result, order = {}, {}
-  local moved, run
-  if #after > 0 then moved, run = ped.run(ds, settings, after) end
+  local run, groups, moved_of = nil, {}, {}
+  if #after > 0 then
+    -- one PED run per distinct radius (a radius rule may give metrics different radii)
+    groups = ped.run_groups(ds, settings, after)
+    run = groups[1].run
+    for _, g in ipairs(groups) do for _, n in ipairs(g.names) do moved_of[n] = g.moved end end
+    if o.save_shift and #groups > 1 then
+      error("score: --save-shift: the radius rule gives the metrics " .. table.concat(after, ", ")
+            .. " different radii (several shifts); score them one at a time", 0)
+    end
+  end
   for _, m in ipairs(metrics) do
-    result[m.key] = pl.metrics.score(m.name, m.ped and moved or ds, m.opts)
+    result[m.key] = pl.metrics.score(m.name, m.ped and moved_of[m.name] or ds, m.opts)
     order[#order + 1] = m.key
   end
   if run and o.save_shift then pl.save(o.save_shift, run.total_shift, "--save-shift") end -- once all succeeded
   if run then
     result.ped = { steps = run.steps, changes = run.changes, energy = run.energies, energy0 = run.energy0,
                    radius = run.radius }
+    if #groups > 1 then
+      result.ped.radii = {}
+      for _, g in ipairs(groups) do for _, n in ipairs(g.names) do result.ped.radii[n] = g.radius end end
+    end
   end
   if o.json then
     io.write(pl.json_encode(result, false), "\n")
@@ -192,8 +205,10 @@ function M.score(argv)
     if run then
       local ch = {}
       for i, c in ipairs(run.changes) do ch[i] = util.fmt(c) end
+      local rs = {}
+      for _, g in ipairs(groups) do rs[#rs + 1] = util.fmt(g.radius) .. (#groups > 1 and (" (" .. table.concat(g.names, ",") .. ")") or "") end
       io.write(string.format("ped\tsteps=%d\tchanges=%s\tradius=%s\n", run.steps, table.concat(ch, ","),
-        util.fmt(run.radius)))
+        table.concat(rs, "; ")))
     end
   end
   return 0

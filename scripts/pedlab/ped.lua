@@ -128,8 +128,9 @@ end
 -- (an already resolved law) may replace `force`. needs: metric names scored afterwards (the
 -- core decides which statistics the one pass computes). radius may be a rule (see M.check,
 -- pedlab.radius; a resolved one as `radius_rule`): the rule's value for ds is used, a
--- task-level rule's own value for this one dataset. Returns moved, run, sys; run.radius is
--- the coefficient used.
+-- task-level rule's own value for this one dataset; a rule giving the needed metrics
+-- different radii is an error here (M.run_groups runs each). Returns moved, run, sys;
+-- run.radius is the coefficient used.
 local RUN_OPTIONS = { "law", "radius_rule" }
 for _, n in ipairs(M.NAMES) do RUN_OPTIONS[#RUN_OPTIONS + 1] = n end
 for _, n in ipairs(M.RUN_KEYS) do RUN_OPTIONS[#RUN_OPTIONS + 1] = n end
@@ -144,10 +145,70 @@ function M.run(ds, s, needs)
   if s.law ~= nil then o.law = s.law else o.law = M.law(s.force) end
   local rule = s.radius_rule
   if rule == nil and radius.is_rule(s.radius) then rule = radius.resolve(s.radius, "pl.ped.run: radius") end
-  if rule then o.radius = radius.model_value(rule, ds, o) end
+  if rule then
+    local names = {}
+    for i, n in ipairs(o.needs or {}) do names[i] = type(n) == "table" and n.name or n end
+    local v = radius.model_values(rule, ds, o, names)
+    o.radius = nil
+    for _, r in pairs(v) do
+      if o.radius and r ~= o.radius then
+        error(string.format("pl.ped.run: radius rule %s gives the metrics %s different radii; run them "
+          .. "apart (pl.ped.run_groups)", rule.label, table.concat(names, ", ")), 0)
+      end
+      o.radius = r
+    end
+  end
   local moved, run, sys = core.ped_run(ds, o)
   run.radius = o.radius == nil and M.defaults.radius or o.radius
   return moved, run, sys
+end
+
+-- PED for the metrics names, once per distinct radius: with a radius rule (s.radius, or
+-- s.radius_rule) or radii given per metric (s.radii = {name = coefficient}, e.g. a task-level
+-- rule's), metrics the rule gives different radii get their own run. Returns an array of
+-- groups {names, radius, moved, run, sys} in the order of names (one group without a rule).
+function M.run_groups(ds, s, names)
+  local per = s.radii
+  local rule = s.radius_rule
+  if rule == nil and per == nil and radius.is_rule(s.radius) then rule = radius.resolve(s.radius, "pl.ped.run: radius") end
+  local base = {}
+  for k, v in pairs(s) do base[k] = v end
+  base.radii, base.radius_rule = nil, nil
+  if not per and rule then
+    local o = {}
+    for k, v in pairs(base) do o[k] = v end
+    per = radius.model_values(rule, ds, o, names)
+  end
+  if not per then
+    local g = { names = names }
+    g.moved, g.run, g.sys = M.run(ds, base, names)
+    g.radius = g.run.radius
+    return { g }
+  end
+  local groups, byR = {}, {}
+  for _, n in ipairs(names) do
+    local r = per[n]
+    if r == nil then error("pl.ped.run_groups: no radius for metric " .. tostring(n), 0) end
+    if not byR[r] then
+      byR[r] = { names = {}, radius = r }
+      groups[#groups + 1] = byR[r]
+    end
+    table.insert(byR[r].names, n)
+  end
+  local ok, err = pcall(function()
+    for _, g in ipairs(groups) do
+      base.radius = g.radius
+      g.moved, g.run, g.sys = M.run(ds, base, g.names)
+    end
+  end)
+  if not ok then
+    for _, g in ipairs(groups) do
+      if g.moved then g.moved:close() end
+      if g.sys then g.sys:close() end
+    end
+    error(err, 0)
+  end
+  return groups
 end
 
 return M

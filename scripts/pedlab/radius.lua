@@ -8,10 +8,12 @@
 -- into the one coefficient all of them use (the models stay comparable: PED moves each with
 -- the same radius); where only one model is scored (pedlab score) its own value is used.
 --
---   rule = function(sys, ds, p) return coefficient end
---   rule = { rule = function(sys, ds, p) ... end, task = function(values, models, p) ... end,
+--   rule = function(sys, ds, p, metric) return coefficient end
+--   rule = { rule = function(sys, ds, p, metric) ... end, task = function(values, models, p) ... end,
 --            params = { q = 0.5 }, doc = "one line" }
 --
+-- metric is the name of the metric scored after PED (nil when not known): a rule may give
+-- different metrics different radii; PED then runs once per distinct radius (ped.run_groups).
 -- p holds the declared params (defaults overridden by "auto:RULE:q=0.25"); an undeclared
 -- key is an error. Built-in rules are listed in M.RULES; M.DEFAULT is what "auto" means.
 -- Every rule has a digest of its content (the file's bytes or the function's bytecode and
@@ -101,11 +103,11 @@ local function median_task(values) return median(values) end
 M.RULES = {
   pairs = {
     doc = "task-level: the median over the task's models of each model's q-quantile pair threshold "
-          .. "(q = 0.5: the coefficient at which half of the class pairs touch)",
-    params = { q = 0.5 },
-    rule = function(sys, _, p)
+          .. "(q = 0.5: the coefficient at which half of the class pairs touch; q_sfda for SFDA)",
+    params = { q = 0.5, q_sfda = 0.1 },
+    rule = function(sys, _, p, metric)
       local t = M.thresholds(sys)
-      return M.quantile(t, p.q) or 0
+      return M.quantile(t, metric == "sfda" and p.q_sfda or p.q) or 0
     end,
     task = median_task,
   },
@@ -268,13 +270,28 @@ local function checked(value, rule, what)
   return value + 0.0
 end
 
--- The coefficient the rule gives one dataset. s: PED settings (eps, standardise) and ref.
-function M.model_value(rule, ds, s)
+-- The coefficients the rule gives one dataset, one per metric name of names ({name = r}; the
+-- rule is called once per name on one system; names nil or empty: {[1] = r} for no metric).
+-- s: PED settings (eps, standardise) and ref.
+function M.model_values(rule, ds, s, names)
   local sys = core.balls(ds, { radius = 1, eps = s.eps, standardise = s.standardise, ref = s.ref })
-  local ok, v = pcall(rule.rule, sys, ds, rule.params)
+  local out = {}
+  local list = (names and #names > 0) and names or { false }
+  for _, n in ipairs(list) do
+    local key = n or 1
+    if out[key] == nil then
+      local ok, v = pcall(rule.rule, sys, ds, rule.params, n or nil)
+      if not ok then
+        sys:close()
+        error(string.format("radius rule %s: %s", rule.label, tostring(v)), 0)
+      end
+      local okc, c = pcall(checked, v, rule, "on " .. tostring(ds:name()))
+      if not okc then sys:close() error(c, 0) end
+      out[key] = c
+    end
+  end
   sys:close()
-  if not ok then error(string.format("radius rule %s: %s", rule.label, tostring(v)), 0) end
-  return checked(v, rule, "on " .. tostring(ds:name()))
+  return out
 end
 
 -- The task's coefficient from its models' values (a task-level rule), or nil when the rule

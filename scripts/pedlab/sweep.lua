@@ -417,35 +417,61 @@ local function run_cell(z, cell, models, datasets, seed, gt, no_ref, user)
     if not no_ref then s.ref = z:ref_path(model) end
     return s
   end
-  -- a radius rule: every model's value first; a task-level rule turns them into one radius
+  -- a radius rule: every model's values first (one per metric); a task-level rule turns each
+  -- metric's values into one radius for the task
   local radii
   if cell.rule then
     radii = {}
     local values = {}
-    for i, model in ipairs(models) do values[i] = radius_mod.model_value(cell.rule, dataset(model), ped_settings(model)) end
-    local r = radius_mod.task_value(cell.rule, values, models)
-    for i, model in ipairs(models) do radii[model] = r or values[i] end
+    for i, model in ipairs(models) do
+      values[i] = radius_mod.model_values(cell.rule, dataset(model), ped_settings(model), names)
+      radii[model] = values[i]
+    end
+    if cell.rule.task then
+      for _, n in ipairs(names) do
+        local col = {}
+        for i in ipairs(models) do col[i] = values[i][n] end
+        local r = radius_mod.task_value(cell.rule, col, models)
+        for _, model in ipairs(models) do radii[model][n] = r end
+      end
+    end
+  end
+  local function score(j, model, target)
+    local opts = {}
+    for k, v in pairs(j.opts) do opts[k] = v end
+    opts.seed = seed
+    j.into[model] = core.metrics.score(j.name, target, opts)
   end
   for _, model in ipairs(models) do
     local ds = dataset(model)
-    local target, moved, sys = ds, nil, nil
     if cell.settings.ped then
       local s = ped_settings(model)
-      if radii then s.radius = radii[model] end
-      local run
-      moved, run, sys = ped.run(ds, s, names)
-      runs[model] = { steps = run.steps, changes = run.changes, energies = run.energies, energy0 = run.energy0,
-                      radius = run.radius }
-      target = moved
+      s.radii = radii and radii[model]
+      -- one PED run per distinct radius (a rule may give metrics different radii)
+      local groups = ped.run_groups(ds, s, names)
+      local ok, err = pcall(function()
+        for gi, g in ipairs(groups) do
+          local run = g.run
+          local rec = { steps = run.steps, changes = run.changes, energies = run.energies, energy0 = run.energy0,
+                        radius = run.radius }
+          if gi == 1 then runs[model] = rec end
+          if #groups > 1 then
+            runs[model].radii = runs[model].radii or {}
+            for _, n in ipairs(g.names) do runs[model].radii[n] = run.radius end
+          end
+          local in_group = {}
+          for _, n in ipairs(g.names) do in_group[n] = true end
+          for _, j in ipairs(jobs) do if in_group[j.name] then score(j, model, g.moved) end end
+        end
+      end)
+      for _, g in ipairs(groups) do
+        g.moved:close()
+        g.sys:close()
+      end
+      if not ok then error(err, 0) end
+    else
+      for _, j in ipairs(jobs) do score(j, model, ds) end
     end
-    for _, j in ipairs(jobs) do
-      local opts = {}
-      for k, v in pairs(j.opts) do opts[k] = v end
-      opts.seed = seed
-      j.into[model] = core.metrics.score(j.name, target, opts)
-    end
-    if moved then moved:close() end
-    if sys then sys:close() end
   end
   local parts
   for spec, zl in pairs(zoo_level) do
