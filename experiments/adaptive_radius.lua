@@ -27,9 +27,9 @@ local t0, w0 = os.clock(), os.time()
 local values = {}
 for _, r in ipairs(GRID) do values[#values + 1] = r end
 for _, r in ipairs(RULES) do values[#values + 1] = r end
-for _, q in ipairs(QS) do
-  if q ~= radius.RULES.pairs.params.q then values[#values + 1] = "auto:pairs:q=" .. util.fmt(q) end
-end
+-- the pairs rule with one quantile q for every metric (the default uses q_sfda for SFDA)
+local function qlabel(q) return "auto:pairs:q=" .. util.fmt(q) .. ":q_sfda=" .. util.fmt(q) end
+for _, q in ipairs(QS) do values[#values + 1] = qlabel(q) end
 local results, info = pl.sweep(cli.spec_from_args(o, { tasks = "all", metrics = METRICS, ped = "both",
                                                        grid = { radius = values } }))
 local z, tasks = info.zoo, info.tasks
@@ -116,12 +116,10 @@ io.write(string.format("%s: %d tasks of %s, weighted tau against fine-tuned accu
   NAME, #tasks, o.zoo, #z:task_models(tasks[1])))
 io.write("Differences under ~0.03 are within the ground truth's seed noise: not evidence.\n")
 local qlabels = {}
-for _, q in ipairs(QS) do
-  qlabels[#qlabels + 1] = q == radius.RULES.pairs.params.q and "auto:pairs" or ("auto:pairs:q=" .. util.fmt(q))
-end
+for _, q in ipairs(QS) do qlabels[#qlabels + 1] = qlabel(q) end
 local allrules = {}
 for _, r in ipairs(RULES) do allrules[#allrules + 1] = r end
-for _, q in ipairs(qlabels) do if q ~= "auto:pairs" then allrules[#allrules + 1] = q end end
+for _, q in ipairs(qlabels) do allrules[#allrules + 1] = q end
 
 local summary = { header = { "metric", "plain", "best fixed (LOTO)", "rank avg", "auto (default)", "oracle" }, rows = {} }
 for _, m in ipairs(METRICS) do
@@ -138,7 +136,7 @@ for _, m in ipairs(METRICS) do
   end)
   for _, r in ipairs(allrules) do row(r, function(task) return tau(task, r, m) end) end
   local qs = loto(qlabels, m)
-  row("auto:pairs q LOTO", function(task) return qs[task].tau end)
+  row("pairs, q chosen LOTO", function(task) return qs[task].tau end)
   local any = loto(allrules, m)
   row("rule choice LOTO", function(task) return any[task].tau end)
   row("consensus radius (zoo)", function(task) return tau(task, (consensus_rules(task, m)), m) end)
