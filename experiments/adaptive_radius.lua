@@ -19,6 +19,36 @@ local RULES = { "auto:pairs", "auto:pairs-model", "auto:nearest", "auto:fisher" 
 local QS = { 0.1, 0.25, 0.5, 0.75 } -- the pairs rule's quantile, chosen leave-one-task-out
 local METRICS = { "logme", "sfda", "gbc" }
 
+-- Rules written in Lua here (task-level: the median over the task's models), tried and kept in
+-- the table: "decline" simulates PED at each radius of a grid and takes the radius whose run
+-- removes the largest fraction of the potential energy; "touch-all" is the coefficient at which
+-- every class touches its nearest class (the largest nearest-class threshold).
+local DECLINE_GRID = { 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1, 1.5, 2 }
+local LUA_RULES = {
+  { name = "decline", value = {
+    doc = "the radius of a grid whose PED run removes the largest fraction of the energy",
+    rule = function(_, _, _, _, at)
+      local best, bestf = 0, -math.huge
+      for _, r in ipairs(DECLINE_GRID) do
+        local sys = at(r)
+        local run = sys:simulate {}
+        sys:close()
+        local e = run.energies
+        local f = (run.energy0 > 0 and #e > 0) and 1 - e[#e] / run.energy0 or 0
+        if f > bestf then best, bestf = r, f end
+      end
+      return best
+    end,
+    task = function(v) return radius.median(v) end } },
+  { name = "touch-all", value = {
+    doc = "the coefficient at which every class touches its nearest class",
+    rule = function(sys)
+      local _, near = radius.thresholds(sys)
+      return near[#near] or 0
+    end,
+    task = function(v) return radius.median(v) end } },
+}
+
 local o = cli.experiment_args({ ... }, NAME,
   "Weighted tau of LogME, SFDA and GBC after PED with the radius chosen by each rule of pedlab.radius,\n"
   .. "against the plain metric, fixed radii, the rank average over radii and the per-task oracle.")
@@ -27,6 +57,11 @@ local t0, w0 = os.clock(), os.time()
 local values = {}
 for _, r in ipairs(GRID) do values[#values + 1] = r end
 for _, r in ipairs(RULES) do values[#values + 1] = r end
+local lua_label = {} -- "auto:lua:<digest>" → the rule's name here
+for _, r in ipairs(LUA_RULES) do
+  values[#values + 1] = r.value
+  lua_label[radius.resolve(r.value).label] = "lua " .. r.name
+end
 -- the pairs rule with one quantile q for every metric (the default uses q_sfda for SFDA)
 local function qlabel(q) return "auto:pairs:q=" .. util.fmt(q) .. ":q_sfda=" .. util.fmt(q) end
 for _, q in ipairs(QS) do values[#values + 1] = qlabel(q) end
@@ -39,7 +74,8 @@ if not z.gt then error(NAME .. ": needs ground truth (DIR/gt.json or --gt FILE)"
 local cell = {}
 for _, c in ipairs(results) do
   cell[c.task] = cell[c.task] or {}
-  cell[c.task][c.settings.ped and tostring(c.settings.radius) or "plain"] = c
+  local label = c.settings.ped and tostring(c.settings.radius) or "plain"
+  cell[c.task][lua_label[label] or label] = c
 end
 local function key(r) return type(r) == "number" and tostring(r + 0.0) or r end
 local function tau(task, r, m)
@@ -119,6 +155,7 @@ local qlabels = {}
 for _, q in ipairs(QS) do qlabels[#qlabels + 1] = qlabel(q) end
 local allrules = {}
 for _, r in ipairs(RULES) do allrules[#allrules + 1] = r end
+for _, r in ipairs(LUA_RULES) do allrules[#allrules + 1] = "lua " .. r.name end
 for _, q in ipairs(qlabels) do allrules[#allrules + 1] = q end
 
 local summary = { header = { "metric", "plain", "best fixed (LOTO)", "rank avg", "auto (default)", "oracle" }, rows = {} }

@@ -8,12 +8,14 @@
 -- into the one coefficient all of them use (the models stay comparable: PED moves each with
 -- the same radius); where only one model is scored (pedlab score) its own value is used.
 --
---   rule = function(sys, ds, p, metric) return coefficient end
+--   rule = function(sys, ds, p, metric, at) return coefficient end
 --   rule = { rule = function(sys, ds, p, metric) ... end, task = function(values, models, p) ... end,
 --            params = { q = 0.5 }, doc = "one line" }
 --
 -- metric is the name of the metric scored after PED (nil when not known): a rule may give
 -- different metrics different radii; PED then runs once per distinct radius (ped.run_groups).
+-- at(r) builds the same system at coefficient r (same reference set and settings; the caller
+-- closes it), for rules that try radii, e.g. by simulating.
 -- p holds the declared params (defaults overridden by "auto:RULE:q=0.25"); an undeclared
 -- key is an error. Built-in rules are listed in M.RULES; M.DEFAULT is what "auto" means.
 -- Every rule has a digest of its content (the file's bytes or the function's bytecode and
@@ -34,12 +36,14 @@ function M.quantile(sorted, q)
   return sorted[lo] + (h - lo) * (sorted[lo + 1] - sorted[lo])
 end
 
-local function median(values)
+-- The median of an array (not sorted in place); a task-level rule's usual combine.
+function M.median(values)
   local s = {}
   for i, v in ipairs(values) do s[i] = v end
   table.sort(s)
   return M.quantile(s, 0.5)
 end
+local median = M.median
 
 -- Pair thresholds of a system built at radius coefficient 1: for every class pair i < j,
 -- t_ij = |m_i − m_j| / (σ_i + σ_j), the coefficient above which the two balls overlap.
@@ -274,13 +278,16 @@ end
 -- rule is called once per name on one system; names nil or empty: {[1] = r} for no metric).
 -- s: PED settings (eps, standardise) and ref.
 function M.model_values(rule, ds, s, names)
-  local sys = core.balls(ds, { radius = 1, eps = s.eps, standardise = s.standardise, ref = s.ref })
+  local function at(r)
+    return core.balls(ds, { radius = r, eps = s.eps, standardise = s.standardise, ref = s.ref })
+  end
+  local sys = at(1)
   local out = {}
   local list = (names and #names > 0) and names or { false }
   for _, n in ipairs(list) do
     local key = n or 1
     if out[key] == nil then
-      local ok, v = pcall(rule.rule, sys, ds, rule.params, n or nil)
+      local ok, v = pcall(rule.rule, sys, ds, rule.params, n or nil, at)
       if not ok then
         sys:close()
         error(string.format("radius rule %s: %s", rule.label, tostring(v)), 0)

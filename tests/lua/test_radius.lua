@@ -93,6 +93,40 @@ T.case("radius: a Lua rule (function, table with params, FILE.lua) chooses the r
   ds:close()
 end)
 
+T.case("radius: a rule may give metrics different radii; run_groups runs PED once per radius", function()
+  local ds = assert(pl.dataset(FX, LB))
+  local rule = { rule = function(_, _, _, metric) return metric == "sfda" and 0.1 or 0.5 end }
+  local groups = ped.run_groups(ds, { radius = rule, ref = REF }, { "logme", "sfda", "gbc" })
+  T.eq(#groups, 2, "two radii")
+  T.eq(groups[1].radius, 0.5)
+  T.eq(table.concat(groups[1].names, ","), "logme,gbc")
+  T.eq(groups[2].radius, 0.1)
+  T.eq(groups[2].run.radius, 0.1)
+  -- the same scores as PED at those radii given as numbers
+  local m1 = ped.run(ds, { radius = 0.1, ref = REF }, { "sfda" })
+  T.eq(pl.metrics.sfda(groups[2].moved), pl.metrics.sfda(m1), "sfda after the rule's radius")
+  for _, g in ipairs(groups) do g.moved:close() g.sys:close() end
+  T.raises("different radii", ped.run, ds, { radius = rule, ref = REF }, { "logme", "sfda" })
+  -- the default rule: SFDA gets its own quantile (q_sfda) of the same thresholds
+  local sys = pl.balls(ds, { radius = 1, ref = REF })
+  local t = radius.thresholds(sys)
+  sys:close()
+  groups = ped.run_groups(ds, { radius = "auto", ref = REF }, { "logme", "sfda" })
+  T.close(groups[1].radius, radius.quantile(t, radius.RULES.pairs.params.q), 1e-12, "logme radius")
+  T.close(groups[2].radius, radius.quantile(t, radius.RULES.pairs.params.q_sfda), 1e-12, "sfda radius")
+  for _, g in ipairs(groups) do g.moved:close() g.sys:close() end
+  -- at(r) builds the system at another coefficient
+  local seen
+  ped.run(ds, { radius = function(s1, _, _, _, at)
+    local s2 = at(2)
+    seen = s2.radii[1][1] / s1.radii[1][1]
+    s2:close()
+    return 0.3
+  end, ref = REF })
+  T.close(seen, 2, 1e-12, "at(2) doubles the radii")
+  ds:close()
+end)
+
 T.case("radius: cell keys tell rules, parameters and rule contents apart", function()
   local function key(r)
     local cells = sweep.expand({ metrics = { "ped+logme" }, grid = { radius = r } }, { "digits" }, 0)
@@ -135,6 +169,7 @@ T.case("radius: a sweep records each model's radius; a task-level rule gives one
   for model, run in pairs(res[2].ped) do per[#per + 1] = run.radius end
   table.sort(per)
   T.eq(per[1] < per[#per], true, "per-model rule: radii differ")
+  T.eq(res[1].ped[next(res[1].ped)].radii, nil, "one metric: no per-metric radii")
   T.close(task_r, radius.quantile(per, 0.5), 1e-12, "pairs = median of the per-model values")
   -- resume reuses both cells (keys recomputed from the records)
   local _, info = pl.sweep { zoo = ZOO, tasks = { "digits" }, metrics = { "ped+logme" }, grid = { radius = { "auto", "auto:pairs-model" } },
@@ -153,6 +188,17 @@ T.case("radius: a sweep records each model's radius; a task-level rule gives one
   for _, run in pairs(res2[1].ped) do T.eq(run.radius, 0.2) end
   os.remove(f)
   os.remove(out)
+  -- two metrics the default rule gives different radii: both recorded, one per task and metric
+  local res3 = pl.sweep { zoo = ZOO, tasks = { "digits" }, metrics = { "ped+logme", "ped+sfda" }, grid = { radius = "auto" },
+                          ref_name = "fmnist-train", progress = false }
+  local first
+  for model, run in pairs(res3[1].ped) do
+    T.eq(run.radius, run.radii.logme, model .. " radius is logme's")
+    T.eq(run.radii.sfda < run.radii.logme, true, model .. " sfda's radius is smaller")
+    first = first or run.radii
+    T.eq(run.radii.sfda, first.sfda, "one sfda radius per task")
+  end
+  T.close(first.logme, task_r, 1e-12, "logme's radius as with logme alone")
 end)
 
 os.remove(tmp)
