@@ -163,6 +163,19 @@ function M.run(ds, s, needs)
   return moved, run, sys
 end
 
+-- pl.balls with radius = "auto[:RULE]" (or a rule value) as well as a number: the rule's value
+-- for ds (no metric named) builds the system, and the chosen coefficient is returned second.
+function M.balls(ds, o)
+  if type(o) == "table" and radius.is_rule(o.radius) then
+    local rule = radius.resolve(o.radius, "pl.balls: radius")
+    local c = {}
+    for k, v in pairs(o) do c[k] = v end
+    c.radius = radius.model_values(rule, ds, c)[1]
+    return core.balls(ds, c), c.radius
+  end
+  return core.balls(ds, o)
+end
+
 -- PED for the metrics names, once per distinct radius: with a radius rule (s.radius, or
 -- s.radius_rule) or radii given per metric (s.radii = {name = coefficient}, e.g. a task-level
 -- rule's), metrics the rule gives different radii get their own run. Returns an array of

@@ -127,6 +127,17 @@ T.case("radius: a rule may give metrics different radii; run_groups runs PED onc
   ds:close()
 end)
 
+T.case("radius: ped.balls takes a rule like a number", function()
+  local ds = assert(pl.dataset(FX, LB))
+  local sys, r = ped.balls(ds, { radius = "auto:nearest", ref = REF })
+  local s1 = pl.balls(ds, { radius = 1, ref = REF })
+  local _, near = radius.thresholds(s1)
+  T.close(r, radius.quantile(near, 0.5), 1e-12, "nearest radius")
+  T.close(sys.radii[1][1], r * s1.radii[1][1], 1e-12, "radii at that coefficient")
+  T.raises("pl.balls: radius auto:x: unknown radius rule", ped.balls, ds, { radius = "auto:x", ref = REF })
+  sys:close() s1:close() ds:close()
+end)
+
 T.case("radius: cell keys tell rules, parameters and rule contents apart", function()
   local function key(r)
     local cells = sweep.expand({ metrics = { "ped+logme" }, grid = { radius = r } }, { "digits" }, 0)
