@@ -141,9 +141,10 @@ local function loto(candidates, m)
   return out
 end
 
-local function task_radius(task, label)
+-- the radius a rule gave metric m on a task: median [min, max] over its models
+local function task_radius(task, label, m)
   local rs = {}
-  for _, run in pairs(cell[task][label].ped) do rs[#rs + 1] = run.radius end
+  for _, run in pairs(cell[task][label].ped) do rs[#rs + 1] = run.radii and run.radii[m] or run.radius end
   table.sort(rs)
   return radius.quantile(rs, 0.5), rs[1], rs[#rs]
 end
@@ -200,13 +201,17 @@ end
 -- the radius each rule chose (task-level rules: one per task; per-model rules: median [min, max])
 local rt = { header = { "rule" }, rows = {} }
 for _, task in ipairs(tasks) do rt.header[#rt.header + 1] = task end
-for _, r in ipairs(allrules) do
-  local row = { r }
+local function chosen_row(label, r, m)
+  local row = { label }
   for _, task in ipairs(tasks) do
-    local med, lo, hi = task_radius(task, r)
+    local med, lo, hi = task_radius(task, r, m)
     row[#row + 1] = lo == hi and string.format("%.3f", med) or string.format("%.3f [%.2f, %.2f]", med, lo, hi)
   end
   rt.rows[#rt.rows + 1] = row
+end
+for _, r in ipairs(allrules) do
+  chosen_row(r, r, "logme")
+  if r == "auto:" .. radius.DEFAULT then chosen_row(r .. " (sfda)", r, "sfda") end
 end
 for _, m in ipairs(METRICS) do
   local row = { "consensus (" .. m .. ")" }
@@ -226,7 +231,8 @@ if o.plot then
       series[#series + 1] = { name = "no PED", x = { GRID[1], GRID[#GRID] }, y = { tau(task, "plain", m), tau(task, "plain", m) },
                               dashed = true, color = "#555555", markers = false }
       for _, r in ipairs(allrules) do
-        series[#series + 1] = { name = r, x = { (task_radius(task, r)) }, y = { tau(task, r, m) } }
+        local short = r:gsub("^auto:", ""):gsub(":q_sfda=[^:]*", "")
+        series[#series + 1] = { name = short, x = { (task_radius(task, r, m)) }, y = { tau(task, r, m) } }
       end
       local path = string.format("%s/%s_%s_%s.svg", o.plot, NAME, m, (task:gsub("[^%w%-]", "_")))
       plot.lines { path = path, title = string.format("%s after PED on %s: weighted tau against radius", m, task),
