@@ -265,6 +265,20 @@ function M.resolve(v, where)
 end
 
 -- ---------------------------------------------------------------- choosing
+-- CPU seconds one call of a rule (or a task combine) may take before it is stopped.
+M.TIME_LIMIT = 60
+
+-- f(...) under the time limit; returns pcall's results. The caller's hook is restored after.
+local function limited(f, ...)
+  local hook, mask, count = debug.gethook()
+  local deadline = os.clock() + M.TIME_LIMIT
+  debug.sethook(function()
+    if os.clock() > deadline then error(string.format("ran for more than %g s", M.TIME_LIMIT), 2) end
+  end, "", 10000)
+  local res = table.pack(pcall(f, ...))
+  if hook then debug.sethook(hook, mask, count) else debug.sethook() end
+  return table.unpack(res, 1, res.n)
+end
 -- A rule's value must be a radius coefficient (finite, >= 0).
 local function checked(value, rule, what)
   if type(value) ~= "number" or value ~= value or value < 0 or value == math.huge then
@@ -287,7 +301,7 @@ function M.model_values(rule, ds, s, names)
   for _, n in ipairs(list) do
     local key = n or 1
     if out[key] == nil then
-      local ok, v = pcall(rule.rule, sys, ds, rule.params, n or nil, at)
+      local ok, v = limited(rule.rule, sys, ds, rule.params, n or nil, at)
       if not ok then
         sys:close()
         error(string.format("radius rule %s: %s", rule.label, tostring(v)), 0)
@@ -305,7 +319,7 @@ end
 -- is per model. values: array in the order of models.
 function M.task_value(rule, values, models)
   if not rule.task then return nil end
-  local ok, v = pcall(rule.task, values, models, rule.params)
+  local ok, v = limited(rule.task, values, models, rule.params)
   if not ok then error(string.format("radius rule %s: %s", rule.label, tostring(v)), 0) end
   return checked(v, rule, "for the task")
 end
