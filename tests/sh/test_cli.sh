@@ -108,6 +108,10 @@ echo '{"t1": {"blobs": 90, "overlap": 80, "imbalanced": 70}, "t2": {"blobs": 60,
   --json "$tmp/rank.json" > "$tmp/rank.txt" 2>&1 && ok "rank --radius auto (the issue's command line)" || bad "rank --radius auto: $(cat "$tmp/rank.txt")"
 grep -q '"radius":[[:space:]]*"auto:pairs"' "$tmp/rank.json" && ok "rank JSON names the rule" || bad "rank JSON rule: $(head -c 600 "$tmp/rank.json")"
 grep -q '"weighted_tau"' "$tmp/rank.json" && ok "rank JSON has tau" || bad "rank JSON tau"
+(cd "$tmp" && "$P" "${PL_SOURCE_DIR}/experiments/adaptive_radius.lua" --zoo "$tmp/zoo" --ref-name fx-ref --no-progress \
+  --plot "$tmp/plots" > "$tmp/ar.txt" 2>&1) && grep -q "^Means" "$tmp/ar.txt" && grep -q "^auto:pairs (sfda)" "$tmp/ar.txt" \
+  && [ -s "$tmp/plots/adaptive_radius_logme_t1.svg" ] && ok "experiments/adaptive_radius.lua on a small zoo" \
+  || bad "adaptive_radius.lua: $(tail -5 "$tmp/ar.txt")"
 expect_err "rank unknown rule" "rank: --radius auto:nope: unknown radius rule" rank --zoo "$tmp/zoo" --task all --metric ped+logme --radius auto:nope --ref-name fx-ref
 
 "$P" score --help | grep -q "usage: pedlab score" && ok "score --help" || bad "score --help"
