@@ -22,6 +22,11 @@ local function ped_help()
     if s.kind ~= "boolean" then flag = flag .. " " .. s.name:upper() end
     local def = s.kind == "boolean" and "" or string.format(" (default %s)", util.fmt(s.default))
     lines[#lines + 1] = string.format("  %-19s %s%s", flag, s.doc or "", def)
+    if s.name == "radius" then
+      lines[#lines + 1] = "  --radius auto[:RULE] the radius chosen without ground truth by a rule: "
+        .. table.concat(require("pedlab.radius").names(), ", ") .. " (auto = "
+        .. require("pedlab.radius").DEFAULT .. "), or FILE.lua; RULE:KEY=VALUE sets a rule parameter"
+    end
   end
   lines[#lines + 1] = "  --force LAW         hooke (default), a law of pedlab.forces, or FILE.lua returning a law"
   lines[#lines + 1] = "  --law-param N=V     a parameter the force law declares (params = {N = default}); may repeat"
@@ -169,15 +174,29 @@ function M.score(argv)
     pl.check_output(o.save_shift, "--save-shift")
   end
   local result, order = {}, {}
-  local moved, run
-  if #after > 0 then moved, run = ped.run(ds, settings, after) end
+  local run, groups, moved_of = nil, {}, {}
+  if #after > 0 then
+    -- one PED run per distinct radius (a radius rule may give metrics different radii)
+    groups = ped.run_groups(ds, settings, after)
+    run = groups[1].run
+    for _, g in ipairs(groups) do for _, n in ipairs(g.names) do moved_of[n] = g.moved end end
+    if o.save_shift and #groups > 1 then
+      error("score: --save-shift: the radius rule gives the metrics " .. table.concat(after, ", ")
+            .. " different radii (several shifts); score them one at a time", 0)
+    end
+  end
   for _, m in ipairs(metrics) do
-    result[m.key] = pl.metrics.score(m.name, m.ped and moved or ds, m.opts)
+    result[m.key] = pl.metrics.score(m.name, m.ped and moved_of[m.name] or ds, m.opts)
     order[#order + 1] = m.key
   end
   if run and o.save_shift then pl.save(o.save_shift, run.total_shift, "--save-shift") end -- once all succeeded
   if run then
-    result.ped = { steps = run.steps, changes = run.changes, energy = run.energies, energy0 = run.energy0 }
+    result.ped = { steps = run.steps, changes = run.changes, energy = run.energies, energy0 = run.energy0,
+                   radius = run.radius }
+    if #groups > 1 then
+      result.ped.radii = {}
+      for _, g in ipairs(groups) do for _, n in ipairs(g.names) do result.ped.radii[n] = g.radius end end
+    end
   end
   if o.json then
     io.write(pl.json_encode(result, false), "\n")
@@ -186,7 +205,10 @@ function M.score(argv)
     if run then
       local ch = {}
       for i, c in ipairs(run.changes) do ch[i] = util.fmt(c) end
-      io.write(string.format("ped\tsteps=%d\tchanges=%s\n", run.steps, table.concat(ch, ",")))
+      local rs = {}
+      for _, g in ipairs(groups) do rs[#rs + 1] = util.fmt(g.radius) .. (#groups > 1 and (" (" .. table.concat(g.names, ",") .. ")") or "") end
+      io.write(string.format("ped\tsteps=%d\tchanges=%s\tradius=%s\n", run.steps, table.concat(ch, ","),
+        table.concat(rs, "; ")))
     end
   end
   return 0

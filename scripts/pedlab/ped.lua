@@ -4,6 +4,7 @@
 local core = require "pedlab.core"
 local forces = require "pedlab.forces"
 local util = require "pedlab.util"
+local radius = require "pedlab.radius"
 
 local M = {}
 
@@ -24,7 +25,14 @@ M.RUN_KEYS = { "ref", "force", "law_params", "needs", "law_limit", "law_timeout"
 -- Check one setting's value with the core's range check (pl.ped_check: the one place ranges
 -- are checked); returns it (integers as integers, strings from the command line as numbers).
 -- where names the option in messages ("score: --radius", "sweep: grid.radius").
+-- radius may also be a rule (pedlab.radius): "auto", "auto:RULE[:k=v]", "auto:FILE.lua", a
+-- function or a table; strings come back in their canonical form, Lua values as they are.
 function M.check(name, v, where)
+  if name == "radius" and radius.is_rule(v) then
+    local r = radius.resolve(v, where)
+    if type(v) == "string" then return r.label end
+    return v
+  end
   local s = BY_NAME[name]
   if not s then
     error(string.format("%s: unknown PED setting '%s'; known: %s", where, name,
@@ -42,7 +50,13 @@ function M.check(name, v, where)
     if not x then bad("expected " .. table.concat(s.choices, " or ")) end
   else
     if type(v) == "string" then x = tonumber(v) end
-    if type(x) ~= "number" or x ~= x then bad("expected a number") end
+    if type(x) ~= "number" or x ~= x then
+      if name == "radius" then
+        bad("expected a number or auto[:RULE], RULE one of " .. table.concat(radius.names(), ", ")
+            .. " or a FILE.lua")
+      end
+      bad("expected a number")
+    end
   end
   local ok, why = core.ped_check(name, x)
   if not ok then bad(why) end
@@ -112,8 +126,12 @@ end
 -- ---------------------------------------------------------------- the pipeline
 -- Run PED on ds. s: settings (missing ones take the core's defaults) plus M.RUN_KEYS; `law`
 -- (an already resolved law) may replace `force`. needs: metric names scored afterwards (the
--- core decides which statistics the one pass computes). Returns moved, run, sys.
-local RUN_OPTIONS = { "law" }
+-- core decides which statistics the one pass computes). radius may be a rule (see M.check,
+-- pedlab.radius; a resolved one as `radius_rule`): the rule's value for ds is used, a
+-- task-level rule's own value for this one dataset; a rule giving the needed metrics
+-- different radii is an error here (M.run_groups runs each). Returns moved, run, sys;
+-- run.radius is the coefficient used.
+local RUN_OPTIONS = { "law", "radius_rule" }
 for _, n in ipairs(M.NAMES) do RUN_OPTIONS[#RUN_OPTIONS + 1] = n end
 for _, n in ipairs(M.RUN_KEYS) do RUN_OPTIONS[#RUN_OPTIONS + 1] = n end
 
@@ -125,7 +143,85 @@ function M.run(ds, s, needs)
     s.ref, s.law_params, s.law_limit, s.law_timeout, s.law_memory
   o.needs = needs or s.needs
   if s.law ~= nil then o.law = s.law else o.law = M.law(s.force) end
-  return core.ped_run(ds, o)
+  local rule = s.radius_rule
+  if rule == nil and radius.is_rule(s.radius) then rule = radius.resolve(s.radius, "pl.ped.run: radius") end
+  if rule then
+    local names = {}
+    for i, n in ipairs(o.needs or {}) do names[i] = type(n) == "table" and n.name or n end
+    local v = radius.model_values(rule, ds, o, names)
+    o.radius = nil
+    for _, r in pairs(v) do
+      if o.radius and r ~= o.radius then
+        error(string.format("pl.ped.run: radius rule %s gives the metrics %s different radii; run them "
+          .. "apart (pl.ped.run_groups)", rule.label, table.concat(names, ", ")), 0)
+      end
+      o.radius = r
+    end
+  end
+  local moved, run, sys = core.ped_run(ds, o)
+  run.radius = o.radius == nil and M.defaults.radius or o.radius
+  return moved, run, sys
+end
+
+-- pl.balls with radius = "auto[:RULE]" (or a rule value) as well as a number: the rule's value
+-- for ds (no metric named) builds the system, and the chosen coefficient is returned second.
+function M.balls(ds, o)
+  if type(o) == "table" and radius.is_rule(o.radius) then
+    local rule = radius.resolve(o.radius, "pl.balls: radius")
+    local c = {}
+    for k, v in pairs(o) do c[k] = v end
+    c.radius = radius.model_values(rule, ds, c)[1]
+    return core.balls(ds, c), c.radius
+  end
+  return core.balls(ds, o)
+end
+
+-- PED for the metrics names, once per distinct radius: with a radius rule (s.radius, or
+-- s.radius_rule) or radii given per metric (s.radii = {name = coefficient}, e.g. a task-level
+-- rule's), metrics the rule gives different radii get their own run. Returns an array of
+-- groups {names, radius, moved, run, sys} in the order of names (one group without a rule).
+function M.run_groups(ds, s, names)
+  local per = s.radii
+  local rule = s.radius_rule
+  if rule == nil and per == nil and radius.is_rule(s.radius) then rule = radius.resolve(s.radius, "pl.ped.run: radius") end
+  local base = {}
+  for k, v in pairs(s) do base[k] = v end
+  base.radii, base.radius_rule = nil, nil
+  if not per and rule then
+    local o = {}
+    for k, v in pairs(base) do o[k] = v end
+    per = radius.model_values(rule, ds, o, names)
+  end
+  if not per then
+    local g = { names = names }
+    g.moved, g.run, g.sys = M.run(ds, base, names)
+    g.radius = g.run.radius
+    return { g }
+  end
+  local groups, byR = {}, {}
+  for _, n in ipairs(names) do
+    local r = per[n]
+    if r == nil then error("pl.ped.run_groups: no radius for metric " .. tostring(n), 0) end
+    if not byR[r] then
+      byR[r] = { names = {}, radius = r }
+      groups[#groups + 1] = byR[r]
+    end
+    table.insert(byR[r].names, n)
+  end
+  local ok, err = pcall(function()
+    for _, g in ipairs(groups) do
+      base.radius = g.radius
+      g.moved, g.run, g.sys = M.run(ds, base, g.names)
+    end
+  end)
+  if not ok then
+    for _, g in ipairs(groups) do
+      if g.moved then g.moved:close() end
+      if g.sys then g.sys:close() end
+    end
+    error(err, 0)
+  end
+  return groups
 end
 
 return M

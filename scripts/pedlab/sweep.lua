@@ -31,6 +31,7 @@ local zoo_mod = require "pedlab.zoo"
 local ped = require "pedlab.ped"
 local util = require "pedlab.util"
 local combiners = require "pedlab.combiners"
+local radius_mod = require "pedlab.radius"
 
 local M = {}
 
@@ -67,10 +68,12 @@ function M.slot(task, s)
 end
 
 -- A cell's key: its slot, the law's content, the seed and pedlab's version (and the content of
--- the Lua combiners its zoo-level metrics use, when there are any).
-function M.cell_key(task, s, law, seed, comb)
+-- the Lua combiners its zoo-level metrics use, when there are any; the radius rule's content
+-- when the radius is a rule).
+function M.cell_key(task, s, law, seed, comb, rule)
   local key = M.slot(task, s)
   if s.ped then key = key .. "|law=" .. tostring(law) end
+  if s.ped and radius_mod.is_rule(s.radius) then key = key .. "|radius_rule=" .. tostring(rule) end
   key = key .. "|seed=" .. canon(seed or 0) .. "|version=" .. core.version
   if comb and comb ~= "" then key = key .. "|combiners=" .. comb end
   return key
@@ -183,9 +186,10 @@ function M.metric_sets(spec)
 end
 
 -- Every cell of a spec for these tasks: {task, settings, metrics, law, key} in run order.
--- laws: cache force → {law, digest} (resolved once per sweep).
+-- laws: cache force → {law, digest} (resolved once per sweep); radius rules likewise.
 function M.expand(spec, tasks, seed, laws)
   laws = laws or {}
+  local rules = {}
   local sets = M.metric_sets(spec)
   local function comb_digest(metrics)
     local ds = {}
@@ -207,7 +211,7 @@ function M.expand(spec, tasks, seed, laws)
   local cells, seen = {}, {}
   for _, task in ipairs(tasks) do
     for _, e in ipairs(settings) do
-      local law, digest
+      local law, digest, rule
       if e.s.ped then
         local f = e.s.force
         if not laws[f] then
@@ -215,16 +219,29 @@ function M.expand(spec, tasks, seed, laws)
           laws[f] = { law = l, name = name, digest = d }
         end
         law, digest = laws[f].law, laws[f].digest
+        local r = e.s.radius
+        if radius_mod.is_rule(r) then
+          rules[r] = rules[r] or radius_mod.resolve(r, "sweep: grid.radius")
+          rule = rules[r]
+        end
       end
       local comb = comb_digest(e.metrics)
-      local key = M.cell_key(task, e.s, digest, seed, comb)
+      local ks = e.s
+      if rule then
+        ks = {}
+        for k, v in pairs(e.s) do ks[k] = v end
+        ks.radius = rule.label
+      end
+      local key = M.cell_key(task, ks, digest, seed, comb, rule and rule.digest)
       if not seen[key] then
         seen[key] = true
         local s = {}
         for k, v in pairs(e.s) do s[k] = v end
         if s.ped then s.force = laws[e.s.force].name end
+        if rule then s.radius = rule.label end
         cells[#cells + 1] = { task = task, settings = s, metrics = e.metrics, law = law, digest = digest,
-                              key = key, slot = M.slot(task, s), combiners = comb ~= "" and comb or nil }
+                              key = key, slot = M.slot(task, s), combiners = comb ~= "" and comb or nil,
+                              rule = rule }
       end
     end
   end
@@ -250,9 +267,12 @@ local function recorded_key(cell)
   local ok, key = pcall(function()
     local s = cell.settings
     if s.ped then
-      for _, k in ipairs(ped.NAMES) do ped.check(k, s[k], k) end
+      for _, k in ipairs(ped.NAMES) do
+        -- a rule's content is checked through its digest (radius_rule), not reloaded here
+        if not (k == "radius" and type(s[k]) == "string" and radius_mod.is_rule(s[k])) then ped.check(k, s[k], k) end
+      end
     end
-    return M.cell_key(cell.task, s, cell.law, cell.seed, cell.combiners)
+    return M.cell_key(cell.task, s, cell.law, cell.seed, cell.combiners, cell.radius_rule)
   end)
   return ok and key or nil
 end
@@ -294,6 +314,7 @@ local function stale_reason(rec, cell, seed)
   if rec.seed ~= seed then return "seed changed" end
   if cell.settings.ped and rec.law ~= cell.digest then return "force law " .. tostring(cell.settings.force) .. " changed" end
   if rec.combiners ~= cell.combiners then return "combiner changed" end
+  if cell.rule and rec.radius_rule ~= cell.rule.digest then return "radius rule " .. cell.rule.label .. " changed" end
   return "metrics changed"
 end
 
@@ -382,30 +403,75 @@ local function run_cell(z, cell, models, datasets, seed, gt, no_ref, user)
   local scores, runs = {}, {}
   for _, m in ipairs(cell.metrics) do scores[m.spec] = {} end
   for _, j in ipairs(jobs) do if j.spec then j.into = scores[j.spec] end end
-  for _, model in ipairs(models) do
+  local function dataset(model)
     local ds = datasets[model]
     if not ds then
       ds = z:dataset(model, cell.task)
       datasets[model] = ds
     end
-    local target, moved, sys = ds, nil, nil
+    return ds
+  end
+  local function ped_settings(model)
+    local s = { law = cell.law, law_params = cell.settings.law_params }
+    for _, k in ipairs(ped.NAMES) do s[k] = cell.settings[k] end
+    if not no_ref then s.ref = z:ref_path(model) end
+    return s
+  end
+  -- a radius rule: every model's values first (one per metric); a task-level rule turns each
+  -- metric's values into one radius for the task
+  local radii
+  if cell.rule then
+    radii = {}
+    local values = {}
+    for i, model in ipairs(models) do
+      values[i] = radius_mod.model_values(cell.rule, dataset(model), ped_settings(model), names)
+      radii[model] = values[i]
+    end
+    if cell.rule.task then
+      for _, n in ipairs(names) do
+        local col = {}
+        for i in ipairs(models) do col[i] = values[i][n] end
+        local r = radius_mod.task_value(cell.rule, col, models)
+        for _, model in ipairs(models) do radii[model][n] = r end
+      end
+    end
+  end
+  local function score(j, model, target)
+    local opts = {}
+    for k, v in pairs(j.opts) do opts[k] = v end
+    opts.seed = seed
+    j.into[model] = core.metrics.score(j.name, target, opts)
+  end
+  for _, model in ipairs(models) do
+    local ds = dataset(model)
     if cell.settings.ped then
-      local s = { law = cell.law, law_params = cell.settings.law_params }
-      for _, k in ipairs(ped.NAMES) do s[k] = cell.settings[k] end
-      if not no_ref then s.ref = z:ref_path(model) end
-      local run
-      moved, run, sys = ped.run(ds, s, names)
-      runs[model] = { steps = run.steps, changes = run.changes, energies = run.energies, energy0 = run.energy0 }
-      target = moved
+      local s = ped_settings(model)
+      s.radii = radii and radii[model]
+      -- one PED run per distinct radius (a rule may give metrics different radii)
+      local groups = ped.run_groups(ds, s, names)
+      local ok, err = pcall(function()
+        for gi, g in ipairs(groups) do
+          local run = g.run
+          local rec = { steps = run.steps, changes = run.changes, energies = run.energies, energy0 = run.energy0,
+                        radius = run.radius }
+          if gi == 1 then runs[model] = rec end
+          if #groups > 1 then
+            runs[model].radii = runs[model].radii or {}
+            for _, n in ipairs(g.names) do runs[model].radii[n] = run.radius end
+          end
+          local in_group = {}
+          for _, n in ipairs(g.names) do in_group[n] = true end
+          for _, j in ipairs(jobs) do if in_group[j.name] then score(j, model, g.moved) end end
+        end
+      end)
+      for _, g in ipairs(groups) do
+        g.moved:close()
+        g.sys:close()
+      end
+      if not ok then error(err, 0) end
+    else
+      for _, j in ipairs(jobs) do score(j, model, ds) end
     end
-    for _, j in ipairs(jobs) do
-      local opts = {}
-      for k, v in pairs(j.opts) do opts[k] = v end
-      opts.seed = seed
-      j.into[model] = core.metrics.score(j.name, target, opts)
-    end
-    if moved then moved:close() end
-    if sys then sys:close() end
   end
   local parts
   for spec, zl in pairs(zoo_level) do
@@ -430,6 +496,7 @@ local function run_cell(z, cell, models, datasets, seed, gt, no_ref, user)
     key = cell.key, task = cell.task, settings = cell.settings, law = cell.digest, seed = seed,
     version = core.version, metrics = specs, models = models, scores = scores, measures = measures,
     parts = parts, combiners = cell.combiners, ped = cell.settings.ped and runs or nil,
+    radius_rule = cell.rule and cell.rule.digest or nil,
     cpu_s = os.clock() - t0,
   }
 end

@@ -85,6 +85,35 @@ rows=$(echo "$out" | sed -n '/^Weighted/,/^$/p' | grep -cE '^(ped\+)?(logme|sfda
 [ "$rows" = 6 ] && ok "table1 prints every metric with and without PED" || bad "table1 rows ($rows): $out"
 
 "$P" metrics | grep -q "^logme" && ok "metrics list" || bad "metrics list"
+# radius = auto[:RULE]: score and rank, and the issue's command line on a small zoo
+R="--ref $F/blobs_small/ref_features.npy"
+out=$("$P" score $B --metric ped+logme,ped+sfda $R --radius auto --json) || bad "score --radius auto runs"
+echo "$out" | grep -q '"radius":' && ok "score --radius auto records the radius" || bad "score --radius auto: $out"
+echo "$out" | grep -q '"radii":{' && ok "per-metric radii recorded" || bad "per-metric radii: $out"
+out=$("$P" score $B --metric ped+logme $R --radius auto:nearest) || bad "score --radius auto:nearest runs"
+echo "$out" | grep -q 'radius=0\.' && ok "score text shows the radius" || bad "score text radius: $out"
+expect_err "unknown radius rule" "score: --radius auto:bogus: unknown radius rule 'bogus'; known: fisher, nearest, pairs" \
+  score $B --metric ped+logme $R --radius auto:bogus
+expect_err "non-numeric radius" "score: --radius x: expected a number or auto[:RULE]" score $B --metric ped+logme $R --radius x
+expect_err "bad rule parameter" "'z' is not a parameter of this rule" score $B --metric ped+logme $R --radius auto:pairs:z=1
+mkdir "$tmp/zoo"
+for m in blobs_small overlap imbalanced; do
+  n=${m%_small}
+  cp "$F/$m/features.npy" "$tmp/zoo/${n}_t1_feature.npy"; cp "$F/$m/labels.npy" "$tmp/zoo/${n}_t1_label.npy"
+  cp "$F/$m/features.npy" "$tmp/zoo/${n}_t2_feature.npy"; cp "$F/$m/labels.npy" "$tmp/zoo/${n}_t2_label.npy"
+  cp "$F/$m/ref_features.npy" "$tmp/zoo/${n}_fx-ref_feature.npy"
+done
+echo '{"t1": {"blobs": 90, "overlap": 80, "imbalanced": 70}, "t2": {"blobs": 60, "overlap": 80, "imbalanced": 70}}' > "$tmp/zoo/gt.json"
+"$P" rank --zoo "$tmp/zoo" --task all --metric ped+logme,ped+sfda,ped+gbc --radius auto --ref-name fx-ref \
+  --json "$tmp/rank.json" > "$tmp/rank.txt" 2>&1 && ok "rank --radius auto (the issue's command line)" || bad "rank --radius auto: $(cat "$tmp/rank.txt")"
+grep -q '"radius":[[:space:]]*"auto:pairs"' "$tmp/rank.json" && ok "rank JSON names the rule" || bad "rank JSON rule: $(head -c 600 "$tmp/rank.json")"
+grep -q '"weighted_tau"' "$tmp/rank.json" && ok "rank JSON has tau" || bad "rank JSON tau"
+(cd "$tmp" && "$P" "${PL_SOURCE_DIR}/experiments/adaptive_radius.lua" --zoo "$tmp/zoo" --ref-name fx-ref --no-progress \
+  --plot "$tmp/plots" > "$tmp/ar.txt" 2>&1) && grep -q "^Means" "$tmp/ar.txt" && grep -q "^auto:pairs (sfda)" "$tmp/ar.txt" \
+  && [ -s "$tmp/plots/adaptive_radius_logme_t1.svg" ] && ok "experiments/adaptive_radius.lua on a small zoo" \
+  || bad "adaptive_radius.lua: $(tail -5 "$tmp/ar.txt")"
+expect_err "rank unknown rule" "rank: --radius auto:nope: unknown radius rule" rank --zoo "$tmp/zoo" --task all --metric ped+logme --radius auto:nope --ref-name fx-ref
+
 "$P" score --help | grep -q "usage: pedlab score" && ok "score --help" || bad "score --help"
 "$P" -e 'print(require("pedlab").version)' | grep -q '^0\.' && ok "-e" || bad "-e"
 echo 'print(1+1)' | "$P" - | grep -q '^2$' && ok "stdin script" || bad "stdin script"
