@@ -5,9 +5,12 @@ local core = require "pedlab.core"
 
 local M = {}
 for k, v in pairs(core) do M[k] = v end
+-- pl.balls also takes radius = "auto[:RULE]" (pedlab.radius): then it returns the system and the
+-- coefficient the rule chose; a number goes straight to the core.
+M.balls = function(ds, o) return require("pedlab.ped").balls(ds, o) end
 
 local lazy = { zoo = true, sweep = true, report = true, plot = true, forces = true, cli = true,
-               ped = true, util = true, combiners = true }
+               ped = true, util = true, combiners = true, radius = true }
 
 return setmetatable(M, {
   __index = function(t, k)
