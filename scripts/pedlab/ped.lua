@@ -166,7 +166,7 @@ end
 -- pl.balls with radius = "auto[:RULE]" (or a rule value) as well as a number: the rule's value
 -- for ds (no metric named) builds the system, and the chosen coefficient is returned second.
 function M.balls(ds, o)
-  if type(o) == "table" and radius.is_rule(o.radius) then
+  if type(o) == "table" and (radius.is_rule(o.radius) or type(o.radius) == "string") then
     local rule = radius.resolve(o.radius, "pl.balls: radius")
     local c = {}
     for k, v in pairs(o) do c[k] = v end
