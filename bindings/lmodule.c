@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lpedlab.h"
 
@@ -171,6 +172,43 @@ static int l_get_threads(lua_State *L) {
     return 1;
 }
 
+#ifndef PL_GIT_COMMIT
+#define PL_GIT_COMMIT "unknown"
+#endif
+
+/* pl.build_info() → {version, commit (git, at configure time; "unknown" outside a clone), blas
+ * (OpenBLAS's configuration line), threads (BLAS threads now)}. */
+static int l_build_info(lua_State *L) {
+    const char *blas = openblas_get_config();
+    lua_createtable(L, 0, 4);
+    lua_pushliteral(L, PL_VERSION);
+    lua_setfield(L, -2, "version");
+    lua_pushliteral(L, PL_GIT_COMMIT);
+    lua_setfield(L, -2, "commit");
+    lua_pushstring(L, blas ? blas : "unknown");
+    lua_setfield(L, -2, "blas");
+    lua_pushinteger(L, openblas_get_num_threads());
+    lua_setfield(L, -2, "threads");
+    return 1;
+}
+
+/* pl.hostname() → this machine's name ("unknown" when it cannot be read). */
+static int l_hostname(lua_State *L) {
+    char name[256];
+    if (gethostname(name, sizeof name) != 0) strcpy(name, "unknown");
+    name[sizeof name - 1] = '\0';
+    lua_pushstring(L, name);
+    return 1;
+}
+
+/* pl.isatty(fd) → whether fd (0, 1 or 2) is a terminal: progress is drawn only on one. */
+static int l_isatty(lua_State *L) {
+    lua_Integer fd = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, fd >= 0 && fd <= 2, 1, "expected 0, 1 or 2");
+    lua_pushboolean(L, isatty((int)fd));
+    return 1;
+}
+
 /* PEDLAB_THREADS: unset or empty leaves OpenBLAS's default; anything else must be 1..MAX_THREADS. */
 static void threads_from_env(lua_State *L) {
     const char *env = getenv("PEDLAB_THREADS");
@@ -196,6 +234,12 @@ int luaopen_pedlab_core(lua_State *L) {
     lua_setfield(L, -2, "check_options");
     lua_pushliteral(L, PL_VERSION);
     lua_setfield(L, -2, "version");
+    lua_pushcfunction(L, l_build_info);
+    lua_setfield(L, -2, "build_info");
+    lua_pushcfunction(L, l_hostname);
+    lua_setfield(L, -2, "hostname");
+    lua_pushcfunction(L, l_isatty);
+    lua_setfield(L, -2, "isatty");
     lpl_open_matrix(L);
     lpl_open_dataset(L);
     lpl_open_io(L);
