@@ -12,6 +12,7 @@ local t0 = os.clock()
 local R = cli.rank_zoo({ zoo = zoo, gt = o.gt, task = "all", ref_name = "fmnist-train",
                          json = o.json, md = o.md, plot = o.plot,
                          metric = { "logme,ped+logme,sfda,ped+sfda,gbc,ped+gbc" } }, "demo")
+R.command = { "pedlab", "demo", ... }
 io.write(string.format("pedlab demo: %d models x %d tasks of %s, PED at radius %.1f, dt %.1f\n",
   #R.zoo.models, #R.tasks, zoo, pl.ped.defaults.radius, pl.ped.defaults.dt))
 cli.print_rank(R, true)

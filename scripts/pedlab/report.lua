@@ -10,21 +10,28 @@ local M = {}
 -- A table: {header = {...}, rows = {{...}, ...}} of strings/numbers.
 local function cell(v, digits) return util.fmt_short(v, digits or 4) end
 
+-- Display width of a string: UTF-8 characters (bytes when it is not valid UTF-8).
+local function utf8_len(s) return utf8.len(s) or #s end
+
 function M.text(t, digits)
   local w = {}
   local all = { t.header }
   for _, r in ipairs(t.rows) do all[#all + 1] = r end
   for _, r in ipairs(all) do
-    for j = 1, #t.header do w[j] = math.max(w[j] or 0, #cell(r[j], digits)) end
+    for j = 1, #t.header do w[j] = math.max(w[j] or 0, utf8_len(cell(r[j], digits))) end
   end
+  -- text columns (the first, and any whose first row holds a string) left-aligned
+  local left = {}
+  for j = 1, #t.header do left[j] = j == 1 or (t.rows[1] and type(t.rows[1][j]) == "string" and not tonumber(t.rows[1][j])) end
   local out = {}
   for i, r in ipairs(all) do
     local parts = {}
     for j = 1, #t.header do
       local s = cell(r[j], digits)
-      parts[j] = j == 1 and s .. string.rep(" ", w[j] - #s) or string.rep(" ", w[j] - #s) .. s
+      local pad = string.rep(" ", w[j] - utf8_len(s))
+      parts[j] = left[j] and s .. pad or pad .. s
     end
-    out[#out + 1] = table.concat(parts, "  ")
+    out[#out + 1] = (table.concat(parts, "  "):gsub("%s+$", ""))
     if i == 1 then
       local rule = {}
       for j = 1, #t.header do rule[j] = string.rep("-", w[j]) end

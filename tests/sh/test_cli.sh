@@ -84,6 +84,40 @@ out=$("$P" "${PL_SOURCE_DIR}/experiments/table1.lua" $Z --out "$tmp/t1.jsonl" --
 rows=$(echo "$out" | sed -n '/^Weighted/,/^$/p' | grep -cE '^(ped\+)?(logme|sfda|gbc) ')
 [ "$rows" = 6 ] && ok "table1 prints every metric with and without PED" || bad "table1 rows ($rows): $out"
 
+# outputs: what the numbers mean, the best models, provenance, CSV tau rows and short numbers,
+# Markdown best in bold with a settings line
+out=$("$P" rank $Z --task digits --metric logme,ped+logme --ref-name fmnist-train --quiet \
+  --json "$tmp/r.json" --csv "$tmp/r.csv" --md "$tmp/r.md") || bad "rank with outputs"
+echo "$out" | grep -q "higher is better" && ok "rank says higher is better" || bad "rank meaning: $out"
+echo "$out" | grep -qE '^digits +simclr +simclr \* +rotnet$' && ok "rank prints the best model per task" \
+  || bad "best model per task: $out"
+/usr/bin/python3 - "$tmp/r.json" <<'PY' && ok "json provenance, accuracies, ranks" || bad "json provenance, accuracies, ranks"
+import json, os, sys
+J = json.load(open(sys.argv[1]))
+p = J["provenance"]
+assert p["pedlab"] == J["version"] and p["commit"] and p["host"] and p["blas"] and p["blas_threads"] >= 1, p
+assert p["date"].endswith("Z") and p["command"][:2] == ["pedlab", "rank"], p
+gt = [i for i in p["inputs"] if i["path"].endswith("/gt.json")][0]
+assert gt["size"] == os.path.getsize(gt["path"]) and gt["modified"].endswith("Z"), gt
+r = J["tasks"]["digits"]["logme"]
+assert r["accuracies"]["byol"] == 96.907 and r["true_rank"]["simclr"] == 1 and r["predicted_rank"]["simclr"] == 1, r
+assert sorted(r["predicted_rank"].values()) == list(range(1, 13))
+PY
+grep -q '^digits,logme,byol,0.22404341488181564,96.907,5,11,,$' "$tmp/r.csv" && ok "csv score row, short exact numbers" \
+  || bad "csv score row: $(grep byol "$tmp/r.csv" | head -1)"
+grep -q '^digits,ped+logme,\*,,,,,weighted_tau,0.5171770952336163$' "$tmp/r.csv" && ok "csv tau rows" || bad "csv tau rows"
+grep -q '^Settings: zoo .*PED: .*radius 0.6' "$tmp/r.md" && ok "md settings line" || bad "md settings line"
+grep -q '^| ped+logme | \*\*0.517\*\* | \*\*0.517\*\* |$' "$tmp/r.md" && grep -q '^| :--- | ---: | ---: |$' "$tmp/r.md" \
+  && ok "md best bold, text left, numbers right" || bad "md table: $(grep -A4 'Weighted' "$tmp/r.md")"
+grep -q '^| digits | logme | byol | 0.2240 | 96.907' "$tmp/r.md" && ok "md model column" || bad "md model column"
+out=$("$P" demo) || bad "demo runs"
+echo "$out" | grep -q "higher is better" && echo "$out" | grep -qE '^digits +simclr ' && ok "demo says what and which" \
+  || bad "demo output: $out"
+echo "$out" | grep -q '\.\./' && bad "demo prints a path with ../" || ok "demo path tidy"
+[ "$("$P" -e 'package.pedlab_scripts = "/opt/x/bin/../share/pedlab/scripts"
+  print(require("pedlab.cli").home("data/demo"))')" = /opt/x/share/pedlab/data/demo ] && ok "cli.home tidies bin/../" \
+  || bad "cli.home"
+
 "$P" metrics | grep -q "^logme" && ok "metrics list" || bad "metrics list"
 "$P" score --help | grep -q "usage: pedlab score" && ok "score --help" || bad "score --help"
 "$P" -e 'print(require("pedlab").version)' | grep -q '^0\.' && ok "-e" || bad "-e"
