@@ -2,8 +2,12 @@
 #include <cblas.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "data.h"
 
 #include "lpedlab.h"
 
@@ -209,6 +213,71 @@ static int l_isatty(lua_State *L) {
     return 1;
 }
 
+/* ---------- progress of long passes, on a terminal ---------- */
+
+typedef struct {
+    char label[64];
+    double t0, pass_t0, last; /* when enabled, when this pass began, when last drawn */
+    size_t last_done, last_total, pass;
+    int drawn;
+} progress_state;
+
+static progress_state progress;
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void hms(char *out, size_t cap, double s) {
+    long v = (long)(s + 0.5);
+    if (v >= 3600) snprintf(out, cap, "%ldh%02ldm", v / 3600, v % 3600 / 60);
+    else if (v >= 60) snprintf(out, cap, "%ldm%02lds", v / 60, v % 60);
+    else snprintf(out, cap, "%lds", v);
+}
+
+/* The line sweeps draw: label [####....] done/total unit  elapsed E  ETA T */
+static void block_progress(void *ud, size_t done, size_t total) {
+    progress_state *p = ud;
+    double t = now_s();
+    if (p->pass == 0 || done <= p->last_done || total != p->last_total) { /* a new pass */
+        p->pass++;
+        p->pass_t0 = t;
+    }
+    p->last_done = done;
+    p->last_total = total;
+    if (done < total && t - p->last < 0.1) return;
+    p->last = t;
+    char el[32], eta[32], bar[25];
+    int fill = total ? (int)(24.0 * (double)done / (double)total) : 24;
+    for (int i = 0; i < 24; i++) bar[i] = i < fill ? '#' : '.';
+    bar[24] = 0;
+    hms(el, sizeof el, t - p->t0);
+    hms(eta, sizeof eta, done ? (t - p->pass_t0) / (double)done * (double)(total - done) : 0);
+    fprintf(stderr, "\r%s pass %zu [%s] %zu/%zu rows  elapsed %s  ETA %s  ", p->label, p->pass, bar, done,
+            total, el, eta);
+    fflush(stderr);
+    p->drawn = 1;
+}
+
+/* pl.progress(label): draw the progress of every pass over rows on stderr (the caller checks
+ * that stderr is a terminal); pl.progress(false) stops, ending the line. */
+static int l_progress(lua_State *L) {
+    if (lua_toboolean(L, 1)) {
+        const char *label = luaL_checkstring(L, 1);
+        memset(&progress, 0, sizeof progress);
+        snprintf(progress.label, sizeof progress.label, "%s", label);
+        progress.t0 = now_s();
+        pl_set_progress(block_progress, &progress);
+    } else {
+        pl_set_progress(NULL, NULL);
+        if (progress.drawn) fputc('\n', stderr);
+        progress.drawn = 0;
+    }
+    return 0;
+}
+
 /* PEDLAB_THREADS: unset or empty leaves OpenBLAS's default; anything else must be 1..MAX_THREADS. */
 static void threads_from_env(lua_State *L) {
     const char *env = getenv("PEDLAB_THREADS");
@@ -240,6 +309,8 @@ int luaopen_pedlab_core(lua_State *L) {
     lua_setfield(L, -2, "hostname");
     lua_pushcfunction(L, l_isatty);
     lua_setfield(L, -2, "isatty");
+    lua_pushcfunction(L, l_progress);
+    lua_setfield(L, -2, "progress");
     lpl_open_matrix(L);
     lpl_open_dataset(L);
     lpl_open_io(L);

@@ -105,6 +105,22 @@ local function check_ped_flags(metrics, given, cmd)
   end
 end
 
+-- ---------------------------------------------------------------- progress
+-- Progress is drawn on stderr when it is a terminal (PEDLAB_PROGRESS=0 turns it off).
+function M.progress_wanted()
+  return pl.isatty(2) and os.getenv("PEDLAB_PROGRESS") ~= "0"
+end
+
+-- fn() with every pass over rows drawn as a progress line (label) when wanted; the line is
+-- ended before an error propagates.
+function M.with_progress(label, fn)
+  if not M.progress_wanted() then return fn() end
+  pl.progress(label)
+  local ok, err = pcall(fn)
+  pl.progress(false)
+  if not ok then error(err, 0) end
+end
+
 -- ---------------------------------------------------------------- score
 local SCORE_HELP = [[
 usage: pedlab score --features F.npy --labels L.npy --metric M[,M...] [options]
@@ -159,8 +175,6 @@ function M.score(argv)
     end
     settings.ref = o.ref
   end
-  local ds, err = pl.dataset(o.features, o.labels, { source_probs = o.source_probs, source_labels = o.source_labels })
-  if not ds then error(err, 0) end
   if o.save_shift then
     if not o.save_shift:match("%.npy$") and not o.save_shift:match("%.csv$") then
       error("score: --save-shift " .. o.save_shift .. ": expected a file name ending in .npy or .csv", 0)
@@ -169,12 +183,17 @@ function M.score(argv)
     pl.check_output(o.save_shift, "--save-shift")
   end
   local result, order = {}, {}
-  local moved, run
-  if #after > 0 then moved, run = ped.run(ds, settings, after) end
-  for _, m in ipairs(metrics) do
-    result[m.key] = pl.metrics.score(m.name, m.ped and moved or ds, m.opts)
-    order[#order + 1] = m.key
-  end
+  local run
+  M.with_progress("score", function()
+    local ds, err = pl.dataset(o.features, o.labels, { source_probs = o.source_probs, source_labels = o.source_labels })
+    if not ds then error(err, 0) end
+    local moved
+    if #after > 0 then moved, run = ped.run(ds, settings, after) end
+    for _, m in ipairs(metrics) do
+      result[m.key] = pl.metrics.score(m.name, m.ped and moved or ds, m.opts)
+      order[#order + 1] = m.key
+    end
+  end)
   if run and o.save_shift then pl.save(o.save_shift, run.total_shift, "--save-shift") end -- once all succeeded
   if run then
     result.ped = { steps = run.steps, changes = run.changes, energy = run.energies, energy0 = run.energy0 }
@@ -307,7 +326,7 @@ function M.rank_zoo(o, cmd)
       grid[k] = v
     end
   end
-  local spec = { zoo = z, tasks = tasks, metrics = names, seed = seed, progress = false, no_ref = o.no_ref,
+  local spec = { zoo = z, tasks = tasks, metrics = names, seed = seed, progress = M.progress_wanted(), no_ref = o.no_ref,
                  combiners = user }
   if any_ped(metrics) then spec.grid = grid else spec.ped = false end
   local cells, info = pl.sweep(spec)

@@ -118,6 +118,24 @@ echo "$out" | grep -q '\.\./' && bad "demo prints a path with ../" || ok "demo p
   print(require("pedlab.cli").home("data/demo"))')" = /opt/x/share/pedlab/data/demo ] && ok "cli.home tidies bin/../" \
   || bad "cli.home"
 
+# progress: drawn on stderr when it is a terminal (a pseudo-terminal from script(1)), never
+# into a file or pipe
+"$P" score $B --metric logme,sfda 2>"$tmp/err.txt" >/dev/null && [ ! -s "$tmp/err.txt" ] \
+  && ok "score: no progress when stderr is a file" || bad "score progress into a file: $(cat "$tmp/err.txt")"
+"$P" rank $Z --task digits --metric logme --quiet 2>"$tmp/err.txt" >/dev/null && [ ! -s "$tmp/err.txt" ] \
+  && ok "rank: no progress when stderr is a file" || bad "rank progress into a file: $(cat "$tmp/err.txt")"
+if command -v script >/dev/null; then
+  out=$(script -qec "'$P' score $B --metric logme,sfda" /dev/null | tr '\r' '\n')
+  echo "$out" | grep -qE '^score pass 1 \[#+\] 200/200 rows  elapsed [0-9]+s  ETA [0-9]+s' \
+    && echo "$out" | grep -q '^logme' && ok "score: progress on a terminal" || bad "score progress on a terminal: $out"
+  out=$(script -qec "'$P' rank $Z --task digits,fmnist-rot90 --metric logme --quiet" /dev/null | tr '\r' '\n')
+  echo "$out" | grep -q '2/2 cells .*ETA' && ok "rank: progress on a terminal" || bad "rank progress on a terminal: $out"
+  out=$(PEDLAB_PROGRESS=0 script -qec "'$P' score $B --metric logme" /dev/null)
+  echo "$out" | grep -q 'pass' && bad "PEDLAB_PROGRESS=0 draws progress" || ok "PEDLAB_PROGRESS=0"
+else
+  echo "skip: script(1) not installed (progress on a terminal)"
+fi
+
 "$P" metrics | grep -q "^logme" && ok "metrics list" || bad "metrics list"
 "$P" score --help | grep -q "usage: pedlab score" && ok "score --help" || bad "score --help"
 "$P" -e 'print(require("pedlab").version)' | grep -q '^0\.' && ok "-e" || bad "-e"
