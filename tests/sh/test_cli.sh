@@ -118,6 +118,9 @@ echo "$out" | grep -q '\.\./' && bad "demo prints a path with ../" || ok "demo p
   print(require("pedlab.cli").home("data/demo"))')" = /opt/x/share/pedlab/data/demo ] && ok "cli.home tidies bin/../" \
   || bad "cli.home"
 
+[ "$("$P" -e 'local u = require "pedlab.util"
+  print(u.fmt(96.907), u.fmt(0.1 + 0.2), u.fmt(1 / 0), u.fmt(-1 / 0), u.fmt(0 / 0), u.fmt(2^-1074) + 0 == 2^-1074)')" \
+  = "$(printf '96.907\t0.30000000000000004\tinf\t-inf\tnan\ttrue')" ] && ok "util.fmt: shortest exact" || bad "util.fmt"
 # progress: drawn on stderr when it is a terminal (a pseudo-terminal from script(1)), never
 # into a file or pipe
 "$P" score $B --metric logme,sfda 2>"$tmp/err.txt" >/dev/null && [ ! -s "$tmp/err.txt" ] \
