@@ -381,10 +381,10 @@ function M.print_rank(R, quiet)
       for _, key in ipairs(R.metrics) do
         local r = R.results[task][key]
         local rk = report.ranking(r.scores, gt and gt[task], key)
-        local t = { header = { "#", "model", key, "accuracy", "true rank" }, rows = {} }
+        local t = { header = { "#", "model", key, gt and "accuracy" or nil, gt and "true rank" or nil }, rows = {} }
         for i, mdl in ipairs(rk.models) do
           t.rows[i] = { tostring(i), mdl, r.scores[mdl], rk.accuracies and rk.accuracies[mdl],
-                        rk.true_rank and rk.true_rank[mdl] and tostring(rk.true_rank[mdl]) or "-" }
+                        rk.true_rank and tostring(rk.true_rank[mdl] or "-") }
         end
         io.write(string.format("\n== %s — %s (%s is better)\n", task, key,
           report.higher_better(key) and "higher" or "lower"))

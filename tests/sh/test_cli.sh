@@ -76,6 +76,8 @@ expect_err "rank --combiner not used" "--combiner defines 'mine' but no --metric
   && ok "rank --combiner" || bad "rank --combiner"
 expect_err "rank --seed 1.5" "--seed 1.5: expected a whole number" rank $Z --metric logme --seed 1.5
 expect_err "rank --json onto gt.json" "gt.json" rank $Z --task digits --metric logme --json "${PL_SOURCE_DIR}/data/demo/gt.json"
+expect_err "rank --html onto gt.json" "gt.json" rank $Z --task digits --metric logme --html "${PL_SOURCE_DIR}/data/demo/gt.json"
+expect_err "rank --html into a missing folder" "$tmp/no/r.html" rank $Z --task digits --metric logme --html "$tmp/no/r.html"
 (cd "$tmp" && "$P" rank $Z --task digits --metric logme --quiet --plot 'plots/$(touch PWNED)' >/dev/null 2>&1)
 [ ! -e "$tmp/PWNED" ] && [ -d "$tmp/plots/\$(touch PWNED)" ] && ok "--plot is a folder name, never shell" \
   || bad "--plot reached a shell"
