@@ -123,6 +123,13 @@ echo "$out" | grep -q '\.\./' && bad "demo prints a path with ../" || ok "demo p
 [ "$("$P" -e 'local u = require "pedlab.util"
   print(u.fmt(96.907), u.fmt(0.1 + 0.2), u.fmt(1 / 0), u.fmt(-1 / 0), u.fmt(0 / 0), u.fmt(2^-1074) + 0 == 2^-1074)')" \
   = "$(printf '96.907\t0.30000000000000004\tinf\t-inf\tnan\ttrue')" ] && ok "util.fmt: shortest exact" || bad "util.fmt"
+printf '{"a": 1}' > "$tmp/in1.json"; printf '{"b": 2}' > "$tmp/in2.json"
+out=$(cd "$tmp" && "$P" -e 'local pl = require "pedlab"
+  pl.load("in1.json"); pl.load("in2.json"); pl.load("in1.json")
+  os.remove("in2.json")
+  for _, i in ipairs(pl.inputs()) do print(i.path, i.size, i.state, math.type(i.mtime)) end')
+[ "$out" = "$(printf 'in1.json\t8\tsame\tinteger\nin2.json\t-1\tgone\tinteger')" ] \
+  && ok "pl.inputs: each input once, in order, with size and state" || bad "pl.inputs: $out"
 # progress: drawn on stderr when it is a terminal (a pseudo-terminal from script(1)), never
 # into a file or pipe
 "$P" score $B --metric logme,sfda 2>"$tmp/err.txt" >/dev/null && [ ! -s "$tmp/err.txt" ] \
