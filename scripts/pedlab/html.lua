@@ -154,6 +154,7 @@ local function settings_rows(s)
     local keys = util.sorted_keys(s.ped)
     for _, k in ipairs(keys) do
       local v = s.ped[k]
+      if k == "ref" or (k == "law" and s.ped.force ~= nil) then goto continue end
       if type(v) == "table" then
         local p = {}
         for _, pk in ipairs(util.sorted_keys(v)) do p[#p + 1] = pk .. "=" .. util.fmt(v[pk]) end
@@ -162,6 +163,7 @@ local function settings_rows(s)
         v = util.fmt(v)
       end
       rows[#rows + 1] = { "PED " .. k, esc(v) }
+      ::continue::
     end
     rows[#rows + 1] = { "PED reference set", esc(s.ped.ref and s.ref_name or "none (no rescaling)") }
   else
@@ -170,9 +172,15 @@ local function settings_rows(s)
   return rows
 end
 
+-- A word of a command line as a shell would need it (for reading; nothing here runs it).
+local function shell_word(a)
+  if a ~= "" and not a:find("[^%w%-_./=:,+@%%]") then return a end
+  return "'" .. a:gsub("'", "'\\''") .. "'"
+end
+
 local function provenance(p, out)
   local argv = {}
-  for i, a in ipairs(p.command or {}) do argv[i] = a end
+  for i, a in ipairs(p.command or {}) do argv[i] = shell_word(a) end
   kv_table("provenance", {
     { "pedlab", esc(p.pedlab) .. " (commit <code>" .. esc(p.commit) .. "</code>)" },
     { "date", esc(p.date) }, { "host", esc(p.host) },
