@@ -185,7 +185,8 @@ function M.score(argv)
   local result, order = {}, {}
   local run
   M.with_progress("score", function()
-    local ds, err = pl.dataset(o.features, o.labels, { source_probs = o.source_probs, source_labels = o.source_labels })
+    local ds, err = pl.dataset(o.features, o.labels,
+                               { source_probs = o.source_probs, source_labels = o.source_labels })
     if not ds then error(err, 0) end
     local moved
     if #after > 0 then moved, run = ped.run(ds, settings, after) end
@@ -260,7 +261,8 @@ across the task's models; the JSON reports the parts.
 
 local RANK_SPEC = { ["--zoo"] = "value", ["--task"] = "value", ["--metric"] = "list", ["--gt"] = "value",
   ["--ref-name"] = "value", ["--json"] = "value", ["--csv"] = "value", ["--md"] = "value",
-  ["--plot"] = "value", ["--html"] = "value", ["--seed"] = "value", ["--threads"] = "value", ["--help"] = "flag",
+  ["--plot"] = "value", ["--html"] = "value", ["--seed"] = "value", ["--threads"] = "value",
+  ["--help"] = "flag",
   ["--quiet"] = "flag", ["--no-ref"] = "flag", ["--ref"] = "value", ["--save-shift"] = "value",
   ["--combiner"] = "list" }
 for k, v in pairs(M.PED_FLAGS) do RANK_SPEC[k] = v end
@@ -326,7 +328,8 @@ function M.rank_zoo(o, cmd)
       grid[k] = v
     end
   end
-  local spec = { zoo = z, tasks = tasks, metrics = names, seed = seed, progress = M.progress_wanted(), no_ref = o.no_ref,
+  local spec = { zoo = z, tasks = tasks, metrics = names, seed = seed, progress = M.progress_wanted(),
+                 no_ref = o.no_ref,
                  combiners = user }
   if any_ped(metrics) then spec.grid = grid else spec.ped = false end
   local cells, info = pl.sweep(spec)
@@ -365,7 +368,8 @@ function M.best_table(R)
     for _, key in ipairs(R.metrics) do
       local rk = report.ranking(R.results[task][key].scores, gt and gt[task], key)
       truth = truth or rk.true_best
-      row[#row + 1] = (rk.predicted_best or "-") .. ((truth and rk.predicted_best == truth) and " *" or "")
+      local hit = truth and rk.predicted_best == truth
+      row[#row + 1] = (rk.predicted_best or "-") .. (hit and " *" or "")
     end
     if gt then table.insert(row, 2, truth or "-") end
     t.rows[#t.rows + 1] = row
@@ -381,7 +385,9 @@ function M.print_rank(R, quiet)
       for _, key in ipairs(R.metrics) do
         local r = R.results[task][key]
         local rk = report.ranking(r.scores, gt and gt[task], key)
-        local t = { header = { "#", "model", key, gt and "accuracy" or nil, gt and "true rank" or nil }, rows = {} }
+        local header = { "#", "model", key }
+        if gt then header[4], header[5] = "accuracy", "true rank" end
+        local t = { header = header, rows = {} }
         for i, mdl in ipairs(rk.models) do
           t.rows[i] = { tostring(i), mdl, r.scores[mdl], rk.accuracies and rk.accuracies[mdl],
                         rk.true_rank and tostring(rk.true_rank[mdl] or "-") }
@@ -396,7 +402,8 @@ function M.print_rank(R, quiet)
       end
     end
   end
-  io.write("\nBest model per task", gt and " (* = the truly best, by fine-tuned accuracy)" or "", "\n")
+  io.write("\nBest model per task",
+    gt and " (* = the truly best, by fine-tuned accuracy)" or "", "\n")
   io.write(report.text(M.best_table(R), 3))
   if gt then
     io.write("\nWeighted Kendall's tau (rows: metrics, columns: tasks)\n", M.MEANING, "\n")
@@ -416,8 +423,8 @@ function M.provenance(command)
                             modified = i.state ~= "gone" and iso_date(i.mtime) or nil,
                             changed = i.state ~= "same" and i.state or nil }
   end
-  return { pedlab = b.version, commit = b.commit, date = iso_date(), host = pl.hostname(), blas = b.blas,
-           blas_threads = b.threads, command = command or {}, inputs = inputs }
+  return { pedlab = b.version, commit = b.commit, date = iso_date(), host = pl.hostname(),
+           blas = b.blas, blas_threads = b.threads, command = command or {}, inputs = inputs }
 end
 
 function M.rank_json(R)
@@ -442,7 +449,8 @@ end
 -- The settings of a rank as one line (for Markdown and HTML).
 function M.settings_line(R)
   local s = R.settings or {}
-  local parts = { "zoo " .. tostring(s.zoo), "metrics " .. table.concat(R.metrics, ", "), "seed " .. tostring(s.seed) }
+  local parts = { "zoo " .. tostring(s.zoo), "metrics " .. table.concat(R.metrics, ", "),
+                  "seed " .. tostring(s.seed) }
   if s.ped then
     local p = {}
     for _, k in ipairs(pl.sweep.KEYS) do
@@ -455,13 +463,16 @@ function M.settings_line(R)
   return table.concat(parts, "; ")
 end
 
+local CSV_MEASURES = { "weighted_tau", "kendall_tau", "pearson", "rel_at_1", "regret_at_1" }
+
 function M.write_outputs(R, o)
   local report = pl.report
   if o.json or o.html then R.provenance = R.provenance or M.provenance(R.command) end
   if o.json then report.write(o.json, pl.json_encode(M.rank_json(R), true) .. "\n", "--json") end
   local gt = R.zoo and R.zoo.gt
   local function long_table()
-    local t = { header = { "task", "metric", "model", "score", "accuracy", "predicted rank", "true rank" }, rows = {} }
+    local t = { header = { "task", "metric", "model", "score", "accuracy", "predicted rank", "true rank" },
+                rows = {} }
     for _, task in ipairs(R.tasks) do
       for _, key in ipairs(R.metrics) do
         local r = R.results[task][key]
@@ -483,7 +494,7 @@ function M.write_outputs(R, o)
       for _, task in ipairs(R.tasks) do
         for _, key in ipairs(R.metrics) do
           local r = R.results[task][key]
-          for _, m in ipairs({ "weighted_tau", "kendall_tau", "pearson", "rel_at_1", "regret_at_1" }) do
+          for _, m in ipairs(CSV_MEASURES) do
             if r[m] ~= nil then t.rows[#t.rows + 1] = { task, key, "*", nil, nil, nil, nil, m, r[m] } end
           end
         end
@@ -494,15 +505,18 @@ function M.write_outputs(R, o)
   if o.md then
     local parts = { "# pedlab rank\n\n", "Settings: ", M.settings_line(R), "\n" }
     if gt then
+      local function tau(measure) return report.tau_table(R.results, R.tasks, R.metrics, measure) end
       parts[#parts + 1] = "\n## Weighted Kendall's tau\n\n" .. M.MEANING .. " (best per column in bold).\n\n"
-        .. report.markdown(report.tau_table(R.results, R.tasks, R.metrics), 3, true)
-      parts[#parts + 1] = "\n## Kendall's tau-b\n\n" .. report.markdown(report.tau_table(R.results, R.tasks, R.metrics, "kendall_tau"), 3, true)
+        .. report.markdown(tau("weighted_tau"), 3, true)
+      parts[#parts + 1] = "\n## Kendall's tau-b\n\n" .. report.markdown(tau("kendall_tau"), 3, true)
     end
     parts[#parts + 1] = "\n## Best model per task\n\n" .. report.markdown(M.best_table(R))
     parts[#parts + 1] = "\n## Scores\n\n" .. report.markdown(long_table(), 4)
     report.write(o.md, table.concat(parts), "--md")
   end
-  if o.html then report.write(o.html, require("pedlab.html").report(R, M.rank_json(R)), "--html") end
+  if o.html then
+    report.write(o.html, require("pedlab.html").report(R, M.rank_json(R)), "--html")
+  end
   if o.plot then pl.plot.rank_figures(R, o.plot) end
 end
 

@@ -22,7 +22,10 @@ function M.text(t, digits)
   end
   -- text columns (the first, and any whose first row holds a string) left-aligned
   local left = {}
-  for j = 1, #t.header do left[j] = j == 1 or (t.rows[1] and type(t.rows[1][j]) == "string" and not tonumber(t.rows[1][j])) end
+  for j = 1, #t.header do
+    local first = t.rows[1] and t.rows[1][j]
+    left[j] = j == 1 or (type(first) == "string" and not tonumber(first))
+  end
   local out = {}
   for i, r in ipairs(all) do
     local parts = {}
@@ -147,7 +150,7 @@ function M.ranks(values, models, lower)
   local order = {}
   for _, m in ipairs(models) do
     local v = values[m]
-    if type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge then order[#order + 1] = m end
+    if type(v) == "number" and v == v and math.abs(v) ~= math.huge then order[#order + 1] = m end
   end
   table.sort(order, function(a, b)
     if values[a] ~= values[b] then
