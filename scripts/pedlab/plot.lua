@@ -17,8 +17,8 @@ local M = {}
 -- Colour-blind safe: Okabe & Ito's eight (yellow last: weakest on white), then four of Paul
 -- Tol's muted scheme. Series past the twelfth reuse the colours with a dash pattern (lines) or
 -- another marker shape (points).
-M.PALETTE = { "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
-              "#882255", "#44AA99", "#999933", "#AA4499" }
+M.PALETTE = { "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+              "#F0E442", "#882255", "#44AA99", "#999933", "#AA4499" }
 M.DASHES = { "6,3", "2,2", "8,3,2,3" }
 M.MEAN_COLOR = "#333333"
 
@@ -224,13 +224,15 @@ end
 local LINES_KEYS = { "path", "title", "xlabel", "ylabel", "xscale", "series", "width", "height", "ymin",
                      "ymax" }
 local SERIES_KEYS = { "name", "x", "y", "dashed", "color", "markers", "bold" }
-local SCATTER_KEYS = { "path", "title", "xlabel", "ylabel", "points", "diagonal", "labels", "width", "height",
-                       "ranks" }
+local SCATTER_KEYS = { "path", "title", "xlabel", "ylabel", "points", "diagonal", "labels", "width",
+                       "height", "ranks" }
 
 -- series: dashed (a dashed line), bold (thick, for a mean), color, markers = false.
 local function lines_svg(o)
   local series = o.series
-  if type(series) ~= "table" or #series == 0 then error("plot.lines: series is empty (nothing to draw)", 3) end
+  if type(series) ~= "table" or #series == 0 then
+    error("plot.lines: series is empty (nothing to draw)", 3)
+  end
   local xmin, xmax, ymin, ymax = math.huge, -math.huge, math.huge, -math.huge
   local npts = 0
   for i, s in ipairs(series) do
@@ -306,7 +308,9 @@ end
 -- text; default the label)}; ranks = N: both axes are ranks 1..N.
 local function scatter_svg(o)
   local pts = o.points
-  if type(pts) ~= "table" or #pts == 0 then error("plot.scatter: points is empty (nothing to draw)", 3) end
+  if type(pts) ~= "table" or #pts == 0 then
+    error("plot.scatter: points is empty (nothing to draw)", 3)
+  end
   local xmin, xmax, ymin, ymax = math.huge, -math.huge, math.huge, -math.huge
   local groups, gindex = {}, {}
   local n = 0
@@ -324,7 +328,8 @@ local function scatter_svg(o)
   local int = nil
   if o.ranks ~= nil then
     if math.type(o.ranks) ~= "integer" or o.ranks < 1 then
-      error("plot.scatter: ranks must be a whole number >= 1 (the number of models), got " .. tostring(o.ranks), 3)
+      error("plot.scatter: ranks must be a whole number >= 1 (the number of models), got "
+            .. tostring(o.ranks), 3)
     end
     int = { 1, o.ranks }
   end
@@ -365,7 +370,9 @@ local function scatter_svg(o)
     entries[#entries + 1] = { name = g == "" and "points" or g, color = color(gi), kind = "marker",
                               shape = shape_of(gi) }
   end
-  if o.diagonal then entries[#entries + 1] = { name = "y = x", color = "#999999", kind = "line", dash = "5,3" } end
+  if o.diagonal then
+    entries[#entries + 1] = { name = "y = x", color = "#999999", kind = "line", dash = "5,3" }
+  end
   f:legend(W - lw + 12, 40, entries)
   return f:finish()
 end
@@ -573,18 +580,6 @@ function M.axis_plots(cells, o)
 end
 
 -- ---------------------------------------------------------------- rank figures
-local function ranks_of(values, names)
-  local order = {}
-  for _, m in ipairs(names) do if finite(values[m]) then order[#order + 1] = m end end
-  table.sort(order, function(a, b)
-    if values[a] ~= values[b] then return values[a] > values[b] end
-    return a < b
-  end)
-  local r = {}
-  for i, m in ipairs(order) do r[m] = i end
-  return r
-end
-
 local function safe(s) return (tostring(s):gsub("[^%w%-%.]", "_")) end
 
 -- PED's displacement (relative to the first step's: what exit_ratio compares) and potential
@@ -613,12 +608,14 @@ function M.ped_svgs(runs, what)
   local out = {}
   what = what and (what .. ": ") or ""
   if #series_d > 0 then
-    out[#out + 1] = { kind = "displacement", svg = lines_svg { title = what .. "PED displacement per step",
-      xlabel = "step", ylabel = "displacement / step 1's", series = series_d } }
+    out[#out + 1] = { kind = "displacement",
+      svg = lines_svg { title = what .. "PED displacement per step", xlabel = "step",
+                        ylabel = "displacement / step 1's", series = series_d } }
   end
   if #series_e > 0 then
-    out[#out + 1] = { kind = "energy", svg = lines_svg { title = what .. "PED potential energy per step",
-      xlabel = "step", ylabel = "energy / initial energy", series = series_e } }
+    out[#out + 1] = { kind = "energy",
+      svg = lines_svg { title = what .. "PED potential energy per step", xlabel = "step",
+                        ylabel = "energy / initial energy", series = series_e } }
   end
   return out
 end
@@ -640,6 +637,7 @@ end
 -- PED's displacement and energy per step for every model.
 -- Returns {{task, kind = "rank"|"displacement"|"energy", metric (rank), file, svg}, ...}.
 function M.rank_svgs(R)
+  local report = require "pedlab.report"
   local out = {}
   for _, task in ipairs(R.tasks) do
     local acc = R.zoo and R.zoo.gt and R.zoo.gt[task]
@@ -660,11 +658,14 @@ function M.rank_svgs(R)
           for m in pairs(scores) do if acc[m] then models[#models + 1] = m end end
           table.sort(models)
           nmax = math.max(nmax, #models)
-          local pr, tr = ranks_of(scores, models), ranks_of(acc, models)
+          -- ranks as the rank view gives them (a lower-is-better metric ranks low scores first)
+          local pr = report.ranks(scores, models, not report.higher_better(key))
+          local tr = report.ranks(acc, models)
           local labelled = key:match("^ped%+") ~= nil or not has_ped
           for _, m in ipairs(models) do
             if pr[m] then
-              pts[#pts + 1] = { x = pr[m], y = tr[m], label = labelled and m or nil, tip = m, group = key }
+              pts[#pts + 1] = { x = pr[m], y = tr[m], label = labelled and m or nil, tip = m,
+                                group = key }
             end
           end
         end
@@ -672,7 +673,8 @@ function M.rank_svgs(R)
           out[#out + 1] = { task = task, kind = "rank", metric = base,
             file = string.format("%s_rank_%s.svg", safe(task), safe(base)),
             svg = scatter_svg { title = string.format("%s: rank calibration of %s", task, base),
-                    xlabel = "predicted rank (1 = highest score)", ylabel = "true rank (1 = best fine-tuned accuracy)",
+                    xlabel = "predicted rank (1 = highest score)",
+                    ylabel = "true rank (1 = best fine-tuned accuracy)",
                     points = pts, diagonal = true, ranks = nmax } }
         end
       end
@@ -680,7 +682,8 @@ function M.rank_svgs(R)
     local runs = R.runs and R.runs[task]
     if runs and next(runs) then
       for _, fig in ipairs(M.ped_svgs(runs, task)) do
-        out[#out + 1] = { task = task, kind = fig.kind, file = safe(task) .. "_ped_" .. fig.kind .. ".svg", svg = fig.svg }
+        out[#out + 1] = { task = task, kind = fig.kind, svg = fig.svg,
+                          file = safe(task) .. "_ped_" .. fig.kind .. ".svg" }
       end
     end
   end
