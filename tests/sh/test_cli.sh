@@ -105,6 +105,13 @@ r = J["tasks"]["digits"]["logme"]
 assert r["accuracies"]["byol"] == 96.907 and r["true_rank"]["simclr"] == 1 and r["predicted_rank"]["simclr"] == 1, r
 assert sorted(r["predicted_rank"].values()) == list(range(1, 13))
 PY
+"$P" rank $Z --task digits --metric ncti_vc --quiet --json "$tmp/vc.json" >/dev/null
+/usr/bin/python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["tasks"]["digits"]["ncti_vc"]
+best = min(r["scores"], key=r["scores"].get)
+assert r["predicted_rank"][best] == 1, (best, r["predicted_rank"])' "$tmp/vc.json" \
+  && ok "a lower-is-better metric ranks its lowest score first" || bad "lower-is-better ranks"
 grep -q '^digits,logme,byol,0.22404341488181564,96.907,5,11,,$' "$tmp/r.csv" && ok "csv score row, short exact numbers" \
   || bad "csv score row: $(grep byol "$tmp/r.csv" | head -1)"
 grep -q '^digits,ped+logme,\*,,,,,weighted_tau,0.5171770952336163$' "$tmp/r.csv" && ok "csv tau rows" || bad "csv tau rows"
