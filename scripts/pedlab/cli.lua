@@ -548,7 +548,7 @@ end
 -- ---------------------------------------------------------------- demo
 function M.demo(argv)
   if argv[1] == "--help" then
-    io.write("usage: pedlab demo [--zoo DIR] [--gt FILE] [--plot DIR] [--md F] [--json F]\n"
+    io.write("usage: pedlab demo [--zoo DIR] [--gt FILE] [--plot DIR] [--md F] [--json F] [--html F]\n"
       .. "Ranks the bundled demo zoo (12 self-supervised CNNs, 3 image tasks) with\n"
       .. "LogME, SFDA and GBC, each with and without PED, and prints the weighted tau table.\n")
     return 0
