@@ -558,6 +558,30 @@ static int j_tostring(lua_State *L) {
     return 1;
 }
 
+/* pl.inputs() → {{path=, size=, mtime=, state="same"|"changed"|"gone"}, ...}: every input this
+ * process has read, in the order first read, as the files are now (size -1 when gone). */
+static int l_inputs(lua_State *L) {
+    static const char *const states[] = {"same", "changed", "gone"};
+    size_t n = pl_input_count();
+    lua_createtable(L, n > INT_MAX ? 0 : (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        pl_input_desc d;
+        pl_err err;
+        if (pl_input_describe(i, &d, &err)) return lpl_raise(L, &err);
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, d.path);
+        lua_setfield(L, -2, "path");
+        lua_pushinteger(L, (lua_Integer)d.size);
+        lua_setfield(L, -2, "size");
+        lua_pushinteger(L, (lua_Integer)d.mtime);
+        lua_setfield(L, -2, "mtime");
+        lua_pushstring(L, states[d.state]);
+        lua_setfield(L, -2, "state");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
 static const luaL_Reg journal_methods[] = {
     {"append", j_append}, {"read", j_read}, {"close", j_close}, {NULL, NULL}};
 static const luaL_Reg journal_meta[] = {
@@ -568,6 +592,7 @@ static const luaL_Reg funcs[] = {
     {"json_decode", l_json_decode}, {"write_file", l_write_file},
     {"check_output", l_check_output}, {"note_input", l_note_input}, {"read_file", l_read_file},
     {"mkdir", l_mkdir}, {"listdir", l_listdir}, {"exists", l_exists}, {"journal", l_journal},
+    {"inputs", l_inputs},
     {NULL, NULL}};
 
 void lpl_open_io(lua_State *L) {

@@ -2,7 +2,12 @@
 #include <cblas.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "data.h"
 
 #include "lpedlab.h"
 
@@ -171,6 +176,108 @@ static int l_get_threads(lua_State *L) {
     return 1;
 }
 
+#ifndef PL_GIT_COMMIT
+#define PL_GIT_COMMIT "unknown"
+#endif
+
+/* pl.build_info() → {version, commit (git, at configure time; "unknown" outside a clone), blas
+ * (OpenBLAS's configuration line), threads (BLAS threads now)}. */
+static int l_build_info(lua_State *L) {
+    const char *blas = openblas_get_config();
+    lua_createtable(L, 0, 4);
+    lua_pushliteral(L, PL_VERSION);
+    lua_setfield(L, -2, "version");
+    lua_pushliteral(L, PL_GIT_COMMIT);
+    lua_setfield(L, -2, "commit");
+    lua_pushstring(L, blas ? blas : "unknown");
+    lua_setfield(L, -2, "blas");
+    lua_pushinteger(L, openblas_get_num_threads());
+    lua_setfield(L, -2, "threads");
+    return 1;
+}
+
+/* pl.hostname() → this machine's name ("unknown" when it cannot be read). */
+static int l_hostname(lua_State *L) {
+    char name[256];
+    if (gethostname(name, sizeof name) != 0) strcpy(name, "unknown");
+    name[sizeof name - 1] = '\0';
+    lua_pushstring(L, name);
+    return 1;
+}
+
+/* pl.isatty(fd) → whether fd (0, 1 or 2) is a terminal: progress is drawn only on one. */
+static int l_isatty(lua_State *L) {
+    lua_Integer fd = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, fd >= 0 && fd <= 2, 1, "expected 0, 1 or 2");
+    lua_pushboolean(L, isatty((int)fd));
+    return 1;
+}
+
+/* ---------- progress of long passes, on a terminal ---------- */
+
+typedef struct {
+    char label[64];
+    double t0, pass_t0, last; /* when enabled, when this pass began, when last drawn */
+    size_t last_done, last_total, pass;
+    int drawn;
+} progress_state;
+
+static progress_state progress;
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void hms(char *out, size_t cap, double s) {
+    long v = (long)(s + 0.5);
+    if (v >= 3600) snprintf(out, cap, "%ldh%02ldm", v / 3600, v % 3600 / 60);
+    else if (v >= 60) snprintf(out, cap, "%ldm%02lds", v / 60, v % 60);
+    else snprintf(out, cap, "%lds", v);
+}
+
+/* The line sweeps draw: label [####....] done/total unit  elapsed E  ETA T */
+static void block_progress(void *ud, size_t done, size_t total) {
+    progress_state *p = ud;
+    double t = now_s();
+    if (p->pass == 0 || done <= p->last_done || total != p->last_total) { /* a new pass */
+        p->pass++;
+        p->pass_t0 = t;
+    }
+    p->last_done = done;
+    p->last_total = total;
+    if (done < total && t - p->last < 0.1) return;
+    p->last = t;
+    char el[32], eta[32], bar[25];
+    int fill = total ? (int)(24.0 * (double)done / (double)total) : 24;
+    for (int i = 0; i < 24; i++) bar[i] = i < fill ? '#' : '.';
+    bar[24] = 0;
+    hms(el, sizeof el, t - p->t0);
+    hms(eta, sizeof eta, done ? (t - p->pass_t0) / (double)done * (double)(total - done) : 0);
+    fprintf(stderr, "\r%s pass %zu [%s] %zu/%zu rows  elapsed %s  ETA %s  ", p->label, p->pass, bar, done,
+            total, el, eta);
+    fflush(stderr);
+    p->drawn = 1;
+}
+
+/* pl.progress(label): draw the progress of every pass over rows on stderr (the caller checks
+ * that stderr is a terminal); pl.progress(false) stops, ending the line. */
+static int l_progress(lua_State *L) {
+    if (lua_toboolean(L, 1)) {
+        const char *label = luaL_checkstring(L, 1);
+        memset(&progress, 0, sizeof progress);
+        snprintf(progress.label, sizeof progress.label, "%s", label);
+        progress.t0 = now_s();
+        pl_set_progress(block_progress, &progress);
+    } else {
+        pl_set_progress(NULL, NULL);
+        if (progress.drawn) fputc('\n', stderr);
+        progress.drawn = 0;
+    }
+    return 0;
+}
+
 /* PEDLAB_THREADS: unset or empty leaves OpenBLAS's default; anything else must be 1..MAX_THREADS. */
 static void threads_from_env(lua_State *L) {
     const char *env = getenv("PEDLAB_THREADS");
@@ -196,6 +303,14 @@ int luaopen_pedlab_core(lua_State *L) {
     lua_setfield(L, -2, "check_options");
     lua_pushliteral(L, PL_VERSION);
     lua_setfield(L, -2, "version");
+    lua_pushcfunction(L, l_build_info);
+    lua_setfield(L, -2, "build_info");
+    lua_pushcfunction(L, l_hostname);
+    lua_setfield(L, -2, "hostname");
+    lua_pushcfunction(L, l_isatty);
+    lua_setfield(L, -2, "isatty");
+    lua_pushcfunction(L, l_progress);
+    lua_setfield(L, -2, "progress");
     lpl_open_matrix(L);
     lpl_open_dataset(L);
     lpl_open_io(L);

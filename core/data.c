@@ -341,6 +341,14 @@ int pl_data_read(pl_data *d, size_t r0, size_t nr, double *out, pl_err *err) {
     return PL_OK;
 }
 
+static pl_progress_fn progress_fn;
+static void *progress_ud;
+
+void pl_set_progress(pl_progress_fn fn, void *ud) {
+    progress_fn = fn;
+    progress_ud = ud;
+}
+
 /* The block loop behind both foreach functions: rows from d (shift applied) or else src. */
 static int block_loop(pl_data *d, pl_source *src, const double *o, pl_block_fn fn, void *ud,
                       pl_err *err) {
@@ -361,6 +369,7 @@ static int block_loop(pl_data *d, pl_source *src, const double *o, pl_block_fn f
             for (size_t i = 0; i < nr; i++)
                 for (size_t j = 0; j < D; j++) buf[i * D + j] -= o[j];
         rc = fn(ud, r0, nr, buf, err);
+        if (!rc && progress_fn) progress_fn(progress_ud, r0 + nr, N);
     }
     free(buf);
     return rc;

@@ -657,3 +657,28 @@ void pl_journal_close(pl_journal *j) {
     free(j->path);
     free(j);
 }
+
+/* ---------- the inputs of this run, listed ---------- */
+
+size_t pl_input_count(void) { return n_inputs; }
+
+int pl_input_describe(size_t i, pl_input_desc *d, pl_err *err) {
+    if (i >= n_inputs)
+        return pl_err_set(err, PL_EINVAL, "input %zu of %zu: no such input", i + 1, n_inputs);
+    const noted_input *in = &inputs[i];
+    struct stat st;
+    d->path = in->name;
+    d->size = -1;
+    d->mtime = 0;
+    d->state = PL_INPUT_GONE;
+    if (stat(in->name, &st) == 0) {
+        d->size = (long long)st.st_size;
+        d->mtime = (long long)st.st_mtim.tv_sec;
+        d->state = st.st_dev == in->dev && st.st_ino == in->ino &&
+                           st.st_ctim.tv_sec == in->ctime.tv_sec &&
+                           st.st_ctim.tv_nsec == in->ctime.tv_nsec
+                       ? PL_INPUT_SAME
+                       : PL_INPUT_CHANGED;
+    }
+    return PL_OK;
+}

@@ -30,6 +30,18 @@ int pl_input_open(const char *path, int *fd, pl_err *err);
 int pl_input_open_kind(const char *path, const char *kind, int *fd, pl_err *err);
 /* 1 when the open fd is an input of this process (same device + inode); *name = its path. */
 int pl_input_is_noted(int fd, const char **name);
+/* The inputs noted so far, in the order first noted (for provenance): how many, and the i-th
+ * (0-based) as it is now: its path, size and modification time (seconds since the epoch), and
+ * whether the file at that path is still the one read (PL_INPUT_CHANGED: replaced or modified
+ * since; PL_INPUT_GONE: no longer there, size -1). d->path stays valid for the process. */
+typedef enum { PL_INPUT_SAME, PL_INPUT_CHANGED, PL_INPUT_GONE } pl_input_state;
+typedef struct {
+    const char *path;
+    long long size, mtime;
+    pl_input_state state;
+} pl_input_desc;
+size_t pl_input_count(void);
+int pl_input_describe(size_t i, pl_input_desc *d, pl_err *err);
 
 /* ---- outputs ---- */
 

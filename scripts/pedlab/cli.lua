@@ -110,6 +110,22 @@ local function check_ped_flags(metrics, given, cmd)
   end
 end
 
+-- ---------------------------------------------------------------- progress
+-- Progress is drawn on stderr when it is a terminal (PEDLAB_PROGRESS=0 turns it off).
+function M.progress_wanted()
+  return pl.isatty(2) and os.getenv("PEDLAB_PROGRESS") ~= "0"
+end
+
+-- fn() with every pass over rows drawn as a progress line (label) when wanted; the line is
+-- ended before an error propagates.
+function M.with_progress(label, fn)
+  if not M.progress_wanted() then return fn() end
+  pl.progress(label)
+  local ok, err = pcall(fn)
+  pl.progress(false)
+  if not ok then error(err, 0) end
+end
+
 -- ---------------------------------------------------------------- score
 local SCORE_HELP = [[
 usage: pedlab score --features F.npy --labels L.npy --metric M[,M...] [options]
@@ -164,8 +180,6 @@ function M.score(argv)
     end
     settings.ref = o.ref
   end
-  local ds, err = pl.dataset(o.features, o.labels, { source_probs = o.source_probs, source_labels = o.source_labels })
-  if not ds then error(err, 0) end
   if o.save_shift then
     if not o.save_shift:match("%.npy$") and not o.save_shift:match("%.csv$") then
       error("score: --save-shift " .. o.save_shift .. ": expected a file name ending in .npy or .csv", 0)
@@ -175,20 +189,25 @@ function M.score(argv)
   end
   local result, order = {}, {}
   local run, groups, moved_of = nil, {}, {}
-  if #after > 0 then
-    -- one PED run per distinct radius (a radius rule may give metrics different radii)
-    groups = ped.run_groups(ds, settings, after)
-    run = groups[1].run
-    for _, g in ipairs(groups) do for _, n in ipairs(g.names) do moved_of[n] = g.moved end end
-    if o.save_shift and #groups > 1 then
-      error("score: --save-shift: the radius rule gives the metrics " .. table.concat(after, ", ")
-            .. " different radii (several shifts); score them one at a time", 0)
+  M.with_progress("score", function()
+    local ds, err = pl.dataset(o.features, o.labels,
+                               { source_probs = o.source_probs, source_labels = o.source_labels })
+    if not ds then error(err, 0) end
+    if #after > 0 then
+      -- one PED run per distinct radius (a radius rule may give metrics different radii)
+      groups = ped.run_groups(ds, settings, after)
+      run = groups[1].run
+      for _, g in ipairs(groups) do for _, n in ipairs(g.names) do moved_of[n] = g.moved end end
+      if o.save_shift and #groups > 1 then
+        error("score: --save-shift: the radius rule gives the metrics " .. table.concat(after, ", ")
+              .. " different radii (several shifts); score them one at a time", 0)
+      end
     end
-  end
-  for _, m in ipairs(metrics) do
-    result[m.key] = pl.metrics.score(m.name, m.ped and moved_of[m.name] or ds, m.opts)
-    order[#order + 1] = m.key
-  end
+    for _, m in ipairs(metrics) do
+      result[m.key] = pl.metrics.score(m.name, m.ped and moved_of[m.name] or ds, m.opts)
+      order[#order + 1] = m.key
+    end
+  end)
   if run and o.save_shift then pl.save(o.save_shift, run.total_shift, "--save-shift") end -- once all succeeded
   if run then
     result.ped = { steps = run.steps, changes = run.changes, energy = run.energies, energy0 = run.energy0,
@@ -250,6 +269,8 @@ ranking against fine-tuned accuracies: weighted tau, tau-b, Pearson, rel@1, regr
   --no-ref            PED without rescaling by the reference sets (a variant)
   --seed N            seed for randomised metrics (a whole number; default 0)
   --json F, --csv F, --md F   write results (atomically; never over an input)
+  --html F            write one self-contained HTML page: the tau table, per task the models
+                      with scores, accuracies and ranks, the figures, settings and provenance
   --plot DIR          write SVG figures (rank-calibration scatter per task and metric)
   --threads N         BLAS threads
   --combiner F.lua    zoo-level metrics written in Lua: F returns {NAME = {parts = {...},
@@ -261,7 +282,8 @@ across the task's models; the JSON reports the parts.
 
 local RANK_SPEC = { ["--zoo"] = "value", ["--task"] = "value", ["--metric"] = "list", ["--gt"] = "value",
   ["--ref-name"] = "value", ["--json"] = "value", ["--csv"] = "value", ["--md"] = "value",
-  ["--plot"] = "value", ["--seed"] = "value", ["--threads"] = "value", ["--help"] = "flag",
+  ["--plot"] = "value", ["--html"] = "value", ["--seed"] = "value", ["--threads"] = "value",
+  ["--help"] = "flag",
   ["--quiet"] = "flag", ["--no-ref"] = "flag", ["--ref"] = "value", ["--save-shift"] = "value",
   ["--combiner"] = "list" }
 for k, v in pairs(M.PED_FLAGS) do RANK_SPEC[k] = v end
@@ -288,7 +310,7 @@ local function load_combiners(files, cmd)
   return out
 end
 
-local OUTPUTS = { "json", "csv", "md" }
+local OUTPUTS = { "json", "csv", "md", "html" }
 
 -- Rank a zoo: a sweep of one setting. o: parsed options (zoo, task, metric, gt, ref_name,
 -- seed, PED settings, ...). Returns the rank view R of pl.report plus R.settings.
@@ -327,7 +349,8 @@ function M.rank_zoo(o, cmd)
       grid[k] = v
     end
   end
-  local spec = { zoo = z, tasks = tasks, metrics = names, seed = seed, progress = false, no_ref = o.no_ref,
+  local spec = { zoo = z, tasks = tasks, metrics = names, seed = seed, progress = M.progress_wanted(),
+                 no_ref = o.no_ref,
                  combiners = user }
   if any_ped(metrics) then spec.grid = grid else spec.ped = false end
   local cells, info = pl.sweep(spec)
@@ -347,18 +370,51 @@ function M.rank_zoo(o, cmd)
   return R
 end
 
+-- What the numbers of a rank are, in words (printed above the tables).
+M.MEANING = "weighted Kendall's tau between a metric's ranking of the models and their fine-tuned "
+  .. "accuracies: higher is better, 1 = the same order, 0 = unrelated, -1 = reversed"
+
+-- The best model of each task by each metric's scores and by ground truth (fine-tuned
+-- accuracy); a metric's pick is starred when it is the truly best model.
+function M.best_table(R)
+  local report = pl.report
+  local header = { "task" }
+  local gt = R.zoo and R.zoo.gt
+  if gt then header[#header + 1] = "ground truth" end
+  for _, key in ipairs(R.metrics) do header[#header + 1] = key end
+  local t = { header = header, rows = {} }
+  for _, task in ipairs(R.tasks) do
+    local row = { task }
+    local truth
+    for _, key in ipairs(R.metrics) do
+      local rk = report.ranking(R.results[task][key].scores, gt and gt[task], key)
+      truth = truth or rk.true_best
+      local hit = truth and rk.predicted_best == truth
+      row[#row + 1] = (rk.predicted_best or "-") .. (hit and " *" or "")
+    end
+    if gt then table.insert(row, 2, truth or "-") end
+    t.rows[#t.rows + 1] = row
+  end
+  return t
+end
+
 function M.print_rank(R, quiet)
   local report = pl.report
+  local gt = R.zoo and R.zoo.gt
   for _, task in ipairs(R.tasks) do
     if not quiet then
       for _, key in ipairs(R.metrics) do
         local r = R.results[task][key]
-        local models = util.sorted_keys(r.scores)
-        table.sort(models, function(a, b) return r.scores[a] > r.scores[b] end)
-        local acc = R.zoo.gt and R.zoo.gt[task] or {}
-        local t = { header = { "#", "model", key, "accuracy" }, rows = {} }
-        for i, mdl in ipairs(models) do t.rows[i] = { tostring(i), mdl, r.scores[mdl], acc[mdl] } end
-        io.write(string.format("\n== %s — %s\n", task, key))
+        local rk = report.ranking(r.scores, gt and gt[task], key)
+        local header = { "#", "model", key }
+        if gt then header[4], header[5] = "accuracy", "true rank" end
+        local t = { header = header, rows = {} }
+        for i, mdl in ipairs(rk.models) do
+          t.rows[i] = { tostring(i), mdl, r.scores[mdl], rk.accuracies and rk.accuracies[mdl],
+                        rk.true_rank and tostring(rk.true_rank[mdl] or "-") }
+        end
+        io.write(string.format("\n== %s — %s (%s is better)\n", task, key,
+          report.higher_better(key) and "higher" or "lower"))
         io.write(report.text(t, 4))
         if r.weighted_tau then
           io.write(string.format("weighted tau %.4f   tau-b %.4f   pearson %.4f   rel@1 %.4f   regret@1 %.4f\n",
@@ -367,42 +423,120 @@ function M.print_rank(R, quiet)
       end
     end
   end
-  if R.zoo.gt then
-    io.write("\nWeighted Kendall's tau (rows: metrics, columns: tasks)\n")
+  io.write("\nBest model per task",
+    gt and " (* = the truly best, by fine-tuned accuracy)" or "", "\n")
+  io.write(report.text(M.best_table(R), 3))
+  if gt then
+    io.write("\nWeighted Kendall's tau (rows: metrics, columns: tasks)\n", M.MEANING, "\n")
     io.write(report.text(report.tau_table(R.results, R.tasks, R.metrics), 3))
   end
 end
 
-function M.rank_json(R)
-  local tasks = {}
-  for _, task in ipairs(R.tasks) do tasks[task] = R.results[task] end
-  return { version = R.version, settings = R.settings, tasks = tasks }
+local function iso_date(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", t) end
+
+-- Where a result came from: pedlab's version and commit, when, where, with which BLAS, the
+-- command line, and every input file read (size and modification time as they are now).
+function M.provenance(command)
+  local b = pl.build_info()
+  local inputs = {}
+  for _, i in ipairs(pl.inputs()) do
+    inputs[#inputs + 1] = { path = i.path, size = i.state ~= "gone" and i.size or nil,
+                            modified = i.state ~= "gone" and iso_date(i.mtime) or nil,
+                            changed = i.state ~= "same" and i.state or nil }
+  end
+  return { pedlab = b.version, commit = b.commit, date = iso_date(), host = pl.hostname(),
+           blas = b.blas, blas_threads = b.threads, command = command or {}, inputs = inputs }
 end
+
+function M.rank_json(R)
+  local report = pl.report
+  local gt = R.zoo and R.zoo.gt
+  local tasks = {}
+  for _, task in ipairs(R.tasks) do
+    tasks[task] = {}
+    for key, r in pairs(R.results[task]) do
+      local t = {}
+      for k, v in pairs(r) do t[k] = v end
+      local rk = report.ranking(r.scores, gt and gt[task], key)
+      t.accuracies, t.true_rank, t.predicted_rank = rk.accuracies, rk.true_rank, rk.predicted_rank
+      tasks[task][key] = t
+    end
+  end
+  R.provenance = R.provenance or M.provenance(R.command)
+  return { version = R.version, settings = R.settings, tasks = tasks, provenance = R.provenance,
+           measure = M.MEANING }
+end
+
+-- The settings of a rank as one line (for Markdown and HTML).
+function M.settings_line(R)
+  local s = R.settings or {}
+  local parts = { "zoo " .. tostring(s.zoo), "metrics " .. table.concat(R.metrics, ", "),
+                  "seed " .. tostring(s.seed) }
+  if s.ped then
+    local p = {}
+    for _, k in ipairs(pl.sweep.KEYS) do
+      if s.ped[k] ~= nil then p[#p + 1] = k .. " " .. util.fmt(s.ped[k]) end
+    end
+    if s.ped.force == nil then p[#p + 1] = "law " .. tostring(s.ped.law) end
+    p[#p + 1] = s.ped.ref and ("reference " .. tostring(s.ref_name)) or "no reference"
+    parts[#parts + 1] = "PED: " .. table.concat(p, ", ")
+  end
+  return table.concat(parts, "; ")
+end
+
+local CSV_MEASURES = { "weighted_tau", "kendall_tau", "pearson", "rel_at_1", "regret_at_1" }
 
 function M.write_outputs(R, o)
   local report = pl.report
+  if o.json or o.html then R.provenance = R.provenance or M.provenance(R.command) end
   if o.json then report.write(o.json, pl.json_encode(M.rank_json(R), true) .. "\n", "--json") end
+  local gt = R.zoo and R.zoo.gt
   local function long_table()
-    local t = { header = { "task", "metric", "model", "score", "accuracy" }, rows = {} }
+    local t = { header = { "task", "metric", "model", "score", "accuracy", "predicted rank", "true rank" },
+                rows = {} }
     for _, task in ipairs(R.tasks) do
       for _, key in ipairs(R.metrics) do
         local r = R.results[task][key]
+        local rk = report.ranking(r.scores, gt and gt[task], key)
         for _, mdl in ipairs(util.sorted_keys(r.scores)) do
-          t.rows[#t.rows + 1] = { task, key, mdl, r.scores[mdl], R.zoo.gt and R.zoo.gt[task] and R.zoo.gt[task][mdl] }
+          t.rows[#t.rows + 1] = { task, key, mdl, r.scores[mdl], rk.accuracies and rk.accuracies[mdl],
+                                  rk.predicted_rank[mdl], rk.true_rank and rk.true_rank[mdl] }
         end
       end
     end
     return t
   end
-  if o.csv then report.write(o.csv, report.csv(long_table()), "--csv") end
-  if o.md then
-    local parts = { "# pedlab rank\n" }
-    if R.zoo.gt then
-      parts[#parts + 1] = "## Weighted Kendall's tau\n\n" .. report.markdown(report.tau_table(R.results, R.tasks, R.metrics), 3)
-      parts[#parts + 1] = "\n## Kendall's tau-b\n\n" .. report.markdown(report.tau_table(R.results, R.tasks, R.metrics, "kendall_tau"), 3)
+  if o.csv then
+    local t = long_table()
+    if gt then
+      -- one row per task and metric: the rank measures (model column "*")
+      t.header[#t.header + 1] = "measure"
+      t.header[#t.header + 1] = "value"
+      for _, task in ipairs(R.tasks) do
+        for _, key in ipairs(R.metrics) do
+          local r = R.results[task][key]
+          for _, m in ipairs(CSV_MEASURES) do
+            if r[m] ~= nil then t.rows[#t.rows + 1] = { task, key, "*", nil, nil, nil, nil, m, r[m] } end
+          end
+        end
+      end
     end
+    report.write(o.csv, report.csv(t), "--csv")
+  end
+  if o.md then
+    local parts = { "# pedlab rank\n\n", "Settings: ", M.settings_line(R), "\n" }
+    if gt then
+      local function tau(measure) return report.tau_table(R.results, R.tasks, R.metrics, measure) end
+      parts[#parts + 1] = "\n## Weighted Kendall's tau\n\n" .. M.MEANING .. " (best per column in bold).\n\n"
+        .. report.markdown(tau("weighted_tau"), 3, true)
+      parts[#parts + 1] = "\n## Kendall's tau-b\n\n" .. report.markdown(tau("kendall_tau"), 3, true)
+    end
+    parts[#parts + 1] = "\n## Best model per task\n\n" .. report.markdown(M.best_table(R))
     parts[#parts + 1] = "\n## Scores\n\n" .. report.markdown(long_table(), 4)
     report.write(o.md, table.concat(parts), "--md")
+  end
+  if o.html then
+    report.write(o.html, require("pedlab.html").report(R, M.rank_json(R)), "--html")
   end
   if o.plot then pl.plot.rank_figures(R, o.plot) end
 end
@@ -414,6 +548,7 @@ function M.rank(argv)
   if not o.zoo then error("rank: --zoo DIR is required", 0) end
   M.set_threads(o, "rank")
   local R = M.rank_zoo(o, "rank")
+  R.command = { "pedlab", "rank", table.unpack(argv) }
   M.print_rank(R, o.quiet)
   M.write_outputs(R, o)
   return 0
@@ -421,13 +556,20 @@ end
 
 -- A file of pedlab's own tree (the folder holding scripts/, experiments/, data/), as a plain path.
 function M.home(rel)
-  return (package.pedlab_scripts:gsub("/scripts/?$", "")) .. "/" .. rel
+  local root = package.pedlab_scripts:gsub("/scripts/?$", "")
+  -- "bin/../share/pedlab" → "share/pedlab": a path for people to read
+  local parts = {}
+  for part in root:gmatch("[^/]+") do
+    if part == ".." and #parts > 0 and parts[#parts] ~= ".." then parts[#parts] = nil
+    elseif part ~= "." then parts[#parts + 1] = part end
+  end
+  return (root:sub(1, 1) == "/" and "/" or "") .. table.concat(parts, "/") .. "/" .. rel
 end
 
 -- ---------------------------------------------------------------- demo
 function M.demo(argv)
   if argv[1] == "--help" then
-    io.write("usage: pedlab demo [--zoo DIR] [--gt FILE] [--plot DIR] [--md F] [--json F]\n"
+    io.write("usage: pedlab demo [--zoo DIR] [--gt FILE] [--plot DIR] [--md F] [--json F] [--html F]\n"
       .. "Ranks the bundled demo zoo (12 self-supervised CNNs, 3 image tasks) with\n"
       .. "LogME, SFDA and GBC, each with and without PED, and prints the weighted tau table.\n")
     return 0

@@ -6,6 +6,7 @@
 --                points = {{x=, y=, label=, group=}, ...}}
 --   plot.pca2d(ds, moved, path [, title])    class clusters before/after PED on the top-2 PCs
 --   plot.rank_figures(R, dir)                the figures of a `pedlab rank` result
+--   plot.rank_svgs(R)                        the same figures as text (for the HTML report)
 --
 -- Every figure is built in memory and written with pl.write_file (temp file + rename): a
 -- plot that raises leaves no file behind. Non-finite values are skipped (lines break there).
@@ -13,10 +14,20 @@ local core = require "pedlab.core"
 
 local M = {}
 
-M.PALETTE = { "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-              "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939", "#843c39" }
+-- Colour-blind safe: Okabe & Ito's eight (yellow last: weakest on white), then four of Paul
+-- Tol's muted scheme. Series past the twelfth reuse the colours with a dash pattern (lines) or
+-- another marker shape (points).
+M.PALETTE = { "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+              "#F0E442", "#882255", "#44AA99", "#999933", "#AA4499" }
+M.DASHES = { "6,3", "2,2", "8,3,2,3" }
+M.MEAN_COLOR = "#333333"
 
 local function color(i) return M.PALETTE[(i - 1) % #M.PALETTE + 1] end
+-- The dash pattern of series i (nil: solid for the first twelve).
+local function dash_of(i)
+  local round = (i - 1) // #M.PALETTE
+  return round > 0 and M.DASHES[(round - 1) % #M.DASHES + 1] or nil
+end
 
 local function esc(s)
   return (tostring(s):gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;",
@@ -57,23 +68,40 @@ end
 
 local function tick_label(t, step)
   if step and step >= 1 and t == math.floor(t) then return string.format("%d", math.floor(t)) end
-  local s = string.format("%.4g", t)
-  return s
+  return string.format("%.4g", t)
 end
 
--- Log ticks: decades, plus 2× and 5× when the range spans fewer than three decades.
+-- Log ticks inside the data's range (never out to the next decade): 1×, 2× and 5× 10^k when
+-- the range spans at most three decades, decades otherwise; the ends when that leaves fewer
+-- than two. The axis spans the data plus 4% (of the log range) each side.
 local function log_ticks(lo, hi)
-  local a, b = math.floor(math.log(lo, 10) + 1e-9), math.ceil(math.log(hi, 10) - 1e-9)
-  if a == b then b = a + 1 end
+  if not (hi > lo) then lo, hi = lo / 2, hi * 2 end
+  local la, lb = math.log(lo, 10), math.log(hi, 10)
+  local a, b = math.floor(la + 1e-9), math.ceil(lb - 1e-9)
   local ticks = {}
-  local mults = (b - a) < 3 and { 1, 2, 5 } or { 1 }
+  local mults = (b - a) <= 3 and { 1, 2, 5 } or { 1 }
   for e = a, b do
     for _, m in ipairs(mults) do
       local t = m * 10 ^ e
-      if t >= 10 ^ a * (1 - 1e-9) and t <= 10 ^ b * (1 + 1e-9) then ticks[#ticks + 1] = t end
+      if t >= lo * (1 - 1e-9) and t <= hi * (1 + 1e-9) then ticks[#ticks + 1] = t end
     end
   end
-  return ticks, 10 ^ a, 10 ^ b
+  if #ticks < 2 then ticks = { lo, hi } end
+  local pad = (lb - la) * 0.04
+  return ticks, 10 ^ (la - pad), 10 ^ (lb + pad)
+end
+
+-- Whole-number ticks for ranks lo..hi: every one up to 12, then every 2nd, 5th, 10th...; the
+-- axis spans lo - 0.5 .. hi + 0.5.
+local function int_ticks(lo, hi)
+  local n, step = hi - lo + 1, 1
+  for _, s in ipairs({ 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000 }) do
+    step = s
+    if n / s <= 12 then break end
+  end
+  local ticks = {}
+  for t = lo, hi do if t == lo or t % step == 0 then ticks[#ticks + 1] = t end end
+  return ticks, lo - 0.5, hi + 0.5, 1
 end
 
 -- ---------------------------------------------------------------- a figure under construction
@@ -110,9 +138,12 @@ end
 function Fig:axes(p)
   local x0, y0, w, h = p.x0, p.y0, p.w, p.h
   local xt, xlo, xhi, xstep
-  if p.xscale == "log" then xt, xlo, xhi = log_ticks(p.xmin, p.xmax)
+  if p.xint then xt, xlo, xhi, xstep = int_ticks(p.xint[1], p.xint[2])
+  elseif p.xscale == "log" then xt, xlo, xhi = log_ticks(p.xmin, p.xmax)
   else xt, xlo, xhi, xstep = linear_ticks(p.xmin, p.xmax, p.xticks or 6) end
-  local yt, ylo, yhi, ystep = linear_ticks(p.ymin, p.ymax, p.yticks or 5)
+  local yt, ylo, yhi, ystep
+  if p.yint then yt, ylo, yhi, ystep = int_ticks(p.yint[1], p.yint[2])
+  else yt, ylo, yhi, ystep = linear_ticks(p.ymin, p.ymax, p.yticks or 5) end
   local sx
   if p.xscale == "log" then
     local la, lb = math.log(xlo, 10), math.log(xhi, 10)
@@ -146,6 +177,8 @@ function Fig:axes(p)
 end
 
 local SHAPES = { "circle", "square", "triangle", "diamond" }
+-- Group gi's marker: shapes cycle, shifted once per round of colours (13 differs from 1).
+local function shape_of(gi) return SHAPES[((gi - 1) + (gi - 1) // #M.PALETTE) % #SHAPES + 1] end
 
 -- A marker of the given shape centred at (x, y).
 local function marker(shape, x, y, r, fill, stroke, tip)
@@ -173,8 +206,9 @@ function Fig:legend(x, y, entries)
   for i, e in ipairs(entries) do
     local yy = y + 4 + 18 * (i - 1) + 9
     if e.kind == "line" then
-      self:add(string.format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2"%s/>',
-        n2(x + 6), n2(yy), n2(x + 26), n2(yy), e.color, e.dashed and ' stroke-dasharray="5,3"' or ""))
+      self:add(string.format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="%s"%s/>',
+        n2(x + 6), n2(yy), n2(x + 26), n2(yy), e.color, e.bold and "3.5" or "2",
+        e.dash and (' stroke-dasharray="' .. e.dash .. '"') or ""))
     else
       self:add(marker(e.shape or "circle", x + 16, yy, 4, e.fill or e.color, e.color))
     end
@@ -189,23 +223,22 @@ end
 -- ---------------------------------------------------------------- lines
 local LINES_KEYS = { "path", "title", "xlabel", "ylabel", "xscale", "series", "width", "height", "ymin",
                      "ymax" }
-local SERIES_KEYS = { "name", "x", "y", "dashed", "color", "markers" }
-local SCATTER_KEYS = { "path", "title", "xlabel", "ylabel", "points", "diagonal", "labels", "width", "height" }
+local SERIES_KEYS = { "name", "x", "y", "dashed", "color", "markers", "bold" }
+local SCATTER_KEYS = { "path", "title", "xlabel", "ylabel", "points", "diagonal", "labels", "width",
+                       "height", "ranks" }
 
-function M.lines(o)
-  core.check_options(o, "plot.lines", LINES_KEYS)
-  for i, se in ipairs(type(o.series) == "table" and o.series or {}) do
-    core.check_options(se, "plot.lines: series " .. i, SERIES_KEYS)
-  end
-  check_path("lines", o.path)
+-- series: dashed (a dashed line), bold (thick, for a mean), color, markers = false.
+local function lines_svg(o)
   local series = o.series
-  if type(series) ~= "table" or #series == 0 then error("plot.lines: series is empty (nothing to draw)", 2) end
+  if type(series) ~= "table" or #series == 0 then
+    error("plot.lines: series is empty (nothing to draw)", 3)
+  end
   local xmin, xmax, ymin, ymax = math.huge, -math.huge, math.huge, -math.huge
   local npts = 0
   for i, s in ipairs(series) do
-    if type(s.x) ~= "table" or type(s.y) ~= "table" then error("plot.lines: series " .. i .. " needs x and y arrays", 2) end
+    if type(s.x) ~= "table" or type(s.y) ~= "table" then error("plot.lines: series " .. i .. " needs x and y arrays", 3) end
     if #s.x ~= #s.y then
-      error(string.format("plot.lines: series %d (%s) has %d x values and %d y values", i, tostring(s.name), #s.x, #s.y), 2)
+      error(string.format("plot.lines: series %d (%s) has %d x values and %d y values", i, tostring(s.name), #s.x, #s.y), 3)
     end
     for j = 1, #s.x do
       local x, y = s.x[j], s.y[j]
@@ -216,7 +249,7 @@ function M.lines(o)
       end
     end
   end
-  if npts == 0 then error("plot.lines: no finite points to draw", 2) end
+  if npts == 0 then error("plot.lines: no finite points to draw", 3) end
   if o.ymin then ymin = math.min(ymin, o.ymin) end
   if o.ymax then ymax = math.max(ymax, o.ymax) end
   local W, H = o.width or 720, o.height or 440
@@ -226,14 +259,15 @@ function M.lines(o)
                           ymin = ymin, ymax = ymax, xscale = o.xscale, xlabel = o.xlabel, ylabel = o.ylabel }
   local entries = {}
   for i, s in ipairs(series) do
-    local c = s.color or color(i)
+    local c = s.color or (s.bold and M.MEAN_COLOR) or color(i)
+    local dash = s.dashed and "5,3" or dash_of(i)
     local segs, cur = {}, {}
     local marks = {}
     for j = 1, #s.x do
       local x, y = s.x[j], s.y[j]
       if finite(x) and finite(y) and (o.xscale ~= "log" or x > 0) then
         cur[#cur + 1] = n2(sx(x)) .. "," .. n2(sy(y))
-        marks[#marks + 1] = marker("circle", sx(x), sy(y), 3, c, c,
+        marks[#marks + 1] = marker(s.bold and "square" or "circle", sx(x), sy(y), s.bold and 4 or 3, c, c,
           string.format("%s: (%.4g, %.4g)", tostring(s.name or ("series " .. i)), x, y))
       elseif #cur > 0 then
         segs[#segs + 1] = cur
@@ -243,28 +277,45 @@ function M.lines(o)
     if #cur > 0 then segs[#segs + 1] = cur end
     for _, seg in ipairs(segs) do
       if #seg > 1 then
-        f:add(string.format('<polyline points="%s" fill="none" stroke="%s" stroke-width="2"%s/>',
-          table.concat(seg, " "), c, s.dashed and ' stroke-dasharray="5,3"' or ""))
+        f:add(string.format('<polyline points="%s" fill="none" stroke="%s" stroke-width="%s"%s/>',
+          table.concat(seg, " "), c, s.bold and "3.5" or "2", dash and (' stroke-dasharray="' .. dash .. '"') or ""))
       end
     end
     if s.markers ~= false then for _, m in ipairs(marks) do f:add(m) end end
-    entries[#entries + 1] = { name = s.name or ("series " .. i), color = c, kind = "line", dashed = s.dashed }
+    entries[#entries + 1] = { name = s.name or ("series " .. i), color = c, kind = "line", dash = dash, bold = s.bold }
   end
   f:legend(W - lw + 12, 40, entries)
-  return f:finish(o.path)
+  return f:finish()
+end
+
+local function check_lines(o)
+  core.check_options(o, "plot.lines", LINES_KEYS)
+  for i, se in ipairs(type(o.series) == "table" and o.series or {}) do
+    core.check_options(se, "plot.lines: series " .. i, SERIES_KEYS)
+  end
+end
+
+function M.lines(o)
+  check_lines(o)
+  check_path("lines", o.path)
+  local svg = lines_svg(o)
+  core.write_file(o.path, svg)
+  return svg
 end
 
 -- ---------------------------------------------------------------- scatter
-function M.scatter(o)
-  core.check_options(o, "plot.scatter", SCATTER_KEYS)
-  check_path("scatter", o.path)
+-- points: {x=, y=, group=, label= (drawn beside the point when labels are on), tip= (hover
+-- text; default the label)}; ranks = N: both axes are ranks 1..N.
+local function scatter_svg(o)
   local pts = o.points
-  if type(pts) ~= "table" or #pts == 0 then error("plot.scatter: points is empty (nothing to draw)", 2) end
+  if type(pts) ~= "table" or #pts == 0 then
+    error("plot.scatter: points is empty (nothing to draw)", 3)
+  end
   local xmin, xmax, ymin, ymax = math.huge, -math.huge, math.huge, -math.huge
   local groups, gindex = {}, {}
   local n = 0
   for i, p in ipairs(pts) do
-    if type(p) ~= "table" then error("plot.scatter: point " .. i .. " is not a table {x=, y=}", 2) end
+    if type(p) ~= "table" then error("plot.scatter: point " .. i .. " is not a table {x=, y=}", 3) end
     if finite(p.x) and finite(p.y) then
       n = n + 1
       xmin, xmax = math.min(xmin, p.x), math.max(xmax, p.x)
@@ -273,7 +324,15 @@ function M.scatter(o)
     local g = p.group == nil and "" or tostring(p.group)
     if not gindex[g] then groups[#groups + 1] = g gindex[g] = #groups end
   end
-  if n == 0 then error("plot.scatter: no finite points to draw", 2) end
+  if n == 0 then error("plot.scatter: no finite points to draw", 3) end
+  local int = nil
+  if o.ranks ~= nil then
+    if math.type(o.ranks) ~= "integer" or o.ranks < 1 then
+      error("plot.scatter: ranks must be a whole number >= 1 (the number of models), got "
+            .. tostring(o.ranks), 3)
+    end
+    int = { 1, o.ranks }
+  end
   if o.diagonal then
     xmin, xmax = math.min(xmin, ymin), math.max(xmax, ymax)
     ymin, ymax = xmin, xmax
@@ -282,7 +341,7 @@ function M.scatter(o)
   local lw = 190
   local f = figure(W, H, o.title)
   local sx, sy, r = f:axes { x0 = 72, y0 = 40, w = W - 72 - lw, h = H - 40 - 60, xmin = xmin, xmax = xmax,
-                             ymin = ymin, ymax = ymax, xlabel = o.xlabel, ylabel = o.ylabel }
+                             ymin = ymin, ymax = ymax, xlabel = o.xlabel, ylabel = o.ylabel, xint = int, yint = int }
   if o.diagonal then
     local a, b = math.max(r.xlo, r.ylo), math.min(r.xhi, r.yhi)
     f:add(string.format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#999999" stroke-width="1" stroke-dasharray="4,4"/>',
@@ -297,10 +356,11 @@ function M.scatter(o)
       local gi = gindex[p.group == nil and "" or tostring(p.group)]
       local off = ng > 1 and (gi - (ng + 1) / 2) * 5 or 0
       local c = color(gi)
-      local tip = string.format("%s%s (%.4g, %.4g)", p.label and (tostring(p.label) .. " ") or "",
+      local name = p.tip or p.label
+      local tip = string.format("%s%s (%.4g, %.4g)", name and (tostring(name) .. " ") or "",
         p.group and ("[" .. tostring(p.group) .. "]") or "", p.x, p.y)
-      f:add(marker(SHAPES[(gi - 1) % #SHAPES + 1], sx(p.x) + off, sy(p.y), 4.5, c, c, tip))
-      if show_labels and p.label and gi == 1 then
+      f:add(marker(shape_of(gi), sx(p.x) + off, sy(p.y), 4.5, c, c, tip))
+      if show_labels and p.label then
         f:text(sx(p.x) + 7 + math.abs(off), sy(p.y) - 6, p.label, 'font-size="9" fill="#555555"')
       end
     end
@@ -308,11 +368,21 @@ function M.scatter(o)
   local entries = {}
   for gi, g in ipairs(groups) do
     entries[#entries + 1] = { name = g == "" and "points" or g, color = color(gi), kind = "marker",
-                              shape = SHAPES[(gi - 1) % #SHAPES + 1] }
+                              shape = shape_of(gi) }
   end
-  if o.diagonal then entries[#entries + 1] = { name = "y = x", color = "#999999", kind = "line", dashed = true } end
+  if o.diagonal then
+    entries[#entries + 1] = { name = "y = x", color = "#999999", kind = "line", dash = "5,3" }
+  end
   f:legend(W - lw + 12, 40, entries)
-  return f:finish(o.path)
+  return f:finish()
+end
+
+function M.scatter(o)
+  core.check_options(o, "plot.scatter", SCATTER_KEYS)
+  check_path("scatter", o.path)
+  local svg = scatter_svg(o)
+  core.write_file(o.path, svg)
+  return svg
 end
 
 -- ---------------------------------------------------------------- PCA of class clusters
@@ -482,7 +552,7 @@ function M.axis_plots(cells, o)
       series[#series + 1] = { name = t, x = per[t].x, y = per[t].y }
       xs_all = xs_all or per[t].x
     end
-    local mean = { name = "mean over tasks", x = {}, y = {} }
+    local mean = { name = "mean over tasks", x = {}, y = {}, bold = true }
     for i, x in ipairs(xs_all or {}) do
       local sum, n = 0, 0
       for _, se in ipairs(series) do
@@ -510,25 +580,12 @@ function M.axis_plots(cells, o)
 end
 
 -- ---------------------------------------------------------------- rank figures
-local function ranks_of(values, names)
-  local order = {}
-  for _, m in ipairs(names) do if finite(values[m]) then order[#order + 1] = m end end
-  table.sort(order, function(a, b)
-    if values[a] ~= values[b] then return values[a] > values[b] end
-    return a < b
-  end)
-  local r = {}
-  for i, m in ipairs(order) do r[m] = i end
-  return r
-end
-
 local function safe(s) return (tostring(s):gsub("[^%w%-%.]", "_")) end
 
 -- PED's displacement (relative to the first step's: what exit_ratio compares) and potential
--- energy (relative to the initial energy) per step, a line per run: runs[name] = {changes,
--- energies, energy0} as sys:simulate returns. Writes PREFIX_ped_displacement.svg and
--- PREFIX_ped_energy.svg; returns the paths written.
-function M.ped_figures(runs, prefix, what)
+-- energy (relative to the initial energy) per step, a line per model: runs[name] = {changes,
+-- energies, energy0} as sys:simulate returns. Returns {{kind = "displacement"|"energy", svg}}.
+function M.ped_svgs(runs, what)
   local names = {}
   for m in pairs(runs) do names[#names + 1] = m end
   table.sort(names)
@@ -548,28 +605,40 @@ function M.ped_figures(runs, prefix, what)
       series_e[#series_e + 1] = { name = m, x = xs, y = ys }
     end
   end
-  local written = {}
+  local out = {}
   what = what and (what .. ": ") or ""
   if #series_d > 0 then
-    local path = prefix .. "_ped_displacement.svg"
-    M.lines { path = path, title = what .. "PED displacement per step", xlabel = "step",
-              ylabel = "displacement / step 1's", series = series_d }
-    written[#written + 1] = path
+    out[#out + 1] = { kind = "displacement",
+      svg = lines_svg { title = what .. "PED displacement per step", xlabel = "step",
+                        ylabel = "displacement / step 1's", series = series_d } }
   end
   if #series_e > 0 then
-    local path = prefix .. "_ped_energy.svg"
-    M.lines { path = path, title = what .. "PED potential energy per step", xlabel = "step",
-              ylabel = "energy / initial energy", series = series_e }
+    out[#out + 1] = { kind = "energy",
+      svg = lines_svg { title = what .. "PED potential energy per step", xlabel = "step",
+                        ylabel = "energy / initial energy", series = series_e } }
+  end
+  return out
+end
+
+-- The same figures written to PREFIX_ped_displacement.svg and PREFIX_ped_energy.svg; returns
+-- the paths written.
+function M.ped_figures(runs, prefix, what)
+  local written = {}
+  for _, fig in ipairs(M.ped_svgs(runs, what)) do
+    local path = prefix .. "_ped_" .. fig.kind .. ".svg"
+    core.write_file(path, fig.svg)
     written[#written + 1] = path
   end
   return written
 end
 
--- For each task: a rank-calibration scatter per base metric (plain and ped+ together), and
--- PED's displacement and energy per step for every model. Returns the paths written.
-function M.rank_figures(R, dir)
-  M.output_dir(dir, "plot.rank_figures")
-  local written = {}
+-- The figures of a `pedlab rank` result R, in order: for each task, a rank-calibration scatter
+-- per base metric (plain and ped+ together; the ped+ points labelled with their model), then
+-- PED's displacement and energy per step for every model.
+-- Returns {{task, kind = "rank"|"displacement"|"energy", metric (rank), file, svg}, ...}.
+function M.rank_svgs(R)
+  local report = require "pedlab.report"
+  local out = {}
   for _, task in ipairs(R.tasks) do
     local acc = R.zoo and R.zoo.gt and R.zoo.gt[task]
     if acc then
@@ -580,30 +649,55 @@ function M.rank_figures(R, dir)
         table.insert(members[base], key)
       end
       for _, base in ipairs(bases) do
-        local pts = {}
+        local pts, nmax = {}, 0
+        local has_ped = false
+        for _, key in ipairs(members[base]) do has_ped = has_ped or key:match("^ped%+") ~= nil end
         for _, key in ipairs(members[base]) do
           local scores = R.results[task][key].scores
           local models = {}
           for m in pairs(scores) do if acc[m] then models[#models + 1] = m end end
           table.sort(models)
-          local pr, tr = ranks_of(scores, models), ranks_of(acc, models)
+          nmax = math.max(nmax, #models)
+          -- ranks as the rank view gives them (a lower-is-better metric ranks low scores first)
+          local pr = report.ranks(scores, models, not report.higher_better(key))
+          local tr = report.ranks(acc, models)
+          local labelled = key:match("^ped%+") ~= nil or not has_ped
           for _, m in ipairs(models) do
-            if pr[m] then pts[#pts + 1] = { x = pr[m], y = tr[m], label = m, group = key } end
+            if pr[m] then
+              pts[#pts + 1] = { x = pr[m], y = tr[m], label = labelled and m or nil, tip = m,
+                                group = key }
+            end
           end
         end
         if #pts > 0 then
-          local path = string.format("%s/%s_rank_%s.svg", dir, safe(task), safe(base))
-          M.scatter { path = path, title = string.format("%s: rank calibration of %s", task, base),
-                      xlabel = "predicted rank (1 = highest score)", ylabel = "true rank (1 = best fine-tuned accuracy)",
-                      points = pts, diagonal = true }
-          written[#written + 1] = path
+          out[#out + 1] = { task = task, kind = "rank", metric = base,
+            file = string.format("%s_rank_%s.svg", safe(task), safe(base)),
+            svg = scatter_svg { title = string.format("%s: rank calibration of %s", task, base),
+                    xlabel = "predicted rank (1 = highest score)",
+                    ylabel = "true rank (1 = best fine-tuned accuracy)",
+                    points = pts, diagonal = true, ranks = nmax } }
         end
       end
     end
     local runs = R.runs and R.runs[task]
     if runs and next(runs) then
-      for _, p in ipairs(M.ped_figures(runs, dir .. "/" .. safe(task), task)) do written[#written + 1] = p end
+      for _, fig in ipairs(M.ped_svgs(runs, task)) do
+        out[#out + 1] = { task = task, kind = fig.kind, svg = fig.svg,
+                          file = safe(task) .. "_ped_" .. fig.kind .. ".svg" }
+      end
     end
+  end
+  return out
+end
+
+-- rank_svgs written into dir (made if absent). Returns the paths written.
+function M.rank_figures(R, dir)
+  M.output_dir(dir, "plot.rank_figures")
+  local written = {}
+  for _, fig in ipairs(M.rank_svgs(R)) do
+    local path = dir .. "/" .. fig.file
+    core.write_file(path, fig.svg)
+    written[#written + 1] = path
   end
   return written
 end

@@ -10,21 +10,31 @@ local M = {}
 -- A table: {header = {...}, rows = {{...}, ...}} of strings/numbers.
 local function cell(v, digits) return util.fmt_short(v, digits or 4) end
 
+-- Display width of a string: UTF-8 characters (bytes when it is not valid UTF-8).
+local function utf8_len(s) return utf8.len(s) or #s end
+
 function M.text(t, digits)
   local w = {}
   local all = { t.header }
   for _, r in ipairs(t.rows) do all[#all + 1] = r end
   for _, r in ipairs(all) do
-    for j = 1, #t.header do w[j] = math.max(w[j] or 0, #cell(r[j], digits)) end
+    for j = 1, #t.header do w[j] = math.max(w[j] or 0, utf8_len(cell(r[j], digits))) end
+  end
+  -- text columns (the first, and any whose first row holds a string) left-aligned
+  local left = {}
+  for j = 1, #t.header do
+    local first = t.rows[1] and t.rows[1][j]
+    left[j] = j == 1 or (type(first) == "string" and not tonumber(first))
   end
   local out = {}
   for i, r in ipairs(all) do
     local parts = {}
     for j = 1, #t.header do
       local s = cell(r[j], digits)
-      parts[j] = j == 1 and s .. string.rep(" ", w[j] - #s) or string.rep(" ", w[j] - #s) .. s
+      local pad = string.rep(" ", w[j] - utf8_len(s))
+      parts[j] = left[j] and s .. pad or pad .. s
     end
-    out[#out + 1] = table.concat(parts, "  ")
+    out[#out + 1] = (table.concat(parts, "  "):gsub("%s+$", ""))
     if i == 1 then
       local rule = {}
       for j = 1, #t.header do rule[j] = string.rep("-", w[j]) end
@@ -34,14 +44,38 @@ function M.text(t, digits)
   return table.concat(out, "\n") .. "\n"
 end
 
-function M.markdown(t, digits)
+-- The row index of the largest finite number in column j (nil when none).
+function M.best_row(t, j)
+  local best, bi = nil, nil
+  for i, r in ipairs(t.rows) do
+    local v = r[j]
+    if type(v) == "number" and v == v and (best == nil or v > best) then best, bi = v, i end
+  end
+  return bi
+end
+
+local function md_text(v, digits)
+  return (tostring(cell(v, digits)):gsub("|", "\\|"))
+end
+
+-- A Markdown table: text columns (a column whose first row holds a string) left-aligned,
+-- numbers right-aligned; with bold = true the largest number of each numeric column is bold.
+function M.markdown(t, digits, bold)
   local out = { "| " .. table.concat(t.header, " | ") .. " |" }
-  local rule = {}
-  for j = 1, #t.header do rule[j] = j == 1 and "---" or "---:" end
+  local rule, text_col, best = {}, {}, {}
+  for j = 1, #t.header do
+    local first = t.rows[1] and t.rows[1][j]
+    text_col[j] = j == 1 or type(first) == "string"
+    rule[j] = text_col[j] and ":---" or "---:"
+    if bold and not text_col[j] then best[j] = M.best_row(t, j) end
+  end
   out[#out + 1] = "| " .. table.concat(rule, " | ") .. " |"
-  for _, r in ipairs(t.rows) do
+  for i, r in ipairs(t.rows) do
     local parts = {}
-    for j = 1, #t.header do parts[j] = cell(r[j], digits) end
+    for j = 1, #t.header do
+      parts[j] = md_text(r[j], digits)
+      if best[j] == i then parts[j] = "**" .. parts[j] .. "**" end
+    end
     out[#out + 1] = "| " .. table.concat(parts, " | ") .. " |"
   end
   return table.concat(out, "\n") .. "\n"
@@ -97,6 +131,59 @@ function M.tau_table(results, tasks, metrics, measure)
   return { header = header, rows = rows }
 end
 
+
+-- Whether a metric key ("ped+gbc:type=spherical", "logme") ranks models by larger scores:
+-- the registry's direction (metrics written in Lua: higher is better).
+local lower_better
+function M.higher_better(key)
+  if not lower_better then
+    lower_better = {}
+    for _, d in ipairs(core.metrics.list()) do lower_better[d.name] = d.higher_better == false end
+  end
+  local name = key:gsub("^ped%+", ""):match("^[^:]*")
+  return not lower_better[name]
+end
+
+-- Ranks 1..n of values[m] for the models m (larger first, or smaller with lower = true; ties
+-- by model name); models whose value is missing or not finite get no rank.
+function M.ranks(values, models, lower)
+  local order = {}
+  for _, m in ipairs(models) do
+    local v = values[m]
+    if type(v) == "number" and v == v and math.abs(v) ~= math.huge then order[#order + 1] = m end
+  end
+  table.sort(order, function(a, b)
+    if values[a] ~= values[b] then
+      if lower then return values[a] < values[b] end
+      return values[a] > values[b]
+    end
+    return a < b
+  end)
+  local r = {}
+  for i, m in ipairs(order) do r[m] = i end
+  return r, order
+end
+
+-- One task and metric of a rank view: the models in predicted order (best score first; the
+-- unscored last), their accuracies (acc: {model: accuracy} or nil), predicted and true ranks,
+-- and the predicted and the truly best model.
+function M.ranking(scores, acc, key)
+  local models = {}
+  for m in pairs(scores) do models[#models + 1] = m end
+  table.sort(models)
+  local predicted, order = M.ranks(scores, models, not M.higher_better(key))
+  local seen = {}
+  for _, m in ipairs(order) do seen[m] = true end
+  for _, m in ipairs(models) do if not seen[m] then order[#order + 1] = m end end
+  local out = { models = order, predicted_rank = predicted, predicted_best = order[1] }
+  if acc then
+    local accuracies = {}
+    for _, m in ipairs(models) do accuracies[m] = acc[m] end
+    local true_rank, by_acc = M.ranks(accuracies, models)
+    out.accuracies, out.true_rank, out.true_best = accuracies, true_rank, by_acc[1]
+  end
+  return out
+end
 
 -- ---------------------------------------------------------------- result records
 -- A cell's metric label: "logme" or "ped+logme".

@@ -106,12 +106,17 @@ function M.metric_specs(list)
   return out
 end
 
--- Numbers as text: fmt is exact (reads back the same bits), fmt_short has fixed digits for
--- tables, fmt_g is compact (%.6g) for settings.
+-- Numbers as text: fmt is exact and short (the fewest digits that read back as the same
+-- number: 96.907, not 96.906999999999996; every CSV and text writer uses it), fmt_short has
+-- fixed digits for tables, fmt_g is compact (%.6g) for settings.
 function M.fmt(x)
   if type(x) ~= "number" then return tostring(x) end
   if x ~= x then return "nan" end
+  if x == math.huge or x == -math.huge then return x > 0 and "inf" or "-inf" end
   if math.type(x) == "integer" then return tostring(x) end
+  -- %.15g already drops the digits a shorter form would (a double's spacing is far below
+  -- 10^-15 of its size), so the first of 15..17 that reads back is the shortest
+  -- (subnormals aside, which keep up to 17 digits)
   for prec = 15, 17 do
     local s = string.format("%." .. prec .. "g", x)
     if tonumber(s) == x then return s end

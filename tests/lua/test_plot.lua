@@ -170,6 +170,74 @@ T.case("plot.rank_figures and ped_figures on a pedlab rank result", function()
   T.eq(#w2, 2)
 end)
 
+-- The tick labels of an SVG (text elements centred under or ending at an axis), as numbers.
+local function ticks(svg, anchor)
+  local out = {}
+  for v in svg:gmatch('text%-anchor="' .. anchor .. '" fill="#333333">([^<]*)<') do out[#out + 1] = tonumber(v) end
+  return out
+end
+
+T.case("plot: a log axis ends at the data (16), not at the next decade", function()
+  local svg = plot.lines { path = dir .. "/log16.svg", xscale = "log",
+                           series = { { name = "s", x = { 1, 2, 4, 8, 16 }, y = { 1, 2, 3, 4, 5 } } } }
+  local xt = ticks(svg, "middle")
+  T.eq(xt[1], 1, "first tick")
+  T.eq(xt[#xt], 10, "last tick: 10 (20 and 100 lie beyond the data)")
+  assert(not svg:find(">100<", 1, true), "no tick at 100")
+  local svg2 = plot.lines { path = dir .. "/log2.svg", xscale = "log",
+                            series = { { name = "s", x = { 3, 4 }, y = { 1, 2 } } } }
+  T.eq(#ticks(svg2, "middle"), 2, "a range with no 1/2/5 tick shows its ends")
+end)
+
+T.case("plot: rank axes run 1..N (the number of models)", function()
+  local pts = {}
+  for i = 1, 12 do pts[i] = { x = i, y = 13 - i } end
+  local svg = plot.scatter { path = dir .. "/ranks.svg", points = pts, ranks = 12, diagonal = true }
+  local xt, yt = ticks(svg, "middle"), ticks(svg, "end")
+  T.eq(#xt, 12, "x ticks")
+  T.eq(xt[1], 1)
+  T.eq(xt[12], 12)
+  T.eq(yt[#yt], 12, "y axis ends at 12")
+  T.raises("ranks must be a whole number", plot.scatter, { path = dir .. "/r.svg", points = pts, ranks = 0 })
+end)
+
+T.case("plot: colour-blind-safe palette for 12 series, dashes beyond; the mean bold", function()
+  T.eq(plot.PALETTE[1], "#0072B2", "Okabe-Ito blue first")
+  T.eq(#plot.PALETTE, 12)
+  local seen = {}
+  for _, c in ipairs(plot.PALETTE) do
+    assert(not seen[c], "colour twice: " .. c)
+    seen[c] = true
+  end
+  local series = {}
+  for i = 1, 14 do series[i] = { name = "s" .. i, x = { 1, 2 }, y = { i, i + 1 } } end
+  series[15] = { name = "mean", x = { 1, 2 }, y = { 3, 4 }, bold = true }
+  local svg = plot.lines { path = dir .. "/many.svg", series = series }
+  local lines = {}
+  for l in svg:gmatch("<polyline [^>]*>") do lines[#lines + 1] = l end
+  T.eq(#lines, 15)
+  for i = 1, 12 do
+    assert(lines[i]:find('stroke="' .. plot.PALETTE[i] .. '"', 1, true), "series " .. i .. " colour")
+    assert(not lines[i]:find("dasharray", 1, true), "series " .. i .. " solid")
+  end
+  assert(lines[13]:find('stroke="' .. plot.PALETTE[1] .. '"', 1, true) and lines[13]:find('stroke-dasharray="6,3"', 1, true),
+    "series 13: colour 1, dashed")
+  assert(lines[15]:find('stroke-width="3.5"', 1, true) and lines[15]:find(plot.MEAN_COLOR, 1, true), "the mean bold")
+end)
+
+T.case("plot.rank_svgs: ped+ points labelled with their model, rank axes to the models", function()
+  local cli = require "pedlab.cli"
+  local R = cli.rank_zoo({ zoo = ZOO, task = "digits", ref_name = "fmnist-train", metric = { "logme,ped+logme" } }, "test")
+  local figs = plot.rank_svgs(R)
+  T.eq(figs[1].kind, "rank")
+  local svg = figs[1].svg
+  local labels = 0
+  for _ in svg:gmatch('font%-size="9"') do labels = labels + 1 end
+  T.eq(labels, #R.zoo.models, "one label per ped+ point")
+  local xt = ticks(svg, "middle")
+  T.eq(xt[#xt], #R.zoo.models, "x axis ends at the number of models")
+end)
+
 os.execute('rm -rf "' .. dir .. '"')
 os.remove(tmp)
 T.done()

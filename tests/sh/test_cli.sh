@@ -76,6 +76,8 @@ expect_err "rank --combiner not used" "--combiner defines 'mine' but no --metric
   && ok "rank --combiner" || bad "rank --combiner"
 expect_err "rank --seed 1.5" "--seed 1.5: expected a whole number" rank $Z --metric logme --seed 1.5
 expect_err "rank --json onto gt.json" "gt.json" rank $Z --task digits --metric logme --json "${PL_SOURCE_DIR}/data/demo/gt.json"
+expect_err "rank --html onto gt.json" "gt.json" rank $Z --task digits --metric logme --html "${PL_SOURCE_DIR}/data/demo/gt.json"
+expect_err "rank --html into a missing folder" "$tmp/no/r.html" rank $Z --task digits --metric logme --html "$tmp/no/r.html"
 (cd "$tmp" && "$P" rank $Z --task digits --metric logme --quiet --plot 'plots/$(touch PWNED)' >/dev/null 2>&1)
 [ ! -e "$tmp/PWNED" ] && [ -d "$tmp/plots/\$(touch PWNED)" ] && ok "--plot is a folder name, never shell" \
   || bad "--plot reached a shell"
@@ -83,6 +85,75 @@ expect_err "rank --json onto gt.json" "gt.json" rank $Z --task digits --metric l
 out=$("$P" "${PL_SOURCE_DIR}/experiments/table1.lua" $Z --out "$tmp/t1.jsonl" --no-progress 2>&1) || bad "table1 runs: $out"
 rows=$(echo "$out" | sed -n '/^Weighted/,/^$/p' | grep -cE '^(ped\+)?(logme|sfda|gbc) ')
 [ "$rows" = 6 ] && ok "table1 prints every metric with and without PED" || bad "table1 rows ($rows): $out"
+
+# outputs: what the numbers mean, the best models, provenance, CSV tau rows and short numbers,
+# Markdown best in bold with a settings line
+out=$("$P" rank $Z --task digits --metric logme,ped+logme --ref-name fmnist-train --quiet \
+  --json "$tmp/r.json" --csv "$tmp/r.csv" --md "$tmp/r.md") || bad "rank with outputs"
+echo "$out" | grep -q "higher is better" && ok "rank says higher is better" || bad "rank meaning: $out"
+echo "$out" | grep -qE '^digits +simclr +simclr \* +rotnet$' && ok "rank prints the best model per task" \
+  || bad "best model per task: $out"
+/usr/bin/python3 - "$tmp/r.json" <<'PY' && ok "json provenance, accuracies, ranks" || bad "json provenance, accuracies, ranks"
+import json, os, sys
+J = json.load(open(sys.argv[1]))
+p = J["provenance"]
+assert p["pedlab"] == J["version"] and p["commit"] and p["host"] and p["blas"] and p["blas_threads"] >= 1, p
+assert p["date"].endswith("Z") and p["command"][:2] == ["pedlab", "rank"], p
+gt = [i for i in p["inputs"] if i["path"].endswith("/gt.json")][0]
+assert gt["size"] == os.path.getsize(gt["path"]) and gt["modified"].endswith("Z"), gt
+r = J["tasks"]["digits"]["logme"]
+assert r["accuracies"]["byol"] == 96.907 and r["true_rank"]["simclr"] == 1 and r["predicted_rank"]["simclr"] == 1, r
+assert sorted(r["predicted_rank"].values()) == list(range(1, 13))
+PY
+"$P" rank $Z --task digits --metric ncti_vc --quiet --json "$tmp/vc.json" >/dev/null
+/usr/bin/python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["tasks"]["digits"]["ncti_vc"]
+best = min(r["scores"], key=r["scores"].get)
+assert r["predicted_rank"][best] == 1, (best, r["predicted_rank"])' "$tmp/vc.json" \
+  && ok "a lower-is-better metric ranks its lowest score first" || bad "lower-is-better ranks"
+grep -q '^digits,logme,byol,0.22404341488181564,96.907,5,11,,$' "$tmp/r.csv" && ok "csv score row, short exact numbers" \
+  || bad "csv score row: $(grep byol "$tmp/r.csv" | head -1)"
+grep -q '^digits,ped+logme,\*,,,,,weighted_tau,0.5171770952336163$' "$tmp/r.csv" && ok "csv tau rows" || bad "csv tau rows"
+grep -q '^Settings: zoo .*PED: .*radius 0.6' "$tmp/r.md" && ok "md settings line" || bad "md settings line"
+grep -q '^| ped+logme | \*\*0.517\*\* | \*\*0.517\*\* |$' "$tmp/r.md" && grep -q '^| :--- | ---: | ---: |$' "$tmp/r.md" \
+  && ok "md best bold, text left, numbers right" || bad "md table: $(grep -A4 'Weighted' "$tmp/r.md")"
+grep -q '^| digits | logme | byol | 0.2240 | 96.907' "$tmp/r.md" && ok "md model column" || bad "md model column"
+out=$("$P" demo) || bad "demo runs"
+echo "$out" | grep -q "higher is better" && echo "$out" | grep -qE '^digits +simclr ' && ok "demo says what and which" \
+  || bad "demo output: $out"
+echo "$out" | grep -q '\.\./' && bad "demo prints a path with ../" || ok "demo path tidy"
+[ "$("$P" -e 'package.pedlab_scripts = "/opt/x/bin/../share/pedlab/scripts"
+  print(require("pedlab.cli").home("data/demo"))')" = /opt/x/share/pedlab/data/demo ] && ok "cli.home tidies bin/../" \
+  || bad "cli.home"
+
+[ "$("$P" -e 'local u = require "pedlab.util"
+  print(u.fmt(96.907), u.fmt(0.1 + 0.2), u.fmt(1 / 0), u.fmt(-1 / 0), u.fmt(0 / 0), u.fmt(2^-1074) + 0 == 2^-1074)')" \
+  = "$(printf '96.907\t0.30000000000000004\tinf\t-inf\tnan\ttrue')" ] && ok "util.fmt: shortest exact" || bad "util.fmt"
+printf '{"a": 1}' > "$tmp/in1.json"; printf '{"b": 2}' > "$tmp/in2.json"
+out=$(cd "$tmp" && "$P" -e 'local pl = require "pedlab"
+  pl.load("in1.json"); pl.load("in2.json"); pl.load("in1.json")
+  os.remove("in2.json")
+  for _, i in ipairs(pl.inputs()) do print(i.path, i.size, i.state, math.type(i.mtime)) end')
+[ "$out" = "$(printf 'in1.json\t8\tsame\tinteger\nin2.json\t-1\tgone\tinteger')" ] \
+  && ok "pl.inputs: each input once, in order, with size and state" || bad "pl.inputs: $out"
+# progress: drawn on stderr when it is a terminal (a pseudo-terminal from script(1)), never
+# into a file or pipe
+"$P" score $B --metric logme,sfda 2>"$tmp/err.txt" >/dev/null && [ ! -s "$tmp/err.txt" ] \
+  && ok "score: no progress when stderr is a file" || bad "score progress into a file: $(cat "$tmp/err.txt")"
+"$P" rank $Z --task digits --metric logme --quiet 2>"$tmp/err.txt" >/dev/null && [ ! -s "$tmp/err.txt" ] \
+  && ok "rank: no progress when stderr is a file" || bad "rank progress into a file: $(cat "$tmp/err.txt")"
+if command -v script >/dev/null; then
+  out=$(script -qec "'$P' score $B --metric logme,sfda" /dev/null | tr '\r' '\n')
+  echo "$out" | grep -qE '^score pass 1 \[#+\] 200/200 rows  elapsed [0-9]+s  ETA [0-9]+s' \
+    && echo "$out" | grep -q '^logme' && ok "score: progress on a terminal" || bad "score progress on a terminal: $out"
+  out=$(script -qec "'$P' rank $Z --task digits,fmnist-rot90 --metric logme --quiet" /dev/null | tr '\r' '\n')
+  echo "$out" | grep -q '2/2 cells .*ETA' && ok "rank: progress on a terminal" || bad "rank progress on a terminal: $out"
+  out=$(PEDLAB_PROGRESS=0 script -qec "'$P' score $B --metric logme" /dev/null)
+  echo "$out" | grep -q 'pass' && bad "PEDLAB_PROGRESS=0 draws progress" || ok "PEDLAB_PROGRESS=0"
+else
+  echo "skip: script(1) not installed (progress on a terminal)"
+fi
 
 "$P" metrics | grep -q "^logme" && ok "metrics list" || bad "metrics list"
 # radius = auto[:RULE]: score and rank, and the issue's command line on a small zoo

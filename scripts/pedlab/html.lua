@@ -1,0 +1,273 @@
+-- pedlab.html — the page `pedlab rank --html` writes: one self-contained file (inline CSS and
+-- SVG; no scripts, fonts or anything fetched) with the weighted-tau matrix, the best model per
+-- task, per task the models in predicted order with accuracy and ranks, the figures, the
+-- settings and the provenance. Every number shown carries its exact value in data-value.
+--   html.report(R, J) → the page (R: cli.rank_zoo's view, J: cli.rank_json(R))
+local util = require "pedlab.util"
+local plot = require "pedlab.plot"
+local report = require "pedlab.report"
+
+local M = {}
+
+local esc = plot.escape
+M.escape = esc
+
+local CSS = [[
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
+       color: #1a1a1a; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: .2em; }
+h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; }
+h3 { margin: 1.2em 0 .3em; font-size: 1.05em; }
+table { border-collapse: collapse; margin: .5em 0 1em; }
+th, td { padding: .25em .7em; border-bottom: 1px solid #e6e6e6; }
+th { text-align: left; background: #f4f4f4; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.best { font-weight: bold; background: #e3f0fa; }
+.delta { font-size: .8em; margin-left: .4em; }
+.delta.up { color: #006d4f; } .delta.down { color: #b03000; }
+tr.true-best td { background: #fff4d6; } tr.pred-best td:first-child { font-weight: bold; }
+.mark { font-size: .8em; color: #555; margin-left: .5em; white-space: nowrap; }
+.measures { color: #444; }
+.meaning { color: #333; background: #f7f7f7; padding: .6em .8em; border-left: 3px solid #0072B2; }
+figure { margin: 1em 0; } svg { max-width: 100%; height: auto; }
+code, .path { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .92em;
+              word-break: break-all; }
+]]
+
+local function num(v, digits)
+  if type(v) ~= "number" then return "-" end
+  if v ~= v then return "nan" end
+  return string.format("%." .. digits .. "f", v)
+end
+
+-- A numeric cell: the shown digits, the exact value in data-value, extra attributes.
+local function num_td(v, digits, class, extra)
+  local exact = type(v) == "number" and util.fmt(v) or ""
+  return string.format('<td class="num%s" data-value="%s"%s>%s</td>',
+    class and (" " .. class) or "", esc(exact), extra and (" " .. extra) or "", num(v, digits))
+end
+
+local function plain_of(key) return key:match("^ped%+(.+)$") end
+
+-- The Table-1 matrix: weighted tau per metric and task, the mean, the best per column in bold,
+-- and for every ped+ row the change from the plain metric.
+local function tau_matrix(R, out)
+  local t = report.tau_table(R.results, R.tasks, R.metrics)
+  local ncol = #t.header
+  local best = {}
+  for j = 2, ncol do best[j] = report.best_row(t, j) end
+  local index = {}
+  for i, row in ipairs(t.rows) do index[row[1]] = i end
+  out[#out + 1] = '<table id="tau" class="matrix"><thead><tr><th>metric</th>'
+  for j = 2, ncol do out[#out + 1] = '<th class="num">' .. esc(t.header[j]) .. "</th>" end
+  out[#out + 1] = "</tr></thead><tbody>"
+  for i, row in ipairs(t.rows) do
+    local plain = plain_of(row[1])
+    local prow = plain and index[plain] and t.rows[index[plain]]
+    out[#out + 1] = string.format('<tr data-metric="%s"><th scope="row">%s</th>',
+      esc(row[1]), esc(row[1]))
+    for j = 2, ncol do
+      local v, base = row[j], prow and prow[j]
+      local delta = ""
+      if type(v) == "number" and type(base) == "number" and v == v and base == base then
+        local d = v - base
+        delta = string.format(' <span class="delta %s" title="change from %s">%s%s</span>',
+          d >= 0 and "up" or "down", esc(plain), d >= 0 and "+" or "−", num(math.abs(d), 3))
+      end
+      local cell = num_td(v, 3, best[j] == i and "best" or nil,
+        string.format('data-task="%s"', esc(t.header[j])))
+      out[#out + 1] = cell:gsub("</td>$", function() return delta .. "</td>" end)
+    end
+    out[#out + 1] = "</tr>"
+  end
+  out[#out + 1] = "</tbody></table>"
+  out[#out + 1] = "<p>Bold: the best metric of each column. Beside each ped+ value, its change "
+    .. "from the plain metric.</p>"
+end
+
+local function best_per_task(R, out)
+  local cli = require "pedlab.cli"
+  local t = cli.best_table(R)
+  out[#out + 1] = '<table id="best"><thead><tr>'
+  for _, h in ipairs(t.header) do out[#out + 1] = "<th>" .. esc(h) .. "</th>" end
+  out[#out + 1] = "</tr></thead><tbody>"
+  for _, row in ipairs(t.rows) do
+    out[#out + 1] = "<tr>"
+    for j, v in ipairs(row) do
+      local tag = j == 1 and 'th scope="row"' or "td"
+      out[#out + 1] = "<" .. tag .. ">" .. esc(v) .. (j == 1 and "</th>" or "</td>")
+    end
+    out[#out + 1] = "</tr>"
+  end
+  out[#out + 1] = "</tbody></table>"
+end
+
+local MEASURES = { { "weighted_tau", "weighted τ" }, { "kendall_tau", "τ-b" },
+                   { "pearson", "Pearson r" }, { "rel_at_1", "rel@1" },
+                   { "regret_at_1", "regret@1" } }
+
+-- One task and metric: the models in predicted order.
+local function model_table(task, key, r, out)
+  out[#out + 1] = string.format('<h3>%s <span class="mark">(%s score is better)</span></h3>',
+    esc(key), report.higher_better(key) and "higher" or "lower")
+  if r.weighted_tau then
+    local m = {}
+    for _, p in ipairs(MEASURES) do
+      if r[p[1]] ~= nil then m[#m + 1] = esc(p[2]) .. " " .. num(r[p[1]], 3) end
+    end
+    out[#out + 1] = '<p class="measures">' .. table.concat(m, " · ") .. "</p>"
+  end
+  out[#out + 1] = string.format('<table class="models" data-task="%s" data-metric="%s">',
+    esc(task), esc(key))
+  out[#out + 1] = '<thead><tr><th class="num">#</th><th>model</th><th class="num">score</th>'
+    .. '<th class="num">accuracy</th><th class="num">true rank</th>'
+    .. '<th class="num">predicted rank</th></tr></thead><tbody>'
+  local pred, truth = r.predicted_rank or {}, r.true_rank
+  local order = {}
+  for m in pairs(r.scores) do order[#order + 1] = m end
+  table.sort(order, function(a, b)
+    local ra, rb = pred[a] or math.huge, pred[b] or math.huge
+    if ra ~= rb then return ra < rb end
+    return a < b
+  end)
+  local pbest, tbest
+  for m, k in pairs(pred) do if k == 1 then pbest = m end end
+  for m, k in pairs(truth or {}) do if k == 1 then tbest = m end end
+  for i, m in ipairs(order) do
+    local classes, marks = {}, {}
+    if m == pbest then
+      classes[#classes + 1], marks[#marks + 1] = "pred-best", "▲ predicted best"
+    end
+    if m == tbest then classes[#classes + 1], marks[#marks + 1] = "true-best", "★ truly best" end
+    out[#out + 1] = string.format('<tr data-model="%s"%s><td class="num">%d</td><td>%s%s</td>',
+      esc(m), #classes > 0 and (' class="' .. table.concat(classes, " ") .. '"') or "", i, esc(m),
+      #marks > 0 and ('<span class="mark">' .. table.concat(marks, ", ") .. "</span>") or "")
+    out[#out + 1] = num_td(r.scores[m], 4, nil, 'data-col="score"')
+    out[#out + 1] = num_td(r.accuracies and r.accuracies[m], 3, nil, 'data-col="accuracy"')
+    out[#out + 1] = num_td(truth and truth[m], 0, nil, 'data-col="true_rank"')
+    out[#out + 1] = num_td(pred[m], 0, nil, 'data-col="predicted_rank"') .. "</tr>"
+  end
+  out[#out + 1] = "</tbody></table>"
+end
+
+local function kv_table(id, rows, out)
+  out[#out + 1] = '<table id="' .. id .. '"><tbody>'
+  for _, kv in ipairs(rows) do
+    out[#out + 1] = '<tr><th scope="row">' .. esc(kv[1]) .. "</th><td>" .. kv[2] .. "</td></tr>"
+  end
+  out[#out + 1] = "</tbody></table>"
+end
+
+local function settings_rows(s)
+  local rows = {
+    { "zoo", '<span class="path">' .. esc(s.zoo) .. "</span>" },
+    { "tasks", esc(table.concat(s.tasks or {}, ", ")) },
+    { "metrics", esc(table.concat(s.metrics or {}, ", ")) },
+    { "ground truth", s.gt and ('<span class="path">' .. esc(s.gt) .. "</span>") or "none" },
+    { "seed", esc(s.seed) },
+  }
+  if s.ped then
+    local keys = util.sorted_keys(s.ped)
+    for _, k in ipairs(keys) do
+      local v = s.ped[k]
+      if k == "ref" or (k == "law" and s.ped.force ~= nil) then goto continue end
+      if type(v) == "table" then
+        local p = {}
+        for _, pk in ipairs(util.sorted_keys(v)) do p[#p + 1] = pk .. "=" .. util.fmt(v[pk]) end
+        v = table.concat(p, ", ")
+      elseif type(v) == "number" then
+        v = util.fmt(v)
+      end
+      rows[#rows + 1] = { "PED " .. k, esc(v) }
+      ::continue::
+    end
+    local ref = s.ped.ref and s.ref_name or "none (no rescaling)"
+    rows[#rows + 1] = { "PED reference set", esc(ref) }
+  else
+    rows[#rows + 1] = { "PED", "not run" }
+  end
+  return rows
+end
+
+-- A word of a command line as a shell would need it (for reading; nothing here runs it).
+local function shell_word(a)
+  if a ~= "" and not a:find("[^%w%-_./=:,+@%%]") then return a end
+  return "'" .. a:gsub("'", "'\\''") .. "'"
+end
+
+local function provenance(p, out)
+  local argv = {}
+  for i, a in ipairs(p.command or {}) do argv[i] = shell_word(a) end
+  kv_table("provenance", {
+    { "pedlab", esc(p.pedlab) .. " (commit <code>" .. esc(p.commit) .. "</code>)" },
+    { "date", esc(p.date) }, { "host", esc(p.host) },
+    { "BLAS", esc(p.blas) .. ", " .. esc(p.blas_threads) .. " threads" },
+    { "command", "<code>" .. esc(table.concat(argv, " ")) .. "</code>" },
+  }, out)
+  out[#out + 1] = '<table id="inputs"><thead><tr><th>input</th><th class="num">bytes</th>'
+    .. "<th>modified (UTC)</th></tr></thead><tbody>"
+  for _, i in ipairs(p.inputs or {}) do
+    local changed = i.changed and (" <strong>(" .. esc(i.changed) .. " since read)</strong>") or ""
+    out[#out + 1] = string.format(
+      '<tr><td class="path">%s</td><td class="num">%s</td><td>%s%s</td></tr>',
+      esc(i.path), esc(i.size or "-"), esc(i.modified or "-"), changed)
+  end
+  out[#out + 1] = "</tbody></table>"
+end
+
+local CAPTIONS = {
+  rank = "Rank calibration of %s (points on the diagonal: ranked right)",
+  energy = "PED potential energy per step, relative to the start",
+  displacement = "PED displacement per step, relative to the first step",
+}
+
+function M.report(R, J)
+  local cli = require "pedlab.cli"
+  local out = {}
+  local zoo = R.settings and R.settings.zoo or "?"
+  out[#out + 1] = '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+    .. '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    .. "<title>pedlab rank: " .. esc(zoo) .. "</title><style>" .. CSS .. "</style></head><body>"
+  out[#out + 1] = "<h1>pedlab rank</h1>"
+  out[#out + 1] = '<p>Zoo <span class="path">' .. esc(zoo) .. "</span>: " .. #R.tasks
+    .. " task(s), " .. #R.metrics .. " metric(s), " .. #R.zoo.models .. " models.</p>"
+  out[#out + 1] = '<p class="settings">Settings: ' .. esc(cli.settings_line(R)) .. "</p>"
+  local gt = R.zoo and R.zoo.gt
+  if gt then
+    out[#out + 1] = "<h2>Weighted Kendall's τ</h2>"
+    out[#out + 1] = '<p class="meaning">' .. esc(cli.MEANING) .. ".</p>"
+    tau_matrix(R, out)
+  else
+    out[#out + 1] = '<p class="meaning">No ground truth (gt.json): the models are ranked by '
+      .. "score only.</p>"
+  end
+  out[#out + 1] = "<h2>Best model per task</h2>"
+  if gt then
+    out[#out + 1] = "<p>By each metric's score, and by fine-tuned accuracy (ground truth); * marks "
+      .. "a metric whose pick is the truly best model.</p>"
+  end
+  best_per_task(R, out)
+  local figs = {}
+  for _, f in ipairs(plot.rank_svgs(R)) do
+    figs[f.task] = figs[f.task] or {}
+    table.insert(figs[f.task], f)
+  end
+  for ti, task in ipairs(R.tasks) do
+    out[#out + 1] = string.format('<section class="task" id="task-%d"><h2>Task %s</h2>',
+      ti, esc(task))
+    for _, key in ipairs(R.metrics) do model_table(task, key, J.tasks[task][key], out) end
+    for _, f in ipairs(figs[task] or {}) do
+      out[#out + 1] = '<figure class="' .. esc(f.kind) .. '">' .. f.svg .. "<figcaption>"
+        .. esc(CAPTIONS[f.kind]:format(f.metric)) .. "</figcaption></figure>"
+    end
+    out[#out + 1] = "</section>"
+  end
+  out[#out + 1] = "<h2>Settings</h2>"
+  kv_table("settings", settings_rows(R.settings or {}), out)
+  out[#out + 1] = "<h2>Provenance</h2>"
+  provenance(J.provenance or {}, out)
+  out[#out + 1] = "</body></html>\n"
+  return table.concat(out, "\n")
+end
+
+return M
