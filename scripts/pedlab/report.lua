@@ -348,6 +348,12 @@ function M.rank_view(cells, info)
       end
       local r = { scores = c.scores[m], parts = c.parts and c.parts[m] or nil }
       for k, v in pairs(c.measures and c.measures[m] or {}) do r[k] = v end
+      if c.settings.ped and c.ped then
+        -- the radius coefficient each model's PED used (a radius rule chooses it per task)
+        local name = util.parse_metric(m).name
+        r.radius = {}
+        for model, run in pairs(c.ped) do r.radius[model] = run.radii and run.radii[name] or run.radius end
+      end
       R.results[c.task][label] = r
       if not seen[label] then seen[label] = true R.metrics[#R.metrics + 1] = label end
     end

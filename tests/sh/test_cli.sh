@@ -179,6 +179,16 @@ echo '{"t1": {"blobs": 90, "overlap": 80, "imbalanced": 70}, "t2": {"blobs": 60,
   --json "$tmp/rank.json" > "$tmp/rank.txt" 2>&1 && ok "rank --radius auto (the issue's command line)" || bad "rank --radius auto: $(cat "$tmp/rank.txt")"
 grep -q '"radius":[[:space:]]*"auto:pairs"' "$tmp/rank.json" && ok "rank JSON names the rule" || bad "rank JSON rule: $(head -c 600 "$tmp/rank.json")"
 grep -q '"weighted_tau"' "$tmp/rank.json" && ok "rank JSON has tau" || bad "rank JSON tau"
+# every ped+ result says which radius each model's PED used (the rule chose it)
+cat > "$tmp/radii.lua" <<'EOF2'
+local pl = require "pedlab"
+local j, n = pl.load(arg[1]), 0
+for _, t in pairs(j.tasks) do for k, r in pairs(t) do
+  for model in pairs(r.scores) do assert(type(r.radius[model]) == "number", k .. " " .. model); n = n + 1 end
+end end
+assert(n > 0)
+EOF2
+"$P" "$tmp/radii.lua" "$tmp/rank.json" && ok "rank JSON gives each model's radius" || bad "rank JSON radius per model"
 (cd "$tmp" && "$P" "${PL_SOURCE_DIR}/experiments/adaptive_radius.lua" --zoo "$tmp/zoo" --ref-name fx-ref --no-progress \
   --plot "$tmp/plots" > "$tmp/ar.txt" 2>&1) && grep -q "^Means" "$tmp/ar.txt" && grep -q "^auto:pairs (sfda)" "$tmp/ar.txt" \
   && [ -s "$tmp/plots/adaptive_radius_logme_t1.svg" ] && ok "experiments/adaptive_radius.lua on a small zoo" \
