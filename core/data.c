@@ -171,6 +171,7 @@ struct pl_data {
     int *y;
     size_t *counts;
     int64_t *ids;
+    char **names;         /* C class names (string labels), or NULL */
     pl_mat probs;
     char *probs_name;
     int64_t *slabels;
@@ -288,6 +289,7 @@ void pl_data_release(pl_data *d) {
         free(d->y);
         free(d->counts);
         free(d->ids);
+        pl_array_free_names(d->names, d->C);
         pl_mat_release(&d->probs);
         free(d->probs_name);
         free(d->slabels);
@@ -302,6 +304,29 @@ const int *pl_data_y(const pl_data *d) { return root_of(d)->y; }
 const size_t *pl_data_counts(const pl_data *d) { return root_of(d)->counts; }
 const int64_t *pl_data_class_ids(const pl_data *d) { return root_of(d)->ids; }
 const double *pl_data_shift(const pl_data *d) { return d->shift; }
+
+const char *const *pl_data_class_names(const pl_data *d) {
+    return (const char *const *)root_of(d)->names;
+}
+
+int pl_data_set_class_names(pl_data *d, char *const *names, size_t C, pl_err *err) {
+    pl_data *r = (pl_data *)root_of(d);
+    if (C != r->C)
+        return pl_err_set(err, PL_EINVAL, "%s: %zu class names for %zu classes", pl_source_name(r->src), C, r->C);
+    for (size_t c = 0; c < C; c++)
+        if (r->ids[c] != (int64_t)c)
+            return pl_err_set(err, PL_EINVAL, "%s: class names need ids 0..%zu", pl_source_name(r->src), C - 1);
+    char **nm = pl_alloc(C, sizeof *nm, err);
+    if (!nm) return PL_ENOMEM;
+    for (size_t c = 0; c < C; c++)
+        if (!(nm[c] = dup_str(names[c]))) {
+            pl_array_free_names(nm, c);
+            return pl_err_set(err, PL_ENOMEM, "out of memory copying the class names of %s", pl_source_name(r->src));
+        }
+    pl_array_free_names(r->names, r->C);
+    r->names = nm;
+    return PL_OK;
+}
 const char *pl_data_name(const pl_data *d) { return pl_source_name(root_of(d)->src); }
 pl_source *pl_data_source(const pl_data *d) { return root_of(d)->src; }
 

@@ -264,17 +264,21 @@ int pl_array_open(const char *spec, int role, pl_array *a, pl_err *err) {
     a->fd = -1;
     /* F.npz:NAME / F.safetensors:NAME */
     const char *sep = NULL;
-    const char *p1 = strstr(spec, ".npz:"), *p2 = strstr(spec, ".safetensors:");
-    if (p1 && (!p2 || p1 < p2)) sep = p1 + 4;
-    else if (p2) sep = p2 + 12;
+    static const char *const seps[] = {".npz:", ".safetensors:", ".npy:"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *p = strstr(spec, seps[i]);
+        if (p && (!sep || p + strlen(seps[i]) - 1 < sep)) sep = p + strlen(seps[i]) - 1;
+    }
+    if (sep && access(spec, F_OK) == 0) sep = NULL;  /* a file really named so */
     char *file = sep ? malloc((size_t)(sep - spec) + 1) : dup_str(spec);
     if (!file) return pl_err_set(err, PL_ENOMEM, "out of memory opening %s", spec);
     if (sep) {
         memcpy(file, spec, (size_t)(sep - spec));
         file[sep - spec] = 0;
     }
-    const char *member = sep ? sep + 1 : NULL;
+    const char *member = sep && !(role & PL_ARRAY_SIBLING) ? sep + 1 : NULL;
     int rc;
+    if (role & PL_ARRAY_SIBLING) role |= PL_ARRAY_BY_NAME;
     if (member && !*member) {
         rc = pl_err_set(err, PL_EINVAL, "%s: an empty array name after ':'", spec);
         goto fail;
@@ -302,6 +306,10 @@ int pl_array_open(const char *spec, int role, pl_array *a, pl_err *err) {
         if (member)
             rc = pl_err_set(err, PL_EINVAL, "%s is a .npy file, a single array: drop ':%s'",
                             file, member);
+        else if (role & PL_ARRAY_SIBLING)
+            rc = pl_err_set(err, PL_EINVAL, "%s is a .npy file holding one array: give the "
+                            "%s separately", file, (role & 0xff) == PL_ARRAY_LABELS ? "labels"
+                                                                              : "features");
         else if (!(rc = set_name(a, file, NULL, 0, err)))
             rc = pl_npy_read_header_at(a->fd, 0, (size_t)size, file, &a->h, err);
     } else if (ext_is(file, "npz")) {

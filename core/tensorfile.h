@@ -8,7 +8,7 @@
  * Without NAME, an archive's array is picked by role: features from the first of features,
  * x, X, feats that it holds, labels from labels or y; an archive holding a single array gives
  * that array for any role. The first ".npz:" or ".safetensors:" in the path ends the file
- * name. The file's kind is decided by its content; an extension that names another kind is an
+ * name, unless a file of the whole name exists. The file's kind is decided by its content; an extension that names another kind is an
  * error. PyTorch and pickle files are refused with the one line of Python that converts them.
  *
  * Opened, an array is a file descriptor, a dtype and shape (pl_npy) and the byte offset of
@@ -33,6 +33,9 @@ typedef enum pl_array_role {
 } pl_array_role;
 /* Or'ed with a role: an archive's array must be found by name (no single-array fallback). */
 #define PL_ARRAY_BY_NAME 0x100
+/* Or'ed with a role: spec names another array of an archive (F.npz or F.npz:features); open
+ * the role's array of the same archive, by name. A .npy file is refused (it holds one array). */
+#define PL_ARRAY_SIBLING 0x200
 
 typedef struct pl_array {
     int fd;              /* the file holding the data */
