@@ -77,9 +77,10 @@ static void free_name_list(void *p) {
 
 /* Labels from a path (role: PL_ARRAY_LABELS, with flags) or a Matrix/table, guarded on the
  * stack; *name for messages. String labels give ids 0..K-1 and, when names is not NULL,
- * *names their K names (guarded too; NULL for numeric labels). */
+ * *names their K names (guarded too; NULL for numeric labels). With missing, a file that
+ * does not exist returns NULL and its message in *missing instead of raising. */
 static int64_t *labels_arg(lua_State *L, int idx, int role, size_t *n, const char **name,
-                           name_list **names) {
+                           name_list **names, pl_err *missing) {
     pl_err err;
     int64_t *y = NULL;
     idx = lua_absindex(L, idx);
@@ -89,8 +90,12 @@ static int64_t *labels_arg(lua_State *L, int idx, int role, size_t *n, const cha
         name_list *nl = calloc(1, sizeof *nl);
         if (!nl) luaL_error(L, "out of memory");
         lpl_guard(L, nl, free_name_list);
-        if (pl_array_load_labels(*name, role, &y, n, &nl->names, &nl->n, &err))
-            lpl_raise(L, &err);
+        int rc = pl_array_load_labels(*name, role, &y, n, &nl->names, &nl->n, &err);
+        if (rc == PL_ENOENT && missing) {
+            *missing = err;
+            return NULL;
+        }
+        if (rc) lpl_raise(L, &err);
         lpl_guard(L, y, free_ptr);
         if (names && nl->names) *names = nl;
         return y;
@@ -137,9 +142,11 @@ static int l_dataset(lua_State *L) {
         lua_settop(L, 3);
         lua_pushvalue(L, 1);
         lua_replace(L, 2);
-        y = labels_arg(L, 2, PL_ARRAY_LABELS | PL_ARRAY_SIBLING, &n, &lname, &names);
+        /* the features' file is read first here: missing, it returns nil, message */
+        y = labels_arg(L, 2, PL_ARRAY_LABELS | PL_ARRAY_SIBLING, &n, &lname, &names, &err);
+        if (!y) return lpl_fail(L, &err);
     } else {
-        y = labels_arg(L, 2, PL_ARRAY_LABELS, &n, &lname, &names);
+        y = labels_arg(L, 2, PL_ARRAY_LABELS, &n, &lname, &names, NULL);
     }
     if (lua_type(L, 1) == LUA_TSTRING && strcmp(ext(lua_tostring(L, 1)), "csv")) {
         rc = pl_source_open_npy(lua_tostring(L, 1), &src, &err);
@@ -171,7 +178,7 @@ static int l_dataset(lua_State *L) {
         }
         if (lua_getfield(L, 3, "source_labels") != LUA_TNIL) {
             const char *sname;
-            int64_t *s2 = labels_arg(L, -1, PL_ARRAY_LABELS, &n, &sname, NULL);
+            int64_t *s2 = labels_arg(L, -1, PL_ARRAY_LABELS, &n, &sname, NULL, NULL);
             if (pl_data_set_source_labels(u->d, s2, n, sname, &err)) return lpl_raise(L, &err);
         }
     }
