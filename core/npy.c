@@ -293,13 +293,18 @@ static void swap_bytes(unsigned char *p, size_t size) {
     }
 }
 
-/* IEEE binary16 to double, exactly: subnormals are m·2⁻²⁴, inf and NaN stay what they are. */
+/* IEEE binary16 to double, exactly: a normal number's exponent is rebiased (15 → 1023) and
+ * its mantissa shifted into place; subnormals are m·2⁻²⁴; inf and NaN stay what they are. */
 static double half_to_double(uint16_t x) {
-    unsigned e = (x >> 10) & 0x1f, m = x & 0x3ff;
-    double v = e == 0 ? (double)m * 0x1p-24
-             : e == 31 ? (m ? (double)NAN : (double)INFINITY)
-                       : ldexp((double)(m | 0x400), (int)e - 25);
-    return (x & 0x8000) ? -v : v;
+    uint64_t e = (x >> 10) & 0x1f, m = x & 0x3ff, s = (uint64_t)(x >> 15) << 63;
+    double v;
+    if (e == 0) {
+        v = (double)m * 0x1p-24;
+        return (x & 0x8000) ? -v : v;
+    }
+    uint64_t b = e == 31 ? s | (uint64_t)0x7ff << 52 | m << 42 : s | (e + 1008) << 52 | m << 42;
+    memcpy(&v, &b, 8);
+    return v;
 }
 
 /* bfloat16 is the top half of a float32. */
@@ -323,6 +328,14 @@ void pl_npy_convert(const pl_npy *h, const void *raw, size_t count, double *out)
     }
     if (!h->swap && h->dtype == PL_DT_F64) {
         memcpy(out, raw, count * 8);
+        return;
+    }
+    if (!h->swap && h->dtype == PL_DT_F16) {
+        for (size_t i = 0; i < count; i++) {
+            uint16_t x;
+            memcpy(&x, p + 2 * i, 2);
+            out[i] = half_to_double(x);
+        }
         return;
     }
     if (pl_dtype_is_string(h->dtype)) {   /* never numbers: callers refuse strings first */

@@ -585,3 +585,38 @@ TEST(inputs_refused) {
     ASSERT(pl_source_open_npy(spec, &s, &err) != PL_OK);
     free(t.b);
 }
+
+/* Every one of the 65536 float16 values against the definition (−1)^s · 2^(e−15) · (1 + m/1024),
+ * subnormals 2^−14 · m/1024, in both byte orders. */
+TEST(inputs_float16_all_values) {
+    uint16_t *v = malloc(65536 * sizeof *v);
+    unsigned char *be = malloc(2 * 65536);
+    double *out = malloc(65536 * sizeof *out);
+    ASSERT(v && be && out);
+    for (unsigned i = 0; i < 65536; i++) {
+        v[i] = (uint16_t)i;
+        be[2 * i] = (unsigned char)(i >> 8);
+        be[2 * i + 1] = (unsigned char)i;
+    }
+    pl_npy h;
+    memset(&h, 0, sizeof h);
+    h.dtype = PL_DT_F16;
+    h.itemsize = 2;
+    const uint16_t one = 1;
+    int little = *(const unsigned char *)&one == 1;
+    for (int order = 0; order < 2; order++) {
+        h.swap = order ? little : !little;
+        pl_npy_convert(&h, order ? (const void *)be : (const void *)v, 65536, out);
+        for (unsigned i = 0; i < 65536; i++) {
+            unsigned e = (i >> 10) & 0x1f, m = i & 0x3ff;
+            double want = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY)
+                                                           : ldexp(1024 + m, (int)e - 25);
+            if (i & 0x8000) want = -want;
+            if (isnan(want) ? !isnan(out[i]) : (out[i] != want || signbit(out[i]) != signbit(want)))
+                TF_FAIL("float16 0x%04x: %.17g, expected %.17g (order %d)", i, out[i], want, order);
+        }
+    }
+    free(v);
+    free(be);
+    free(out);
+}
