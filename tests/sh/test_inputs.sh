@@ -24,6 +24,7 @@ np.savez("plain.npz", features=x, labels=y)
 np.savez_compressed("packed.npz", x=x, y=y)
 np.savez("one.npz", x)                                   # a single member, arr_0
 np.savez("other.npz", emb=x, cls=y)
+np.savez_compressed("ref.npz", features=np.load(sys.argv[1].replace("features.npy", "ref_features.npy")))
 # float16 features, and the same numbers widened by NumPy (the reference)
 h = x.astype(np.float16)
 np.save("h.npy", h); np.save("h_be.npy", h.astype(">f2")); np.save("h_ref.npy", h.astype(np.float64))
@@ -83,6 +84,15 @@ ref=$(score --features h_ref.npy --labels "$Y")
 same "float16 widened exactly" --features h.npy --labels "$Y"
 same "big-endian float16" --features h_be.npy --labels "$Y"
 same "float16 safetensors" --features h.safetensors:emb --labels h.safetensors:y
+
+R="$F/blobs_small/ref_features.npy"
+ref=$(score --features "$X" --labels "$Y" --metric ped+logme --ref "$R")
+same "PED's --ref from a compressed archive" --features "$X" --labels "$Y" --metric ped+logme --ref ref.npz
+ref=$("$P" -e 'local pl = require "pedlab"
+  print(pl.metrics.logme(pl.dataset("'"$X"'", "'"$Y"'")))')
+out=$("$P" -e 'local pl = require "pedlab"
+  print(pl.metrics.logme(pl.dataset("m.safetensors:features")))' 2>&1)
+[ "$out" = "$ref" ] && ok "pl.dataset(F.safetensors:features): labels from the same file" || bad "one-file safetensors: $out (expected $ref)"
 
 # class names: np.unique's order, carried on the dataset
 out=$("$P" -e 'local pl = require "pedlab"
