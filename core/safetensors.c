@@ -48,7 +48,9 @@ static int whole(const cJSON *j, uint64_t *out) {
 
 static int tensor(const cJSON *t, uint64_t base, uint64_t size, const char *path, pl_npy *h,
                   pl_err *err) {
-    const char *nm = t->string;
+    char nm[80];
+    snprintf(nm, sizeof nm, "%s", t->string);
+    pl_printable(nm);
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(t, "dtype");
     const cJSON *sh = cJSON_GetObjectItemCaseSensitive(t, "shape");
     const cJSON *of = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
@@ -63,7 +65,7 @@ static int tensor(const cJSON *t, uint64_t base, uint64_t size, const char *path
     if (k == sizeof st_dtypes / sizeof st_dtypes[0])
         return pl_err_set(err, PL_EFORMAT, "%s:%s: unsupported safetensors dtype '%.32s'; "
                           "expected F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8 "
-                          "or BOOL", path, nm, dt->valuestring);
+                          "or BOOL", path, nm, pl_printable(dt->valuestring));
     h->dtype = st_dtypes[k].t;
     h->itemsize = st_dtypes[k].size;
     const uint16_t one = 1;
@@ -146,7 +148,8 @@ int pl_safetensors_open(int fd, uint64_t size, const char *path, pl_safetensors 
             rc = pl_err_set(err, PL_ENOMEM, "out of memory reading the header of %s", path);
             goto done;
         }
-        memcpy(st->names[st->n++], t->string, l);
+        memcpy(st->names[st->n], t->string, l);
+        pl_printable(st->names[st->n++]);
     }
 done:
     cJSON_Delete(j);

@@ -31,6 +31,12 @@ int pl_pread_all(int fd, void *buf, size_t len, uint64_t off, const char *name, 
     return PL_OK;
 }
 
+char *pl_printable(char *s) {
+    for (unsigned char *p = (unsigned char *)s; *p; p++)
+        if (*p < 32 || *p == 127) *p = '?';
+    return s;
+}
+
 static char *dup_str(const char *s) {
     size_t n = strlen(s) + 1;
     char *d = malloc(n);

@@ -69,6 +69,10 @@ void pl_array_free_names(char **names, size_t n);
  * objects into a plain .npy, into buf (cap bytes). */
 void pl_array_convert_hint(const char *name, char *buf, size_t cap);
 
+/* Control bytes of s (< 32, 127) become '?' in place, so a name from a file keeps a message on
+ * one line; returns s. */
+char *pl_printable(char *s);
+
 /* pread exactly len bytes at off; a short read is an error naming name ("truncated"). */
 int pl_pread_all(int fd, void *buf, size_t len, uint64_t off, const char *name, pl_err *err);
 

@@ -166,6 +166,7 @@ int pl_zip_open(int fd, const char *path, pl_zip *z, pl_err *err) {
         }
         memcpy(m->name, h + 46, nlen);
         m->name[nlen] = 0;
+        pl_printable(m->name);
         z->n++;
         at += 46 + nlen + xlen + clen;
     }
