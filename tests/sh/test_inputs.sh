@@ -97,8 +97,9 @@ out=$("$P" -e 'local pl = require "pedlab"
 # class names: np.unique's order, carried on the dataset
 out=$("$P" -e 'local pl = require "pedlab"
   local ds = pl.dataset("strings.npz")
-  io.write(table.concat(ds:class_names(), ","), " ", ds:classes(), " ", ds:name())' 2>&1)
-[ "$out" = "$(cat u_names.txt) 4 strings.npz:features" ] && ok "pl.dataset(F.npz): labels from the archive, class names" || bad "class names: $out"
+  local moved = ds:moved(pl.zeros(ds:classes(), ds:dim()))
+  io.write(table.concat(moved:class_names(), ","), " ", ds:classes(), " ", ds:name())' 2>&1)
+[ "$out" = "$(cat u_names.txt) 4 strings.npz:features" ] && ok "pl.dataset(F.npz): labels from the archive, class names (a moved dataset's too)" || bad "class names: $out"
 out=$("$P" -e 'local pl = require "pedlab"
   io.write(table.concat(pl.dataset("plain.npz:features", "plain.npz"):class_names(), ","))' 2>&1)
 [ "$out" = "0,1,2,3" ] && ok "numeric labels: class names are the ids" || bad "numeric class names: $out"
