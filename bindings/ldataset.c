@@ -389,7 +389,8 @@ static int d_tostring(lua_State *L) {
 
 static const luaL_Reg methods[] = {
     {"rows", d_rows}, {"dim", d_dim}, {"classes", d_classes}, {"counts", d_counts},
-    {"class_ids", d_class_ids}, {"class_names", d_class_names}, {"labels", d_labels}, {"name", d_name}, {"moved", d_moved},
+    {"class_ids", d_class_ids}, {"class_names", d_class_names}, {"labels", d_labels},
+    {"name", d_name}, {"moved", d_moved},
     {"shift", d_shift}, {"dense", d_dense}, {"stats", d_stats}, {"pca", d_pca},
     {"prepare", d_prepare}, {"close", d_gc}, {NULL, NULL}};
 

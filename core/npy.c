@@ -24,7 +24,7 @@ static const struct {
     {'f', 4, PL_DT_F32, "float32"}, {'f', 8, PL_DT_F64, "float64"}, {'i', 1, PL_DT_I8, "int8"},
     {'i', 2, PL_DT_I16, "int16"},   {'i', 4, PL_DT_I32, "int32"},   {'i', 8, PL_DT_I64, "int64"},
     {'u', 1, PL_DT_U8, "uint8"},    {'u', 2, PL_DT_U16, "uint16"},  {'u', 4, PL_DT_U32, "uint32"},
-    {'u', 8, PL_DT_U64, "uint64"},  {'b', 1, PL_DT_BOOL, "bool"},     {'f', 2, PL_DT_F16, "float16"},
+    {'u', 8, PL_DT_U64, "uint64"},  {'b', 1, PL_DT_BOOL, "bool"},   {'f', 2, PL_DT_F16, "float16"},
     /* kind 0: no .npy spelling (bfloat16 comes from .safetensors); strings have any width */
     {0, 2, PL_DT_BF16, "bfloat16"}, {0, 0, PL_DT_STR_U, "str"}, {0, 0, PL_DT_STR_S, "bytes"},
 };

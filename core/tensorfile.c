@@ -379,7 +379,8 @@ static int read_all(pl_array *a, double *out, pl_err *err) {
     int rc = PL_OK;
     for (size_t done = 0; done < a->h.count && !rc; done += CHUNK) {
         size_t n = a->h.count - done < CHUNK ? a->h.count - done : CHUNK;
-        if (!(rc = pl_array_read_raw(a, done, n, raw, err))) pl_npy_convert(&a->h, raw, n, out + done);
+        if (!(rc = pl_array_read_raw(a, done, n, raw, err)))
+            pl_npy_convert(&a->h, raw, n, out + done);
     }
     free(raw);
     return rc;
@@ -462,7 +463,11 @@ static int cmp_key(const void *x, const void *y) {
 /* UTF-8 of the code point u into o (at most 4 bytes); 0 when u is not a character. */
 static size_t utf8(uint32_t u, unsigned char *o) {
     if (u < 0x80) { o[0] = (unsigned char)u; return 1; }
-    if (u < 0x800) { o[0] = (unsigned char)(0xc0 | u >> 6); o[1] = (unsigned char)(0x80 | (u & 0x3f)); return 2; }
+    if (u < 0x800) {
+        o[0] = (unsigned char)(0xc0 | u >> 6);
+        o[1] = (unsigned char)(0x80 | (u & 0x3f));
+        return 2;
+    }
     if (u >= 0xd800 && u < 0xe000) return 0;
     if (u < 0x10000) {
         o[0] = (unsigned char)(0xe0 | u >> 12);
@@ -592,7 +597,10 @@ int pl_array_load_labels(const char *spec, int role, int64_t **out, size_t *n, c
         }
         goto done;
     }
-    if (!(v = pl_alloc(N ? N : 1, sizeof *v, err))) { rc = pl_err_prefix(err, "%s", a.name); goto done; }
+    if (!(v = pl_alloc(N ? N : 1, sizeof *v, err))) {
+        rc = pl_err_prefix(err, "%s", a.name);
+        goto done;
+    }
     pl_npy_convert(h, raw, N, v);
     for (size_t i = 0; i < N; i++) {
         if (!pl_dtype_is_integer(h->dtype) && (!isfinite(v[i]) || v[i] != floor(v[i]))) {

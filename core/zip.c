@@ -18,8 +18,12 @@
 #include "tensorfile.h"
 
 static unsigned rd16(const unsigned char *p) { return (unsigned)p[0] | (unsigned)p[1] << 8; }
-static uint32_t rd32(const unsigned char *p) { return (uint32_t)rd16(p) | (uint32_t)rd16(p + 2) << 16; }
-static uint64_t rd64(const unsigned char *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+static uint32_t rd32(const unsigned char *p) {
+    return (uint32_t)rd16(p) | (uint32_t)rd16(p + 2) << 16;
+}
+static uint64_t rd64(const unsigned char *p) {
+    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
 
 int pl_zip_magic(const unsigned char *b, size_t len) {
     return len >= 4 && b[0] == 'P' && b[1] == 'K' &&
@@ -90,7 +94,8 @@ int pl_zip_open(int fd, const char *path, pl_zip *z, pl_err *err) {
         unsigned char loc[20], z64[56];
         if (eocd < 20 || (rc = pl_pread_all(fd, loc, 20, eocd - 20, path, err))) {
             free(t);
-            return rc ? rc : pl_err_set(err, PL_EFORMAT, "%s: corrupt zip64 archive: no zip64 locator", path);
+            return rc ? rc : pl_err_set(err, PL_EFORMAT, "%s: corrupt zip64 archive: no zip64 "
+                                        "locator", path);
         }
         if (rd32(loc) != 0x07064b50u) {
             free(t);
