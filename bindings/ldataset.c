@@ -1,5 +1,6 @@
-/* ldataset.c — the Dataset userdata: features (streamed .npy, CSV or a Matrix) + labels,
- * optional source-model inputs, and moved datasets (PED) that share the original's data. */
+/* ldataset.c — the Dataset userdata: features (streamed .npy, .npz member, .safetensors
+ * tensor, CSV or a Matrix) + labels (numbers or strings), optional source-model inputs, and
+ * moved datasets (PED) that share the original's data. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "linalg.h"
 #include "npy.h"
 #include "pca.h"
+#include "tensorfile.h"
 
 typedef struct {
     pl_data *d;
@@ -62,15 +64,40 @@ static pl_mat *guarded_matrix(lua_State *L, int idx) {
     return m;
 }
 
-/* Integer labels from a path or a Matrix/table, guarded on the stack; *name for messages. */
-static int64_t *labels_arg(lua_State *L, int idx, size_t *n, const char **name) {
+typedef struct {
+    char **names;
+    size_t n;
+} name_list;
+
+static void free_name_list(void *p) {
+    name_list *l = p;
+    pl_array_free_names(l->names, l->n);
+    free(l);
+}
+
+/* Labels from a path (role: PL_ARRAY_LABELS, with flags) or a Matrix/table, guarded on the
+ * stack; *name for messages. String labels give ids 0..K-1 and, when names is not NULL,
+ * *names their K names (guarded too; NULL for numeric labels). With missing, a file that
+ * does not exist returns NULL and its message in *missing instead of raising. */
+static int64_t *labels_arg(lua_State *L, int idx, int role, size_t *n, const char **name,
+                           name_list **names, pl_err *missing) {
     pl_err err;
     int64_t *y = NULL;
     idx = lua_absindex(L, idx);
+    if (names) *names = NULL;
     if (lua_type(L, idx) == LUA_TSTRING && strcmp(ext(lua_tostring(L, idx)), "csv")) {
         *name = lua_tostring(L, idx);
-        if (pl_npy_load_ints(*name, &y, n, &err)) lpl_raise(L, &err);
+        name_list *nl = calloc(1, sizeof *nl);
+        if (!nl) luaL_error(L, "out of memory");
+        lpl_guard(L, nl, free_name_list);
+        int rc = pl_array_load_labels(*name, role, &y, n, &nl->names, &nl->n, &err);
+        if (rc == PL_ENOENT && missing) {
+            *missing = err;
+            return NULL;
+        }
+        if (rc) lpl_raise(L, &err);
         lpl_guard(L, y, free_ptr);
+        if (names && nl->names) *names = nl;
         return y;
     }
     *name = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : "labels";
@@ -96,15 +123,31 @@ static int64_t *labels_arg(lua_State *L, int idx, size_t *n, const char **name) 
     return y;
 }
 
-/* pl.dataset(features, labels [, {source_probs = P, source_labels = S}]) */
+/* pl.dataset(features [, labels] [, {source_probs = P, source_labels = S}]): labels may be
+ * left out (nil) when features names an array of an .npz or .safetensors file that holds the
+ * labels too (under labels or y). */
 static int l_dataset(lua_State *L) {
     pl_err err;
     pl_source *src = NULL;
     int rc;
-    luaL_checkany(L, 2);
+    luaL_checkany(L, 1);
     size_t n = 0;
     const char *lname;
-    int64_t *y = labels_arg(L, 2, &n, &lname);
+    name_list *names;
+    int64_t *y;
+    if (lua_isnoneornil(L, 2)) {
+        if (lua_type(L, 1) != LUA_TSTRING)
+            return luaL_error(L, "pl.dataset: labels missing: give labels, or features from an "
+                              ".npz or .safetensors file that holds them");
+        lua_settop(L, 3);
+        lua_pushvalue(L, 1);
+        lua_replace(L, 2);
+        /* the features' file is read first here: missing, it returns nil, message */
+        y = labels_arg(L, 2, PL_ARRAY_LABELS | PL_ARRAY_SIBLING, &n, &lname, &names, &err);
+        if (!y) return lpl_fail(L, &err);
+    } else {
+        y = labels_arg(L, 2, PL_ARRAY_LABELS, &n, &lname, &names, NULL);
+    }
     if (lua_type(L, 1) == LUA_TSTRING && strcmp(ext(lua_tostring(L, 1)), "csv")) {
         rc = pl_source_open_npy(lua_tostring(L, 1), &src, &err);
         if (rc == PL_ENOENT) return lpl_fail(L, &err);
@@ -118,10 +161,15 @@ static int l_dataset(lua_State *L) {
     lpl_pushdata(L, NULL);
     int res = lua_gettop(L);
     lpl_data *u = lua_touserdata(L, res);
+    if (names && names->n < 2)
+        return luaL_error(L, "%s: all %d labels are '%s'; needs at least 2 classes", lname,
+                          (int)n, names->n ? names->names[0] : "");
     rc = pl_data_new(src, y, n, lname, &u->d, &err);
     if (rc) return lpl_raise(L, &err);
     pl_source_release(src);
     *sg = NULL;
+    if (names && pl_data_set_class_names(u->d, names->names, names->n, &err))
+        return lpl_raise(L, &err);
     if (lua_istable(L, 3)) {
         if (lua_getfield(L, 3, "source_probs") != LUA_TNIL) {
             const char *pname = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "source_probs";
@@ -130,7 +178,7 @@ static int l_dataset(lua_State *L) {
         }
         if (lua_getfield(L, 3, "source_labels") != LUA_TNIL) {
             const char *sname;
-            int64_t *s2 = labels_arg(L, -1, &n, &sname);
+            int64_t *s2 = labels_arg(L, -1, PL_ARRAY_LABELS, &n, &sname, NULL, NULL);
             if (pl_data_set_source_labels(u->d, s2, n, sname, &err)) return lpl_raise(L, &err);
         }
     }
@@ -177,6 +225,21 @@ static int d_class_ids(lua_State *L) {
     lua_createtable(L, (int)C, 0);
     for (size_t c = 0; c < C; c++) {
         lua_pushinteger(L, (lua_Integer)pl_data_class_ids(d)[c]);
+        lua_seti(L, -2, (lua_Integer)c + 1);
+    }
+    return 1;
+}
+
+/* ds:class_names() → the C class names in class order: the labels' strings for string
+ * labels, the ids as decimal text for numeric ones (what legends and listings print). */
+static int d_class_names(lua_State *L) {
+    pl_data *d = lpl_checkdata(L, 1);
+    size_t C = pl_data_classes(d);
+    const char *const *names = pl_data_class_names(d);
+    lua_createtable(L, (int)C, 0);
+    for (size_t c = 0; c < C; c++) {
+        if (names) lua_pushstring(L, names[c]);
+        else lua_pushfstring(L, "%I", (lua_Integer)pl_data_class_ids(d)[c]);
         lua_seti(L, -2, (lua_Integer)c + 1);
     }
     return 1;
@@ -326,7 +389,8 @@ static int d_tostring(lua_State *L) {
 
 static const luaL_Reg methods[] = {
     {"rows", d_rows}, {"dim", d_dim}, {"classes", d_classes}, {"counts", d_counts},
-    {"class_ids", d_class_ids}, {"labels", d_labels}, {"name", d_name}, {"moved", d_moved},
+    {"class_ids", d_class_ids}, {"class_names", d_class_names}, {"labels", d_labels},
+    {"name", d_name}, {"moved", d_moved},
     {"shift", d_shift}, {"dense", d_dense}, {"stats", d_stats}, {"pca", d_pca},
     {"prepare", d_prepare}, {"close", d_gc}, {NULL, NULL}};
 

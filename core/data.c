@@ -19,6 +19,7 @@
 #include "io.h"
 #include "linalg.h"
 #include "npy.h"
+#include "tensorfile.h"
 
 /* ---------------- sources ---------------- */
 struct pl_source {
@@ -26,8 +27,7 @@ struct pl_source {
     char *name;
     size_t rows, cols;
     pl_mat mem;      /* in-memory source when mem.data != NULL */
-    int fd;          /* streamed .npy otherwise */
-    pl_npy h;
+    pl_array a;      /* a streamed array otherwise (.npy, .npz member, safetensors tensor) */
     unsigned char *raw;
     size_t raw_cap;
     size_t rows_read;   /* rows handed out by pl_source_read, over the source's life */
@@ -44,7 +44,7 @@ static pl_source *source_alloc(const char *name, pl_err *err) {
     pl_source *s = pl_alloc(1, sizeof *s, err);
     if (!s) return NULL;
     s->refs = 1;
-    s->fd = -1;
+    s->a.fd = -1;
     s->name = dup_str(name);
     if (!s->name) {
         free(s);
@@ -71,46 +71,36 @@ int pl_source_from_mat(const pl_mat *m, const char *name, pl_source **out, pl_er
 
 int pl_source_open_npy(const char *path, pl_source **out, pl_err *err) {
     *out = NULL;
-    /* one descriptor, opened without blocking on a FIFO and refused unless a regular file; the
-     * header is read through a duplicate, the rows through this one */
-    int fd;
-    int rc = pl_input_open_kind(path, "a .npy file", &fd, err);
+    pl_array a;
+    int rc = pl_array_open(path, PL_ARRAY_FEATURES, &a, err);
     if (rc) return rc;
-    int hfd = dup(fd);
-    FILE *f = hfd >= 0 ? fdopen(hfd, "rb") : NULL;
-    if (!f) {
-        rc = pl_err_set(err, PL_EIO, "cannot read %s: %s", path, strerror(errno));
-        if (hfd >= 0) close(hfd);
-        close(fd);
+    const pl_npy *h = &a.h;
+    if (h->ndim != 2 || pl_dtype_is_string(h->dtype)) {
+        rc = h->ndim != 2
+                 ? pl_err_set(err, PL_EFORMAT, "%s: features must be a 2-D array (N×D); got %d "
+                              "dimensions", a.name, h->ndim)
+                 : pl_err_set(err, PL_EFORMAT, "%s holds strings; features must be numbers",
+                              a.name);
+        pl_array_close(&a);
         return rc;
     }
-    pl_npy h;
-    rc = pl_npy_read_header(f, path, &h, err);
-    fclose(f);
-    if (rc) {
-        close(fd);
-        return rc;
-    }
-    if (h.ndim != 2)
-        return pl_err_set(err, PL_EFORMAT, "%s: features must be a 2-D array (N×D); got %d dimensions", path, h.ndim);
-    if (h.ndim != 2 || (h.fortran && h.shape[0] > 1 && h.shape[1] > 1)) close(fd);
-    if (h.fortran && h.shape[0] > 1 && h.shape[1] > 1) {
+    if (h->fortran && h->shape[0] > 1 && h->shape[1] > 1) {
         /* Fortran order has no contiguous rows: load it whole (documented in docs/formats.md). */
+        pl_array_close(&a);
         pl_mat m;
-        if ((rc = pl_npy_load_mat(path, &m, err))) return rc;
+        if ((rc = pl_array_load_mat(path, PL_ARRAY_FEATURES, &m, err))) return rc;
         rc = pl_source_from_mat(&m, path, out, err);
         pl_mat_release(&m);
         return rc;
     }
-    pl_source *s = source_alloc(path, err);
+    pl_source *s = source_alloc(a.name, err);
     if (!s) {
-        close(fd);
+        pl_array_close(&a);
         return PL_ENOMEM;
     }
-    s->h = h;
-    s->rows = h.shape[0];
-    s->cols = h.shape[1];
-    s->fd = fd;
+    s->a = a;
+    s->rows = h->shape[0];
+    s->cols = h->shape[1];
     *out = s;
     return PL_OK;
 }
@@ -122,7 +112,7 @@ void pl_source_retain(pl_source *s) {
 void pl_source_release(pl_source *s) {
     if (!s || --s->refs > 0) return;
     pl_mat_release(&s->mem);
-    if (s->fd >= 0) close(s->fd);
+    pl_array_close(&s->a);
     free(s->raw);
     free(s->name);
     free(s);
@@ -152,8 +142,8 @@ int pl_source_read(pl_source *s, size_t r0, size_t nr, double *out, pl_err *err)
             memcpy(out + i * s->cols, s->mem.data + (r0 + i) * s->mem.ld, s->cols * sizeof(double));
         return check_finite(s, r0, nr, out, err);
     }
-    size_t count = nr * s->cols, bytes = count * s->h.itemsize;
-    int direct = s->h.dtype == PL_DT_F64 && !s->h.swap;
+    size_t count = nr * s->cols, bytes = count * s->a.h.itemsize;
+    int direct = s->a.h.dtype == PL_DT_F64 && !s->a.h.swap;
     unsigned char *dst = (unsigned char *)out;
     if (!direct) {
         if (s->raw_cap < bytes) {
@@ -164,17 +154,9 @@ int pl_source_read(pl_source *s, size_t r0, size_t nr, double *out, pl_err *err)
         }
         dst = s->raw;
     }
-    off_t off = (off_t)(s->h.data_offset + r0 * s->cols * s->h.itemsize);
-    size_t done = 0;
-    while (done < bytes) {
-        ssize_t got = pread(s->fd, dst + done, bytes - done, off + (off_t)done);
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0)
-            return pl_err_set(err, PL_EIO, "%s: read failed at row %zu%s", s->name, r0 + 1,
-                              got == 0 ? " (file shrank)" : "");
-        done += (size_t)got;
-    }
-    if (!direct) pl_npy_convert(&s->h, s->raw, count, out);
+    int rc = pl_array_read_raw(&s->a, r0 * s->cols, count, dst, err);
+    if (rc) return rc;
+    if (!direct) pl_npy_convert(&s->a.h, s->raw, count, out);
     return check_finite(s, r0, nr, out, err);
 }
 
@@ -189,6 +171,7 @@ struct pl_data {
     int *y;
     size_t *counts;
     int64_t *ids;
+    char **names;         /* C class names (string labels), or NULL */
     pl_mat probs;
     char *probs_name;
     int64_t *slabels;
@@ -306,6 +289,7 @@ void pl_data_release(pl_data *d) {
         free(d->y);
         free(d->counts);
         free(d->ids);
+        pl_array_free_names(d->names, d->C);
         pl_mat_release(&d->probs);
         free(d->probs_name);
         free(d->slabels);
@@ -320,6 +304,29 @@ const int *pl_data_y(const pl_data *d) { return root_of(d)->y; }
 const size_t *pl_data_counts(const pl_data *d) { return root_of(d)->counts; }
 const int64_t *pl_data_class_ids(const pl_data *d) { return root_of(d)->ids; }
 const double *pl_data_shift(const pl_data *d) { return d->shift; }
+
+const char *const *pl_data_class_names(const pl_data *d) {
+    return (const char *const *)root_of(d)->names;
+}
+
+int pl_data_set_class_names(pl_data *d, char *const *names, size_t C, pl_err *err) {
+    pl_data *r = (pl_data *)root_of(d);
+    if (C != r->C)
+        return pl_err_set(err, PL_EINVAL, "%s: %zu class names for %zu classes", pl_source_name(r->src), C, r->C);
+    for (size_t c = 0; c < C; c++)
+        if (r->ids[c] != (int64_t)c)
+            return pl_err_set(err, PL_EINVAL, "%s: class names need ids 0..%zu", pl_source_name(r->src), C - 1);
+    char **nm = pl_alloc(C, sizeof *nm, err);
+    if (!nm) return PL_ENOMEM;
+    for (size_t c = 0; c < C; c++)
+        if (!(nm[c] = dup_str(names[c]))) {
+            pl_array_free_names(nm, c);
+            return pl_err_set(err, PL_ENOMEM, "out of memory copying the class names of %s", pl_source_name(r->src));
+        }
+    pl_array_free_names(r->names, r->C);
+    r->names = nm;
+    return PL_OK;
+}
 const char *pl_data_name(const pl_data *d) { return pl_source_name(root_of(d)->src); }
 pl_source *pl_data_source(const pl_data *d) { return root_of(d)->src; }
 

@@ -18,6 +18,8 @@
 /* ---------- sources ---------- */
 typedef struct pl_source pl_source;
 
+/* Features streamed from any input array path (F.npy, F.npz[:NAME], F.safetensors[:NAME]:
+ * see tensorfile.h), picked with the features role. */
 int pl_source_open_npy(const char *path, pl_source **out, pl_err *err);
 /* Copies m. name is used in messages (e.g. "<matrix>"). */
 int pl_source_from_mat(const pl_mat *m, const char *name, pl_source **out, pl_err *err);
@@ -83,6 +85,11 @@ size_t pl_data_classes(const pl_data *d);       /* C */
 const int *pl_data_y(const pl_data *d);         /* N encoded labels 0..C-1 */
 const size_t *pl_data_counts(const pl_data *d); /* C */
 const int64_t *pl_data_class_ids(const pl_data *d); /* C original ids, ascending */
+/* String labels: the C class names, in class order (copied; the ids given to pl_data_new
+ * must be 0..C-1, each name's rank in np.unique's order). */
+int pl_data_set_class_names(pl_data *d, char *const *names, size_t C, pl_err *err);
+/* The C class names, or NULL when the labels are numbers. A moved dataset sees its root's. */
+const char *const *pl_data_class_names(const pl_data *d);
 const double *pl_data_shift(const pl_data *d);  /* C×D total shift, or NULL */
 const char *pl_data_name(const pl_data *d);     /* the features' name (file path) */
 pl_source *pl_data_source(const pl_data *d);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "tensorfile.h"
 
 static const struct {
     char kind;
@@ -23,7 +24,9 @@ static const struct {
     {'f', 4, PL_DT_F32, "float32"}, {'f', 8, PL_DT_F64, "float64"}, {'i', 1, PL_DT_I8, "int8"},
     {'i', 2, PL_DT_I16, "int16"},   {'i', 4, PL_DT_I32, "int32"},   {'i', 8, PL_DT_I64, "int64"},
     {'u', 1, PL_DT_U8, "uint8"},    {'u', 2, PL_DT_U16, "uint16"},  {'u', 4, PL_DT_U32, "uint32"},
-    {'u', 8, PL_DT_U64, "uint64"},  {'b', 1, PL_DT_BOOL, "bool"},
+    {'u', 8, PL_DT_U64, "uint64"},  {'b', 1, PL_DT_BOOL, "bool"},   {'f', 2, PL_DT_F16, "float16"},
+    /* kind 0: no .npy spelling (bfloat16 comes from .safetensors); strings have any width */
+    {0, 2, PL_DT_BF16, "bfloat16"}, {0, 0, PL_DT_STR_U, "str"}, {0, 0, PL_DT_STR_S, "bytes"},
 };
 
 const char *pl_dtype_name(pl_dtype t) {
@@ -32,7 +35,12 @@ const char *pl_dtype_name(pl_dtype t) {
     return "?";
 }
 
-int pl_dtype_is_integer(pl_dtype t) { return t != PL_DT_F32 && t != PL_DT_F64; }
+int pl_dtype_is_integer(pl_dtype t) {
+    return t != PL_DT_F32 && t != PL_DT_F64 && t != PL_DT_F16 && t != PL_DT_BF16 &&
+           !pl_dtype_is_string(t);
+}
+
+int pl_dtype_is_string(pl_dtype t) { return t == PL_DT_STR_U || t == PL_DT_STR_S; }
 
 static int host_little(void) {
     const uint16_t one = 1;
@@ -96,17 +104,28 @@ static int parse_descr(scan *s, pl_npy *h) {
     int little = host_little();
     char order = '|';
     if (*t == '<' || *t == '>' || *t == '|' || *t == '=') order = *t++;
-    if (*t == 'O')
+    if (*t == 'O') {
+        char hint[PL_ERR_MSG / 2];
+        pl_array_convert_hint(s->path, hint, sizeof hint);
         return pl_err_set(s->err, PL_EFORMAT,
-                          "%s: object arrays (dtype '%s') are refused: pedlab never unpickles",
-                          s->path, printable(d));
+                          "%s: object arrays (dtype '%s') are refused: pedlab never unpickles; "
+                          "convert it once with: %s",
+                          s->path, printable(d), hint);
+    }
     char kind = *t ? *t++ : 0;
     if (kind == '?') kind = 'b';
     char *endp;
     long size = (kind == 'b' && !*t) ? 1 : strtol(t, &endp, 10);
     if (!(kind == 'b' && !*t) && (endp == t || *endp)) size = -1;
+    if ((kind == 'U' || kind == 'S' || kind == 'a') && size > 0 && size <= (1L << 20)) {
+        /* fixed-width strings (labels): U<n> is n UCS-4 code units, S<n> n bytes */
+        h->dtype = kind == 'U' ? PL_DT_STR_U : PL_DT_STR_S;
+        h->itemsize = (size_t)size * (kind == 'U' ? 4 : 1);
+        h->swap = kind == 'U' && ((order == '<' && !little) || (order == '>' && little));
+        return PL_OK;
+    }
     for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
-        if (dtypes[i].kind == kind && (long)dtypes[i].size == size) {
+        if (kind && dtypes[i].kind == kind && (long)dtypes[i].size == size) {
             h->dtype = dtypes[i].t;
             h->itemsize = dtypes[i].size;
             h->swap = (order == '<' && !little) || (order == '>' && little);
@@ -114,7 +133,8 @@ static int parse_descr(scan *s, pl_npy *h) {
             return PL_OK;
         }
     return pl_err_set(s->err, PL_EFORMAT,
-                      "%s: unsupported dtype '%s'; expected float32/64, int8-64, uint8-64 or bool",
+                      "%s: unsupported dtype '%s'; expected float16/32/64, int8-64, uint8-64, "
+                      "bool, or (labels) str/bytes",
                       s->path, printable(d));
 }
 
@@ -226,55 +246,42 @@ int pl_npy_parse(const unsigned char *buf, size_t len, const char *path, pl_npy 
     return PL_OK;
 }
 
-int pl_npy_read_header(FILE *f, const char *path, pl_npy *h, pl_err *err) {
+int pl_npy_read_header_at(int fd, size_t base, size_t size, const char *name, pl_npy *h,
+                          pl_err *err) {
     unsigned char pre[12];
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0)
-        return pl_err_set(err, PL_EIO, "cannot read %s: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return pl_err_set(err, PL_EIO, "%s is a directory; expected a .npy file", path);
-    if (!S_ISREG(st.st_mode))
-        return pl_err_set(err, PL_EIO, "%s is not a regular file; expected a .npy file", path);
-    pl_input_note_fd(fileno(f), path);
-    if (fseek(f, 0, SEEK_END) != 0) return pl_err_set(err, PL_EIO, "%s: cannot seek", path);
-    long fsz = ftell(f);
-    if (fsz < 0 || fseek(f, 0, SEEK_SET) != 0)
-        return pl_err_set(err, PL_EIO, "%s: cannot seek", path);
-    size_t got = fread(pre, 1, sizeof pre, f);
+    size_t got = size < sizeof pre ? size : sizeof pre;
+    int rc = pl_pread_all(fd, pre, got, base, name, err);
+    if (rc) return rc;
     if (got < 10 || memcmp(pre, "\x93NUMPY", 6) != 0)
-        return pl_err_set(err, PL_EFORMAT, "%s: not a .npy file (bad magic)", path);
+        return pl_err_set(err, PL_EFORMAT, "%s: not a .npy file (bad magic)", name);
     if (pre[6] < 1 || pre[6] > 3)
         return pl_err_set(err, PL_EFORMAT,
                           "%s: unsupported .npy format version %u.%u; expected 1.0, 2.0 or 3.0",
-                          path, pre[6], pre[7]);
+                          name, pre[6], pre[7]);
     if (pre[6] > 1 && got < 12)
-        return pl_err_set(err, PL_EFORMAT, "%s: truncated .npy header", path);
+        return pl_err_set(err, PL_EFORMAT, "%s: truncated .npy header", name);
     size_t hlen = pre[6] == 1 ? ((size_t)pre[8] | (size_t)pre[9] << 8) + 10
                               : ((size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 |
                                  (size_t)pre[11] << 24) + 12;
-    if (hlen > (size_t)fsz)
+    if (hlen > size)
         return pl_err_set(err, PL_EFORMAT,
-                          "%s: truncated .npy header (declares %zu bytes, file has %ld)", path,
-                          hlen, fsz);
+                          "%s: truncated .npy header (declares %zu bytes, file has %zu)", name,
+                          hlen, size);
     unsigned char *buf = malloc(hlen);
-    if (!buf) return pl_err_set(err, PL_ENOMEM, "out of memory reading the header of %s", path);
-    int rc = PL_OK;
-    if (fseek(f, 0, SEEK_SET) != 0 || fread(buf, 1, hlen, f) != hlen)
-        rc = pl_err_set(err, PL_EIO, "%s: cannot read header", path);
-    else
-        rc = pl_npy_parse(buf, hlen, path, h, err);
+    if (!buf) return pl_err_set(err, PL_ENOMEM, "out of memory reading the header of %s", name);
+    rc = pl_pread_all(fd, buf, hlen, base, name, err);
+    if (!rc) rc = pl_npy_parse(buf, hlen, name, h, err);
     free(buf);
     if (rc) return rc;
-    h->file_size = (size_t)fsz;
+    h->file_size = size;
     size_t need = h->count * h->itemsize;
-    if (h->file_size - h->data_offset < need)
+    if (size - h->data_offset < need)
         return pl_err_set(err, PL_EFORMAT,
                           "%s: truncated: the header promises %zu bytes of %s data (shape "
                           "%zu×%zu), the file holds %zu",
-                          path, need, pl_dtype_name(h->dtype), h->ndim > 0 ? h->shape[0] : 1,
-                          h->ndim > 1 ? h->shape[1] : 1, h->file_size - h->data_offset);
-    if (fseek(f, (long)h->data_offset, SEEK_SET) != 0)
-        return pl_err_set(err, PL_EIO, "%s: cannot seek", path);
+                          name, need, pl_dtype_name(h->dtype), h->ndim > 0 ? h->shape[0] : 1,
+                          h->ndim > 1 ? h->shape[1] : 1, size - h->data_offset);
+    h->data_offset += base;
     return PL_OK;
 }
 
@@ -284,6 +291,28 @@ static void swap_bytes(unsigned char *p, size_t size) {
         p[i] = p[size - 1 - i];
         p[size - 1 - i] = t;
     }
+}
+
+/* IEEE binary16 to double, exactly: a normal number's exponent is rebiased (15 → 1023) and
+ * its mantissa shifted into place; subnormals are m·2⁻²⁴; inf and NaN stay what they are. */
+static double half_to_double(uint16_t x) {
+    uint64_t e = (x >> 10) & 0x1f, m = x & 0x3ff, s = (uint64_t)(x >> 15) << 63;
+    double v;
+    if (e == 0) {
+        v = (double)m * 0x1p-24;
+        return (x & 0x8000) ? -v : v;
+    }
+    uint64_t b = e == 31 ? s | (uint64_t)0x7ff << 52 | m << 42 : s | (e + 1008) << 52 | m << 42;
+    memcpy(&v, &b, 8);
+    return v;
+}
+
+/* bfloat16 is the top half of a float32. */
+static double bf16_to_double(uint16_t x) {
+    uint32_t u = (uint32_t)x << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return (double)f;
 }
 
 void pl_npy_convert(const pl_npy *h, const void *raw, size_t count, double *out) {
@@ -299,6 +328,18 @@ void pl_npy_convert(const pl_npy *h, const void *raw, size_t count, double *out)
     }
     if (!h->swap && h->dtype == PL_DT_F64) {
         memcpy(out, raw, count * 8);
+        return;
+    }
+    if (!h->swap && h->dtype == PL_DT_F16) {
+        for (size_t i = 0; i < count; i++) {
+            uint16_t x;
+            memcpy(&x, p + 2 * i, 2);
+            out[i] = half_to_double(x);
+        }
+        return;
+    }
+    if (pl_dtype_is_string(h->dtype)) {   /* never numbers: callers refuse strings first */
+        for (size_t i = 0; i < count; i++) out[i] = NAN;
         return;
     }
     unsigned char tmp[8];
@@ -318,156 +359,20 @@ void pl_npy_convert(const pl_npy *h, const void *raw, size_t count, double *out)
         case PL_DT_U32: { uint32_t x; memcpy(&x, tmp, 4); v = x; break; }
         case PL_DT_U64: { uint64_t x; memcpy(&x, tmp, 8); v = (double)x; break; }
         case PL_DT_BOOL: v = tmp[0] ? 1.0 : 0.0; break;
+        case PL_DT_F16: { uint16_t x; memcpy(&x, tmp, 2); v = half_to_double(x); break; }
+        case PL_DT_BF16: { uint16_t x; memcpy(&x, tmp, 2); v = bf16_to_double(x); break; }
         default: v = NAN;
         }
         out[i] = v;
     }
 }
 
-static int open_npy(const char *path, FILE **f, pl_npy *h, pl_err *err) {
-    int fd;
-    int rc = pl_input_open_kind(path, "a .npy file", &fd, err);
-    if (rc) {
-        *f = NULL;
-        return rc;
-    }
-    *f = fdopen(fd, "rb");
-    if (!*f) {
-        close(fd);
-        return pl_err_set(err, PL_ENOMEM, "out of memory opening %s", path);
-    }
-    rc = pl_npy_read_header(*f, path, h, err);
-    if (rc) {
-        fclose(*f);
-        *f = NULL;
-    }
-    return rc;
-}
-
-/* Read all elements in file order as doubles into out (count). */
-static int read_all(FILE *f, const char *path, const pl_npy *h, double *out, pl_err *err) {
-    enum { CHUNK = 1 << 16 };
-    unsigned char *raw = malloc(CHUNK * 8);
-    if (!raw) return pl_err_set(err, PL_ENOMEM, "out of memory reading %s", path);
-    size_t done = 0;
-    while (done < h->count) {
-        size_t n = h->count - done < CHUNK ? h->count - done : CHUNK;
-        if (fread(raw, h->itemsize, n, f) != n) {
-            free(raw);
-            return pl_err_set(err, PL_EIO, "%s: read failed at element %zu", path, done);
-        }
-        pl_npy_convert(h, raw, n, out + done);
-        done += n;
-    }
-    free(raw);
-    return PL_OK;
-}
-
 int pl_npy_load_mat(const char *path, pl_mat *out, pl_err *err) {
-    FILE *f;
-    pl_npy h;
-    int rc = open_npy(path, &f, &h, err);
-    out->data = NULL;
-    out->rows = out->cols = out->ld = 0;
-    out->owned = 0;
-    if (rc) return rc;
-    size_t rows, cols;
-    if (h.ndim == 0) rows = cols = 1;
-    else if (h.ndim == 1) { rows = h.shape[0]; cols = 1; }
-    else if (h.ndim == 2) { rows = h.shape[0]; cols = h.shape[1]; }
-    else {
-        fclose(f);
-        return pl_err_set(err, PL_EFORMAT, "%s: array has %d dimensions; expected 1 or 2", path,
-                          h.ndim);
-    }
-    if ((rc = pl_mat_init(out, rows, cols, err))) {
-        fclose(f);
-        return pl_err_prefix(err, "%s (%zu×%zu %s)", path, rows, cols, pl_dtype_name(h.dtype));
-    }
-    rc = read_all(f, path, &h, out->data, err);
-    fclose(f);
-    if (rc) { pl_mat_release(out); return rc; }
-    if (h.fortran && rows > 1 && cols > 1) {
-        pl_mat t;
-        if ((rc = pl_mat_init(&t, rows, cols, err))) { pl_mat_release(out); return rc; }
-        for (size_t j = 0; j < cols; j++)
-            for (size_t i = 0; i < rows; i++) PL_AT(&t, i, j) = out->data[j * rows + i];
-        pl_mat_release(out);
-        *out = t;
-    }
-    return PL_OK;
+    return pl_array_load_mat(path, PL_ARRAY_ANY, out, err);
 }
 
 int pl_npy_load_ints(const char *path, int64_t **out, size_t *n, pl_err *err) {
-    FILE *f;
-    pl_npy h;
-    *out = NULL;
-    *n = 0;
-    int rc = open_npy(path, &f, &h, err);
-    if (rc) return rc;
-    if (!(h.ndim == 1 || (h.ndim == 2 && (h.shape[0] == 1 || h.shape[1] == 1)))) {
-        fclose(f);
-        return pl_err_set(err, PL_EFORMAT, "%s: labels must be a 1-D array; got %d dimensions",
-                          path, h.ndim);
-    }
-    double *v = pl_alloc(h.count ? h.count : 1, sizeof *v, err);
-    int64_t *r = pl_alloc(h.count ? h.count : 1, sizeof *r, err);
-    if (!v || !r) { rc = pl_err_prefix(err, "%s", path); goto cleanup; }
-    if ((rc = read_all(f, path, &h, v, err))) goto cleanup;
-    for (size_t i = 0; i < h.count; i++) {
-        if (!pl_dtype_is_integer(h.dtype) && (!isfinite(v[i]) || v[i] != floor(v[i]))) {
-            rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %g; labels must be whole numbers",
-                            path, i + 1, v[i]);
-            goto cleanup;
-        }
-        /* from 2^53 on, float64 no longer holds every whole number: two ids may have merged */
-        if (!pl_dtype_is_integer(h.dtype) && fabs(v[i]) >= 9007199254740992.0) {
-            rc = pl_err_set(err, PL_EFORMAT,
-                            "%s: row %zu holds %.17g, a %s label beyond 2^53 where distinct ids "
-                            "may have been rounded together; store labels as int64",
-                            path, i + 1, v[i], pl_dtype_name(h.dtype));
-            goto cleanup;
-        }
-        if (h.dtype == PL_DT_U64 || h.dtype == PL_DT_I64) {
-            /* re-read exactly: doubles lose integers beyond 2^53 */
-            continue;
-        }
-        r[i] = (int64_t)v[i];
-    }
-    if (h.dtype == PL_DT_U64 || h.dtype == PL_DT_I64) {
-        unsigned char *raw = malloc(h.count * 8 + 1);
-        if (!raw) {
-            rc = pl_err_set(err, PL_ENOMEM, "out of memory reading the labels of %s", path);
-            goto cleanup;
-        }
-        if (fseek(f, (long)h.data_offset, SEEK_SET) != 0 || fread(raw, 8, h.count, f) != h.count) {
-            free(raw);
-            rc = pl_err_set(err, PL_EIO, "%s: read failed", path);
-            goto cleanup;
-        }
-        for (size_t i = 0; i < h.count; i++) {
-            unsigned char *p = raw + 8 * i;
-            if (h.swap) swap_bytes(p, 8);
-            uint64_t u;
-            memcpy(&u, p, 8);
-            if (h.dtype == PL_DT_U64 && u > (uint64_t)INT64_MAX) {
-                free(raw);
-                rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %llu, too large for a label",
-                                path, i + 1, (unsigned long long)u);
-                goto cleanup;
-            }
-            memcpy(&r[i], &u, 8);
-        }
-        free(raw);
-    }
-    *out = r;
-    *n = h.count;
-    r = NULL;
-cleanup:
-    fclose(f);
-    free(v);
-    free(r);
-    return rc;
+    return pl_array_load_labels(path, PL_ARRAY_LABELS, out, n, NULL, NULL, err);
 }
 
 static int write_header(FILE *f, const char *descr, size_t rows, size_t cols, int two_d) {

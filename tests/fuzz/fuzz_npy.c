@@ -1,12 +1,20 @@
-/* fuzz_npy.c — the .npy reader: pl_npy_parse on the raw bytes, then the same bytes as a file
- * through pl_npy_load_mat, pl_npy_load_ints and the streamed pl_source (every row read), and
- * fuzzed labels through pl_data_new (the np.unique-like remapping). */
+/* fuzz_npy.c — the input-array readers: pl_npy_parse on the raw bytes, then the same bytes as
+ * a file through pl_npy_load_mat, pl_npy_load_ints, the string-label reader and the streamed
+ * pl_source (every row read), and fuzzed labels through pl_data_new (the np.unique-like
+ * remapping). The file has no extension, so its content picks the reader: .npy, .npz (the zip
+ * directory, inflation, CRC checks) and .safetensors (seeds of each in corpus/npy). */
 #include <math.h>
 #include <string.h>
 
 #include "data.h"
 #include "fuzz_common.h"
 #include "npy.h"
+#include "tensorfile.h"
+
+/* Elements a valid input of size bytes can hold: deflate expands at most 1032:1. */
+static size_t max_elements(const uint8_t *data, size_t size) {
+    return size >= 2 && data[0] == 'P' && data[1] == 'K' ? size * 1032 : size;
+}
 
 static void check_labels(const int64_t *y, size_t n) {
     /* any n integer ids: a dataset of n rows; >= 2 distinct ids must work, 1 must be refused */
@@ -64,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_check_err(rc, &err, "pl_npy_load_mat");
     if (rc == PL_OK) {
         /* the data had to be in the file: rows·cols elements of at least one byte */
-        if (m.rows * m.cols > size) abort();
+        if (m.rows * m.cols > max_elements(data, size)) abort();
         pl_mat_release(&m);
     }
 
@@ -77,12 +85,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         free(y);
     }
 
+    char **names;
+    size_t k;
+    rc = pl_array_load_labels(path, PL_ARRAY_LABELS, &y, &n, &names, &k, &err);
+    fuzz_check_err(rc, &err, "pl_array_load_labels");
+    if (rc == PL_OK) {
+        /* ids 0..k-1, every one used, names strictly ascending (np.unique's order) */
+        for (size_t i = 0; names && i < n; i++)
+            if (y[i] < 0 || (size_t)y[i] >= k) abort();
+        for (size_t c = 1; names && c < k; c++)
+            if (strcmp(names[c - 1], names[c]) >= 0) abort();
+        free(y);
+        pl_array_free_names(names, k);
+    }
+
     pl_source *s;
     rc = pl_source_open_npy(path, &s, &err);
     fuzz_check_err(rc, &err, "pl_source_open_npy");
     if (rc == PL_OK) {
         size_t N = pl_source_rows(s), D = pl_source_cols(s);
-        if (N * D > size) abort();
+        if (N * D > max_elements(data, size)) abort();
         if (N > 0 && D > 0) {
             size_t B = 7; /* odd block size: exercises partial blocks */
             double *buf = calloc(B * D, sizeof *buf);
