@@ -284,7 +284,7 @@ static int l_load(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     const char *e = ext(path);
     pl_err err;
-    if (!strcmp(e, "npy")) {
+    if (!strcmp(e, "npy") || !strncmp(e, "npz", 3) || !strncmp(e, "safetensors", 11)) {
         pl_mat m;
         if (pl_npy_load_mat(path, &m, &err))
             return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);

@@ -163,6 +163,17 @@ int pl_csv_load(const char *path, pl_mat *out, char ***header, pl_err *err) {
     return rc;
 }
 
+/* The shortest of %.15g, %.16g, %.17g that reads back as the same double: 96.907, not
+ * 96.906999999999996 (exact either way). */
+static void put_number(FILE *f, double v) {
+    char buf[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (prec == 17 || strtod(buf, NULL) == v || v != v) break;
+    }
+    fputs(buf, f);
+}
+
 static void put_field(FILE *f, const char *s) {
     if (!strpbrk(s, ",\"\n\r")) {
         fputs(s, f);
@@ -188,7 +199,10 @@ int pl_csv_save(const char *path, const pl_mat *m, const char *const *header, pl
         fputc('\n', a.f);
     }
     for (size_t i = 0; i < m->rows; i++) {
-        for (size_t j = 0; j < m->cols; j++) fprintf(a.f, j ? ",%.17g" : "%.17g", PL_AT(m, i, j));
+        for (size_t j = 0; j < m->cols; j++) {
+            if (j) fputc(',', a.f);
+            put_number(a.f, PL_AT(m, i, j));
+        }
         fputc('\n', a.f);
     }
     return pl_atomic_commit(&a, err);

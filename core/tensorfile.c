@@ -234,7 +234,7 @@ static int open_npz(pl_array *a, const char *file, const char *member, int role,
             if (!rc && a->h.count == 0) rc = pl_array_read_raw(a, 0, 0, NULL, err);
         }
     } else if (!rc) {
-        int t;
+        int t = -1;
         if (!(rc = scratch_fd(a->name, &t, err))) {
             rc = pl_zip_inflate(&z, m, t, err);
             close(a->fd);

@@ -6,11 +6,11 @@
 #   sh tools/bootstrap.sh --optional ...  and what the optional tests use (each of those tests
 #                                         skips, saying so, when its package is missing)
 set -e
-# building: compiler, CMake, Lua 5.4 headers, BLAS/LAPACK, JSON, CSV, readline
-PKGS="cmake make gcc pkg-config liblua5.4-dev libopenblas-dev liblapacke-dev libcjson-dev libcsv-dev libreadline-dev"
+# building: compiler, CMake, Lua 5.4 headers, BLAS/LAPACK, JSON, CSV, readline, zlib (.npz)
+PKGS="cmake make gcc pkg-config liblua5.4-dev libopenblas-dev liblapacke-dev libcjson-dev libcsv-dev libreadline-dev zlib1g-dev"
 # optional tests: stock Lua + LuaRocks (install), headless Chromium (HTML report), NumPy (files
 # written by Python), zlib (.npz), MPI (distributed sweeps), groff (the man page)
-OPTIONAL="lua5.4 luarocks chromium python3-numpy zlib1g-dev libopenmpi-dev openmpi-bin groff-base"
+OPTIONAL="lua5.4 luarocks chromium python3-numpy libopenmpi-dev openmpi-bin groff-base"
 if [ "${1:-}" = --optional ]; then
   shift
   PKGS="$PKGS $OPTIONAL"

@@ -131,8 +131,9 @@ local SCORE_HELP = [[
 usage: pedlab score --features F.npy --labels L.npy --metric M[,M...] [options]
 
 Scores one model's features for one task with one or more transferability metrics.
-  --features F        features, N×D (.npy float32/float64, or .csv)
-  --labels L          labels, N integers (any ids; .npy or .csv)
+  --features F        features, N×D (.npy float16/32/64, .npz[:NAME], .safetensors[:NAME], or .csv)
+  --labels L          labels, N integers or strings (.npy, .npz[:NAME], .safetensors[:NAME] or .csv);
+                      optional when --features names an archive holding labels/y
   --metric SPEC       comma-separated; may repeat. SPEC is NAME[:key=value...], e.g. logme,
                       gbc:type=spherical:pca=64, nleep:ratio=5:log=true, ped+logme (after PED)
   --source-probs P    source-model probabilities N×Cs (LEEP)
@@ -158,7 +159,9 @@ function M.score(argv)
   if o.help then io.write(SCORE_HELP) return 0 end
   if #pos > 0 then error("score: unexpected argument '" .. pos[1] .. "'", 0) end
   if not o.features then error("score: --features F.npy is required", 0) end
-  if not o.labels then error("score: --labels L.npy is required", 0) end
+  if not o.labels and not (o.features:match("%.npz") or o.features:match("%.safetensors")) then
+    error("score: --labels L.npy is required (or --features F.npz / F.safetensors holding labels)", 0)
+  end
   local metrics = metric_specs(o, "score")
   M.set_threads(o, "score")
   local seed = util.int(o, "seed", "score", 0)

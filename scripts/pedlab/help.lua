@@ -23,8 +23,9 @@ local entries = {
   { "pl.ones", "pl.ones(r, c)", "an r×c Matrix of ones" },
   { "pl.eye", "pl.eye(n)", "the n×n identity" },
   { "pl.randn", "pl.randn(r, c, seed)", "standard normal values; same seed, same bits" },
-  { "pl.dataset", "pl.dataset(features, labels [, opts])",
-    "a Dataset from .npy/.csv paths or a Matrix (features streamed from disk)",
+  { "pl.dataset", "pl.dataset(features [, labels] [, opts])",
+    "a Dataset from .npy/.npz[:NAME]/.safetensors[:NAME]/.csv paths or a Matrix (features streamed; "
+      .. "string labels allowed; labels left out: read from the features' archive)",
     options = {
       { "source_probs", "N×S source-model probabilities (path or Matrix): LEEP, NCE, NLEEP" },
       { "source_labels", "N source-model labels (path or vector): NCE" },

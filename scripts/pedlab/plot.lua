@@ -419,7 +419,7 @@ function M.pca2d(ds, moved, path, title)
   end
   local before = project_means(st.means)
   local after = moved and project_means(moved:stats().means) or nil
-  local ids = ds:class_ids()
+  local ids = ds:class_names()
   -- spread: RMS distance of a class's projected points from its projected mean
   local spread, points_b, points_a = {}, nil, nil
   if ds:rows() * D < M.DENSE_LIMIT then

@@ -27,6 +27,11 @@ T.case("npy, csv and json round trips", function()
   local back, hdr = pl.load(tmp .. ".csv")
   T.eq(back == m, true)
   T.eq(hdr[2], "b,c")
+  -- numbers short but exact
+  pl.save(tmp .. "-short.csv", pl.matrix { { 96.907, 0.1 }, { 1 / 3, -0.0 } })
+  T.eq(pl.read_file(tmp .. "-short.csv"), "96.907,0.1\n0.3333333333333333,-0\n")
+  T.eq(pl.load(tmp .. "-short.csv"):get(2, 1), 1 / 3)
+  os.remove(tmp .. "-short.csv")
   local v = { name = "x", list = { 1, 2.5, 0.1 }, nested = { ok = true }, nan = 0 / 0 }
   pl.save(tmp .. ".json", v)
   local w = pl.load(tmp .. ".json")
