@@ -419,7 +419,7 @@ end
 -- ---------------------------------------------------------------- experiments' shared options
 M.EXPERIMENT_SPEC = { ["--zoo"] = "value", ["--gt"] = "value", ["--out"] = "value", ["--resume"] = "flag",
   ["--plot"] = "value", ["--ref-name"] = "value", ["--threads"] = "value", ["--no-progress"] = "flag",
-  ["--help"] = "flag" }
+  ["--help"] = "flag", ["--shard"] = "value" }
 
 -- Parse an experiment's arguments (extra: more flags of its own); defaults: the demo zoo,
 -- out NAME.jsonl. Returns nil after --help.
@@ -430,7 +430,7 @@ function M.experiment_args(argv, name, help, extra)
   local o, pos = util.parse_args(argv, spec, name)
   if o.help then
     io.write(help or "", "\nusage: pedlab experiments/", name, ".lua [--zoo DIR] [--gt FILE] [--out F.jsonl] [--resume]\n",
-      "       [--plot DIR] [--ref-name NAME] [--threads N] [--no-progress]\n",
+      "       [--plot DIR] [--ref-name NAME] [--threads N] [--no-progress] [--shard I/N]\n",
       "defaults: --zoo <pedlab>/data/demo, --out ", name, ".jsonl\n")
     return nil
   end
@@ -444,7 +444,7 @@ end
 -- The sweep spec fields an experiment's options set.
 function M.spec_from_args(o, spec)
   spec.zoo, spec.gt, spec.ref_name = o.zoo, o.gt, o.ref_name
-  spec.out, spec.resume = o.out, o.resume
+  spec.out, spec.resume, spec.shard = o.out, o.resume, o.shard
   if o.no_progress then spec.progress = false end
   return spec
 end

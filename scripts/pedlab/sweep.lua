@@ -9,7 +9,12 @@
 --              law_params = { alpha = {1, 2} } },
 --     ped = true | false | "both",  -- "both" adds one no-PED baseline cell per task
 --     out = "results.jsonl", resume = true, seed = 0, progress = true|false,
---     gt = FILE, ref_name = NAME, no_ref = false, on_cell = function(cell, i, total, resumed) end }
+--     gt = FILE, ref_name = NAME, no_ref = false, on_cell = function(cell, i, total, resumed) end,
+--     shard = "I/N" }
+--
+-- shard = "I/N" runs the cells whose index in the fixed cell order is I modulo N (a disjoint,
+-- deterministic part, e.g. one task of a Slurm job array); M.merge joins the shards' results
+-- files into the one a single run writes.
 --
 -- Metrics: with `ped` given, plain names scored in every cell it implies; without it, plain
 -- names are scored without PED and ped+NAME after PED (rank's form); plain names alone mean
@@ -39,7 +44,7 @@ M.KEYS = { "force" }
 for _, n in ipairs(ped.NAMES) do M.KEYS[#M.KEYS + 1] = n end
 
 M.SPEC_KEYS = { "zoo", "tasks", "metrics", "grid", "ped", "out", "resume", "seed", "progress", "gt",
-                "ref_name", "no_ref", "on_cell", "combiners" }
+                "ref_name", "no_ref", "on_cell", "combiners", "shard" }
 
 -- Canonical text of a setting value: whole floats as integers, the shortest exact decimal.
 local function canon(v)
@@ -435,7 +440,19 @@ local function run_cell(z, cell, models, datasets, seed, gt, no_ref, user)
 end
 
 -- ---------------------------------------------------------------- the sweep
-function M.run(spec)
+-- "I/N" → I, N with 1 <= I <= N (the shard option), checked.
+function M.parse_shard(v, what)
+  local i, n
+  if type(v) == "string" then i, n = v:match("^(%d+)/(%d+)$") end
+  i, n = math.tointeger(tonumber(i)), math.tointeger(tonumber(n))
+  if not i or not n or n < 1 or i < 1 or i > n then
+    error(string.format("%s %s: expected I/N with 1 <= I <= N, e.g. 2/8", what, tostring(v)), 0)
+  end
+  return i, n
+end
+
+-- The checked spec's seed, zoo, tasks and every cell in the fixed order.
+local function prepare(spec)
   if type(spec) ~= "table" then error("sweep: expected a spec table, e.g. pl.sweep{zoo = DIR, metrics = {...}}", 0) end
   core.check_options(spec, "sweep", M.SPEC_KEYS)
   if spec.zoo == nil then error("sweep: zoo (a folder) is required", 0) end
@@ -444,11 +461,27 @@ function M.run(spec)
     if type(seed) == "number" and math.tointeger(seed) then seed = math.tointeger(seed)
     else error("sweep: seed must be a whole number, got " .. tostring(seed), 0) end
   end
-  if spec.resume and not spec.out then error("sweep: resume needs out = FILE", 0) end
-  if spec.out then core.check_output(spec.out, "sweep: out") end
+  if spec.shard ~= nil then M.parse_shard(spec.shard, "sweep: shard") end
   local z = zoo_mod.from(spec.zoo, spec.gt, spec.ref_name)
   local tasks = z:select_tasks(spec.tasks, "sweep: tasks")
-  local cells = M.expand(spec, tasks, seed)
+  return seed, z, tasks, M.expand(spec, tasks, seed)
+end
+
+function M.run(spec)
+  if type(spec) == "table" then
+    if spec.resume and not spec.out then error("sweep: resume needs out = FILE", 0) end
+    if spec.out then core.check_output(spec.out, "sweep: out") end
+  end
+  local seed, z, tasks, cells = prepare(spec)
+  local all = #cells
+  if spec.shard then
+    local si, sn = M.parse_shard(spec.shard, "sweep: shard")
+    local mine = {}
+    for i, c in ipairs(cells) do
+      if (i - 1) % sn == si - 1 then mine[#mine + 1] = c end
+    end
+    cells = mine
+  end
   local any_ped = false
   local used = {}
   for _, c in ipairs(cells) do
@@ -477,7 +510,7 @@ function M.run(spec)
   local progress = spec.progress
   if progress == nil then progress = progress_default() end
   local info = { total = #cells, computed = 0, resumed = 0, recomputed = 0, reasons = {}, zoo = z,
-                 tasks = tasks, out = spec.out }
+                 tasks = tasks, out = spec.out, shard = spec.shard, all = all }
   local t0 = os.time()
   local results, fresh_lines, lineOf = {}, {}, {}
   for _, l in ipairs(lines) do lineOf[l.key] = l.line end
@@ -559,11 +592,65 @@ function M.run(spec)
   return results, info
 end
 
+-- Join results files (the shards of a sweep) into OUT: every cell of the spec present exactly
+-- once, in the fixed cell order, each line as its shard wrote it: the file one run writes.
+-- A missing, duplicated or foreign cell (other spec, seed, force law or pedlab version) is an
+-- error listing them; OUT is written atomically and never over an input.
+function M.merge(spec, out, files)
+  if type(out) ~= "string" then error("sweep --merge: expected an output file name", 0) end
+  if type(files) ~= "table" or #files == 0 then error("sweep --merge: expected the results files to join", 0) end
+  local seed, _, _, cells = prepare(spec)
+  for _, f in ipairs(files) do
+    if core.exists(f) ~= "file" then error("sweep --merge: " .. f .. " is not a results file", 0) end
+    core.note_input(f)
+  end
+  core.check_output(out, "sweep --merge")
+  local want = {}
+  for i, c in ipairs(cells) do want[c.key] = i end
+  local found, problems = {}, {}
+  local function problem(fmt, ...) problems[#problems + 1] = string.format(fmt, ...) end
+  for _, f in ipairs(files) do
+    for n, line in ipairs(read_lines(f)) do
+      local ok, rec = pcall(core.json_decode, line)
+      if not ok or type(rec) ~= "table" or type(rec.key) ~= "string" then
+        problem("%s line %d is not a cell record", f, n)
+      elseif recorded_key(rec) ~= rec.key then
+        problem("%s line %d: its settings do not match its key", f, n)
+      elseif not want[rec.key] then
+        problem("%s line %d: %s is not a cell of this spec%s", f, n, M.slot(rec.task, rec.settings),
+          rec.version ~= core.version and (" (pedlab " .. tostring(rec.version) .. ")") or
+          rec.seed ~= seed and (" (seed " .. canon(rec.seed) .. ")") or "")
+      elseif found[rec.key] then
+        problem("%s line %d: %s duplicates %s", f, n, M.slot(rec.task, rec.settings), found[rec.key].at)
+      elseif not has_metrics(rec, cells[want[rec.key]].metrics) then
+        problem("%s line %d: %s lacks a metric of this spec", f, n, M.slot(rec.task, rec.settings))
+      else
+        found[rec.key] = { at = f .. " line " .. n, line = line }
+      end
+    end
+  end
+  for _, c in ipairs(cells) do
+    if not found[c.key] then problem("missing %s", c.slot) end
+  end
+  if #problems > 0 then
+    local shown = {}
+    for i = 1, math.min(#problems, 10) do shown[i] = problems[i] end
+    if #problems > 10 then shown[#shown + 1] = string.format("and %d more", #problems - 10) end
+    error(string.format("sweep --merge: %d problem%s: %s", #problems, #problems > 1 and "s" or "",
+      table.concat(shown, "; ")), 0)
+  end
+  local lines = {}
+  for i, c in ipairs(cells) do lines[i] = found[c.key].line end
+  core.write_file(out, #lines > 0 and (table.concat(lines, "\n") .. "\n") or "", "sweep --merge")
+  return #cells
+end
+
 -- "N cells: a computed (b recomputed: why), c resumed (OUT)"
 function M.summary_line(info)
   local why = {}
   for _, r in ipairs(util.sorted_keys(info.reasons)) do why[#why + 1] = string.format("%d %s", info.reasons[r], r) end
-  return string.format("%d cells: %d computed, %d resumed%s%s\n", info.total, info.computed, info.resumed,
+  return string.format("%d cells%s: %d computed, %d resumed%s%s\n", info.total,
+    info.shard and string.format(" (shard %s of %d)", info.shard, info.all) or "", info.computed, info.resumed,
     info.recomputed > 0 and string.format("; %d recomputed (%s)", info.recomputed, table.concat(why, ", ")) or "",
     info.out and (" (" .. info.out .. ")") or "")
 end
