@@ -1,0 +1,299 @@
+/* lmpi.c — pl.mpi: the ranks of an MPI run and message passing of strings between them.
+ *
+ *   pl.mpi.enabled            true when pedlab was built with MPI
+ *   pl.mpi.rank(), size()     this process's rank and the number of ranks (0 and 1 alone)
+ *   pl.mpi.send(dest, tag, s) send string s to rank dest (tag 0..32767)
+ *   pl.mpi.recv([src])        → src, tag, s: the next message (from any rank by default)
+ *   pl.mpi.probe()            → src, tag of a waiting message, or nil (never blocks)
+ *   pl.mpi.barrier()
+ *   pl.mpi.sum_to_root(x)     x: a Matrix, the same shape on every rank: rank 0 receives every
+ *                             rank's copy and sums them in rank order; the sum is then
+ *                             broadcast, so every rank holds the same bits (x is replaced)
+ *   pl.mpi.detach()           rank 0, once every other rank has ended: from now on rank() is 0
+ *                             and size() 1 (later work runs alone; an error needs no abort)
+ *   pl.mpi.finish([code])     end this process: MPI_Finalize, then exit(code)
+ *   pl.mpi.abort(msg)         print msg and end every rank (MPI_Abort)
+ *
+ * MPI starts only in the host and only when the process was started by mpirun or srun (their
+ * environment says so): a plain `pedlab` run, and the module in a stock lua5.4, are size 1
+ * and never start MPI. Without MPI at build time every function but rank/size/barrier/
+ * sum_to_root/detach raises. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lpedlab.h"
+
+#ifdef PL_MPI
+#include <mpi.h>
+#endif
+
+static int detached = 0; /* rank 0 after every other rank has ended */
+
+#ifdef PL_MPI
+static int started = 0; /* MPI_Init succeeded in this process */
+
+static int launched_by_mpi(void) {
+    static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE",
+                                 "MPI_LOCALNRANKS", NULL};
+    for (int i = 0; vars[i]; i++)
+        if (getenv(vars[i])) return 1;
+    return 0;
+}
+#endif
+
+int lpl_mpi_start(int *argc, char ***argv) {
+#ifdef PL_MPI
+    if (!launched_by_mpi()) return 0;
+    if (MPI_Init(argc, argv) != MPI_SUCCESS) {
+        fprintf(stderr, "pedlab: MPI_Init failed\n");
+        return 1;
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    started = 1;
+#else
+    (void)argc;
+    (void)argv;
+#endif
+    return 0;
+}
+
+static int world_size(void) {
+#ifdef PL_MPI
+    if (started && !detached) {
+        int n = 1;
+        MPI_Comm_size(MPI_COMM_WORLD, &n);
+        return n;
+    }
+#endif
+    return 1;
+}
+
+static int world_rank(void) {
+#ifdef PL_MPI
+    if (started && !detached) {
+        int r = 0;
+        MPI_Comm_rank(MPI_COMM_WORLD, &r);
+        return r;
+    }
+#endif
+    return 0;
+}
+
+void lpl_mpi_end(int failed) {
+#ifdef PL_MPI
+    if (!started) return;
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized) return;
+    /* a failure while other ranks may wait for this one: end them all, never a hang */
+    if (failed && world_size() > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+    started = 0;
+    MPI_Finalize();
+#else
+    (void)failed;
+#endif
+}
+
+static int l_rank(lua_State *L) {
+    lua_pushinteger(L, world_rank());
+    return 1;
+}
+
+static int l_size(lua_State *L) {
+    lua_pushinteger(L, world_size());
+    return 1;
+}
+
+static int l_detach(lua_State *L) {
+    if (world_rank() != 0) return luaL_error(L, "pl.mpi.detach: only rank 0 detaches");
+    detached = 1;
+    return 0;
+}
+
+#ifdef PL_MPI
+static void need_peers(lua_State *L, const char *what) {
+    if (world_size() < 2) luaL_error(L, "pl.mpi.%s: this run has one rank (start it with mpirun -n K)", what);
+}
+
+static int check_rank_arg(lua_State *L, int idx, const char *what) {
+    lua_Integer r = luaL_checkinteger(L, idx);
+    int n = world_size();
+    if (r < 0 || r >= n)
+        return luaL_error(L, "pl.mpi.%s: rank %d is not a rank of this run (0..%d)", what, (int)r,
+                          n - 1);
+    if (r == world_rank()) return luaL_error(L, "pl.mpi.%s: rank %d is this rank", what, (int)r);
+    return (int)r;
+}
+
+static int mpi_fail(lua_State *L, const char *what, int rc) {
+    char msg[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    if (MPI_Error_string(rc, msg, &len) != MPI_SUCCESS) len = 0;
+    msg[len] = '\0';
+    return luaL_error(L, "pl.mpi.%s: %s", what, len ? msg : "MPI error");
+}
+
+static int l_send(lua_State *L) {
+    need_peers(L, "send");
+    int dest = check_rank_arg(L, 1, "send");
+    lua_Integer tag = luaL_checkinteger(L, 2);
+    size_t len;
+    const char *s = luaL_checklstring(L, 3, &len);
+    if (tag < 0 || tag > 32767) return luaL_error(L, "pl.mpi.send: tag %d is not in 0..32767", (int)tag);
+    if (len > (size_t)0x7fffffff) return luaL_error(L, "pl.mpi.send: message longer than 2 GiB");
+    int rc = MPI_Send(s, (int)len, MPI_CHAR, dest, (int)tag, MPI_COMM_WORLD);
+    if (rc != MPI_SUCCESS) return mpi_fail(L, "send", rc);
+    return 0;
+}
+
+static void free_ptr(void *p) {
+    free(p);
+}
+
+static int l_recv(lua_State *L) {
+    need_peers(L, "recv");
+    int src = lua_isnoneornil(L, 1) ? MPI_ANY_SOURCE : check_rank_arg(L, 1, "recv");
+    MPI_Status st;
+    int rc = MPI_Probe(src, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+    if (rc != MPI_SUCCESS) return mpi_fail(L, "recv", rc);
+    int len = 0;
+    MPI_Get_count(&st, MPI_CHAR, &len);
+    char *buf = malloc(len > 0 ? (size_t)len : 1);
+    if (!buf) return luaL_error(L, "pl.mpi.recv: out of memory for a message of %d bytes", len);
+    void **slot = lpl_guard(L, buf, free_ptr);
+    rc = MPI_Recv(buf, len, MPI_CHAR, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) return mpi_fail(L, "recv", rc);
+    lua_pushinteger(L, st.MPI_SOURCE);
+    lua_pushinteger(L, st.MPI_TAG);
+    lua_pushlstring(L, buf, (size_t)len);
+    *slot = NULL;
+    free(buf);
+    return 3;
+}
+
+static int l_probe(lua_State *L) {
+    need_peers(L, "probe");
+    int flag = 0;
+    MPI_Status st;
+    int rc = MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
+    if (rc != MPI_SUCCESS) return mpi_fail(L, "probe", rc);
+    if (!flag) return 0;
+    lua_pushinteger(L, st.MPI_SOURCE);
+    lua_pushinteger(L, st.MPI_TAG);
+    return 2;
+}
+
+static int l_barrier(lua_State *L) {
+    if (world_size() < 2) return 0;
+    int rc = MPI_Barrier(MPI_COMM_WORLD);
+    if (rc != MPI_SUCCESS) return mpi_fail(L, "barrier", rc);
+    return 0;
+}
+
+static int l_sum_to_root(lua_State *L) {
+    pl_mat *x = lpl_checkmatrix(L, 1);
+    int n = world_size();
+    if (n < 2) return 0;
+    size_t count = x->rows * x->cols;
+    if (count > (size_t)0x7fffffff) return luaL_error(L, "pl.mpi.sum_to_root: matrix too large");
+    /* same shape everywhere: every rank sends its shape first */
+    unsigned long long shape[2] = {x->rows, x->cols}, all[2];
+    int rc = MPI_Allreduce(shape, all, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+    if (rc != MPI_SUCCESS) return mpi_fail(L, "sum_to_root", rc);
+    if (all[0] != shape[0] || all[1] != shape[1])
+        return luaL_error(L, "pl.mpi.sum_to_root: the ranks hold matrices of different shapes");
+    double *buf = NULL;
+    void **slot = NULL;
+    if (world_rank() == 0) {
+        buf = malloc((count ? count : 1) * sizeof *buf);
+        if (!buf) return luaL_error(L, "pl.mpi.sum_to_root: out of memory");
+        slot = lpl_guard(L, buf, free_ptr);
+        /* x's rows are contiguous only when its stride is its width: copy row by row */
+        for (int r = 1; r < n; r++) {
+            rc = MPI_Recv(buf, (int)count, MPI_DOUBLE, r, 32000, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            if (rc != MPI_SUCCESS) return mpi_fail(L, "sum_to_root", rc);
+            for (size_t i = 0; i < x->rows; i++)
+                for (size_t j = 0; j < x->cols; j++) PL_AT(x, i, j) += buf[i * x->cols + j];
+        }
+        for (size_t i = 0; i < x->rows; i++)
+            for (size_t j = 0; j < x->cols; j++) buf[i * x->cols + j] = PL_AT(x, i, j);
+    } else {
+        buf = malloc((count ? count : 1) * sizeof *buf);
+        if (!buf) return luaL_error(L, "pl.mpi.sum_to_root: out of memory");
+        slot = lpl_guard(L, buf, free_ptr);
+        for (size_t i = 0; i < x->rows; i++)
+            for (size_t j = 0; j < x->cols; j++) buf[i * x->cols + j] = PL_AT(x, i, j);
+        rc = MPI_Send(buf, (int)count, MPI_DOUBLE, 0, 32000, MPI_COMM_WORLD);
+        if (rc != MPI_SUCCESS) return mpi_fail(L, "sum_to_root", rc);
+    }
+    rc = MPI_Bcast(buf, (int)count, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    if (rc != MPI_SUCCESS) return mpi_fail(L, "sum_to_root", rc);
+    for (size_t i = 0; i < x->rows; i++)
+        for (size_t j = 0; j < x->cols; j++) PL_AT(x, i, j) = buf[i * x->cols + j];
+    *slot = NULL;
+    free(buf);
+    return 0;
+}
+
+static int l_finish(lua_State *L) {
+    int code = (int)luaL_optinteger(L, 1, 0);
+    fflush(stdout);
+    fflush(stderr);
+    lpl_mpi_end(0);
+    exit(code);
+}
+
+static int l_abort(lua_State *L) {
+    const char *msg = luaL_checkstring(L, 1);
+    fprintf(stderr, "pedlab: rank %d: %s\n", world_rank(), msg);
+    fflush(stderr);
+    if (started) MPI_Abort(MPI_COMM_WORLD, 1);
+    exit(EXIT_FAILURE);
+}
+#else
+static int no_mpi(lua_State *L) {
+    return luaL_error(L, "pl.mpi: pedlab was built without MPI (install libopenmpi-dev and rebuild)");
+}
+
+static int l_barrier(lua_State *L) {
+    (void)L;
+    return 0;
+}
+
+static int l_sum_to_root(lua_State *L) {
+    lpl_checkmatrix(L, 1);
+    return 0;
+}
+#endif
+
+void lpl_open_mpi(lua_State *L) {
+    static const luaL_Reg fns[] = {
+        {"rank", l_rank},
+        {"size", l_size},
+        {"barrier", l_barrier},
+        {"sum_to_root", l_sum_to_root},
+        {"detach", l_detach},
+#ifdef PL_MPI
+        {"send", l_send},
+        {"recv", l_recv},
+        {"probe", l_probe},
+        {"finish", l_finish},
+        {"abort", l_abort},
+#else
+        {"send", no_mpi},
+        {"recv", no_mpi},
+        {"probe", no_mpi},
+        {"finish", no_mpi},
+        {"abort", no_mpi},
+#endif
+        {NULL, NULL}};
+    luaL_newlib(L, fns);
+#ifdef PL_MPI
+    lua_pushboolean(L, 1);
+#else
+    lua_pushboolean(L, 0);
+#endif
+    lua_setfield(L, -2, "enabled");
+    lua_setfield(L, -2, "mpi");
+}
