@@ -439,6 +439,156 @@ local function run_cell(z, cell, models, datasets, seed, gt, no_ref, user)
   }
 end
 
+-- ---------------------------------------------------------------- computing cells
+-- What computes cells on a rank: compute(i) → cell i's result record as a JSON line. The
+-- datasets of the task last worked on stay open (a task's cells share them), close() ends.
+function M.worker(z, cells, seed, spec)
+  local task, models, datasets = nil, nil, {}
+  local function drop()
+    for _, ds in pairs(datasets) do ds:close() end
+    task, datasets = nil, {}
+  end
+  local function compute(i)
+    local cell = cells[i]
+    if cell.task ~= task then
+      drop()
+      task, models = cell.task, z:task_models(cell.task)
+    end
+    local r = run_cell(z, cell, models, datasets, seed, z.gt and z.gt[task], spec.no_ref, spec.combiners)
+    return core.json_encode(r, false)
+  end
+  return { compute = compute, close = drop }
+end
+
+-- Under mpirun -n K: rank 0 hands out cells and collects their result lines; the other ranks
+-- compute what they are given and end when told. Messages are strings: a cell's index, "i\nLINE"
+-- back, an error's message. Each worker holds up to DEPTH cells, so it never waits for rank 0,
+-- which computes cells too between serving messages.
+local CELL, STOP, RESULT, FAIL, BYE = 1, 2, 3, 4, 5
+local DEPTH = 2
+
+-- A worker rank: compute the cells rank 0 sends until told to stop, then end the process.
+-- After an error it reports the message once and ignores further cells.
+function M.serve(z, cells, seed, spec)
+  local mpi = core.mpi
+  local worker = M.worker(z, cells, seed, spec)
+  local failed = false
+  while true do
+    local _, tag, msg = mpi.recv(0)
+    if tag == STOP then break end
+    if tag == CELL and not failed then
+      local i = math.tointeger(tonumber(msg))
+      local ok, line = pcall(worker.compute, i)
+      if ok then
+        mpi.send(0, RESULT, msg .. "\n" .. line)
+      else
+        failed = true
+        mpi.send(0, FAIL, tostring(line))
+      end
+    end
+  end
+  pcall(worker.close)
+  mpi.send(0, BYE, "")
+  mpi.finish(0)
+end
+
+-- Rank 0: share out the cells todo (indices, in order) over every rank, itself included;
+-- finish(i, line) records each. Affinity: a rank is given cells of the task whose datasets it
+-- holds open; a rank that needs a new task gets the one with most cells left that no other rank
+-- holds. Every worker ends before this returns or raises (a worker's error: "rank R: message").
+function M.master(cells, todo, worker, finish)
+  local mpi = core.mpi
+  local n = mpi.size()
+  local queue, order = {}, {}   -- task → {indices, head}; tasks in first-seen order
+  for _, i in ipairs(todo) do
+    local t = cells[i].task
+    if not queue[t] then
+      queue[t] = { head = 1 }
+      order[#order + 1] = t
+    end
+    table.insert(queue[t], i)
+  end
+  local holds, outstanding = {}, {}
+  for r = 1, n - 1 do outstanding[r] = 0 end
+  local function left(t) return #queue[t] - queue[t].head + 1 end
+  local function next_for(r)
+    local t = holds[r]
+    if not t or left(t) == 0 then
+      local held = {}
+      for q, h in pairs(holds) do if q ~= r then held[h] = true end end
+      t = nil
+      for _, c in ipairs(order) do
+        if left(c) > 0 then
+          local hc, ht = held[c] == true, t ~= nil and held[t] == true
+          if not t or (ht and not hc) or (ht == hc and left(c) > left(t)) then t = c end
+        end
+      end
+      if not t then return nil end
+      holds[r] = t
+    end
+    local q = queue[t]
+    q.head = q.head + 1
+    return q[q.head - 1]
+  end
+  local failure
+  local function give(r)
+    local i = next_for(r)
+    if i then
+      mpi.send(r, CELL, tostring(i))
+      outstanding[r] = outstanding[r] + 1
+    end
+  end
+  local function handle(src, tag, msg)
+    if tag == RESULT then
+      outstanding[src] = outstanding[src] - 1
+      local i, line = msg:match("^(%d+)\n(.*)$")
+      finish(math.tointeger(tonumber(i)), line)
+      if not failure then give(src) end
+    elseif tag == FAIL then
+      outstanding[src] = 0
+      failure = failure or string.format("rank %d: %s", src, msg)
+    end
+  end
+  local ok, err = pcall(function()
+    for _ = 1, DEPTH do
+      for r = 1, n - 1 do give(r) end
+    end
+    while not failure do
+      while mpi.probe() do handle(mpi.recv()) end
+      if failure then break end
+      local i = next_for(0)
+      if i then
+        local good, line = pcall(worker.compute, i)
+        if not good then
+          failure = line
+          break
+        end
+        finish(i, line)
+      else
+        local busy = false
+        for r = 1, n - 1 do busy = busy or outstanding[r] > 0 end
+        if not busy then break end
+        handle(mpi.recv())
+      end
+    end
+  end)
+  if not ok then failure = failure or err end
+  -- end every worker; cells they finish meanwhile are kept
+  for r = 1, n - 1 do mpi.send(r, STOP, "") end
+  local left_ranks = n - 1
+  while left_ranks > 0 do
+    local src, tag, msg = mpi.recv()
+    if tag == BYE then
+      left_ranks = left_ranks - 1
+    else
+      local good, e = pcall(handle, src, tag, msg)
+      if not good then failure = failure or e end
+    end
+  end
+  mpi.detach()
+  if failure then error(failure, 0) end
+end
+
 -- ---------------------------------------------------------------- the sweep
 -- "I/N" → I, N with 1 <= I <= N (the shard option), checked.
 function M.parse_shard(v, what)
@@ -501,6 +651,10 @@ function M.run(spec)
     core.check_output(spec.out, "sweep: out")
   end
 
+  local mpi = core.mpi
+  local me, nranks = mpi.rank(), mpi.size()
+  if nranks > 1 and me > 0 then return M.serve(z, cells, seed, spec) end
+
   local journal, byKey, bySlot, lines = nil, {}, {}, {}
   if spec.out then
     journal = core.journal(spec.out .. ".part")
@@ -514,43 +668,55 @@ function M.run(spec)
   local t0 = os.time()
   local results, fresh_lines, lineOf = {}, {}, {}
   for _, l in ipairs(lines) do lineOf[l.key] = l.line end
+  local done = 0
+  -- cell i is done: line (a result record as JSON) computed here or by another rank, or resumed
+  local function finish(i, line, resumed)
+    local cell = cells[i]
+    if resumed then
+      results[i] = resumed
+      info.resumed = info.resumed + 1
+    else
+      if journal then journal:append(line) end
+      results[i] = core.json_decode(line) -- exactly what the file holds
+      info.computed = info.computed + 1
+    end
+    fresh_lines[i] = { key = cell.key, slot = cell.slot, line = line }
+    done = done + 1
+    if spec.on_cell then spec.on_cell(results[i], i, #cells, resumed ~= nil) end
+    if progress then progress_bar(done, #cells, info.computed, os.difftime(os.time(), t0)) end
+  end
+  -- the recorded cell that stands for cell i, or nil (counting why a recorded one is stale)
+  local function recorded(i)
+    local cell = cells[i]
+    local rec = byKey[cell.key]
+    if rec and not has_metrics(rec, cell.metrics) then rec = nil end
+    if not rec then
+      local why = stale_reason(bySlot[cell.slot], cell, seed)
+      if why then
+        info.recomputed = info.recomputed + 1
+        info.reasons[why] = (info.reasons[why] or 0) + 1
+      end
+    end
+    return rec
+  end
+  local worker = M.worker(z, cells, seed, spec)
   local ok, err = pcall(function()
     if progress then progress_bar(0, #cells, 0, 0) end
-    local i, done = 0, 0
-    while i < #cells do
-      local task = cells[i + 1].task
-      local models = z:task_models(task)
-      local datasets = {}
-      while i < #cells and cells[i + 1].task == task do
-        i = i + 1
-        local cell = cells[i]
-        local rec = byKey[cell.key]
-        if rec and not has_metrics(rec, cell.metrics) then rec = nil end
-        local line
-        if rec then
-          results[i] = rec
-          info.resumed = info.resumed + 1
-          line = lineOf[cell.key]
-        else
-          local why = stale_reason(bySlot[cell.slot], cell, seed)
-          if why then
-            info.recomputed = info.recomputed + 1
-            info.reasons[why] = (info.reasons[why] or 0) + 1
-          end
-          local r = run_cell(z, cell, models, datasets, seed, z.gt and z.gt[task], spec.no_ref, spec.combiners)
-          line = core.json_encode(r, false)
-          if journal then journal:append(line) end
-          results[i] = core.json_decode(line) -- exactly what the file holds
-          info.computed = info.computed + 1
-        end
-        fresh_lines[i] = { key = cell.key, slot = cell.slot, line = line }
-        done = done + 1
-        if spec.on_cell then spec.on_cell(results[i], i, #cells, rec ~= nil) end
-        if progress then progress_bar(done, #cells, info.computed, os.difftime(os.time(), t0)) end
+    if nranks == 1 then
+      for i = 1, #cells do
+        local rec = recorded(i)
+        if rec then finish(i, lineOf[cells[i].key], rec) else finish(i, worker.compute(i)) end
       end
-      for _, ds in pairs(datasets) do ds:close() end
+    else
+      local todo = {}
+      for i = 1, #cells do
+        local rec = recorded(i)
+        if rec then finish(i, lineOf[cells[i].key], rec) else todo[#todo + 1] = i end
+      end
+      M.master(cells, todo, worker, finish)
     end
   end)
+  worker.close()
   if progress then io.stderr:write("\n") end
   if not ok then
     if journal then
