@@ -9,6 +9,13 @@
  *   pl.mpi.sum_to_root(x)     x: a Matrix, the same shape on every rank: rank 0 receives every
  *                             rank's copy and sums them in rank order; the sum is then
  *                             broadcast, so every rank holds the same bits (x is replaced)
+ *   pl.mpi.share_stats(ds)    collective: every rank reads its row range of dataset ds (a root
+ *                             dataset without statistics, the same file on every rank) and the
+ *                             sufficient statistics (class counts, sums, second moments, Gram)
+ *                             about rank 0's origin are summed on rank 0 in rank order, then
+ *                             broadcast and installed on every rank: the same bits for every
+ *                             run with the same number of ranks. → true, or false alone
+ *   pl.mpi.rows_read(ds)      rows of ds's file read so far in this process
  *   pl.mpi.detach()           rank 0, once every other rank has ended: from now on rank() is 0
  *                             and size() 1 (later work runs alone; an error needs no abort)
  *   pl.mpi.finish([code])     end this process: MPI_Finalize, then exit(code)
@@ -236,6 +243,97 @@ static int l_sum_to_root(lua_State *L) {
     return 0;
 }
 
+typedef struct {
+    double *pack; /* C + 2·C·D + D·D: n, Sc, Qc, G */
+    pl_stats part;
+} share_ctx;
+
+static void share_free(void *p) {
+    share_ctx *cx = p;
+    free(cx->pack);
+    pl_stats_part_free(&cx->part);
+    free(cx);
+}
+
+/* Every rank learns whether any rank failed (then each raises: its own message, or which rank
+ * failed): no rank is left waiting in a collective. */
+static void share_check(lua_State *L, int rc, const pl_err *err) {
+    int me = world_rank(), bad = rc ? me + 1 : 0, worst = 0;
+    if (MPI_Allreduce(&bad, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS)
+        luaL_error(L, "pl.mpi.share_stats: MPI_Allreduce failed");
+    if (rc) lpl_raise(L, err);
+    if (worst) luaL_error(L, "pl.mpi.share_stats: rank %d failed reading its rows", worst - 1);
+}
+
+static int l_share_stats(lua_State *L) {
+    pl_data *d = lpl_checkdata(L, 1);
+    int n = world_size(), me = world_rank();
+    if (n < 2) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    size_t N = pl_data_rows(d), D = pl_data_dim(d), C = pl_data_classes(d);
+    size_t len = C + 2 * C * D + D * D;
+    if (len > (size_t)0x7fffffff) return luaL_error(L, "pl.mpi.share_stats: %zu × %zu statistics are too large", C, D);
+    share_ctx *cx = calloc(1, sizeof *cx);
+    if (!cx) return luaL_error(L, "pl.mpi.share_stats: out of memory");
+    lpl_guard(L, cx, share_free);
+    pl_err err;
+    int rc = PL_OK;
+    if (!(cx->pack = malloc(len * sizeof(double))))
+        rc = pl_err_set(&err, PL_ENOMEM, "pl.mpi.share_stats: out of memory for %zu × %zu statistics", C, D);
+    else if (pl_data_shift(d))
+        rc = pl_err_set(&err, PL_EINVAL, "pl.mpi.share_stats: a dataset read from files is expected, not a moved one");
+    double *origin = cx->pack; /* the origin travels in the pack's first D values */
+    if (!rc && me == 0 && len >= D) rc = pl_data_first_origin(d, origin, &err);
+    share_check(L, rc, &err);
+    if (MPI_Bcast(origin, (int)D, MPI_DOUBLE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return luaL_error(L, "pl.mpi.share_stats: MPI_Bcast failed");
+    double *o = malloc((D ? D : 1) * sizeof *o);
+    if (!o) rc = pl_err_set(&err, PL_ENOMEM, "pl.mpi.share_stats: out of memory");
+    else memcpy(o, origin, D * sizeof *o);
+    void **oslot = lpl_guard(L, o, free_ptr);
+    size_t r0 = (size_t)((unsigned long long)N * (unsigned)me / (unsigned)n);
+    size_t r1 = (size_t)((unsigned long long)N * (unsigned)(me + 1) / (unsigned)n);
+    if (!rc) rc = pl_data_stats_part(d, r0, r1, o, 1, &cx->part, &err);
+    share_check(L, rc, &err);
+    double *p = cx->pack;
+    memcpy(p, cx->part.n, C * sizeof *p);
+    memcpy(p + C, cx->part.Sc, C * D * sizeof *p);
+    memcpy(p + C + C * D, cx->part.Qc, C * D * sizeof *p);
+    memcpy(p + C + 2 * C * D, cx->part.G, D * D * sizeof *p);
+    if (me == 0) { /* the sum in rank order: part 0, + part 1, + part 2, ... */
+        double *buf = malloc(len * sizeof *buf);
+        if (!buf) return luaL_error(L, "pl.mpi.share_stats: out of memory");
+        void **bslot = lpl_guard(L, buf, free_ptr);
+        for (int r = 1; r < n; r++) {
+            if (MPI_Recv(buf, (int)len, MPI_DOUBLE, r, 32001, MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+                return luaL_error(L, "pl.mpi.share_stats: MPI_Recv from rank %d failed", r);
+            for (size_t i = 0; i < len; i++) p[i] += buf[i];
+        }
+        *bslot = NULL;
+        free(buf);
+    } else if (MPI_Send(p, (int)len, MPI_DOUBLE, 0, 32001, MPI_COMM_WORLD) != MPI_SUCCESS) {
+        return luaL_error(L, "pl.mpi.share_stats: MPI_Send failed");
+    }
+    if (MPI_Bcast(p, (int)len, MPI_DOUBLE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return luaL_error(L, "pl.mpi.share_stats: MPI_Bcast failed");
+    pl_stats sum = {.N = N, .D = D, .C = C, .n = p, .Sc = p + C, .Qc = p + C + C * D,
+                    .G = p + C + 2 * C * D, .origin = o};
+    rc = pl_data_stats_adopt(d, o, &sum, &err);
+    *oslot = NULL;
+    free(o);
+    if (rc) return lpl_raise(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_rows_read(lua_State *L) {
+    pl_data *d = lpl_checkdata(L, 1);
+    lua_pushinteger(L, (lua_Integer)pl_source_rows_read(pl_data_source(d)));
+    return 1;
+}
+
 static int l_finish(lua_State *L) {
     int code = (int)luaL_optinteger(L, 1, 0);
     fflush(stdout);
@@ -261,6 +359,12 @@ static int l_barrier(lua_State *L) {
     return 0;
 }
 
+static int share_alone(lua_State *L) {
+    lpl_checkdata(L, 1);
+    lua_pushboolean(L, 0);
+    return 1;
+}
+
 static int l_sum_to_root(lua_State *L) {
     lpl_checkmatrix(L, 1);
     return 0;
@@ -276,12 +380,16 @@ void lpl_open_mpi(lua_State *L) {
         {"detach", l_detach},
 #ifdef PL_MPI
         {"send", l_send},
+        {"share_stats", l_share_stats},
+        {"rows_read", l_rows_read},
         {"recv", l_recv},
         {"probe", l_probe},
         {"finish", l_finish},
         {"abort", l_abort},
 #else
         {"send", no_mpi},
+        {"share_stats", share_alone},
+        {"rows_read", no_mpi},
         {"recv", no_mpi},
         {"probe", no_mpi},
         {"finish", no_mpi},

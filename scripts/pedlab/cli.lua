@@ -122,6 +122,8 @@ Scores one model's features for one task with one or more transferability metric
   --ref REF.npy       PED: reference features for rescaling (e.g. ImageNet features of the model)
   --no-ref            PED: no rescaling (the official PED always rescales; this is a variant)
   --save-shift F.npy  PED: write the per-class shift (C×D, original units; .npy or .csv)
+Under mpirun -n K the K ranks share the statistics pass over the features (each reads its
+rows); metrics that need the rows themselves run on rank 0 alone and say so.
 ]] .. ped_help() .. [[
 
 Metrics: run `pedlab metrics` for the list, what each needs and its options.
@@ -168,12 +170,26 @@ function M.score(argv)
     if settings.ref then pl.note_input(settings.ref) end
     pl.check_output(o.save_shift, "--save-shift")
   end
+  -- under mpirun -n K: the ranks share the statistics pass (each reads its rows), rank 0 goes on
+  local shared = pl.mpi.size() > 1 and pl.mpi.share_stats(ds)
+  if shared then
+    if pl.mpi.rank() > 0 then
+      ds:close()
+      pl.mpi.finish(0)
+    end
+    pl.mpi.detach()
+  end
   local result, order = {}, {}
   local moved, run
   if #after > 0 then moved, run = ped.run(ds, settings, after) end
   for _, m in ipairs(metrics) do
+    local before = shared and pl.mpi.rows_read(ds)
     result[m.key] = pl.metrics.score(m.name, m.ped and moved or ds, m.opts)
     order[#order + 1] = m.key
+    if shared and pl.mpi.rows_read(ds) > before then
+      io.stderr:write(string.format("score: %s reads the rows themselves, not only the statistics: it ran on rank 0 alone\n",
+        m.key))
+    end
   end
   if run and o.save_shift then pl.save(o.save_shift, run.total_shift, "--save-shift") end -- once all succeeded
   if run then

@@ -87,4 +87,43 @@ else
     bad "resume after failure: $(cat fail2.txt)"
   cmp -s <(nocpu one.jsonl) <(nocpu fail.jsonl) && ok "resumed results = one process's" || bad "resumed results differ"
 fi
+# distributed statistics: score under -n 2 and -n 3 within 1e-12 of one process, the same bits
+# for two runs with the same K; a metric that reads rows says it ran on rank 0 alone
+cat > gen.lua <<'LUA'
+local pl = require "pedlab"
+local N, D, C = 3001, 24, 5
+local x, y = pl.randn(N, D, 7), pl.zeros(N, 1)
+for i = 1, N do
+  local c = (i * 7) % C
+  y:set(i, 1, c)
+  for j = 1, D do x:set(i, j, 100 + x:get(i, j) + c * 0.5 * ((j % 5) - 2)) end
+end
+pl.save("x.npy", x)
+pl.save("y.npy", y)
+LUA
+"$PEDLAB" gen.lua || bad "generating the features"
+SCORE=(score --features x.npy --labels y.npy --metric logme,gbc,hscore,sfda,ped+logme --no-ref --json)
+"$PEDLAB" "${SCORE[@]}" >s1.json 2>s1.err || bad "one process score: $(cat s1.err)"
+cat > close.lua <<'LUA'
+local pl = require "pedlab"
+local a, b = pl.json_decode(pl.read_file(arg[1])), pl.json_decode(pl.read_file(arg[2]))
+local worst = 0
+for k, v in pairs(a) do
+  if type(v) == "number" then
+    if type(b[k]) ~= "number" then error("missing " .. k) end
+    worst = math.max(worst, math.abs(v - b[k]) / math.max(math.abs(v), 1e-300))
+  end
+end
+if worst > 1e-12 then error(string.format("relative difference %.3g > 1e-12", worst)) end
+io.write(string.format("%.2g", worst))
+LUA
+for k in 2 3; do
+  run "$k" "$PEDLAB" "${SCORE[@]}" >"s$k.json" 2>"s$k.err" || bad "-n $k score: $(cat "s$k.err")"
+  run "$k" "$PEDLAB" "${SCORE[@]}" >"s$k-again.json" 2>/dev/null
+  if d=$("$PEDLAB" close.lua s1.json "s$k.json" 2>&1); then ok "-n $k score within 1e-12 of one process ($d)"
+  else bad "-n $k score: $d"; fi
+  cmp -s "s$k.json" "s$k-again.json" && ok "-n $k score: the same bits twice" || bad "-n $k score differs between runs"
+  grep -q "sfda reads the rows themselves" "s$k.err" && ok "-n $k: a metric that reads rows says so" ||
+    bad "-n $k: no note for sfda: $(cat "s$k.err")"
+done
 summary
