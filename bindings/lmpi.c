@@ -3,7 +3,8 @@
  *   pl.mpi.enabled            true when pedlab was built with MPI
  *   pl.mpi.rank(), size()     this process's rank and the number of ranks (0 and 1 alone)
  *   pl.mpi.send(dest, tag, s) send string s to rank dest (tag 0..32767)
- *   pl.mpi.recv([src])        → src, tag, s: the next message (from any rank by default)
+ *   pl.mpi.recv([src])        → src, tag, s: the next message (from any rank by default);
+ *                             waits without spinning (polls, at most 1 ms apart)
  *   pl.mpi.probe()            → src, tag of a waiting message, or nil (never blocks)
  *   pl.mpi.barrier()
  *   pl.mpi.sum_to_root(x)     x: a Matrix, the same shape on every rank: rank 0 receives every
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lpedlab.h"
 
@@ -162,7 +164,15 @@ static int l_recv(lua_State *L) {
     need_peers(L, "recv");
     int src = lua_isnoneornil(L, 1) ? MPI_ANY_SOURCE : check_rank_arg(L, 1, "recv");
     MPI_Status st;
-    int rc = MPI_Probe(src, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+    /* wait by polling with short sleeps: MPI_Probe would spin, taking a core from the ranks
+     * that compute on a machine with as many ranks as cores */
+    int flag = 0, rc;
+    long nap = 20000; /* ns, doubling to 1 ms: quick replies stay quick, long waits cost little */
+    while ((rc = MPI_Iprobe(src, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st)) == MPI_SUCCESS && !flag) {
+        struct timespec ts = {0, nap};
+        nanosleep(&ts, NULL);
+        if (nap < 1000000) nap *= 2;
+    }
     if (rc != MPI_SUCCESS) return mpi_fail(L, "recv", rc);
     int len = 0;
     MPI_Get_count(&st, MPI_CHAR, &len);
