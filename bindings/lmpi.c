@@ -2,7 +2,7 @@
  *
  *   pl.mpi.enabled            true when pedlab was built with MPI
  *   pl.mpi.rank(), size()     this process's rank and the number of ranks (0 and 1 alone)
- *   pl.mpi.send(dest, tag, s) send string s to rank dest (tag 0..32767)
+ *   pl.mpi.send(dest, tag, s) send string s to rank dest (tag 0..31999)
  *   pl.mpi.recv([src])        → src, tag, s: the next message (from any rank by default);
  *                             waits without spinning (polls, at most 1 ms apart)
  *   pl.mpi.probe()            → src, tag of a waiting message, or nil (never blocks)
@@ -38,6 +38,7 @@
 #endif
 
 static int detached = 0; /* rank 0 after every other rank has ended */
+enum { TAG_SUM = 32000, TAG_SHARE = 32001, TAG_END = 32002 };
 
 #ifdef PL_MPI
 static int started = 0; /* MPI_Init succeeded in this process */
@@ -97,6 +98,13 @@ void lpl_mpi_end(int failed) {
     if (finalized) return;
     /* a failure while other ranks may wait for this one: end them all, never a hang */
     if (failed && world_size() > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+    /* ranks that finished early wait (politely) in pl.mpi.finish for this: MPI_Finalize
+     * would spin until every rank is in it */
+    if (detached) {
+        int n = 1;
+        MPI_Comm_size(MPI_COMM_WORLD, &n);
+        for (int r = 1; r < n; r++) MPI_Send(NULL, 0, MPI_CHAR, r, TAG_END, MPI_COMM_WORLD);
+    }
     started = 0;
     MPI_Finalize();
 #else
@@ -149,7 +157,7 @@ static int l_send(lua_State *L) {
     lua_Integer tag = luaL_checkinteger(L, 2);
     size_t len;
     const char *s = luaL_checklstring(L, 3, &len);
-    if (tag < 0 || tag > 32767) return luaL_error(L, "pl.mpi.send: tag %d is not in 0..32767", (int)tag);
+    if (tag < 0 || tag >= TAG_SUM) return luaL_error(L, "pl.mpi.send: tag %d is not in 0..31999", (int)tag);
     if (len > (size_t)0x7fffffff) return luaL_error(L, "pl.mpi.send: message longer than 2 GiB");
     int rc = MPI_Send(s, (int)len, MPI_CHAR, dest, (int)tag, MPI_COMM_WORLD);
     if (rc != MPI_SUCCESS) return mpi_fail(L, "send", rc);
@@ -160,19 +168,25 @@ static void free_ptr(void *p) {
     free(p);
 }
 
+/* Wait without spinning for a message (src, tag); naps grow to at most max_ns. */
+static int wait_for(int src, int tag, long max_ns, MPI_Status *st) {
+    int flag = 0, rc;
+    long nap = 20000;
+    while ((rc = MPI_Iprobe(src, tag, MPI_COMM_WORLD, &flag, st)) == MPI_SUCCESS && !flag) {
+        struct timespec ts = {0, nap};
+        nanosleep(&ts, NULL);
+        if (nap < max_ns) nap *= 2;
+    }
+    return rc;
+}
+
 static int l_recv(lua_State *L) {
     need_peers(L, "recv");
     int src = lua_isnoneornil(L, 1) ? MPI_ANY_SOURCE : check_rank_arg(L, 1, "recv");
     MPI_Status st;
     /* wait by polling with short sleeps: MPI_Probe would spin, taking a core from the ranks
      * that compute on a machine with as many ranks as cores */
-    int flag = 0, rc;
-    long nap = 20000; /* ns, doubling to 1 ms: quick replies stay quick, long waits cost little */
-    while ((rc = MPI_Iprobe(src, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st)) == MPI_SUCCESS && !flag) {
-        struct timespec ts = {0, nap};
-        nanosleep(&ts, NULL);
-        if (nap < 1000000) nap *= 2;
-    }
+    int rc = wait_for(src, MPI_ANY_TAG, 1000000, &st);
     if (rc != MPI_SUCCESS) return mpi_fail(L, "recv", rc);
     int len = 0;
     MPI_Get_count(&st, MPI_CHAR, &len);
@@ -228,7 +242,7 @@ static int l_sum_to_root(lua_State *L) {
         slot = lpl_guard(L, buf, free_ptr);
         /* x's rows are contiguous only when its stride is its width: copy row by row */
         for (int r = 1; r < n; r++) {
-            rc = MPI_Recv(buf, (int)count, MPI_DOUBLE, r, 32000, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            rc = MPI_Recv(buf, (int)count, MPI_DOUBLE, r, TAG_SUM, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
             if (rc != MPI_SUCCESS) return mpi_fail(L, "sum_to_root", rc);
             for (size_t i = 0; i < x->rows; i++)
                 for (size_t j = 0; j < x->cols; j++) PL_AT(x, i, j) += buf[i * x->cols + j];
@@ -241,7 +255,7 @@ static int l_sum_to_root(lua_State *L) {
         slot = lpl_guard(L, buf, free_ptr);
         for (size_t i = 0; i < x->rows; i++)
             for (size_t j = 0; j < x->cols; j++) buf[i * x->cols + j] = PL_AT(x, i, j);
-        rc = MPI_Send(buf, (int)count, MPI_DOUBLE, 0, 32000, MPI_COMM_WORLD);
+        rc = MPI_Send(buf, (int)count, MPI_DOUBLE, 0, TAG_SUM, MPI_COMM_WORLD);
         if (rc != MPI_SUCCESS) return mpi_fail(L, "sum_to_root", rc);
     }
     rc = MPI_Bcast(buf, (int)count, MPI_DOUBLE, 0, MPI_COMM_WORLD);
@@ -317,13 +331,13 @@ static int l_share_stats(lua_State *L) {
         if (!buf) return luaL_error(L, "pl.mpi.share_stats: out of memory");
         void **bslot = lpl_guard(L, buf, free_ptr);
         for (int r = 1; r < n; r++) {
-            if (MPI_Recv(buf, (int)len, MPI_DOUBLE, r, 32001, MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            if (MPI_Recv(buf, (int)len, MPI_DOUBLE, r, TAG_SHARE, MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS)
                 return luaL_error(L, "pl.mpi.share_stats: MPI_Recv from rank %d failed", r);
             for (size_t i = 0; i < len; i++) p[i] += buf[i];
         }
         *bslot = NULL;
         free(buf);
-    } else if (MPI_Send(p, (int)len, MPI_DOUBLE, 0, 32001, MPI_COMM_WORLD) != MPI_SUCCESS) {
+    } else if (MPI_Send(p, (int)len, MPI_DOUBLE, 0, TAG_SHARE, MPI_COMM_WORLD) != MPI_SUCCESS) {
         return luaL_error(L, "pl.mpi.share_stats: MPI_Send failed");
     }
     if (MPI_Bcast(p, (int)len, MPI_DOUBLE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
@@ -348,6 +362,11 @@ static int l_finish(lua_State *L) {
     int code = (int)luaL_optinteger(L, 1, 0);
     fflush(stdout);
     fflush(stderr);
+    if (started && world_rank() > 0) { /* rank 0 says when it ends (see lpl_mpi_end) */
+        MPI_Status st;
+        if (wait_for(0, TAG_END, 20000000, &st) == MPI_SUCCESS)
+            MPI_Recv(NULL, 0, MPI_CHAR, 0, TAG_END, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    }
     lpl_mpi_end(0);
     exit(code);
 }
