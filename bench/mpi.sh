@@ -34,7 +34,7 @@ MPIRUN=(mpirun --oversubscribe)
 if [ -n "${BENCH_DATA:-}" ]; then DATA=$BENCH_DATA; mkdir -p "$DATA"; else DATA=$(mktemp -d /tmp/pedlab-mpi.XXXXXX); fi
 cleanup() {
     if [ "${BENCH_KEEP:-0}" != 1 ]; then
-        rm -f "$DATA"/*.npy "$DATA"/*.jsonl "$DATA"/*.lua "$DATA"/*.json
+        rm -f "$DATA"/*.npy "$DATA"/*.jsonl "$DATA"/*.lua "$DATA"/*.json "$DATA"/*.t "$DATA"/*.time
         [ -n "${BENCH_DATA:-}" ] || rmdir "$DATA" 2>/dev/null || true
     fi
 }
@@ -42,8 +42,17 @@ trap cleanup EXIT
 
 note() { printf '%s\n' "$*"; }
 now() { date +%s.%N; }
-# secs OUT CMD...: run with standard output into OUT, print the wall seconds
-secs() { local t0 out=$1; shift; t0=$(now); "$@" >"$out"; awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+# timed NAME OUT CMD...: run with standard output into OUT; $DATA/NAME.t gets "wall cpu" (cpu:
+# user + system seconds of every process of the run, ranks included)
+timed() {
+    local name=$1 out=$2
+    shift 2
+    /usr/bin/time -f '%e %U %S' -o "$DATA/$name.time" "$@" >"$out"
+    awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }' "$DATA/$name.time" >"$DATA/$name.t"
+}
+wall() { cut -d' ' -f1 "$DATA/$1.t"; }
+cpu() { cut -d' ' -f2 "$DATA/$1.t"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { print a / b }'; }
 target() { # what measured target
     awk -v w="$1" -v m="$2" -v t="$3" 'BEGIN { printf "TARGET %-44s %6.2fx  (target >= %.1fx)  %s\n", w, m, t, (m >= t ? "PASS" : "FAIL") }'
 }
@@ -59,15 +68,15 @@ return { zoo = "$ZOO", ref_name = "fmnist-train", tasks = "all", metrics = { "lo
          grid = { dt = { 0.05, 0.1, 0.15, 0.2, 0.25, 0.3 }, radius = { 0.2, 0.3, 0.4, 0.5, 0.6 } } }
 LUA
     note "# sweep: dev zoo 23 models x 3 tasks x 30 settings (90 cells, logme and sfda after PED)"
-    local t1 t2 t3
-    t1=$(secs /dev/null "$PEDLAB" sweep "$DATA/spec.lua" --out "$DATA/k1.jsonl" --quiet)
-    t2=$(secs /dev/null "${MPIRUN[@]}" -n 2 "$PEDLAB" sweep "$DATA/spec.lua" --out "$DATA/k2.jsonl" --quiet)
-    t3=$(secs /dev/null "${MPIRUN[@]}" -n 3 "$PEDLAB" sweep "$DATA/spec.lua" --out "$DATA/k3.jsonl" --quiet)
+    timed sw1 /dev/null "$PEDLAB" sweep "$DATA/spec.lua" --out "$DATA/k1.jsonl" --quiet
+    timed sw2 /dev/null "${MPIRUN[@]}" -n 2 "$PEDLAB" sweep "$DATA/spec.lua" --out "$DATA/k2.jsonl" --quiet
+    timed sw3 /dev/null "${MPIRUN[@]}" -n 3 "$PEDLAB" sweep "$DATA/spec.lua" --out "$DATA/k3.jsonl" --quiet
     for k in 2 3; do
         cmp -s <(nocpu "$DATA/k1.jsonl") <(nocpu "$DATA/k$k.jsonl") || note "sweep: -n $k results DIFFER from one process"
     done
-    note "   K=1 (no mpirun) $t1 s   K=2 $t2 s   K=3 (3 ranks on $(nproc) cores) $t3 s   load $(cut -d' ' -f1-3 /proc/loadavg)"
-    target "sweep 23x3x30 dev zoo, mpirun -n 2 vs 1" "$(awk -v a="$t1" -v b="$t2" 'BEGIN { print a / b }')" 1.8
+    note "   wall / cpu s: K=1 (no mpirun) $(wall sw1) / $(cpu sw1)   K=2 $(wall sw2) / $(cpu sw2)   K=3 (3 ranks on $(nproc) cores) $(wall sw3) / $(cpu sw3)   load $(cut -d' ' -f1-3 /proc/loadavg)"
+    note "   cpu of K=2 / cpu of K=1: $(ratio "$(cpu sw2)" "$(cpu sw1)") (the work MPI adds; 1 = none)"
+    target "sweep 23x3x30 dev zoo, mpirun -n 2 vs 1" "$(ratio "$(wall sw1)" "$(wall sw2)")" 1.8
 }
 
 part_score() {
@@ -77,12 +86,12 @@ part_score() {
     note "# score: logme on N=$n, D=2048, C=100 float32 ($(du -h "$f" | cut -f1)); statistics shared over the ranks"
     local s=(score --features "$f" --labels "$l" --metric logme --json)
     "$PEDLAB" "${s[@]}" >/dev/null   # page cache warm for every K alike
-    local t1 t2 t3
-    t1=$(secs "$DATA/s1.json" "$PEDLAB" "${s[@]}")
-    t2=$(secs "$DATA/s2.json" "${MPIRUN[@]}" -n 2 "$PEDLAB" "${s[@]}")
-    t3=$(secs "$DATA/s3.json" "${MPIRUN[@]}" -n 3 "$PEDLAB" "${s[@]}")
-    note "   K=1 $t1 s   K=2 $t2 s   K=3 $t3 s   logme: $(cat "$DATA/s1.json") / $(cat "$DATA/s2.json") / $(cat "$DATA/s3.json")"
-    target "score N=$n D=2048 logme, mpirun -n 2 vs 1" "$(awk -v a="$t1" -v b="$t2" 'BEGIN { print a / b }')" 1.7
+    timed sc1 "$DATA/s1.json" "$PEDLAB" "${s[@]}"
+    timed sc2 "$DATA/s2.json" "${MPIRUN[@]}" -n 2 "$PEDLAB" "${s[@]}"
+    timed sc3 "$DATA/s3.json" "${MPIRUN[@]}" -n 3 "$PEDLAB" "${s[@]}"
+    note "   wall / cpu s: K=1 $(wall sc1) / $(cpu sc1)   K=2 $(wall sc2) / $(cpu sc2)   K=3 $(wall sc3) / $(cpu sc3)   load $(cut -d' ' -f1-3 /proc/loadavg)"
+    note "   logme K=1, 2, 3: $(cat "$DATA/s1.json") $(cat "$DATA/s2.json") $(cat "$DATA/s3.json")"
+    target "score N=$n D=2048 logme, mpirun -n 2 vs 1" "$(ratio "$(wall sc1)" "$(wall sc2)")" 1.7
 }
 
 case $WHAT in
