@@ -64,10 +64,10 @@ note "   $(nproc) cores, $(mpirun --version 2>/dev/null | head -1), one BLAS thr
 part_sweep() {
     [ -d "$ZOO" ] || { note "sweep: no dev zoo at $ZOO (set ZOO)"; return 1; }
     cat >"$DATA/spec.lua" <<LUA
-return { zoo = "$ZOO", ref_name = "fmnist-train", tasks = "all", metrics = { "logme", "sfda" },
+return { zoo = "$ZOO", ref_name = "fmnist-train", tasks = "all", metrics = { "logme", "sfda", "gbc", "nleep" },
          grid = { dt = { 0.05, 0.1, 0.15, 0.2, 0.25, 0.3 }, radius = { 0.2, 0.3, 0.4, 0.5, 0.6 } } }
 LUA
-    note "# sweep: dev zoo 23 models x 3 tasks x 30 settings (90 cells, logme and sfda after PED)"
+    note "# sweep: dev zoo 23 models x 3 tasks x 30 settings (90 cells; logme, sfda, gbc, nleep after PED)"
     timed sw1 /dev/null "$PEDLAB" sweep "$DATA/spec.lua" --out "$DATA/k1.jsonl" --quiet
     timed sw2 /dev/null "${MPIRUN[@]}" -n 2 "$PEDLAB" sweep "$DATA/spec.lua" --out "$DATA/k2.jsonl" --quiet
     timed sw3 /dev/null "${MPIRUN[@]}" -n 3 "$PEDLAB" sweep "$DATA/spec.lua" --out "$DATA/k3.jsonl" --quiet

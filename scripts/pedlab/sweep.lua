@@ -465,7 +465,7 @@ end
 -- back, an error's message. Each worker holds up to DEPTH cells, so it never waits for rank 0,
 -- which computes cells too between serving messages.
 local CELL, STOP, RESULT, FAIL, BYE = 1, 2, 3, 4, 5
-local DEPTH = 2
+local DEPTH = 3
 
 -- A worker rank: compute the cells rank 0 sends until told to stop, then end the process.
 -- After an error it reports the message once and ignores further cells.
