@@ -125,8 +125,15 @@ static int l_size(lua_State *L) {
     return 1;
 }
 
+#ifdef PL_MPI
+static void reap(lua_State *L, int wait);
+#endif
+
 static int l_detach(lua_State *L) {
     if (world_rank() != 0) return luaL_error(L, "pl.mpi.detach: only rank 0 detaches");
+#ifdef PL_MPI
+    reap(L, 1);
+#endif
     detached = 1;
     return 0;
 }
@@ -154,6 +161,29 @@ static int mpi_fail(lua_State *L, const char *what, int rc) {
     return luaL_error(L, "pl.mpi.%s: %s", what, len ? msg : "MPI error");
 }
 
+/* Sends are non-blocking: a message larger than MPI's eager limit (a few KB in shared memory)
+ * would otherwise block the sender until the receiver posts its receive, and rank 0 receives
+ * between cells it computes. A pending send keeps its string alive (a registry reference) until
+ * it completes; finish and detach wait for every pending send. */
+#define MAX_PENDING 256
+static struct {
+    MPI_Request req;
+    int ref;
+} pending[MAX_PENDING];
+static int npending = 0;
+
+static void reap(lua_State *L, int wait) {
+    int k = 0;
+    for (int i = 0; i < npending; i++) {
+        int done = 0;
+        if (wait) done = MPI_Wait(&pending[i].req, MPI_STATUS_IGNORE) == MPI_SUCCESS;
+        else if (MPI_Test(&pending[i].req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) done = 0;
+        if (done) luaL_unref(L, LUA_REGISTRYINDEX, pending[i].ref);
+        else pending[k++] = pending[i];
+    }
+    npending = k;
+}
+
 static int l_send(lua_State *L) {
     need_peers(L, "send");
     int dest = check_rank_arg(L, 1, "send");
@@ -162,8 +192,19 @@ static int l_send(lua_State *L) {
     const char *s = luaL_checklstring(L, 3, &len);
     if (tag < 0 || tag >= TAG_SUM) return luaL_error(L, "pl.mpi.send: tag %d is not in 0..31999", (int)tag);
     if (len > (size_t)0x7fffffff) return luaL_error(L, "pl.mpi.send: message longer than 2 GiB");
-    int rc = MPI_Send(s, (int)len, MPI_CHAR, dest, (int)tag, MPI_COMM_WORLD);
-    if (rc != MPI_SUCCESS) return mpi_fail(L, "send", rc);
+    reap(L, 0);
+    if (npending == MAX_PENDING) reap(L, 1);
+    lua_pushvalue(L, 3);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    MPI_Request req;
+    int rc = MPI_Isend(s, (int)len, MPI_CHAR, dest, (int)tag, MPI_COMM_WORLD, &req);
+    if (rc != MPI_SUCCESS) {
+        luaL_unref(L, LUA_REGISTRYINDEX, ref);
+        return mpi_fail(L, "send", rc);
+    }
+    pending[npending].req = req;
+    pending[npending].ref = ref;
+    npending++;
     return 0;
 }
 
@@ -365,6 +406,7 @@ static int l_finish(lua_State *L) {
     int code = (int)luaL_optinteger(L, 1, 0);
     fflush(stdout);
     fflush(stderr);
+    reap(L, 1);
     if (started && world_rank() > 0) { /* rank 0 says when it ends (see lpl_mpi_end) */
         MPI_Status st;
         if (wait_for(0, TAG_END, 20000000, &st) == MPI_SUCCESS)
