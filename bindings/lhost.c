@@ -959,13 +959,21 @@ static lua_State *new_state(void) {
 }
 #endif
 
+/* os.exit() under MPI: MPI_Finalize (no-op when MPI was not started or has ended) */
+static void mpi_end_at_exit(void) {
+    lpl_mpi_end(0);
+}
+
 int main(int argc, char **argv) {
     hold_std_fds();
     watch_stdout();
     atexit(check_stdout_at_exit);
+    if (lpl_mpi_start(&argc, &argv)) return EXIT_FAILURE;
+    atexit(mpi_end_at_exit);
     lua_State *L = new_state();
     if (L == NULL) {
         fprintf(stderr, "pedlab: cannot create the Lua state: not enough memory\n");
+        lpl_mpi_end(1);
         return EXIT_FAILURE;
     }
     lua_gc(L, LUA_GCSTOP);
@@ -979,6 +987,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "pedlab: %s\n", msg ? msg : "(error object is not a string)");
     }
     lua_close(L);
+    lpl_mpi_end(code != 0);
     /* print() and io.write() ignore a full disk or a closed stdout: say it once, here */
     if (check_stdout() || stdout_failed) return code ? code : EXIT_FAILURE;
     return code;

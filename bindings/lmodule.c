@@ -317,5 +317,6 @@ int luaopen_pedlab_core(lua_State *L) {
     lpl_open_metrics(L);
     lpl_open_balls(L);
     lpl_open_rank(L);
+    lpl_open_mpi(L);
     return 1;
 }

@@ -68,6 +68,12 @@ void lpl_open_io(lua_State *L);
 void lpl_open_metrics(lua_State *L);
 void lpl_open_balls(lua_State *L);
 void lpl_open_rank(lua_State *L);
+void lpl_open_mpi(lua_State *L);
+
+/* MPI in the host (lmpi.c): start it when launched by mpirun/srun (0, or 1 when MPI_Init
+ * failed); end it (failed: abort the other ranks unless they ended). */
+int lpl_mpi_start(int *argc, char ***argv);
+void lpl_mpi_end(int failed);
 
 int luaopen_pedlab_core(lua_State *L);
 

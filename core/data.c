@@ -727,3 +727,110 @@ const pl_mat *pl_data_source_probs(const pl_data *d) {
 }
 
 const int64_t *pl_data_source_labels(const pl_data *d) { return root_of(d)->slabels; }
+
+/* ---------------- statistics in parts (a distributed pass) ----------------
+ * Several processes can each read a row range and sum its statistics about one origin (the
+ * one a single pass takes: the column means of the first block); the parts, summed in a fixed
+ * order, are the statistics of the whole, installed with pl_data_stats_adopt. */
+int pl_data_first_origin(pl_data *d, double *out, pl_err *err) {
+    if (d->root) return pl_err_set(err, PL_EINVAL, "statistics in parts: a root dataset is expected");
+    size_t D = d->D, nr = pl_data_block_rows(d);
+    if (nr > d->N) nr = d->N;
+    double *buf = pl_alloc(nr * D, sizeof *buf, err);
+    if (!buf) return PL_ENOMEM;
+    int rc = pl_data_read(d, 0, nr, buf, err);
+    if (!rc) { /* as stats_block: the same sums in the same order */
+        for (size_t j = 0; j < D; j++) out[j] = 0.0;
+        for (size_t i = 0; i < nr; i++)
+            for (size_t j = 0; j < D; j++) out[j] += buf[i * D + j];
+        for (size_t j = 0; j < D; j++) out[j] /= (double)nr;
+    }
+    free(buf);
+    return rc;
+}
+
+void pl_stats_part_free(pl_stats *st) {
+    stats_free(st);
+}
+
+int pl_data_stats_part(pl_data *d, size_t r0, size_t r1, const double *origin, int gram,
+                       pl_stats *part, pl_err *err) {
+    if (d->root) return pl_err_set(err, PL_EINVAL, "statistics in parts: a root dataset is expected");
+    if (r0 > r1 || r1 > d->N)
+        return pl_err_set(err, PL_EINVAL, "statistics in parts: rows %zu..%zu of %zu", r0, r1, d->N);
+    size_t D = d->D, C = d->C, B = pl_data_block_rows(d);
+    *part = (pl_stats){0};
+    int rc = stats_alloc(part, r1 - r0, D, C, gram, err);
+    if (rc) return rc;
+    part->origin = origin;
+    double *buf = pl_alloc((B < r1 - r0 ? B : r1 - r0) * D + 1, sizeof *buf, err);
+    if (!buf) {
+        stats_free(part);
+        return PL_ENOMEM;
+    }
+    pl_mat g = pl_mat_wrap(part->G, D, D);
+    for (size_t r = r0; !rc && r < r1; r += B) {
+        size_t nr = r1 - r < B ? r1 - r : B;
+        if ((rc = pl_data_read(d, r, nr, buf, err))) break;
+        for (size_t i = 0; i < nr; i++) {
+            size_t c = (size_t)d->y[r + i];
+            double *restrict s = part->Sc + c * D, *restrict q = part->Qc + c * D, *restrict x = buf + i * D;
+            part->n[c] += 1.0;
+            for (size_t j = 0; j < D; j++) {
+                double v = x[j] - origin[j];
+                x[j] = v;
+                s[j] += v;
+                q[j] += v * v;
+            }
+        }
+        if (gram) {
+            pl_mat blk = pl_mat_wrap(buf, nr, D);
+            rc = pl_syrk_t_upper(1.0, &blk, r == r0 ? 0.0 : 1.0, &g, err);
+        }
+    }
+    free(buf);
+    if (!rc && gram) {
+        if (r1 == r0) memset(part->G, 0, D * D * sizeof(double));
+        else pl_symmetrize_upper(&g);
+    }
+    if (rc) stats_free(part);
+    return rc;
+}
+
+int pl_data_stats_adopt(pl_data *d, const double *origin, const pl_stats *sum, pl_err *err) {
+    if (d->root || d->st_ready)
+        return pl_err_set(err, PL_EINVAL, "statistics in parts: a root dataset without statistics is expected");
+    size_t D = d->D, C = d->C;
+    if (sum->D != D || sum->C != C)
+        return pl_err_set(err, PL_EINVAL, "statistics in parts: %zu classes × %zu dimensions, expected %zu × %zu",
+                          sum->C, sum->D, C, D);
+    for (size_t c = 0; c < C; c++)
+        if (sum->n[c] != (double)d->counts[c])
+            return pl_err_set(err, PL_EINVAL, "statistics in parts: the parts hold %.0f rows of class %zu, the labels %zu",
+                              sum->n[c], c, d->counts[c]);
+    for (size_t i = 0; i < C * D; i++)
+        if (!isfinite(sum->Qc[i]) || !isfinite(sum->Sc[i]))
+            return pl_err_set(err, PL_ENUMERIC, "%s: the sums of squares of dimension %zu overflow double precision (features up to about 1e154 are supported); rescale the features",
+                              pl_source_name(d->src), i % D + 1);
+    for (size_t i = 0; sum->G && i < D * D; i++)
+        if (!isfinite(sum->G[i]))
+            return pl_err_set(err, PL_ENUMERIC, "%s: the Gram matrix XᵀX overflows double precision; rescale the features",
+                              pl_source_name(d->src));
+    int gram = sum->G != NULL;
+    pl_stats st = {0};
+    int rc = stats_alloc(&st, d->N, D, C, gram, err);
+    if (rc) return rc;
+    if (!d->origin && !(d->origin = pl_alloc(D, sizeof(double), err))) {
+        stats_free(&st);
+        return PL_ENOMEM;
+    }
+    memcpy(d->origin, origin, D * sizeof(double));
+    st.origin = d->origin;
+    memcpy(st.n, sum->n, C * sizeof(double));
+    memcpy(st.Sc, sum->Sc, C * D * sizeof(double));
+    memcpy(st.Qc, sum->Qc, C * D * sizeof(double));
+    if (gram) memcpy(st.G, sum->G, D * D * sizeof(double));
+    stats_raw(&st);
+    adopt_stats(d, &st, gram);
+    return PL_OK;
+}

@@ -136,6 +136,18 @@ int pl_data_gram_upper(pl_data *d, pl_mat *out, pl_err *err);
  * twice), while a moved d still derives only its class statistics. */
 int pl_data_stats_gram_root(pl_data *d, const pl_stats **out, pl_err *err);
 
+/* Statistics in parts, for a pass shared by several processes (each reads a row range):
+ * pl_data_first_origin: the origin a single pass takes (column means of the first block, D
+ * values into out); pl_data_stats_part: the statistics of rows r0..r1-1 about origin (n, Sc,
+ * Qc and, with gram, G; S and N unset) into *part (free with pl_stats_part_free);
+ * pl_data_stats_adopt: install statistics summed over parts that cover every row once (class
+ * counts checked against the labels) as d's, about origin. d: a root dataset. */
+int pl_data_first_origin(pl_data *d, double *out, pl_err *err);
+int pl_data_stats_part(pl_data *d, size_t r0, size_t r1, const double *origin, int gram,
+                       pl_stats *part, pl_err *err);
+void pl_stats_part_free(pl_stats *st);
+int pl_data_stats_adopt(pl_data *d, const double *origin, const pl_stats *sum, pl_err *err);
+
 /* Optional inputs for LEEP (source-model probabilities, N×Cs) and NCE (source labels).
  * Copied. A moved dataset sees its base's. */
 int pl_data_set_source_probs(pl_data *d, const pl_mat *p, const char *name, pl_err *err);

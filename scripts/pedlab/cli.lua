@@ -144,6 +144,8 @@ Scores one model's features for one task with one or more transferability metric
   --ref REF.npy       PED: reference features for rescaling (e.g. ImageNet features of the model)
   --no-ref            PED: no rescaling (the official PED always rescales; this is a variant)
   --save-shift F.npy  PED: write the per-class shift (C×D, original units; .npy or .csv)
+Under mpirun -n K the K ranks share the statistics pass over the features (each reads its
+rows); metrics that need the rows themselves run on rank 0 alone and say so.
 ]] .. ped_help() .. [[
 
 Metrics: run `pedlab metrics` for the list, what each needs and its options.
@@ -196,6 +198,15 @@ function M.score(argv)
     local ds, err = pl.dataset(o.features, o.labels,
                                { source_probs = o.source_probs, source_labels = o.source_labels })
     if not ds then error(err, 0) end
+    -- under mpirun -n K: the ranks share the statistics pass (each reads its rows), rank 0 goes on
+    local shared = pl.mpi.size() > 1 and pl.mpi.share_stats(ds)
+    if shared then
+      if pl.mpi.rank() > 0 then
+        ds:close()
+        pl.mpi.finish(0)
+      end
+      pl.mpi.detach()
+    end
     if #after > 0 then
       -- one PED run per distinct radius (a radius rule may give metrics different radii)
       groups = ped.run_groups(ds, settings, after)
@@ -207,8 +218,13 @@ function M.score(argv)
       end
     end
     for _, m in ipairs(metrics) do
+      local before = shared and pl.mpi.rows_read(ds)
       result[m.key] = pl.metrics.score(m.name, m.ped and moved_of[m.name] or ds, m.opts)
       order[#order + 1] = m.key
+      if shared and pl.mpi.rows_read(ds) > before then
+        io.stderr:write(string.format("score: %s reads the rows themselves, not only the statistics: it ran "
+          .. "on rank 0 alone\n", m.key))
+      end
     end
   end)
   if run and o.save_shift then pl.save(o.save_shift, run.total_shift, "--save-shift") end -- once all succeeded
@@ -586,7 +602,7 @@ end
 -- ---------------------------------------------------------------- experiments' shared options
 M.EXPERIMENT_SPEC = { ["--zoo"] = "value", ["--gt"] = "value", ["--out"] = "value", ["--resume"] = "flag",
   ["--plot"] = "value", ["--ref-name"] = "value", ["--threads"] = "value", ["--no-progress"] = "flag",
-  ["--help"] = "flag" }
+  ["--help"] = "flag", ["--shard"] = "value" }
 
 -- Parse an experiment's arguments (extra: more flags of its own); defaults: the demo zoo,
 -- out NAME.jsonl. Returns nil after --help.
@@ -597,7 +613,7 @@ function M.experiment_args(argv, name, help, extra)
   local o, pos = util.parse_args(argv, spec, name)
   if o.help then
     io.write(help or "", "\nusage: pedlab experiments/", name, ".lua [--zoo DIR] [--gt FILE] [--out F.jsonl] [--resume]\n",
-      "       [--plot DIR] [--ref-name NAME] [--threads N] [--no-progress]\n",
+      "       [--plot DIR] [--ref-name NAME] [--threads N] [--no-progress] [--shard I/N]\n",
       "defaults: --zoo <pedlab>/data/demo, --out ", name, ".jsonl\n")
     return nil
   end
@@ -611,7 +627,7 @@ end
 -- The sweep spec fields an experiment's options set.
 function M.spec_from_args(o, spec)
   spec.zoo, spec.gt, spec.ref_name = o.zoo, o.gt, o.ref_name
-  spec.out, spec.resume = o.out, o.resume
+  spec.out, spec.resume, spec.shard = o.out, o.resume, o.shard
   if o.no_progress then spec.progress = false end
   return spec
 end

@@ -8,6 +8,7 @@ local M = {}
 
 local HELP = [[
 usage: pedlab sweep SPEC.lua [--resume] [--out F.jsonl] [--zoo DIR] [--gt F] [options]
+       pedlab sweep SPEC.lua --merge OUT.jsonl SHARD.jsonl...
 
 Runs the sweep a spec file describes and prints weighted tau per cell. SPEC.lua returns the
 table pl.sweep takes, e.g.
@@ -27,16 +28,30 @@ sweep ends. An interrupted or failed run leaves OUT as it was and its cells in O
   --threads N         BLAS threads
   --no-progress       no progress bar on stderr (also PEDLAB_PROGRESS=0)
   --quiet             no table, only the summary line
+  --shard I/N         run only the cells whose index in the fixed cell order is I modulo N
+                      (1 <= I <= N; e.g. one task of a job array: --shard $((ID+1))/N)
+  --merge OUT         join the shards' results files into OUT: every cell of the spec exactly
+                      once (missing, duplicated or foreign cells are an error listing them);
+                      OUT is the file one run of the whole spec writes
+Under mpirun -n K the cells are shared out over the K ranks; rank 0 writes every output.
 ]]
 
 local FLAGS = { ["--resume"] = "flag", ["--out"] = "value", ["--zoo"] = "value", ["--gt"] = "value",
   ["--ref-name"] = "value", ["--measure"] = "value", ["--seed"] = "value", ["--threads"] = "value",
-  ["--no-progress"] = "flag", ["--quiet"] = "flag", ["--help"] = "flag" }
+  ["--no-progress"] = "flag", ["--quiet"] = "flag", ["--help"] = "flag", ["--shard"] = "value",
+  ["--merge"] = "value" }
 
 function M.main(argv)
   local o, pos = util.parse_args(argv, FLAGS, "sweep")
   if o.help then io.write(HELP) return 0 end
-  if #pos ~= 1 then error("sweep: expected one SPEC.lua (see pedlab sweep --help)", 0) end
+  if o.merge then
+    for _, k in ipairs({ "resume", "out", "shard", "measure", "threads", "no_progress", "quiet" }) do
+      if o[k] then error("sweep: --" .. k:gsub("_", "-") .. " has no effect with --merge", 0) end
+    end
+    if #pos < 2 then error("sweep: --merge OUT needs SPEC.lua and the results files to join", 0) end
+  elseif #pos ~= 1 then
+    error("sweep: expected one SPEC.lua (see pedlab sweep --help)", 0)
+  end
   local file = pos[1]
   local measure = pl.zoo.check_measure(o.measure or "weighted_tau", "sweep: --measure")
   local text, rerr = pl.read_file(file)
@@ -55,7 +70,13 @@ function M.main(argv)
   if not spec.out then spec.out = (file:match("([^/]+)%.lua$") or "sweep") .. ".jsonl" end
   if o.resume then spec.resume = true end
   if o.no_progress then spec.progress = false end
+  if o.shard then spec.shard = o.shard end
   spec.seed = util.int(o, "seed", "sweep", spec.seed)
+  if o.merge then
+    local n = pl.sweep.merge(spec, o.merge, { table.unpack(pos, 2) })
+    io.write(string.format("%d cells from %d files (%s)\n", n, #pos - 1, o.merge))
+    return 0
+  end
   cli.set_threads(o, "sweep")
   local results, info = pl.sweep(spec)
   if not o.quiet then

@@ -9,7 +9,12 @@
 --              law_params = { alpha = {1, 2} } },
 --     ped = true | false | "both",  -- "both" adds one no-PED baseline cell per task
 --     out = "results.jsonl", resume = true, seed = 0, progress = true|false,
---     gt = FILE, ref_name = NAME, no_ref = false, on_cell = function(cell, i, total, resumed) end }
+--     gt = FILE, ref_name = NAME, no_ref = false, on_cell = function(cell, i, total, resumed) end,
+--     shard = "I/N" }
+--
+-- shard = "I/N" runs the cells whose index in the fixed cell order is I modulo N (a disjoint,
+-- deterministic part, e.g. one task of a Slurm job array); M.merge joins the shards' results
+-- files into the one a single run writes.
 --
 -- Metrics: with `ped` given, plain names scored in every cell it implies; without it, plain
 -- names are scored without PED and ped+NAME after PED (rank's form); plain names alone mean
@@ -40,7 +45,7 @@ M.KEYS = { "force" }
 for _, n in ipairs(ped.NAMES) do M.KEYS[#M.KEYS + 1] = n end
 
 M.SPEC_KEYS = { "zoo", "tasks", "metrics", "grid", "ped", "out", "resume", "seed", "progress", "gt",
-                "ref_name", "no_ref", "on_cell", "combiners" }
+                "ref_name", "no_ref", "on_cell", "combiners", "shard" }
 
 -- Canonical text of a setting value: whole floats as integers, the shortest exact decimal.
 local function canon(v)
@@ -501,8 +506,170 @@ local function run_cell(z, cell, models, datasets, seed, gt, no_ref, user)
   }
 end
 
+-- ---------------------------------------------------------------- computing cells
+-- What computes cells on a rank: compute(i) → cell i's result record as a JSON line. The
+-- datasets of the task last worked on stay open (a task's cells share them), close() ends.
+function M.worker(z, cells, seed, spec)
+  local task, models, datasets = nil, nil, {}
+  local function drop()
+    for _, ds in pairs(datasets) do ds:close() end
+    task, datasets = nil, {}
+  end
+  local function compute(i)
+    local cell = cells[i]
+    if cell.task ~= task then
+      drop()
+      task, models = cell.task, z:task_models(cell.task)
+    end
+    local r = run_cell(z, cell, models, datasets, seed, z.gt and z.gt[task], spec.no_ref, spec.combiners)
+    return core.json_encode(r, false)
+  end
+  return { compute = compute, close = drop }
+end
+
+-- Under mpirun -n K: rank 0 hands out cells and collects their result lines; the other ranks
+-- compute what they are given and end when told. Messages are strings: a cell's index, "i\nLINE"
+-- back, an error's message. Each worker holds up to DEPTH cells, so it never waits for rank 0,
+-- which computes cells too between serving messages.
+local CELL, STOP, RESULT, FAIL, BYE = 1, 2, 3, 4, 5
+local DEPTH = 3
+
+-- A worker rank: compute the cells rank 0 sends until told to stop, then end the process.
+-- After an error it reports the message once and ignores further cells.
+function M.serve(z, cells, seed, spec)
+  local mpi = core.mpi
+  local worker = M.worker(z, cells, seed, spec)
+  local failed = false
+  while true do
+    local _, tag, msg = mpi.recv(0)
+    if tag == STOP then break end
+    if tag == CELL and not failed then
+      local i = math.tointeger(tonumber(msg))
+      local ok, line = pcall(worker.compute, i)
+      if ok then
+        mpi.send(0, RESULT, msg .. "\n" .. line)
+      else
+        failed = true
+        mpi.send(0, FAIL, tostring(line))
+      end
+    end
+  end
+  pcall(worker.close)
+  mpi.send(0, BYE, "")
+  mpi.finish(0)
+end
+
+-- Rank 0: share out the cells todo (indices, in order) over every rank, itself included;
+-- finish(i, line) records each. Affinity: a rank is given cells of the task whose datasets it
+-- holds open; a rank that needs a new task gets the one with most cells left that no other rank
+-- holds. Every worker ends before this returns or raises (a worker's error: "rank R: message").
+function M.master(cells, todo, worker, finish)
+  local mpi = core.mpi
+  local n = mpi.size()
+  local queue, order = {}, {}   -- task → {indices, head}; tasks in first-seen order
+  for _, i in ipairs(todo) do
+    local t = cells[i].task
+    if not queue[t] then
+      queue[t] = { head = 1 }
+      order[#order + 1] = t
+    end
+    table.insert(queue[t], i)
+  end
+  local holds, outstanding = {}, {}
+  for r = 1, n - 1 do outstanding[r] = 0 end
+  local function left(t) return #queue[t] - queue[t].head + 1 end
+  local function next_for(r)
+    local t = holds[r]
+    if not t or left(t) == 0 then
+      local held = {}
+      for q, h in pairs(holds) do if q ~= r then held[h] = true end end
+      t = nil
+      for _, c in ipairs(order) do
+        if left(c) > 0 then
+          local hc, ht = held[c] == true, t ~= nil and held[t] == true
+          if not t or (ht and not hc) or (ht == hc and left(c) > left(t)) then t = c end
+        end
+      end
+      if not t then return nil end
+      holds[r] = t
+    end
+    local q = queue[t]
+    q.head = q.head + 1
+    return q[q.head - 1]
+  end
+  local failure
+  local function give(r)
+    local i = next_for(r)
+    if i then
+      mpi.send(r, CELL, tostring(i))
+      outstanding[r] = outstanding[r] + 1
+    end
+  end
+  local function handle(src, tag, msg)
+    if tag == RESULT then
+      outstanding[src] = outstanding[src] - 1
+      local i, line = msg:match("^(%d+)\n(.*)$")
+      finish(math.tointeger(tonumber(i)), line)
+      if not failure then give(src) end
+    elseif tag == FAIL then
+      outstanding[src] = 0
+      failure = failure or string.format("rank %d: %s", src, msg)
+    end
+  end
+  local ok, err = pcall(function()
+    for _ = 1, DEPTH do
+      for r = 1, n - 1 do give(r) end
+    end
+    while not failure do
+      while mpi.probe() do handle(mpi.recv()) end
+      if failure then break end
+      local i = next_for(0)
+      if i then
+        local good, line = pcall(worker.compute, i)
+        if not good then
+          failure = line
+          break
+        end
+        finish(i, line)
+      else
+        local busy = false
+        for r = 1, n - 1 do busy = busy or outstanding[r] > 0 end
+        if not busy then break end
+        handle(mpi.recv())
+      end
+    end
+  end)
+  if not ok then failure = failure or err end
+  -- end every worker; cells they finish meanwhile are kept
+  for r = 1, n - 1 do mpi.send(r, STOP, "") end
+  local left_ranks = n - 1
+  while left_ranks > 0 do
+    local src, tag, msg = mpi.recv()
+    if tag == BYE then
+      left_ranks = left_ranks - 1
+    else
+      local good, e = pcall(handle, src, tag, msg)
+      if not good then failure = failure or e end
+    end
+  end
+  mpi.detach()
+  if failure then error(failure, 0) end
+end
+
 -- ---------------------------------------------------------------- the sweep
-function M.run(spec)
+-- "I/N" → I, N with 1 <= I <= N (the shard option), checked.
+function M.parse_shard(v, what)
+  local i, n
+  if type(v) == "string" then i, n = v:match("^(%d+)/(%d+)$") end
+  i, n = math.tointeger(tonumber(i)), math.tointeger(tonumber(n))
+  if not i or not n or n < 1 or i < 1 or i > n then
+    error(string.format("%s %s: expected I/N with 1 <= I <= N, e.g. 2/8", what, tostring(v)), 0)
+  end
+  return i, n
+end
+
+-- The checked spec's seed, zoo, tasks and every cell in the fixed order.
+local function prepare(spec)
   if type(spec) ~= "table" then error("sweep: expected a spec table, e.g. pl.sweep{zoo = DIR, metrics = {...}}", 0) end
   core.check_options(spec, "sweep", M.SPEC_KEYS)
   if spec.zoo == nil then error("sweep: zoo (a folder) is required", 0) end
@@ -511,11 +678,27 @@ function M.run(spec)
     if type(seed) == "number" and math.tointeger(seed) then seed = math.tointeger(seed)
     else error("sweep: seed must be a whole number, got " .. tostring(seed), 0) end
   end
-  if spec.resume and not spec.out then error("sweep: resume needs out = FILE", 0) end
-  if spec.out then core.check_output(spec.out, "sweep: out") end
+  if spec.shard ~= nil then M.parse_shard(spec.shard, "sweep: shard") end
   local z = zoo_mod.from(spec.zoo, spec.gt, spec.ref_name)
   local tasks = z:select_tasks(spec.tasks, "sweep: tasks")
-  local cells = M.expand(spec, tasks, seed)
+  return seed, z, tasks, M.expand(spec, tasks, seed)
+end
+
+function M.run(spec)
+  if type(spec) == "table" then
+    if spec.resume and not spec.out then error("sweep: resume needs out = FILE", 0) end
+    if spec.out then core.check_output(spec.out, "sweep: out") end
+  end
+  local seed, z, tasks, cells = prepare(spec)
+  local all = #cells
+  if spec.shard then
+    local si, sn = M.parse_shard(spec.shard, "sweep: shard")
+    local mine = {}
+    for i, c in ipairs(cells) do
+      if (i - 1) % sn == si - 1 then mine[#mine + 1] = c end
+    end
+    cells = mine
+  end
   local any_ped = false
   local used = {}
   for _, c in ipairs(cells) do
@@ -535,6 +718,10 @@ function M.run(spec)
     core.check_output(spec.out, "sweep: out")
   end
 
+  local mpi = core.mpi
+  local me, nranks = mpi.rank(), mpi.size()
+  if nranks > 1 and me > 0 then return M.serve(z, cells, seed, spec) end
+
   local journal, byKey, bySlot, lines = nil, {}, {}, {}
   if spec.out then
     journal = core.journal(spec.out .. ".part")
@@ -544,47 +731,59 @@ function M.run(spec)
   local progress = spec.progress
   if progress == nil then progress = progress_default() end
   local info = { total = #cells, computed = 0, resumed = 0, recomputed = 0, reasons = {}, zoo = z,
-                 tasks = tasks, out = spec.out }
+                 tasks = tasks, out = spec.out, shard = spec.shard, all = all }
   local t0 = os.time()
   local results, fresh_lines, lineOf = {}, {}, {}
   for _, l in ipairs(lines) do lineOf[l.key] = l.line end
+  local done = 0
+  -- cell i is done: line (a result record as JSON) computed here or by another rank, or resumed
+  local function finish(i, line, resumed)
+    local cell = cells[i]
+    if resumed then
+      results[i] = resumed
+      info.resumed = info.resumed + 1
+    else
+      if journal then journal:append(line) end
+      results[i] = core.json_decode(line) -- exactly what the file holds
+      info.computed = info.computed + 1
+    end
+    fresh_lines[i] = { key = cell.key, slot = cell.slot, line = line }
+    done = done + 1
+    if spec.on_cell then spec.on_cell(results[i], i, #cells, resumed ~= nil) end
+    if progress then progress_bar(done, #cells, info.computed, os.difftime(os.time(), t0)) end
+  end
+  -- the recorded cell that stands for cell i, or nil (counting why a recorded one is stale)
+  local function recorded(i)
+    local cell = cells[i]
+    local rec = byKey[cell.key]
+    if rec and not has_metrics(rec, cell.metrics) then rec = nil end
+    if not rec then
+      local why = stale_reason(bySlot[cell.slot], cell, seed)
+      if why then
+        info.recomputed = info.recomputed + 1
+        info.reasons[why] = (info.reasons[why] or 0) + 1
+      end
+    end
+    return rec
+  end
+  local worker = M.worker(z, cells, seed, spec)
   local ok, err = pcall(function()
     if progress then progress_bar(0, #cells, 0, 0) end
-    local i, done = 0, 0
-    while i < #cells do
-      local task = cells[i + 1].task
-      local models = z:task_models(task)
-      local datasets = {}
-      while i < #cells and cells[i + 1].task == task do
-        i = i + 1
-        local cell = cells[i]
-        local rec = byKey[cell.key]
-        if rec and not has_metrics(rec, cell.metrics) then rec = nil end
-        local line
-        if rec then
-          results[i] = rec
-          info.resumed = info.resumed + 1
-          line = lineOf[cell.key]
-        else
-          local why = stale_reason(bySlot[cell.slot], cell, seed)
-          if why then
-            info.recomputed = info.recomputed + 1
-            info.reasons[why] = (info.reasons[why] or 0) + 1
-          end
-          local r = run_cell(z, cell, models, datasets, seed, z.gt and z.gt[task], spec.no_ref, spec.combiners)
-          line = core.json_encode(r, false)
-          if journal then journal:append(line) end
-          results[i] = core.json_decode(line) -- exactly what the file holds
-          info.computed = info.computed + 1
-        end
-        fresh_lines[i] = { key = cell.key, slot = cell.slot, line = line }
-        done = done + 1
-        if spec.on_cell then spec.on_cell(results[i], i, #cells, rec ~= nil) end
-        if progress then progress_bar(done, #cells, info.computed, os.difftime(os.time(), t0)) end
+    if nranks == 1 then
+      for i = 1, #cells do
+        local rec = recorded(i)
+        if rec then finish(i, lineOf[cells[i].key], rec) else finish(i, worker.compute(i)) end
       end
-      for _, ds in pairs(datasets) do ds:close() end
+    else
+      local todo = {}
+      for i = 1, #cells do
+        local rec = recorded(i)
+        if rec then finish(i, lineOf[cells[i].key], rec) else todo[#todo + 1] = i end
+      end
+      M.master(cells, todo, worker, finish)
     end
   end)
+  worker.close()
   if progress then io.stderr:write("\n") end
   if not ok then
     if journal then
@@ -626,11 +825,65 @@ function M.run(spec)
   return results, info
 end
 
+-- Join results files (the shards of a sweep) into OUT: every cell of the spec present exactly
+-- once, in the fixed cell order, each line as its shard wrote it: the file one run writes.
+-- A missing, duplicated or foreign cell (other spec, seed, force law or pedlab version) is an
+-- error listing them; OUT is written atomically and never over an input.
+function M.merge(spec, out, files)
+  if type(out) ~= "string" then error("sweep --merge: expected an output file name", 0) end
+  if type(files) ~= "table" or #files == 0 then error("sweep --merge: expected the results files to join", 0) end
+  local seed, _, _, cells = prepare(spec)
+  for _, f in ipairs(files) do
+    if core.exists(f) ~= "file" then error("sweep --merge: " .. f .. " is not a results file", 0) end
+    core.note_input(f)
+  end
+  core.check_output(out, "sweep --merge")
+  local want = {}
+  for i, c in ipairs(cells) do want[c.key] = i end
+  local found, problems = {}, {}
+  local function problem(fmt, ...) problems[#problems + 1] = string.format(fmt, ...) end
+  for _, f in ipairs(files) do
+    for n, line in ipairs(read_lines(f)) do
+      local ok, rec = pcall(core.json_decode, line)
+      if not ok or type(rec) ~= "table" or type(rec.key) ~= "string" then
+        problem("%s line %d is not a cell record", f, n)
+      elseif recorded_key(rec) ~= rec.key then
+        problem("%s line %d: its settings do not match its key", f, n)
+      elseif not want[rec.key] then
+        problem("%s line %d: %s is not a cell of this spec%s", f, n, M.slot(rec.task, rec.settings),
+          rec.version ~= core.version and (" (pedlab " .. tostring(rec.version) .. ")") or
+          rec.seed ~= seed and (" (seed " .. canon(rec.seed) .. ")") or "")
+      elseif found[rec.key] then
+        problem("%s line %d: %s duplicates %s", f, n, M.slot(rec.task, rec.settings), found[rec.key].at)
+      elseif not has_metrics(rec, cells[want[rec.key]].metrics) then
+        problem("%s line %d: %s lacks a metric of this spec", f, n, M.slot(rec.task, rec.settings))
+      else
+        found[rec.key] = { at = f .. " line " .. n, line = line }
+      end
+    end
+  end
+  for _, c in ipairs(cells) do
+    if not found[c.key] then problem("missing %s", c.slot) end
+  end
+  if #problems > 0 then
+    local shown = {}
+    for i = 1, math.min(#problems, 10) do shown[i] = problems[i] end
+    if #problems > 10 then shown[#shown + 1] = string.format("and %d more", #problems - 10) end
+    error(string.format("sweep --merge: %d problem%s: %s", #problems, #problems > 1 and "s" or "",
+      table.concat(shown, "; ")), 0)
+  end
+  local lines = {}
+  for i, c in ipairs(cells) do lines[i] = found[c.key].line end
+  core.write_file(out, #lines > 0 and (table.concat(lines, "\n") .. "\n") or "", "sweep --merge")
+  return #cells
+end
+
 -- "N cells: a computed (b recomputed: why), c resumed (OUT)"
 function M.summary_line(info)
   local why = {}
   for _, r in ipairs(util.sorted_keys(info.reasons)) do why[#why + 1] = string.format("%d %s", info.reasons[r], r) end
-  return string.format("%d cells: %d computed, %d resumed%s%s\n", info.total, info.computed, info.resumed,
+  return string.format("%d cells%s: %d computed, %d resumed%s%s\n", info.total,
+    info.shard and string.format(" (shard %s of %d)", info.shard, info.all) or "", info.computed, info.resumed,
     info.recomputed > 0 and string.format("; %d recomputed (%s)", info.recomputed, table.concat(why, ", ")) or "",
     info.out and (" (" .. info.out .. ")") or "")
 end
