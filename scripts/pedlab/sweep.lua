@@ -331,9 +331,9 @@ local function has_metrics(rec, metrics)
 end
 
 -- ---------------------------------------------------------------- progress
+-- progress on standard error only when it is a terminal (never into a log file)
 local function progress_default()
-  local term = os.getenv("TERM")
-  return os.getenv("PEDLAB_PROGRESS") ~= "0" and term ~= nil and term ~= "" and term ~= "dumb"
+  return core.isatty(2) and os.getenv("PEDLAB_PROGRESS") ~= "0"
 end
 
 local function hms(s)

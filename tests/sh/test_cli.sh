@@ -139,9 +139,9 @@ out=$(cd "$tmp" && "$P" -e 'local pl = require "pedlab"
   && ok "pl.inputs: each input once, in order, with size and state" || bad "pl.inputs: $out"
 # progress: drawn on stderr when it is a terminal (a pseudo-terminal from script(1)), never
 # into a file or pipe
-"$P" score $B --metric logme,sfda 2>"$tmp/err.txt" >/dev/null && [ ! -s "$tmp/err.txt" ] \
+TERM=xterm "$P" score $B --metric logme,sfda 2>"$tmp/err.txt" >/dev/null && [ ! -s "$tmp/err.txt" ] \
   && ok "score: no progress when stderr is a file" || bad "score progress into a file: $(cat "$tmp/err.txt")"
-"$P" rank $Z --task digits --metric logme --quiet 2>"$tmp/err.txt" >/dev/null && [ ! -s "$tmp/err.txt" ] \
+TERM=xterm "$P" rank $Z --task digits --metric logme --quiet 2>"$tmp/err.txt" >/dev/null && [ ! -s "$tmp/err.txt" ] \
   && ok "rank: no progress when stderr is a file" || bad "rank progress into a file: $(cat "$tmp/err.txt")"
 if command -v script >/dev/null; then
   out=$(script -qec "'$P' score $B --metric logme,sfda" /dev/null | tr '\r' '\n')
