@@ -2,7 +2,10 @@
 #include "balls.h"
 #include "ped.h"
 
+#include <cblas.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,25 +297,96 @@ static double dist_between(const double *a, const double *b, size_t D) {
     return sqrt(pl_sqdist(a, b, D));
 }
 
-/* Pair loops visit the pairs (i < j) in tiles: a block of PAIR_TILE rows i against every row
- * j after the block's first, so that row j is read from memory once per block and reused from
- * cache PAIR_TILE times (at D = 2048 a row is 16 KB; C rows do not fit in L2). For any one row,
- * the pairs that write to it still come in the plain loop's order ((i, k) for i ascending,
- * then (k, j) for j ascending), so per-row accumulations have the same bits as that loop. */
-#define PAIR_TILE 8
+/* ---------- threads ----------
+ * The pair loops run over blocks of PAIR_TILE rows; the blocks are fixed by C, not by the
+ * thread count. A block's results (the distances of its rows' pairs, its rows' moves) are
+ * written by the one thread that takes it, in the plain loop's order, and nothing is summed
+ * across blocks: results have the same bits for any number of threads. The threads are
+ * pedlab's one setting, OpenBLAS's (--threads, PEDLAB_THREADS, pl.set_threads); they are
+ * started per pass (a pass is long when it is worth splitting) and joined before it returns. */
+#define PAIR_TILE 16
+#define PAR_MAX_THREADS 64
+/* Element operations below which a pass stays on the calling thread (about 0.1 ms of work,
+ * against some 30 µs to start and join a thread). */
+#define PAR_MIN_WORK ((size_t)1 << 18)
 
-/* Spring energy of the given centres; when dist is given (C×C), the pair distances are kept
- * there (upper triangle) so the next step of a simulation need not compute them again. */
+typedef struct par_job {
+    void (*fn)(const void *ctx, size_t block);
+    const void *ctx;
+    size_t nblocks;
+    atomic_size_t next;
+} par_job;
+
+static void *par_worker(void *arg) {
+    par_job *p = arg;
+    size_t k;
+    /* an interruption stops handing out blocks; the caller polls pl_check_interrupt after */
+    while (!pl_interrupted && (k = atomic_fetch_add(&p->next, 1)) < p->nblocks)
+        p->fn(p->ctx, k);
+    return NULL;
+}
+
+static int pair_threads(void) {
+    int n = openblas_get_num_threads();
+    return n < 1 ? 1 : n > PAR_MAX_THREADS ? PAR_MAX_THREADS : n;
+}
+
+/* fn(ctx, k) for k = 0 .. nblocks−1, over the threads; work (element operations) decides
+ * whether threads are worth starting. A thread that cannot be started leaves its share to
+ * the others (same results). */
+static void par_run(void (*fn)(const void *, size_t), const void *ctx, size_t nblocks,
+                    size_t work) {
+    par_job p;
+    p.fn = fn;
+    p.ctx = ctx;
+    p.nblocks = nblocks;
+    atomic_init(&p.next, 0);
+    size_t nt = work < PAR_MIN_WORK ? 1 : (size_t)pair_threads();
+    if (nt > nblocks) nt = nblocks;
+    pthread_t tid[PAR_MAX_THREADS];
+    size_t started = 0;
+    for (size_t t = 1; t < nt; t++) {
+        if (pthread_create(&tid[started], NULL, par_worker, &p) != 0) break;
+        started++;
+    }
+    par_worker(&p);
+    for (size_t t = 0; t < started; t++) pthread_join(tid[t], NULL);
+}
+
+static size_t pair_blocks(size_t C) { return (C + PAIR_TILE - 1) / PAIR_TILE; }
+
+/* ---------- pair distances ---------- */
+
+typedef struct dist_ctx {
+    size_t C, D;
+    const double *centres;
+    double *dist;
+} dist_ctx;
+
+/* Block k: the distances of rows i of the block to every j > i (upper triangle of dist); the
+ * block's rows stay in cache while each row j is read once. */
+static void dist_block(const void *vctx, size_t k) {
+    const dist_ctx *x = vctx;
+    size_t C = x->C, D = x->D, i0 = k * PAIR_TILE;
+    size_t i1 = i0 + PAIR_TILE < C ? i0 + PAIR_TILE : C;
+    for (size_t j = i0 + 1; j < C; j++)
+        for (size_t i = i0; i < i1 && i < j; i++)
+            x->dist[i * C + j] = dist_between(x->centres + i * D, x->centres + j * D, D);
+}
+
+/* Every pair distance of centres into dist (C×C, upper triangle). */
+static void pair_distances(size_t C, size_t D, const double *centres, double *dist) {
+    dist_ctx x = {C, D, centres, dist};
+    par_run(dist_block, &x, pair_blocks(C), C * C / 2 * D);
+}
+
+/* Spring energy of the given centres; when dist is given (C×C), the pair distances are
+ * computed there first (upper triangle, over the threads) so the next step of a simulation
+ * need not compute them again. The sum runs in the plain pair order. */
 static double energy_of(const pl_balls *b, const double *centres, double *dist) {
     size_t C = b->C, D = b->D;
-    if (dist)
-        for (size_t i0 = 0; i0 < C; i0 += PAIR_TILE) {
-            size_t i1 = i0 + PAIR_TILE < C ? i0 + PAIR_TILE : C;
-            for (size_t j = i0 + 1; j < C; j++)
-                for (size_t i = i0; i < i1 && i < j; i++)
-                    dist[i * C + j] = dist_between(centres + i * D, centres + j * D, D);
-        }
-    double e = 0;   /* summed in the plain pair order */
+    if (dist) pair_distances(C, D, centres, dist);
+    double e = 0;
     for (size_t i = 0; i < C; i++)
         for (size_t j = i + 1; j < C; j++) {
             double d = dist ? dist[i * C + j] : dist_between(centres + i * D, centres + j * D, D);
@@ -352,71 +426,97 @@ static int callback_failed(pl_err *err, const pl_err *cbe, int status, const cha
     return pl_err_set(err, PL_ECALLBACK, "ped: force law failed (status %d) %s", status, what);
 }
 
-/* Pairs: the official step, with the force magnitude from Hooke or a pairwise callback.
- * move (C×D) must be zeroed; dist (C×C upper triangle) holds the current pair distances, or is
- * NULL to compute them. */
-PL_SIMD_CLONES
-static int propose_pairs(pl_balls *b, double dt, const pl_law *law, double *move,
-                         const double *dist, pl_err *err) {
-    size_t C = b->C, D = b->D;
-    const double *m = b->centre;
-    double half = 0.5 * (dt * dt);
-    double unit = 1.0 / sqrt((double)D);
-    for (size_t i0 = 0; i0 < C; i0 += PAIR_TILE) {
-        size_t i1 = i0 + PAIR_TILE < C ? i0 + PAIR_TILE : C;
-        for (size_t j = i0 + 1; j < C; j++) {
-            for (size_t i = i0; i < i1 && i < j; i++) {
-                double d = dist ? dist[i * C + j] : dist_between(m + i * D, m + j * D, D);
-                double ov = b->radius[i] + b->radius[j] - d;
-                if (!(ov > 0)) continue;
-                double f;
-                if (law && law->kind == PL_LAW_PAIR) {
-                    pl_err cbe;
-                    cbe.code = 0;
-                    cbe.msg[0] = 0;
-                    int st = law->pair(law->ud, d, b->radius[i], b->radius[j], &f, &cbe);
-                    if (st < 0) {
-                        char what[96];
-                        snprintf(what, sizeof what, "for classes %lld and %lld",
-                                 (long long)b->ids[i], (long long)b->ids[j]);
-                        return callback_failed(err, &cbe, st, what);
-                    }
-                    if (!isfinite(f))
-                        return pl_err_set(err, PL_ECALLBACK, "ped: force law returned a non-finite "
-                                          "magnitude (%g) for classes %lld and %lld", f,
-                                          (long long)b->ids[i], (long long)b->ids[j]);
-                } else {
-                    f = b->k * ov;
-                }
-                /* Maximum-phase cap: a class never moves further than the overlap in one step. */
-                double si = half * (f / b->mass[i]), sj = half * (f / b->mass[j]);
-                si = si < ov ? (si > -ov ? si : -ov) : ov;
-                sj = sj < ov ? (sj > -ov ? sj : -ov) : ov;
-                double *mi = move + i * D, *mj = move + j * D;
-                if (d > 0) {
-                    /* the unit vector's scale folded into the two step lengths: one multiply per
-                     * component and side instead of a division (within an ulp of (ci−cj)/d·s) */
-                    const double *ci = m + i * D, *cj = m + j * D;
-                    double ai = si / d, aj = sj / d;
-                    for (size_t k = 0; k < D; k++) {
-                        double t = ci[k] - cj[k];
-                        mi[k] += t * ai;
-                        mj[k] -= t * aj;
-                    }
-                } else {
-                    /* Coincident centres: fixed direction (1, ..., 1)/sqrt(D), see balls.h. */
-                    for (size_t k = 0; k < D; k++) {
-                        mi[k] += unit * si;
-                        mj[k] -= unit * sj;
-                    }
-                }
+/* The magnitudes of a pairwise law, one call per overlapping pair in the plain order (i < j,
+ * row by row), on the calling thread (a Lua law cannot run on another): into dist's lower
+ * triangle, dist[j·C + i], beside the distances. */
+static int pair_magnitudes(const pl_balls *b, const pl_law *law, double *dist, pl_err *err) {
+    size_t C = b->C;
+    for (size_t i = 0; i < C; i++) {
+        for (size_t j = i + 1; j < C; j++) {
+            double d = dist[i * C + j], ov = b->radius[i] + b->radius[j] - d, f;
+            if (!(ov > 0)) continue;
+            pl_err cbe;
+            cbe.code = 0;
+            cbe.msg[0] = 0;
+            int st = law->pair(law->ud, d, b->radius[i], b->radius[j], &f, &cbe);
+            if (st < 0) {
+                char what[96];
+                snprintf(what, sizeof what, "for classes %lld and %lld", (long long)b->ids[i],
+                         (long long)b->ids[j]);
+                return callback_failed(err, &cbe, st, what);
             }
+            if (!isfinite(f))
+                return pl_err_set(err, PL_ECALLBACK, "ped: force law returned a non-finite "
+                                  "magnitude (%g) for classes %lld and %lld", f,
+                                  (long long)b->ids[i], (long long)b->ids[j]);
+            dist[j * C + i] = f;
         }
-        /* Long loops for large C: stay interruptible inside a step. */
         int rc = pl_check_interrupt(err);
         if (rc < 0) return rc;
     }
     return PL_OK;
+}
+
+typedef struct move_ctx {
+    const pl_balls *b;
+    const double *dist;   /* distances (upper triangle); a pairwise law's magnitudes (lower) */
+    int hooke;            /* 1: magnitude k·overlap */
+    double half, unit;    /* ½·dt², 1/√D */
+    double *move;         /* C×D, zeroed */
+} move_ctx;
+
+/* Block k: the move of each of its rows c, the sum over its overlapping partners p in
+ * ascending order (the plain loop's order for that row) of (m_c − m_p)·s_c/d. Partner rows
+ * are read once per block. For c > p this is the plain loop's m_c −= (m_p − m_c)·s_c/d with
+ * the same bits (a − b = −(b − a) and x + (−y) = x − y exactly). */
+PL_SIMD_CLONES
+static void move_block(const void *vctx, size_t k) {
+    const move_ctx *x = vctx;
+    const pl_balls *b = x->b;
+    size_t C = b->C, D = b->D, c0 = k * PAIR_TILE;
+    size_t c1 = c0 + PAIR_TILE < C ? c0 + PAIR_TILE : C;
+    const double *m = b->centre;
+    for (size_t p = 0; p < C; p++) {
+        const double *cp = m + p * D;
+        for (size_t c = c0; c < c1; c++) {
+            if (c == p) continue;
+            size_t i = c < p ? c : p, j = c < p ? p : c;
+            double d = x->dist[i * C + j];
+            double ov = b->radius[i] + b->radius[j] - d;
+            if (!(ov > 0)) continue;
+            double f = x->hooke ? b->k * ov : x->dist[j * C + i];
+            /* Maximum-phase cap: a class never moves further than the overlap in one step. */
+            double s = x->half * (f / b->mass[c]);
+            s = s < ov ? (s > -ov ? s : -ov) : ov;
+            double *mc = x->move + c * D;
+            if (d > 0) {
+                /* the unit vector's scale folded into the step length: one multiply per
+                 * component instead of a division (within an ulp of (m_c − m_p)/d·s) */
+                const double *cc = m + c * D;
+                double a = s / d;
+                for (size_t q = 0; q < D; q++) mc[q] += (cc[q] - cp[q]) * a;
+            } else {
+                /* Coincident centres: fixed direction (1, ..., 1)/sqrt(D), the lower index
+                 * along +u (see balls.h). */
+                double u = c < p ? x->unit * s : -(x->unit * s);
+                for (size_t q = 0; q < D; q++) mc[q] += u;
+            }
+        }
+    }
+}
+
+/* Pairs: the official step, with the force magnitude from Hooke or a pairwise callback.
+ * move (C×D) must be zeroed; dist (C×C) holds the current pair distances in its upper
+ * triangle (its lower triangle is scratch). */
+static int propose_pairs(const pl_balls *b, double dt, const pl_law *law, double *move,
+                         double *dist, pl_err *err) {
+    size_t C = b->C, D = b->D;
+    int pair = law && law->kind == PL_LAW_PAIR, rc;
+    if (pair && (rc = pair_magnitudes(b, law, dist, err)) < 0) return rc;
+    move_ctx x = {b, dist, !pair, 0.5 * (dt * dt), 1.0 / sqrt((double)D), move};
+    par_run(move_block, &x, pair_blocks(C), C * C * D);
+    /* Long passes for large C: stay interruptible inside a step. */
+    return pl_check_interrupt(err);
 }
 
 static int propose_system(pl_balls *b, double dt, const pl_law *law, double *move,
@@ -441,9 +541,10 @@ static int propose_system(pl_balls *b, double dt, const pl_law *law, double *mov
     return PL_OK;
 }
 
-/* Compute the move of one step into b->work without touching the system; *change = Σ|move|. */
-static int propose(pl_balls *b, double dt, const pl_law *law, double *change,
-                   const double *dist, pl_err *err) {
+/* Compute the move of one step into b->work without touching the system; *change = Σ|move|.
+ * dist (C×C) holds the current pair distances (upper triangle) for a pair law or Hooke. */
+static int propose(pl_balls *b, double dt, const pl_law *law, double *change, double *dist,
+                   pl_err *err) {
     size_t cd = b->C * b->D;
     if (!b->centre) return pl_err_set(err, PL_EINVAL, "ped: ball system not initialised");
     int rc = check_setting("dt", dt, err);
@@ -480,13 +581,21 @@ static void commit(pl_balls *b) {
 
 int pl_balls_step(pl_balls *b, double dt, const pl_law *law, double *change, pl_err *err) {
     if (!b) return pl_err_set(err, PL_EINVAL, "ped: no ball system");
-    double ch = 0;
+    if (!b->centre) return pl_err_set(err, PL_EINVAL, "ped: ball system not initialised");
+    double ch = 0, *dist = NULL;
     int rc = pl_check_interrupt(err);
     if (rc < 0) return rc;
-    if ((rc = propose(b, dt, law, &ch, NULL, err)) < 0) return rc;
+    if (!(law && law->kind == PL_LAW_SYSTEM)) {
+        if (!(dist = pl_alloc(b->C * b->C, sizeof *dist, err)))
+            return pl_err_prefix(err, "ped: pair distances of %zu classes", b->C);
+        pair_distances(b->C, b->D, b->centre, dist);
+    }
+    if ((rc = propose(b, dt, law, &ch, dist, err)) < 0) goto cleanup;
     commit(b);
     if (change) *change = ch;
-    return PL_OK;
+cleanup:
+    free(dist);
+    return rc;
 }
 
 /* ---------- simulation ---------- */
@@ -536,6 +645,7 @@ int pl_balls_simulate(pl_balls *b, const pl_sim_opts *o, const pl_law *law,
      * commit adds them to b->shift: for a fresh system the two have the same bits */
 
     r->energy0 = energy_of(b, b->centre, dcur);
+    if ((rc = pl_check_interrupt(err)) < 0) goto cleanup;
     double first = 0;
     while (r->steps < o->max_steps) {
         double ch;
@@ -545,6 +655,7 @@ int pl_balls_simulate(pl_balls *b, const pl_sim_opts *o, const pl_law *law,
         for (size_t i = 0; i < cd; i++) b->work2[i] = b->centre[i] + b->work[i];
         r->changes[r->computed] = ch;
         r->energies[r->computed] = energy_of(b, b->work2, dnext);
+        if ((rc = pl_check_interrupt(err)) < 0) goto cleanup;
         r->computed++;
         if (r->steps == 0) first = ch;
         /* The official rule, ratio to the FIRST change; 0/0 = nan rejects. */
