@@ -363,15 +363,55 @@ typedef struct dist_ctx {
     double *dist;
 } dist_ctx;
 
+/* Four doubles as one value (GCC and clang vector extension), read from any address: the
+ * kernel below keeps its eight accumulators in registers, which compilers do not do for
+ * arrays of partial sums. */
+typedef double v4d __attribute__((vector_size(32)));
+typedef double v4d_u __attribute__((vector_size(32), aligned(8), may_alias));
+#define LOAD4(p) (*(const v4d_u *)(p))
+
+/* Squared distances of rows a[0..3] to row r, each as pl_sqdist computes it (eight partial
+ * sums, lanes u = 0..3 in lo and 4..7 in hi, and the same final order: the same bits),
+ * reading r once for the four. */
+PL_SIMD_CLONES
+static void sqdist4(const double *const a[4], const double *r, size_t n, double out[4]) {
+    v4d lo[4] = {{0}}, hi[4] = {{0}};
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        v4d r0 = LOAD4(r + j), r1 = LOAD4(r + j + 4);
+        for (int k = 0; k < 4; k++) {
+            v4d t0 = LOAD4(a[k] + j) - r0, t1 = LOAD4(a[k] + j + 4) - r1;
+            lo[k] += t0 * t0;
+            hi[k] += t1 * t1;
+        }
+    }
+    for (; j < n; j++)
+        for (int k = 0; k < 4; k++) {
+            double t = a[k][j] - r[j];
+            lo[k][0] += t * t;
+        }
+    for (int k = 0; k < 4; k++)
+        out[k] = ((lo[k][0] + lo[k][1]) + (lo[k][2] + lo[k][3])) +
+                 ((hi[k][0] + hi[k][1]) + (hi[k][2] + hi[k][3]));
+}
+
 /* Block k: the distances of rows i of the block to every j > i (upper triangle of dist); the
- * block's rows stay in cache while each row j is read once. */
+ * block's rows stay in cache while each row j is read once, for four rows i at a time. */
 static void dist_block(const void *vctx, size_t k) {
     const dist_ctx *x = vctx;
     size_t C = x->C, D = x->D, i0 = k * PAIR_TILE;
     size_t i1 = i0 + PAIR_TILE < C ? i0 + PAIR_TILE : C;
-    for (size_t j = i0 + 1; j < C; j++)
-        for (size_t i = i0; i < i1 && i < j; i++)
-            x->dist[i * C + j] = dist_between(x->centres + i * D, x->centres + j * D, D);
+    const double *m = x->centres;
+    for (size_t j = i0 + 1; j < C; j++) {
+        size_t iend = i1 < j ? i1 : j, i = i0;
+        for (; i + 4 <= iend; i += 4) {
+            const double *a[4] = {m + i * D, m + (i + 1) * D, m + (i + 2) * D, m + (i + 3) * D};
+            double q[4];
+            sqdist4(a, m + j * D, D, q);
+            for (size_t t = 0; t < 4; t++) x->dist[(i + t) * C + j] = sqrt(q[t]);
+        }
+        for (; i < iend; i++) x->dist[i * C + j] = dist_between(m + i * D, m + j * D, D);
+    }
 }
 
 /* Every pair distance of centres into dist (C×C, upper triangle). */
@@ -465,10 +505,42 @@ typedef struct move_ctx {
     double *move;         /* C×D, zeroed */
 } move_ctx;
 
+/* The partners p of row c among [p0, p1) with the coefficient of their term, in order:
+ * a = s_c/d (the term (m_c − m_p)·a) or, for coincident centres, u = ±s_c/√D (the term u).
+ * Returns the count. */
+static size_t row_partners(const move_ctx *x, size_t c, size_t p0, size_t p1, size_t *ps,
+                           double *coef, int *coincident) {
+    const pl_balls *b = x->b;
+    size_t C = b->C, n = 0;
+    for (size_t p = p0; p < p1; p++) {
+        if (p == c) continue;
+        size_t i = c < p ? c : p, j = c < p ? p : c;
+        double d = x->dist[i * C + j];
+        double ov = b->radius[i] + b->radius[j] - d;
+        if (!(ov > 0)) continue;
+        double f = x->hooke ? b->k * ov : x->dist[j * C + i];
+        /* Maximum-phase cap: a class never moves further than the overlap in one step. */
+        double s = x->half * (f / b->mass[c]);
+        s = s < ov ? (s > -ov ? s : -ov) : ov;
+        ps[n] = p;
+        coincident[n] = !(d > 0);
+        /* the unit vector's scale folded into the step length: one multiply per component
+         * instead of a division (within an ulp of (m_c − m_p)/d·s); coincident centres move
+         * along (1, ..., 1)/√D, the lower index along +u (see balls.h) */
+        coef[n] = d > 0 ? s / d : c < p ? x->unit * s : -(x->unit * s);
+        n++;
+    }
+    return n;
+}
+
+#define PARTNER_GROUP 4
+
 /* Block k: the move of each of its rows c, the sum over its overlapping partners p in
- * ascending order (the plain loop's order for that row) of (m_c − m_p)·s_c/d. Partner rows
- * are read once per block. For c > p this is the plain loop's m_c −= (m_p − m_c)·s_c/d with
- * the same bits (a − b = −(b − a) and x + (−y) = x − y exactly). */
+ * ascending order (the plain loop's order for that row) of (m_c − m_p)·s_c/d. For c > p
+ * this is the plain loop's m_c −= (m_p − m_c)·s_c/d with the same bits (a − b = −(b − a)
+ * and x + (−y) = x − y exactly). Partners come in groups of PARTNER_GROUP rows, read once
+ * per block; a row's terms from one group are added in one sweep over its components, in
+ * partner order. */
 PL_SIMD_CLONES
 static void move_block(const void *vctx, size_t k) {
     const move_ctx *x = vctx;
@@ -476,30 +548,33 @@ static void move_block(const void *vctx, size_t k) {
     size_t C = b->C, D = b->D, c0 = k * PAIR_TILE;
     size_t c1 = c0 + PAIR_TILE < C ? c0 + PAIR_TILE : C;
     const double *m = b->centre;
-    for (size_t p = 0; p < C; p++) {
-        const double *cp = m + p * D;
+    for (size_t p0 = 0; p0 < C; p0 += PARTNER_GROUP) {
+        size_t p1 = p0 + PARTNER_GROUP < C ? p0 + PARTNER_GROUP : C;
         for (size_t c = c0; c < c1; c++) {
-            if (c == p) continue;
-            size_t i = c < p ? c : p, j = c < p ? p : c;
-            double d = x->dist[i * C + j];
-            double ov = b->radius[i] + b->radius[j] - d;
-            if (!(ov > 0)) continue;
-            double f = x->hooke ? b->k * ov : x->dist[j * C + i];
-            /* Maximum-phase cap: a class never moves further than the overlap in one step. */
-            double s = x->half * (f / b->mass[c]);
-            s = s < ov ? (s > -ov ? s : -ov) : ov;
+            size_t ps[PARTNER_GROUP];
+            double a[PARTNER_GROUP];
+            int same[PARTNER_GROUP];
+            size_t n = row_partners(x, c, p0, p1, ps, a, same);
+            if (n == 0) continue;
             double *mc = x->move + c * D;
-            if (d > 0) {
-                /* the unit vector's scale folded into the step length: one multiply per
-                 * component instead of a division (within an ulp of (m_c − m_p)/d·s) */
-                const double *cc = m + c * D;
-                double a = s / d;
-                for (size_t q = 0; q < D; q++) mc[q] += (cc[q] - cp[q]) * a;
-            } else {
-                /* Coincident centres: fixed direction (1, ..., 1)/sqrt(D), the lower index
-                 * along +u (see balls.h). */
-                double u = c < p ? x->unit * s : -(x->unit * s);
-                for (size_t q = 0; q < D; q++) mc[q] += u;
+            const double *cc = m + c * D;
+            int any_same = 0;
+            for (size_t t = 0; t < n; t++) any_same |= same[t];
+            if (n == 4 && !any_same) {
+                const double *q0 = m + ps[0] * D, *q1 = m + ps[1] * D, *q2 = m + ps[2] * D,
+                             *q3 = m + ps[3] * D;
+                for (size_t q = 0; q < D; q++)
+                    mc[q] = (((mc[q] + (cc[q] - q0[q]) * a[0]) + (cc[q] - q1[q]) * a[1]) +
+                             (cc[q] - q2[q]) * a[2]) + (cc[q] - q3[q]) * a[3];
+                continue;
+            }
+            for (size_t t = 0; t < n; t++) {
+                const double *cp = m + ps[t] * D;
+                double at = a[t];
+                if (same[t])
+                    for (size_t q = 0; q < D; q++) mc[q] += at;
+                else
+                    for (size_t q = 0; q < D; q++) mc[q] += (cc[q] - cp[q]) * at;
             }
         }
     }
