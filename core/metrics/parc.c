@@ -42,6 +42,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../linalg.h"
 #include "../pca.h"
@@ -124,17 +125,10 @@ static uint64_t sort_key(double v) {
     return (u >> 63) ? ~u : (u | 0x8000000000000000ULL);
 }
 
-/* LSD radix sort, 4 passes of 16 bits, through one n-double scratch buffer: the same sorted
- * values as the comparison sort (so the same ranks and ties), ~5x faster on the 50M pair values
- * of N = 10000. Returns 0 when the scratch buffer cannot be had. */
-static int radix_sort(double *a, size_t n) {
-    double *tmp = malloc(n * sizeof *tmp);
-    size_t *count = malloc(65536 * sizeof *count);
-    if (!tmp || !count) {
-        free(tmp);
-        free(count);
-        return 0;
-    }
+/* LSD radix sort, 4 passes of 16 bits, through tmp (n doubles) and count (65536): the same
+ * sorted values as the comparison sort (so the same ranks and ties), ~5x faster on 50M pair
+ * values. */
+static void radix_sort(double *a, size_t n, double *tmp, size_t *count) {
     double *src = a, *dst = tmp;
     for (int pass = 0; pass < 4; pass++) {
         int shift = 16 * pass;
@@ -151,40 +145,141 @@ static int radix_sort(double *a, size_t n) {
         src = dst;
         dst = t;
     }
-    free(tmp); /* four passes: the result is back in a */
-    free(count);
-    return 1;
+    /* four passes: the result is back in a */
 }
 
-static void parc_sort_all(double *a, size_t n) {
-    if (n > 4096 && radix_sort(a, n)) return;
+/* Sort a ascending: radix sort when scratch (n doubles) and count are given and n is large,
+ * else introsort. */
+static void parc_sort_all(double *a, size_t n, double *tmp, size_t *count) {
+    if (n > 4096 && tmp && count) {
+        radix_sort(a, n, tmp, count);
+        return;
+    }
     int depth = 0;
     for (size_t m = n; m > 1; m >>= 1) depth += 2;
     parc_sort(a, n, depth);
 }
 
-/* Spearman between the values (a: same-class pairs, b: cross-class pairs) and the indicator of
- * b, both arrays sorted ascending. */
-static double parc_spearman(const double *a, size_t ma, const double *b, size_t mb) {
+/* Large arrays: pl_alloc, advised to 2 MB pages where the kernel takes them (a fresh 4 KB
+ * page costs a fault on first touch; large zeroed blocks come fresh from mmap). */
+static void *parc_alloc(size_t n, size_t size, pl_err *err) {
+    void *p = pl_alloc(n, size, err);
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (p && n * size >= 2 * huge) {
+        uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+        uintptr_t hi = ((uintptr_t)p + n * size) & ~(huge - 1);
+        if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    }
+#endif
+    return p;
+}
+
+/* ---- the rank sum, range by range ----
+ * The values of a range of buckets, a (same-class pairs) and b (cross-class pairs) both sorted
+ * ascending, merged into the running rank sum of the cross-class pairs and the tie term: a
+ * tied group never straddles two ranges (equal values fall in one bucket), and the ranges are
+ * merged in ascending order, so the sums are those of one merge of all M values. */
+typedef struct parc_ranks {
+    uint64_t pos;    /* values merged so far */
+    uint64_t r1x2;   /* twice the rank sum of the cross-class values (ranks are half-integers) */
+    double ties;     /* Σ (t³ − t) over tied groups, in ascending order of value */
+} parc_ranks;
+
+static void parc_merge(parc_ranks *r, const double *a, size_t ma, const double *b, size_t mb) {
     size_t ia = 0, ib = 0;
-    uint64_t pos = 0, r1x2 = 0; /* twice the rank sum of b: ranks are half-integers */
-    double ties = 0.0;
     while (ia < ma || ib < mb) {
         double v = ia < ma && (ib >= mb || a[ia] <= b[ib]) ? a[ia] : b[ib];
         uint64_t ta = 0, tb = 0;
         while (ia < ma && a[ia] == v) { ia++; ta++; }
         while (ib < mb && b[ib] == v) { ib++; tb++; }
         uint64_t t = ta + tb;
-        r1x2 += tb * (2 * pos + t + 1);
-        if (t > 1) ties += ((double)t * (double)t - 1.0) * (double)t;
-        pos += t;
+        r->r1x2 += tb * (2 * r->pos + t + 1);
+        if (t > 1) r->ties += ((double)t * (double)t - 1.0) * (double)t;
+        r->pos += t;
     }
+}
+
+/* Spearman between the values and the indicator of the cross-class pairs (ma same-class, mb
+ * cross-class values, all merged into r). */
+static double parc_spearman(const parc_ranks *r, size_t ma, size_t mb) {
     double M = (double)(ma + mb);
     /* numerator ×2, exact: 2 R1 − m1 (M + 1) */
-    int64_t num2 = (int64_t)r1x2 - (int64_t)(mb * (ma + mb + 1));
-    double ssx = ((M * M - 1.0) * M - ties) / 12.0;
+    int64_t num2 = (int64_t)r->r1x2 - (int64_t)(mb * (ma + mb + 1));
+    double ssx = ((M * M - 1.0) * M - r->ties) / 12.0;
     double ssb = (double)ma * (double)mb / M;
     return 0.5 * (double)num2 / sqrt(ssx * ssb);
+}
+
+/* Buckets of pair values: 1 − c lies in [0, 2]; bucket k holds [k, k + 1)·2⁻¹⁵ (the last
+ * one everything above, the first one everything below): a non-decreasing function of the
+ * value, so a range of buckets is an interval of values and equal values share one. The
+ * scaling by a power of two is exact, so the bounds of a range of buckets are exact too. */
+#define PARC_BUCKETS ((size_t)1 << 16)
+#define PARC_SCALE ((double)(PARC_BUCKETS / 2))
+
+static size_t parc_bucket(double v) {
+    if (!(v > 0.0)) return 0;
+    double k = v * PARC_SCALE;
+    return k < (double)(PARC_BUCKETS - 1) ? (size_t)k : PARC_BUCKETS - 1;
+}
+
+/* The values of buckets [k0, k1): lo <= v < hi. */
+static double parc_lo(size_t k0) { return k0 == 0 ? -(double)INFINITY : (double)k0 / PARC_SCALE; }
+static double parc_hi(size_t k1) { return k1 >= PARC_BUCKETS ? (double)INFINITY : (double)k1 / PARC_SCALE; }
+
+/* Cross-class values held at once: the pairs are visited once to keep the same-class values
+ * and count the cross-class ones per bucket, then once per range of buckets holding at most
+ * this many (more only when one bucket alone holds more), each range sorted and merged. */
+#define PARC_RANGE_VALUES ((size_t)1 << 23)
+
+/* One visit of every pair i < j: the correlations in row blocks (rows [i0, i1) against rows
+ * [i0, N)). The first visit (hist given) keeps the same-class values in a and counts the
+ * cross-class ones per bucket; the others keep the cross-class values of buckets [k0, k1)
+ * in buf (*nb of them). */
+typedef struct parc_visit {
+    const pl_mat *t;
+    const int *y;
+    pl_mat *g;          /* bs × N scratch */
+    size_t bs;
+    double *a;          /* first visit: the same-class values */
+    uint64_t *hist;     /* first visit: cross-class counts per bucket; NULL afterwards */
+    double lo, hi;      /* later visits: the values of the range of buckets, lo <= v < hi */
+    double *buf;        /* cap values */
+    size_t cap, nb;
+} parc_visit;
+
+static int parc_pairs(parc_visit *v, pl_err *err) {
+    size_t N = v->t->rows, k = v->t->cols, wa = 0;
+    const int *y = v->y;
+    int rc;
+    v->nb = 0;
+    for (size_t i0 = 0; i0 < N; i0 += v->bs) {
+        size_t i1 = N - i0 < v->bs ? N : i0 + v->bs, nr = i1 - i0, nc = N - i0;
+        if ((rc = pl_check_interrupt(err))) return rc;
+        pl_mat ra = pl_mat_view(v->t, i0, 0, nr, k), rb = pl_mat_view(v->t, i0, 0, nc, k);
+        pl_mat gv = pl_mat_wrap(v->g->data, nr, nc);
+        if ((rc = pl_gemm(0, 1, 1.0, &ra, &rb, 0.0, &gv, err))) return rc;
+        for (size_t i = i0; i < i1; i++) {
+            const double *row = v->g->data + (i - i0) * nc; /* column j − i0 is row j */
+            for (size_t j = i + 1; j < N; j++) {
+                double c = row[j - i0];
+                c = c > 1.0 ? 1.0 : (c < -1.0 ? -1.0 : c);
+                double e = 1.0 - c;
+                if (v->hist) {
+                    if (y[i] == y[j]) v->a[wa++] = e;
+                    else v->hist[parc_bucket(e)]++;
+                } else if (e >= v->lo && e < v->hi && y[i] != y[j]) {
+                    /* the same products as the first visit, unless BLAS is not deterministic */
+                    if (v->nb == v->cap)
+                        return pl_err_set(err, PL_ENUMERIC, "parc: the sample correlations "
+                                          "changed between two passes over the pairs");
+                    v->buf[v->nb++] = e;
+                }
+            }
+        }
+    }
+    return PL_OK;
 }
 
 /* Copies the kept rows (and their labels) of each block. */
@@ -266,7 +361,9 @@ static int parc_score(pl_data *d, size_t k, double *out, pl_err *err) {
     int rc;
     pl_pca p;
     pl_mat t = {0}, g = {0};
-    double *a = NULL, *b = NULL;
+    double *a = NULL, *b = NULL, *tmp = NULL;
+    uint64_t *hist = NULL;
+    size_t *count = NULL;
     size_t N = pl_data_rows(d), C = pl_data_classes(d);
     const size_t *cnt = pl_data_counts(d);
     const int *y = pl_data_y(d);
@@ -312,39 +409,57 @@ static int parc_score(pl_data *d, size_t k, double *out, pl_err *err) {
         rc = pl_err_set(err, PL_EINVAL, "parc: all %zu samples are in one class; needs two", N);
         goto cleanup;
     }
-    if (!(a = pl_alloc(ma ? ma : 1, sizeof(double), err)) ||
-        !(b = pl_alloc(mb, sizeof(double), err))) {
-        rc = pl_err_prefix(err, "parc: %zu sample pairs", M);
-        goto cleanup;
-    }
-    /* correlations in row blocks: rows [i0, i1) against rows [i0, N) */
     size_t bs = (4u << 20) / (N ? N : 1);
     if (bs < 16) bs = 16;
     if (bs > N) bs = N;
-    if ((rc = pl_mat_init(&g, bs, N, err))) goto cleanup;
-    size_t wa = 0, wb = 0;
-    for (size_t i0 = 0; i0 < N; i0 += bs) {
-        size_t i1 = N - i0 < bs ? N : i0 + bs, nr = i1 - i0, nc = N - i0;
-        if ((rc = pl_check_interrupt(err))) goto cleanup;
-        pl_mat ra = pl_mat_view(&t, i0, 0, nr, k), rb = pl_mat_view(&t, i0, 0, nc, k);
-        pl_mat gv = pl_mat_wrap(g.data, nr, nc);
-        if ((rc = pl_gemm(0, 1, 1.0, &ra, &rb, 0.0, &gv, err))) goto cleanup;
-        for (size_t i = i0; i < i1; i++) {
-            const double *row = g.data + (i - i0) * nc; /* column j − i0 is row j */
-            for (size_t j = i + 1; j < N; j++) {
-                double c = row[j - i0];
-                c = c > 1.0 ? 1.0 : (c < -1.0 ? -1.0 : c);
-                if (y[i] == y[j]) a[wa++] = 1.0 - c;
-                else b[wb++] = 1.0 - c;
-            }
-        }
+    if (!(a = parc_alloc(ma ? ma : 1, sizeof(double), err)) ||
+        !(hist = pl_alloc(PARC_BUCKETS, sizeof *hist, err)) ||
+        (rc = pl_mat_init(&g, bs, N, err))) {
+        rc = pl_err_prefix(err, "parc: %zu sample pairs", M);
+        goto cleanup;
     }
-    pl_mat_release(&g);
-    pl_mat_release(&t);
-    parc_sort_all(a, ma);
-    if ((rc = pl_check_interrupt(err))) goto cleanup;
-    parc_sort_all(b, mb);
-    double rho = parc_spearman(a, ma, b, mb);
+    parc_visit v = {&t, y, &g, bs, a, hist, 0.0, 0.0, NULL, 0, 0};
+    if ((rc = parc_pairs(&v, err))) goto cleanup;
+    /* ranges of buckets of at most PARC_RANGE_VALUES cross-class values (or one bucket) */
+    size_t cap = 0;
+    for (size_t k0 = 0, k1; k0 < PARC_BUCKETS; k0 = k1) {
+        size_t n = hist[k0];
+        for (k1 = k0 + 1; k1 < PARC_BUCKETS && n + hist[k1] <= PARC_RANGE_VALUES; k1++)
+            n += hist[k1];
+        if (n > cap) cap = n;
+    }
+    size_t big = cap > ma ? cap : ma;
+    if (!(b = parc_alloc(cap ? cap : 1, sizeof(double), err)) ||
+        !(tmp = parc_alloc(big ? big : 1, sizeof(double), err)) ||
+        !(count = pl_alloc(65536, sizeof *count, err))) {
+        rc = pl_err_prefix(err, "parc: %zu sample pairs", M);
+        goto cleanup;
+    }
+    parc_sort_all(a, ma, tmp, count);
+    parc_ranks r = {0, 0, 0.0};
+    size_t ia = 0;
+    v.hist = NULL;
+    v.buf = b;
+    v.cap = cap;
+    for (size_t k0 = 0, k1; k0 < PARC_BUCKETS; k0 = k1) {
+        size_t n = hist[k0];
+        for (k1 = k0 + 1; k1 < PARC_BUCKETS && n + hist[k1] <= PARC_RANGE_VALUES; k1++)
+            n += hist[k1];
+        v.lo = parc_lo(k0);
+        v.hi = parc_hi(k1);
+        v.nb = 0;
+        if (n > 0 && (rc = parc_pairs(&v, err))) goto cleanup;
+        if (v.nb != n) {
+            rc = pl_err_set(err, PL_ENUMERIC, "parc: the sample correlations changed between "
+                            "two passes over the pairs");
+            goto cleanup;
+        }
+        parc_sort_all(b, n, tmp, count);
+        size_t a0 = ia;
+        while (ia < ma && parc_bucket(a[ia]) < k1) ia++;
+        parc_merge(&r, a + a0, ia - a0, b, n);
+    }
+    double rho = parc_spearman(&r, ma, mb);
     *out = 100.0 * rho;
     if (!isfinite(*out))
         rc = pl_err_set(err, PL_ENUMERIC, "parc: the rank correlation is not finite (%g); are all "
@@ -355,6 +470,9 @@ cleanup:
     pl_mat_release(&g);
     free(a);
     free(b);
+    free(tmp);
+    free(count);
+    free(hist);
     return rc;
 }
 
