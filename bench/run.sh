@@ -11,7 +11,8 @@
 # Environment: BUILD (default ../build-bench, a Release build made here), BENCH_DATA (folder for
 # the generated .npy files; default a fresh /tmp/pedlab-bench.XXXXXX, removed at the end unless
 # BENCH_KEEP=1), BENCH_ROUNDS (rounds of targets 1 and 2a, default 5), PEDLAB_THREADS
-# (OpenBLAS threads, default 2), PEER_TIMEOUT (seconds per peer run, default 1800).
+# (OpenBLAS threads and PED's pair loops, default 2), PEER_TIMEOUT (seconds per peer run,
+# default 1800), PEER_METRICS (a comma-separated subset of the peers, e.g. parc).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -192,6 +193,7 @@ part_peers() {
     for spec in logme:3 sfda:5 ped+logme:5 ped+sfda:5 parc:5 nleep:3; do
         m=${spec%%:*}
         target=${spec##*:}
+        [ -z "${PEER_METRICS:-}" ] || [[ ",$PEER_METRICS," == *",$m,"* ]] || continue
         if [ "$m" = logme ]; then [ -n "${LOGME_REPO:-}" ] || continue; else [ -n "${PED_REPO:-}" ] || continue; fi
         note "-- $m  (load average $(load))"
         # NLEEP on features with a realistic decaying spectrum (issue 6): PCA keeps ~100 dims
@@ -200,8 +202,13 @@ part_peers() {
             f=flat10k
             note "   features $f: s_k ∝ k^-0.6, PCA keeps $("$PLB" pcadims "$DATA/$f.npy" "$DATA/$f.labels.npy") of $D dimensions at 80 % variance"
         fi
-        peer=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE timeout "${PEER_TIMEOUT:-1800}" \
-               "$py" "$HERE/peers/peer.py" "$m" "$DATA/$f.npy" "$DATA/$f.labels.npy" "$DATA/ref.npy" 2>&1 | tail -1) || true
+        # both sides under `plbench exec` for their peak RSS (wait4: the process and the ones it
+        # waited for)
+        local out prss orss
+        out=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PLB" exec timeout "${PEER_TIMEOUT:-1800}" \
+              "$py" "$HERE/peers/peer.py" "$m" "$DATA/$f.npy" "$DATA/$f.labels.npy" "$DATA/ref.npy" 2>&1) || true
+        peer=$(grep -v '^exec:' <<<"$out" | tail -1)
+        prss=$(grep '^exec:' <<<"$out" | sed -E 's/.*maxrss_kb=([0-9]+).*/\1/')
         if [[ "$peer" == SKIP* ]]; then
             note "SKIP    4  $m: ${peer#SKIP: }"
             continue
@@ -211,13 +218,15 @@ part_peers() {
             continue
         fi
         if [ "${m#ped+}" != "$m" ]; then
-            ours=$("$PLB" run "${m#ped+}" "$DATA/$f.npy" "$DATA/$f.labels.npy" "$DATA/ref.npy")
+            out=$("$PLB" exec "$PLB" run "${m#ped+}" "$DATA/$f.npy" "$DATA/$f.labels.npy" "$DATA/ref.npy" 2>&1)
         else
-            ours=$("$PLB" run "$m" "$DATA/$f.npy" "$DATA/$f.labels.npy")
+            out=$("$PLB" exec "$PLB" run "$m" "$DATA/$f.npy" "$DATA/$f.labels.npy" 2>&1)
         fi
+        ours=$(grep -v '^exec:' <<<"$out" | tail -1)
+        orss=$(grep '^exec:' <<<"$out" | sed -E 's/.*maxrss_kb=([0-9]+).*/\1/')
         ps=$(sed -E 's/.*score=([^ ]+).*/\1/' <<<"$peer"); pt=$(sed -E 's/.*seconds=([^ ]+).*/\1/' <<<"$peer")
         os_=$(sed -E 's/.*score=([^ ]+).*/\1/' <<<"$ours"); ot=$(sed -E 's/.*seconds=([^ ]+).*/\1/' <<<"$ours")
-        note "  official $pt s (score $ps), pedlab $ot s (score $os_)"
+        note "  official $pt s (score $ps, peak RSS $((prss / 1024)) MB), pedlab $ot s (score $os_, peak RSS $((orss / 1024)) MB)"
         awk -v m="$m" -v a="$pt" -v b="$ot" -v t="$target" 'BEGIN {
             r = a / b
             printf "TARGET  %-52s %9.3f   (target >= %g)  %s\n", "4  " m ": official time / pedlab time", r, t, (r >= t ? "PASS" : "FAIL")
