@@ -5,7 +5,7 @@
 #   bench/run.sh            targets 1, 2, 5b, 5a, 3 (about 6-8 minutes on 2 idle cores)
 #   bench/run.sh peers      target 4: against the official Python code (PED_REPO, LOGME_REPO)
 #   bench/run.sh all        both
-#   bench/run.sh logme|ped|steps|growth|memory    one part
+#   bench/run.sh logme|ped|threads|steps|growth|memory    one part
 #   bench/run.sh huge       a file larger than memory (not in all: ~12 minutes and that much disk)
 #
 # Environment: BUILD (default ../build-bench, a Release build made here), BENCH_DATA (folder for
@@ -96,6 +96,16 @@ part_ped() {
     note ""
     note "-- load average $(load)"
     "$PLB" ped "$DATA/f10k.npy" "$DATA/f10k.labels.npy" "$DATA/ref.npy" 30
+}
+
+# 2c: many classes (C = 1000, N = 20000), PED + LogME against LogME at 1 and 2 threads
+part_threads() {
+    note ""
+    note "-- load average $(load); N = 20000 rows of C = 1000 classes"
+    local f=$DATA/c1000.npy l=$DATA/c1000.labels.npy
+    [ -s "$f" ] || "$PLB" gen "$f" "$l" 20000 $D 1000 7
+    "$PLB" threads "$f" "$l" "$DATA/ref.npy"
+    [ "${BENCH_KEEP:-0}" = 1 ] || rm -f "$f" "$l"
 }
 
 part_steps() {
@@ -235,16 +245,17 @@ part_peers() {
 }
 
 case $WHAT in
-    default|all|logme|ped|steps|growth|memory|peers|huge) ;;
-    *) echo "usage: bench/run.sh [all|peers|logme|ped|steps|growth|memory|huge]" >&2; exit 2 ;;
+    default|all|logme|ped|threads|steps|growth|memory|peers|huge) ;;
+    *) echo "usage: bench/run.sh [all|peers|logme|ped|threads|steps|growth|memory|huge]" >&2; exit 2 ;;
 esac
 header
 base_data
 case $WHAT in
-    default) part_logme; part_ped; part_steps; part_growth; part_memory ;;
-    all) part_logme; part_ped; part_steps; part_growth; part_memory; part_peers ;;
+    default) part_logme; part_ped; part_threads; part_steps; part_growth; part_memory ;;
+    all) part_logme; part_ped; part_threads; part_steps; part_growth; part_memory; part_peers ;;
     logme) part_logme ;;
     ped) part_ped ;;
+    threads) part_threads ;;
     steps) part_steps ;;
     growth) part_growth ;;
     memory) part_memory ;;
