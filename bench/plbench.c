@@ -676,8 +676,12 @@ static int cmd_steps(int argc, char **argv) {
     int n = argc - 2;
     if (n > 16) n = 16;
     double cs[16], per[16];
+    /* one thread: the growth is the algorithm's (threads start only for long passes, so they
+     * would speed up the large C alone) */
+    int before = openblas_get_num_threads();
+    openblas_set_num_threads(1);
     printf("# target 5b: one PED step (Hooke, every pair overlapping) against C at D=%zu; "
-           "in-memory dataset of 20 rows per class\n", D);
+           "in-memory dataset of 20 rows per class; one thread\n", D);
     for (int i = 0; i < n; i++) {
         size_t C = strtoull(argv[i + 2], NULL, 10), N = 20 * C;
         pl_err e;
@@ -716,6 +720,7 @@ static int cmd_steps(int argc, char **argv) {
         pl_mat_release(&xm);
         free(y);
     }
+    openblas_set_num_threads(before);
     /* log-log slope from the two largest C (small C carries fixed costs) and over all points */
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     for (int i = 0; i < n; i++) {

@@ -327,9 +327,10 @@ static double dist_between(const double *a, const double *b, size_t D) {
  * started per pass (a pass is long when it is worth splitting) and joined before it returns. */
 #define PAIR_TILE 16
 #define PAR_MAX_THREADS 64
-/* Element operations below which a pass stays on the calling thread (about 0.1 ms of work,
- * against some 30 µs to start and join a thread). */
-#define PAR_MIN_WORK ((size_t)1 << 18)
+/* Element operations below which a pass stays on the calling thread (about 1 ms of work):
+ * starting and joining a thread takes some 30 µs on an idle machine, but a thread started on
+ * a busy one may wait a time slice (milliseconds) before it runs. */
+#define PAR_MIN_WORK ((size_t)1 << 22)
 
 typedef struct par_job {
     void (*fn)(const void *ctx, size_t block);

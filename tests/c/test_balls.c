@@ -698,17 +698,17 @@ static void threads_same_bits(size_t C, size_t D) {
     pl_data_release(d);
 }
 
-/* Enough pairs that the pair loops run on every thread (9 blocks of rows for up to 7
- * threads), and fewer classes than threads. */
+/* Enough pairs that the pair loops run on threads (2²² element operations and more: 9 blocks
+ * of rows for up to 7 threads), and fewer classes than threads. */
 TEST(balls_threads_same_bits) {
-    threads_same_bits(140, 64);
+    threads_same_bits(140, 512);
     threads_same_bits(3, 5);
 }
 
 /* The blocked, threaded step has the bits of the plain pair loop (every row's terms in
  * partner order), coincident centres included. */
 TEST(balls_threads_plain_loop) {
-    size_t C = 140, D = 64;
+    size_t C = 140, D = 512;
     pl_err err = {0};
     pl_data *d = NULL;
     ASSERT_OK(threads_data(C, D, &d, &err), &err);
