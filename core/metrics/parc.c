@@ -14,7 +14,7 @@
  * whose ranks sum to R₁, and Σ(t³ − t) over tied groups of the feature RDM,
  *     ρ = (R₁ − m₁(M+1)/2) / sqrt([(M³ − M) − Σ(t³ − t)]/12 · m₀m₁/M).
  * We sort the same-class and cross-class values separately and merge them to get R₁ (exactly, in
- * integers) and the ties.
+ * integers) and the ties, one range of values at a time (parc_score).
  *
  * Differences from the official code, on purpose:
  *  - PCA is the full decomposition (fixture key parc_full), not PED's randomized SVD
@@ -32,8 +32,11 @@
  *    D < 32 and silently uses N components when N < 32 <= D, the last one pure rounding noise).
  *
  * Cost: PCA (Gram O(N·D²), shared; O(D³)) and an O(N·D·k) pass; then O(N²·k) for the
- * correlations and O(M log M) to sort the M = N(N−1)/2 pair values, which are all kept: 8·M bytes
- * (1 MB at N = 500, 16 MB at N = 2000, 0.9 GB at N = 15000, the subsampling limit).
+ * correlations per visit of the M = N(N−1)/2 pairs and O(M log M) to sort them. Memory: the
+ * same-class values (Σ n_c²/2) and at most PARC_RANGE_VALUES cross-class ones with a sort
+ * buffer as large (2 × 64 MB), the pairs visited 1 + ⌈cross-class / 8M⌉ times (once below
+ * N ≈ 4000; 7 times at N = 10000, 15 at N = 15000, the subsampling limit). Holding every
+ * value instead took 16·M bytes (1.6 GB at N = 10000 with the sort buffer).
  *
  * Degenerate inputs: a one-sample class is fine; a constant column is fine (a zero-variance
  * component is not scaled, as StandardScaler). A sample whose standardised vector is constant has
@@ -225,8 +228,12 @@ static size_t parc_bucket(double v) {
 }
 
 /* The values of buckets [k0, k1): lo <= v < hi. */
-static double parc_lo(size_t k0) { return k0 == 0 ? -(double)INFINITY : (double)k0 / PARC_SCALE; }
-static double parc_hi(size_t k1) { return k1 >= PARC_BUCKETS ? (double)INFINITY : (double)k1 / PARC_SCALE; }
+static double parc_lo(size_t k0) {
+    return k0 == 0 ? -(double)INFINITY : (double)k0 / PARC_SCALE;
+}
+static double parc_hi(size_t k1) {
+    return k1 >= PARC_BUCKETS ? (double)INFINITY : (double)k1 / PARC_SCALE;
+}
 
 /* Cross-class values held at once: the pairs are visited once to keep the same-class values
  * and count the cross-class ones per bucket, then once per range of buckets holding at most
@@ -235,8 +242,8 @@ static double parc_hi(size_t k1) { return k1 >= PARC_BUCKETS ? (double)INFINITY 
 
 /* One visit of every pair i < j: the correlations in row blocks (rows [i0, i1) against rows
  * [i0, N)). The first visit (hist given) keeps the same-class values in a and counts the
- * cross-class ones per bucket; the others keep the cross-class values of buckets [k0, k1)
- * in buf (*nb of them). */
+ * cross-class ones per bucket; the others keep the cross-class values in [lo, hi) in buf
+ * (nb of them, at most cap). */
 typedef struct parc_visit {
     const pl_mat *t;
     const int *y;

@@ -2,9 +2,10 @@
  *
  * PARC: PCA to `dims` components (sklearn 1.2 signs), standardise, 1 − corrcoef between samples,
  * Spearman against the same/different-class label RDM, ×100. Cost O(N·D² + D³) for the PCA,
- * O(N²·k) for the correlations, O(N² log N) time and 4·N² bytes for the ranking; N > 15000 is
- * subsampled per class. Degenerate: one-sample class, constant column, N < D and C = 2 are
- * finite; dims > min(N, D) and a single class are errors. */
+ * O(N²·k) for the correlations per visit of the pairs, O(N² log N) time and bounded memory for
+ * the ranking (range by range); N > 15000 is subsampled per class. Degenerate: one-sample
+ * class, constant column, N < D and C = 2 are finite; dims > min(N, D) and a single class are
+ * errors. */
 #include <stdlib.h>
 
 #include "../../core/data.h"
