@@ -32,12 +32,11 @@
  *    D < 32 and silently uses N components when N < 32 <= D, the last one pure rounding noise).
  *
  * Cost: PCA (Gram O(N·D²), shared; O(D³)) and an O(N·D·k) pass; then O(N²·k) for the
- * correlations per visit of the M = N(N−1)/2 pairs and O(M log M) to sort them. Memory: the
- * same-class values (Σ n_c²/2) and at most PARC_RANGE_VALUES cross-class ones with a sort
- * buffer as large (2 × 64 MB), the pairs visited 1 + ⌈cross-class / 8M⌉ times (once below
- * N ≈ 4000; 7 times at N = 10000, 15 at N = 15000, the subsampling limit). Holding every
- * value instead took 16·M bytes (1.6 GB at N = 10000 with the sort buffer).
- *
+ * correlations per visit of the M = N(N−1)/2 pairs and O(M log M) to sort them. Memory: at
+ * most PARC_RANGE_VALUES pair values (64 MB) and four counts per value bucket (16 MB),
+ * whatever N and C; the pairs are visited 1 + ⌈M / 8M⌉ times or a little more (twice below
+ * N ≈ 4000; 8 times at N = 10000). Holding every value with a sort buffer took 16·M bytes
+ * (0.8 GB at N = 10000).
  * Degenerate inputs: a one-sample class is fine; a constant column is fine (a zero-variance
  * component is not scaled, as StandardScaler). A sample whose standardised vector is constant has
  * no correlation (NaN in the official): error. All samples in one class: error. */
@@ -120,49 +119,6 @@ static void parc_sort(double *a, size_t n, int depth) {
     }
 }
 
-/* Order-preserving unsigned key of a double (negatives flipped whole, positives get the
- * sign bit): unsigned order of keys = numeric order of the (non-NaN) values. */
-static uint64_t sort_key(double v) {
-    uint64_t u;
-    memcpy(&u, &v, sizeof u);
-    return (u >> 63) ? ~u : (u | 0x8000000000000000ULL);
-}
-
-/* LSD radix sort, 4 passes of 16 bits, through tmp (n doubles) and count (65536): the same
- * sorted values as the comparison sort (so the same ranks and ties), ~5x faster on 50M pair
- * values. */
-static void radix_sort(double *a, size_t n, double *tmp, size_t *count) {
-    double *src = a, *dst = tmp;
-    for (int pass = 0; pass < 4; pass++) {
-        int shift = 16 * pass;
-        memset(count, 0, 65536 * sizeof *count);
-        for (size_t i = 0; i < n; i++) count[(sort_key(src[i]) >> shift) & 0xffff]++;
-        size_t sum = 0;
-        for (size_t b = 0; b < 65536; b++) {
-            size_t c = count[b];
-            count[b] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++) dst[count[(sort_key(src[i]) >> shift) & 0xffff]++] = src[i];
-        double *t = src;
-        src = dst;
-        dst = t;
-    }
-    /* four passes: the result is back in a */
-}
-
-/* Sort a ascending: radix sort when scratch (n doubles) and count are given and n is large,
- * else introsort. */
-static void parc_sort_all(double *a, size_t n, double *tmp, size_t *count) {
-    if (n > 4096 && tmp && count) {
-        radix_sort(a, n, tmp, count);
-        return;
-    }
-    int depth = 0;
-    for (size_t m = n; m > 1; m >>= 1) depth += 2;
-    parc_sort(a, n, depth);
-}
-
 /* Large arrays: pl_alloc, advised to 2 MB pages where the kernel takes them (a fresh 4 KB
  * page costs a fault on first touch; large zeroed blocks come fresh from mmap). */
 static void *parc_alloc(size_t n, size_t size, pl_err *err) {
@@ -214,11 +170,11 @@ static double parc_spearman(const parc_ranks *r, size_t ma, size_t mb) {
     return 0.5 * (double)num2 / sqrt(ssx * ssb);
 }
 
-/* Buckets of pair values: 1 − c lies in [0, 2]; bucket k holds [k, k + 1)·2⁻¹⁵ (the last
+/* Buckets of pair values: 1 − c lies in [0, 2]; bucket k holds [k, k + 1)·2⁻¹⁹ (the last
  * one everything above, the first one everything below): a non-decreasing function of the
  * value, so a range of buckets is an interval of values and equal values share one. The
  * scaling by a power of two is exact, so the bounds of a range of buckets are exact too. */
-#define PARC_BUCKETS ((size_t)1 << 16)
+#define PARC_BUCKETS ((size_t)1 << 20)
 #define PARC_SCALE ((double)(PARC_BUCKETS / 2))
 
 static size_t parc_bucket(double v) {
@@ -235,32 +191,39 @@ static double parc_hi(size_t k1) {
     return k1 >= PARC_BUCKETS ? (double)INFINITY : (double)k1 / PARC_SCALE;
 }
 
-/* Cross-class values held at once: the pairs are visited once to keep the same-class values
- * and count the cross-class ones per bucket, then once per range of buckets holding at most
- * this many (more only when one bucket alone holds more), each range sorted and merged. */
+/* Pair values held at once: the pairs are visited once to count the same-class and the
+ * cross-class values per bucket, then once per range of buckets holding at most this many
+ * (more only when one bucket alone holds more), the range's values placed bucket by bucket,
+ * each bucket sorted and merged. */
 #define PARC_RANGE_VALUES ((size_t)1 << 23)
 
 /* One visit of every pair i < j: the correlations in row blocks (rows [i0, i1) against rows
- * [i0, N)). The first visit (hist given) keeps the same-class values in a and counts the
- * cross-class ones per bucket; the others keep the cross-class values in [lo, hi) in buf
- * (nb of them, at most cap). */
+ * [i0, N)). The first visit (count) counts the values per bucket, same-class in na and
+ * cross-class in nb; the others place the values in [lo, hi) at the cursors (bucket b: its
+ * same-class values from posa[b], its cross-class ones from posb[b]), counting na and nb down
+ * to 0. Counts fit 32 bits: N <= PARC_MAX_N. */
 typedef struct parc_visit {
     const pl_mat *t;
     const int *y;
     pl_mat *g;          /* bs × N scratch */
     size_t bs;
-    double *a;          /* first visit: the same-class values */
-    uint64_t *hist;     /* first visit: cross-class counts per bucket; NULL afterwards */
+    int count;          /* 1: the first visit */
+    uint32_t *na, *nb;  /* PARC_BUCKETS: values per bucket (left to place, after the first) */
     double lo, hi;      /* later visits: the values of the range of buckets, lo <= v < hi */
-    double *buf;        /* cap values */
-    size_t cap, nb;
+    uint32_t *posa, *posb;
+    double *buf;
 } parc_visit;
 
+static int parc_changed(pl_err *err) {
+    /* the same products as the first visit, unless BLAS is not deterministic */
+    return pl_err_set(err, PL_ENUMERIC, "parc: the sample correlations changed between two "
+                      "passes over the pairs");
+}
+
 static int parc_pairs(parc_visit *v, pl_err *err) {
-    size_t N = v->t->rows, k = v->t->cols, wa = 0;
+    size_t N = v->t->rows, k = v->t->cols;
     const int *y = v->y;
     int rc;
-    v->nb = 0;
     for (size_t i0 = 0; i0 < N; i0 += v->bs) {
         size_t i1 = N - i0 < v->bs ? N : i0 + v->bs, nr = i1 - i0, nc = N - i0;
         if ((rc = pl_check_interrupt(err))) return rc;
@@ -273,20 +236,26 @@ static int parc_pairs(parc_visit *v, pl_err *err) {
                 double c = row[j - i0];
                 c = c > 1.0 ? 1.0 : (c < -1.0 ? -1.0 : c);
                 double e = 1.0 - c;
-                if (v->hist) {
-                    if (y[i] == y[j]) v->a[wa++] = e;
-                    else v->hist[parc_bucket(e)]++;
-                } else if (e >= v->lo && e < v->hi && y[i] != y[j]) {
-                    /* the same products as the first visit, unless BLAS is not deterministic */
-                    if (v->nb == v->cap)
-                        return pl_err_set(err, PL_ENUMERIC, "parc: the sample correlations "
-                                          "changed between two passes over the pairs");
-                    v->buf[v->nb++] = e;
+                if (v->count) {
+                    (y[i] == y[j] ? v->na : v->nb)[parc_bucket(e)]++;
+                } else if (e >= v->lo && e < v->hi) {
+                    size_t b = parc_bucket(e);
+                    int same = y[i] == y[j];
+                    uint32_t *left = same ? v->na : v->nb, *pos = same ? v->posa : v->posb;
+                    if (left[b] == 0) return parc_changed(err);
+                    left[b]--;
+                    v->buf[pos[b]++] = e;
                 }
             }
         }
     }
     return PL_OK;
+}
+
+static void parc_sort_small(double *a, size_t n) {
+    int depth = 0;
+    for (size_t m = n; m > 1; m >>= 1) depth += 2;
+    parc_sort(a, n, depth);
 }
 
 /* Copies the kept rows (and their labels) of each block. */
@@ -368,9 +337,8 @@ static int parc_score(pl_data *d, size_t k, double *out, pl_err *err) {
     int rc;
     pl_pca p;
     pl_mat t = {0}, g = {0};
-    double *a = NULL, *b = NULL, *tmp = NULL;
-    uint64_t *hist = NULL;
-    size_t *count = NULL;
+    double *buf = NULL;
+    uint32_t *na = NULL, *nb = NULL, *posa = NULL, *posb = NULL;
     size_t N = pl_data_rows(d), C = pl_data_classes(d);
     const size_t *cnt = pl_data_counts(d);
     const int *y = pl_data_y(d);
@@ -419,52 +387,56 @@ static int parc_score(pl_data *d, size_t k, double *out, pl_err *err) {
     size_t bs = (4u << 20) / (N ? N : 1);
     if (bs < 16) bs = 16;
     if (bs > N) bs = N;
-    if (!(a = parc_alloc(ma ? ma : 1, sizeof(double), err)) ||
-        !(hist = pl_alloc(PARC_BUCKETS, sizeof *hist, err)) ||
+    if (!(na = pl_alloc(PARC_BUCKETS, sizeof *na, err)) ||
+        !(nb = pl_alloc(PARC_BUCKETS, sizeof *nb, err)) ||
+        !(posa = pl_alloc(PARC_BUCKETS, sizeof *posa, err)) ||
+        !(posb = pl_alloc(PARC_BUCKETS, sizeof *posb, err)) ||
         (rc = pl_mat_init(&g, bs, N, err))) {
         rc = pl_err_prefix(err, "parc: %zu sample pairs", M);
         goto cleanup;
     }
-    parc_visit v = {&t, y, &g, bs, a, hist, 0.0, 0.0, NULL, 0, 0};
+    parc_visit v = {&t, y, &g, bs, 1, na, nb, 0.0, 0.0, posa, posb, NULL};
     if ((rc = parc_pairs(&v, err))) goto cleanup;
-    /* ranges of buckets of at most PARC_RANGE_VALUES cross-class values (or one bucket) */
+    /* ranges of buckets of at most PARC_RANGE_VALUES values (or one bucket) */
     size_t cap = 0;
     for (size_t k0 = 0, k1; k0 < PARC_BUCKETS; k0 = k1) {
-        size_t n = hist[k0];
-        for (k1 = k0 + 1; k1 < PARC_BUCKETS && n + hist[k1] <= PARC_RANGE_VALUES; k1++)
-            n += hist[k1];
+        size_t n = (size_t)na[k0] + nb[k0];
+        for (k1 = k0 + 1; k1 < PARC_BUCKETS && n + na[k1] + nb[k1] <= PARC_RANGE_VALUES; k1++)
+            n += (size_t)na[k1] + nb[k1];
         if (n > cap) cap = n;
     }
-    size_t big = cap > ma ? cap : ma;
-    if (!(b = parc_alloc(cap ? cap : 1, sizeof(double), err)) ||
-        !(tmp = parc_alloc(big ? big : 1, sizeof(double), err)) ||
-        !(count = pl_alloc(65536, sizeof *count, err))) {
+    if (!(buf = parc_alloc(cap ? cap : 1, sizeof(double), err))) {
         rc = pl_err_prefix(err, "parc: %zu sample pairs", M);
         goto cleanup;
     }
-    parc_sort_all(a, ma, tmp, count);
     parc_ranks r = {0, 0, 0.0};
-    size_t ia = 0;
-    v.hist = NULL;
-    v.buf = b;
-    v.cap = cap;
+    v.count = 0;
+    v.buf = buf;
     for (size_t k0 = 0, k1; k0 < PARC_BUCKETS; k0 = k1) {
-        size_t n = hist[k0];
-        for (k1 = k0 + 1; k1 < PARC_BUCKETS && n + hist[k1] <= PARC_RANGE_VALUES; k1++)
-            n += hist[k1];
+        /* the range's layout in buf: per bucket, its same-class then its cross-class values */
+        size_t n = 0;
+        for (k1 = k0; k1 < PARC_BUCKETS; k1++) {
+            size_t m = (size_t)na[k1] + nb[k1];
+            if (k1 > k0 && n + m > PARC_RANGE_VALUES) break;
+            posa[k1] = (uint32_t)n;
+            posb[k1] = (uint32_t)(n + na[k1]);
+            n += m;
+        }
+        if (n == 0) continue;
         v.lo = parc_lo(k0);
         v.hi = parc_hi(k1);
-        v.nb = 0;
-        if (n > 0 && (rc = parc_pairs(&v, err))) goto cleanup;
-        if (v.nb != n) {
-            rc = pl_err_set(err, PL_ENUMERIC, "parc: the sample correlations changed between "
-                            "two passes over the pairs");
-            goto cleanup;
+        if ((rc = parc_pairs(&v, err))) goto cleanup;
+        for (size_t b = k0, start = 0; b < k1; start = posb[b], b++) {
+            if (na[b] || nb[b]) {
+                rc = parc_changed(err);
+                goto cleanup;
+            }
+            /* now posa[b] ends the same-class values and posb[b] the cross-class ones */
+            size_t ea = posa[b], eb = posb[b];
+            parc_sort_small(buf + start, ea - start);
+            parc_sort_small(buf + ea, eb - ea);
+            parc_merge(&r, buf + start, ea - start, buf + ea, eb - ea);
         }
-        parc_sort_all(b, n, tmp, count);
-        size_t a0 = ia;
-        while (ia < ma && parc_bucket(a[ia]) < k1) ia++;
-        parc_merge(&r, a + a0, ia - a0, b, n);
     }
     double rho = parc_spearman(&r, ma, mb);
     *out = 100.0 * rho;
@@ -475,11 +447,11 @@ cleanup:
     pl_pca_release(&p);
     pl_mat_release(&t);
     pl_mat_release(&g);
-    free(a);
-    free(b);
-    free(tmp);
-    free(count);
-    free(hist);
+    free(buf);
+    free(na);
+    free(nb);
+    free(posa);
+    free(posb);
     return rc;
 }
 
