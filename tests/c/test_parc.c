@@ -192,8 +192,8 @@ static double parc_textbook(pl_data *d, size_t k, pl_err *err) {
     return 100.0 * cov / sqrt(vr * vx);
 }
 
-/* 4300 samples: 9.2M pair values, more cross-class ones than one range holds (8M), so the
- * pairs are visited three times; a quarter of the samples repeat others (exact ties). */
+/* 4300 samples: 9.2M pair values, more than one range holds (8M), so the pairs are visited
+ * three times; a quarter of the samples repeat others (exact ties). */
 TEST(parc_ranges_textbook) {
     pl_err err;
     enum { N = 4300, D = 40, C = 20 };
