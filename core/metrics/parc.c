@@ -33,10 +33,10 @@
  *
  * Cost: PCA (Gram O(N·D²), shared; O(D³)) and an O(N·D·k) pass; then O(N²·k) for the
  * correlations per visit of the M = N(N−1)/2 pairs and O(M log M) to sort them. Memory: at
- * most PARC_RANGE_VALUES pair values (64 MB) and four counts per value bucket (16 MB),
- * whatever N and C; the pairs are visited 1 + ⌈M / 8M⌉ times or a little more (twice below
- * N ≈ 4000; 8 times at N = 10000). Holding every value with a sort buffer took 16·M bytes
- * (0.8 GB at N = 10000).
+ * most M/3 pair values, between 4M and 16M (32-128 MB), and four counts per value bucket
+ * (16 MB), whatever C; the pairs are visited about 4 times (twice below N ≈ 2900, more above
+ * N ≈ 10000). Holding every value with a sort buffer took 16·M bytes (0.8 GB at N = 10000).
+ *
  * Degenerate inputs: a one-sample class is fine; a constant column is fine (a zero-variance
  * component is not scaled, as StandardScaler). A sample whose standardised vector is constant has
  * no correlation (NaN in the official): error. All samples in one class: error. */
@@ -192,10 +192,13 @@ static double parc_hi(size_t k1) {
 }
 
 /* Pair values held at once: the pairs are visited once to count the same-class and the
- * cross-class values per bucket, then once per range of buckets holding at most this many
- * (more only when one bucket alone holds more), the range's values placed bucket by bucket,
- * each bucket sorted and merged. */
-#define PARC_RANGE_VALUES ((size_t)1 << 23)
+ * cross-class values per bucket, then once per range of buckets holding at most a third of
+ * the pairs, within these bounds (more only when one bucket alone holds more), the range's
+ * values placed bucket by bucket, each bucket sorted and merged. Each visit recomputes the
+ * correlations: at N = 10000 ranges of 16M values took 4.7-5.0 s, of 8M 7-8 s, of 32M
+ * 5.9-6.7 s (bench/README.md). */
+#define PARC_RANGE_MIN ((size_t)1 << 22)
+#define PARC_RANGE_MAX ((size_t)1 << 24)
 
 /* One visit of every pair i < j: the correlations in row blocks (rows [i0, i1) against rows
  * [i0, N)). The first visit (count) counts the values per bucket, same-class in na and
@@ -397,11 +400,12 @@ static int parc_score(pl_data *d, size_t k, double *out, pl_err *err) {
     }
     parc_visit v = {&t, y, &g, bs, 1, na, nb, 0.0, 0.0, posa, posb, NULL};
     if ((rc = parc_pairs(&v, err))) goto cleanup;
-    /* ranges of buckets of at most PARC_RANGE_VALUES values (or one bucket) */
-    size_t cap = 0;
+    /* ranges of buckets of at most `most` values (or one bucket) */
+    size_t most = M / 3, cap = 0;
+    most = most < PARC_RANGE_MIN ? PARC_RANGE_MIN : most > PARC_RANGE_MAX ? PARC_RANGE_MAX : most;
     for (size_t k0 = 0, k1; k0 < PARC_BUCKETS; k0 = k1) {
         size_t n = (size_t)na[k0] + nb[k0];
-        for (k1 = k0 + 1; k1 < PARC_BUCKETS && n + na[k1] + nb[k1] <= PARC_RANGE_VALUES; k1++)
+        for (k1 = k0 + 1; k1 < PARC_BUCKETS && n + na[k1] + nb[k1] <= most; k1++)
             n += (size_t)na[k1] + nb[k1];
         if (n > cap) cap = n;
     }
@@ -417,7 +421,7 @@ static int parc_score(pl_data *d, size_t k, double *out, pl_err *err) {
         size_t n = 0;
         for (k1 = k0; k1 < PARC_BUCKETS; k1++) {
             size_t m = (size_t)na[k1] + nb[k1];
-            if (k1 > k0 && n + m > PARC_RANGE_VALUES) break;
+            if (k1 > k0 && n + m > most) break;
             posa[k1] = (uint32_t)n;
             posb[k1] = (uint32_t)(n + na[k1]);
             n += m;
