@@ -527,6 +527,82 @@ static int cmd_ped(int argc, char **argv) {
     return 0;
 }
 
+/* ------------------------------------------------------------------ target 2c */
+
+/* FNV-1a over the bits of n doubles. */
+static uint64_t bits_hash(const double *v, size_t n) {
+    uint64_t h = 1469598103934665603ULL;
+    const unsigned char *p = (const unsigned char *)v;
+    for (size_t i = 0; i < n * sizeof *v; i++) h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* PED's shift (the run's, original units) on a cold dataset, as a hash of its bits. */
+static uint64_t ped_shift_hash(const char *feat, const char *lab, const char *ref) {
+    pl_err e;
+    pl_source *rs;
+    pl_sim_result r;
+    pl_data *m, *d = open_data(feat, lab);
+    pl_ped_opts o = pl_ped_opts_default();
+    ok(pl_source_open_npy(ref, &rs, &e), &e, ref);
+    ok(pl_ped_run(d, rs, &o, 0, NULL, &m, &r, NULL, &e), &e, "ped");
+    uint64_t h = bits_hash(r.shift, r.C * r.D) ^ bits_hash(r.energies, (size_t)r.computed);
+    pl_sim_result_release(&r);
+    pl_data_release(m);
+    pl_source_release(rs);
+    pl_data_release(d);
+    return h;
+}
+
+/* Many classes: PED + LogME against LogME with 1 and with 2 threads (pedlab's one setting:
+ * OpenBLAS's threads and PED's pair loops), each round LogME then PED + LogME at 1 thread,
+ * then the same at 2, verdict on the median of the per-round ratios at 2 threads; and the
+ * PED shift's bits at 1 and 2 threads. */
+static int cmd_threads(int argc, char **argv) {
+    if (argc < 4) die("usage: threads FEAT LABELS REF");
+    const char *feat = argv[1], *lab = argv[2], *ref = argv[3];
+    int R = rounds();
+    double ratio[2][20], motion[2][20], la[2] = {INFINITY, INFINITY}, pa[2] = {INFINITY, INFINITY};
+    int steps = 0;
+    int before = openblas_get_num_threads();
+    printf("# target 2c: PED + LogME vs LogME from the file with many classes, 1 and 2 threads "
+           "(BLAS and PED's pair loops), each a cold dataset, %d rounds of (LogME, PED + LogME) "
+           "at 1 then 2 threads; verdict on the median of the per-round ratios at 2 threads\n", R);
+    for (int rep = 0; rep < R; rep++) {
+        for (int t = 0; t < 2; t++) {
+            openblas_set_num_threads(t + 1);
+            double vl, vp, sp[3];
+            double t1 = time_logme_file(feat, lab, &vl);
+            double t2 = time_ped_logme_file(feat, lab, ref, &steps, &vp, sp);
+            ratio[t][rep] = t2 / t1;
+            motion[t][rep] = sp[1];
+            la[t] = dmin(la[t], t1);
+            pa[t] = dmin(pa[t], t2);
+            printf("  round %d, %d thread%s: LogME %.3f s, PED + LogME %.3f s (statistics %.3f + "
+                   "PED motion, %d accepted steps, %.3f + LogME on the moved data %.3f)  ratio "
+                   "%.3f\n", rep + 1, t + 1, t ? "s" : "", t1, t2, sp[0], steps, sp[1], sp[2],
+                   ratio[t][rep]);
+        }
+    }
+    openblas_set_num_threads(1);
+    uint64_t h1 = ped_shift_hash(feat, lab, ref);
+    openblas_set_num_threads(2);
+    uint64_t h2 = ped_shift_hash(feat, lab, ref);
+    openblas_set_num_threads(before);
+    double m1 = median(motion[0], (size_t)R), m2 = median(motion[1], (size_t)R);
+    printf("  PED motion (median) %.3f s at 1 thread, %.3f s at 2 (%.2f ×); ratio of the minima "
+           "%.3f at 1 thread, %.3f at 2\n", m1, m2, m1 / m2, pa[0] / la[0], pa[1] / la[1]);
+    printf("  PED shift and energies: bits %016llx at 1 thread, %016llx at 2: %s\n",
+           (unsigned long long)h1, (unsigned long long)h2, h1 == h2 ? "identical" : "DIFFERENT");
+    verdict("2c PED+LogME / LogME, many classes, 1 thread, median", median(ratio[0], (size_t)R),
+            "<=", 1.1, "");
+    verdict("2c PED+LogME / LogME, many classes, 2 threads, median", median(ratio[1], (size_t)R),
+            "<=", 1.1, "");
+    printf("TARGET  %-52s %9s   (target identical)  %s\n", "2c PED bits at 1 and 2 threads",
+           h1 == h2 ? "same" : "differ", h1 == h2 ? "PASS" : "FAIL");
+    return 0;
+}
+
 /* ------------------------------------------------------------------ target 5a */
 
 static int cmd_growth(int argc, char **argv) {
@@ -600,8 +676,12 @@ static int cmd_steps(int argc, char **argv) {
     int n = argc - 2;
     if (n > 16) n = 16;
     double cs[16], per[16];
+    /* one thread: the growth is the algorithm's (threads start only for long passes, so they
+     * would speed up the large C alone) */
+    int before = openblas_get_num_threads();
+    openblas_set_num_threads(1);
     printf("# target 5b: one PED step (Hooke, every pair overlapping) against C at D=%zu; "
-           "in-memory dataset of 20 rows per class\n", D);
+           "in-memory dataset of 20 rows per class; one thread\n", D);
     for (int i = 0; i < n; i++) {
         size_t C = strtoull(argv[i + 2], NULL, 10), N = 20 * C;
         pl_err e;
@@ -640,6 +720,7 @@ static int cmd_steps(int argc, char **argv) {
         pl_mat_release(&xm);
         free(y);
     }
+    openblas_set_num_threads(before);
     /* log-log slope from the two largest C (small C carries fixed costs) and over all points */
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     for (int i = 0; i < n; i++) {
@@ -711,11 +792,12 @@ int main(int argc, char **argv) {
     const char *th = getenv("PEDLAB_THREADS");
     openblas_set_num_threads(th && atoi(th) > 0 ? atoi(th) : 2);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc < 2) die("usage: plbench gen|logme|ped|growth|steps|run|exec|pcadims ...");
+    if (argc < 2) die("usage: plbench gen|logme|ped|threads|growth|steps|run|exec|pcadims ...");
     const char *c = argv[1];
     if (!strcmp(c, "gen")) return cmd_gen(argc - 1, argv + 1);
     if (!strcmp(c, "logme")) return cmd_logme(argc - 1, argv + 1);
     if (!strcmp(c, "ped")) return cmd_ped(argc - 1, argv + 1);
+    if (!strcmp(c, "threads")) return cmd_threads(argc - 1, argv + 1);
     if (!strcmp(c, "growth")) return cmd_growth(argc - 1, argv + 1);
     if (!strcmp(c, "steps")) return cmd_steps(argc - 1, argv + 1);
     if (!strcmp(c, "run")) return cmd_run(argc - 1, argv + 1);

@@ -5,14 +5,15 @@
 #   bench/run.sh            targets 1, 2, 5b, 5a, 3 (about 6-8 minutes on 2 idle cores)
 #   bench/run.sh peers      target 4: against the official Python code (PED_REPO, LOGME_REPO)
 #   bench/run.sh all        both
-#   bench/run.sh logme|ped|steps|growth|memory    one part
+#   bench/run.sh logme|ped|threads|steps|growth|memory    one part
 #   bench/run.sh huge       a file larger than memory (not in all: ~12 minutes and that much disk)
 #
 # Environment: BUILD (default ../build-bench, a Release build made here), BENCH_DATA (folder for
 # the generated .npy files; default a fresh /tmp/pedlab-bench.XXXXXX, removed at the end unless
 # BENCH_KEEP=1), BENCH_ROUNDS (rounds of targets 1 and 2a, default 5), PEDLAB_THREADS
-# (OpenBLAS threads, default 2), PEER_TIMEOUT (seconds per peer run, default 1800), PEER_METRICS
-# (peers: only these metrics, e.g. "etran_energy etran_lda ncti").
+# (OpenBLAS threads and PED's pair loops, default 2), PEER_TIMEOUT (seconds per peer run,
+# default 1800), PEER_METRICS (a comma-separated subset of the peers, e.g. parc or
+# etran_energy,etran_lda,ncti).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -96,6 +97,16 @@ part_ped() {
     note ""
     note "-- load average $(load)"
     "$PLB" ped "$DATA/f10k.npy" "$DATA/f10k.labels.npy" "$DATA/ref.npy" 30
+}
+
+# 2c: many classes (C = 1000, N = 20000), PED + LogME against LogME at 1 and 2 threads
+part_threads() {
+    note ""
+    note "-- load average $(load); N = 20000 rows of C = 1000 classes"
+    local f=$DATA/c1000.npy l=$DATA/c1000.labels.npy
+    [ -s "$f" ] || "$PLB" gen "$f" "$l" 20000 $D 1000 7
+    "$PLB" threads "$f" "$l" "$DATA/ref.npy"
+    [ "${BENCH_KEEP:-0}" = 1 ] || rm -f "$f" "$l"
 }
 
 part_steps() {
@@ -202,7 +213,7 @@ part_peers() {
             *) repo=${PED_REPO:-} ;;
         esac
         [ -n "$repo" ] || continue
-        [ -z "${PEER_METRICS:-}" ] || [[ " $PEER_METRICS " == *" $m "* ]] || continue
+        [ -z "${PEER_METRICS:-}" ] || [[ ",$PEER_METRICS," == *",$m,"* ]] || continue
         note "-- $m  (load average $(load))"
         # NLEEP on features with a realistic decaying spectrum (issue 6): PCA keeps ~100 dims
         local f=f10k
@@ -210,8 +221,13 @@ part_peers() {
             f=flat10k
             note "   features $f: s_k ∝ k^-0.6, PCA keeps $("$PLB" pcadims "$DATA/$f.npy" "$DATA/$f.labels.npy") of $D dimensions at 80 % variance"
         fi
-        peer=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE timeout "${PEER_TIMEOUT:-1800}" \
-               "$py" "$HERE/peers/peer.py" "$m" "$DATA/$f.npy" "$DATA/$f.labels.npy" "$DATA/ref.npy" 2>&1 | tail -1) || true
+        # both sides under `plbench exec` for their peak RSS (wait4: the process and the ones it
+        # waited for)
+        local out prss orss
+        out=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PLB" exec timeout "${PEER_TIMEOUT:-1800}" \
+              "$py" "$HERE/peers/peer.py" "$m" "$DATA/$f.npy" "$DATA/$f.labels.npy" "$DATA/ref.npy" 2>&1) || true
+        peer=$(grep -v '^exec:' <<<"$out" | tail -1)
+        prss=$(grep '^exec:' <<<"$out" | sed -E 's/.*maxrss_kb=([0-9]+).*/\1/')
         if [[ "$peer" == SKIP* ]]; then
             note "SKIP    4  $m: ${peer#SKIP: }"
             continue
@@ -221,16 +237,18 @@ part_peers() {
             continue
         fi
         if [ "${m#ped+}" != "$m" ]; then
-            ours=$("$PLB" run "${m#ped+}" "$DATA/$f.npy" "$DATA/$f.labels.npy" "$DATA/ref.npy")
+            out=$("$PLB" exec "$PLB" run "${m#ped+}" "$DATA/$f.npy" "$DATA/$f.labels.npy" "$DATA/ref.npy" 2>&1)
         elif [ "$m" = ncti ]; then
             # one part computes all three (as the official NCTI_Score does); nuc is printed
-            ours=$("$PLB" run ncti_nuc "$DATA/$f.npy" "$DATA/$f.labels.npy")
+            out=$("$PLB" exec "$PLB" run ncti_nuc "$DATA/$f.npy" "$DATA/$f.labels.npy" 2>&1)
         else
-            ours=$("$PLB" run "$m" "$DATA/$f.npy" "$DATA/$f.labels.npy")
+            out=$("$PLB" exec "$PLB" run "$m" "$DATA/$f.npy" "$DATA/$f.labels.npy" 2>&1)
         fi
+        ours=$(grep -v '^exec:' <<<"$out" | tail -1)
+        orss=$(grep '^exec:' <<<"$out" | sed -E 's/.*maxrss_kb=([0-9]+).*/\1/')
         ps=$(sed -E 's/.*score=([^ ]+).*/\1/' <<<"$peer"); pt=$(sed -E 's/.*seconds=([^ ]+).*/\1/' <<<"$peer")
         os_=$(sed -E 's/.*score=([^ ]+).*/\1/' <<<"$ours"); ot=$(sed -E 's/.*seconds=([^ ]+).*/\1/' <<<"$ours")
-        note "  official $pt s (score $ps), pedlab $ot s (score $os_)"
+        note "  official $pt s (score $ps, peak RSS $((prss / 1024)) MB), pedlab $ot s (score $os_, peak RSS $((orss / 1024)) MB)"
         awk -v m="$m" -v a="$pt" -v b="$ot" -v t="$target" 'BEGIN {
             r = a / b
             printf "TARGET  %-52s %9.3f   (target >= %g)  %s\n", "4  " m ": official time / pedlab time", r, t, (r >= t ? "PASS" : "FAIL")
@@ -239,16 +257,17 @@ part_peers() {
 }
 
 case $WHAT in
-    default|all|logme|ped|steps|growth|memory|peers|huge) ;;
-    *) echo "usage: bench/run.sh [all|peers|logme|ped|steps|growth|memory|huge]" >&2; exit 2 ;;
+    default|all|logme|ped|threads|steps|growth|memory|peers|huge) ;;
+    *) echo "usage: bench/run.sh [all|peers|logme|ped|threads|steps|growth|memory|huge]" >&2; exit 2 ;;
 esac
 header
 base_data
 case $WHAT in
-    default) part_logme; part_ped; part_steps; part_growth; part_memory ;;
-    all) part_logme; part_ped; part_steps; part_growth; part_memory; part_peers ;;
+    default) part_logme; part_ped; part_threads; part_steps; part_growth; part_memory ;;
+    all) part_logme; part_ped; part_threads; part_steps; part_growth; part_memory; part_peers ;;
     logme) part_logme ;;
     ped) part_ped ;;
+    threads) part_threads ;;
     steps) part_steps ;;
     growth) part_growth ;;
     memory) part_memory ;;

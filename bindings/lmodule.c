@@ -162,7 +162,7 @@ static int l_check_options(lua_State *L) {
 /* BLAS threads pedlab accepts, from pl.set_threads and from PEDLAB_THREADS alike. */
 #define MAX_THREADS 1024
 
-/* pl.set_threads(n): OpenBLAS threads (the only parallelism in pedlab). */
+/* pl.set_threads(n): pedlab's threads: OpenBLAS's count, which PED's pair loops read too. */
 static int l_set_threads(lua_State *L) {
     lua_Integer n = luaL_checkinteger(L, 1);
     luaL_argcheck(L, n >= 1 && n <= MAX_THREADS, 1,

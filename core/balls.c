@@ -2,10 +2,14 @@
 #include "balls.h"
 #include "ped.h"
 
+#include <cblas.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 pl_balls_opts pl_balls_opts_default(void) {
     pl_balls_opts o;
@@ -46,6 +50,26 @@ int pl_sim_opts_check(const pl_sim_opts *o, pl_err *err) {
     if ((rc = check_setting("dt", o->dt, err)) < 0) return rc;
     if ((rc = check_setting("exit_ratio", o->exit_ratio, err)) < 0) return rc;
     return check_setting("max_steps", o->max_steps, err);
+}
+
+/* ---------- large arrays ---------- */
+
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+
+/* pl_alloc, plus the advice to back the array with 2 MB pages where the kernel takes it
+ * (transparent huge pages in "madvise" mode): every fresh 4 KB page costs a fault on first
+ * touch, and a C×D array at C = 1000, D = 2048 spans 4096 of them. Large zeroed blocks come
+ * fresh from mmap, untouched, so the advice applies to all of their aligned interior. */
+static void *alloc_big(size_t n, size_t size, pl_err *err) {
+    void *p = pl_alloc(n, size, err);
+#ifdef MADV_HUGEPAGE
+    if (p && n * size >= 2 * HUGE_PAGE) {
+        uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+        uintptr_t e = ((uintptr_t)p + n * size) & ~(HUGE_PAGE - 1);
+        if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+    }
+#endif
+    return p;
 }
 
 /* ---------- reference statistics ---------- */
@@ -174,15 +198,15 @@ int pl_balls_init(pl_balls *b, pl_data *d, const double *ref_mean, const double 
     b->k = o->k;
     b->offset = pl_alloc(D, sizeof(double), err);
     b->scale = pl_alloc(D, sizeof(double), err);
-    b->centre0 = pl_alloc(cd, sizeof(double), err);
-    b->centre = pl_alloc(cd, sizeof(double), err);
-    b->shift = pl_alloc(cd, sizeof(double), err);
+    b->centre0 = alloc_big(cd, sizeof(double), err);
+    b->centre = alloc_big(cd, sizeof(double), err);
+    b->shift = alloc_big(cd, sizeof(double), err);
     b->radius = pl_alloc(C, sizeof(double), err);
     b->mass = pl_alloc(C, sizeof(double), err);
     b->count = pl_alloc(C, sizeof(double), err);
     b->ids = pl_alloc(C, sizeof(int64_t), err);
-    b->work = pl_alloc(cd, sizeof(double), err);
-    b->work2 = pl_alloc(cd, sizeof(double), err);
+    b->work = alloc_big(cd, sizeof(double), err);
+    b->work2 = alloc_big(cd, sizeof(double), err);
     if (!b->offset || !b->scale || !b->centre0 || !b->centre || !b->shift || !b->radius ||
         !b->mass || !b->count || !b->ids || !b->work || !b->work2) {
         rc = pl_err_prefix(err, "ped: ball system of %zu classes × %zu dimensions", C, D);
@@ -294,25 +318,137 @@ static double dist_between(const double *a, const double *b, size_t D) {
     return sqrt(pl_sqdist(a, b, D));
 }
 
-/* Pair loops visit the pairs (i < j) in tiles: a block of PAIR_TILE rows i against every row
- * j after the block's first, so that row j is read from memory once per block and reused from
- * cache PAIR_TILE times (at D = 2048 a row is 16 KB; C rows do not fit in L2). For any one row,
- * the pairs that write to it still come in the plain loop's order ((i, k) for i ascending,
- * then (k, j) for j ascending), so per-row accumulations have the same bits as that loop. */
-#define PAIR_TILE 8
+/* ---------- threads ----------
+ * The pair loops run over blocks of PAIR_TILE rows; the blocks are fixed by C, not by the
+ * thread count. A block's results (the distances of its rows' pairs, its rows' moves) are
+ * written by the one thread that takes it, in the plain loop's order, and nothing is summed
+ * across blocks: results have the same bits for any number of threads. The threads are
+ * pedlab's one setting, OpenBLAS's (--threads, PEDLAB_THREADS, pl.set_threads); they are
+ * started per pass (a pass is long when it is worth splitting) and joined before it returns. */
+#define PAIR_TILE 16
+#define PAR_MAX_THREADS 64
+/* Element operations below which a pass stays on the calling thread (about 1 ms of work):
+ * starting and joining a thread takes some 30 µs on an idle machine, but a thread started on
+ * a busy one may wait a time slice (milliseconds) before it runs. */
+#define PAR_MIN_WORK ((size_t)1 << 22)
 
-/* Spring energy of the given centres; when dist is given (C×C), the pair distances are kept
- * there (upper triangle) so the next step of a simulation need not compute them again. */
+typedef struct par_job {
+    void (*fn)(const void *ctx, size_t block);
+    const void *ctx;
+    size_t nblocks;
+    atomic_size_t next;
+} par_job;
+
+static void *par_worker(void *arg) {
+    par_job *p = arg;
+    size_t k;
+    /* an interruption stops handing out blocks; the caller polls pl_check_interrupt after */
+    while (!pl_interrupted && (k = atomic_fetch_add(&p->next, 1)) < p->nblocks)
+        p->fn(p->ctx, k);
+    return NULL;
+}
+
+static int pair_threads(void) {
+    int n = openblas_get_num_threads();
+    return n < 1 ? 1 : n > PAR_MAX_THREADS ? PAR_MAX_THREADS : n;
+}
+
+/* fn(ctx, k) for k = 0 .. nblocks−1, over the threads; work (element operations) decides
+ * whether threads are worth starting. A thread that cannot be started leaves its share to
+ * the others (same results). */
+static void par_run(void (*fn)(const void *, size_t), const void *ctx, size_t nblocks,
+                    size_t work) {
+    par_job p;
+    p.fn = fn;
+    p.ctx = ctx;
+    p.nblocks = nblocks;
+    atomic_init(&p.next, 0);
+    size_t nt = work < PAR_MIN_WORK ? 1 : (size_t)pair_threads();
+    if (nt > nblocks) nt = nblocks;
+    pthread_t tid[PAR_MAX_THREADS];
+    size_t started = 0;
+    for (size_t t = 1; t < nt; t++) {
+        if (pthread_create(&tid[started], NULL, par_worker, &p) != 0) break;
+        started++;
+    }
+    par_worker(&p);
+    for (size_t t = 0; t < started; t++) pthread_join(tid[t], NULL);
+}
+
+static size_t pair_blocks(size_t C) { return (C + PAIR_TILE - 1) / PAIR_TILE; }
+
+/* ---------- pair distances ---------- */
+
+typedef struct dist_ctx {
+    size_t C, D;
+    const double *centres;
+    double *dist;
+} dist_ctx;
+
+/* Four doubles as one value (GCC and clang vector extension), read from any address: the
+ * kernel below keeps its eight accumulators in registers, which compilers do not do for
+ * arrays of partial sums. */
+typedef double v4d __attribute__((vector_size(32)));
+typedef double v4d_u __attribute__((vector_size(32), aligned(8), may_alias));
+#define LOAD4(p) (*(const v4d_u *)(p))
+
+/* Squared distances of rows a[0..3] to row r, each as pl_sqdist computes it (eight partial
+ * sums, lanes u = 0..3 in lo and 4..7 in hi, and the same final order: the same bits),
+ * reading r once for the four. */
+PL_SIMD_CLONES
+static void sqdist4(const double *const a[4], const double *r, size_t n, double out[4]) {
+    v4d lo[4] = {{0}}, hi[4] = {{0}};
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        v4d r0 = LOAD4(r + j), r1 = LOAD4(r + j + 4);
+        for (int k = 0; k < 4; k++) {
+            v4d t0 = LOAD4(a[k] + j) - r0, t1 = LOAD4(a[k] + j + 4) - r1;
+            lo[k] += t0 * t0;
+            hi[k] += t1 * t1;
+        }
+    }
+    for (; j < n; j++)
+        for (int k = 0; k < 4; k++) {
+            double t = a[k][j] - r[j];
+            lo[k][0] += t * t;
+        }
+    for (int k = 0; k < 4; k++)
+        out[k] = ((lo[k][0] + lo[k][1]) + (lo[k][2] + lo[k][3])) +
+                 ((hi[k][0] + hi[k][1]) + (hi[k][2] + hi[k][3]));
+}
+
+/* Block k: the distances of rows i of the block to every j > i (upper triangle of dist); the
+ * block's rows stay in cache while each row j is read once, for four rows i at a time. */
+static void dist_block(const void *vctx, size_t k) {
+    const dist_ctx *x = vctx;
+    size_t C = x->C, D = x->D, i0 = k * PAIR_TILE;
+    size_t i1 = i0 + PAIR_TILE < C ? i0 + PAIR_TILE : C;
+    const double *m = x->centres;
+    for (size_t j = i0 + 1; j < C; j++) {
+        size_t iend = i1 < j ? i1 : j, i = i0;
+        for (; i + 4 <= iend; i += 4) {
+            const double *a[4] = {m + i * D, m + (i + 1) * D, m + (i + 2) * D, m + (i + 3) * D};
+            double q[4];
+            sqdist4(a, m + j * D, D, q);
+            for (size_t t = 0; t < 4; t++) x->dist[(i + t) * C + j] = sqrt(q[t]);
+        }
+        for (; i < iend; i++) x->dist[i * C + j] = dist_between(m + i * D, m + j * D, D);
+    }
+}
+
+/* Every pair distance of centres into dist (C×C, upper triangle). */
+static void pair_distances(size_t C, size_t D, const double *centres, double *dist) {
+    dist_ctx x = {C, D, centres, dist};
+    par_run(dist_block, &x, pair_blocks(C), C * C / 2 * D);
+}
+
+/* Spring energy of the given centres; when dist is given (C×C), the pair distances are
+ * computed there first (upper triangle, over the threads) so the next step of a simulation
+ * need not compute them again. The sum runs in the plain pair order. */
 static double energy_of(const pl_balls *b, const double *centres, double *dist) {
     size_t C = b->C, D = b->D;
-    if (dist)
-        for (size_t i0 = 0; i0 < C; i0 += PAIR_TILE) {
-            size_t i1 = i0 + PAIR_TILE < C ? i0 + PAIR_TILE : C;
-            for (size_t j = i0 + 1; j < C; j++)
-                for (size_t i = i0; i < i1 && i < j; i++)
-                    dist[i * C + j] = dist_between(centres + i * D, centres + j * D, D);
-        }
-    double e = 0;   /* summed in the plain pair order */
+    if (dist) pair_distances(C, D, centres, dist);
+    double e = 0;
     for (size_t i = 0; i < C; i++)
         for (size_t j = i + 1; j < C; j++) {
             double d = dist ? dist[i * C + j] : dist_between(centres + i * D, centres + j * D, D);
@@ -352,71 +488,132 @@ static int callback_failed(pl_err *err, const pl_err *cbe, int status, const cha
     return pl_err_set(err, PL_ECALLBACK, "ped: force law failed (status %d) %s", status, what);
 }
 
-/* Pairs: the official step, with the force magnitude from Hooke or a pairwise callback.
- * move (C×D) must be zeroed; dist (C×C upper triangle) holds the current pair distances, or is
- * NULL to compute them. */
-PL_SIMD_CLONES
-static int propose_pairs(pl_balls *b, double dt, const pl_law *law, double *move,
-                         const double *dist, pl_err *err) {
-    size_t C = b->C, D = b->D;
-    const double *m = b->centre;
-    double half = 0.5 * (dt * dt);
-    double unit = 1.0 / sqrt((double)D);
-    for (size_t i0 = 0; i0 < C; i0 += PAIR_TILE) {
-        size_t i1 = i0 + PAIR_TILE < C ? i0 + PAIR_TILE : C;
-        for (size_t j = i0 + 1; j < C; j++) {
-            for (size_t i = i0; i < i1 && i < j; i++) {
-                double d = dist ? dist[i * C + j] : dist_between(m + i * D, m + j * D, D);
-                double ov = b->radius[i] + b->radius[j] - d;
-                if (!(ov > 0)) continue;
-                double f;
-                if (law && law->kind == PL_LAW_PAIR) {
-                    pl_err cbe;
-                    cbe.code = 0;
-                    cbe.msg[0] = 0;
-                    int st = law->pair(law->ud, d, b->radius[i], b->radius[j], &f, &cbe);
-                    if (st < 0) {
-                        char what[96];
-                        snprintf(what, sizeof what, "for classes %lld and %lld",
-                                 (long long)b->ids[i], (long long)b->ids[j]);
-                        return callback_failed(err, &cbe, st, what);
-                    }
-                    if (!isfinite(f))
-                        return pl_err_set(err, PL_ECALLBACK, "ped: force law returned a non-finite "
-                                          "magnitude (%g) for classes %lld and %lld", f,
-                                          (long long)b->ids[i], (long long)b->ids[j]);
-                } else {
-                    f = b->k * ov;
-                }
-                /* Maximum-phase cap: a class never moves further than the overlap in one step. */
-                double si = half * (f / b->mass[i]), sj = half * (f / b->mass[j]);
-                si = si < ov ? (si > -ov ? si : -ov) : ov;
-                sj = sj < ov ? (sj > -ov ? sj : -ov) : ov;
-                double *mi = move + i * D, *mj = move + j * D;
-                if (d > 0) {
-                    /* the unit vector's scale folded into the two step lengths: one multiply per
-                     * component and side instead of a division (within an ulp of (ci−cj)/d·s) */
-                    const double *ci = m + i * D, *cj = m + j * D;
-                    double ai = si / d, aj = sj / d;
-                    for (size_t k = 0; k < D; k++) {
-                        double t = ci[k] - cj[k];
-                        mi[k] += t * ai;
-                        mj[k] -= t * aj;
-                    }
-                } else {
-                    /* Coincident centres: fixed direction (1, ..., 1)/sqrt(D), see balls.h. */
-                    for (size_t k = 0; k < D; k++) {
-                        mi[k] += unit * si;
-                        mj[k] -= unit * sj;
-                    }
-                }
+/* The magnitudes of a pairwise law, one call per overlapping pair in the plain order (i < j,
+ * row by row), on the calling thread (a Lua law cannot run on another): into dist's lower
+ * triangle, dist[j·C + i], beside the distances. */
+static int pair_magnitudes(const pl_balls *b, const pl_law *law, double *dist, pl_err *err) {
+    size_t C = b->C;
+    for (size_t i = 0; i < C; i++) {
+        for (size_t j = i + 1; j < C; j++) {
+            double d = dist[i * C + j], ov = b->radius[i] + b->radius[j] - d, f;
+            if (!(ov > 0)) continue;
+            pl_err cbe;
+            cbe.code = 0;
+            cbe.msg[0] = 0;
+            int st = law->pair(law->ud, d, b->radius[i], b->radius[j], &f, &cbe);
+            if (st < 0) {
+                char what[96];
+                snprintf(what, sizeof what, "for classes %lld and %lld", (long long)b->ids[i],
+                         (long long)b->ids[j]);
+                return callback_failed(err, &cbe, st, what);
             }
+            if (!isfinite(f))
+                return pl_err_set(err, PL_ECALLBACK, "ped: force law returned a non-finite "
+                                  "magnitude (%g) for classes %lld and %lld", f,
+                                  (long long)b->ids[i], (long long)b->ids[j]);
+            dist[j * C + i] = f;
         }
-        /* Long loops for large C: stay interruptible inside a step. */
         int rc = pl_check_interrupt(err);
         if (rc < 0) return rc;
     }
     return PL_OK;
+}
+
+typedef struct move_ctx {
+    const pl_balls *b;
+    const double *dist;   /* distances (upper triangle); a pairwise law's magnitudes (lower) */
+    int hooke;            /* 1: magnitude k·overlap */
+    double half, unit;    /* ½·dt², 1/√D */
+    double *move;         /* C×D, zeroed */
+} move_ctx;
+
+/* The partners p of row c among [p0, p1) with the coefficient of their term, in order:
+ * a = s_c/d (the term (m_c − m_p)·a) or, for coincident centres, u = ±s_c/√D (the term u).
+ * Returns the count. */
+static size_t row_partners(const move_ctx *x, size_t c, size_t p0, size_t p1, size_t *ps,
+                           double *coef, int *coincident) {
+    const pl_balls *b = x->b;
+    size_t C = b->C, n = 0;
+    for (size_t p = p0; p < p1; p++) {
+        if (p == c) continue;
+        size_t i = c < p ? c : p, j = c < p ? p : c;
+        double d = x->dist[i * C + j];
+        double ov = b->radius[i] + b->radius[j] - d;
+        if (!(ov > 0)) continue;
+        double f = x->hooke ? b->k * ov : x->dist[j * C + i];
+        /* Maximum-phase cap: a class never moves further than the overlap in one step. */
+        double s = x->half * (f / b->mass[c]);
+        s = s < ov ? (s > -ov ? s : -ov) : ov;
+        ps[n] = p;
+        coincident[n] = !(d > 0);
+        /* the unit vector's scale folded into the step length: one multiply per component
+         * instead of a division (within an ulp of (m_c − m_p)/d·s); coincident centres move
+         * along (1, ..., 1)/√D, the lower index along +u (see balls.h) */
+        coef[n] = d > 0 ? s / d : c < p ? x->unit * s : -(x->unit * s);
+        n++;
+    }
+    return n;
+}
+
+#define PARTNER_GROUP 4
+
+/* Block k: the move of each of its rows c, the sum over its overlapping partners p in
+ * ascending order (the plain loop's order for that row) of (m_c − m_p)·s_c/d. For c > p
+ * this is the plain loop's m_c −= (m_p − m_c)·s_c/d with the same bits (a − b = −(b − a)
+ * and x + (−y) = x − y exactly). Partners come in groups of PARTNER_GROUP rows, read once
+ * per block; a row's terms from one group are added in one sweep over its components, in
+ * partner order. */
+PL_SIMD_CLONES
+static void move_block(const void *vctx, size_t k) {
+    const move_ctx *x = vctx;
+    const pl_balls *b = x->b;
+    size_t C = b->C, D = b->D, c0 = k * PAIR_TILE;
+    size_t c1 = c0 + PAIR_TILE < C ? c0 + PAIR_TILE : C;
+    const double *m = b->centre;
+    for (size_t p0 = 0; p0 < C; p0 += PARTNER_GROUP) {
+        size_t p1 = p0 + PARTNER_GROUP < C ? p0 + PARTNER_GROUP : C;
+        for (size_t c = c0; c < c1; c++) {
+            size_t ps[PARTNER_GROUP];
+            double a[PARTNER_GROUP];
+            int same[PARTNER_GROUP];
+            size_t n = row_partners(x, c, p0, p1, ps, a, same);
+            if (n == 0) continue;
+            double *mc = x->move + c * D;
+            const double *cc = m + c * D;
+            int any_same = 0;
+            for (size_t t = 0; t < n; t++) any_same |= same[t];
+            if (n == 4 && !any_same) {
+                const double *q0 = m + ps[0] * D, *q1 = m + ps[1] * D, *q2 = m + ps[2] * D,
+                             *q3 = m + ps[3] * D;
+                for (size_t q = 0; q < D; q++)
+                    mc[q] = (((mc[q] + (cc[q] - q0[q]) * a[0]) + (cc[q] - q1[q]) * a[1]) +
+                             (cc[q] - q2[q]) * a[2]) + (cc[q] - q3[q]) * a[3];
+                continue;
+            }
+            for (size_t t = 0; t < n; t++) {
+                const double *cp = m + ps[t] * D;
+                double at = a[t];
+                if (same[t])
+                    for (size_t q = 0; q < D; q++) mc[q] += at;
+                else
+                    for (size_t q = 0; q < D; q++) mc[q] += (cc[q] - cp[q]) * at;
+            }
+        }
+    }
+}
+
+/* Pairs: the official step, with the force magnitude from Hooke or a pairwise callback.
+ * move (C×D) must be zeroed; dist (C×C) holds the current pair distances in its upper
+ * triangle (its lower triangle is scratch). */
+static int propose_pairs(const pl_balls *b, double dt, const pl_law *law, double *move,
+                         double *dist, pl_err *err) {
+    size_t C = b->C, D = b->D;
+    int pair = law && law->kind == PL_LAW_PAIR, rc;
+    if (pair && (rc = pair_magnitudes(b, law, dist, err)) < 0) return rc;
+    move_ctx x = {b, dist, !pair, 0.5 * (dt * dt), 1.0 / sqrt((double)D), move};
+    par_run(move_block, &x, pair_blocks(C), C * C * D);
+    /* Long passes for large C: stay interruptible inside a step. */
+    return pl_check_interrupt(err);
 }
 
 static int propose_system(pl_balls *b, double dt, const pl_law *law, double *move,
@@ -441,9 +638,10 @@ static int propose_system(pl_balls *b, double dt, const pl_law *law, double *mov
     return PL_OK;
 }
 
-/* Compute the move of one step into b->work without touching the system; *change = Σ|move|. */
-static int propose(pl_balls *b, double dt, const pl_law *law, double *change,
-                   const double *dist, pl_err *err) {
+/* Compute the move of one step into b->work without touching the system; *change = Σ|move|.
+ * dist (C×C) holds the current pair distances (upper triangle) for a pair law or Hooke. */
+static int propose(pl_balls *b, double dt, const pl_law *law, double *change, double *dist,
+                   pl_err *err) {
     size_t cd = b->C * b->D;
     if (!b->centre) return pl_err_set(err, PL_EINVAL, "ped: ball system not initialised");
     int rc = check_setting("dt", dt, err);
@@ -480,13 +678,21 @@ static void commit(pl_balls *b) {
 
 int pl_balls_step(pl_balls *b, double dt, const pl_law *law, double *change, pl_err *err) {
     if (!b) return pl_err_set(err, PL_EINVAL, "ped: no ball system");
-    double ch = 0;
+    if (!b->centre) return pl_err_set(err, PL_EINVAL, "ped: ball system not initialised");
+    double ch = 0, *dist = NULL;
     int rc = pl_check_interrupt(err);
     if (rc < 0) return rc;
-    if ((rc = propose(b, dt, law, &ch, NULL, err)) < 0) return rc;
+    if (!(law && law->kind == PL_LAW_SYSTEM)) {
+        if (!(dist = alloc_big(b->C * b->C, sizeof *dist, err)))
+            return pl_err_prefix(err, "ped: pair distances of %zu classes", b->C);
+        pair_distances(b->C, b->D, b->centre, dist);
+    }
+    if ((rc = propose(b, dt, law, &ch, dist, err)) < 0) goto cleanup;
     commit(b);
     if (change) *change = ch;
-    return PL_OK;
+cleanup:
+    free(dist);
+    return rc;
 }
 
 /* ---------- simulation ---------- */
@@ -515,27 +721,35 @@ int pl_balls_simulate(pl_balls *b, const pl_sim_opts *o, const pl_law *law,
     size_t steps0 = b->steps;
     r->C = C;
     r->D = D;
-    r->shift = pl_alloc(cd, sizeof(double), err);
-    r->total_shift = pl_alloc(cd, sizeof(double), err);
+    r->shift = alloc_big(cd, sizeof(double), err);
+    r->total_shift = alloc_big(cd, sizeof(double), err);
     r->changes = pl_alloc(slots, sizeof(double), err);
     r->energies = pl_alloc(slots, sizeof(double), err);
-    save_centre = pl_alloc(cd, sizeof(double), err);
-    save_shift = pl_alloc(cd, sizeof(double), err);
+    /* a fresh system (no step yet: centres = initial centres, shift 0) is restored from
+     * centre0; any other is saved first */
+    int fresh = steps0 == 0;
+    if (!fresh) {
+        save_centre = alloc_big(cd, sizeof(double), err);
+        save_shift = alloc_big(cd, sizeof(double), err);
+    }
     /* pair distances of the current and of the proposed state: the proposed state's, computed
      * for its energy, are the next step's current ones (commit adds the same move, same bits) */
-    dcur = pl_alloc(C * C, sizeof(double), err);
-    dnext = pl_alloc(C * C, sizeof(double), err);
-    if (!r->shift || !r->total_shift || !r->changes || !r->energies || !save_centre ||
-        !save_shift || !dcur || !dnext) {
+    dcur = alloc_big(C * C, sizeof(double), err);
+    dnext = alloc_big(C * C, sizeof(double), err);
+    if (!r->shift || !r->total_shift || !r->changes || !r->energies ||
+        (!fresh && (!save_centre || !save_shift)) || !dcur || !dnext) {
         rc = pl_err_prefix(err, "ped: simulation of %zu classes × %zu dimensions", C, D);
         goto cleanup;
     }
-    memcpy(save_centre, b->centre, cd * sizeof(double));
-    memcpy(save_shift, b->shift, cd * sizeof(double));
+    if (!fresh) {
+        memcpy(save_centre, b->centre, cd * sizeof(double));
+        memcpy(save_shift, b->shift, cd * sizeof(double));
+    }
     /* r->shift accumulates this run's accepted moves (z-space until the end), in the order
      * commit adds them to b->shift: for a fresh system the two have the same bits */
 
     r->energy0 = energy_of(b, b->centre, dcur);
+    if ((rc = pl_check_interrupt(err)) < 0) goto cleanup;
     double first = 0;
     while (r->steps < o->max_steps) {
         double ch;
@@ -545,6 +759,7 @@ int pl_balls_simulate(pl_balls *b, const pl_sim_opts *o, const pl_law *law,
         for (size_t i = 0; i < cd; i++) b->work2[i] = b->centre[i] + b->work[i];
         r->changes[r->computed] = ch;
         r->energies[r->computed] = energy_of(b, b->work2, dnext);
+        if ((rc = pl_check_interrupt(err)) < 0) goto cleanup;
         r->computed++;
         if (r->steps == 0) first = ch;
         /* The official rule, ratio to the FIRST change; 0/0 = nan rejects. */
@@ -564,7 +779,9 @@ int pl_balls_simulate(pl_balls *b, const pl_sim_opts *o, const pl_law *law,
 
 cleanup:
     if (rc < 0) {
-        if (save_centre && save_shift) {
+        if (fresh) {
+            pl_balls_reset(b);
+        } else if (save_centre && save_shift) {
             memcpy(b->centre, save_centre, cd * sizeof(double));
             memcpy(b->shift, save_shift, cd * sizeof(double));
             b->steps = steps0;

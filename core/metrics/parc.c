@@ -14,7 +14,7 @@
  * whose ranks sum to R₁, and Σ(t³ − t) over tied groups of the feature RDM,
  *     ρ = (R₁ − m₁(M+1)/2) / sqrt([(M³ − M) − Σ(t³ − t)]/12 · m₀m₁/M).
  * We sort the same-class and cross-class values separately and merge them to get R₁ (exactly, in
- * integers) and the ties.
+ * integers) and the ties, one range of values at a time (parc_score).
  *
  * Differences from the official code, on purpose:
  *  - PCA is the full decomposition (fixture key parc_full), not PED's randomized SVD
@@ -32,8 +32,10 @@
  *    D < 32 and silently uses N components when N < 32 <= D, the last one pure rounding noise).
  *
  * Cost: PCA (Gram O(N·D²), shared; O(D³)) and an O(N·D·k) pass; then O(N²·k) for the
- * correlations and O(M log M) to sort the M = N(N−1)/2 pair values, which are all kept: 8·M bytes
- * (1 MB at N = 500, 16 MB at N = 2000, 0.9 GB at N = 15000, the subsampling limit).
+ * correlations per visit of the M = N(N−1)/2 pairs and O(M log M) to sort them. Memory: at
+ * most M/3 pair values, between 4M and 16M (32-128 MB), and four counts per value bucket
+ * (16 MB), whatever C; the pairs are visited about 4 times (twice below N ≈ 2900, more above
+ * N ≈ 10000). Holding every value with a sort buffer took 16·M bytes (0.8 GB at N = 10000).
  *
  * Degenerate inputs: a one-sample class is fine; a constant column is fine (a zero-variance
  * component is not scaled, as StandardScaler). A sample whose standardised vector is constant has
@@ -42,6 +44,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../linalg.h"
 #include "../pca.h"
@@ -116,75 +119,146 @@ static void parc_sort(double *a, size_t n, int depth) {
     }
 }
 
-/* Order-preserving unsigned key of a double (negatives flipped whole, positives get the
- * sign bit): unsigned order of keys = numeric order of the (non-NaN) values. */
-static uint64_t sort_key(double v) {
-    uint64_t u;
-    memcpy(&u, &v, sizeof u);
-    return (u >> 63) ? ~u : (u | 0x8000000000000000ULL);
-}
-
-/* LSD radix sort, 4 passes of 16 bits, through one n-double scratch buffer: the same sorted
- * values as the comparison sort (so the same ranks and ties), ~5x faster on the 50M pair values
- * of N = 10000. Returns 0 when the scratch buffer cannot be had. */
-static int radix_sort(double *a, size_t n) {
-    double *tmp = malloc(n * sizeof *tmp);
-    size_t *count = malloc(65536 * sizeof *count);
-    if (!tmp || !count) {
-        free(tmp);
-        free(count);
-        return 0;
+/* Large arrays: pl_alloc, advised to 2 MB pages where the kernel takes them (a fresh 4 KB
+ * page costs a fault on first touch; large zeroed blocks come fresh from mmap). */
+static void *parc_alloc(size_t n, size_t size, pl_err *err) {
+    void *p = pl_alloc(n, size, err);
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (p && n * size >= 2 * huge) {
+        uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+        uintptr_t hi = ((uintptr_t)p + n * size) & ~(huge - 1);
+        if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
     }
-    double *src = a, *dst = tmp;
-    for (int pass = 0; pass < 4; pass++) {
-        int shift = 16 * pass;
-        memset(count, 0, 65536 * sizeof *count);
-        for (size_t i = 0; i < n; i++) count[(sort_key(src[i]) >> shift) & 0xffff]++;
-        size_t sum = 0;
-        for (size_t b = 0; b < 65536; b++) {
-            size_t c = count[b];
-            count[b] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++) dst[count[(sort_key(src[i]) >> shift) & 0xffff]++] = src[i];
-        double *t = src;
-        src = dst;
-        dst = t;
-    }
-    free(tmp); /* four passes: the result is back in a */
-    free(count);
-    return 1;
+#endif
+    return p;
 }
 
-static void parc_sort_all(double *a, size_t n) {
-    if (n > 4096 && radix_sort(a, n)) return;
-    int depth = 0;
-    for (size_t m = n; m > 1; m >>= 1) depth += 2;
-    parc_sort(a, n, depth);
-}
+/* ---- the rank sum, range by range ----
+ * The values of a range of buckets, a (same-class pairs) and b (cross-class pairs) both sorted
+ * ascending, merged into the running rank sum of the cross-class pairs and the tie term: a
+ * tied group never straddles two ranges (equal values fall in one bucket), and the ranges are
+ * merged in ascending order, so the sums are those of one merge of all M values. */
+typedef struct parc_ranks {
+    uint64_t pos;    /* values merged so far */
+    uint64_t r1x2;   /* twice the rank sum of the cross-class values (ranks are half-integers) */
+    double ties;     /* Σ (t³ − t) over tied groups, in ascending order of value */
+} parc_ranks;
 
-/* Spearman between the values (a: same-class pairs, b: cross-class pairs) and the indicator of
- * b, both arrays sorted ascending. */
-static double parc_spearman(const double *a, size_t ma, const double *b, size_t mb) {
+static void parc_merge(parc_ranks *r, const double *a, size_t ma, const double *b, size_t mb) {
     size_t ia = 0, ib = 0;
-    uint64_t pos = 0, r1x2 = 0; /* twice the rank sum of b: ranks are half-integers */
-    double ties = 0.0;
     while (ia < ma || ib < mb) {
         double v = ia < ma && (ib >= mb || a[ia] <= b[ib]) ? a[ia] : b[ib];
         uint64_t ta = 0, tb = 0;
         while (ia < ma && a[ia] == v) { ia++; ta++; }
         while (ib < mb && b[ib] == v) { ib++; tb++; }
         uint64_t t = ta + tb;
-        r1x2 += tb * (2 * pos + t + 1);
-        if (t > 1) ties += ((double)t * (double)t - 1.0) * (double)t;
-        pos += t;
+        r->r1x2 += tb * (2 * r->pos + t + 1);
+        if (t > 1) r->ties += ((double)t * (double)t - 1.0) * (double)t;
+        r->pos += t;
     }
+}
+
+/* Spearman between the values and the indicator of the cross-class pairs (ma same-class, mb
+ * cross-class values, all merged into r). */
+static double parc_spearman(const parc_ranks *r, size_t ma, size_t mb) {
     double M = (double)(ma + mb);
     /* numerator ×2, exact: 2 R1 − m1 (M + 1) */
-    int64_t num2 = (int64_t)r1x2 - (int64_t)(mb * (ma + mb + 1));
-    double ssx = ((M * M - 1.0) * M - ties) / 12.0;
+    int64_t num2 = (int64_t)r->r1x2 - (int64_t)(mb * (ma + mb + 1));
+    double ssx = ((M * M - 1.0) * M - r->ties) / 12.0;
     double ssb = (double)ma * (double)mb / M;
     return 0.5 * (double)num2 / sqrt(ssx * ssb);
+}
+
+/* Buckets of pair values: 1 − c lies in [0, 2]; bucket k holds [k, k + 1)·2⁻¹⁹ (the last
+ * one everything above, the first one everything below): a non-decreasing function of the
+ * value, so a range of buckets is an interval of values and equal values share one. The
+ * scaling by a power of two is exact, so the bounds of a range of buckets are exact too. */
+#define PARC_BUCKETS ((size_t)1 << 20)
+#define PARC_SCALE ((double)(PARC_BUCKETS / 2))
+
+static size_t parc_bucket(double v) {
+    if (!(v > 0.0)) return 0;
+    double k = v * PARC_SCALE;
+    return k < (double)(PARC_BUCKETS - 1) ? (size_t)k : PARC_BUCKETS - 1;
+}
+
+/* The values of buckets [k0, k1): lo <= v < hi. */
+static double parc_lo(size_t k0) {
+    return k0 == 0 ? -(double)INFINITY : (double)k0 / PARC_SCALE;
+}
+static double parc_hi(size_t k1) {
+    return k1 >= PARC_BUCKETS ? (double)INFINITY : (double)k1 / PARC_SCALE;
+}
+
+/* Pair values held at once: the pairs are visited once to count the same-class and the
+ * cross-class values per bucket, then once per range of buckets holding at most a third of
+ * the pairs, within these bounds (more only when one bucket alone holds more), the range's
+ * values placed bucket by bucket, each bucket sorted and merged. Each visit recomputes the
+ * correlations: at N = 10000 ranges of 16M values took 4.7-5.0 s, of 8M 7-8 s, of 32M
+ * 5.9-6.7 s (bench/README.md). */
+#define PARC_RANGE_MIN ((size_t)1 << 22)
+#define PARC_RANGE_MAX ((size_t)1 << 24)
+
+/* One visit of every pair i < j: the correlations in row blocks (rows [i0, i1) against rows
+ * [i0, N)). The first visit (count) counts the values per bucket, same-class in na and
+ * cross-class in nb; the others place the values in [lo, hi) at the cursors (bucket b: its
+ * same-class values from posa[b], its cross-class ones from posb[b]), counting na and nb down
+ * to 0. Counts fit 32 bits: N <= PARC_MAX_N. */
+typedef struct parc_visit {
+    const pl_mat *t;
+    const int *y;
+    pl_mat *g;          /* bs × N scratch */
+    size_t bs;
+    int count;          /* 1: the first visit */
+    uint32_t *na, *nb;  /* PARC_BUCKETS: values per bucket (left to place, after the first) */
+    double lo, hi;      /* later visits: the values of the range of buckets, lo <= v < hi */
+    uint32_t *posa, *posb;
+    double *buf;
+} parc_visit;
+
+static int parc_changed(pl_err *err) {
+    /* the same products as the first visit, unless BLAS is not deterministic */
+    return pl_err_set(err, PL_ENUMERIC, "parc: the sample correlations changed between two "
+                      "passes over the pairs");
+}
+
+static int parc_pairs(parc_visit *v, pl_err *err) {
+    size_t N = v->t->rows, k = v->t->cols;
+    const int *y = v->y;
+    int rc;
+    for (size_t i0 = 0; i0 < N; i0 += v->bs) {
+        size_t i1 = N - i0 < v->bs ? N : i0 + v->bs, nr = i1 - i0, nc = N - i0;
+        if ((rc = pl_check_interrupt(err))) return rc;
+        pl_mat ra = pl_mat_view(v->t, i0, 0, nr, k), rb = pl_mat_view(v->t, i0, 0, nc, k);
+        pl_mat gv = pl_mat_wrap(v->g->data, nr, nc);
+        if ((rc = pl_gemm(0, 1, 1.0, &ra, &rb, 0.0, &gv, err))) return rc;
+        for (size_t i = i0; i < i1; i++) {
+            const double *row = v->g->data + (i - i0) * nc; /* column j − i0 is row j */
+            for (size_t j = i + 1; j < N; j++) {
+                double c = row[j - i0];
+                c = c > 1.0 ? 1.0 : (c < -1.0 ? -1.0 : c);
+                double e = 1.0 - c;
+                if (v->count) {
+                    (y[i] == y[j] ? v->na : v->nb)[parc_bucket(e)]++;
+                } else if (e >= v->lo && e < v->hi) {
+                    size_t b = parc_bucket(e);
+                    int same = y[i] == y[j];
+                    uint32_t *left = same ? v->na : v->nb, *pos = same ? v->posa : v->posb;
+                    if (left[b] == 0) return parc_changed(err);
+                    left[b]--;
+                    v->buf[pos[b]++] = e;
+                }
+            }
+        }
+    }
+    return PL_OK;
+}
+
+static void parc_sort_small(double *a, size_t n) {
+    int depth = 0;
+    for (size_t m = n; m > 1; m >>= 1) depth += 2;
+    parc_sort(a, n, depth);
 }
 
 /* Copies the kept rows (and their labels) of each block. */
@@ -266,7 +340,8 @@ static int parc_score(pl_data *d, size_t k, double *out, pl_err *err) {
     int rc;
     pl_pca p;
     pl_mat t = {0}, g = {0};
-    double *a = NULL, *b = NULL;
+    double *buf = NULL;
+    uint32_t *na = NULL, *nb = NULL, *posa = NULL, *posb = NULL;
     size_t N = pl_data_rows(d), C = pl_data_classes(d);
     const size_t *cnt = pl_data_counts(d);
     const int *y = pl_data_y(d);
@@ -312,39 +387,62 @@ static int parc_score(pl_data *d, size_t k, double *out, pl_err *err) {
         rc = pl_err_set(err, PL_EINVAL, "parc: all %zu samples are in one class; needs two", N);
         goto cleanup;
     }
-    if (!(a = pl_alloc(ma ? ma : 1, sizeof(double), err)) ||
-        !(b = pl_alloc(mb, sizeof(double), err))) {
-        rc = pl_err_prefix(err, "parc: %zu sample pairs", M);
-        goto cleanup;
-    }
-    /* correlations in row blocks: rows [i0, i1) against rows [i0, N) */
     size_t bs = (4u << 20) / (N ? N : 1);
     if (bs < 16) bs = 16;
     if (bs > N) bs = N;
-    if ((rc = pl_mat_init(&g, bs, N, err))) goto cleanup;
-    size_t wa = 0, wb = 0;
-    for (size_t i0 = 0; i0 < N; i0 += bs) {
-        size_t i1 = N - i0 < bs ? N : i0 + bs, nr = i1 - i0, nc = N - i0;
-        if ((rc = pl_check_interrupt(err))) goto cleanup;
-        pl_mat ra = pl_mat_view(&t, i0, 0, nr, k), rb = pl_mat_view(&t, i0, 0, nc, k);
-        pl_mat gv = pl_mat_wrap(g.data, nr, nc);
-        if ((rc = pl_gemm(0, 1, 1.0, &ra, &rb, 0.0, &gv, err))) goto cleanup;
-        for (size_t i = i0; i < i1; i++) {
-            const double *row = g.data + (i - i0) * nc; /* column j − i0 is row j */
-            for (size_t j = i + 1; j < N; j++) {
-                double c = row[j - i0];
-                c = c > 1.0 ? 1.0 : (c < -1.0 ? -1.0 : c);
-                if (y[i] == y[j]) a[wa++] = 1.0 - c;
-                else b[wb++] = 1.0 - c;
+    if (!(na = pl_alloc(PARC_BUCKETS, sizeof *na, err)) ||
+        !(nb = pl_alloc(PARC_BUCKETS, sizeof *nb, err)) ||
+        !(posa = pl_alloc(PARC_BUCKETS, sizeof *posa, err)) ||
+        !(posb = pl_alloc(PARC_BUCKETS, sizeof *posb, err)) ||
+        (rc = pl_mat_init(&g, bs, N, err))) {
+        rc = pl_err_prefix(err, "parc: %zu sample pairs", M);
+        goto cleanup;
+    }
+    parc_visit v = {&t, y, &g, bs, 1, na, nb, 0.0, 0.0, posa, posb, NULL};
+    if ((rc = parc_pairs(&v, err))) goto cleanup;
+    /* ranges of buckets of at most `most` values (or one bucket) */
+    size_t most = M / 3, cap = 0;
+    most = most < PARC_RANGE_MIN ? PARC_RANGE_MIN : most > PARC_RANGE_MAX ? PARC_RANGE_MAX : most;
+    for (size_t k0 = 0, k1; k0 < PARC_BUCKETS; k0 = k1) {
+        size_t n = (size_t)na[k0] + nb[k0];
+        for (k1 = k0 + 1; k1 < PARC_BUCKETS && n + na[k1] + nb[k1] <= most; k1++)
+            n += (size_t)na[k1] + nb[k1];
+        if (n > cap) cap = n;
+    }
+    if (!(buf = parc_alloc(cap ? cap : 1, sizeof(double), err))) {
+        rc = pl_err_prefix(err, "parc: %zu sample pairs", M);
+        goto cleanup;
+    }
+    parc_ranks r = {0, 0, 0.0};
+    v.count = 0;
+    v.buf = buf;
+    for (size_t k0 = 0, k1; k0 < PARC_BUCKETS; k0 = k1) {
+        /* the range's layout in buf: per bucket, its same-class then its cross-class values */
+        size_t n = 0;
+        for (k1 = k0; k1 < PARC_BUCKETS; k1++) {
+            size_t m = (size_t)na[k1] + nb[k1];
+            if (k1 > k0 && n + m > most) break;
+            posa[k1] = (uint32_t)n;
+            posb[k1] = (uint32_t)(n + na[k1]);
+            n += m;
+        }
+        if (n == 0) continue;
+        v.lo = parc_lo(k0);
+        v.hi = parc_hi(k1);
+        if ((rc = parc_pairs(&v, err))) goto cleanup;
+        for (size_t b = k0, start = 0; b < k1; start = posb[b], b++) {
+            if (na[b] || nb[b]) {
+                rc = parc_changed(err);
+                goto cleanup;
             }
+            /* now posa[b] ends the same-class values and posb[b] the cross-class ones */
+            size_t ea = posa[b], eb = posb[b];
+            parc_sort_small(buf + start, ea - start);
+            parc_sort_small(buf + ea, eb - ea);
+            parc_merge(&r, buf + start, ea - start, buf + ea, eb - ea);
         }
     }
-    pl_mat_release(&g);
-    pl_mat_release(&t);
-    parc_sort_all(a, ma);
-    if ((rc = pl_check_interrupt(err))) goto cleanup;
-    parc_sort_all(b, mb);
-    double rho = parc_spearman(a, ma, b, mb);
+    double rho = parc_spearman(&r, ma, mb);
     *out = 100.0 * rho;
     if (!isfinite(*out))
         rc = pl_err_set(err, PL_ENUMERIC, "parc: the rank correlation is not finite (%g); are all "
@@ -353,8 +451,11 @@ cleanup:
     pl_pca_release(&p);
     pl_mat_release(&t);
     pl_mat_release(&g);
-    free(a);
-    free(b);
+    free(buf);
+    free(na);
+    free(nb);
+    free(posa);
+    free(posb);
     return rc;
 }
 

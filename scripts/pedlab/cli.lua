@@ -139,7 +139,7 @@ Scores one model's features for one task with one or more transferability metric
   --source-probs P    source-model probabilities N×Cs (LEEP)
   --source-labels S   source-model labels, N integers (NCE)
   --seed N            seed for randomised metrics (a whole number; default 0)
-  --threads N         BLAS threads (default: OpenBLAS's; also PEDLAB_THREADS)
+  --threads N         threads: BLAS and PED's pair loops (default: OpenBLAS's; also PEDLAB_THREADS)
   --json              print one JSON object {"SPEC": score, ...} (plus "ped": {...} with PED)
   --ref REF.npy       PED: reference features for rescaling (e.g. ImageNet features of the model)
   --no-ref            PED: no rescaling (the official PED always rescales; this is a variant)
@@ -291,7 +291,7 @@ ranking against fine-tuned accuracies: weighted tau, tau-b, Pearson, rel@1, regr
   --html F            write one self-contained HTML page: the tau table, per task the models
                       with scores, accuracies and ranks, the figures, settings and provenance
   --plot DIR          write SVG figures (rank-calibration scatter per task and metric)
-  --threads N         BLAS threads
+  --threads N         threads: BLAS and PED's pair loops
   --combiner F.lua    zoo-level metrics written in Lua: F returns {NAME = {parts = {...},
                       combine = function(parts, models) ... end}}; may repeat
   --quiet             print only the summary table

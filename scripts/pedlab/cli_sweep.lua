@@ -25,7 +25,7 @@ sweep ends. An interrupted or failed run leaves OUT as it was and its cells in O
   --measure M         column measure: weighted_tau (default), kendall_tau, pearson, spearman,
                       rel_at_1, regret_at_1, recall_at_1
   --seed N            seed for randomised metrics (a whole number; overrides the spec's)
-  --threads N         BLAS threads
+  --threads N         threads: BLAS and PED's pair loops
   --no-progress       no progress bar on stderr (also PEDLAB_PROGRESS=0)
   --quiet             no table, only the summary line
   --shard I/N         run only the cells whose index in the fixed cell order is I modulo N

@@ -55,7 +55,7 @@ local entries = {
     "true, or nil and what the core's range check expected" },
   { "pl.check_options", "pl.check_options(t, where, known)",
     "raise naming an unknown key of an options table" },
-  { "pl.set_threads", "pl.set_threads(n)", "BLAS threads (also PEDLAB_THREADS)" },
+  { "pl.set_threads", "pl.set_threads(n)", "threads for BLAS and PED's pair loops (also PEDLAB_THREADS)" },
   { "pl.get_threads", "pl.get_threads()", "BLAS threads in use" },
   { "pl.check_output", "pl.check_output(path, what)", "true, or raise if path may not be written" },
   { "pl.note_input", "pl.note_input(path)", "protect a file read by other means" },

@@ -1,4 +1,5 @@
 /* test_balls.c — the PED class-ball system against the official fixtures, plus edge cases. */
+#include <cblas.h>
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 
@@ -592,5 +593,144 @@ TEST(balls_bad_args) {
     ASSERT_OK(pl_source_from_mat(&m, "<ref2>", &ref, &err), &err);
     ASSERT_FAILS(pl_balls_init_ref(&b, d, ref, NULL, &err), &err, "columns");
     pl_source_release(ref);
+    pl_data_release(d);
+}
+
+/* ---------- threads ---------- */
+
+/* The official step as a plain loop over pairs i < j (the reference for the threaded,
+ * blocked one): move (C×D) of b's current centres under Hooke. */
+static void plain_step(const pl_balls *b, double dt, double *move) {
+    size_t C = b->C, D = b->D;
+    double half = 0.5 * (dt * dt), unit = 1.0 / sqrt((double)D);
+    memset(move, 0, C * D * sizeof *move);
+    for (size_t i = 0; i < C; i++)
+        for (size_t j = i + 1; j < C; j++) {
+            const double *ci = b->centre + i * D, *cj = b->centre + j * D;
+            double d = sqrt(pl_sqdist(ci, cj, D)), ov = b->radius[i] + b->radius[j] - d;
+            if (!(ov > 0)) continue;
+            double f = b->k * ov;
+            double si = fmin(half * (f / b->mass[i]), ov), sj = fmin(half * (f / b->mass[j]), ov);
+            double *mi = move + i * D, *mj = move + j * D;
+            for (size_t q = 0; q < D; q++) {
+                if (d > 0) {
+                    double t = ci[q] - cj[q];
+                    mi[q] += t * (si / d);
+                    mj[q] -= t * (sj / d);
+                } else {
+                    mi[q] += unit * si;
+                    mj[q] -= unit * sj;
+                }
+            }
+        }
+}
+
+/* C classes of 3 rows in D dimensions, random; classes 0 and 1 coincide (the same rows). */
+static int threads_data(size_t C, size_t D, pl_data **d, pl_err *err) {
+    size_t N = 3 * C;
+    double *x = malloc(N * D * sizeof *x);
+    int64_t *y = malloc(N * sizeof *y);
+    int rc = PL_ENOMEM;
+    if (x && y) {
+        uint64_t st = 15;
+        for (size_t i = 0; i < N; i++) {
+            y[i] = (int64_t)(i % C);
+            for (size_t j = 0; j < D; j++)
+                x[i * D + j] = y[i] == 1 ? x[(i - 1) * D + j] : tf_rand(&st) + 0.01 * (double)y[i];
+        }
+        rc = make_data(x, N, D, y, d, err);
+    }
+    free(x);
+    free(y);
+    return rc;
+}
+
+/* A simulation under `threads` threads (the BLAS setting, pedlab's one knob). */
+static void sim_threads(pl_data *d, int threads, const pl_law *law, pl_sim_result *r,
+                        double **centre) {
+    pl_err err = {0};
+    pl_balls b;
+    pl_balls_opts o = pl_balls_opts_default();
+    o.radius = 1.5;
+    pl_sim_opts so = pl_sim_opts_default();
+    so.dt = 0.5;
+    so.exit_ratio = 0;
+    so.max_steps = 3;
+    int before = openblas_get_num_threads();
+    openblas_set_num_threads(threads);
+    ASSERT(openblas_get_num_threads() == threads);
+    ASSERT_OK(pl_balls_init(&b, d, NULL, NULL, &o, &err), &err);
+    ASSERT_OK(pl_balls_simulate(&b, &so, law, r, &err), &err);
+    openblas_set_num_threads(before);
+    size_t n = b.C * b.D * sizeof(double);
+    *centre = malloc(n);
+    ASSERT(*centre);
+    memcpy(*centre, b.centre, n);
+    pl_balls_release(&b);
+}
+
+static void threads_same_bits(size_t C, size_t D) {
+    static const int counts[] = {1, 2, 3, 7};
+    pl_err err = {0};
+    pl_data *d = NULL;
+    ASSERT_OK(threads_data(C, D, &d, &err), &err);
+    pl_sim_result r0, r;
+    double *c0, *c;
+    double k = 1.0;
+    pl_law pair = {PL_LAW_PAIR, hooke_cb, NULL, &k};
+    sim_threads(d, 1, NULL, &r0, &c0);
+    ASSERT(r0.steps == 3 && r0.energy0 > 0);
+    for (int t = 0; t < 8; t++) {
+        /* Hooke, then the same law as a callback (called on one thread, same bits) */
+        sim_threads(d, counts[t % 4], t < 4 ? NULL : &pair, &r, &c);
+        ASSERT(r.steps == r0.steps && r.computed == r0.computed);
+        ASSERT(memcmp(&r.energy0, &r0.energy0, sizeof r.energy0) == 0);
+        ASSERT(memcmp(r.changes, r0.changes, (size_t)r.computed * sizeof(double)) == 0);
+        ASSERT(memcmp(r.energies, r0.energies, (size_t)r.computed * sizeof(double)) == 0);
+        ASSERT(memcmp(r.shift, r0.shift, C * D * sizeof(double)) == 0);
+        ASSERT(memcmp(r.total_shift, r0.total_shift, C * D * sizeof(double)) == 0);
+        ASSERT(memcmp(c, c0, C * D * sizeof(double)) == 0);
+        pl_sim_result_release(&r);
+        free(c);
+    }
+    pl_sim_result_release(&r0);
+    free(c0);
+    pl_data_release(d);
+}
+
+/* Enough pairs that the pair loops run on threads (2²² element operations and more: 9 blocks
+ * of rows for up to 7 threads), and fewer classes than threads. */
+TEST(balls_threads_same_bits) {
+    threads_same_bits(140, 512);
+    threads_same_bits(3, 5);
+}
+
+/* The blocked, threaded step has the bits of the plain pair loop (every row's terms in
+ * partner order), coincident centres included. */
+TEST(balls_threads_plain_loop) {
+    size_t C = 140, D = 512;
+    pl_err err = {0};
+    pl_data *d = NULL;
+    ASSERT_OK(threads_data(C, D, &d, &err), &err);
+    pl_balls b;
+    pl_balls_opts o = pl_balls_opts_default();
+    o.radius = 1.5;
+    ASSERT_OK(pl_balls_init(&b, d, NULL, NULL, &o, &err), &err);
+    double *move = malloc(C * D * sizeof *move);
+    ASSERT(move);
+    /* classes 0 and 1 coincide */
+    ASSERT(memcmp(b.centre, b.centre + D, D * sizeof(double)) == 0);
+    int before = openblas_get_num_threads();
+    for (int t = 1; t <= 3; t += 2) {
+        openblas_set_num_threads(t);
+        pl_balls_reset(&b);
+        plain_step(&b, 0.3, move);
+        double ch;
+        ASSERT_OK(pl_balls_step(&b, 0.3, NULL, &ch, &err), &err);
+        ASSERT(memcmp(b.shift, move, C * D * sizeof *move) == 0);
+    }
+    openblas_set_num_threads(before);
+    free(move);
+    pl_balls_release(&b);
     pl_data_release(d);
 }

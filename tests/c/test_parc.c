@@ -2,13 +2,15 @@
  *
  * PARC: PCA to `dims` components (sklearn 1.2 signs), standardise, 1 − corrcoef between samples,
  * Spearman against the same/different-class label RDM, ×100. Cost O(N·D² + D³) for the PCA,
- * O(N²·k) for the correlations, O(N² log N) time and 4·N² bytes for the ranking; N > 15000 is
- * subsampled per class. Degenerate: one-sample class, constant column, N < D and C = 2 are
- * finite; dims > min(N, D) and a single class are errors. */
+ * O(N²·k) for the correlations per visit of the pairs, O(N² log N) time and bounded memory for
+ * the ranking (range by range); N > 15000 is subsampled per class. Degenerate: one-sample
+ * class, constant column, N < D and C = 2 are finite; dims > min(N, D) and a single class are
+ * errors. */
 #include <stdlib.h>
 
 #include "../../core/data.h"
 #include "../../core/metrics/metric.h"
+#include "../../core/pca.h"
 #include "test.h"
 
 /* an in-memory dataset from a row-major array */
@@ -120,4 +122,99 @@ TEST(parc_small_exact) {
     ASSERT_OK(parc_run(d, "3", &s, &err), &err);
     pl_data_release(d);
     ASSERT_NEAR(s, 69.29348671835831, 1e-12);
+}
+
+/* ---- more pairs than one range holds ---- */
+
+typedef struct {
+    double v;
+    int cross;
+} parc_pair;
+
+static int parc_pair_cmp(const void *a, const void *b) {
+    double x = ((const parc_pair *)a)->v, z = ((const parc_pair *)b)->v;
+    return (x > z) - (x < z);
+}
+
+/* The textbook computation: PCA scores standardised as PARC does, every pair value kept,
+ * sorted, average ranks of tied groups, Pearson correlation of the ranks with "cross-class". */
+static double parc_textbook(pl_data *d, size_t k, pl_err *err) {
+    pl_pca p;
+    pl_mat t = {0};
+    memset(&p, 0, sizeof p);
+    size_t N = pl_data_rows(d);
+    const int *y = pl_data_y(d);
+    if (pl_pca_fit(d, k, &p, err) || pl_pca_transform(&p, d, 1, &t, err)) return NAN;
+    for (size_t j = 0; j < k; j++) {
+        double m = 0, v = 0;
+        for (size_t i = 0; i < N; i++) m += PL_AT(&t, i, j);
+        m /= (double)N;
+        for (size_t i = 0; i < N; i++) v += (PL_AT(&t, i, j) - m) * (PL_AT(&t, i, j) - m);
+        double sd = sqrt(v / (double)N);
+        for (size_t i = 0; i < N; i++) PL_AT(&t, i, j) = (PL_AT(&t, i, j) - m) / sd;
+    }
+    for (size_t i = 0; i < N; i++) {
+        double m = 0, s = 0;
+        for (size_t j = 0; j < k; j++) m += PL_AT(&t, i, j);
+        m /= (double)k;
+        for (size_t j = 0; j < k; j++) s += (PL_AT(&t, i, j) - m) * (PL_AT(&t, i, j) - m);
+        for (size_t j = 0; j < k; j++) PL_AT(&t, i, j) = (PL_AT(&t, i, j) - m) / sqrt(s);
+    }
+    size_t M = N * (N - 1) / 2, w = 0;
+    parc_pair *v = malloc(M * sizeof *v);
+    if (!v) return NAN;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = i + 1; j < N; j++) {
+            double c = 0;
+            for (size_t q = 0; q < k; q++) c += PL_AT(&t, i, q) * PL_AT(&t, j, q);
+            v[w].v = 1.0 - (c > 1 ? 1 : c < -1 ? -1 : c);
+            v[w++].cross = y[i] != y[j];
+        }
+    qsort(v, M, sizeof *v, parc_pair_cmp);
+    double sr = 0, sx = 0, srr = 0, srx = 0;
+    for (size_t a = 0; a < M;) {
+        size_t b = a;
+        while (b < M && v[b].v == v[a].v) b++;
+        double rank = 0.5 * ((double)a + 1 + (double)b);   /* average of a+1 .. b */
+        for (size_t i = a; i < b; i++) {
+            sr += rank;
+            srr += rank * rank;
+            sx += v[i].cross;
+            srx += rank * v[i].cross;
+        }
+        a = b;
+    }
+    double n = (double)M;
+    double cov = srx - sr * sx / n, vr = srr - sr * sr / n, vx = sx - sx * sx / n;
+    free(v);
+    pl_mat_release(&t);
+    pl_pca_release(&p);
+    return 100.0 * cov / sqrt(vr * vx);
+}
+
+/* 4300 samples: 9.2M pair values, more than one range holds (8M), so the pairs are visited
+ * three times; a quarter of the samples repeat others (exact ties). */
+TEST(parc_ranges_textbook) {
+    pl_err err;
+    enum { N = 4300, D = 40, C = 20 };
+    double *x = malloc((size_t)N * D * sizeof *x), s;
+    int64_t *y = malloc(N * sizeof *y);
+    ASSERT(x && y);
+    uint64_t st = 7;
+    for (int i = 0; i < N; i++) {
+        y[i] = i % C;
+        for (int j = 0; j < D; j++)
+            x[i * D + j] = i % 4 == 3 ? x[(i - 3) * D + j]
+                                      : tf_rand(&st) + 0.3 * (double)(y[i] == j % C);
+    }
+    pl_data *d = parc_arr(x, y, N, D, &err);
+    if (!d) TF_FAIL("%s", err.msg);
+    ASSERT_OK(parc_run(d, "16", &s, &err), &err);
+    double want = parc_textbook(d, 16, &err);
+    if (tf_verbose()) printf("  parc %.17g textbook %.17g\n", s, want);
+    ASSERT(isfinite(want));
+    ASSERT_NEAR(s, want, 1e-9);
+    pl_data_release(d);
+    free(x);
+    free(y);
 }
