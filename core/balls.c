@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 pl_balls_opts pl_balls_opts_default(void) {
     pl_balls_opts o;
@@ -50,26 +49,6 @@ int pl_sim_opts_check(const pl_sim_opts *o, pl_err *err) {
     if ((rc = check_setting("dt", o->dt, err)) < 0) return rc;
     if ((rc = check_setting("exit_ratio", o->exit_ratio, err)) < 0) return rc;
     return check_setting("max_steps", o->max_steps, err);
-}
-
-/* ---------- large arrays ---------- */
-
-#define HUGE_PAGE ((uintptr_t)2 << 20)
-
-/* pl_alloc, plus the advice to back the array with 2 MB pages where the kernel takes it
- * (transparent huge pages in "madvise" mode): every fresh 4 KB page costs a fault on first
- * touch, and a C×D array at C = 1000, D = 2048 spans 4096 of them. Large zeroed blocks come
- * fresh from mmap, untouched, so the advice applies to all of their aligned interior. */
-static void *alloc_big(size_t n, size_t size, pl_err *err) {
-    void *p = pl_alloc(n, size, err);
-#ifdef MADV_HUGEPAGE
-    if (p && n * size >= 2 * HUGE_PAGE) {
-        uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-        uintptr_t e = ((uintptr_t)p + n * size) & ~(HUGE_PAGE - 1);
-        if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
-    }
-#endif
-    return p;
 }
 
 /* ---------- reference statistics ---------- */
@@ -198,15 +177,15 @@ int pl_balls_init(pl_balls *b, pl_data *d, const double *ref_mean, const double 
     b->k = o->k;
     b->offset = pl_alloc(D, sizeof(double), err);
     b->scale = pl_alloc(D, sizeof(double), err);
-    b->centre0 = alloc_big(cd, sizeof(double), err);
-    b->centre = alloc_big(cd, sizeof(double), err);
-    b->shift = alloc_big(cd, sizeof(double), err);
+    b->centre0 = pl_alloc_big(cd, sizeof(double), err);
+    b->centre = pl_alloc_big(cd, sizeof(double), err);
+    b->shift = pl_alloc_big(cd, sizeof(double), err);
     b->radius = pl_alloc(C, sizeof(double), err);
     b->mass = pl_alloc(C, sizeof(double), err);
     b->count = pl_alloc(C, sizeof(double), err);
     b->ids = pl_alloc(C, sizeof(int64_t), err);
-    b->work = alloc_big(cd, sizeof(double), err);
-    b->work2 = alloc_big(cd, sizeof(double), err);
+    b->work = pl_alloc_big(cd, sizeof(double), err);
+    b->work2 = pl_alloc_big(cd, sizeof(double), err);
     if (!b->offset || !b->scale || !b->centre0 || !b->centre || !b->shift || !b->radius ||
         !b->mass || !b->count || !b->ids || !b->work || !b->work2) {
         rc = pl_err_prefix(err, "ped: ball system of %zu classes × %zu dimensions", C, D);
@@ -683,7 +662,7 @@ int pl_balls_step(pl_balls *b, double dt, const pl_law *law, double *change, pl_
     int rc = pl_check_interrupt(err);
     if (rc < 0) return rc;
     if (!(law && law->kind == PL_LAW_SYSTEM)) {
-        if (!(dist = alloc_big(b->C * b->C, sizeof *dist, err)))
+        if (!(dist = pl_alloc_big(b->C * b->C, sizeof *dist, err)))
             return pl_err_prefix(err, "ped: pair distances of %zu classes", b->C);
         pair_distances(b->C, b->D, b->centre, dist);
     }
@@ -721,21 +700,21 @@ int pl_balls_simulate(pl_balls *b, const pl_sim_opts *o, const pl_law *law,
     size_t steps0 = b->steps;
     r->C = C;
     r->D = D;
-    r->shift = alloc_big(cd, sizeof(double), err);
-    r->total_shift = alloc_big(cd, sizeof(double), err);
+    r->shift = pl_alloc_big(cd, sizeof(double), err);
+    r->total_shift = pl_alloc_big(cd, sizeof(double), err);
     r->changes = pl_alloc(slots, sizeof(double), err);
     r->energies = pl_alloc(slots, sizeof(double), err);
     /* a fresh system (no step yet: centres = initial centres, shift 0) is restored from
      * centre0; any other is saved first */
     int fresh = steps0 == 0;
     if (!fresh) {
-        save_centre = alloc_big(cd, sizeof(double), err);
-        save_shift = alloc_big(cd, sizeof(double), err);
+        save_centre = pl_alloc_big(cd, sizeof(double), err);
+        save_shift = pl_alloc_big(cd, sizeof(double), err);
     }
     /* pair distances of the current and of the proposed state: the proposed state's, computed
      * for its energy, are the next step's current ones (commit adds the same move, same bits) */
-    dcur = alloc_big(C * C, sizeof(double), err);
-    dnext = alloc_big(C * C, sizeof(double), err);
+    dcur = pl_alloc_big(C * C, sizeof(double), err);
+    dnext = pl_alloc_big(C * C, sizeof(double), err);
     if (!r->shift || !r->total_shift || !r->changes || !r->energies ||
         (!fresh && (!save_centre || !save_shift)) || !dcur || !dnext) {
         rc = pl_err_prefix(err, "ped: simulation of %zu classes × %zu dimensions", C, D);

@@ -44,7 +44,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "../linalg.h"
 #include "../pca.h"
@@ -117,21 +116,6 @@ static void parc_sort(double *a, size_t n, int depth) {
         }
         a[j] = v;
     }
-}
-
-/* Large arrays: pl_alloc, advised to 2 MB pages where the kernel takes them (a fresh 4 KB
- * page costs a fault on first touch; large zeroed blocks come fresh from mmap). */
-static void *parc_alloc(size_t n, size_t size, pl_err *err) {
-    void *p = pl_alloc(n, size, err);
-#ifdef MADV_HUGEPAGE
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    if (p && n * size >= 2 * huge) {
-        uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-        uintptr_t hi = ((uintptr_t)p + n * size) & ~(huge - 1);
-        if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-    }
-#endif
-    return p;
 }
 
 /* ---- the rank sum, range by range ----
@@ -409,7 +393,7 @@ static int parc_score(pl_data *d, size_t k, double *out, pl_err *err) {
             n += (size_t)na[k1] + nb[k1];
         if (n > cap) cap = n;
     }
-    if (!(buf = parc_alloc(cap ? cap : 1, sizeof(double), err))) {
+    if (!(buf = pl_alloc_big(cap ? cap : 1, sizeof(double), err))) {
         rc = pl_err_prefix(err, "parc: %zu sample pairs", M);
         goto cleanup;
     }

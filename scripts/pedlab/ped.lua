@@ -84,17 +84,8 @@ end
 
 -- Load a FILE.lua force law; its top-level code runs under a time limit.
 local function load_law_file(path)
-  local text, err0 = core.read_file(path)
-  if not text then error("force law " .. path .. ": " .. tostring(err0), 0) end
-  local chunk, err = load(text, "@" .. path, "t")
-  if not chunk then error("force law " .. path .. ": " .. err, 0) end
-  local deadline = os.clock() + 10
-  debug.sethook(function()
-    if os.clock() > deadline then error("its top-level code ran for more than 10 s", 2) end
-  end, "", 10000)
-  local ok, law = pcall(chunk)
-  debug.sethook()
-  if not ok then error("force law " .. path .. ": " .. tostring(law), 0) end
+  local ok, law, text = util.run_file(path)
+  if not ok then error("force law " .. path .. ": " .. law, 0) end
   if type(law) ~= "function" and type(law) ~= "table" then
     error("force law " .. path .. ": the file must return a function(d, ri, rj, p) or {pair = f} or "
           .. "{system = f}; it returned " .. type(law), 0)

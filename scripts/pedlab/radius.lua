@@ -181,17 +181,8 @@ end
 
 -- Load a FILE.lua rule; its top-level code runs under a time limit.
 local function load_file(path, where)
-  local text, err0 = core.read_file(path)
-  if not text then bad(where, path, tostring(err0)) end
-  local chunk, err = load(text, "@" .. path, "t")
-  if not chunk then bad(where, path, err) end
-  local deadline = os.clock() + 10
-  debug.sethook(function()
-    if os.clock() > deadline then error("its top-level code ran for more than 10 s", 2) end
-  end, "", 10000)
-  local ok, v = pcall(chunk)
-  debug.sethook()
-  if not ok then bad(where, path, tostring(v)) end
+  local ok, v, text = util.run_file(path)
+  if not ok then bad(where, path, v) end
   return v, text
 end
 

@@ -178,4 +178,22 @@ function M.sorted_keys(t)
   return ks
 end
 
+-- Run a Lua file's top-level code (a force law, a radius rule) under a 10 s limit. Returns
+-- true, its value (nil when it returns nothing) and the file's text, or false and the reason
+-- (unreadable, not Lua, raised, too slow).
+function M.run_file(path)
+  local text, err0 = require("pedlab.core").read_file(path)
+  if not text then return false, tostring(err0) end
+  local chunk, err = load(text, "@" .. path, "t")
+  if not chunk then return false, err end
+  local deadline = os.clock() + 10
+  debug.sethook(function()
+    if os.clock() > deadline then error("its top-level code ran for more than 10 s", 2) end
+  end, "", 10000)
+  local ok, v = pcall(chunk)
+  debug.sethook()
+  if not ok then return false, tostring(v) end
+  return true, v, text
+end
+
 return M
