@@ -24,7 +24,7 @@ mkdir -p "$B/obj" "$B/bin"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 CFLAGS="-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -D_GNU_SOURCE $SAN"
 INC="-I$ROOT/core -I/usr/include/lua5.4 -I/usr/include/cjson -I/usr/include/x86_64-linux-gnu"
-LIBS="-lopenblas -llapacke -lcjson -lcsv -lz -lm"
+LIBS="-lopenblas -llapacke -lcjson -lcsv -lz -lm -pthread"
 
 # ---- build: core and bindings objects once (instrumented for coverage), one binary per harness
 build() {
