@@ -84,6 +84,11 @@ else
   grep -q "rank 2: mine: refusing on purpose" fail.err && ok "-n 3: the failing rank's message" ||
     bad "-n 3 failure message: $(cat fail.err)"
   [ ! -e fail.jsonl ] && ok "-n 3: no results file after a failed run" || bad "-n 3: failed run wrote OUT"
+  # mpirun may return while an aborted rank is still ending: let the journal settle first
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    a=$(wc -c <fail.jsonl.part 2>/dev/null || echo 0); sleep 0.5
+    [ "$a" = "$(wc -c <fail.jsonl.part 2>/dev/null || echo 0)" ] && break
+  done
   kept=$(cat fail.jsonl.part 2>/dev/null | wc -l)
   run 2 "$PEDLAB" sweep spec.lua --out fail.jsonl --resume --quiet >fail2.txt 2>&1 ||
     bad "resume after failure: $(cat fail2.txt)"
