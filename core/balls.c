@@ -2,10 +2,7 @@
 #include "balls.h"
 #include "ped.h"
 
-#include <cblas.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,58 +298,8 @@ static double dist_between(const double *a, const double *b, size_t D) {
  * The pair loops run over blocks of PAIR_TILE rows; the blocks are fixed by C, not by the
  * thread count. A block's results (the distances of its rows' pairs, its rows' moves) are
  * written by the one thread that takes it, in the plain loop's order, and nothing is summed
- * across blocks: results have the same bits for any number of threads. The threads are
- * pedlab's one setting, OpenBLAS's (--threads, PEDLAB_THREADS, pl.set_threads); they are
- * started per pass (a pass is long when it is worth splitting) and joined before it returns. */
+ * across blocks: results have the same bits for any number of threads (pl_par_run). */
 #define PAIR_TILE 16
-#define PAR_MAX_THREADS 64
-/* Element operations below which a pass stays on the calling thread (about 1 ms of work):
- * starting and joining a thread takes some 30 µs on an idle machine, but a thread started on
- * a busy one may wait a time slice (milliseconds) before it runs. */
-#define PAR_MIN_WORK ((size_t)1 << 22)
-
-typedef struct par_job {
-    void (*fn)(const void *ctx, size_t block);
-    const void *ctx;
-    size_t nblocks;
-    atomic_size_t next;
-} par_job;
-
-static void *par_worker(void *arg) {
-    par_job *p = arg;
-    size_t k;
-    /* an interruption stops handing out blocks; the caller polls pl_check_interrupt after */
-    while (!pl_interrupted && (k = atomic_fetch_add(&p->next, 1)) < p->nblocks)
-        p->fn(p->ctx, k);
-    return NULL;
-}
-
-static int pair_threads(void) {
-    int n = openblas_get_num_threads();
-    return n < 1 ? 1 : n > PAR_MAX_THREADS ? PAR_MAX_THREADS : n;
-}
-
-/* fn(ctx, k) for k = 0 .. nblocks−1, over the threads; work (element operations) decides
- * whether threads are worth starting. A thread that cannot be started leaves its share to
- * the others (same results). */
-static void par_run(void (*fn)(const void *, size_t), const void *ctx, size_t nblocks,
-                    size_t work) {
-    par_job p;
-    p.fn = fn;
-    p.ctx = ctx;
-    p.nblocks = nblocks;
-    atomic_init(&p.next, 0);
-    size_t nt = work < PAR_MIN_WORK ? 1 : (size_t)pair_threads();
-    if (nt > nblocks) nt = nblocks;
-    pthread_t tid[PAR_MAX_THREADS];
-    size_t started = 0;
-    for (size_t t = 1; t < nt; t++) {
-        if (pthread_create(&tid[started], NULL, par_worker, &p) != 0) break;
-        started++;
-    }
-    par_worker(&p);
-    for (size_t t = 0; t < started; t++) pthread_join(tid[t], NULL);
-}
 
 static size_t pair_blocks(size_t C) { return (C + PAIR_TILE - 1) / PAIR_TILE; }
 
@@ -418,7 +365,7 @@ static void dist_block(const void *vctx, size_t k) {
 /* Every pair distance of centres into dist (C×C, upper triangle). */
 static void pair_distances(size_t C, size_t D, const double *centres, double *dist) {
     dist_ctx x = {C, D, centres, dist};
-    par_run(dist_block, &x, pair_blocks(C), C * C / 2 * D);
+    pl_par_run(dist_block, &x, pair_blocks(C), C * C / 2 * D);
 }
 
 /* Spring energy of the given centres; when dist is given (C×C), the pair distances are
@@ -590,7 +537,7 @@ static int propose_pairs(const pl_balls *b, double dt, const pl_law *law, double
     int pair = law && law->kind == PL_LAW_PAIR, rc;
     if (pair && (rc = pair_magnitudes(b, law, dist, err)) < 0) return rc;
     move_ctx x = {b, dist, !pair, 0.5 * (dt * dt), 1.0 / sqrt((double)D), move};
-    par_run(move_block, &x, pair_blocks(C), C * C * D);
+    pl_par_run(move_block, &x, pair_blocks(C), C * C * D);
     /* Long passes for large C: stay interruptible inside a step. */
     return pl_check_interrupt(err);
 }

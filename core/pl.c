@@ -1,7 +1,10 @@
-/* pl.c — status codes, error messages, checked allocation, interruption. */
+/* pl.c — status codes, error messages, checked allocation, interruption, threads. */
 #include "pl.h"
 
+#include <cblas.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,4 +89,53 @@ void *pl_alloc_big(size_t count, size_t size, pl_err *err) {
     }
 #endif
     return p;
+}
+
+/* ---------- threads ----------
+ * pedlab's one thread setting is OpenBLAS's (--threads, PEDLAB_THREADS, pl.set_threads). The
+ * threads are started per pass (a pass is long when it is worth splitting) and joined before it
+ * returns. */
+#define PAR_MAX_THREADS 64
+/* Element operations below which a pass stays on the calling thread (about 1 ms of work):
+ * starting and joining a thread takes some 30 µs on an idle machine, but a thread started on
+ * a busy one may wait a time slice (milliseconds) before it runs. */
+#define PAR_MIN_WORK ((size_t)1 << 22)
+
+typedef struct par_job {
+    void (*fn)(const void *ctx, size_t block);
+    const void *ctx;
+    size_t nblocks;
+    atomic_size_t next;
+} par_job;
+
+static void *par_worker(void *arg) {
+    par_job *p = arg;
+    size_t k;
+    /* an interruption stops handing out blocks; the caller polls pl_check_interrupt after */
+    while (!pl_interrupted && (k = atomic_fetch_add(&p->next, 1)) < p->nblocks)
+        p->fn(p->ctx, k);
+    return NULL;
+}
+
+static size_t par_threads(void) {
+    int n = openblas_get_num_threads();
+    return n < 1 ? 1 : n > PAR_MAX_THREADS ? PAR_MAX_THREADS : (size_t)n;
+}
+
+void pl_par_run(void (*fn)(const void *, size_t), const void *ctx, size_t nblocks, size_t work) {
+    par_job p;
+    p.fn = fn;
+    p.ctx = ctx;
+    p.nblocks = nblocks;
+    atomic_init(&p.next, 0);
+    size_t nt = work < PAR_MIN_WORK ? 1 : par_threads();
+    if (nt > nblocks) nt = nblocks;
+    pthread_t tid[PAR_MAX_THREADS];
+    size_t started = 0;
+    for (size_t t = 1; t < nt; t++) {
+        if (pthread_create(&tid[started], NULL, par_worker, &p) != 0) break;
+        started++;
+    }
+    par_worker(&p);
+    for (size_t t = 0; t < started; t++) pthread_join(tid[t], NULL);
 }

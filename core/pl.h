@@ -75,4 +75,12 @@ void *pl_alloc(size_t count, size_t size, pl_err *err);      /* zeroed */
 void *pl_alloc_big(size_t count, size_t size, pl_err *err);
 int pl_mul_overflows(size_t a, size_t b, size_t *out);       /* 1 when a*b overflows */
 
+/* fn(ctx, k) for k = 0 .. nblocks−1 over pedlab's threads (OpenBLAS's thread count); work, in
+ * element operations, decides whether threads are worth starting. Each block is run by one
+ * thread: a caller whose blocks write disjoint results, summed in a fixed order afterwards, gets
+ * the same bits for any thread count. A thread that cannot be started leaves its share to the
+ * others; an interruption stops handing out blocks (poll pl_check_interrupt after). */
+void pl_par_run(void (*fn)(const void *ctx, size_t block), const void *ctx, size_t nblocks,
+                size_t work);
+
 #endif

@@ -3,7 +3,9 @@
  * Fixture values are the official mgholamikn/ETran code's (tests/fixtures/README.md, "v2");
  * "nan" (an empty energy tail, N < 200) must be the error naming etran_energy and N >= 200.
  * Set PL_TEST_VERBOSE=1 to print the relative error of every fixture value. */
+#include <cblas.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../../core/data.h"
 #include "../../core/metrics/metric.h"
@@ -107,6 +109,61 @@ TEST(etran_energy_tail) {
         pl_mat_release(&x);
         pl_data_release(d);
     }
+}
+
+/* The exponentials skipped by the two bounds (the row's max; Jensen's mean + log D) never
+ * change the result: on rows built so that the Jensen bound decides (rows at the bound, rows
+ * just above it, ties), the score equals the k lowest of
+ * every row's energy by hand, and has the same bits at 1 and 2 threads (rows split over threads
+ * in blocks large enough to start them). */
+TEST(etran_energy_bounds) {
+    const size_t N = 4000, D = 512;
+    double *x = malloc(N * D * sizeof *x);
+    int64_t *y = malloc(N * sizeof *y);
+    ASSERT(x && y);
+    uint64_t s = 42;
+    for (size_t i = 0; i < N; i++) {
+        y[i] = (int64_t)(i % 3);
+        if (i % 2) {
+            /* constant rows: energy = Jensen's bound = c + log D exactly, c on a grid of 1e-6
+             * (ties across rows): the tail is made of them, and a bound trusted 1e-6 too far
+             * would drop some of its rows */
+            double c = 1e-6 * (double)((i * 37) % 101);
+            for (size_t j = 0; j < D; j++) x[i * D + j] = c;
+            continue;
+        }
+        /* spread rows: mean on a grid, energy above Jensen's bound by about spread²/6 */
+        double mean = 0.0005 * (double)((i * 31) % 17), spread = 0.05 * (double)(1 + (i * 7919) % 13);
+        for (size_t j = 0; j < D; j += 2) {
+            s = s * 6364136223846793005u + 1442695040888963407u;
+            double u = (double)(s >> 11) * 0x1p-53 * spread;
+            x[i * D + j] = mean + u;
+            if (j + 1 < D) x[i * D + j + 1] = mean - u;
+        }
+        if (i % 4 == 0) memcpy(x + i * D, x + (i / 2) * D, D * sizeof *x); /* repeated rows */
+    }
+    pl_mat m = pl_mat_wrap(x, N, D);
+    double *e = row_energies(&m);
+    ASSERT(e != NULL);
+    pl_source *src = NULL;
+    pl_data *d = NULL;
+    pl_err err;
+    ASSERT_OK(pl_source_from_mat(&m, "<bounds>", &src, &err), &err);
+    ASSERT_OK(pl_data_new(src, y, N, "<labels>", &d, &err), &err);
+    pl_source_release(src);
+    int before = openblas_get_num_threads();
+    double v[2];
+    for (int t = 1; t <= 2; t++) {
+        openblas_set_num_threads(t);
+        ASSERT_OK(pl_etran_energy(d, NULL, &v[t - 1], &err), &err);
+    }
+    openblas_set_num_threads(before);
+    ASSERT(memcmp(&v[0], &v[1], sizeof v[0]) == 0);
+    ASSERT_REL(v[0], mean_lowest(e, 5 * N / 1000), 1e-13);
+    free(e);
+    pl_data_release(d);
+    free(x);
+    free(y);
 }
 
 /* A PED-moved dataset (rows read as x + Δ[y]) scores as the same features moved by hand. */
