@@ -529,10 +529,13 @@ end
 
 -- Under mpirun -n K: rank 0 hands out cells and collects their result lines; the other ranks
 -- compute what they are given and end when told. Messages are strings: a cell's index, "i\nLINE"
--- back, an error's message. Each worker holds up to DEPTH cells, so it never waits for rank 0,
--- which computes cells too between serving messages.
+-- back, an error's message. Rank 0 computes cells too, and serves messages only between its
+-- own cells: before each it tops every worker up with enough queued work to outlast it (cells
+-- of one task cost about the same; the last measured cpu_s of a task's cell is its estimate),
+-- so no worker waits for rank 0, and at the end no worker holds more than that.
 local CELL, STOP, RESULT, FAIL, BYE = 1, 2, 3, 4, 5
-local DEPTH = 3
+local DEPTH = 2        -- cells a worker holds at least (one computing, one waiting)
+local MAX_DEPTH = 64   -- and at most
 
 -- A worker rank: compute the cells rank 0 sends until told to stop, then end the process.
 -- After an error it reports the message once and ignores further cells.
@@ -575,8 +578,11 @@ function M.master(cells, todo, worker, finish)
     end
     table.insert(queue[t], i)
   end
-  local holds, outstanding = {}, {}
-  for r = 1, n - 1 do outstanding[r] = 0 end
+  local holds, outstanding = {}, {}   -- outstanding[r]: cell index → its estimated seconds
+  local queued, count = {}, {}         -- per worker: estimated seconds and number outstanding
+  for r = 1, n - 1 do outstanding[r], queued[r], count[r] = {}, 0, 0 end
+  local est = {}                       -- task → the last measured seconds of one of its cells
+  local function cost(i) return est[cells[i].task] or 1 end
   local function left(t) return #queue[t] - queue[t].head + 1 end
   local function next_for(r)
     local t = holds[r]
@@ -600,40 +606,54 @@ function M.master(cells, todo, worker, finish)
   local failure
   local function give(r)
     local i = next_for(r)
-    if i then
-      mpi.send(r, CELL, tostring(i))
-      outstanding[r] = outstanding[r] + 1
+    if not i then return false end
+    mpi.send(r, CELL, tostring(i))
+    local c = cost(i)
+    outstanding[r][i], queued[r], count[r] = c, queued[r] + c, count[r] + 1
+    return true
+  end
+  -- r holds at least DEPTH cells and, while rank 0 computes a cell of `seconds`, work for longer
+  local function top_up(r, seconds)
+    while count[r] < MAX_DEPTH and (count[r] < DEPTH or queued[r] < 1.5 * seconds) do
+      if not give(r) then return end
     end
   end
   local function handle(src, tag, msg)
     if tag == RESULT then
-      outstanding[src] = outstanding[src] - 1
       local i, line = msg:match("^(%d+)\n(.*)$")
-      finish(math.tointeger(tonumber(i)), line)
-      if not failure then give(src) end
+      i = math.tointeger(tonumber(i))
+      local c = outstanding[src][i]
+      if c then
+        outstanding[src][i], queued[src], count[src] = nil, queued[src] - c, count[src] - 1
+      end
+      local s = tonumber(line:match('"cpu_s":([-+%d.eE]+)'))
+      if s then est[cells[i].task] = s end
+      finish(i, line)
+      if not failure then top_up(src, 0) end
     elseif tag == FAIL then
-      outstanding[src] = 0
+      outstanding[src], queued[src], count[src] = {}, 0, 0
       failure = failure or string.format("rank %d: %s", src, msg)
     end
   end
   local ok, err = pcall(function()
-    for _ = 1, DEPTH do
-      for r = 1, n - 1 do give(r) end
-    end
+    for r = 1, n - 1 do top_up(r, 0) end
     while not failure do
       while mpi.probe() do handle(mpi.recv()) end
       if failure then break end
       local i = next_for(0)
       if i then
+        for r = 1, n - 1 do top_up(r, cost(i)) end
         local good, line = pcall(worker.compute, i)
         if not good then
           failure = line
           break
         end
+        local s = tonumber(line:match('"cpu_s":([-+%d.eE]+)'))
+        if s then est[cells[i].task] = s end
         finish(i, line)
       else
         local busy = false
-        for r = 1, n - 1 do busy = busy or outstanding[r] > 0 end
+        for r = 1, n - 1 do busy = busy or count[r] > 0 end
         if not busy then break end
         handle(mpi.recv())
       end
