@@ -42,6 +42,7 @@ enum { TAG_SUM = 32000, TAG_SHARE = 32001, TAG_END = 32002 };
 
 #ifdef PL_MPI
 static int started = 0; /* MPI_Init succeeded in this process */
+#endif
 
 static int launched_by_mpi(void) {
     static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE",
@@ -50,9 +51,29 @@ static int launched_by_mpi(void) {
         if (getenv(vars[i])) return 1;
     return 0;
 }
+
+/* srun -n K with K > 1 but no MPI interface (srun --mpi=none, a cluster whose MpiDefault is
+ * none) starts K copies that each see one rank: each would run the whole job alone, write the
+ * same outputs and print the same scores, K times. That is refused. */
+static int lone_copy_of_many(void) {
+    const char *n = getenv("SLURM_STEP_NUM_TASKS");
+    if (!n || launched_by_mpi()) return 0;
+    long k = strtol(n, NULL, 10);
+    if (k <= 1) return 0;
+#ifdef PL_MPI
+    fprintf(stderr, "pedlab: srun started %ld tasks without an MPI interface (srun --mpi=none?): "
+            "each would run the whole job alone; use srun --mpi=pmix (docs/cluster.md), or "
+            "srun -n 1\n", k);
+#else
+    fprintf(stderr, "pedlab: srun started %ld tasks, and this pedlab was built without MPI: each "
+            "would run the whole job alone; use srun -n 1, or --shard I/N in a job array "
+            "(docs/cluster.md)\n", k);
 #endif
+    return 1;
+}
 
 int lpl_mpi_start(int *argc, char ***argv) {
+    if (lone_copy_of_many()) return 1;
 #ifdef PL_MPI
     if (!launched_by_mpi()) return 0;
     /* Open MPI: an idle rank yields its core (by default it polls when ranks <= cores, which

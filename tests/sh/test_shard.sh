@@ -2,7 +2,8 @@
 # test_shard.sh — `pedlab sweep --shard I/N` runs disjoint parts of the fixed cell order and
 # `pedlab sweep SPEC --merge OUT FILE...` joins them into the file one run writes (equal apart
 # from cpu_s); a missing, duplicated or foreign cell is an error naming it; a bad I/N is an
-# error; the merge never writes over an input; experiments take --shard too.
+# error; the merge never writes over an input; experiments take --shard too; srun -n K > 1
+# without an MPI interface is refused.
 #   bash tests/sh/test_shard.sh PATH_TO_PEDLAB     (PL_SOURCE_DIR = the source tree)
 set -uo pipefail
 PEDLAB=${1:?usage: bash test_shard.sh PATH_TO_PEDLAB}
@@ -62,6 +63,17 @@ for s in 0/3 4/3 1/0 x 1/2/3 -1/2; do
 done
 "$PEDLAB" sweep spec.lua --merge m6.jsonl --resume s1.jsonl >m6.log 2>&1 && bad "--merge --resume accepted" ||
   { grep -q "no effect with --merge" m6.log && ok "--merge refuses run options" || bad "$(cat m6.log)"; }
+
+# srun -n 2 without an MPI interface (srun --mpi=none) would start two lone copies of the whole
+# run: refused before anything runs, in MPI and plain builds alike; one task is fine
+if SLURM_STEP_NUM_TASKS=2 "$PEDLAB" sweep spec.lua --out lone.jsonl --quiet >lone.log 2>&1; then
+  bad "srun -n 2 without MPI accepted"
+else
+  grep -q "srun started 2 tasks" lone.log && [ ! -e lone.jsonl ] && [ ! -e lone.jsonl.part ] &&
+    ok "srun -n 2 without MPI refused, nothing written" || bad "lone copies: $(cat lone.log)"
+fi
+SLURM_STEP_NUM_TASKS=1 "$PEDLAB" sweep spec.lua --shard 1/4 --out one.jsonl --quiet >one.log 2>&1 &&
+  ok "srun -n 1 runs" || bad "srun -n 1: $(cat one.log)"
 
 # an experiment built on the sweep takes --shard
 "$PEDLAB" "$SRC/experiments/ablation_dt.lua" --shard 2/5 --out e.jsonl --no-progress >e.log 2>&1 &&
