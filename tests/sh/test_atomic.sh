@@ -45,6 +45,20 @@ kill_at() {
 }
 
 # delays spread over [lo, hi) seconds
+# run the command, wait until it has a NAME.tmpXXXXXX open (a write under way: a loaded machine
+# may take seconds to start it), then kill it after $1 seconds
+kill_in_write() {
+  local t="$1" glob="$2"; shift 2
+  "$@" >/dev/null 2>&1 &
+  local pid=$! n=0
+  while [ $n -lt 3000 ] && ! compgen -G "$glob" >/dev/null && kill -0 $pid 2>/dev/null; do
+    sleep 0.01; n=$((n+1))
+  done
+  sleep "$t"
+  kill -KILL $pid 2>/dev/null
+  wait $pid 2>/dev/null
+}
+
 delay() { awk -v i="$1" -v n="$KILLS" -v lo="$2" -v hi="$3" 'BEGIN { printf "%.3f", lo + (hi - lo) * (i + 0.5) / n }'; }
 
 # ---------------------------------------------------------------- pl.write_file, 48 MB texts
@@ -80,7 +94,8 @@ rm -f w/out.txt.tmp??????
 v0=$("$P" check_text.lua w/out.txt) && ok "pl.write_file: first version complete ($v0)" || bad "pl.write_file: first version: $v0"
 torn=0; caught=0; versions=""
 for i in $(seq 0 $((KILLS - 1))); do
-  kill_at "$(delay $i 0.05 1.5)" "$P" writer.lua w/out.txt $((i * 1000 + 1000))
+  if [ $((i % 2)) -eq 0 ]; then kill_at "$(delay $i 0.05 1.5)" "$P" writer.lua w/out.txt $((i * 1000 + 1000))
+  else kill_in_write "$(delay $i 0 0.05)" 'w/out.txt.tmp??????' "$P" writer.lua w/out.txt $((i * 1000 + 1000)); fi
   if v=$("$P" check_text.lua w/out.txt); then versions="$versions $v"; else torn=$((torn+1)); echo "     torn after kill $i: $v"; fi
   strays w out.txt
   [ -n "$others" ] && { torn=$((torn+1)); echo "     unexpected files: $others"; }
