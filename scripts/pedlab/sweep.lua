@@ -45,7 +45,7 @@ M.KEYS = { "force" }
 for _, n in ipairs(ped.NAMES) do M.KEYS[#M.KEYS + 1] = n end
 
 M.SPEC_KEYS = { "zoo", "tasks", "metrics", "grid", "ped", "out", "resume", "seed", "progress", "gt",
-                "ref_name", "no_ref", "on_cell", "combiners", "shard" }
+                "ref_name", "no_ref", "on_cell", "combiners", "shard", "cache_mb" }
 
 -- Canonical text of a setting value: whole floats as integers, the shortest exact decimal.
 local function canon(v)
@@ -384,7 +384,28 @@ local function part_options(m, z)
   return per
 end
 
-local function run_cell(z, cell, models, datasets, seed, gt, no_ref, user)
+local run_cell_body
+
+-- A task's datasets (datasets.open, their statistics cached: read once for all the task's
+-- cells) up to datasets.budget bytes; a model beyond it is opened for the cell and closed after
+-- it (its statistics recomputed by the next cell: the same bits, more time). Models are visited
+-- in one fixed order, so the first ones that fit stay and the rest are re-read: a least-
+-- recently-used cache would re-read all of them.
+local function run_cell(z, cell, models, datasets, ...)
+  local transient_of = {}
+  local ok, r = pcall(run_cell_body, z, cell, models, datasets, transient_of, ...)
+  for _, ds in pairs(transient_of.t or {}) do ds:close() end
+  if not ok then error(r, 0) end
+  return r
+end
+
+-- Bytes a dataset's cached statistics may take: the Gram (D² doubles) and four C×D arrays.
+function M.stats_bytes(ds)
+  local D, C = ds:dim(), ds:classes()
+  return 8 * (D * D + 4 * C * D)
+end
+
+run_cell_body = function(z, cell, models, datasets, transient_of, seed, gt, no_ref, user)
   local t0 = os.clock()
   -- what is scored per model: the metrics, or the parts of the zoo-level ones
   local jobs, zoo_level, names = {}, {}, {}
@@ -408,11 +429,18 @@ local function run_cell(z, cell, models, datasets, seed, gt, no_ref, user)
   local scores, runs = {}, {}
   for _, m in ipairs(cell.metrics) do scores[m.spec] = {} end
   for _, j in ipairs(jobs) do if j.spec then j.into = scores[j.spec] end end
+  local transient = {}   -- datasets beyond the cache budget: closed when the cell ends
+  transient_of.t = transient
   local function dataset(model)
-    local ds = datasets[model]
+    local ds = datasets.open[model] or transient[model]
     if not ds then
       ds = z:dataset(model, cell.task)
-      datasets[model] = ds
+      local bytes = M.stats_bytes(ds)
+      if datasets.bytes + bytes <= datasets.budget then
+        datasets.open[model], datasets.bytes = ds, datasets.bytes + bytes
+      else
+        transient[model] = ds
+      end
     end
     return ds
   end
@@ -507,13 +535,32 @@ local function run_cell(z, cell, models, datasets, seed, gt, no_ref, user)
 end
 
 -- ---------------------------------------------------------------- computing cells
+local DEFAULT_CACHE_MB = 4096
+
+-- The statistics a rank keeps cached for the task it works on, in bytes: the spec's cache_mb,
+-- else PEDLAB_CACHE_MB, else 4096 (megabytes, a whole number >= 0; 0 caches nothing).
+-- Results do not depend on it (statistics are recomputed with the same bits), only time does.
+function M.cache_budget(mb)
+  local what = "sweep: cache_mb"
+  if mb == nil then
+    local v = os.getenv("PEDLAB_CACHE_MB")
+    if v == nil or v == "" then return DEFAULT_CACHE_MB * 2^20 end
+    mb, what = math.tointeger(tonumber(v:match("^%d+$") or "")) or v, "PEDLAB_CACHE_MB"
+  end
+  if math.type(mb) ~= "integer" and not (type(mb) == "number" and math.tointeger(mb)) or mb < 0 then
+    error(string.format("%s=%s: expected a whole number of megabytes >= 0 (default %d)", what,
+                        tostring(mb), DEFAULT_CACHE_MB), 0)
+  end
+  return math.tointeger(mb) * 2^20
+end
 -- What computes cells on a rank: compute(i) → cell i's result record as a JSON line. The
 -- datasets of the task last worked on stay open (a task's cells share them), close() ends.
 function M.worker(z, cells, seed, spec)
-  local task, models, datasets = nil, nil, {}
+  local budget = M.cache_budget(spec.cache_mb)
+  local task, models, datasets = nil, nil, { open = {}, bytes = 0, budget = budget }
   local function drop()
-    for _, ds in pairs(datasets) do ds:close() end
-    task, datasets = nil, {}
+    for _, ds in pairs(datasets.open) do ds:close() end
+    task, datasets = nil, { open = {}, bytes = 0, budget = budget }
   end
   local function compute(i)
     local cell = cells[i]
@@ -699,6 +746,7 @@ local function prepare(spec)
     else error("sweep: seed must be a whole number, got " .. tostring(seed), 0) end
   end
   if spec.shard ~= nil then M.parse_shard(spec.shard, "sweep: shard") end
+  M.cache_budget(spec.cache_mb)
   local z = zoo_mod.from(spec.zoo, spec.gt, spec.ref_name)
   local tasks = z:select_tasks(spec.tasks, "sweep: tasks")
   return seed, z, tasks, M.expand(spec, tasks, seed)

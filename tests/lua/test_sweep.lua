@@ -257,6 +257,36 @@ T.case("sweep: the demo's reference set is found; ground truth optional, checked
   T.eq(type(r2[1].scores.logme.simclr), "number")
 end)
 
+-- The statistics cache: cache_mb = 0 keeps no task's datasets between cells (each cell opens
+-- every model again), the default keeps them all (one open per model and task); the results
+-- are the same bits either way.
+T.case("sweep: cache_mb bounds the cached datasets, results unchanged", function()
+  local zoo_mod = require "pedlab.zoo"
+  local Zoo = getmetatable(zoo_mod.from(ZOO))
+  local orig, opened = Zoo.dataset, 0
+  Zoo.dataset = function(...) opened = opened + 1 return orig(...) end
+  local s = { zoo = ZOO, tasks = { "digits" }, metrics = { "logme" }, grid = { dt = { 0.05, 0.1, 0.2 } },
+              progress = false }
+  local ok, err = pcall(function()
+    local a = pl.sweep(s)
+    local n_default = opened
+    opened = 0
+    s.cache_mb = 0
+    local b = pl.sweep(s)
+    local models = #zoo_mod.from(ZOO):task_models("digits")
+    T.eq(n_default, models, "default: one open per model")
+    T.eq(opened, 3 * models, "cache_mb = 0: one open per model and cell")
+    for i = 1, 3 do
+      for m, v in pairs(a[i].scores.logme) do T.eq(b[i].scores.logme[m], v, "same bits: " .. m) end
+    end
+  end)
+  Zoo.dataset = orig
+  if not ok then error(err, 0) end
+  T.raises("cache_mb=-1: expected a whole number of megabytes >= 0", pl.sweep, spec(nil, { cache_mb = -1 }))
+  T.raises("cache_mb=0.5: expected a whole number", pl.sweep, spec(nil, { cache_mb = 0.5 }))
+  T.raises("cache_mb=x: expected", pl.sweep, spec(nil, { cache_mb = "x" }))
+end)
+
 T.case("sweep: clear errors", function()
   T.raises("unknown option 'dtt'", pl.sweep, spec(nil, { grid = { dtt = 1 } }))
   T.raises("unknown option 'metric'", pl.sweep, { zoo = ZOO, metric = "logme" })
