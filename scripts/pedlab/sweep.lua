@@ -392,9 +392,9 @@ local run_cell_body
 -- in one fixed order, so the first ones that fit stay and the rest are re-read: a least-
 -- recently-used cache would re-read all of them.
 local function run_cell(z, cell, models, datasets, ...)
-  local transient_of = {}
-  local ok, r = pcall(run_cell_body, z, cell, models, datasets, transient_of, ...)
-  for _, ds in pairs(transient_of.t or {}) do ds:close() end
+  local transient = {}
+  local ok, r = pcall(run_cell_body, z, cell, models, datasets, transient, ...)
+  for _, ds in pairs(transient) do ds:close() end
   if not ok then error(r, 0) end
   return r
 end
@@ -405,7 +405,8 @@ function M.stats_bytes(ds)
   return 8 * (D * D + 4 * C * D)
 end
 
-run_cell_body = function(z, cell, models, datasets, transient_of, seed, gt, no_ref, user)
+-- transient: the cell's datasets beyond the budget (model → dataset), closed by run_cell
+run_cell_body = function(z, cell, models, datasets, transient, seed, gt, no_ref, user)
   local t0 = os.clock()
   -- what is scored per model: the metrics, or the parts of the zoo-level ones
   local jobs, zoo_level, names = {}, {}, {}
@@ -429,8 +430,6 @@ run_cell_body = function(z, cell, models, datasets, transient_of, seed, gt, no_r
   local scores, runs = {}, {}
   for _, m in ipairs(cell.metrics) do scores[m.spec] = {} end
   for _, j in ipairs(jobs) do if j.spec then j.into = scores[j.spec] end end
-  local transient = {}   -- datasets beyond the cache budget: closed when the cell ends
-  transient_of.t = transient
   local function dataset(model)
     local ds = datasets.open[model] or transient[model]
     if not ds then
@@ -553,6 +552,7 @@ function M.cache_budget(mb)
   end
   return math.tointeger(mb) * 2^20
 end
+
 -- What computes cells on a rank: compute(i) → cell i's result record as a JSON line. The
 -- datasets of the task last worked on stay open (a task's cells share them), close() ends.
 function M.worker(z, cells, seed, spec)
