@@ -176,10 +176,12 @@ static int energy_block(void *ud, size_t r0, size_t nr, double *x, pl_err *err) 
     }
     energy_job j = {x, nr, h->D, h->n == h->k ? h->heap[0] : HUGE_VAL, h->e};
     pl_par_run(energy_rows, &j, (nr + ENERGY_TILE - 1) / ENERGY_TILE, nr * h->D * 8);
+    int rc = pl_check_interrupt(err); /* an interruption leaves rows of the block undone */
+    if (rc) return rc;
     /* pushed in row order: the heap, and the sum over it, are the plain loop's */
     for (size_t i = 0; i < nr; i++)
         if (h->e[i] != HUGE_VAL) heap_push(h, h->e[i]);
-    return pl_check_interrupt(err);
+    return PL_OK;
 }
 
 int pl_etran_energy(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
