@@ -174,15 +174,15 @@ int pl_balls_init(pl_balls *b, pl_data *d, const double *ref_mean, const double 
     b->k = o->k;
     b->offset = pl_alloc(D, sizeof(double), err);
     b->scale = pl_alloc(D, sizeof(double), err);
-    b->centre0 = pl_alloc_big(cd, sizeof(double), err);
-    b->centre = pl_alloc_big(cd, sizeof(double), err);
-    b->shift = pl_alloc_big(cd, sizeof(double), err);
+    b->centre0 = pl_alloc(cd, sizeof(double), err);
+    b->centre = pl_alloc(cd, sizeof(double), err);
+    b->shift = pl_alloc(cd, sizeof(double), err);
     b->radius = pl_alloc(C, sizeof(double), err);
     b->mass = pl_alloc(C, sizeof(double), err);
     b->count = pl_alloc(C, sizeof(double), err);
     b->ids = pl_alloc(C, sizeof(int64_t), err);
-    b->work = pl_alloc_big(cd, sizeof(double), err);
-    b->work2 = pl_alloc_big(cd, sizeof(double), err);
+    b->work = pl_alloc(cd, sizeof(double), err);
+    b->work2 = pl_alloc(cd, sizeof(double), err);
     if (!b->offset || !b->scale || !b->centre0 || !b->centre || !b->shift || !b->radius ||
         !b->mass || !b->count || !b->ids || !b->work || !b->work2) {
         rc = pl_err_prefix(err, "ped: ball system of %zu classes × %zu dimensions", C, D);
@@ -609,7 +609,7 @@ int pl_balls_step(pl_balls *b, double dt, const pl_law *law, double *change, pl_
     int rc = pl_check_interrupt(err);
     if (rc < 0) return rc;
     if (!(law && law->kind == PL_LAW_SYSTEM)) {
-        if (!(dist = pl_alloc_big(b->C * b->C, sizeof *dist, err)))
+        if (!(dist = pl_alloc(b->C * b->C, sizeof *dist, err)))
             return pl_err_prefix(err, "ped: pair distances of %zu classes", b->C);
         pair_distances(b->C, b->D, b->centre, dist);
     }
@@ -647,21 +647,21 @@ int pl_balls_simulate(pl_balls *b, const pl_sim_opts *o, const pl_law *law,
     size_t steps0 = b->steps;
     r->C = C;
     r->D = D;
-    r->shift = pl_alloc_big(cd, sizeof(double), err);
-    r->total_shift = pl_alloc_big(cd, sizeof(double), err);
+    r->shift = pl_alloc(cd, sizeof(double), err);
+    r->total_shift = pl_alloc(cd, sizeof(double), err);
     r->changes = pl_alloc(slots, sizeof(double), err);
     r->energies = pl_alloc(slots, sizeof(double), err);
     /* a fresh system (no step yet: centres = initial centres, shift 0) is restored from
      * centre0; any other is saved first */
     int fresh = steps0 == 0;
     if (!fresh) {
-        save_centre = pl_alloc_big(cd, sizeof(double), err);
-        save_shift = pl_alloc_big(cd, sizeof(double), err);
+        save_centre = pl_alloc(cd, sizeof(double), err);
+        save_shift = pl_alloc(cd, sizeof(double), err);
     }
     /* pair distances of the current and of the proposed state: the proposed state's, computed
      * for its energy, are the next step's current ones (commit adds the same move, same bits) */
-    dcur = pl_alloc_big(C * C, sizeof(double), err);
-    dnext = pl_alloc_big(C * C, sizeof(double), err);
+    dcur = pl_alloc(C * C, sizeof(double), err);
+    dnext = pl_alloc(C * C, sizeof(double), err);
     if (!r->shift || !r->total_shift || !r->changes || !r->energies ||
         (!fresh && (!save_centre || !save_shift)) || !dcur || !dnext) {
         rc = pl_err_prefix(err, "ped: simulation of %zu classes × %zu dimensions", C, D);

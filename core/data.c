@@ -161,6 +161,13 @@ int pl_source_read(pl_source *s, size_t r0, size_t nr, double *out, pl_err *err)
 }
 
 /* ---------------- datasets ---------------- */
+typedef struct pl_memo {
+    struct pl_memo *next;
+    char *key;
+    size_t n;
+    double v[];
+} pl_memo;
+
 struct pl_data {
     int refs;
     pl_data *root;        /* NULL for a root dataset; else the root it moves */
@@ -179,6 +186,7 @@ struct pl_data {
     /* statistics cache for this dataset */
     pl_stats st;
     int st_ready, st_gram;
+    pl_memo *memo;        /* pl_data_memo_put's values, this dataset's own */
 };
 
 static const pl_data *root_of(const pl_data *d) { return d->root ? d->root : d; }
@@ -280,6 +288,12 @@ void pl_data_retain(pl_data *d) {
 void pl_data_release(pl_data *d) {
     if (!d || --d->refs > 0) return;
     stats_free(&d->st);
+    while (d->memo) {
+        pl_memo *m = d->memo;
+        d->memo = m->next;
+        free(m->key);
+        free(m);
+    }
     free(d->shift);
     if (d->root) {
         pl_data_release(d->root);
@@ -663,17 +677,24 @@ int pl_stats_scatter(const pl_stats *st, int which, double scale, pl_mat *out, p
         return pl_err_set(err, PL_EINVAL, "scatter: output is %zux%zu, expected %zux%zu",
                           out->rows, out->cols, D, D);
     if ((rc = pl_mat_init(&b, k, D, err))) return rc;
-    for (size_t i = 0; i < D; i++) memcpy(&PL_AT(out, i, 0), st->G + i * D, D * sizeof(double));
-    /* b_c = sqrt(n_c)·m̄_c, so bᵀb = Σ n_c m̄_c m̄_cᵀ is exactly symmetric */
-    if (which == PL_SCATTER_WITHIN) {
-        for (size_t c = 0; c < C; c++) {
-            double r = sqrt(st->n[c]);
-            for (size_t j = 0; j < D; j++) PL_AT(&b, c, j) = st->Sc[c * D + j] / st->n[c] * r;
-        }
-    } else {
+    if (which == PL_SCATTER_TOTAL) {
+        /* one pass: scale·(G − b bᵀ), b = sqrt(N)·m̄, exactly symmetric as G is */
         pl_stats_mean(st, b.data);
         double r = sqrt((double)st->N);
         for (size_t j = 0; j < D; j++) b.data[j] *= r;
+        for (size_t i = 0; i < D; i++) {
+            const double *g = st->G + i * D, bi = b.data[i];
+            double *o = &PL_AT(out, i, 0);
+            for (size_t j = 0; j < D; j++) o[j] = (g[j] - bi * b.data[j]) * scale;
+        }
+        pl_mat_release(&b);
+        return PL_OK;
+    }
+    for (size_t i = 0; i < D; i++) memcpy(&PL_AT(out, i, 0), st->G + i * D, D * sizeof(double));
+    /* b_c = sqrt(n_c)·m̄_c, so bᵀb = Σ n_c m̄_c m̄_cᵀ is exactly symmetric */
+    for (size_t c = 0; c < C; c++) {
+        double r = sqrt(st->n[c]);
+        for (size_t j = 0; j < D; j++) PL_AT(&b, c, j) = st->Sc[c * D + j] / st->n[c] * r;
     }
     rc = pl_syrk_t(-1.0, &b, 1.0, out, err);
     pl_mat_release(&b);
@@ -832,5 +853,37 @@ int pl_data_stats_adopt(pl_data *d, const double *origin, const pl_stats *sum, p
     if (gram) memcpy(st.G, sum->G, D * D * sizeof(double));
     stats_raw(&st);
     adopt_stats(d, &st, gram);
+    return PL_OK;
+}
+
+int pl_data_memo_get(const pl_data *d, const char *key, double *out, size_t n) {
+    for (const pl_memo *m = d->memo; m; m = m->next)
+        if (!strcmp(m->key, key)) {
+            if (m->n != n) return 0;
+            memcpy(out, m->v, n * sizeof(double));
+            return 1;
+        }
+    return 0;
+}
+
+int pl_data_memo_put(pl_data *d, const char *key, const double *v, size_t n, pl_err *err) {
+    pl_memo *m = pl_alloc(1, sizeof *m + n * sizeof(double), err);
+    if (!m) return PL_ENOMEM;
+    if (!(m->key = dup_str(key))) {
+        free(m);
+        return pl_err_set(err, PL_ENOMEM, "out of memory keeping the values of %s", key);
+    }
+    m->n = n;
+    memcpy(m->v, v, n * sizeof(double));
+    for (pl_memo **p = &d->memo; *p; p = &(*p)->next)
+        if (!strcmp((*p)->key, key)) {
+            pl_memo *old = *p;
+            *p = old->next;
+            free(old->key);
+            free(old);
+            break;
+        }
+    m->next = d->memo;
+    d->memo = m;
     return PL_OK;
 }

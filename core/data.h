@@ -156,4 +156,12 @@ int pl_data_set_source_labels(pl_data *d, const int64_t *s, size_t n, const char
 const pl_mat *pl_data_source_probs(const pl_data *d);       /* NULL if absent */
 const int64_t *pl_data_source_labels(const pl_data *d);     /* NULL if absent; length N */
 
+/* Values a metric derives from this dataset (shift applied) and shares between calls, as the
+ * statistics are: NCTI's three parts come from one fit. key names the computation and every
+ * option it depends on ("ncti pca_clip=0"); n doubles are copied in and out. A moved dataset
+ * has its own. pl_data_memo_get returns 1 and fills out when key is there with n values, else
+ * 0; pl_data_memo_put replaces key's values. */
+int pl_data_memo_get(const pl_data *d, const char *key, double *out, size_t n);
+int pl_data_memo_put(pl_data *d, const char *key, const double *v, size_t n, pl_err *err);
+
 #endif

@@ -57,7 +57,7 @@ int pl_eigh_project(pl_mat *a, double *w, pl_mat *b, pl_err *err);
  * b is overwritten by its Cholesky factor. */
 int pl_eigh_gen(pl_mat *a, pl_mat *b, double *w, pl_err *err);
 /* Thin SVD (dgesdd) of a (m×n), k = min(m, n): u m×k, s k (descending), vt k×n. a is destroyed.
- * u or vt may be NULL when not wanted. */
+ * u or vt may be NULL when not wanted; with both NULL only the values are computed. */
 int pl_svd(pl_mat *a, pl_mat *u, double *s, pl_mat *vt, pl_err *err);
 /* Cholesky factorisation in place (lower), then solves: returns PL_ENUMERIC if not PD. */
 int pl_cholesky(pl_mat *a, pl_err *err);

@@ -72,19 +72,17 @@ void *pl_alloc(size_t count, size_t size, pl_err *err) {
         return NULL;
     }
     void *p = calloc(bytes ? bytes : 1, 1);
-    if (!p) pl_err_set(err, PL_ENOMEM, "out of memory allocating %zu bytes", bytes);
-    return p;
-}
-
-/* Large zeroed blocks come fresh from mmap, untouched, so the advice covers their aligned
- * interior (at C = 1000, D = 2048 a C×D array spans 4096 small pages). */
-void *pl_alloc_big(size_t count, size_t size, pl_err *err) {
-    void *p = pl_alloc(count, size, err);
+    if (!p) {
+        pl_err_set(err, PL_ENOMEM, "out of memory allocating %zu bytes", bytes);
+        return NULL;
+    }
 #ifdef MADV_HUGEPAGE
+    /* Large zeroed blocks come fresh from mmap, untouched, so the advice covers their aligned
+     * interior: a 32 MB Gram spans 8192 small pages, each a fault on first touch */
     const uintptr_t huge = (uintptr_t)2 << 20;
-    if (p && count * size >= 2 * huge) {
+    if (bytes >= 2 * huge) {
         uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-        uintptr_t hi = ((uintptr_t)p + count * size) & ~(huge - 1);
+        uintptr_t hi = ((uintptr_t)p + bytes) & ~(huge - 1);
         if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
     }
 #endif

@@ -68,11 +68,10 @@ const char *pl_strerror(int code);
 extern volatile sig_atomic_t pl_interrupted;
 int pl_check_interrupt(pl_err *err);
 
-/* Allocation that refuses sizes whose product overflows; returns NULL and fills err. */
-void *pl_alloc(size_t count, size_t size, pl_err *err);      /* zeroed */
-/* pl_alloc for large arrays (≥ 4 MB): also advised to 2 MB pages where the kernel takes them
- * (transparent huge pages in "madvise" mode); a fresh 4 KB page costs a fault on first touch. */
-void *pl_alloc_big(size_t count, size_t size, pl_err *err);
+/* Zeroed allocation that refuses sizes whose product overflows; returns NULL and fills err.
+ * Blocks of 4 MB or more are advised to 2 MB pages where the kernel takes them (transparent
+ * huge pages in "madvise" mode): a fresh 4 KB page costs a fault on first touch. */
+void *pl_alloc(size_t count, size_t size, pl_err *err);
 int pl_mul_overflows(size_t a, size_t b, size_t *out);       /* 1 when a*b overflows */
 
 /* fn(ctx, k) for k = 0 .. nblocks−1 over pedlab's threads (OpenBLAS's thread count); work, in

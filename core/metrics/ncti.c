@@ -22,8 +22,8 @@
  * Memory: the N×k scores are kept (and, for the svd solver, an N×k within-class copy for its
  * SVD), the N×C probabilities and the N×min(C−1, k) projection: never an N×D copy. The PCA is
  * fitted from the dataset's cached statistics (Gram), and the scores come from one pass over
- * the rows (pl_pca_transform); the three parts each compute everything (no cache: the
- * statistics are cached on the dataset, so a repeat costs the O(D³) eigensolve and one pass).
+ * the rows (pl_pca_transform); the first part asked for computes all three and keeps them on
+ * the dataset (pl_data_memo_put), so the other two cost nothing.
  *
  * Cost: PCA O(N·D² + D³) (the Gram shared with other metrics), O(N·D·k) for the scores, then
  * O(N·k² + k³) for the LDA, O(N·C·k) for the probabilities and O(N·C²) for the nuclear norms.
@@ -45,6 +45,7 @@
  * error. */
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -299,16 +300,14 @@ cleanup:
 }
 
 /* All three parts; name is the part asked for (messages, options). */
-static int ncti_compute(pl_data *d, const pl_opts *o, const char *name, ncti_vals *out,
-                        pl_err *err) {
-    int rc, clip;
+static int ncti_compute(pl_data *d, int clip, const char *name, ncti_vals *out, pl_err *err) {
+    int rc;
     pl_pca p;
     pl_mat Z = {0}, low = {0}, P = {0}, blk = {0};
     ncti_lda l = {{0}, {0}, NULL};
     size_t *start = NULL, *members = NULL, *fill = NULL;
     double *means = NULL, *pri = NULL;
     memset(&p, 0, sizeof p);
-    if ((rc = pl_opt_bool(o, name, "pca_clip", 0, &clip, err))) return rc;
     size_t N = pl_data_rows(d), D = pl_data_dim(d), C = pl_data_classes(d);
     const int *y = pl_data_y(d);
     const size_t *cnt = pl_data_counts(d);
@@ -442,11 +441,23 @@ cleanup:
     return rc;
 }
 
+/* One part; the three come from one fit, kept on the dataset for the other two. */
 static int ncti_part(pl_data *d, const pl_opts *o, const char *name, int which, double *out,
                      pl_err *err) {
-    ncti_vals v = {0, 0, 0};
-    int rc = ncti_compute(d, o, name, &v, err);
-    *out = which == 0 ? v.nuc : which == 1 ? v.ncc : v.vc;
+    double v[3];
+    int rc, clip;
+    char key[32];
+    if ((rc = pl_opt_bool(o, name, "pca_clip", 0, &clip, err))) return rc;
+    snprintf(key, sizeof key, "ncti pca_clip=%d", clip);
+    if (!pl_data_memo_get(d, key, v, 3)) {
+        ncti_vals nv = {0, 0, 0};
+        if ((rc = ncti_compute(d, clip, name, &nv, err))) return rc;
+        v[0] = nv.nuc;
+        v[1] = nv.ncc;
+        v[2] = nv.vc;
+        if ((rc = pl_data_memo_put(d, key, v, 3, err))) return rc;
+    }
+    *out = v[which];
     if (!rc && !isfinite(*out))
         rc = pl_err_set(err, PL_ENUMERIC, "%s: the score is not finite (%g)", name, *out);
     return rc;

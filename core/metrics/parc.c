@@ -393,7 +393,7 @@ static int parc_score(pl_data *d, size_t k, double *out, pl_err *err) {
             n += (size_t)na[k1] + nb[k1];
         if (n > cap) cap = n;
     }
-    if (!(buf = pl_alloc_big(cap ? cap : 1, sizeof(double), err))) {
+    if (!(buf = pl_alloc(cap ? cap : 1, sizeof(double), err))) {
         rc = pl_err_prefix(err, "parc: %zu sample pairs", M);
         goto cleanup;
     }

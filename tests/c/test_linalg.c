@@ -93,3 +93,42 @@ TEST(linalg_eigh_project) {
     pl_mat_release(&b);
     pl_mat_release(&b0);
 }
+
+/* pl_svd of a tall matrix: with U (dgesdd), without U (from its QR) and values only give the
+ * same singular values, and the same right vectors up to sign; a wrong vt shape is refused. */
+TEST(linalg_svd_tall) {
+    pl_err err;
+    enum { M = 300, N = 20 };
+    pl_mat a, b, c, u, vt, vt2;
+    ASSERT_OK(pl_mat_init(&a, M, N, &err), &err);
+    uint64_t st = 11;
+    for (size_t i = 0; i < M * N; i++) a.data[i] = 2.0 * tf_rand(&st) - 1.0;
+    for (size_t i = 0; i < M; i++) PL_AT(&a, i, 3) = 1e-9 * PL_AT(&a, i, 3); /* a small value */
+    ASSERT_OK(pl_mat_copy(&b, &a, &err), &err);
+    ASSERT_OK(pl_mat_copy(&c, &a, &err), &err);
+    ASSERT_OK(pl_mat_init(&u, M, N, &err), &err);
+    ASSERT_OK(pl_mat_init(&vt, N, N, &err), &err);
+    ASSERT_OK(pl_mat_init(&vt2, N, N, &err), &err);
+    double s[N], s2[N], s3[N];
+    ASSERT_OK(pl_svd(&a, &u, s, &vt, &err), &err);
+    ASSERT_OK(pl_svd(&b, NULL, s2, &vt2, &err), &err);
+    ASSERT_OK(pl_svd(&c, NULL, s3, NULL, &err), &err);
+    for (size_t j = 0; j < N; j++) {
+        ASSERT_NEAR(s2[j], s[j], 1e-13 * s[0]);
+        ASSERT_NEAR(s3[j], s[j], 1e-13 * s[0]);
+        if (j + 1 < N) ASSERT(s[j] >= s[j + 1]);
+        double dot = 0.0;
+        for (size_t i = 0; i < N; i++) dot += PL_AT(&vt, j, i) * PL_AT(&vt2, j, i);
+        ASSERT_NEAR(fabs(dot), 1.0, 1e-10);
+    }
+    ASSERT(s[N - 1] < 1e-7 && s[N - 1] > 1e-10);
+    pl_mat_release(&vt2);
+    ASSERT_OK(pl_mat_init(&vt2, N - 1, N, &err), &err);
+    ASSERT_FAILS(pl_svd(&b, NULL, s2, &vt2, &err), &err, "output shapes do not match");
+    pl_mat_release(&a);
+    pl_mat_release(&b);
+    pl_mat_release(&c);
+    pl_mat_release(&u);
+    pl_mat_release(&vt);
+    pl_mat_release(&vt2);
+}

@@ -12,6 +12,7 @@
 #include "test.h"
 
 static const char *const ncti_keys[3] = {"ncti_nuc", "ncti_ncc", "ncti_vc"};
+typedef int (*pl_ncti_fn)(pl_data *, const pl_opts *, double *, pl_err *);
 
 static int ncti_all(pl_data *d, const char *clip, double v[3], pl_err *err) {
     pl_kv kv[1] = {{"pca_clip", clip}};
@@ -113,6 +114,47 @@ TEST(ncti_moved) {
         pl_data_release(m);
         pl_data_release(d);
     }
+}
+
+/* One fit gives the three parts: the first part asked for reads the rows, the other two read
+ * nothing and equal what a fresh dataset computes for them alone; another pca_clip is another
+ * fit; a moved dataset has its own. */
+TEST(ncti_one_fit) {
+    pl_err err;
+    pl_data *d = tf_load("fmnist", 0, &err), *e = NULL, *m = NULL;
+    ASSERT(d);
+    pl_opts o = {NULL, 0, 0};
+    double v[3], w, x;
+    size_t N = pl_data_rows(d), C = pl_data_classes(d), D = pl_data_dim(d);
+    pl_source *src = pl_data_source(d);
+    ASSERT_OK(pl_ncti_vc(d, &o, &v[2], &err), &err);
+    size_t after = pl_source_rows_read(src);
+    ASSERT(after >= 2 * N); /* the statistics pass and the scores pass */
+    ASSERT_OK(pl_ncti_nuc(d, &o, &v[0], &err), &err);
+    ASSERT_OK(pl_ncti_ncc(d, &o, &v[1], &err), &err);
+    ASSERT(pl_source_rows_read(src) == after);
+    pl_ncti_fn fns[3] = {pl_ncti_nuc, pl_ncti_ncc, pl_ncti_vc};
+    for (int j = 0; j < 3; j++) {
+        e = tf_load("fmnist", 0, &err);
+        ASSERT(e);
+        ASSERT_OK(fns[j](e, &o, &w, &err), &err);
+        ASSERT(w == v[j]);
+        pl_data_release(e);
+    }
+    pl_kv kv[1] = {{"pca_clip", "true"}};
+    pl_opts oc = {kv, 1, 0};
+    ASSERT_OK(pl_ncti_ncc(d, &oc, &w, &err), &err);
+    ASSERT(pl_source_rows_read(src) == after + N); /* its own scores pass */
+    ASSERT(w == v[1]);
+    double *shift = calloc(C * D, sizeof *shift);
+    ASSERT(shift != NULL);
+    for (size_t i = 0; i < D; i++) shift[i] = 0.3; /* class 0 moves */
+    ASSERT_OK(pl_data_moved(d, shift, &m, &err), &err);
+    ASSERT_OK(pl_ncti_ncc(m, &o, &x, &err), &err);
+    ASSERT(x != v[1]);
+    free(shift);
+    pl_data_release(m);
+    pl_data_release(d);
 }
 
 /* pca_clip: off by default (the official's error), on = PCA to min(64, N, D); the same values
