@@ -7,15 +7,17 @@
  *                             waits without spinning (polls, at most 1 ms apart)
  *   pl.mpi.probe()            → src, tag of a waiting message, or nil (never waits)
  *   pl.mpi.barrier()
- *   pl.mpi.sum_to_root(x)     x: a Matrix, the same shape on every rank: rank 0 receives every
- *                             rank's copy and sums them in rank order; the sum is then
- *                             broadcast, so every rank holds the same bits (x is replaced)
+ *   pl.mpi.sum_to_root(x)     x: a Matrix, the same shape on every rank: the copies are summed
+ *                             on rank 0 by a fixed binary tree (tree_sum: log2 of the ranks
+ *                             rounds, one order of additions for a given number of ranks); the
+ *                             sum is then broadcast, so every rank holds the same bits (x is
+ *                             replaced)
  *   pl.mpi.share_stats(ds)    collective: every rank reads its row range of dataset ds (a root
  *                             dataset without statistics, the same file on every rank) and the
  *                             sufficient statistics (class counts, sums, second moments, Gram)
- *                             about rank 0's origin are summed on rank 0 in rank order, then
- *                             broadcast and installed on every rank: the same bits for every
- *                             run with the same number of ranks. → true, or false alone
+ *                             about rank 0's origin are summed on rank 0 by the same tree,
+ *                             then broadcast and installed on every rank: the same bits for
+ *                             every run with the same number of ranks. → true, or false alone
  *   pl.mpi.rows_read(ds)      rows of ds's file read so far in this process
  *   pl.mpi.detach()           rank 0, once every other rank has ended: from now on rank() is 0
  *                             and size() 1 (later work runs alone; an error needs no abort)
@@ -292,6 +294,23 @@ static int l_barrier(lua_State *L) {
     return 0;
 }
 
+/* Every rank's p (len doubles) summed into rank 0's p by a fixed binary tree: in round
+ * s = 1, 2, 4, ... rank r with r % 2s == 0 adds the partial sum of rank r + s (when there is
+ * one), which sends it and is done. Rank 0 receives log2(n) parts instead of n − 1, and for a
+ * given n the additions always come in the same order: the same bits every run (2 and 3 ranks
+ * add in rank order). buf: len doubles of scratch, used by ranks that receive. */
+static int tree_sum(double *p, double *buf, size_t len, int tag) {
+    int n = world_size(), me = world_rank();
+    for (int s = 1; s < n; s *= 2) {
+        if (me % (2 * s)) return MPI_Send(p, (int)len, MPI_DOUBLE, me - s, tag, MPI_COMM_WORLD);
+        if (me + s >= n) continue;
+        int rc = MPI_Recv(buf, (int)len, MPI_DOUBLE, me + s, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS) return rc;
+        for (size_t i = 0; i < len; i++) p[i] += buf[i];
+    }
+    return MPI_SUCCESS;
+}
+
 static int l_sum_to_root(lua_State *L) {
     pl_mat *x = lpl_checkmatrix(L, 1);
     int n = world_size();
@@ -304,30 +323,15 @@ static int l_sum_to_root(lua_State *L) {
     if (rc != MPI_SUCCESS) return mpi_fail(L, "sum_to_root", rc);
     if (all[0] != shape[0] || all[1] != shape[1])
         return luaL_error(L, "pl.mpi.sum_to_root: the ranks hold matrices of different shapes");
-    double *buf = NULL;
-    void **slot = NULL;
-    if (world_rank() == 0) {
-        buf = malloc((count ? count : 1) * sizeof *buf);
-        if (!buf) return luaL_error(L, "pl.mpi.sum_to_root: out of memory");
-        slot = lpl_guard(L, buf, free_ptr);
-        /* x's rows are contiguous only when its stride is its width: copy row by row */
-        for (int r = 1; r < n; r++) {
-            rc = MPI_Recv(buf, (int)count, MPI_DOUBLE, r, TAG_SUM, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            if (rc != MPI_SUCCESS) return mpi_fail(L, "sum_to_root", rc);
-            for (size_t i = 0; i < x->rows; i++)
-                for (size_t j = 0; j < x->cols; j++) PL_AT(x, i, j) += buf[i * x->cols + j];
-        }
-        for (size_t i = 0; i < x->rows; i++)
-            for (size_t j = 0; j < x->cols; j++) buf[i * x->cols + j] = PL_AT(x, i, j);
-    } else {
-        buf = malloc((count ? count : 1) * sizeof *buf);
-        if (!buf) return luaL_error(L, "pl.mpi.sum_to_root: out of memory");
-        slot = lpl_guard(L, buf, free_ptr);
-        for (size_t i = 0; i < x->rows; i++)
-            for (size_t j = 0; j < x->cols; j++) buf[i * x->cols + j] = PL_AT(x, i, j);
-        rc = MPI_Send(buf, (int)count, MPI_DOUBLE, 0, TAG_SUM, MPI_COMM_WORLD);
-        if (rc != MPI_SUCCESS) return mpi_fail(L, "sum_to_root", rc);
-    }
+    /* x's rows are contiguous only when its stride is its width: packed row by row */
+    size_t bytes = (count ? count : 1) * sizeof(double);
+    double *buf = malloc(2 * bytes);
+    if (!buf) return luaL_error(L, "pl.mpi.sum_to_root: out of memory");
+    void **slot = lpl_guard(L, buf, free_ptr);
+    for (size_t i = 0; i < x->rows; i++)
+        for (size_t j = 0; j < x->cols; j++) buf[i * x->cols + j] = PL_AT(x, i, j);
+    rc = tree_sum(buf, buf + (count ? count : 1), count, TAG_SUM);
+    if (rc != MPI_SUCCESS) return mpi_fail(L, "sum_to_root", rc);
     rc = MPI_Bcast(buf, (int)count, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     if (rc != MPI_SUCCESS) return mpi_fail(L, "sum_to_root", rc);
     for (size_t i = 0; i < x->rows; i++)
@@ -396,19 +400,14 @@ static int l_share_stats(lua_State *L) {
     memcpy(p + C, cx->part.Sc, C * D * sizeof *p);
     memcpy(p + C + C * D, cx->part.Qc, C * D * sizeof *p);
     memcpy(p + C + 2 * C * D, cx->part.G, D * D * sizeof *p);
-    if (me == 0) { /* the sum in rank order: part 0, + part 1, + part 2, ... */
-        double *buf = malloc(len * sizeof *buf);
-        if (!buf) return luaL_error(L, "pl.mpi.share_stats: out of memory");
+    {
+        double *buf = me % 2 == 0 ? malloc(len * sizeof *buf) : NULL; /* ranks that receive */
+        if (me % 2 == 0 && !buf) return luaL_error(L, "pl.mpi.share_stats: out of memory");
         void **bslot = lpl_guard(L, buf, free_ptr);
-        for (int r = 1; r < n; r++) {
-            if (MPI_Recv(buf, (int)len, MPI_DOUBLE, r, TAG_SHARE, MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-                return luaL_error(L, "pl.mpi.share_stats: MPI_Recv from rank %d failed", r);
-            for (size_t i = 0; i < len; i++) p[i] += buf[i];
-        }
+        if (tree_sum(p, buf, len, TAG_SHARE) != MPI_SUCCESS)
+            return luaL_error(L, "pl.mpi.share_stats: summing the ranks' statistics failed");
         *bslot = NULL;
         free(buf);
-    } else if (MPI_Send(p, (int)len, MPI_DOUBLE, 0, TAG_SHARE, MPI_COMM_WORLD) != MPI_SUCCESS) {
-        return luaL_error(L, "pl.mpi.share_stats: MPI_Send failed");
     }
     if (MPI_Bcast(p, (int)len, MPI_DOUBLE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
         return luaL_error(L, "pl.mpi.share_stats: MPI_Bcast failed");

@@ -99,8 +99,9 @@ else
     bad "resume after failure: $(cat fail2.txt)"
   cmp -s <(nocpu one.jsonl) <(nocpu fail.jsonl) && ok "resumed results = one process's" || bad "resumed results differ"
 fi
-# distributed statistics: score under -n 2 and -n 3 within 1e-12 of one process, the same bits
-# for two runs with the same K; a metric that reads rows says it ran on rank 0 alone
+# distributed statistics: score under -n 2, 3 and 4 (the binary tree's first uneven order:
+# (p0 + p1) + (p2 + p3)) within 1e-12 of one process, the same bits for two runs with the same
+# K; a metric that reads rows says it ran on rank 0 alone
 cat > gen.lua <<'LUA'
 local pl = require "pedlab"
 local N, D, C = 3001, 24, 5
@@ -129,7 +130,7 @@ end
 if worst > 1e-12 then error(string.format("relative difference %.3g > 1e-12", worst)) end
 io.write(string.format("%.2g", worst))
 LUA
-for k in 2 3; do
+for k in 2 3 4; do
   run "$k" "$PEDLAB" "${SCORE[@]}" >"s$k.json" 2>"s$k.err" || bad "-n $k score: $(cat "s$k.err")"
   run "$k" "$PEDLAB" "${SCORE[@]}" >"s$k-again.json" 2>/dev/null
   if d=$("$PEDLAB" close.lua s1.json "s$k.json" 2>&1); then ok "-n $k score within 1e-12 of one process ($d)"
@@ -137,5 +138,37 @@ for k in 2 3; do
   cmp -s "s$k.json" "s$k-again.json" && ok "-n $k score: the same bits twice" || bad "-n $k score differs between runs"
   grep -q "sfda reads the rows themselves" "s$k.err" && ok "-n $k: a metric that reads rows says so" ||
     bad "-n $k: no note for sfda: $(cat "s$k.err")"
+done
+# pl.mpi.sum_to_root: the sum of every rank's matrix (a strided view too), the same bits on
+# every rank, for 2 to 5 ranks
+cat > sum.lua <<'LUA'
+local pl = require "pedlab"
+local me, n = pl.mpi.rank(), pl.mpi.size()
+local function part(r)
+  local m = pl.zeros(3, 4)
+  for i = 1, 3 do for j = 1, 4 do m:set(i, j, (r + 1) * 0.1 + i / 7 + j * 1e-3 * (r + 1) ^ 2) end end
+  return m
+end
+local big = pl.zeros(3, 6)
+local x = big:view(1, 2, 3, 4)
+local mine = part(me)
+for i = 1, 3 do for j = 1, 4 do x:set(i, j, mine:get(i, j)) end end
+pl.mpi.sum_to_root(x)
+local worst = 0
+for i = 1, 3 do for j = 1, 4 do
+  local want = 0
+  for r = 0, n - 1 do want = want + part(r):get(i, j) end
+  worst = math.max(worst, math.abs(x:get(i, j) - want) / want)
+  if big:get(i, 1) ~= 0 or big:get(i, 6) ~= 0 then error("written outside the view") end
+end end
+if worst > 1e-14 then error(string.format("rank %d: relative error %g", me, worst)) end
+local bits = {}
+for i = 1, 3 do for j = 1, 4 do bits[#bits + 1] = string.format("%a", x:get(i, j)) end end
+io.write(table.concat(bits, " "), "\n")
+LUA
+for k in 2 3 4 5; do
+  if out=$(run "$k" "$PEDLAB" sum.lua 2>&1) && [ "$(sort -u <<<"$out" | wc -l)" = 1 ]; then
+    ok "-n $k sum_to_root: the sum, the same bits on every rank"
+  else bad "-n $k sum_to_root: $out"; fi
 done
 summary
