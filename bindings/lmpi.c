@@ -343,12 +343,14 @@ static int l_sum_to_root(lua_State *L) {
 
 typedef struct {
     double *pack; /* C + 2·C·D + D·D: n, Sc, Qc, G */
+    double *buf;  /* the same length, on the ranks that receive a partial sum */
     pl_stats part;
 } share_ctx;
 
 static void share_free(void *p) {
     share_ctx *cx = p;
     free(cx->pack);
+    free(cx->buf);
     pl_stats_part_free(&cx->part);
     free(cx);
 }
@@ -394,21 +396,18 @@ static int l_share_stats(lua_State *L) {
     size_t r0 = (size_t)((unsigned long long)N * (unsigned)me / (unsigned)n);
     size_t r1 = (size_t)((unsigned long long)N * (unsigned)(me + 1) / (unsigned)n);
     if (!rc) rc = pl_data_stats_part(d, r0, r1, o, 1, &cx->part, &err);
+    if (!rc && me % 2 == 0 && !(cx->buf = malloc(len * sizeof(double))))
+        rc = pl_err_set(&err, PL_ENOMEM, "pl.mpi.share_stats: out of memory for %zu × %zu statistics", C, D);
     share_check(L, rc, &err);
     double *p = cx->pack;
     memcpy(p, cx->part.n, C * sizeof *p);
     memcpy(p + C, cx->part.Sc, C * D * sizeof *p);
     memcpy(p + C + C * D, cx->part.Qc, C * D * sizeof *p);
     memcpy(p + C + 2 * C * D, cx->part.G, D * D * sizeof *p);
-    {
-        double *buf = me % 2 == 0 ? malloc(len * sizeof *buf) : NULL; /* ranks that receive */
-        if (me % 2 == 0 && !buf) return luaL_error(L, "pl.mpi.share_stats: out of memory");
-        void **bslot = lpl_guard(L, buf, free_ptr);
-        if (tree_sum(p, buf, len, TAG_SHARE) != MPI_SUCCESS)
-            return luaL_error(L, "pl.mpi.share_stats: summing the ranks' statistics failed");
-        *bslot = NULL;
-        free(buf);
-    }
+    if (tree_sum(p, cx->buf, len, TAG_SHARE) != MPI_SUCCESS)
+        return luaL_error(L, "pl.mpi.share_stats: summing the ranks' statistics failed");
+    free(cx->buf);
+    cx->buf = NULL;
     if (MPI_Bcast(p, (int)len, MPI_DOUBLE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
         return luaL_error(L, "pl.mpi.share_stats: MPI_Bcast failed");
     pl_stats sum = {.N = N, .D = D, .C = C, .n = p, .Sc = p + C, .Qc = p + C + C * D,
