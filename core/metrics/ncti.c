@@ -56,9 +56,8 @@
 #define NCTI_DIMS 64
 #define NCTI_TOL 1e-4 /* sklearn LinearDiscriminantAnalysis(tol=1e-4) */
 
-typedef struct ncti_vals {
-    double nuc, ncc, vc;
-} ncti_vals;
+/* The three parts, in this order in the values kept on the dataset. */
+enum { NCTI_NUC, NCTI_NCC, NCTI_VC };
 
 /* The fitted LDA as the parts need it: T (k×m) maps scores to low (up to an offset, which the
  * centring removes); coef (C×k) and icpt (C) give the decision function. */
@@ -300,7 +299,7 @@ cleanup:
 }
 
 /* All three parts; name is the part asked for (messages, options). */
-static int ncti_compute(pl_data *d, int clip, const char *name, ncti_vals *out, pl_err *err) {
+static int ncti_compute(pl_data *d, int clip, const char *name, double out[3], pl_err *err) {
     int rc;
     pl_pca p;
     pl_mat Z = {0}, low = {0}, P = {0}, blk = {0};
@@ -373,7 +372,7 @@ static int ncti_compute(pl_data *d, int clip, const char *name, ncti_vals *out, 
         mj /= (double)N;
         for (size_t i = 0; i < N; i++) PL_AT(&low, i, j) -= mj;
     }
-    if ((rc = nuclear_norm(&low, &out->nuc, err))) goto fail;
+    if ((rc = nuclear_norm(&low, &out[NCTI_NUC], err))) goto fail;
     pl_mat_release(&low);
 
     /* probabilities: softmax of the decision function (C = 2: sklearn's expit of the
@@ -407,7 +406,7 @@ static int ncti_compute(pl_data *d, int clip, const char *name, ncti_vals *out, 
     pl_mat_release(&Z);
     double acc = 0.0;
     for (size_t i = 0; i < N; i++) acc += PL_AT(&P, i, (size_t)y[i]);
-    out->ncc = acc / (double)N;
+    out[NCTI_NCC] = acc / (double)N;
 
     size_t nmax = 0;
     for (size_t c = 0; c < C; c++)
@@ -422,7 +421,7 @@ static int ncti_compute(pl_data *d, int clip, const char *name, ncti_vals *out, 
         if ((rc = nuclear_norm(&b, &nn, err))) goto fail;
         tot += nn;
     }
-    out->vc = log(tot);
+    out[NCTI_VC] = log(tot);
     goto cleanup;
 fail:
     pl_err_prefix(err, "%s", name);
@@ -448,15 +447,11 @@ static int ncti_part(pl_data *d, const pl_opts *o, const char *name, int which, 
     int rc, clip;
     char key[32];
     if ((rc = pl_opt_bool(o, name, "pca_clip", 0, &clip, err))) return rc;
+    /* the key holds every option NCTI has (registry.c's ncti_keys) */
     snprintf(key, sizeof key, "ncti pca_clip=%d", clip);
-    if (!pl_data_memo_get(d, key, v, 3)) {
-        ncti_vals nv = {0, 0, 0};
-        if ((rc = ncti_compute(d, clip, name, &nv, err))) return rc;
-        v[0] = nv.nuc;
-        v[1] = nv.ncc;
-        v[2] = nv.vc;
-        if ((rc = pl_data_memo_put(d, key, v, 3, err))) return rc;
-    }
+    if (!pl_data_memo_get(d, key, v, 3) &&
+        ((rc = ncti_compute(d, clip, name, v, err)) || (rc = pl_data_memo_put(d, key, v, 3, err))))
+        return rc;
     *out = v[which];
     if (!rc && !isfinite(*out))
         rc = pl_err_set(err, PL_ENUMERIC, "%s: the score is not finite (%g)", name, *out);
@@ -464,13 +459,13 @@ static int ncti_part(pl_data *d, const pl_opts *o, const char *name, int which, 
 }
 
 int pl_ncti_nuc(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
-    return ncti_part(d, o, "ncti_nuc", 0, out, err);
+    return ncti_part(d, o, "ncti_nuc", NCTI_NUC, out, err);
 }
 
 int pl_ncti_ncc(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
-    return ncti_part(d, o, "ncti_ncc", 1, out, err);
+    return ncti_part(d, o, "ncti_ncc", NCTI_NCC, out, err);
 }
 
 int pl_ncti_vc(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
-    return ncti_part(d, o, "ncti_vc", 2, out, err);
+    return ncti_part(d, o, "ncti_vc", NCTI_VC, out, err);
 }

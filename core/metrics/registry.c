@@ -10,7 +10,7 @@ static const char *const nleep_keys[] = {"ratio", "log", NULL};
 static const char *const parc_keys[] = {"dims", NULL};
 static const char *const transrate_keys[] = {"eps", NULL};
 static const char *const etran_energy_keys[] = {"tail_min", NULL};
-static const char *const ncti_keys[] = {"pca_clip", NULL};
+static const char *const ncti_keys[] = {"pca_clip", NULL}; /* all in ncti.c's memo key */
 static const char *const etran_parts[] = {"etran_energy", "etran_lda", NULL};
 static const char *const ncti_parts[] = {"ncti_ncc", "ncti_nuc", "ncti_vc", NULL};
 
