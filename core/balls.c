@@ -299,7 +299,7 @@ static double dist_between(const double *a, const double *b, size_t D) {
  * thread count. A block's results (the distances of its rows' pairs, its rows' moves) are
  * written by the one thread that takes it, in the plain loop's order, and nothing is summed
  * across blocks: results have the same bits for any number of threads (pl_par_run). */
-#define PAIR_TILE 16
+#define PAIR_TILE 32
 
 static size_t pair_blocks(size_t C) { return (C + PAIR_TILE - 1) / PAIR_TILE; }
 
@@ -309,14 +309,21 @@ typedef struct dist_ctx {
     size_t C, D;
     const double *centres;
     double *dist;
+    size_t partners;  /* rows j read together: 4 with the wide kernel, else 1 */
 } dist_ctx;
 
-/* Four doubles as one value (GCC and clang vector extension), read from any address: the
- * kernel below keeps its eight accumulators in registers, which compilers do not do for
- * arrays of partial sums. */
+/* Four and eight doubles as one value (GCC and clang vector extension), read from any
+ * address: the kernels below keep their accumulators in registers, which compilers do not do
+ * for arrays of partial sums. */
 typedef double v4d __attribute__((vector_size(32)));
 typedef double v4d_u __attribute__((vector_size(32), aligned(8), may_alias));
+typedef double v8d __attribute__((vector_size(64)));
+typedef double v8d_u __attribute__((vector_size(64), aligned(8), may_alias));
 #define LOAD4(p) (*(const v4d_u *)(p))
+#define LOAD8(p) (*(const v8d_u *)(p))
+
+/* pl_sqdist's final order over its eight partial sums. */
+#define SUM8(s) ((((s)[0] + (s)[1]) + ((s)[2] + (s)[3])) + (((s)[4] + (s)[5]) + ((s)[6] + (s)[7])))
 
 /* Squared distances of rows a[0..3] to row r, each as pl_sqdist computes it (eight partial
  * sums, lanes u = 0..3 in lo and 4..7 in hi, and the same final order: the same bits),
@@ -343,28 +350,72 @@ static void sqdist4(const double *const a[4], const double *r, size_t n, double 
                  ((hi[k][0] + hi[k][1]) + (hi[k][2] + hi[k][3]));
 }
 
+/* The wide kernel: squared distances of rows a[0..3] to rows r[0..3] into out[t·4 + k], each
+ * with pl_sqdist's bits (lane u of an accumulator is its partial sum u), every row read once
+ * for the sixteen pairs. Sixteen accumulators of eight doubles: for 32 vector registers. */
+PL_SIMD_CLONES
+static void sqdist4x4(const double *const a[4], const double *const r[4], size_t n,
+                      double out[16]) {
+    v8d s[4][4] = {{{0}}};
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        v8d x[4] = {LOAD8(r[0] + j), LOAD8(r[1] + j), LOAD8(r[2] + j), LOAD8(r[3] + j)};
+        for (int k = 0; k < 4; k++) {
+            v8d ak = LOAD8(a[k] + j);
+            for (int t = 0; t < 4; t++) {
+                v8d d = ak - x[t];
+                s[t][k] += d * d;
+            }
+        }
+    }
+    for (; j < n; j++)
+        for (int t = 0; t < 4; t++)
+            for (int k = 0; k < 4; k++) {
+                double d = a[k][j] - r[t][j];
+                s[t][k][0] += d * d;
+            }
+    for (int t = 0; t < 4; t++)
+        for (int k = 0; k < 4; k++) out[t * 4 + k] = SUM8(s[t][k]);
+}
+
 /* Block k: the distances of rows i of the block to every j > i (upper triangle of dist); the
- * block's rows stay in cache while each row j is read once, for four rows i at a time. */
+ * block's rows stay in cache while the rows j are read in groups of x->partners, each once for
+ * four rows i. */
 static void dist_block(const void *vctx, size_t k) {
     const dist_ctx *x = vctx;
-    size_t C = x->C, D = x->D, i0 = k * PAIR_TILE;
+    size_t C = x->C, D = x->D, i0 = k * PAIR_TILE, P = x->partners;
     size_t i1 = i0 + PAIR_TILE < C ? i0 + PAIR_TILE : C;
     const double *m = x->centres;
-    for (size_t j = i0 + 1; j < C; j++) {
+    double *dist = x->dist;
+    for (size_t j = i0 + 1; j < C; j += P) {
+        size_t np = C - j < P ? C - j : P;
+        const double *r[4];
+        for (size_t t = 0; t < np; t++) r[t] = m + (j + t) * D;
+        /* rows i < j pair with every row of the group */
         size_t iend = i1 < j ? i1 : j, i = i0;
         for (; i + 4 <= iend; i += 4) {
             const double *a[4] = {m + i * D, m + (i + 1) * D, m + (i + 2) * D, m + (i + 3) * D};
-            double q[4];
-            sqdist4(a, m + j * D, D, q);
-            for (size_t t = 0; t < 4; t++) x->dist[(i + t) * C + j] = sqrt(q[t]);
+            double q[16];
+            if (np == 4)
+                sqdist4x4(a, r, D, q);
+            else
+                for (size_t t = 0; t < np; t++) sqdist4(a, r[t], D, q + 4 * t);
+            for (size_t t = 0; t < np; t++)
+                for (size_t u = 0; u < 4; u++) dist[(i + u) * C + j + t] = sqrt(q[t * 4 + u]);
         }
-        for (; i < iend; i++) x->dist[i * C + j] = dist_between(m + i * D, m + j * D, D);
+        for (; i < iend; i++)
+            for (size_t t = 0; t < np; t++)
+                dist[i * C + j + t] = dist_between(m + i * D, r[t], D);
+        /* rows of the group that are in the block pair with the group's later rows */
+        for (size_t g = j; g < j + np && g < i1; g++)
+            for (size_t t = g + 1; t < j + np; t++)
+                dist[g * C + t] = dist_between(m + g * D, m + t * D, D);
     }
 }
 
 /* Every pair distance of centres into dist (C×C, upper triangle). */
 static void pair_distances(size_t C, size_t D, const double *centres, double *dist) {
-    dist_ctx x = {C, D, centres, dist};
+    dist_ctx x = {C, D, centres, dist, pl_simd_wide() ? 4 : 1};
     pl_par_run(dist_block, &x, pair_blocks(C), C * C / 2 * D);
 }
 
@@ -451,6 +502,7 @@ typedef struct move_ctx {
     int hooke;            /* 1: magnitude k·overlap */
     double half, unit;    /* ½·dt², 1/√D */
     double *move;         /* C×D, zeroed */
+    size_t rows;          /* rows of a block moved together: MOVE_ROWS (wide kernel) or 1 */
 } move_ctx;
 
 /* The partners p of row c among [p0, p1) with the coefficient of their term, in order:
@@ -482,48 +534,97 @@ static size_t row_partners(const move_ctx *x, size_t c, size_t p0, size_t p1, si
 }
 
 #define PARTNER_GROUP 4
+#define MOVE_ROWS 4
+
+/* The wide kernel: rows c..c+3, each with the four partners p..p+3 (none coincident; row r's
+ * coefficients a[r][0..3]), each row's four terms added in partner order in one sweep over its
+ * components, the partner rows read once for the four rows. Sixteen coefficients of eight
+ * doubles in registers: for 32 vector registers. */
+PL_SIMD_CLONES
+static void move_rows4(const move_ctx *x, size_t c, size_t p, const double a[][4]) {
+    size_t D = x->b->D, q = 0;
+    const double *m = x->b->centre, *cc = m + c * D;
+    const double *q0 = m + p * D, *q1 = q0 + D, *q2 = q1 + D, *q3 = q2 + D;
+    double *mm = x->move + c * D;
+    v8d A[MOVE_ROWS][4];
+    for (int r = 0; r < MOVE_ROWS; r++)
+        for (int t = 0; t < 4; t++) {
+            v8d z = {0};
+            A[r][t] = z + a[r][t];
+        }
+    for (; q + 8 <= D; q += 8) {
+        v8d p0 = LOAD8(q0 + q), p1 = LOAD8(q1 + q), p2 = LOAD8(q2 + q), p3 = LOAD8(q3 + q);
+        for (int r = 0; r < MOVE_ROWS; r++) {
+            v8d v = LOAD8(cc + r * D + q);
+            *(v8d_u *)(mm + r * D + q) = (((LOAD8(mm + r * D + q) + (v - p0) * A[r][0]) +
+                                           (v - p1) * A[r][1]) + (v - p2) * A[r][2]) +
+                                         (v - p3) * A[r][3];
+        }
+    }
+    for (; q < D; q++)
+        for (int r = 0; r < MOVE_ROWS; r++) {
+            const double *cr = cc + r * D;
+            double *mr = mm + r * D;
+            mr[q] = (((mr[q] + (cr[q] - q0[q]) * a[r][0]) + (cr[q] - q1[q]) * a[r][1]) +
+                     (cr[q] - q2[q]) * a[r][2]) + (cr[q] - q3[q]) * a[r][3];
+        }
+}
+
+/* Row c's n terms (partners ps, coefficients a, coincident flags same), added in order. */
+PL_SIMD_CLONES
+static void move_row(const move_ctx *x, size_t c, size_t n, const size_t *ps, const double *a,
+                     const int *same) {
+    size_t D = x->b->D;
+    const double *m = x->b->centre, *cc = m + c * D;
+    double *mc = x->move + c * D;
+    int any_same = 0;
+    for (size_t t = 0; t < n; t++) any_same |= same[t];
+    if (n == 4 && !any_same) {
+        const double *q0 = m + ps[0] * D, *q1 = m + ps[1] * D, *q2 = m + ps[2] * D,
+                     *q3 = m + ps[3] * D;
+        for (size_t q = 0; q < D; q++)
+            mc[q] = (((mc[q] + (cc[q] - q0[q]) * a[0]) + (cc[q] - q1[q]) * a[1]) +
+                     (cc[q] - q2[q]) * a[2]) + (cc[q] - q3[q]) * a[3];
+        return;
+    }
+    for (size_t t = 0; t < n; t++) {
+        const double *cp = m + ps[t] * D;
+        double at = a[t];
+        if (same[t])
+            for (size_t q = 0; q < D; q++) mc[q] += at;
+        else
+            for (size_t q = 0; q < D; q++) mc[q] += (cc[q] - cp[q]) * at;
+    }
+}
 
 /* Block k: the move of each of its rows c, the sum over its overlapping partners p in
  * ascending order (the plain loop's order for that row) of (m_c − m_p)·s_c/d. For c > p
  * this is the plain loop's m_c −= (m_p − m_c)·s_c/d with the same bits (a − b = −(b − a)
- * and x + (−y) = x − y exactly). Partners come in groups of PARTNER_GROUP rows, read once
- * per block; a row's terms from one group are added in one sweep over its components, in
- * partner order. */
-PL_SIMD_CLONES
+ * and x + (−y) = x − y exactly). Partners come in groups of PARTNER_GROUP rows, each read
+ * once for x->rows rows of the block (the wide kernel, where each of those rows has the whole
+ * group as partners: 99.8 % of the pairs overlap at C = 1000 in bench/), else once per row. */
 static void move_block(const void *vctx, size_t k) {
     const move_ctx *x = vctx;
-    const pl_balls *b = x->b;
-    size_t C = b->C, D = b->D, c0 = k * PAIR_TILE;
+    size_t C = x->b->C, c0 = k * PAIR_TILE;
     size_t c1 = c0 + PAIR_TILE < C ? c0 + PAIR_TILE : C;
-    const double *m = b->centre;
     for (size_t p0 = 0; p0 < C; p0 += PARTNER_GROUP) {
         size_t p1 = p0 + PARTNER_GROUP < C ? p0 + PARTNER_GROUP : C;
-        for (size_t c = c0; c < c1; c++) {
-            size_t ps[PARTNER_GROUP];
-            double a[PARTNER_GROUP];
-            int same[PARTNER_GROUP];
-            size_t n = row_partners(x, c, p0, p1, ps, a, same);
-            if (n == 0) continue;
-            double *mc = x->move + c * D;
-            const double *cc = m + c * D;
-            int any_same = 0;
-            for (size_t t = 0; t < n; t++) any_same |= same[t];
-            if (n == 4 && !any_same) {
-                const double *q0 = m + ps[0] * D, *q1 = m + ps[1] * D, *q2 = m + ps[2] * D,
-                             *q3 = m + ps[3] * D;
-                for (size_t q = 0; q < D; q++)
-                    mc[q] = (((mc[q] + (cc[q] - q0[q]) * a[0]) + (cc[q] - q1[q]) * a[1]) +
-                             (cc[q] - q2[q]) * a[2]) + (cc[q] - q3[q]) * a[3];
+        for (size_t c = c0; c < c1; c += x->rows) {
+            size_t ps[MOVE_ROWS][PARTNER_GROUP], n[MOVE_ROWS] = {0};
+            double a[MOVE_ROWS][PARTNER_GROUP];
+            int same[MOVE_ROWS][PARTNER_GROUP], full = 1;
+            size_t rows = c1 - c < x->rows ? c1 - c : x->rows;
+            for (size_t r = 0; r < rows; r++) {
+                n[r] = row_partners(x, c + r, p0, p1, ps[r], a[r], same[r]);
+                full &= n[r] == PARTNER_GROUP &&
+                        !(same[r][0] | same[r][1] | same[r][2] | same[r][3]);
+            }
+            if (rows == MOVE_ROWS && full) {
+                move_rows4(x, c, p0, (const double(*)[4])a);
                 continue;
             }
-            for (size_t t = 0; t < n; t++) {
-                const double *cp = m + ps[t] * D;
-                double at = a[t];
-                if (same[t])
-                    for (size_t q = 0; q < D; q++) mc[q] += at;
-                else
-                    for (size_t q = 0; q < D; q++) mc[q] += (cc[q] - cp[q]) * at;
-            }
+            for (size_t r = 0; r < rows; r++)
+                if (n[r]) move_row(x, c + r, n[r], ps[r], a[r], same[r]);
         }
     }
 }
@@ -536,7 +637,8 @@ static int propose_pairs(const pl_balls *b, double dt, const pl_law *law, double
     size_t C = b->C, D = b->D;
     int pair = law && law->kind == PL_LAW_PAIR, rc;
     if (pair && (rc = pair_magnitudes(b, law, dist, err)) < 0) return rc;
-    move_ctx x = {b, dist, !pair, 0.5 * (dt * dt), 1.0 / sqrt((double)D), move};
+    move_ctx x = {b,    dist, !pair, 0.5 * (dt * dt), 1.0 / sqrt((double)D),
+                  move, pl_simd_wide() ? MOVE_ROWS : 1};
     pl_par_run(move_block, &x, pair_blocks(C), C * C * D);
     /* Long passes for large C: stay interruptible inside a step. */
     return pl_check_interrupt(err);

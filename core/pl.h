@@ -12,18 +12,27 @@
 
 #define PL_VERSION "0.1.0"
 
-/* Hot element-wise loops compiled twice, plain x86-64 (SSE2) and AVX2, the copy picked at load
- * time for the CPU (GCC function multi-versioning). AVX2 without FMA: both copies do the same
- * operations lane by lane, so results are bit-identical whichever runs. GCC only: clang 14 names
- * the dispatcher `f.ifunc`, so a clone called from another unit does not link (the fuzz build). */
+/* Hot element-wise loops compiled three times, plain x86-64 (SSE2), AVX2 and AVX-512, the copy
+ * picked at load time for the CPU (GCC function multi-versioning). No FMA in any: every copy
+ * does the same operations lane by lane, so results are bit-identical whichever runs. GCC only:
+ * clang 14 names the dispatcher `f.ifunc`, so a clone called from another unit does not link
+ * (the fuzz build). */
 #if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute) && !defined(__clang__)
 #if __has_attribute(target_clones)
-#define PL_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#define PL_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 #endif
 #ifndef PL_SIMD_CLONES
 #define PL_SIMD_CLONES
 #endif
+
+/* 1 where the AVX-512 copy of the clones runs (32 registers of eight doubles), else 0: a
+ * kernel that keeps sixteen such vectors in registers is chosen by it (elsewhere they spill,
+ * and a narrower kernel is faster). Both kernels of a pair give the same bits.
+ * pl_simd_set_wide(0) makes it 0 (tests run the narrow kernels on any CPU); 1 restores the
+ * CPU's answer. */
+int pl_simd_wide(void);
+void pl_simd_set_wide(int allow);
 
 /* Status codes, one table (pl_strerror). */
 #define PL_ERRORS(X)                                        \

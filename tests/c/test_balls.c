@@ -706,9 +706,9 @@ TEST(balls_threads_same_bits) {
 }
 
 /* The blocked, threaded step has the bits of the plain pair loop (every row's terms in
- * partner order), coincident centres included. */
-TEST(balls_threads_plain_loop) {
-    size_t C = 140, D = 512;
+ * partner order), coincident centres included: whole tiles, a last partial tile and partner
+ * group, and a row length that is not a multiple of the kernels' eight lanes. */
+static void threads_plain_loop(size_t C, size_t D) {
     pl_err err = {0};
     pl_data *d = NULL;
     ASSERT_OK(threads_data(C, D, &d, &err), &err);
@@ -721,16 +721,25 @@ TEST(balls_threads_plain_loop) {
     /* classes 0 and 1 coincide */
     ASSERT(memcmp(b.centre, b.centre + D, D * sizeof(double)) == 0);
     int before = openblas_get_num_threads();
-    for (int t = 1; t <= 3; t += 2) {
-        openblas_set_num_threads(t);
+    /* 1 and 3 threads, the wide kernels (where the CPU has them) and the narrow ones */
+    for (int v = 0; v < 4; v++) {
+        openblas_set_num_threads(v % 2 ? 3 : 1);
+        pl_simd_set_wide(v < 2);
         pl_balls_reset(&b);
         plain_step(&b, 0.3, move);
         double ch;
         ASSERT_OK(pl_balls_step(&b, 0.3, NULL, &ch, &err), &err);
         ASSERT(memcmp(b.shift, move, C * D * sizeof *move) == 0);
     }
+    pl_simd_set_wide(1);
     openblas_set_num_threads(before);
     free(move);
     pl_balls_release(&b);
     pl_data_release(d);
+}
+
+TEST(balls_threads_plain_loop) {
+    threads_plain_loop(140, 512);
+    threads_plain_loop(71, 1035);
+    threads_plain_loop(6, 13);
 }
