@@ -71,12 +71,11 @@ int pl_mul_overflows(size_t a, size_t b, size_t *out) {
 static atomic_int simd_allow = 1;
 
 int pl_simd_wide(void) {
-#if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute) && !defined(__clang__)
-#if __has_attribute(target_clones)
+#ifdef PL_HAVE_SIMD_CLONES
     return atomic_load(&simd_allow) && __builtin_cpu_supports("avx512f");
-#endif
-#endif
+#else
     return 0;
+#endif
 }
 
 void pl_simd_set_wide(int allow) { atomic_store(&simd_allow, allow != 0); }

@@ -20,6 +20,7 @@
 #if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute) && !defined(__clang__)
 #if __has_attribute(target_clones)
 #define PL_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define PL_HAVE_SIMD_CLONES 1
 #endif
 #endif
 #ifndef PL_SIMD_CLONES
