@@ -4,6 +4,7 @@
 local pl = require "pedlab"
 local util = require "pedlab.util"
 local ped = require "pedlab.ped"
+local aggregate = require "pedlab.aggregate"
 
 local M = {}
 
@@ -83,18 +84,40 @@ function M.check_metric_names(metrics, cmd, user)
 end
 
 -- Metric specs of --metric (and --ped): ped is set on each, key = "ped+SPEC" or "SPEC".
-local function metric_specs(o, cmd, user)
-  local metrics = util.metric_specs(o.metric)
-  if #metrics == 0 then error(cmd .. ": --metric is required (e.g. --metric logme,ped+logme)", 0) end
-  local seen = {}
-  for _, m in ipairs(metrics) do
+-- Aggregates (meanrank(...), recommended: pedlab.aggregate) are returned apart, their members
+-- added to the specs to compute; aggregates = false refuses them (score: one model).
+local function metric_specs(o, cmd, user, aggregates)
+  local list = {}
+  for _, v in ipairs(o.metric or {}) do
+    for _, s in ipairs(aggregate.split(v)) do list[#list + 1] = s end
+  end
+  if #list == 0 then error(cmd .. ": --metric is required (e.g. --metric logme,ped+logme)", 0) end
+  local compute, aggs, radius = aggregate.expand(list)
+  if #aggs > 0 and aggregates == false then
+    error(string.format("%s: %s ranks a zoo's models; use pedlab rank", cmd, aggs[1].label), 0)
+  end
+  if #aggs > 0 and o.ped then
+    error(cmd .. ": --ped with an aggregate is ambiguous; name its PED members ped+NAME", 0)
+  end
+  local metrics, seen = {}, {}
+  for _, spec in ipairs(compute) do
+    local m = util.parse_metric(spec)
     if o.ped then m.ped = true end
     m.key = (m.ped and "ped+" or "") .. m.spec:gsub("^ped%+", "")
     if seen[m.key] then error(string.format("%s: metric %s is listed twice", cmd, m.key), 0) end
     seen[m.key] = true
+    metrics[#metrics + 1] = m
+  end
+  for _, a in ipairs(aggs) do
+    if seen[a.label] then error(string.format("%s: metric %s is listed twice", cmd, a.label), 0) end
+    seen[a.label] = true
+    for _, mem in ipairs(a.members) do
+      local m = util.parse_metric(mem.key)
+      mem.key = (m.ped and "ped+" or "") .. m.spec:gsub("^ped%+", "")
+    end
   end
   M.check_metric_names(metrics, cmd, user)
-  return metrics
+  return metrics, aggs, radius, list
 end
 
 local function any_ped(metrics)
@@ -164,7 +187,7 @@ function M.score(argv)
   if not o.labels and not (o.features:match("%.npz") or o.features:match("%.safetensors")) then
     error("score: --labels L.npy is required (or --features F.npz / F.safetensors holding labels)", 0)
   end
-  local metrics = metric_specs(o, "score")
+  local metrics = metric_specs(o, "score", nil, false)
   M.set_threads(o, "score")
   local seed = util.int(o, "seed", "score", 0)
   local settings, given = M.ped_settings(o, "score")
@@ -304,7 +327,7 @@ local RANK_SPEC = { ["--zoo"] = "value", ["--task"] = "value", ["--metric"] = "l
   ["--plot"] = "value", ["--html"] = "value", ["--seed"] = "value", ["--threads"] = "value",
   ["--help"] = "flag",
   ["--quiet"] = "flag", ["--no-ref"] = "flag", ["--ref"] = "value", ["--save-shift"] = "value",
-  ["--combiner"] = "list" }
+  ["--combiner"] = "list", ["--top"] = "value" }
 for k, v in pairs(M.PED_FLAGS) do RANK_SPEC[k] = v end
 
 -- Zoo-level metrics from --combiner files (each returns {NAME = {parts, combine}}).
@@ -342,7 +365,16 @@ function M.rank_zoo(o, cmd)
     error(cmd .. ": --save-shift is for pedlab score (one dataset); rank moves every model of every task", 0)
   end
   local user = load_combiners(o.combiner, cmd)
-  local metrics = metric_specs(o, cmd, user)
+  o.metric = o.metric or { aggregate.RECOMMENDED.name }
+  local metrics, aggs, agg_radius, listed = metric_specs(o, cmd, user)
+  if agg_radius then
+    if o.radius == nil then
+      o.radius = agg_radius
+    elseif o.radius ~= agg_radius then
+      error(string.format("%s: %s uses PED with --radius %s; drop --radius %s or list its members "
+        .. "yourself (%s)", cmd, aggs[1].label, agg_radius, o.radius, aggs[1].spec), 0)
+    end
+  end
   for name in pairs(user or {}) do
     local named = false
     for _, m in ipairs(metrics) do named = named or m.name == name end
@@ -383,9 +415,30 @@ function M.rank_zoo(o, cmd)
     end
   end
   R.metrics = names
+  if #aggs > 0 then
+    aggregate.apply(R, aggs, z.gt, pl.report.higher_better, pl.zoo.evaluate)
+    -- the metrics in the order listed (an aggregate's members after it when not listed)
+    local order, placed = {}, {}
+    local function put(k) if not placed[k] then placed[k] = true order[#order + 1] = k end end
+    local key_of = {}
+    for _, m in ipairs(metrics) do key_of[m.spec] = m.key end
+    for _, s in ipairs(listed) do put(key_of[s] or s) end
+    for _, k in ipairs(R.metrics) do put(k) end
+    R.metrics = order
+  end
+  R.aggregates = aggs
+  R.top = util.int(o, "top", cmd, 3, 1)
   R.version = pl.version
-  R.settings = { zoo = o.zoo, tasks = tasks, metrics = names, gt = z.gt_path, ref_name = z.ref_name,
-                 ped = pset, seed = seed }
+  R.settings = { zoo = o.zoo, tasks = tasks, metrics = R.metrics, gt = z.gt_path, ref_name = z.ref_name,
+                 ped = pset, seed = seed, top = R.top }
+  if #aggs > 0 then
+    R.settings.aggregates = {}
+    for _, a in ipairs(aggs) do
+      local mem = {}
+      for _, x in ipairs(a.members) do mem[#mem + 1] = { metric = x.key, weight = x.weight } end
+      R.settings.aggregates[a.label] = { method = a.method, members = mem, spec = a.spec }
+    end
+  end
   return R
 end
 
@@ -436,10 +489,23 @@ function M.print_rank(R, quiet)
           report.higher_better(key) and "higher" or "lower"))
         io.write(report.text(t, 4))
         if r.weighted_tau then
-          io.write(string.format("weighted tau %.4f   tau-b %.4f   pearson %.4f   rel@1 %.4f   regret@1 %.4f\n",
-            r.weighted_tau, r.kendall_tau, r.pearson, r.rel_at_1, r.regret_at_1))
+          io.write(string.format("weighted tau %.4f   tau-b %.4f   pearson %.4f   rel@1 %.4f   regret@1 %.4f"
+            .. "   regret@3 %.4f\n",
+            r.weighted_tau, r.kendall_tau, r.pearson, r.rel_at_1, r.regret_at_1, r.regret_at_3))
         end
       end
+    end
+  end
+  local key = aggregate.primary(R)
+  io.write(string.format("\nFine-tune first: the top %d by %s\n", R.top or 3,
+    aggregate.describe(key, R.results[R.tasks[1]][key])))
+  for _, task in ipairs(R.tasks) do
+    local r = R.results[task][key]
+    local rk = report.ranking(r.scores, gt and gt[task], key)
+    io.write("\n== ", task, "\n", report.text(aggregate.top_table(r, key, R.top or 3, rk), 4))
+    if r.regret_at_3 then
+      io.write(string.format("regret@1 %.4f   regret@3 %.4f (accuracy points lost against the truly best)\n",
+        r.regret_at_1, r.regret_at_3))
     end
   end
   io.write("\nBest model per task",
@@ -478,6 +544,7 @@ function M.rank_json(R)
       for k, v in pairs(r) do t[k] = v end
       local rk = report.ranking(r.scores, gt and gt[task], key)
       t.accuracies, t.true_rank, t.predicted_rank = rk.accuracies, rk.true_rank, rk.predicted_rank
+      t.top = aggregate.top(r, R.top or 3, rk)
       tasks[task][key] = t
     end
   end
@@ -503,7 +570,7 @@ function M.settings_line(R)
   return table.concat(parts, "; ")
 end
 
-local CSV_MEASURES = { "weighted_tau", "kendall_tau", "pearson", "rel_at_1", "regret_at_1" }
+local CSV_MEASURES = { "weighted_tau", "kendall_tau", "pearson", "rel_at_1", "regret_at_1", "regret_at_3" }
 
 function M.write_outputs(R, o)
   local report = pl.report
@@ -549,6 +616,14 @@ function M.write_outputs(R, o)
       parts[#parts + 1] = "\n## Weighted Kendall's tau\n\n" .. M.MEANING .. " (best per column in bold).\n\n"
         .. report.markdown(tau("weighted_tau"), 3, true)
       parts[#parts + 1] = "\n## Kendall's tau-b\n\n" .. report.markdown(tau("kendall_tau"), 3, true)
+    end
+    local key = aggregate.primary(R)
+    parts[#parts + 1] = string.format("\n## Fine-tune first\n\nThe top %d of each task by %s.\n",
+      R.top or 3, aggregate.describe(key, R.results[R.tasks[1]][key]))
+    for _, task in ipairs(R.tasks) do
+      local r = R.results[task][key]
+      local rk = report.ranking(r.scores, gt and gt[task], key)
+      parts[#parts + 1] = "\n### " .. task .. "\n\n" .. report.markdown(aggregate.top_table(r, key, R.top or 3, rk), 4)
     end
     parts[#parts + 1] = "\n## Best model per task\n\n" .. report.markdown(M.best_table(R))
     parts[#parts + 1] = "\n## Scores\n\n" .. report.markdown(long_table(), 4)

@@ -272,10 +272,11 @@ function Zoo:inputs(tasks)
 end
 
 -- Ranking measures of scores[model] against acc[model] (models present in both).
-M.MEASURES = { "weighted_tau", "kendall_tau", "pearson", "spearman", "rel_at_1", "regret_at_1", "recall_at_1" }
+M.MEASURES = { "weighted_tau", "kendall_tau", "pearson", "spearman", "rel_at_1", "regret_at_1", "regret_at_3",
+               "recall_at_1" }
 M.MEASURE_NAMES = { weighted_tau = "weighted Kendall's tau", kendall_tau = "Kendall's tau-b",
                     pearson = "Pearson r", spearman = "Spearman rho", rel_at_1 = "rel@1",
-                    regret_at_1 = "regret@1", recall_at_1 = "recall@1" }
+                    regret_at_1 = "regret@1", regret_at_3 = "regret@3", recall_at_1 = "recall@1" }
 
 -- A measure's name, checked (what: where it was given, for the message).
 function M.check_measure(measure, what)
@@ -295,6 +296,8 @@ function M.evaluate(scores, acc)
     weighted_tau = r.weighted_tau(x, y), kendall_tau = r.kendall_tau(x, y),
     pearson = r.pearson(x, y), spearman = r.spearman(x, y),
     rel_at_1 = r.rel_at_k(x, y, 1), regret_at_1 = r.regret_at_k(x, y, 1),
+    -- accuracy lost by fine-tuning the best of the top three instead of the truly best model
+    regret_at_3 = r.regret_at_k(x, y, math.min(3, #x)),
     recall_at_1 = r.recall_at_k(x, y, 1), n = #x,
   }
 end
