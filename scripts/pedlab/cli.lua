@@ -299,13 +299,19 @@ end
 
 -- ---------------------------------------------------------------- rank
 local RANK_HELP = [[
-usage: pedlab rank --zoo DIR --task T|all --metric M[,M...] [options]
+usage: pedlab rank --zoo DIR --task T|all [--metric M,...] [options]
 
-Scores every model of a zoo on a task, sorts them, and (with ground truth) measures the
-ranking against fine-tuned accuracies: weighted tau, tau-b, Pearson, rel@1, regret@1.
+Scores every model of a zoo on a task, sorts them, lists the top picks to fine-tune, and (with
+ground truth) measures the ranking against fine-tuned accuracies: weighted tau, tau-b, Pearson,
+rel@1, regret@1, regret@3.
   --zoo DIR           <model>_<task>_feature.npy / _label.npy (+ <model>_<ref>_feature.npy)
   --task T|all        a task name, a comma-separated list (each once), or all
-  --metric SPEC       as in `pedlab score`; ped+NAME is NAME after PED's motion
+  --metric SPEC       as in `pedlab score`; ped+NAME is NAME after PED's motion; an aggregate
+                      METHOD(M1,M2*W,...) joins metrics' rankings (meanrank, borda, zmean,
+                      minmax; quote it in a shell); default: recommended =
+                      meanrank(parc,hscore_reg,ped+logme) with --radius auto (docs/recommend.md)
+  --top K             the top K models of each task to fine-tune first (default 3), each with
+                      its rank under every member of the aggregate
   --gt FILE           ground truth {task: {model: accuracy}} (default: DIR/gt.json if present)
   --ref-name NAME     the reference set's name in file names (default: imagenet, or guessed)
   --no-ref            PED without rescaling by the reference sets (a variant)

@@ -104,7 +104,7 @@ end
 
 local MEASURES = { { "weighted_tau", "weighted τ" }, { "kendall_tau", "τ-b" },
                    { "pearson", "Pearson r" }, { "rel_at_1", "rel@1" },
-                   { "regret_at_1", "regret@1" } }
+                   { "regret_at_1", "regret@1" }, { "regret_at_3", "regret@3" } }
 
 -- One task and metric: the models in predicted order.
 local function model_table(task, key, r, out)
@@ -148,6 +148,40 @@ local function model_table(task, key, r, out)
     out[#out + 1] = num_td(pred[m], 0, nil, 'data-col="predicted_rank"') .. "</tr>"
   end
   out[#out + 1] = "</tbody></table>"
+end
+
+-- The top picks of every task under the primary metric (the first aggregate listed, else the
+-- first metric), each with its rank under every member of the aggregate.
+local function top_picks(R, J, out)
+  local agg = require "pedlab.aggregate"
+  local key = agg.primary(R)
+  out[#out + 1] = "<h2>Fine-tune first</h2>"
+  out[#out + 1] = string.format("<p>The top %d models of each task by <code>%s</code>.</p>", R.top or 3,
+    esc(agg.describe(key, R.results[R.tasks[1]][key])))
+  for _, task in ipairs(R.tasks) do
+    local r = R.results[task][key]
+    local rk = report.ranking(r.scores, R.zoo and R.zoo.gt and R.zoo.gt[task], key)
+    local t = agg.top_table(r, key, R.top or 3, rk)
+    out[#out + 1] = string.format('<h3>%s</h3><table class="top" data-task="%s"><thead><tr>', esc(task),
+      esc(task))
+    for _, h in ipairs(t.header) do out[#out + 1] = "<th>" .. esc(h) .. "</th>" end
+    out[#out + 1] = "</tr></thead><tbody>"
+    for _, row in ipairs(t.rows) do
+      out[#out + 1] = "<tr>"
+      for j = 1, #t.header do
+        local v = row[j]
+        if type(v) == "number" then out[#out + 1] = num_td(v, 4)
+        else out[#out + 1] = "<td>" .. esc(v == nil and "-" or tostring(v)) .. "</td>" end
+      end
+      out[#out + 1] = "</tr>"
+    end
+    out[#out + 1] = "</tbody></table>"
+    local jr = J.tasks[task][key]
+    if jr and jr.regret_at_3 then
+      out[#out + 1] = string.format('<p class="measures">regret@1 %s · regret@3 %s (accuracy points lost '
+        .. "against the truly best model)</p>", num(jr.regret_at_1, 3), num(jr.regret_at_3, 3))
+    end
+  end
 end
 
 local function kv_table(id, rows, out)
@@ -241,6 +275,7 @@ function M.report(R, J)
     out[#out + 1] = '<p class="meaning">No ground truth (gt.json): the models are ranked by '
       .. "score only.</p>"
   end
+  top_picks(R, J, out)
   out[#out + 1] = "<h2>Best model per task</h2>"
   if gt then
     out[#out + 1] = "<p>By each metric's score, and by fine-tuned accuracy (ground truth); * marks "
