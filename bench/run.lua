@@ -2,7 +2,7 @@
 -- bench/run.sh, which builds bench/plbench against a Release libpedlab.a and prints one TARGET
 -- line per target. PART as in run.sh: (none) | all | peers | logme | ped | steps | growth | memory
 -- | huge; or `radius` (run here, in one process): the cost of radius = "auto" against PED+LogME
--- at a fixed radius.
+-- at a fixed radius; or `recommended`: the aggregate against its members' costs.
 -- The timing lives in C (plbench.c, CLOCK_MONOTONIC): Lua's os.clock is CPU time summed over
 -- threads, not wall time. The radius part therefore runs with one BLAS thread, where CPU time
 -- is the time spent, and compares the two side by side, alternating, round by round.
@@ -64,7 +64,41 @@ local function radius_bench()
   return ratio <= 3
 end
 
+-- `recommended` (meanrank(parc,hscore_reg,ped+logme) at radius auto) against its members, each
+-- ranked on its own (parc; hscore_reg; ped+logme at radius auto), over every task of a zoo
+-- (BENCH_ZOO, default the demo), one BLAS thread, CPU time, alternating, median of the rounds.
+-- Target: recommended <= 1.1 x the sum of its members' costs.
+local function recommended_bench()
+  local pl = require "pedlab"
+  local cli = require "pedlab.cli"
+  pl.set_threads(1)
+  local zoo = os.getenv("BENCH_ZOO") or (here .. "/../data/demo")
+  local rounds = tonumber(os.getenv("BENCH_ROUNDS") or "") or 5
+  local function once(metric, radius)
+    local t0 = os.clock()
+    local R = cli.rank_zoo({ zoo = zoo, task = "all", metric = { metric }, radius = radius }, "bench")
+    assert(R.results[R.tasks[1]][metric])
+    return os.clock() - t0
+  end
+  once("recommended") -- warm up (file cache)
+  local rec, mem = {}, {}
+  for r = 1, rounds do
+    rec[r] = once("recommended")
+    mem[r] = once("parc") + once("hscore_reg") + once("ped+logme", "auto")
+  end
+  table.sort(rec)
+  table.sort(mem)
+  local mr, mm = rec[(rounds + 1) // 2], mem[(rounds + 1) // 2]
+  local ratio = mr / mm
+  io.write(string.format("recommended: zoo %s, 1 BLAS thread, CPU time, median of %d rounds\n", zoo, rounds))
+  io.write(string.format("  recommended %.3f s; parc + hscore_reg + ped+logme (auto), each alone %.3f s\n", mr, mm))
+  io.write(string.format("TARGET  recommended / its members   %.3fx  (target <= 1.1x)  %s\n", ratio,
+    ratio <= 1.1 and "PASS" or "FAIL"))
+  return ratio <= 1.1
+end
+
 if part == "radius" then os.exit(radius_bench() and 0 or 1) end
+if part == "recommended" then os.exit(recommended_bench() and 0 or 1) end
 
 local ok, how, code = os.execute("bash '" .. here:gsub("'", "'\\''") .. "/run.sh' " .. part)
 if not ok then os.exit(how == "exit" and code or 1) end
