@@ -10,7 +10,7 @@ for k, v in pairs(core) do M[k] = v end
 M.balls = function(ds, o) return require("pedlab.ped").balls(ds, o) end
 
 local lazy = { zoo = true, sweep = true, report = true, plot = true, forces = true, cli = true,
-               ped = true, util = true, combiners = true, radius = true }
+               ped = true, util = true, combiners = true, radius = true, aggregate = true }
 
 return setmetatable(M, {
   __index = function(t, k)
