@@ -1,11 +1,12 @@
 /* balls.c — PED's class-ball system (see balls.h for the model, the rules and the errors). */
 #include "balls.h"
-#include "ped.h"
+#include "ped_settings.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 pl_balls_opts pl_balls_opts_default(void) {
     pl_balls_opts o;
@@ -46,6 +47,35 @@ int pl_sim_opts_check(const pl_sim_opts *o, pl_err *err) {
     if ((rc = check_setting("dt", o->dt, err)) < 0) return rc;
     if ((rc = check_setting("exit_ratio", o->exit_ratio, err)) < 0) return rc;
     return check_setting("max_steps", o->max_steps, err);
+}
+
+/* ---------- the memory a system needs ---------- */
+
+static double physical_bytes(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (double)pages * (double)size : 0;
+}
+
+/* Doubles a system of C classes in D dimensions and its simulation hold at once: the C×D
+ * arrays (class statistics, centres, shifts, scratch, the run's record: 13 in all), the two
+ * C×C pair-distance tables of a simulation, and O(C + D) small ones. */
+static double need_doubles(double C, double D) { return 13 * C * D + 2 * C * C + 8 * C + 4 * D; }
+
+int pl_ped_check_size(size_t C, size_t D, const char *name, pl_err *err) {
+    double have = physical_bytes();
+    double need = 8 * need_doubles((double)C, (double)D);
+    size_t cc;
+    int overflow = pl_mul_overflows(C, C, &cc) || pl_mul_overflows(cc, 2 * sizeof(double), &cc);
+    if (!overflow && (have == 0 || need <= have)) return PL_OK;
+    /* largest C with 8 * need_doubles(C, D) <= have: 2C² + (13D + 8)C + 4D − have/8 = 0 */
+    double b = 13.0 * (double)D + 8, m = have / 8 - 4.0 * (double)D;
+    double fit = m > 0 ? floor((-b + sqrt(b * b + 8 * m)) / 4) : 0;
+    if (fit < 0) fit = 0;
+    return pl_err_set(err, PL_ENOMEM, "ped: %s has %zu classes: PED would need %.3g GB (two "
+                      "C×C pair-distance tables and the C×D class balls), more than this "
+                      "machine's %.3g GB of memory; at most about %.0f classes of %zu "
+                      "dimensions fit", name ? name : "the dataset", C, need / 1e9, have / 1e9,
+                      fit, D);
 }
 
 /* ---------- reference statistics ---------- */
