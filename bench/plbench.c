@@ -32,7 +32,7 @@
 #include "data.h"
 #include "linalg.h"
 #include "metrics/metric.h"
-#include "npy.h"
+#include "tensorfile.h"
 #include "pca.h"
 
 /* ------------------------------------------------------------------ utilities */

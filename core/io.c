@@ -682,3 +682,35 @@ int pl_input_describe(size_t i, pl_input_desc *d, pl_err *err) {
     }
     return PL_OK;
 }
+
+/* ---- reading bytes, names in messages ---- */
+
+int pl_pread_all(int fd, void *buf, size_t len, uint64_t off, const char *name, pl_err *err) {
+    size_t done = 0;
+    while (done < len) {
+        ssize_t got = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0)
+            return pl_err_set(err, PL_EIO, "%s: read failed at byte %llu: %s", name,
+                              (unsigned long long)(off + done), strerror(errno));
+        if (got == 0)
+            return pl_err_set(err, PL_EIO, "%s: read failed at byte %llu (file shrank or is "
+                              "truncated)", name, (unsigned long long)(off + done));
+        done += (size_t)got;
+    }
+    return PL_OK;
+}
+
+
+char *pl_printable(char *s) {
+    for (unsigned char *p = (unsigned char *)s; *p; p++)
+        if (*p < 32 || *p == 127) *p = '?';
+    return s;
+}
+
+const char *pl_quotable(const char *s, const char *placeholder) {
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 32 || *p == '\'' || *p == '"' || *p == '\\' || *p == '$' || *p == '`')
+            return placeholder;
+    return s;
+}

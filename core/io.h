@@ -9,6 +9,7 @@
 #ifndef PL_IO_H
 #define PL_IO_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "pl.h"
@@ -78,6 +79,17 @@ int pl_write_file_what(const char *path, const void *data, size_t len, const cha
 /* Read a whole file (through pl_input_open: noted, never blocks) into a NUL-terminated
  * malloc'd buffer. PL_ENOENT when it does not exist. */
 int pl_read_file(const char *path, char **out, size_t *len, pl_err *err);
+
+/* ---- reading bytes, names in messages ---- */
+
+/* pread exactly len bytes at off; a short read is an error naming name ("truncated"). */
+int pl_pread_all(int fd, void *buf, size_t len, uint64_t off, const char *name, pl_err *err);
+/* Control bytes of s (< 32, 127) become '?' in place, so a name from a file keeps a message on
+ * one line; returns s. */
+char *pl_printable(char *s);
+/* s when it can stand inside a quoted Python or shell literal (no control byte, quote,
+ * backslash, $ or `), else placeholder: how a message's line of Python names a file. */
+const char *pl_quotable(const char *s, const char *placeholder);
 
 /* ---- folders ---- */
 

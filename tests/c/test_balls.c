@@ -5,7 +5,7 @@
 
 #include "test.h"
 #include "balls.h"
-#include "npy.h"
+#include "tensorfile.h"
 
 /* ---------- helpers ---------- */
 
