@@ -80,11 +80,6 @@ static void note_stat(const struct stat *st, const char *path) {
     n_inputs++;
 }
 
-void pl_input_note_fd(int fd, const char *path) {
-    struct stat st;
-    if (fstat(fd, &st) == 0) note_stat(&st, path);
-}
-
 int pl_input_note(const char *path, pl_err *err) {
     struct stat st;
     if (stat(path, &st) != 0)
@@ -92,14 +87,6 @@ int pl_input_note(const char *path, pl_err *err) {
                           strerror(errno));
     note_stat(&st, path);
     return PL_OK;
-}
-
-int pl_input_is_noted(int fd, const char **name) {
-    struct stat st;
-    if (fstat(fd, &st) != 0) return 0;
-    const noted_input *in = find_input(&st);
-    if (in && name) *name = in->name;
-    return in != NULL;
 }
 
 static const char *file_kind(mode_t m) {
@@ -458,10 +445,6 @@ int pl_write_file_what(const char *path, const void *data, size_t len, const cha
         return rc;
     }
     return pl_atomic_commit(&a, err);
-}
-
-int pl_write_file_atomic(const char *path, const void *data, size_t len, pl_err *err) {
-    return pl_write_file_what(path, data, len, NULL, err);
 }
 
 /* ---------- folders ---------- */

@@ -16,9 +16,6 @@
 
 /* ---- inputs ---- */
 
-/* Note the open file fd (read as path) as an input of this process: later outputs onto the
- * same device + inode are refused naming path. Best effort: never fails. */
-void pl_input_note_fd(int fd, const char *path);
 /* stat(path) and note it. PL_ENOENT ("cannot open PATH: ...") when it does not exist. */
 int pl_input_note(const char *path, pl_err *err);
 /* Open an input for reading without blocking on a FIFO (O_RDONLY|O_NONBLOCK|O_CLOEXEC), refuse
@@ -29,8 +26,6 @@ int pl_input_open(const char *path, int *fd, pl_err *err);
 /* The same, for a file that must be regular: "PATH is a directory; expected KIND" with kind a
  * noun phrase such as "a .npy file" (NULL: "a file"). */
 int pl_input_open_kind(const char *path, const char *kind, int *fd, pl_err *err);
-/* 1 when the open fd is an input of this process (same device + inode); *name = its path. */
-int pl_input_is_noted(int fd, const char **name);
 /* The inputs noted so far, in the order first noted (for provenance): how many, and the i-th
  * (0-based) as it is now: its path, size and modification time (seconds since the epoch), and
  * whether the file at that path is still the one read (PL_INPUT_CHANGED: replaced or modified
@@ -71,8 +66,7 @@ int pl_atomic_begin_what(pl_atomic *a, const char *path, const char *what, pl_er
 int pl_atomic_commit(pl_atomic *a, pl_err *err);
 /* Drop the temporary file; the destination is untouched. Idempotent. */
 void pl_atomic_abort(pl_atomic *a);
-/* Write a whole buffer atomically. */
-int pl_write_file_atomic(const char *path, const void *data, size_t len, pl_err *err);
+/* Write a whole buffer atomically; what names the option in messages (may be NULL). */
 int pl_write_file_what(const char *path, const void *data, size_t len, const char *what,
                        pl_err *err);
 

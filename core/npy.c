@@ -386,14 +386,11 @@ void pl_npy_convert(const pl_npy *h, const void *raw, size_t count, double *out)
     }
 }
 
-static int write_header(FILE *f, const char *descr, size_t rows, size_t cols, int two_d) {
+static int write_header(FILE *f, const char *descr, size_t rows, size_t cols) {
     char dict[256];
-    int len =
-        two_d ? snprintf(dict, sizeof dict,
-                         "{'descr': '%s', 'fortran_order': False, 'shape': (%zu, %zu), }", descr,
-                         rows, cols)
-              : snprintf(dict, sizeof dict,
-                         "{'descr': '%s', 'fortran_order': False, 'shape': (%zu,), }", descr, rows);
+    int len = snprintf(dict, sizeof dict,
+                       "{'descr': '%s', 'fortran_order': False, 'shape': (%zu, %zu), }", descr,
+                       rows, cols);
     size_t total = 10 + (size_t)len + 1;
     size_t pad = (64 - total % 64) % 64;
     size_t hlen = (size_t)len + pad + 1;
@@ -409,16 +406,7 @@ int pl_npy_save_mat(const char *path, const pl_mat *m, pl_err *err) {
     pl_atomic a;
     int rc = pl_atomic_begin(&a, path, err);
     if (rc) return rc;
-    write_header(a.f, host_little() ? "<f8" : ">f8", m->rows, m->cols, 1);
+    write_header(a.f, host_little() ? "<f8" : ">f8", m->rows, m->cols);
     for (size_t i = 0; i < m->rows; i++) fwrite(m->data + i * m->ld, sizeof(double), m->cols, a.f);
-    return pl_atomic_commit(&a, err);
-}
-
-int pl_npy_save_ints(const char *path, const int64_t *v, size_t n, pl_err *err) {
-    pl_atomic a;
-    int rc = pl_atomic_begin(&a, path, err);
-    if (rc) return rc;
-    write_header(a.f, host_little() ? "<i8" : ">i8", n, 0, 0);
-    if (n) fwrite(v, sizeof *v, n, a.f);
     return pl_atomic_commit(&a, err);
 }

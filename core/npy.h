@@ -57,8 +57,7 @@ void pl_npy_convert(const pl_npy *h, const void *raw, size_t count, double *out)
  * objects into a plain .npy, into buf (cap bytes). */
 void pl_npy_convert_hint(const char *name, char *buf, size_t cap);
 
-/* Write float64 matrix / int64 vector, atomically (temp file in the same folder + rename). */
+/* Write a float64 matrix, atomically (temp file in the same folder + rename). */
 int pl_npy_save_mat(const char *path, const pl_mat *m, pl_err *err);
-int pl_npy_save_ints(const char *path, const int64_t *v, size_t n, pl_err *err);
 
 #endif

@@ -47,15 +47,6 @@ int pl_err_prefix(pl_err *err, const char *fmt, ...) {
     return err->code;
 }
 
-const char *pl_strerror(int code) {
-    switch (code) {
-#define PL_CASE_(name, val, text) case name: return text;
-        PL_ERRORS(PL_CASE_)
-#undef PL_CASE_
-    default: return "unknown error";
-    }
-}
-
 int pl_check_interrupt(pl_err *err) {
     if (!pl_interrupted) return PL_OK;
     pl_interrupted = 0;

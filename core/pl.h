@@ -35,7 +35,7 @@
 int pl_simd_wide(void);
 void pl_simd_set_wide(int allow);
 
-/* Status codes, one table (pl_strerror). */
+/* Status codes, one table: name, value and what each means. */
 #define PL_ERRORS(X)                                        \
     X(PL_OK, 0, "ok")                                       \
     X(PL_ENOMEM, -1, "out of memory")                       \
@@ -71,8 +71,6 @@ int pl_err_set(pl_err *err, int code, const char *fmt, ...);
 __attribute__((format(printf, 2, 3)))
 #endif
 int pl_err_prefix(pl_err *err, const char *fmt, ...);
-
-const char *pl_strerror(int code);
 
 /* Set asynchronously (SIGINT in the REPL); long loops poll pl_check_interrupt. */
 extern volatile sig_atomic_t pl_interrupted;

@@ -183,12 +183,6 @@ fail:
     return rc;
 }
 
-const pl_zip_member *pl_zip_find(const pl_zip *z, const char *name) {
-    for (size_t i = z->n; i-- > 0;)
-        if (!strcmp(z->m[i].name, name)) return &z->m[i];
-    return NULL;
-}
-
 int pl_zip_data_offset(const pl_zip *z, const pl_zip_member *m, uint64_t *off, pl_err *err) {
     if (m->flags & 1)
         return pl_err_set(err, PL_EFORMAT, "%s: member %s is encrypted; pedlab reads "
