@@ -146,7 +146,7 @@ static pl_source *opt_ref(lua_State *L, int t, const char *where, void ***slot) 
     pl_err err;
     int type = lua_getfield(L, t, "ref");
     if (type == LUA_TSTRING) {
-        if (pl_source_open_npy(lua_tostring(L, -1), &ref, &err)) lpl_raise(L, &err);
+        if (pl_source_open_array(lua_tostring(L, -1), &ref, &err)) lpl_raise(L, &err);
     } else if (type == LUA_TUSERDATA && luaL_testudata(L, -1, LPL_MATRIX)) {
         if (pl_source_from_mat(lpl_checkmatrix(L, -1), "ref", &ref, &err)) lpl_raise(L, &err);
     } else if (type == LUA_TUSERDATA && luaL_testudata(L, -1, LPL_DATASET)) {

@@ -69,7 +69,7 @@ int pl_source_from_mat(const pl_mat *m, const char *name, pl_source **out, pl_er
     return PL_OK;
 }
 
-int pl_source_open_npy(const char *path, pl_source **out, pl_err *err) {
+int pl_source_open_array(const char *path, pl_source **out, pl_err *err) {
     *out = NULL;
     pl_array a;
     int rc = pl_array_open(path, PL_ARRAY_FEATURES, &a, err);
@@ -255,6 +255,29 @@ fail:
         free(d->y);
         free(d);
     }
+    return rc;
+}
+
+int pl_data_open(const char *features_path, const char *labels_path, pl_data **out,
+                 pl_err *err) {
+    pl_source *src = NULL;
+    int64_t *y = NULL;
+    char **names = NULL;
+    size_t n = 0, nnames = 0;
+    const char *lpath = labels_path ? labels_path : features_path;
+    int role = labels_path ? PL_ARRAY_LABELS : PL_ARRAY_LABELS | PL_ARRAY_SIBLING;
+    *out = NULL;
+    int rc = pl_source_open_array(features_path, &src, err);
+    if (rc == PL_OK) rc = pl_array_load_labels(lpath, role, &y, &n, &names, &nnames, err);
+    if (rc == PL_OK) rc = pl_data_new(src, y, n, lpath, out, err);
+    if (rc == PL_OK && names) rc = pl_data_set_class_names(*out, names, nnames, err);
+    if (rc < 0) {
+        pl_data_release(*out);
+        *out = NULL;
+    }
+    pl_source_release(src);
+    free(y);
+    pl_array_free_names(names, nnames);
     return rc;
 }
 
