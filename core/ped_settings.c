@@ -59,11 +59,8 @@ int pl_ped_setting_check(const char *name, double v, pl_err *err) {
         size_t n = 0;
         while (s->choices[n]) n++;
         if (v >= 0 && v < (double)n && v == floor(v)) return PL_OK;
-        char list[256] = "";
-        for (size_t i = 0; i < n; i++) {
-            size_t len = strlen(list);
-            snprintf(list + len, sizeof list - len, "%s'%s'", i ? " or " : "", s->choices[i]);
-        }
+        char list[256];
+        pl_join(list, sizeof list, s->choices, " or ", "'");
         return pl_err_set(err, PL_EINVAL, "%s = %g: expected %s", name, v, list);
     }
     const char *what = s->kind == PL_SET_INT ? "a whole number" : "a finite number";

@@ -82,6 +82,12 @@ int pl_check_interrupt(pl_err *err);
 void *pl_alloc(size_t count, size_t size, pl_err *err);
 int pl_mul_overflows(size_t a, size_t b, size_t *out);       /* 1 when a*b overflows */
 
+/* The NULL-terminated list names into buf (cap bytes), each between two quotes, separated by
+ * sep: ("a, b" with ", " and ""; "'unit' or 'count'" with " or " and "'"). A list longer than
+ * buf is cut; buf is always NUL-terminated. Returns buf: how every message lists choices. */
+char *pl_join(char *buf, size_t cap, const char *const *names, const char *sep,
+              const char *quote);
+
 /* fn(ctx, k) for k = 0 .. nblocks−1 over pedlab's threads (OpenBLAS's thread count); work, in
  * element operations, decides whether threads are worth starting. Each block is run by one
  * thread: a caller whose blocks write disjoint results, summed in a fixed order afterwards, gets

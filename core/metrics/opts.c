@@ -62,10 +62,7 @@ int pl_opt_choice(const pl_opts *o, const char *metric, const char *key,
             *out = i;
             return PL_OK;
         }
-    char list[256] = "";
-    for (int i = 0; choices[i]; i++) {
-        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-        strncat(list, choices[i], sizeof list - strlen(list) - 1);
-    }
+    char list[256];
+    pl_join(list, sizeof list, choices, ", ", "");
     return pl_err_set(err, PL_EINVAL, "%s: option %s=%s: expected one of %s", metric, key, v, list);
 }

@@ -71,19 +71,16 @@ int pl_metric_score(const char *name, pl_data *d, const pl_opts *o, double *out,
     const pl_metric *m = pl_metric_find(name);
     *out = NAN;
     if (!m) {
-        char list[512] = "";
-        for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++) {
-            strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-            strncat(list, metrics[i].name, sizeof list - strlen(list) - 1);
-        }
+        char list[512];
+        const char *names[sizeof metrics / sizeof metrics[0] + 1];
+        for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++) names[i] = metrics[i].name;
+        names[sizeof metrics / sizeof metrics[0]] = NULL;
+        pl_join(list, sizeof list, names, ", ", "");
         return pl_err_set(err, PL_EINVAL, "unknown metric '%s'; known: %s", name, list);
     }
     if (!m->fn) {
-        char list[128] = "";
-        for (const char *const *p = m->parts; *p; p++) {
-            strncat(list, p == m->parts ? "" : ", ", sizeof list - strlen(list) - 1);
-            strncat(list, *p, sizeof list - strlen(list) - 1);
-        }
+        char list[128];
+        pl_join(list, sizeof list, m->parts, ", ", "");
         return pl_err_set(err, PL_EINVAL,
                           "%s is zoo-level: it combines %s across the models of a task (%s); rank "
                           "a zoo with `pedlab rank --metric %s`, or score the parts of one file",
@@ -94,11 +91,8 @@ int pl_metric_score(const char *name, pl_data *d, const pl_opts *o, double *out,
         for (const char *const *k = m->keys; *k; k++)
             if (!strcmp(*k, o->kv[i].key)) ok = 1;
         if (!ok) {
-            char list[256] = "";
-            for (const char *const *k = m->keys; *k; k++) {
-                strncat(list, k == m->keys ? "" : ", ", sizeof list - strlen(list) - 1);
-                strncat(list, *k, sizeof list - strlen(list) - 1);
-            }
+            char list[256];
+            pl_join(list, sizeof list, m->keys, ", ", "");
             return pl_err_set(err, PL_EINVAL, "%s: unknown option '%s'; %s%s", name, o->kv[i].key,
                               *m->keys ? "known: " : "it takes no options", list);
         }
