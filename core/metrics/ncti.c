@@ -109,14 +109,7 @@ static int lda_svd(const pl_mat *Z, const int *y, const double *means,
         for (size_t j = 0; j < k; j++)
             PL_AT(&xs, i, j) = PL_AT(Z, i, j) - means[(size_t)y[i] * k + j];
     for (size_t j = 0; j < k; j++) {
-        double m = 0.0, v = 0.0;
-        for (size_t i = 0; i < N; i++) m += PL_AT(&xs, i, j);
-        m /= (double)N;
-        for (size_t i = 0; i < N; i++) {
-            double e = PL_AT(&xs, i, j) - m;
-            v += e * e;
-        }
-        std[j] = sqrt(v / (double)N);
+        pl_mat_col_moments(&xs, j, NULL, &std[j]);
         if (std[j] == 0.0) std[j] = 1.0;
     }
     double sf = sqrt(1.0 / (double)(N - C));
@@ -298,6 +291,32 @@ cleanup:
     return rc;
 }
 
+/* lda.predict_proba(Z) into P (N×C, allocated here): the softmax of the decision function
+ * Z·coef_ᵀ + intercept_; for C = 2 sklearn's expit of the difference, [1 − p, p]. */
+static int lda_proba(const pl_mat *Z, const ncti_lda *l, size_t C, pl_mat *P, pl_err *err) {
+    size_t N = Z->rows, k = Z->cols;
+    int rc;
+    if ((rc = pl_mat_init(P, N, C, err))) return rc;
+    if (C == 2) {
+        for (size_t i = 0; i < N; i++) {
+            /* coef_[1] − coef_[0] applied to z: the same decision up to rounding */
+            double dd = 0.0;
+            for (size_t j = 0; j < k; j++)
+                dd += PL_AT(Z, i, j) * (PL_AT(&l->coef, 1, j) - PL_AT(&l->coef, 0, j));
+            dd += l->icpt[1] - l->icpt[0];
+            double p1 = 1.0 / (1.0 + exp(-dd));
+            PL_AT(P, i, 0) = 1.0 - p1;
+            PL_AT(P, i, 1) = p1;
+        }
+        return PL_OK;
+    }
+    if ((rc = pl_gemm(0, 1, 1.0, Z, &l->coef, 0.0, P, err))) return rc;
+    for (size_t i = 0; i < N; i++)
+        for (size_t c = 0; c < C; c++) PL_AT(P, i, c) += l->icpt[c];
+    pl_mat_softmax_rows(P);
+    return PL_OK;
+}
+
 /* All three parts; name is the part asked for (messages, options). */
 static int ncti_compute(pl_data *d, int clip, const char *name, double out[3], pl_err *err) {
     int rc;
@@ -375,34 +394,7 @@ static int ncti_compute(pl_data *d, int clip, const char *name, double out[3], p
     if ((rc = nuclear_norm(&low, &out[NCTI_NUC], err))) goto fail;
     pl_mat_release(&low);
 
-    /* probabilities: softmax of the decision function (C = 2: sklearn's expit of the
-     * difference, [1 − p, p]) */
-    if ((rc = pl_mat_init(&P, N, C, err)) ||
-        (rc = pl_gemm(0, 1, 1.0, &Z, &l.coef, 0.0, &P, err)))
-        goto fail;
-    for (size_t i = 0; i < N; i++) {
-        double *r = P.data + i * P.ld;
-        for (size_t c = 0; c < C; c++) r[c] += l.icpt[c];
-        if (C == 2) {
-            /* coef_[1] − coef_[0] applied to z: the same decision up to rounding */
-            double dd = 0.0;
-            for (size_t j = 0; j < k; j++)
-                dd += PL_AT(&Z, i, j) * (PL_AT(&l.coef, 1, j) - PL_AT(&l.coef, 0, j));
-            dd += l.icpt[1] - l.icpt[0];
-            double p1 = 1.0 / (1.0 + exp(-dd));
-            r[0] = 1.0 - p1;
-            r[1] = p1;
-            continue;
-        }
-        double mx = r[0], sum = 0.0;
-        for (size_t c = 1; c < C; c++)
-            if (r[c] > mx) mx = r[c];
-        for (size_t c = 0; c < C; c++) {
-            r[c] = exp(r[c] - mx);
-            sum += r[c];
-        }
-        for (size_t c = 0; c < C; c++) r[c] /= sum;
-    }
+    if ((rc = lda_proba(&Z, &l, C, &P, err))) goto fail;
     pl_mat_release(&Z);
     double acc = 0.0;
     for (size_t i = 0; i < N; i++) acc += PL_AT(&P, i, (size_t)y[i]);

@@ -335,14 +335,8 @@ static int parc_score(pl_data *d, size_t k, double *out, pl_err *err) {
 
     /* StandardScaler, then centre and normalise every row: corrcoef = row dot products */
     for (size_t j = 0; j < k; j++) {
-        double m = 0.0, v = 0.0;
-        for (size_t i = 0; i < N; i++) m += PL_AT(&t, i, j);
-        m /= (double)N;
-        for (size_t i = 0; i < N; i++) {
-            double e = PL_AT(&t, i, j) - m;
-            v += e * e;
-        }
-        double sd = sqrt(v / (double)N);
+        double m, sd;
+        pl_mat_col_moments(&t, j, &m, &sd);
         if (sd < 10.0 * 2.220446049250313e-16) sd = 1.0;
         for (size_t i = 0; i < N; i++) PL_AT(&t, i, j) = (PL_AT(&t, i, j) - m) / sd;
     }
