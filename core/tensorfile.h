@@ -9,7 +9,8 @@
  * x, X, feats that it holds, labels from labels or y; an archive holding a single array gives
  * that array for any role. The first ".npz:" or ".safetensors:" in the path ends the file
  * name, unless a file of the whole name exists. The file's kind is decided by its content;
- * an extension that names another kind is an error. PyTorch and pickle files are refused with the one line of Python that converts them.
+ * an extension that names another kind is an error. PyTorch and pickle files are refused with
+ * the one line of Python that converts them.
  *
  * Opened, an array is a file descriptor, a dtype and shape (pl_npy) and the byte offset of
  * its first element in that file:

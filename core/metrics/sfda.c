@@ -33,7 +33,8 @@ int pl_sfda_iterative_a(const pl_mat *a, int iterations, double *out, pl_err *er
     pl_mat x = {0}, y = {0}, t = {0};
     int rc;
     if (a->cols != n || n == 0)
-        return pl_err_set(err, PL_EINVAL, "sfda: iterative_A needs a nonempty square matrix, got %zu × %zu",
+        return pl_err_set(err, PL_EINVAL,
+                          "sfda: iterative_A needs a nonempty square matrix, got %zu × %zu",
                           a->rows, a->cols);
     if ((rc = pl_mat_init(&x, n, 1, err)) || (rc = pl_mat_init(&y, n, 1, err)) ||
         (rc = pl_mat_init(&t, n, 1, err)))
