@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # same-outputs.sh — shows that a change left pedlab's results alone: runs the demo, the Table 1
-# experiment, the three ablations and `rank --json` on data/demo and compares every output
+# experiment, the three ablations and `rank --json` on data/demo, and every metric on every test
+# fixture printed to the last bit (tools/metric-bits.lua), and compares every output
 # (printed tables and written JSON/JSONL) byte for byte with tests/expected/, after removing what
 # legitimately changes from run to run: the JSON "provenance" block (date, commit, host, input
 # times), "cpu_s" of result records, the CPU/wall time lines and the scratch folder's name.
@@ -31,6 +32,7 @@ runs=(
   "ablation_dt|experiments/ablation_dt.lua --zoo data/demo --out OUT/ablation_dt.jsonl"
   "ablation_radius|experiments/ablation_radius.lua --zoo data/demo --out OUT/ablation_radius.jsonl"
   "ablation_steps|experiments/ablation_steps.lua --zoo data/demo --out OUT/ablation_steps.jsonl"
+  "metric_bits|tools/metric-bits.lua"
   "rank|rank --zoo data/demo --task all --metric logme,sfda,gbc,parc,ncti,etran,ped+logme \
 --json OUT/rank.json"
 )
