@@ -291,6 +291,73 @@ cleanup:
     return rc;
 }
 
+/* Steps 1-2: the PCA scores Z (N×k) of d and the shrinkage s = max(exp(−Σ_{j<32} λ_j), 1e-10).
+ * Components in the covariance's numerical null space (variance below D·eps of the largest:
+ * what the covariance route resolves) carry only rounding noise, which the svd solver's
+ * per-column scaling would blow up to unit variance: their scores are set to 0 (see the
+ * header: the official's values then depend on its own rounding noise). */
+static int pca_scores(pl_data *d, size_t k, pl_mat *Z, double *s, pl_err *err) {
+    pl_pca p;
+    int rc;
+    size_t N = pl_data_rows(d), D = pl_data_dim(d);
+    memset(&p, 0, sizeof p);
+    if ((rc = pl_pca_fit(d, k, &p, err)) || (rc = pl_pca_transform(&p, d, 0, Z, err)))
+        goto cleanup;
+    for (size_t j = 0; j < k; j++)
+        if (!(p.variance[j] > (double)D * DBL_EPSILON * p.variance[0]))
+            for (size_t i = 0; i < N; i++) PL_AT(Z, i, j) = 0.0;
+    double sum32 = 0.0;
+    for (size_t j = 0; j < k && j < 32; j++) sum32 += p.variance[j];
+    *s = fmax(exp(-sum32), 1e-10);
+cleanup:
+    pl_pca_release(&p);
+    return rc;
+}
+
+/* Step 4: the nuclear norm of Z·T with its columns centred. */
+static int projection_nuclear(const pl_mat *Z, const pl_mat *T, double *out, pl_err *err) {
+    size_t N = Z->rows, m = T->cols;
+    pl_mat low = {0};
+    int rc;
+    if ((rc = pl_mat_init(&low, N, m, err)) || (rc = pl_gemm(0, 0, 1.0, Z, T, 0.0, &low, err)))
+        goto cleanup;
+    for (size_t j = 0; j < m; j++) {
+        double mj = 0.0;
+        for (size_t i = 0; i < N; i++) mj += PL_AT(&low, i, j);
+        mj /= (double)N;
+        for (size_t i = 0; i < N; i++) PL_AT(&low, i, j) -= mj;
+    }
+    rc = nuclear_norm(&low, out, err);
+cleanup:
+    pl_mat_release(&low);
+    return rc;
+}
+
+/* The log of the sum over classes of the nuclear norm of the class's rows of P (N×C); class c's
+ * rows are members[start[c] .. start[c + 1]). */
+static int class_nuclear(const pl_mat *P, const size_t *cnt, const size_t *start,
+                         const size_t *members, size_t C, double *out, pl_err *err) {
+    pl_mat blk = {0};
+    int rc;
+    size_t nmax = 0;
+    for (size_t c = 0; c < C; c++)
+        if (cnt[c] > nmax) nmax = cnt[c];
+    if ((rc = pl_mat_init(&blk, nmax, C, err))) return rc;
+    double tot = 0.0;
+    for (size_t c = 0; c < C; c++) {
+        pl_mat b = pl_mat_wrap(blk.data, cnt[c], C);
+        for (size_t r = 0; r < cnt[c]; r++)
+            memcpy(b.data + r * C, P->data + members[start[c] + r] * P->ld, C * sizeof(double));
+        double nn;
+        if ((rc = nuclear_norm(&b, &nn, err))) goto cleanup;
+        tot += nn;
+    }
+    *out = log(tot);
+cleanup:
+    pl_mat_release(&blk);
+    return rc;
+}
+
 /* lda.predict_proba(Z) into P (N×C, allocated here): the softmax of the decision function
  * Z·coef_ᵀ + intercept_; for C = 2 sklearn's expit of the difference, [1 − p, p]. */
 static int lda_proba(const pl_mat *Z, const ncti_lda *l, size_t C, pl_mat *P, pl_err *err) {
@@ -320,12 +387,10 @@ static int lda_proba(const pl_mat *Z, const ncti_lda *l, size_t C, pl_mat *P, pl
 /* All three parts; name is the part asked for (messages, options). */
 static int ncti_compute(pl_data *d, int clip, const char *name, double out[3], pl_err *err) {
     int rc;
-    pl_pca p;
-    pl_mat Z = {0}, low = {0}, P = {0}, blk = {0};
+    pl_mat Z = {0}, P = {0};
     ncti_lda l = {{0}, {0}, NULL};
     size_t *start = NULL, *members = NULL, *fill = NULL;
     double *means = NULL, *pri = NULL;
-    memset(&p, 0, sizeof p);
     size_t N = pl_data_rows(d), D = pl_data_dim(d), C = pl_data_classes(d);
     const int *y = pl_data_y(d);
     const size_t *cnt = pl_data_counts(d);
@@ -343,19 +408,8 @@ static int ncti_compute(pl_data *d, int clip, const char *name, double out[3], p
     size_t k = lim < NCTI_DIMS ? lim : NCTI_DIMS;
 
     /* 1-2. PCA scores and the shrinkage */
-    if ((rc = pl_pca_fit(d, k, &p, err)) || (rc = pl_pca_transform(&p, d, 0, &Z, err)))
-        goto fail;
-    /* Components in the covariance's numerical null space (variance below D·eps of the largest:
-     * what the covariance route resolves) carry only rounding noise, which the svd solver's
-     * per-column scaling would blow up to unit variance: their scores are set to 0 (see the
-     * header: the official's values then depend on its own rounding noise). */
-    for (size_t j = 0; j < k; j++)
-        if (!(p.variance[j] > (double)D * DBL_EPSILON * p.variance[0]))
-            for (size_t i = 0; i < N; i++) PL_AT(&Z, i, j) = 0.0;
-    double sum32 = 0.0;
-    for (size_t j = 0; j < k && j < 32; j++) sum32 += p.variance[j];
-    double s = fmax(exp(-sum32), 1e-10);
-    pl_pca_release(&p);
+    double s;
+    if ((rc = pca_scores(d, k, &Z, &s, err))) goto fail;
 
     /* class rows, means, priors */
     if (!(start = pl_alloc(C + 1, sizeof(size_t), err)) ||
@@ -382,17 +436,7 @@ static int ncti_compute(pl_data *d, int clip, const char *name, double out[3], p
     if ((rc = pl_check_interrupt(err))) goto fail;
 
     /* 4. nuclear norm of the centred projection */
-    size_t m = l.T.cols;
-    if ((rc = pl_mat_init(&low, N, m, err)) || (rc = pl_gemm(0, 0, 1.0, &Z, &l.T, 0.0, &low, err)))
-        goto fail;
-    for (size_t j = 0; j < m; j++) {
-        double mj = 0.0;
-        for (size_t i = 0; i < N; i++) mj += PL_AT(&low, i, j);
-        mj /= (double)N;
-        for (size_t i = 0; i < N; i++) PL_AT(&low, i, j) -= mj;
-    }
-    if ((rc = nuclear_norm(&low, &out[NCTI_NUC], err))) goto fail;
-    pl_mat_release(&low);
+    if ((rc = projection_nuclear(&Z, &l.T, &out[NCTI_NUC], err))) goto fail;
 
     if ((rc = lda_proba(&Z, &l, C, &P, err))) goto fail;
     pl_mat_release(&Z);
@@ -400,29 +444,13 @@ static int ncti_compute(pl_data *d, int clip, const char *name, double out[3], p
     for (size_t i = 0; i < N; i++) acc += PL_AT(&P, i, (size_t)y[i]);
     out[NCTI_NCC] = acc / (double)N;
 
-    size_t nmax = 0;
-    for (size_t c = 0; c < C; c++)
-        if (cnt[c] > nmax) nmax = cnt[c];
-    if ((rc = pl_mat_init(&blk, nmax, C, err))) goto fail;
-    double tot = 0.0;
-    for (size_t c = 0; c < C; c++) {
-        pl_mat b = pl_mat_wrap(blk.data, cnt[c], C);
-        for (size_t r = 0; r < cnt[c]; r++)
-            memcpy(b.data + r * C, P.data + members[start[c] + r] * P.ld, C * sizeof(double));
-        double nn;
-        if ((rc = nuclear_norm(&b, &nn, err))) goto fail;
-        tot += nn;
-    }
-    out[NCTI_VC] = log(tot);
+    if ((rc = class_nuclear(&P, cnt, start, members, C, &out[NCTI_VC], err))) goto fail;
     goto cleanup;
 fail:
     pl_err_prefix(err, "%s", name);
 cleanup:
-    pl_pca_release(&p);
     pl_mat_release(&Z);
-    pl_mat_release(&low);
     pl_mat_release(&P);
-    pl_mat_release(&blk);
     lda_release(&l);
     free(start);
     free(members);
