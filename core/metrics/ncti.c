@@ -87,6 +87,54 @@ static int nuclear_norm(pl_mat *a, double *out, pl_err *err) {
     return rc;
 }
 
+/* Step 1 of _solve_svd: Z's rows less their class means (xs, N×k, allocated here), each column
+ * divided by its std (ddof 0; 0 → 1, into std), times sqrt(1 / (N − C)). */
+static int within_scaled(const pl_mat *Z, const int *y, const double *means, size_t C,
+                         pl_mat *xs, double *std, pl_err *err) {
+    size_t N = Z->rows, k = Z->cols;
+    int rc;
+    if ((rc = pl_mat_init(xs, N, k, err))) return rc;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < k; j++)
+            PL_AT(xs, i, j) = PL_AT(Z, i, j) - means[(size_t)y[i] * k + j];
+    for (size_t j = 0; j < k; j++) {
+        pl_mat_col_moments(xs, j, NULL, &std[j]);
+        if (std[j] == 0.0) std[j] = 1.0;
+    }
+    double sf = sqrt(1.0 / (double)(N - C));
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < k; j++) PL_AT(xs, i, j) = sf * (PL_AT(xs, i, j) / std[j]);
+    return PL_OK;
+}
+
+/* coef = (means − xbar)·scalings_, intercept = −½‖coef‖² + log prior; coef_ = coef·scalings_ᵀ,
+ * intercept_ −= xbar·coef_. dm (C×k) is scratch; sc is scalings_ (k×rank2). */
+static int lda_coef(pl_mat *dm, const pl_mat *sc, const double *means, const double *xbar,
+                    const double *pri, ncti_lda *l, pl_err *err) {
+    size_t C = dm->rows, k = dm->cols, rank2 = sc->cols;
+    int rc;
+    for (size_t c = 0; c < C; c++)
+        for (size_t j = 0; j < k; j++) PL_AT(dm, c, j) = means[c * k + j] - xbar[j];
+    pl_mat cr = {0};
+    if ((rc = pl_mat_init(&cr, C, rank2, err)) ||
+        (rc = pl_gemm(0, 0, 1.0, dm, sc, 0.0, &cr, err)) ||
+        (rc = pl_mat_init(&l->coef, C, k, err)) ||
+        (rc = pl_gemm(0, 1, 1.0, &cr, sc, 0.0, &l->coef, err)) ||
+        !(l->icpt = pl_alloc(C, sizeof(double), err))) {
+        if (!rc) rc = PL_ENOMEM;
+        pl_mat_release(&cr);
+        return rc;
+    }
+    for (size_t c = 0; c < C; c++) {
+        double q = 0.0, b = 0.0;
+        for (size_t j = 0; j < rank2; j++) q += PL_AT(&cr, c, j) * PL_AT(&cr, c, j);
+        for (size_t j = 0; j < k; j++) b += xbar[j] * PL_AT(&l->coef, c, j);
+        l->icpt[c] = -0.5 * q + log(pri[c]) - b;
+    }
+    pl_mat_release(&cr);
+    return PL_OK;
+}
+
 /* sklearn's _solve_svd on Z (N×k, rows in any order for the SVDs), then coef_/intercept_ and
  * the transform's columns. means: C×k class means; pri: C priors. */
 static int lda_svd(const pl_mat *Z, const int *y, const double *means,
@@ -104,17 +152,7 @@ static int lda_svd(const pl_mat *Z, const int *y, const double *means,
     for (size_t c = 0; c < C; c++)
         for (size_t j = 0; j < k; j++) xbar[j] += pri[c] * means[c * k + j];
     /* 1) within-class centred rows, scaled per column by their std (ddof 0; 0 → 1) */
-    if ((rc = pl_mat_init(&xs, N, k, err))) goto cleanup;
-    for (size_t i = 0; i < N; i++)
-        for (size_t j = 0; j < k; j++)
-            PL_AT(&xs, i, j) = PL_AT(Z, i, j) - means[(size_t)y[i] * k + j];
-    for (size_t j = 0; j < k; j++) {
-        pl_mat_col_moments(&xs, j, NULL, &std[j]);
-        if (std[j] == 0.0) std[j] = 1.0;
-    }
-    double sf = sqrt(1.0 / (double)(N - C));
-    for (size_t i = 0; i < N; i++)
-        for (size_t j = 0; j < k; j++) PL_AT(&xs, i, j) = sf * (PL_AT(&xs, i, j) / std[j]);
+    if ((rc = within_scaled(Z, y, means, C, &xs, std, err))) goto cleanup;
     /* 2) its SVD: scalings = (Vt[:rank] / std)ᵀ / S[:rank] */
     if ((rc = pl_mat_init(&vt, k, k, err)) || (rc = pl_svd(&xs, NULL, s, &vt, err)))
         goto cleanup;
@@ -161,29 +199,9 @@ static int lda_svd(const pl_mat *Z, const int *y, const double *means,
         pl_mat_release(&dm);
         goto cleanup;
     }
-    /* coef = (means − xbar)·scalings_, intercept = −½‖coef‖² + log prior; coef_ = coef·scalings_ᵀ,
-     * intercept_ −= xbar·coef_ */
-    for (size_t c = 0; c < C; c++)
-        for (size_t j = 0; j < k; j++) PL_AT(&dm, c, j) = means[c * k + j] - xbar[j];
-    pl_mat cr = {0};
-    if ((rc = pl_mat_init(&cr, C, rank2, err)) ||
-        (rc = pl_gemm(0, 0, 1.0, &dm, &sc, 0.0, &cr, err)) ||
-        (rc = pl_mat_init(&l->coef, C, k, err)) ||
-        (rc = pl_gemm(0, 1, 1.0, &cr, &sc, 0.0, &l->coef, err)) ||
-        !(l->icpt = pl_alloc(C, sizeof(double), err))) {
-        if (!rc) rc = PL_ENOMEM;
-        pl_mat_release(&cr);
-        pl_mat_release(&dm);
-        goto cleanup;
-    }
-    for (size_t c = 0; c < C; c++) {
-        double q = 0.0, b = 0.0;
-        for (size_t j = 0; j < rank2; j++) q += PL_AT(&cr, c, j) * PL_AT(&cr, c, j);
-        for (size_t j = 0; j < k; j++) b += xbar[j] * PL_AT(&l->coef, c, j);
-        l->icpt[c] = -0.5 * q + log(pri[c]) - b;
-    }
-    pl_mat_release(&cr);
+    rc = lda_coef(&dm, &sc, means, xbar, pri, l, err);
     pl_mat_release(&dm);
+    if (rc) goto cleanup;
     /* transform: (Z − xbar)·scalings_[:, :min(C − 1, k)] */
     size_t m = C - 1 < k ? C - 1 : k;
     if (m > rank2) m = rank2;
