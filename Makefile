@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 .PHONY: all deps build demo check check-asan check-alloc check-valgrind test install bench fuzz \
-  clean
+  lint same-outputs clean
 
 all: build
 
@@ -57,6 +57,15 @@ check-valgrind: build
 # CMAKE_INSTALL_PREFIX (/usr/local); the installed tree is relocatable (pedlab --lua-path).
 install: build
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) $(if $(PREFIX),--prefix "$(PREFIX)")
+
+# The C core's line length, trailing whitespace and include graph (tools/lint.sh).
+lint:
+	bash tools/lint.sh
+
+# The demo, table1, the ablations, rank --json and every metric's bits on the fixtures, compared
+# with tests/expected/ (tools/same-outputs.sh): results unchanged by a refactoring.
+same-outputs: build
+	bash tools/same-outputs.sh $(BUILD)/pedlab
 
 FUZZ_SECONDS ?= 60
 # libFuzzer + ASan + UBSan harnesses of tests/fuzz (needs clang); FUZZ_SECONDS per harness

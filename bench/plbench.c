@@ -32,7 +32,7 @@
 #include "data.h"
 #include "linalg.h"
 #include "metrics/metric.h"
-#include "npy.h"
+#include "tensorfile.h"
 #include "pca.h"
 
 /* ------------------------------------------------------------------ utilities */
@@ -255,15 +255,8 @@ static int cmd_gen(int argc, char **argv) {
 
 static pl_data *open_data(const char *feat, const char *lab) {
     pl_err e;
-    pl_source *src;
-    int64_t *y;
-    size_t n;
     pl_data *d;
-    ok(pl_source_open_npy(feat, &src, &e), &e, feat);
-    ok(pl_npy_load_ints(lab, &y, &n, &e), &e, lab);
-    ok(pl_data_new(src, y, n, lab, &d, &e), &e, "dataset");
-    pl_source_release(src);
-    free(y);
+    ok(pl_data_open(feat, lab, &d, &e), &e, feat);
     return d;
 }
 
@@ -284,7 +277,7 @@ static pl_data *ped_move(pl_data *d, const char *ref, double radius, double dt, 
     pl_ped_opts o = pl_ped_opts_default();
     o.balls.radius = radius;
     o.sim.dt = dt;
-    ok(pl_source_open_npy(ref, &rs, &e), &e, ref);
+    ok(pl_source_open_array(ref, &rs, &e), &e, ref);
     ok(pl_ped_run(d, rs, &o, needs, NULL, &m, &r, NULL, &e), &e, "ped");
     if (steps) *steps = r.steps;
     pl_sim_result_release(&r);
@@ -344,7 +337,7 @@ static double time_ped_logme_file(const char *feat, const char *lab, const char 
 static double *load_dense(const char *feat, size_t *N, size_t *D) {
     pl_err e;
     pl_source *s;
-    ok(pl_source_open_npy(feat, &s, &e), &e, feat);
+    ok(pl_source_open_array(feat, &s, &e), &e, feat);
     *N = pl_source_rows(s);
     *D = pl_source_cols(s);
     double *x = xmalloc(*N * *D * sizeof *x);
@@ -544,7 +537,7 @@ static uint64_t ped_shift_hash(const char *feat, const char *lab, const char *re
     pl_sim_result r;
     pl_data *m, *d = open_data(feat, lab);
     pl_ped_opts o = pl_ped_opts_default();
-    ok(pl_source_open_npy(ref, &rs, &e), &e, ref);
+    ok(pl_source_open_array(ref, &rs, &e), &e, ref);
     ok(pl_ped_run(d, rs, &o, 0, NULL, &m, &r, NULL, &e), &e, "ped");
     uint64_t h = bits_hash(r.shift, r.C * r.D) ^ bits_hash(r.energies, (size_t)r.computed);
     pl_sim_result_release(&r);

@@ -100,11 +100,8 @@ static void opt_setting(lua_State *L, int t, const char *where, const char *name
         if (found < 0 && type == LUA_TSTRING && !strcmp(name, "mass") && !strcmp(c, "one"))
             found = PL_BALLS_MASS_ONE;
         if (found < 0) {
-            char list[256] = "";
-            for (int i = 0; s->choices[i]; i++) {
-                size_t len = strlen(list);
-                snprintf(list + len, sizeof list - len, "%s'%s'", i ? " or " : "", s->choices[i]);
-            }
+            char list[256];
+            pl_join(list, sizeof list, s->choices, " or ", "'");
             const char *shown = luaL_tolstring(L, -1, NULL);
             luaL_error(L, "%s: %s = %s: expected %s", where, name, shown, list);
         }
@@ -146,7 +143,7 @@ static pl_source *opt_ref(lua_State *L, int t, const char *where, void ***slot) 
     pl_err err;
     int type = lua_getfield(L, t, "ref");
     if (type == LUA_TSTRING) {
-        if (pl_source_open_npy(lua_tostring(L, -1), &ref, &err)) lpl_raise(L, &err);
+        if (pl_source_open_array(lua_tostring(L, -1), &ref, &err)) lpl_raise(L, &err);
     } else if (type == LUA_TUSERDATA && luaL_testudata(L, -1, LPL_MATRIX)) {
         if (pl_source_from_mat(lpl_checkmatrix(L, -1), "ref", &ref, &err)) lpl_raise(L, &err);
     } else if (type == LUA_TUSERDATA && luaL_testudata(L, -1, LPL_DATASET)) {

@@ -149,7 +149,7 @@ static int l_dataset(lua_State *L) {
         y = labels_arg(L, 2, PL_ARRAY_LABELS, &n, &lname, &names, NULL);
     }
     if (lua_type(L, 1) == LUA_TSTRING && strcmp(ext(lua_tostring(L, 1)), "csv")) {
-        rc = pl_source_open_npy(lua_tostring(L, 1), &src, &err);
+        rc = pl_source_open_array(lua_tostring(L, 1), &src, &err);
         if (rc == PL_ENOENT) return lpl_fail(L, &err);
         if (rc) return lpl_raise(L, &err);
     } else {

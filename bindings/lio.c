@@ -13,7 +13,7 @@
 #include "csvfile.h"
 #include "io.h"
 #include "lpedlab.h"
-#include "npy.h"
+#include "tensorfile.h"
 
 static const char *ext(const char *path) {
     const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');

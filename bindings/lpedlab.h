@@ -1,7 +1,8 @@
 /* lpedlab.h — shared helpers of the Lua bindings (one file per userdata type).
  *
- * Binding order (STYLE.md): check every argument, create the result empty, call the core (which
- * cannot raise), free temporaries, raise last with lpl_raise (the message is never a format). */
+ * Binding order (docs/contributing.md, "Conventions"): check every argument, create the result
+ * empty, call the core (which cannot raise), free temporaries, raise last with lpl_raise (the
+ * message is never a format). */
 #ifndef LPEDLAB_H
 #define LPEDLAB_H
 

@@ -1,11 +1,12 @@
 /* balls.c — PED's class-ball system (see balls.h for the model, the rules and the errors). */
 #include "balls.h"
-#include "ped.h"
+#include "ped_settings.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 pl_balls_opts pl_balls_opts_default(void) {
     pl_balls_opts o;
@@ -46,6 +47,35 @@ int pl_sim_opts_check(const pl_sim_opts *o, pl_err *err) {
     if ((rc = check_setting("dt", o->dt, err)) < 0) return rc;
     if ((rc = check_setting("exit_ratio", o->exit_ratio, err)) < 0) return rc;
     return check_setting("max_steps", o->max_steps, err);
+}
+
+/* ---------- the memory a system needs ---------- */
+
+static double physical_bytes(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (double)pages * (double)size : 0;
+}
+
+/* Doubles a system of C classes in D dimensions and its simulation hold at once: the C×D
+ * arrays (class statistics, centres, shifts, scratch, the run's record: 13 in all), the two
+ * C×C pair-distance tables of a simulation, and O(C + D) small ones. */
+static double need_doubles(double C, double D) { return 13 * C * D + 2 * C * C + 8 * C + 4 * D; }
+
+int pl_ped_check_size(size_t C, size_t D, const char *name, pl_err *err) {
+    double have = physical_bytes();
+    double need = 8 * need_doubles((double)C, (double)D);
+    size_t cc;
+    int overflow = pl_mul_overflows(C, C, &cc) || pl_mul_overflows(cc, 2 * sizeof(double), &cc);
+    if (!overflow && (have == 0 || need <= have)) return PL_OK;
+    /* largest C with 8 * need_doubles(C, D) <= have: 2C² + (13D + 8)C + 4D − have/8 = 0 */
+    double b = 13.0 * (double)D + 8, m = have / 8 - 4.0 * (double)D;
+    double fit = m > 0 ? floor((-b + sqrt(b * b + 8 * m)) / 4) : 0;
+    if (fit < 0) fit = 0;
+    return pl_err_set(err, PL_ENOMEM, "ped: %s has %zu classes: PED would need %.3g GB (two "
+                      "C×C pair-distance tables and the C×D class balls), more than this "
+                      "machine's %.3g GB of memory; at most about %.0f classes of %zu "
+                      "dimensions fit", name ? name : "the dataset", C, need / 1e9, have / 1e9,
+                      fit, D);
 }
 
 /* ---------- reference statistics ---------- */
@@ -145,6 +175,104 @@ void pl_balls_reset(pl_balls *b) {
     b->steps = 0;
 }
 
+/* The arrays of a system of C classes in D dimensions (cd = C·D); on failure some are NULL
+ * (pl_balls_release frees the others). */
+static int balls_alloc(pl_balls *b, size_t C, size_t D, size_t cd, pl_err *err) {
+    b->offset = pl_alloc(D, sizeof(double), err);
+    b->scale = pl_alloc(D, sizeof(double), err);
+    b->centre0 = pl_alloc(cd, sizeof(double), err);
+    b->centre = pl_alloc(cd, sizeof(double), err);
+    b->shift = pl_alloc(cd, sizeof(double), err);
+    b->radius = pl_alloc(C, sizeof(double), err);
+    b->mass = pl_alloc(C, sizeof(double), err);
+    b->count = pl_alloc(C, sizeof(double), err);
+    b->ids = pl_alloc(C, sizeof(int64_t), err);
+    b->work = pl_alloc(cd, sizeof(double), err);
+    b->work2 = pl_alloc(cd, sizeof(double), err);
+    if (!b->offset || !b->scale || !b->centre0 || !b->centre || !b->shift || !b->radius ||
+        !b->mass || !b->count || !b->ids || !b->work || !b->work2) {
+        return pl_err_prefix(err, "ped: ball system of %zu classes × %zu dimensions", C, D);
+    }
+    return PL_OK;
+}
+
+/* offset and scale of z-space: the reference's, the task's own (SELF) or 0 and 1. */
+static int balls_scale(pl_balls *b, const pl_stats *st, const double *ref_mean,
+                       const double *ref_scale, const pl_balls_opts *o, pl_err *err) {
+    size_t C = b->C, D = b->D;
+    if (ref_mean) {
+        for (size_t j = 0; j < D; j++) {
+            if (!isfinite(ref_mean[j]) || !isfinite(ref_scale[j]) || !(ref_scale[j] > 0)) {
+                return pl_err_set(err, PL_EINVAL, "ped: reference mean/scale of dimension %zu "
+                                  "is (%g, %g); need finite values and scale > 0", j,
+                                  ref_mean[j], ref_scale[j]);
+            }
+            b->offset[j] = ref_mean[j];
+            b->scale[j] = ref_scale[j];
+        }
+    } else if (o->scale_mode == PL_BALLS_SCALE_SELF) {
+        /* Overall moments from the class sums about the origin (no cancellation when the
+         * features sit far from 0): mean = o + Σ Sc / N, var = Σ Qc / N − (Σ Sc / N)². */
+        double N = 0;
+        for (size_t c = 0; c < C; c++) N += st->n[c];
+        for (size_t j = 0; j < D; j++) {
+            double s = 0, q = 0;
+            for (size_t c = 0; c < C; c++) {
+                s += st->Sc[c * D + j];
+                q += st->Qc[c * D + j];
+            }
+            double m = s / N, v = q / N - m * m;
+            if (!(v > 0)) v = 0;
+            double sd = sqrt(v);
+            b->offset[j] = st->origin[j] + m;
+            b->scale[j] = sd > o->eps ? sd : o->eps;
+        }
+    } else {
+        for (size_t j = 0; j < D; j++) b->scale[j] = 1.0;
+    }
+    return PL_OK;
+}
+
+/* Centres, radii, counts and masses of the classes in z-space. */
+static int balls_classes(pl_balls *b, const pl_stats *st, pl_data *d, const pl_balls_opts *o,
+                         pl_err *err) {
+    size_t C = b->C, D = b->D, cd = C * D;
+    /* Class means (relative to the origin) and variances from the centred sums, in the
+     * scratch arrays (free until the first step). */
+    for (size_t c = 0; c < C; c++)
+        if (!(st->n[c] >= 1)) {
+            return pl_err_set(err, PL_EINVAL, "ped: class %lld of %s has no samples",
+                              (long long)b->ids[c], pl_data_name(d));
+        }
+    pl_stats_class_means(st, b->work2);
+    pl_stats_class_vars(st, b->work);
+    for (size_t c = 0; c < C; c++) {
+        double n = st->n[c];
+        double vsum = 0;
+        for (size_t j = 0; j < D; j++) {
+            double sc = b->scale[j];
+            b->centre0[c * D + j] = ((st->origin[j] - b->offset[j]) + b->work2[c * D + j]) / sc;
+            vsum += b->work[c * D + j] / (sc * sc);
+        }
+        b->radius[c] = o->radius * sqrt(vsum);
+        b->count[c] = n;
+        b->mass[c] = o->mass_mode == PL_BALLS_MASS_COUNT ? n : 1.0;
+        if (!isfinite(b->radius[c])) {
+            return pl_err_set(err, PL_ENUMERIC, "ped: class %lld of %s has a non-finite "
+                              "radius (features too large?)", (long long)b->ids[c],
+                              pl_data_name(d));
+        }
+    }
+    for (size_t i = 0; i < cd; i++) {
+        if (!isfinite(b->centre0[i])) {
+            return pl_err_set(err, PL_ENUMERIC, "ped: class %lld of %s has a non-finite centre",
+                              (long long)b->ids[i / D], pl_data_name(d));
+        }
+    }
+    memcpy(b->centre, b->centre0, cd * sizeof(double));
+    return PL_OK;
+}
+
 int pl_balls_init(pl_balls *b, pl_data *d, const double *ref_mean, const double *ref_scale,
                   const pl_balls_opts *o, pl_err *err) {
     int rc = PL_OK;
@@ -172,92 +300,12 @@ int pl_balls_init(pl_balls *b, pl_data *d, const double *ref_mean, const double 
     b->C = C;
     b->D = D;
     b->k = o->k;
-    b->offset = pl_alloc(D, sizeof(double), err);
-    b->scale = pl_alloc(D, sizeof(double), err);
-    b->centre0 = pl_alloc(cd, sizeof(double), err);
-    b->centre = pl_alloc(cd, sizeof(double), err);
-    b->shift = pl_alloc(cd, sizeof(double), err);
-    b->radius = pl_alloc(C, sizeof(double), err);
-    b->mass = pl_alloc(C, sizeof(double), err);
-    b->count = pl_alloc(C, sizeof(double), err);
-    b->ids = pl_alloc(C, sizeof(int64_t), err);
-    b->work = pl_alloc(cd, sizeof(double), err);
-    b->work2 = pl_alloc(cd, sizeof(double), err);
-    if (!b->offset || !b->scale || !b->centre0 || !b->centre || !b->shift || !b->radius ||
-        !b->mass || !b->count || !b->ids || !b->work || !b->work2) {
-        rc = pl_err_prefix(err, "ped: ball system of %zu classes × %zu dimensions", C, D);
-        goto cleanup;
-    }
+    if ((rc = balls_alloc(b, C, D, cd, err)) < 0) goto cleanup;
     const int64_t *ids = pl_data_class_ids(d);
     for (size_t c = 0; c < C; c++) b->ids[c] = ids ? ids[c] : (int64_t)c;
 
-    if (ref_mean) {
-        for (size_t j = 0; j < D; j++) {
-            if (!isfinite(ref_mean[j]) || !isfinite(ref_scale[j]) || !(ref_scale[j] > 0)) {
-                rc = pl_err_set(err, PL_EINVAL, "ped: reference mean/scale of dimension %zu is "
-                                "(%g, %g); need finite values and scale > 0", j, ref_mean[j],
-                                ref_scale[j]);
-                goto cleanup;
-            }
-            b->offset[j] = ref_mean[j];
-            b->scale[j] = ref_scale[j];
-        }
-    } else if (o->scale_mode == PL_BALLS_SCALE_SELF) {
-        /* Overall moments from the class sums about the origin (no cancellation when the
-         * features sit far from 0): mean = o + Σ Sc / N, var = Σ Qc / N − (Σ Sc / N)². */
-        double N = 0;
-        for (size_t c = 0; c < C; c++) N += st->n[c];
-        for (size_t j = 0; j < D; j++) {
-            double s = 0, q = 0;
-            for (size_t c = 0; c < C; c++) {
-                s += st->Sc[c * D + j];
-                q += st->Qc[c * D + j];
-            }
-            double m = s / N, v = q / N - m * m;
-            if (!(v > 0)) v = 0;
-            double sd = sqrt(v);
-            b->offset[j] = st->origin[j] + m;
-            b->scale[j] = sd > o->eps ? sd : o->eps;
-        }
-    } else {
-        for (size_t j = 0; j < D; j++) b->scale[j] = 1.0;
-    }
-
-    /* Class means (relative to the origin) and variances from the centred sums, in the
-     * scratch arrays (free until the first step). */
-    for (size_t c = 0; c < C; c++)
-        if (!(st->n[c] >= 1)) {
-            rc = pl_err_set(err, PL_EINVAL, "ped: class %lld of %s has no samples",
-                            (long long)b->ids[c], pl_data_name(d));
-            goto cleanup;
-        }
-    pl_stats_class_means(st, b->work2);
-    pl_stats_class_vars(st, b->work);
-    for (size_t c = 0; c < C; c++) {
-        double n = st->n[c];
-        double vsum = 0;
-        for (size_t j = 0; j < D; j++) {
-            double sc = b->scale[j];
-            b->centre0[c * D + j] = ((st->origin[j] - b->offset[j]) + b->work2[c * D + j]) / sc;
-            vsum += b->work[c * D + j] / (sc * sc);
-        }
-        b->radius[c] = o->radius * sqrt(vsum);
-        b->count[c] = n;
-        b->mass[c] = o->mass_mode == PL_BALLS_MASS_COUNT ? n : 1.0;
-        if (!isfinite(b->radius[c])) {
-            rc = pl_err_set(err, PL_ENUMERIC, "ped: class %lld of %s has a non-finite radius "
-                            "(features too large?)", (long long)b->ids[c], pl_data_name(d));
-            goto cleanup;
-        }
-    }
-    for (size_t i = 0; i < cd; i++) {
-        if (!isfinite(b->centre0[i])) {
-            rc = pl_err_set(err, PL_ENUMERIC, "ped: class %lld of %s has a non-finite centre",
-                            (long long)b->ids[i / D], pl_data_name(d));
-            goto cleanup;
-        }
-    }
-    memcpy(b->centre, b->centre0, cd * sizeof(double));
+    if ((rc = balls_scale(b, st, ref_mean, ref_scale, o, err)) < 0) goto cleanup;
+    rc = balls_classes(b, st, d, o, err);
 
 cleanup:
     if (rc < 0) pl_balls_release(b);

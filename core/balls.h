@@ -42,7 +42,7 @@
 #include "data.h"
 
 /* ---------- options ----------
- * Defaults and ranges come from PED's one settings table (ped.h: pl_ped_settings). */
+ * Defaults and ranges come from PED's one settings table (ped_settings.h). */
 enum { PL_BALLS_MASS_ONE = 0, PL_BALLS_MASS_COUNT = 1 };
 /* Only used when no reference statistics are given. SELF: offset = overall mean of the task's
  * features, scale = max(overall std (ddof 0), eps), from the same class statistics. */
@@ -109,6 +109,11 @@ typedef struct pl_balls {
  * ddof = 0. mean and scale are caller arrays of pl_source_cols(ref) doubles. ref needs at
  * least one row; eps finite and > 0. */
 int pl_balls_ref_stats(pl_source *ref, double eps, double *mean, double *scale, pl_err *err);
+
+/* The memory check of pl_balls_init and pl_ped_run, for C classes in D dimensions of the
+ * dataset called name: PL_ENOMEM with "ped: NAME has C classes: ..." when the system and its
+ * simulation would not fit in physical memory. */
+int pl_ped_check_size(size_t C, size_t D, const char *name, pl_err *err);
 
 /* Build the system of dataset d (its shift, if any, is part of the features). ref_mean and
  * ref_scale (D doubles each, copied; scale finite and > 0) are both given or both NULL; when

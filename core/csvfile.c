@@ -54,7 +54,8 @@ static void on_field(void *s, size_t n, void *ud) {
     reader *r = ud;
     if (r->rc) return;
     if (memchr(s, 0, n)) {
-        r->rc = pl_err_set(r->err, PL_EFORMAT, "%s: row %zu, column %zu holds a NUL byte; expected text (is it a binary file?)",
+        r->rc = pl_err_set(r->err, PL_EFORMAT, "%s: row %zu, column %zu holds a NUL byte; expected "
+                           "text (is it a binary file?)",
                            r->path, r->row + 1, r->col + 1);
         return;
     }
@@ -115,7 +116,8 @@ static void on_row(int c, void *ud) {
             r->has_header = 1;
         }
     } else if (r->col != r->cols) {
-        r->rc = pl_err_set(r->err, PL_EFORMAT, "%s: row %zu has %zu columns; expected %zu (ragged CSV)",
+        r->rc = pl_err_set(r->err, PL_EFORMAT, "%s: row %zu has %zu columns; expected %zu "
+                           "(ragged CSV)",
                            r->path, r->row + 1, r->col, r->cols);
         return;
     }

@@ -69,7 +69,7 @@ int pl_source_from_mat(const pl_mat *m, const char *name, pl_source **out, pl_er
     return PL_OK;
 }
 
-int pl_source_open_npy(const char *path, pl_source **out, pl_err *err) {
+int pl_source_open_array(const char *path, pl_source **out, pl_err *err) {
     *out = NULL;
     pl_array a;
     int rc = pl_array_open(path, PL_ARRAY_FEATURES, &a, err);
@@ -126,8 +126,10 @@ static int check_finite(const pl_source *s, size_t r0, size_t nr, const double *
     size_t n = nr * s->cols;
     for (size_t i = 0; i < n; i++)
         if (!isfinite(v[i]))
-            return pl_err_set(err, PL_EFORMAT, "%s: row %zu, column %zu is %s; features must be finite (rows and columns count from 1)",
-                              s->name, r0 + i / s->cols + 1, i % s->cols + 1, isnan(v[i]) ? "NaN" : "infinite");
+            return pl_err_set(err, PL_EFORMAT, "%s: row %zu, column %zu is %s; features must be "
+                              "finite (rows and columns count from 1)", s->name,
+                              r0 + i / s->cols + 1, i % s->cols + 1,
+                              isnan(v[i]) ? "NaN" : "infinite");
     return PL_OK;
 }
 
@@ -135,7 +137,8 @@ size_t pl_source_rows_read(const pl_source *s) { return s->rows_read; }
 
 int pl_source_read(pl_source *s, size_t r0, size_t nr, double *out, pl_err *err) {
     if (r0 > s->rows || nr > s->rows - r0)
-        return pl_err_set(err, PL_EINVAL, "%s: rows %zu..%zu out of range (%zu rows)", s->name, r0, r0 + nr, s->rows);
+        return pl_err_set(err, PL_EINVAL, "%s: rows %zu..%zu out of range (%zu rows)", s->name, r0,
+                          r0 + nr, s->rows);
     s->rows_read += nr;
     if (s->mem.data) {
         for (size_t i = 0; i < nr; i++)
@@ -210,7 +213,8 @@ int pl_data_new(pl_source *src, const int64_t *labels, size_t n, const char *lab
     *out = NULL;
     size_t N = pl_source_rows(src), D = pl_source_cols(src);
     if (n != N)
-        return pl_err_set(err, PL_EINVAL, "%s has %zu labels, %s has %zu rows; expected one label per row",
+        return pl_err_set(err, PL_EINVAL, "%s has %zu labels, %s has %zu rows; expected one label "
+                          "per row",
                           labels_name, n, pl_source_name(src), N);
     if (N == 0) return pl_err_set(err, PL_EINVAL, "%s: no rows", pl_source_name(src));
     if (D == 0) return pl_err_set(err, PL_EINVAL, "%s: no columns", pl_source_name(src));
@@ -258,13 +262,37 @@ fail:
     return rc;
 }
 
+int pl_data_open(const char *features_path, const char *labels_path, pl_data **out,
+                 pl_err *err) {
+    pl_source *src = NULL;
+    int64_t *y = NULL;
+    char **names = NULL;
+    size_t n = 0, nnames = 0;
+    const char *lpath = labels_path ? labels_path : features_path;
+    int role = labels_path ? PL_ARRAY_LABELS : PL_ARRAY_LABELS | PL_ARRAY_SIBLING;
+    *out = NULL;
+    int rc = pl_source_open_array(features_path, &src, err);
+    if (rc == PL_OK) rc = pl_array_load_labels(lpath, role, &y, &n, &names, &nnames, err);
+    if (rc == PL_OK) rc = pl_data_new(src, y, n, lpath, out, err);
+    if (rc == PL_OK && names) rc = pl_data_set_class_names(*out, names, nnames, err);
+    if (rc < 0) {
+        pl_data_release(*out);
+        *out = NULL;
+    }
+    pl_source_release(src);
+    free(y);
+    pl_array_free_names(names, nnames);
+    return rc;
+}
+
 int pl_data_moved(pl_data *base, const double *shift, pl_data **out, pl_err *err) {
     *out = NULL;
     const pl_data *r = root_of(base);
     size_t CD = r->C * r->D;
     for (size_t i = 0; i < CD; i++)
         if (!isfinite(shift[i]))
-            return pl_err_set(err, PL_EINVAL, "moved: shift of class %zu, dimension %zu is not finite",
+            return pl_err_set(err, PL_EINVAL,
+                              "moved: shift of class %zu, dimension %zu is not finite",
                               i / r->D, i % r->D);
     pl_data *d = pl_alloc(1, sizeof *d, err);
     if (!d) return PL_ENOMEM;
@@ -326,16 +354,19 @@ const char *const *pl_data_class_names(const pl_data *d) {
 int pl_data_set_class_names(pl_data *d, char *const *names, size_t C, pl_err *err) {
     pl_data *r = (pl_data *)root_of(d);
     if (C != r->C)
-        return pl_err_set(err, PL_EINVAL, "%s: %zu class names for %zu classes", pl_source_name(r->src), C, r->C);
+        return pl_err_set(err, PL_EINVAL, "%s: %zu class names for %zu classes",
+                          pl_source_name(r->src), C, r->C);
     for (size_t c = 0; c < C; c++)
         if (r->ids[c] != (int64_t)c)
-            return pl_err_set(err, PL_EINVAL, "%s: class names need ids 0..%zu", pl_source_name(r->src), C - 1);
+            return pl_err_set(err, PL_EINVAL, "%s: class names need ids 0..%zu",
+                              pl_source_name(r->src), C - 1);
     char **nm = pl_alloc(C, sizeof *nm, err);
     if (!nm) return PL_ENOMEM;
     for (size_t c = 0; c < C; c++)
         if (!(nm[c] = dup_str(names[c]))) {
             pl_array_free_names(nm, c);
-            return pl_err_set(err, PL_ENOMEM, "out of memory copying the class names of %s", pl_source_name(r->src));
+            return pl_err_set(err, PL_ENOMEM, "out of memory copying the class names of %s",
+                              pl_source_name(r->src));
         }
     pl_array_free_names(r->names, r->C);
     r->names = nm;
@@ -410,7 +441,8 @@ int pl_source_foreach_block(pl_source *s, pl_block_fn fn, void *ud, pl_err *err)
 static int dense_block(void *ud, size_t r0, size_t nr, double *x, pl_err *err) {
     pl_mat *out = ud;
     (void)err;
-    for (size_t i = 0; i < nr; i++) memcpy(&PL_AT(out, r0 + i, 0), x + i * out->cols, out->cols * sizeof *x);
+    for (size_t i = 0; i < nr; i++)
+        memcpy(&PL_AT(out, r0 + i, 0), x + i * out->cols, out->cols * sizeof *x);
     return PL_OK;
 }
 
@@ -527,11 +559,14 @@ static int stats_pass(pl_data *d, int gram, pl_err *err) {
      * file */
     for (size_t i = 0; !rc && i < C * D; i++)
         if (!isfinite(st.Qc[i]) || !isfinite(st.Sc[i]))
-            rc = pl_err_set(err, PL_ENUMERIC, "%s: the sums of squares of dimension %zu overflow double precision (features up to about 1e154 are supported); rescale the features",
+            rc = pl_err_set(err, PL_ENUMERIC, "%s: the sums of squares of dimension %zu overflow "
+                            "double precision (features up to about 1e154 are supported); rescale "
+                            "the features",
                             pl_source_name(d->src), i % D + 1);
     for (size_t i = 0; !rc && gram && i < D * D; i++)
         if (!isfinite(st.G[i]))
-            rc = pl_err_set(err, PL_ENUMERIC, "%s: the Gram matrix XᵀX overflows double precision; rescale the features",
+            rc = pl_err_set(err, PL_ENUMERIC, "%s: the Gram matrix XᵀX overflows double precision; "
+                            "rescale the features",
                             pl_source_name(d->src));
     if (rc) { stats_free(&st); return rc; }
     stats_raw(&st);
@@ -547,11 +582,13 @@ static int shift_gram_upper(const pl_stats *b, const double *dl, pl_mat *g, pl_e
     if (g->rows != D || g->cols != D)
         return pl_err_set(err, PL_EINVAL, "gram: output is %zux%zu, expected %zux%zu", g->rows,
                           g->cols, D, D);
-    for (size_t i = 0; i < D; i++) memcpy(&PL_AT(g, i, i), b->G + i * D + i, (D - i) * sizeof(double));
+    for (size_t i = 0; i < D; i++)
+        memcpy(&PL_AT(g, i, i), b->G + i * D + i, (D - i) * sizeof(double));
     double *a = pl_alloc(C * D, sizeof *a, err);
     if (!a) return PL_ENOMEM;
     for (size_t c = 0; c < C; c++)
-        for (size_t j = 0; j < D; j++) a[c * D + j] = b->Sc[c * D + j] + 0.5 * b->n[c] * dl[c * D + j];
+        for (size_t j = 0; j < D; j++)
+            a[c * D + j] = b->Sc[c * D + j] + 0.5 * b->n[c] * dl[c * D + j];
     pl_mat am = pl_mat_wrap(a, C, D), dm = pl_mat_wrap((double *)dl, C, D);
     int rc = pl_syr2k_t_upper(1.0, &am, &dm, 1.0, g, err);
     free(a);
@@ -630,7 +667,8 @@ int pl_data_stats(pl_data *d, int want_gram, const pl_stats **out, pl_err *err) 
         if (!d->root) {
             rc = stats_pass(d, want_gram || d->st_gram, err);
             if (rc == PL_ENOMEM)
-                pl_err_prefix(err, "%s: statistics of %zu classes × %zu dimensions%s", pl_source_name(d->src),
+                pl_err_prefix(err, "%s: statistics of %zu classes × %zu dimensions%s",
+                              pl_source_name(d->src),
                               d->C, d->D, want_gram ? " with the D×D Gram matrix" : "");
         } else {
             const pl_stats *b;
@@ -708,12 +746,14 @@ int pl_stats_scatter(const pl_stats *st, int which, double scale, pl_mat *out, p
 int pl_data_set_source_probs(pl_data *d, const pl_mat *p, const char *name, pl_err *err) {
     pl_data *r = (pl_data *)root_of(d);
     if (p->rows != r->N)
-        return pl_err_set(err, PL_EINVAL, "%s has %zu rows, %s has %zu; expected one row per sample",
+        return pl_err_set(err, PL_EINVAL,
+                          "%s has %zu rows, %s has %zu; expected one row per sample",
                           name, p->rows, pl_source_name(r->src), r->N);
     for (size_t i = 0; i < p->rows; i++)
         for (size_t j = 0; j < p->cols; j++)
             if (!isfinite(PL_AT(p, i, j)))
-                return pl_err_set(err, PL_EINVAL, "%s: row %zu, column %zu is not finite", name, i + 1, j + 1);
+                return pl_err_set(err, PL_EINVAL, "%s: row %zu, column %zu is not finite", name,
+                                  i + 1, j + 1);
     pl_mat copy;
     int rc = pl_mat_copy(&copy, p, err);
     if (rc) return rc;
@@ -729,10 +769,12 @@ int pl_data_set_source_probs(pl_data *d, const pl_mat *p, const char *name, pl_e
     return PL_OK;
 }
 
-int pl_data_set_source_labels(pl_data *d, const int64_t *s, size_t n, const char *name, pl_err *err) {
+int pl_data_set_source_labels(pl_data *d, const int64_t *s, size_t n, const char *name,
+                              pl_err *err) {
     pl_data *r = (pl_data *)root_of(d);
     if (n != r->N)
-        return pl_err_set(err, PL_EINVAL, "%s has %zu labels, %s has %zu rows; expected one per row",
+        return pl_err_set(err, PL_EINVAL,
+                          "%s has %zu labels, %s has %zu rows; expected one per row",
                           name, n, pl_source_name(r->src), r->N);
     int64_t *c = pl_alloc(n, sizeof *c, err);
     if (!c) return PL_ENOMEM;
@@ -754,7 +796,8 @@ const int64_t *pl_data_source_labels(const pl_data *d) { return root_of(d)->slab
  * one a single pass takes: the column means of the first block); the parts, summed in a fixed
  * order, are the statistics of the whole, installed with pl_data_stats_adopt. */
 int pl_data_first_origin(pl_data *d, double *out, pl_err *err) {
-    if (d->root) return pl_err_set(err, PL_EINVAL, "statistics in parts: a root dataset is expected");
+    if (d->root) return pl_err_set(err, PL_EINVAL,
+                                   "statistics in parts: a root dataset is expected");
     size_t D = d->D, nr = pl_data_block_rows(d);
     if (nr > d->N) nr = d->N;
     double *buf = pl_alloc(nr * D, sizeof *buf, err);
@@ -776,9 +819,11 @@ void pl_stats_part_free(pl_stats *st) {
 
 int pl_data_stats_part(pl_data *d, size_t r0, size_t r1, const double *origin, int gram,
                        pl_stats *part, pl_err *err) {
-    if (d->root) return pl_err_set(err, PL_EINVAL, "statistics in parts: a root dataset is expected");
+    if (d->root) return pl_err_set(err, PL_EINVAL,
+                                   "statistics in parts: a root dataset is expected");
     if (r0 > r1 || r1 > d->N)
-        return pl_err_set(err, PL_EINVAL, "statistics in parts: rows %zu..%zu of %zu", r0, r1, d->N);
+        return pl_err_set(err, PL_EINVAL, "statistics in parts: rows %zu..%zu of %zu", r0, r1,
+                          d->N);
     size_t D = d->D, C = d->C, B = pl_data_block_rows(d);
     *part = (pl_stats){0};
     int rc = stats_alloc(part, r1 - r0, D, C, gram, err);
@@ -795,7 +840,8 @@ int pl_data_stats_part(pl_data *d, size_t r0, size_t r1, const double *origin, i
         if ((rc = pl_data_read(d, r, nr, buf, err))) break;
         for (size_t i = 0; i < nr; i++) {
             size_t c = (size_t)d->y[r + i];
-            double *restrict s = part->Sc + c * D, *restrict q = part->Qc + c * D, *restrict x = buf + i * D;
+            double *restrict s = part->Sc + c * D, *restrict q = part->Qc + c * D;
+            double *restrict x = buf + i * D;
             part->n[c] += 1.0;
             for (size_t j = 0; j < D; j++) {
                 double v = x[j] - origin[j];
@@ -820,22 +866,28 @@ int pl_data_stats_part(pl_data *d, size_t r0, size_t r1, const double *origin, i
 
 int pl_data_stats_adopt(pl_data *d, const double *origin, const pl_stats *sum, pl_err *err) {
     if (d->root || d->st_ready)
-        return pl_err_set(err, PL_EINVAL, "statistics in parts: a root dataset without statistics is expected");
+        return pl_err_set(err, PL_EINVAL, "statistics in parts: a root dataset without statistics "
+                          "is expected");
     size_t D = d->D, C = d->C;
     if (sum->D != D || sum->C != C)
-        return pl_err_set(err, PL_EINVAL, "statistics in parts: %zu classes × %zu dimensions, expected %zu × %zu",
+        return pl_err_set(err, PL_EINVAL, "statistics in parts: %zu classes × %zu dimensions, "
+                          "expected %zu × %zu",
                           sum->C, sum->D, C, D);
     for (size_t c = 0; c < C; c++)
         if (sum->n[c] != (double)d->counts[c])
-            return pl_err_set(err, PL_EINVAL, "statistics in parts: the parts hold %.0f rows of class %zu, the labels %zu",
+            return pl_err_set(err, PL_EINVAL, "statistics in parts: the parts hold %.0f rows of "
+                              "class %zu, the labels %zu",
                               sum->n[c], c, d->counts[c]);
     for (size_t i = 0; i < C * D; i++)
         if (!isfinite(sum->Qc[i]) || !isfinite(sum->Sc[i]))
-            return pl_err_set(err, PL_ENUMERIC, "%s: the sums of squares of dimension %zu overflow double precision (features up to about 1e154 are supported); rescale the features",
+            return pl_err_set(err, PL_ENUMERIC, "%s: the sums of squares of dimension %zu overflow "
+                              "double precision (features up to about 1e154 are supported); "
+                              "rescale the features",
                               pl_source_name(d->src), i % D + 1);
     for (size_t i = 0; sum->G && i < D * D; i++)
         if (!isfinite(sum->G[i]))
-            return pl_err_set(err, PL_ENUMERIC, "%s: the Gram matrix XᵀX overflows double precision; rescale the features",
+            return pl_err_set(err, PL_ENUMERIC, "%s: the Gram matrix XᵀX overflows double "
+                              "precision; rescale the features",
                               pl_source_name(d->src));
     int gram = sum->G != NULL;
     pl_stats st = {0};

@@ -20,7 +20,7 @@ typedef struct pl_source pl_source;
 
 /* Features streamed from any input array path (F.npy, F.npz[:NAME], F.safetensors[:NAME]:
  * see tensorfile.h), picked with the features role. */
-int pl_source_open_npy(const char *path, pl_source **out, pl_err *err);
+int pl_source_open_array(const char *path, pl_source **out, pl_err *err);
 /* Copies m. name is used in messages (e.g. "<matrix>"). */
 int pl_source_from_mat(const pl_mat *m, const char *name, pl_source **out, pl_err *err);
 void pl_source_retain(pl_source *s);
@@ -73,6 +73,12 @@ typedef struct pl_data pl_data;
  * labels_name names the labels file in messages. Needs at least 2 classes. */
 int pl_data_new(pl_source *src, const int64_t *labels, size_t n, const char *labels_name,
                 pl_data **out, pl_err *err);
+/* The dataset of two files: features from any input array path (pl_source_open_array), labels
+ * from labels_path (any array path, read with the labels role; NULL: the labels array of the
+ * features' own .npz or .safetensors file). String labels become classes named by them, in
+ * np.unique's order. On failure *out is NULL; PL_ENOENT when a file does not exist. */
+int pl_data_open(const char *features_path, const char *labels_path, pl_data **out,
+                 pl_err *err);
 /* A dataset whose class c is moved by shift[c*D .. c*D+D-1] (C×D, copied). Shifts compose:
  * moving a moved dataset adds the shifts. */
 int pl_data_moved(pl_data *base, const double *shift, pl_data **out, pl_err *err);

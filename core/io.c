@@ -80,11 +80,6 @@ static void note_stat(const struct stat *st, const char *path) {
     n_inputs++;
 }
 
-void pl_input_note_fd(int fd, const char *path) {
-    struct stat st;
-    if (fstat(fd, &st) == 0) note_stat(&st, path);
-}
-
 int pl_input_note(const char *path, pl_err *err) {
     struct stat st;
     if (stat(path, &st) != 0)
@@ -92,14 +87,6 @@ int pl_input_note(const char *path, pl_err *err) {
                           strerror(errno));
     note_stat(&st, path);
     return PL_OK;
-}
-
-int pl_input_is_noted(int fd, const char **name) {
-    struct stat st;
-    if (fstat(fd, &st) != 0) return 0;
-    const noted_input *in = find_input(&st);
-    if (in && name) *name = in->name;
-    return in != NULL;
 }
 
 static const char *file_kind(mode_t m) {
@@ -460,10 +447,6 @@ int pl_write_file_what(const char *path, const void *data, size_t len, const cha
     return pl_atomic_commit(&a, err);
 }
 
-int pl_write_file_atomic(const char *path, const void *data, size_t len, pl_err *err) {
-    return pl_write_file_what(path, data, len, NULL, err);
-}
-
 /* ---------- folders ---------- */
 
 int pl_mkdirs(const char *path, pl_err *err) {
@@ -681,4 +664,36 @@ int pl_input_describe(size_t i, pl_input_desc *d, pl_err *err) {
                        : PL_INPUT_CHANGED;
     }
     return PL_OK;
+}
+
+/* ---- reading bytes, names in messages ---- */
+
+int pl_pread_all(int fd, void *buf, size_t len, uint64_t off, const char *name, pl_err *err) {
+    size_t done = 0;
+    while (done < len) {
+        ssize_t got = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0)
+            return pl_err_set(err, PL_EIO, "%s: read failed at byte %llu: %s", name,
+                              (unsigned long long)(off + done), strerror(errno));
+        if (got == 0)
+            return pl_err_set(err, PL_EIO, "%s: read failed at byte %llu (file shrank or is "
+                              "truncated)", name, (unsigned long long)(off + done));
+        done += (size_t)got;
+    }
+    return PL_OK;
+}
+
+
+char *pl_printable(char *s) {
+    for (unsigned char *p = (unsigned char *)s; *p; p++)
+        if (*p < 32 || *p == 127) *p = '?';
+    return s;
+}
+
+const char *pl_quotable(const char *s, const char *placeholder) {
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 32 || *p == '\'' || *p == '"' || *p == '\\' || *p == '$' || *p == '`')
+            return placeholder;
+    return s;
 }

@@ -9,15 +9,13 @@
 #ifndef PL_IO_H
 #define PL_IO_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "pl.h"
 
 /* ---- inputs ---- */
 
-/* Note the open file fd (read as path) as an input of this process: later outputs onto the
- * same device + inode are refused naming path. Best effort: never fails. */
-void pl_input_note_fd(int fd, const char *path);
 /* stat(path) and note it. PL_ENOENT ("cannot open PATH: ...") when it does not exist. */
 int pl_input_note(const char *path, pl_err *err);
 /* Open an input for reading without blocking on a FIFO (O_RDONLY|O_NONBLOCK|O_CLOEXEC), refuse
@@ -28,8 +26,6 @@ int pl_input_open(const char *path, int *fd, pl_err *err);
 /* The same, for a file that must be regular: "PATH is a directory; expected KIND" with kind a
  * noun phrase such as "a .npy file" (NULL: "a file"). */
 int pl_input_open_kind(const char *path, const char *kind, int *fd, pl_err *err);
-/* 1 when the open fd is an input of this process (same device + inode); *name = its path. */
-int pl_input_is_noted(int fd, const char **name);
 /* The inputs noted so far, in the order first noted (for provenance): how many, and the i-th
  * (0-based) as it is now: its path, size and modification time (seconds since the epoch), and
  * whether the file at that path is still the one read (PL_INPUT_CHANGED: replaced or modified
@@ -70,14 +66,24 @@ int pl_atomic_begin_what(pl_atomic *a, const char *path, const char *what, pl_er
 int pl_atomic_commit(pl_atomic *a, pl_err *err);
 /* Drop the temporary file; the destination is untouched. Idempotent. */
 void pl_atomic_abort(pl_atomic *a);
-/* Write a whole buffer atomically. */
-int pl_write_file_atomic(const char *path, const void *data, size_t len, pl_err *err);
+/* Write a whole buffer atomically; what names the option in messages (may be NULL). */
 int pl_write_file_what(const char *path, const void *data, size_t len, const char *what,
                        pl_err *err);
 
 /* Read a whole file (through pl_input_open: noted, never blocks) into a NUL-terminated
  * malloc'd buffer. PL_ENOENT when it does not exist. */
 int pl_read_file(const char *path, char **out, size_t *len, pl_err *err);
+
+/* ---- reading bytes, names in messages ---- */
+
+/* pread exactly len bytes at off; a short read is an error naming name ("truncated"). */
+int pl_pread_all(int fd, void *buf, size_t len, uint64_t off, const char *name, pl_err *err);
+/* Control bytes of s (< 32, 127) become '?' in place, so a name from a file keeps a message on
+ * one line; returns s. */
+char *pl_printable(char *s);
+/* s when it can stand inside a quoted Python or shell literal (no control byte, quote,
+ * backslash, $ or `), else placeholder: how a message's line of Python names a file. */
+const char *pl_quotable(const char *s, const char *placeholder);
 
 /* ---- folders ---- */
 

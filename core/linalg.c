@@ -24,7 +24,8 @@ int pl_gemm(int transa, int transb, double alpha, const pl_mat *a, const pl_mat 
     size_t m = transa ? a->cols : a->rows, k = transa ? a->rows : a->cols;
     size_t kb = transb ? b->cols : b->rows, n = transb ? b->rows : b->cols;
     if (k != kb || c->rows != m || c->cols != n)
-        return pl_err_set(err, PL_EINVAL, "gemm: shapes do not match (%zux%zu by %zux%zu into %zux%zu)",
+        return pl_err_set(err, PL_EINVAL,
+                          "gemm: shapes do not match (%zux%zu by %zux%zu into %zux%zu)",
                           m, k, kb, n, c->rows, c->cols);
     if (fits_int(m, n, k, "gemm", err)) return err->code;
     if (m == 0 || n == 0) return PL_OK;
@@ -33,7 +34,8 @@ int pl_gemm(int transa, int transb, double alpha, const pl_mat *a, const pl_mat 
             for (size_t j = 0; j < n; j++) PL_AT(c, i, j) *= beta;
         return PL_OK;
     }
-    cblas_dgemm(CblasRowMajor, transa ? CblasTrans : CblasNoTrans, transb ? CblasTrans : CblasNoTrans,
+    cblas_dgemm(CblasRowMajor, transa ? CblasTrans : CblasNoTrans,
+                transb ? CblasTrans : CblasNoTrans,
                 (int)m, (int)n, (int)k, alpha, a->data, (int)a->ld, b->data, (int)b->ld, beta,
                 c->data, (int)c->ld);
     return PL_OK;
@@ -103,12 +105,14 @@ static int lapack_status(int info, const char *routine, pl_err *err) {
  * cause, which in pedlab is features whose scale overflows double precision. */
 static int check_square_from(const pl_mat *a, int upper_only, const char *what, pl_err *err) {
     if (a->rows != a->cols)
-        return pl_err_set(err, PL_EINVAL, "%s: matrix is %zux%zu, not square", what, a->rows, a->cols);
+        return pl_err_set(err, PL_EINVAL, "%s: matrix is %zux%zu, not square", what, a->rows,
+                          a->cols);
     for (size_t i = 0; i < a->rows; i++)
         for (size_t j = upper_only ? i : 0; j < a->cols; j++)
             if (!isfinite(PL_AT(a, i, j)))
                 return pl_err_set(err, PL_ENUMERIC,
-                                  "%s: a %zux%zu matrix has non-finite entries (the features' scale overflows double precision; rescale them)",
+                                  "%s: a %zux%zu matrix has non-finite entries (the features' "
+                                  "scale overflows double precision; rescale them)",
                                   what, a->rows, a->cols);
     return fits_int(a->rows, a->ld, 0, what, err);
 }
@@ -153,7 +157,8 @@ int pl_tridiag_init(pl_tridiag *t, pl_mat *a, pl_err *err) {
     t->a = *a;
     *a = (pl_mat){0};
     size_t m = n ? n : 1;
-    if (!(t->tau = pl_alloc(m, sizeof(double), err)) || !(t->d = pl_alloc(m, sizeof(double), err)) ||
+    if (!(t->tau = pl_alloc(m, sizeof(double), err)) ||
+        !(t->d = pl_alloc(m, sizeof(double), err)) ||
         !(t->e = pl_alloc(m, sizeof(double), err))) {
         pl_tridiag_release(t);
         return PL_ENOMEM;
@@ -207,7 +212,8 @@ int pl_tridiag_top(const pl_tridiag *t, size_t k, double *w, pl_mat *vt, pl_err 
     lapack_logical tryrac = 1;
     if (tridiag_copy(t, &d, &e, err)) return err->code;
     /* dstemr writes up to n eigenvalues, whatever the range */
-    if (!(isuppz = pl_alloc(2 * k, sizeof *isuppz, err)) || !(wall = pl_alloc(n, sizeof *wall, err))) {
+    if (!(isuppz = pl_alloc(2 * k, sizeof *isuppz, err)) ||
+        !(wall = pl_alloc(n, sizeof *wall, err))) {
         rc = PL_ENOMEM;
         goto cleanup;
     }
@@ -374,7 +380,8 @@ int pl_cholesky(pl_mat *a, pl_err *err) {
     /* column-major 'U' on row-major bytes = row-major lower factor */
     int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (int)n, a->data, (int)a->ld);
     if (info > 0)
-        return pl_err_set(err, PL_ENUMERIC, "cholesky: matrix is not positive definite (leading minor %d)", info);
+        return pl_err_set(err, PL_ENUMERIC, "cholesky: matrix is not positive definite (leading "
+                          "minor %d)", info);
     if (lapack_status(info, "dpotrf", err)) return err->code;
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++) PL_AT(a, i, j) = 0.0;

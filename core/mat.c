@@ -1,6 +1,7 @@
 /* mat.c — dense row-major float64 matrices. */
 #include "mat.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,4 +61,26 @@ double pl_sqdist(const double *a, const double *b, size_t n) {
         s[0] += t * t;
     }
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+void pl_mat_softmax_rows(pl_mat *m) {
+    for (size_t i = 0; i < m->rows; i++) {
+        double *r = &PL_AT(m, i, 0), mx = r[0], sum = 0.0;
+        for (size_t c = 1; c < m->cols; c++) mx = fmax(mx, r[c]);
+        for (size_t c = 0; c < m->cols; c++) sum += (r[c] = exp(r[c] - mx));
+        for (size_t c = 0; c < m->cols; c++) r[c] /= sum;
+    }
+}
+
+void pl_mat_col_moments(const pl_mat *m, size_t j, double *mean, double *std) {
+    size_t N = m->rows;
+    double mu = 0.0, v = 0.0;
+    for (size_t i = 0; i < N; i++) mu += PL_AT(m, i, j);
+    mu /= (double)N;
+    for (size_t i = 0; i < N; i++) {
+        double e = PL_AT(m, i, j) - mu;
+        v += e * e;
+    }
+    if (mean) *mean = mu;
+    if (std) *std = sqrt(v / (double)N);
 }

@@ -24,6 +24,13 @@ int pl_mat_copy(pl_mat *dst, const pl_mat *src, pl_err *err);
 /* Wrap existing memory without owning it. */
 pl_mat pl_mat_wrap(double *data, size_t rows, size_t cols);
 
+/* Row-wise softmax of m in place, the largest entry of each row subtracted first (scipy's and
+ * scikit-learn's order: exp, sum from the first column, divide). */
+void pl_mat_softmax_rows(pl_mat *m);
+/* Mean and standard deviation (ddof 0) of column j over the rows of m, in two passes (the sum of
+ * the values, then of the squared deviations from their mean); either output may be NULL. */
+void pl_mat_col_moments(const pl_mat *m, size_t j, double *mean, double *std);
+
 /* ‖a − b‖² over n components, with eight partial sums (numpy's pairwise sum keeps eight too):
  * independent chains, so the loop is bound by its loads rather than by the adder's latency;
  * AVX2 and SSE2 copies give the same bits (PL_SIMD_CLONES). PED's pair distances and NLEEP's

@@ -9,11 +9,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "io.h"
-#include "tensorfile.h"
 
 static const struct {
     char kind;
@@ -92,6 +92,25 @@ static int parse_str(scan *s, char *out, size_t cap) {
     return PL_OK;
 }
 
+void pl_npy_convert_hint(const char *name, char *buf, size_t cap) {
+    const char *colon = strstr(name, ".npz:");
+    if (colon) {
+        char file[512];
+        size_t fl = (size_t)(colon - name) + 4;
+        snprintf(file, sizeof file, "%.*s", (int)(fl < sizeof file ? fl : sizeof file - 1), name);
+        const char *f = pl_quotable(file, "F.npz"), *m = pl_quotable(colon + 5, "NAME");
+        snprintf(buf, cap, "python3 -c \"import numpy as np; np.save('%.*s-%s.npy', "
+                 "np.array(np.load('%s', allow_pickle=True)['%s'].tolist()))\"",
+                 (int)strlen(f) - 4, f, m, f, m);
+        return;
+    }
+    const char *f = pl_quotable(name, "F.npy");
+    size_t l = strlen(f);
+    int stem = (int)(l > 4 && !strcasecmp(f + l - 4, ".npy") ? l - 4 : l);
+    snprintf(buf, cap, "python3 -c \"import numpy as np; np.save('%.*s-plain.npy', "
+             "np.array(np.load('%s', allow_pickle=True).tolist()))\"", stem, f, f);
+}
+
 static int parse_descr(scan *s, pl_npy *h) {
     char d[64];
     skip_ws(s);
@@ -106,7 +125,7 @@ static int parse_descr(scan *s, pl_npy *h) {
     if (*t == '<' || *t == '>' || *t == '|' || *t == '=') order = *t++;
     if (*t == 'O') {
         char hint[PL_ERR_MSG / 2];
-        pl_array_convert_hint(s->path, hint, sizeof hint);
+        pl_npy_convert_hint(s->path, hint, sizeof hint);
         return pl_err_set(s->err, PL_EFORMAT,
                           "%s: object arrays (dtype '%s') are refused: pedlab never unpickles; "
                           "convert it once with: %s",
@@ -367,22 +386,11 @@ void pl_npy_convert(const pl_npy *h, const void *raw, size_t count, double *out)
     }
 }
 
-int pl_npy_load_mat(const char *path, pl_mat *out, pl_err *err) {
-    return pl_array_load_mat(path, PL_ARRAY_ANY, out, err);
-}
-
-int pl_npy_load_ints(const char *path, int64_t **out, size_t *n, pl_err *err) {
-    return pl_array_load_labels(path, PL_ARRAY_LABELS, out, n, NULL, NULL, err);
-}
-
-static int write_header(FILE *f, const char *descr, size_t rows, size_t cols, int two_d) {
+static int write_header(FILE *f, const char *descr, size_t rows, size_t cols) {
     char dict[256];
-    int len =
-        two_d ? snprintf(dict, sizeof dict,
-                         "{'descr': '%s', 'fortran_order': False, 'shape': (%zu, %zu), }", descr,
-                         rows, cols)
-              : snprintf(dict, sizeof dict,
-                         "{'descr': '%s', 'fortran_order': False, 'shape': (%zu,), }", descr, rows);
+    int len = snprintf(dict, sizeof dict,
+                       "{'descr': '%s', 'fortran_order': False, 'shape': (%zu, %zu), }", descr,
+                       rows, cols);
     size_t total = 10 + (size_t)len + 1;
     size_t pad = (64 - total % 64) % 64;
     size_t hlen = (size_t)len + pad + 1;
@@ -398,16 +406,7 @@ int pl_npy_save_mat(const char *path, const pl_mat *m, pl_err *err) {
     pl_atomic a;
     int rc = pl_atomic_begin(&a, path, err);
     if (rc) return rc;
-    write_header(a.f, host_little() ? "<f8" : ">f8", m->rows, m->cols, 1);
+    write_header(a.f, host_little() ? "<f8" : ">f8", m->rows, m->cols);
     for (size_t i = 0; i < m->rows; i++) fwrite(m->data + i * m->ld, sizeof(double), m->cols, a.f);
-    return pl_atomic_commit(&a, err);
-}
-
-int pl_npy_save_ints(const char *path, const int64_t *v, size_t n, pl_err *err) {
-    pl_atomic a;
-    int rc = pl_atomic_begin(&a, path, err);
-    if (rc) return rc;
-    write_header(a.f, host_little() ? "<i8" : ">i8", n, 0, 0);
-    if (n) fwrite(v, sizeof *v, n, a.f);
     return pl_atomic_commit(&a, err);
 }

@@ -6,8 +6,8 @@
  * data than the file holds, or a shape whose byte size overflows, is refused before anything
  * large is allocated.
  *
- * pl_npy_load_mat and pl_npy_load_ints accept every input array a path can name (F.npy,
- * F.npz[:NAME], F.safetensors[:NAME]; see tensorfile.h), not only .npy files. */
+ * Whole arrays are loaded through tensorfile.h (pl_npy_load_mat, pl_npy_load_ints), which
+ * accepts every input array a path can name (F.npy, F.npz[:NAME], F.safetensors[:NAME]). */
 #ifndef PL_NPY_H
 #define PL_NPY_H
 
@@ -53,15 +53,11 @@ int pl_npy_parse(const unsigned char *buf, size_t len, const char *path, pl_npy 
  * double. */
 void pl_npy_convert(const pl_npy *h, const void *raw, size_t count, double *out);
 
-/* Load a whole 1-D or 2-D numeric array as a float64 matrix (1-D of length n → n×1).
- * Returns PL_ENOENT (message "cannot open PATH: ...") when the file does not exist. */
-int pl_npy_load_mat(const char *path, pl_mat *out, pl_err *err);
-/* Load a 1-D (or n×1) array of integers (any integer or bool dtype, or floats that hold
- * whole numbers) into a malloc'd int64 array. */
-int pl_npy_load_ints(const char *path, int64_t **out, size_t *n, pl_err *err);
+/* The one line of Python that converts the array named name (F.npy or F.npz:NAME) holding
+ * objects into a plain .npy, into buf (cap bytes). */
+void pl_npy_convert_hint(const char *name, char *buf, size_t cap);
 
-/* Write float64 matrix / int64 vector, atomically (temp file in the same folder + rename). */
+/* Write a float64 matrix, atomically (temp file in the same folder + rename). */
 int pl_npy_save_mat(const char *path, const pl_mat *m, pl_err *err);
-int pl_npy_save_ints(const char *path, const int64_t *v, size_t n, pl_err *err);
 
 #endif

@@ -1,12 +1,12 @@
 /* pca.h — principal component analysis of a dataset, from its sufficient statistics.
  *
  * Fit: mean μ and covariance Σ = (total scatter) / (N − 1) from pl_data_stats' centred sums (the
- * Gram is computed once per dataset and cached; pl_stats_scatter), then Σ's eigenvalues, all of them, and its
- * eigenvectors for the components asked for only (pl_tridiag: one tridiagonal reduction, then
- * O(D²·k) per k axes; NLEEP and PARC keep ~100 of 2048, for which this is half the time of a
- * full eigendecomposition). Components are sorted by decreasing variance; `variance` is the
- * explained variance (ddof = 1, scikit-learn's explained_variance_) and `ratio` its share of
- * the total.
+ * Gram is computed once per dataset and cached; pl_stats_scatter), then Σ's eigenvalues, all
+ * of them, and its eigenvectors for the components asked for only (pl_tridiag: one tridiagonal
+ * reduction, then O(D²·k) per k axes; NLEEP and PARC keep ~100 of 2048, for which this is half
+ * the time of a full eigendecomposition). Components are sorted by decreasing variance;
+ * `variance` is the explained variance (ddof = 1, scikit-learn's explained_variance_) and
+ * `ratio` its share of the total.
  *
  * Versus scikit-learn's PCA(svd_solver='full') — an SVD of the centred N×D X: the components and
  * variances agree up to rounding (the covariance route squares the condition number, so an axis

@@ -47,15 +47,6 @@ int pl_err_prefix(pl_err *err, const char *fmt, ...) {
     return err->code;
 }
 
-const char *pl_strerror(int code) {
-    switch (code) {
-#define PL_CASE_(name, val, text) case name: return text;
-        PL_ERRORS(PL_CASE_)
-#undef PL_CASE_
-    default: return "unknown error";
-    }
-}
-
 int pl_check_interrupt(pl_err *err) {
     if (!pl_interrupted) return PL_OK;
     pl_interrupted = 0;
@@ -166,4 +157,28 @@ void pl_par_run(void (*fn)(const void *, size_t), const void *ctx, size_t nblock
     }
     par_worker(&p);
     for (size_t t = 0; t < started; t++) pthread_join(tid[t], NULL);
+}
+
+/* s appended to buf[0 .. *len) as far as it fits in cap bytes. */
+static void append(char *buf, size_t cap, size_t *len, const char *s) {
+    size_t l = strlen(s);
+    if (*len + 1 >= cap) return;
+    if (l > cap - 1 - *len) l = cap - 1 - *len;
+    memcpy(buf + *len, s, l);
+    *len += l;
+    buf[*len] = 0;
+}
+
+char *pl_join(char *buf, size_t cap, const char *const *names, const char *sep,
+              const char *quote) {
+    size_t len = 0;
+    if (!cap) return buf;
+    buf[0] = 0;
+    for (size_t i = 0; names[i]; i++) {
+        if (i) append(buf, cap, &len, sep);
+        append(buf, cap, &len, quote);
+        append(buf, cap, &len, names[i]);
+        append(buf, cap, &len, quote);
+    }
+    return buf;
 }

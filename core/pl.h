@@ -35,7 +35,7 @@
 int pl_simd_wide(void);
 void pl_simd_set_wide(int allow);
 
-/* Status codes, one table (pl_strerror). */
+/* Status codes, one table: name, value and what each means. */
 #define PL_ERRORS(X)                                        \
     X(PL_OK, 0, "ok")                                       \
     X(PL_ENOMEM, -1, "out of memory")                       \
@@ -72,8 +72,6 @@ __attribute__((format(printf, 2, 3)))
 #endif
 int pl_err_prefix(pl_err *err, const char *fmt, ...);
 
-const char *pl_strerror(int code);
-
 /* Set asynchronously (SIGINT in the REPL); long loops poll pl_check_interrupt. */
 extern volatile sig_atomic_t pl_interrupted;
 int pl_check_interrupt(pl_err *err);
@@ -83,6 +81,12 @@ int pl_check_interrupt(pl_err *err);
  * huge pages in "madvise" mode): a fresh 4 KB page costs a fault on first touch. */
 void *pl_alloc(size_t count, size_t size, pl_err *err);
 int pl_mul_overflows(size_t a, size_t b, size_t *out);       /* 1 when a*b overflows */
+
+/* The NULL-terminated list names into buf (cap bytes), each between two quotes, separated by
+ * sep: ("a, b" with ", " and ""; "'unit' or 'count'" with " or " and "'"). A list longer than
+ * buf is cut; buf is always NUL-terminated. Returns buf: how every message lists choices. */
+char *pl_join(char *buf, size_t cap, const char *const *names, const char *sep,
+              const char *quote);
 
 /* fn(ctx, k) for k = 0 .. nblocks−1 over pedlab's threads (OpenBLAS's thread count); work, in
  * element operations, decides whether threads are worth starting. Each block is run by one

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tensorfile.h"
+#include "io.h"
 
 /* The format caps the header at 100 MB: a larger length is corrupt. */
 #define ST_MAX_HEADER ((uint64_t)100 << 20)

@@ -15,28 +15,6 @@
 #include "safetensors.h"
 #include "zip.h"
 
-int pl_pread_all(int fd, void *buf, size_t len, uint64_t off, const char *name, pl_err *err) {
-    size_t done = 0;
-    while (done < len) {
-        ssize_t got = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0)
-            return pl_err_set(err, PL_EIO, "%s: read failed at byte %llu: %s", name,
-                              (unsigned long long)(off + done), strerror(errno));
-        if (got == 0)
-            return pl_err_set(err, PL_EIO, "%s: read failed at byte %llu (file shrank or is "
-                              "truncated)", name, (unsigned long long)(off + done));
-        done += (size_t)got;
-    }
-    return PL_OK;
-}
-
-char *pl_printable(char *s) {
-    for (unsigned char *p = (unsigned char *)s; *p; p++)
-        if (*p < 32 || *p == 127) *p = '?';
-    return s;
-}
-
 static char *dup_str(const char *s) {
     size_t n = strlen(s) + 1;
     char *d = malloc(n);
@@ -53,35 +31,8 @@ static int ext_is(const char *path, const char *e) { return !strcasecmp(ext_of(p
 
 /* ---- the one line of Python for files pedlab will not read ---- */
 
-/* A path is quoted in a Python literal only when it cannot break out of it. */
-static const char *quotable(const char *s, const char *placeholder) {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 32 || *p == '\'' || *p == '"' || *p == '\\' || *p == '$' || *p == '`')
-            return placeholder;
-    return s;
-}
-
-void pl_array_convert_hint(const char *name, char *buf, size_t cap) {
-    const char *colon = strstr(name, ".npz:");
-    if (colon) {
-        char file[512];
-        size_t fl = (size_t)(colon - name) + 4;
-        snprintf(file, sizeof file, "%.*s", (int)(fl < sizeof file ? fl : sizeof file - 1), name);
-        const char *f = quotable(file, "F.npz"), *m = quotable(colon + 5, "NAME");
-        snprintf(buf, cap, "python3 -c \"import numpy as np; np.save('%.*s-%s.npy', "
-                 "np.array(np.load('%s', allow_pickle=True)['%s'].tolist()))\"",
-                 (int)strlen(f) - 4, f, m, f, m);
-        return;
-    }
-    const char *f = quotable(name, "F.npy");
-    size_t l = strlen(f);
-    int stem = (int)(l > 4 && ext_is(f, "npy") ? l - 4 : l);
-    snprintf(buf, cap, "python3 -c \"import numpy as np; np.save('%.*s-plain.npy', "
-             "np.array(np.load('%s', allow_pickle=True).tolist()))\"", stem, f, f);
-}
-
 static int refuse_pickle(const char *path, int torch, pl_err *err) {
-    const char *f = quotable(path, torch ? "F.pt" : "F.pkl");
+    const char *f = pl_quotable(path, torch ? "F.pt" : "F.pkl");
     const char *e = ext_of(f);
     int stem = (int)(strlen(f) - (*e ? strlen(e) + 1 : 0));
     if (torch)
@@ -629,4 +580,12 @@ done:
     free(v);
     pl_array_close(&a);
     return rc;
+}
+
+int pl_npy_load_mat(const char *path, pl_mat *out, pl_err *err) {
+    return pl_array_load_mat(path, PL_ARRAY_ANY, out, err);
+}
+
+int pl_npy_load_ints(const char *path, int64_t **out, size_t *n, pl_err *err) {
+    return pl_array_load_labels(path, PL_ARRAY_LABELS, out, n, NULL, NULL, err);
 }

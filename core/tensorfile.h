@@ -9,7 +9,8 @@
  * x, X, feats that it holds, labels from labels or y; an archive holding a single array gives
  * that array for any role. The first ".npz:" or ".safetensors:" in the path ends the file
  * name, unless a file of the whole name exists. The file's kind is decided by its content;
- * an extension that names another kind is an error. PyTorch and pickle files are refused with the one line of Python that converts them.
+ * an extension that names another kind is an error. PyTorch and pickle files are refused with
+ * the one line of Python that converts them.
  *
  * Opened, an array is a file descriptor, a dtype and shape (pl_npy) and the byte offset of
  * its first element in that file:
@@ -65,15 +66,12 @@ int pl_array_load_labels(const char *spec, int role, int64_t **ids, size_t *n, c
                          size_t *nnames, pl_err *err);
 void pl_array_free_names(char **names, size_t n);
 
-/* The one line of Python that converts the array named name (F.npy or F.npz:NAME) holding
- * objects into a plain .npy, into buf (cap bytes). */
-void pl_array_convert_hint(const char *name, char *buf, size_t cap);
-
-/* Control bytes of s (< 32, 127) become '?' in place, so a name from a file keeps a message on
- * one line; returns s. */
-char *pl_printable(char *s);
-
-/* pread exactly len bytes at off; a short read is an error naming name ("truncated"). */
-int pl_pread_all(int fd, void *buf, size_t len, uint64_t off, const char *name, pl_err *err);
+/* Load a whole 1-D or 2-D numeric array as a float64 matrix (1-D of length n → n×1): the
+ * array any path names (pl_array_load_mat with PL_ARRAY_ANY). Returns PL_ENOENT (message
+ * "cannot open PATH: ...") when the file does not exist. */
+int pl_npy_load_mat(const char *path, pl_mat *out, pl_err *err);
+/* Load a 1-D (or n×1) array of integers (any integer or bool dtype, or floats that hold
+ * whole numbers) into a malloc'd int64 array: the labels array any path names. */
+int pl_npy_load_ints(const char *path, int64_t **out, size_t *n, pl_err *err);
 
 #endif

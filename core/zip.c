@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "tensorfile.h"
+#include "io.h"
 
 static unsigned rd16(const unsigned char *p) { return (unsigned)p[0] | (unsigned)p[1] << 8; }
 static uint32_t rd32(const unsigned char *p) {
@@ -181,12 +181,6 @@ fail:
     free(cd);
     pl_zip_close(z);
     return rc;
-}
-
-const pl_zip_member *pl_zip_find(const pl_zip *z, const char *name) {
-    for (size_t i = z->n; i-- > 0;)
-        if (!strcmp(z->m[i].name, name)) return &z->m[i];
-    return NULL;
 }
 
 int pl_zip_data_offset(const pl_zip *z, const pl_zip_member *m, uint64_t *off, pl_err *err) {

@@ -35,8 +35,6 @@ int pl_zip_magic(const unsigned char *b, size_t len);
 /* Read the central directory of the archive open on fd. On failure z holds nothing. */
 int pl_zip_open(int fd, const char *path, pl_zip *z, pl_err *err);
 void pl_zip_close(pl_zip *z);
-/* The member named name (the last one of that name, as Python's zipfile), or NULL. */
-const pl_zip_member *pl_zip_find(const pl_zip *z, const char *name);
 /* The offset of m's data (after its local header), after checking that m is readable
  * (not encrypted, stored or deflated) and that its data lies within the file. */
 int pl_zip_data_offset(const pl_zip *z, const pl_zip_member *m, uint64_t *off, pl_err *err);

@@ -96,7 +96,8 @@ static row_summary summarise(const double *r, size_t D) {
         sm += v;
         sa += (v4d)((v4i)v & nosign);
     }
-    row_summary o = {mx[0], mn[0], (sm[0] + sm[1]) + (sm[2] + sm[3]), (sa[0] + sa[1]) + (sa[2] + sa[3])};
+    row_summary o = {mx[0], mn[0], (sm[0] + sm[1]) + (sm[2] + sm[3]),
+                     (sa[0] + sa[1]) + (sa[2] + sa[3])};
     for (int u = 1; u < 4; u++) {
         o.mx = mx[u] > o.mx ? mx[u] : o.mx;
         o.mn = mn[u] < o.mn ? mn[u] : o.mn;
@@ -151,7 +152,8 @@ static void energy_rows(const void *ud, size_t t) {
         int skip = !(mx < j->thr) || !(mean + logd - slack < j->thr);
         if (!skip) {
             double T = mx - mean > mean - mn ? mx - mean : mean - mn;
-            double qT = 1.0 + T * (1.0 + T * (1.0 / 2 + T * (1.0 / 6 + T * (1.0 / 24 + T * (1.0 / 120)))));
+            double qT =
+                1.0 + T * (1.0 + T * (1.0 / 2 + T * (1.0 / 6 + T * (1.0 / 24 + T * (1.0 / 120)))));
             double p = poly_sum(r, D, mean) - 1e-9 * (double)D * qT;
             skip = p > 0.0 && !(mean + log(p) - slack < j->thr);
         }

@@ -82,28 +82,49 @@ static int check_samples(const char *name, const pl_stats *st, pl_err *err) {
     return PL_OK;
 }
 
+/* What both scores start from: the statistics (with the Gram), the mean m (relative to the
+ * origin), the centred class means dm and the total scatter / (N − ddof) in cov. */
+typedef struct {
+    const pl_stats *st;
+    double *m;   /* D */
+    pl_mat cov;  /* D×D */
+    pl_mat dm;   /* C×D */
+} hscore_setup;
+
+static void setup_release(hscore_setup *s) {
+    free(s->m);
+    pl_mat_release(&s->cov);
+    pl_mat_release(&s->dm);
+}
+
+/* On failure s holds nothing. */
+static int setup_init(pl_data *d, const char *name, double ddof, hscore_setup *s, pl_err *err) {
+    int rc;
+    memset(s, 0, sizeof *s);
+    if ((rc = pl_data_stats(d, 1, &s->st, err))) return rc;
+    if ((rc = check_samples(name, s->st, err))) return rc;
+    size_t D = s->st->D, C = s->st->C;
+    if (!(s->m = pl_alloc(D, sizeof *s->m, err))) return pl_err_prefix(err, "%s", name);
+    if ((rc = pl_mat_init(&s->cov, D, D, err)) || (rc = pl_mat_init(&s->dm, C, D, err)))
+        goto fail;
+    class_offsets(s->st, s->m, &s->dm);
+    rc = pl_stats_scatter(s->st, PL_SCATTER_TOTAL, 1.0 / ((double)s->st->N - ddof), &s->cov, err);
+    if (rc == PL_OK) return PL_OK;
+fail:
+    setup_release(s);
+    return rc;
+}
+
 int pl_hscore(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     (void)o;
-    const pl_stats *st;
-    pl_mat cov = {0}, dm = {0};
-    double *m = NULL;
+    hscore_setup s;
     int rc;
-    if ((rc = pl_data_stats(d, 1, &st, err))) return rc;
-    if ((rc = check_samples("hscore", st, err))) return rc;
-    size_t D = st->D, C = st->C;
-    if (!(m = pl_alloc(D, sizeof *m, err))) { rc = pl_err_prefix(err, "hscore"); goto cleanup; }
-    if ((rc = pl_mat_init(&cov, D, D, err))) goto cleanup;
-    if ((rc = pl_mat_init(&dm, C, D, err))) goto cleanup;
-    class_offsets(st, m, &dm);
-    if ((rc = pl_stats_scatter(st, PL_SCATTER_TOTAL, 1.0 / ((double)st->N - 1.0), &cov, err)))
-        goto cleanup;
-    if ((rc = between_trace(st, &cov, &dm, out, "hscore", err))) goto cleanup;
+    if ((rc = setup_init(d, "hscore", 1.0, &s, err))) return rc;
+    if ((rc = between_trace(s.st, &s.cov, &s.dm, out, "hscore", err))) goto cleanup;
     if (!isfinite(*out))
         rc = pl_err_set(err, PL_ENUMERIC, "hscore: the score is not finite (%g)", *out);
 cleanup:
-    free(m);
-    pl_mat_release(&cov);
-    pl_mat_release(&dm);
+    setup_release(&s);
     return rc;
 }
 
@@ -157,39 +178,29 @@ static double ledoit_wolf_alpha(const pl_mat *s, size_t N, double norm4) {
 
 int pl_hscore_reg(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     (void)o;
-    const pl_stats *st;
-    pl_mat cov = {0}, dm = {0};
-    double *m = NULL;
+    hscore_setup s;
     int rc;
-    if ((rc = pl_data_stats(d, 1, &st, err))) return rc;
-    if ((rc = check_samples("hscore_reg", st, err))) return rc;
-    size_t D = st->D, C = st->C, N = st->N;
-    if (!(m = pl_alloc(D, sizeof *m, err))) { rc = pl_err_prefix(err, "hscore_reg"); goto cleanup; }
-    if ((rc = pl_mat_init(&cov, D, D, err))) goto cleanup;
-    if ((rc = pl_mat_init(&dm, C, D, err))) goto cleanup;
-    class_offsets(st, m, &dm);
-    if ((rc = pl_stats_scatter(st, PL_SCATTER_TOTAL, 1.0 / (double)N, &cov, err)))  /* ddof 0 */
-        goto cleanup;
+    if ((rc = setup_init(d, "hscore_reg", 0.0, &s, err))) return rc;  /* ddof 0 */
+    size_t D = s.st->D, N = s.st->N;
+    pl_mat *cov = &s.cov;
     double norm4;
-    if ((rc = sum_norm4(d, m, &norm4, err))) {
+    if ((rc = sum_norm4(d, s.m, &norm4, err))) {
         pl_err_prefix(err, "hscore_reg");
         goto cleanup;
     }
-    double alpha = ledoit_wolf_alpha(&cov, N, norm4);
+    double alpha = ledoit_wolf_alpha(cov, N, norm4);
     double mu = 0.0;
-    for (size_t i = 0; i < D; i++) mu += PL_AT(&cov, i, i);
+    for (size_t i = 0; i < D; i++) mu += PL_AT(cov, i, i);
     mu /= (double)D;
     for (size_t i = 0; i < D; i++)
-        for (size_t j = 0; j < D; j++) PL_AT(&cov, i, j) *= 1.0 - alpha;
-    for (size_t i = 0; i < D; i++) PL_AT(&cov, i, i) += alpha * mu;
+        for (size_t j = 0; j < D; j++) PL_AT(cov, i, j) *= 1.0 - alpha;
+    for (size_t i = 0; i < D; i++) PL_AT(cov, i, i) += alpha * mu;
     double h;
-    if ((rc = between_trace(st, &cov, &dm, &h, "hscore_reg", err))) goto cleanup;
+    if ((rc = between_trace(s.st, cov, &s.dm, &h, "hscore_reg", err))) goto cleanup;
     *out = (1.0 - alpha) * h;
     if (!isfinite(*out))
         rc = pl_err_set(err, PL_ENUMERIC, "hscore_reg: the score is not finite (%g)", *out);
 cleanup:
-    free(m);
-    pl_mat_release(&cov);
-    pl_mat_release(&dm);
+    setup_release(&s);
     return rc;
 }

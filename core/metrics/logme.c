@@ -250,7 +250,8 @@ int pl_logme(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
             for (size_t j = 0; j < sp.k; j++) PL_AT(&xs, (size_t)y[i], j) += PL_AT(&sp.u, i, j);
     }
     double sum = 0.0;
-    for (size_t c = 0; c < C; c++) sum += evidence_fixed_point(&sp, &PL_AT(&xs, c, 0), (double)cnt[c]);
+    for (size_t c = 0; c < C; c++)
+        sum += evidence_fixed_point(&sp, &PL_AT(&xs, c, 0), (double)cnt[c]);
     rc = finish("logme", sum, C, out, err);
 cleanup:
     pl_mat_release(&xs);
@@ -277,7 +278,8 @@ int pl_logme_targets(pl_data *d, const pl_mat *targets, double *out, pl_err *err
     memset(&sp, 0, sizeof sp);
     size_t N = pl_data_rows(d), D = pl_data_dim(d);
     if (!targets || targets->rows != N || targets->cols == 0)
-        return pl_err_set(err, PL_EINVAL, "logme: targets must be %zu × K with K >= 1, got %zu × %zu",
+        return pl_err_set(err, PL_EINVAL,
+                          "logme: targets must be %zu × K with K >= 1, got %zu × %zu",
                           N, targets ? targets->rows : 0, targets ? targets->cols : 0);
     size_t K = targets->cols;
     for (size_t i = 0; i < N; i++)

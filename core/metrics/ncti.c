@@ -87,6 +87,54 @@ static int nuclear_norm(pl_mat *a, double *out, pl_err *err) {
     return rc;
 }
 
+/* Step 1 of _solve_svd: Z's rows less their class means (xs, N×k, allocated here), each column
+ * divided by its std (ddof 0; 0 → 1, into std), times sqrt(1 / (N − C)). */
+static int within_scaled(const pl_mat *Z, const int *y, const double *means, size_t C,
+                         pl_mat *xs, double *std, pl_err *err) {
+    size_t N = Z->rows, k = Z->cols;
+    int rc;
+    if ((rc = pl_mat_init(xs, N, k, err))) return rc;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < k; j++)
+            PL_AT(xs, i, j) = PL_AT(Z, i, j) - means[(size_t)y[i] * k + j];
+    for (size_t j = 0; j < k; j++) {
+        pl_mat_col_moments(xs, j, NULL, &std[j]);
+        if (std[j] == 0.0) std[j] = 1.0;
+    }
+    double sf = sqrt(1.0 / (double)(N - C));
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < k; j++) PL_AT(xs, i, j) = sf * (PL_AT(xs, i, j) / std[j]);
+    return PL_OK;
+}
+
+/* coef = (means − xbar)·scalings_, intercept = −½‖coef‖² + log prior; coef_ = coef·scalings_ᵀ,
+ * intercept_ −= xbar·coef_. dm (C×k) is scratch; sc is scalings_ (k×rank2). */
+static int lda_coef(pl_mat *dm, const pl_mat *sc, const double *means, const double *xbar,
+                    const double *pri, ncti_lda *l, pl_err *err) {
+    size_t C = dm->rows, k = dm->cols, rank2 = sc->cols;
+    int rc;
+    for (size_t c = 0; c < C; c++)
+        for (size_t j = 0; j < k; j++) PL_AT(dm, c, j) = means[c * k + j] - xbar[j];
+    pl_mat cr = {0};
+    if ((rc = pl_mat_init(&cr, C, rank2, err)) ||
+        (rc = pl_gemm(0, 0, 1.0, dm, sc, 0.0, &cr, err)) ||
+        (rc = pl_mat_init(&l->coef, C, k, err)) ||
+        (rc = pl_gemm(0, 1, 1.0, &cr, sc, 0.0, &l->coef, err)) ||
+        !(l->icpt = pl_alloc(C, sizeof(double), err))) {
+        if (!rc) rc = PL_ENOMEM;
+        pl_mat_release(&cr);
+        return rc;
+    }
+    for (size_t c = 0; c < C; c++) {
+        double q = 0.0, b = 0.0;
+        for (size_t j = 0; j < rank2; j++) q += PL_AT(&cr, c, j) * PL_AT(&cr, c, j);
+        for (size_t j = 0; j < k; j++) b += xbar[j] * PL_AT(&l->coef, c, j);
+        l->icpt[c] = -0.5 * q + log(pri[c]) - b;
+    }
+    pl_mat_release(&cr);
+    return PL_OK;
+}
+
 /* sklearn's _solve_svd on Z (N×k, rows in any order for the SVDs), then coef_/intercept_ and
  * the transform's columns. means: C×k class means; pri: C priors. */
 static int lda_svd(const pl_mat *Z, const int *y, const double *means,
@@ -104,24 +152,7 @@ static int lda_svd(const pl_mat *Z, const int *y, const double *means,
     for (size_t c = 0; c < C; c++)
         for (size_t j = 0; j < k; j++) xbar[j] += pri[c] * means[c * k + j];
     /* 1) within-class centred rows, scaled per column by their std (ddof 0; 0 → 1) */
-    if ((rc = pl_mat_init(&xs, N, k, err))) goto cleanup;
-    for (size_t i = 0; i < N; i++)
-        for (size_t j = 0; j < k; j++)
-            PL_AT(&xs, i, j) = PL_AT(Z, i, j) - means[(size_t)y[i] * k + j];
-    for (size_t j = 0; j < k; j++) {
-        double m = 0.0, v = 0.0;
-        for (size_t i = 0; i < N; i++) m += PL_AT(&xs, i, j);
-        m /= (double)N;
-        for (size_t i = 0; i < N; i++) {
-            double e = PL_AT(&xs, i, j) - m;
-            v += e * e;
-        }
-        std[j] = sqrt(v / (double)N);
-        if (std[j] == 0.0) std[j] = 1.0;
-    }
-    double sf = sqrt(1.0 / (double)(N - C));
-    for (size_t i = 0; i < N; i++)
-        for (size_t j = 0; j < k; j++) PL_AT(&xs, i, j) = sf * (PL_AT(&xs, i, j) / std[j]);
+    if ((rc = within_scaled(Z, y, means, C, &xs, std, err))) goto cleanup;
     /* 2) its SVD: scalings = (Vt[:rank] / std)ᵀ / S[:rank] */
     if ((rc = pl_mat_init(&vt, k, k, err)) || (rc = pl_svd(&xs, NULL, s, &vt, err)))
         goto cleanup;
@@ -168,29 +199,9 @@ static int lda_svd(const pl_mat *Z, const int *y, const double *means,
         pl_mat_release(&dm);
         goto cleanup;
     }
-    /* coef = (means − xbar)·scalings_, intercept = −½‖coef‖² + log prior; coef_ = coef·scalings_ᵀ,
-     * intercept_ −= xbar·coef_ */
-    for (size_t c = 0; c < C; c++)
-        for (size_t j = 0; j < k; j++) PL_AT(&dm, c, j) = means[c * k + j] - xbar[j];
-    pl_mat cr = {0};
-    if ((rc = pl_mat_init(&cr, C, rank2, err)) ||
-        (rc = pl_gemm(0, 0, 1.0, &dm, &sc, 0.0, &cr, err)) ||
-        (rc = pl_mat_init(&l->coef, C, k, err)) ||
-        (rc = pl_gemm(0, 1, 1.0, &cr, &sc, 0.0, &l->coef, err)) ||
-        !(l->icpt = pl_alloc(C, sizeof(double), err))) {
-        if (!rc) rc = PL_ENOMEM;
-        pl_mat_release(&cr);
-        pl_mat_release(&dm);
-        goto cleanup;
-    }
-    for (size_t c = 0; c < C; c++) {
-        double q = 0.0, b = 0.0;
-        for (size_t j = 0; j < rank2; j++) q += PL_AT(&cr, c, j) * PL_AT(&cr, c, j);
-        for (size_t j = 0; j < k; j++) b += xbar[j] * PL_AT(&l->coef, c, j);
-        l->icpt[c] = -0.5 * q + log(pri[c]) - b;
-    }
-    pl_mat_release(&cr);
+    rc = lda_coef(&dm, &sc, means, xbar, pri, l, err);
     pl_mat_release(&dm);
+    if (rc) goto cleanup;
     /* transform: (Z − xbar)·scalings_[:, :min(C − 1, k)] */
     size_t m = C - 1 < k ? C - 1 : k;
     if (m > rank2) m = rank2;
@@ -298,15 +309,106 @@ cleanup:
     return rc;
 }
 
+/* Steps 1-2: the PCA scores Z (N×k) of d and the shrinkage s = max(exp(−Σ_{j<32} λ_j), 1e-10).
+ * Components in the covariance's numerical null space (variance below D·eps of the largest:
+ * what the covariance route resolves) carry only rounding noise, which the svd solver's
+ * per-column scaling would blow up to unit variance: their scores are set to 0 (see the
+ * header: the official's values then depend on its own rounding noise). */
+static int pca_scores(pl_data *d, size_t k, pl_mat *Z, double *s, pl_err *err) {
+    pl_pca p;
+    int rc;
+    size_t N = pl_data_rows(d), D = pl_data_dim(d);
+    memset(&p, 0, sizeof p);
+    if ((rc = pl_pca_fit(d, k, &p, err)) || (rc = pl_pca_transform(&p, d, 0, Z, err)))
+        goto cleanup;
+    for (size_t j = 0; j < k; j++)
+        if (!(p.variance[j] > (double)D * DBL_EPSILON * p.variance[0]))
+            for (size_t i = 0; i < N; i++) PL_AT(Z, i, j) = 0.0;
+    double sum32 = 0.0;
+    for (size_t j = 0; j < k && j < 32; j++) sum32 += p.variance[j];
+    *s = fmax(exp(-sum32), 1e-10);
+cleanup:
+    pl_pca_release(&p);
+    return rc;
+}
+
+/* Step 4: the nuclear norm of Z·T with its columns centred. */
+static int projection_nuclear(const pl_mat *Z, const pl_mat *T, double *out, pl_err *err) {
+    size_t N = Z->rows, m = T->cols;
+    pl_mat low = {0};
+    int rc;
+    if ((rc = pl_mat_init(&low, N, m, err)) || (rc = pl_gemm(0, 0, 1.0, Z, T, 0.0, &low, err)))
+        goto cleanup;
+    for (size_t j = 0; j < m; j++) {
+        double mj = 0.0;
+        for (size_t i = 0; i < N; i++) mj += PL_AT(&low, i, j);
+        mj /= (double)N;
+        for (size_t i = 0; i < N; i++) PL_AT(&low, i, j) -= mj;
+    }
+    rc = nuclear_norm(&low, out, err);
+cleanup:
+    pl_mat_release(&low);
+    return rc;
+}
+
+/* The log of the sum over classes of the nuclear norm of the class's rows of P (N×C); class c's
+ * rows are members[start[c] .. start[c + 1]). */
+static int class_nuclear(const pl_mat *P, const size_t *cnt, const size_t *start,
+                         const size_t *members, size_t C, double *out, pl_err *err) {
+    pl_mat blk = {0};
+    int rc;
+    size_t nmax = 0;
+    for (size_t c = 0; c < C; c++)
+        if (cnt[c] > nmax) nmax = cnt[c];
+    if ((rc = pl_mat_init(&blk, nmax, C, err))) return rc;
+    double tot = 0.0;
+    for (size_t c = 0; c < C; c++) {
+        pl_mat b = pl_mat_wrap(blk.data, cnt[c], C);
+        for (size_t r = 0; r < cnt[c]; r++)
+            memcpy(b.data + r * C, P->data + members[start[c] + r] * P->ld, C * sizeof(double));
+        double nn;
+        if ((rc = nuclear_norm(&b, &nn, err))) goto cleanup;
+        tot += nn;
+    }
+    *out = log(tot);
+cleanup:
+    pl_mat_release(&blk);
+    return rc;
+}
+
+/* lda.predict_proba(Z) into P (N×C, allocated here): the softmax of the decision function
+ * Z·coef_ᵀ + intercept_; for C = 2 sklearn's expit of the difference, [1 − p, p]. */
+static int lda_proba(const pl_mat *Z, const ncti_lda *l, size_t C, pl_mat *P, pl_err *err) {
+    size_t N = Z->rows, k = Z->cols;
+    int rc;
+    if ((rc = pl_mat_init(P, N, C, err))) return rc;
+    if (C == 2) {
+        for (size_t i = 0; i < N; i++) {
+            /* coef_[1] − coef_[0] applied to z: the same decision up to rounding */
+            double dd = 0.0;
+            for (size_t j = 0; j < k; j++)
+                dd += PL_AT(Z, i, j) * (PL_AT(&l->coef, 1, j) - PL_AT(&l->coef, 0, j));
+            dd += l->icpt[1] - l->icpt[0];
+            double p1 = 1.0 / (1.0 + exp(-dd));
+            PL_AT(P, i, 0) = 1.0 - p1;
+            PL_AT(P, i, 1) = p1;
+        }
+        return PL_OK;
+    }
+    if ((rc = pl_gemm(0, 1, 1.0, Z, &l->coef, 0.0, P, err))) return rc;
+    for (size_t i = 0; i < N; i++)
+        for (size_t c = 0; c < C; c++) PL_AT(P, i, c) += l->icpt[c];
+    pl_mat_softmax_rows(P);
+    return PL_OK;
+}
+
 /* All three parts; name is the part asked for (messages, options). */
 static int ncti_compute(pl_data *d, int clip, const char *name, double out[3], pl_err *err) {
     int rc;
-    pl_pca p;
-    pl_mat Z = {0}, low = {0}, P = {0}, blk = {0};
+    pl_mat Z = {0}, P = {0};
     ncti_lda l = {{0}, {0}, NULL};
     size_t *start = NULL, *members = NULL, *fill = NULL;
     double *means = NULL, *pri = NULL;
-    memset(&p, 0, sizeof p);
     size_t N = pl_data_rows(d), D = pl_data_dim(d), C = pl_data_classes(d);
     const int *y = pl_data_y(d);
     const size_t *cnt = pl_data_counts(d);
@@ -324,19 +426,8 @@ static int ncti_compute(pl_data *d, int clip, const char *name, double out[3], p
     size_t k = lim < NCTI_DIMS ? lim : NCTI_DIMS;
 
     /* 1-2. PCA scores and the shrinkage */
-    if ((rc = pl_pca_fit(d, k, &p, err)) || (rc = pl_pca_transform(&p, d, 0, &Z, err)))
-        goto fail;
-    /* Components in the covariance's numerical null space (variance below D·eps of the largest:
-     * what the covariance route resolves) carry only rounding noise, which the svd solver's
-     * per-column scaling would blow up to unit variance: their scores are set to 0 (see the
-     * header: the official's values then depend on its own rounding noise). */
-    for (size_t j = 0; j < k; j++)
-        if (!(p.variance[j] > (double)D * DBL_EPSILON * p.variance[0]))
-            for (size_t i = 0; i < N; i++) PL_AT(&Z, i, j) = 0.0;
-    double sum32 = 0.0;
-    for (size_t j = 0; j < k && j < 32; j++) sum32 += p.variance[j];
-    double s = fmax(exp(-sum32), 1e-10);
-    pl_pca_release(&p);
+    double s;
+    if ((rc = pca_scores(d, k, &Z, &s, err))) goto fail;
 
     /* class rows, means, priors */
     if (!(start = pl_alloc(C + 1, sizeof(size_t), err)) ||
@@ -363,74 +454,21 @@ static int ncti_compute(pl_data *d, int clip, const char *name, double out[3], p
     if ((rc = pl_check_interrupt(err))) goto fail;
 
     /* 4. nuclear norm of the centred projection */
-    size_t m = l.T.cols;
-    if ((rc = pl_mat_init(&low, N, m, err)) || (rc = pl_gemm(0, 0, 1.0, &Z, &l.T, 0.0, &low, err)))
-        goto fail;
-    for (size_t j = 0; j < m; j++) {
-        double mj = 0.0;
-        for (size_t i = 0; i < N; i++) mj += PL_AT(&low, i, j);
-        mj /= (double)N;
-        for (size_t i = 0; i < N; i++) PL_AT(&low, i, j) -= mj;
-    }
-    if ((rc = nuclear_norm(&low, &out[NCTI_NUC], err))) goto fail;
-    pl_mat_release(&low);
+    if ((rc = projection_nuclear(&Z, &l.T, &out[NCTI_NUC], err))) goto fail;
 
-    /* probabilities: softmax of the decision function (C = 2: sklearn's expit of the
-     * difference, [1 − p, p]) */
-    if ((rc = pl_mat_init(&P, N, C, err)) ||
-        (rc = pl_gemm(0, 1, 1.0, &Z, &l.coef, 0.0, &P, err)))
-        goto fail;
-    for (size_t i = 0; i < N; i++) {
-        double *r = P.data + i * P.ld;
-        for (size_t c = 0; c < C; c++) r[c] += l.icpt[c];
-        if (C == 2) {
-            /* coef_[1] − coef_[0] applied to z: the same decision up to rounding */
-            double dd = 0.0;
-            for (size_t j = 0; j < k; j++)
-                dd += PL_AT(&Z, i, j) * (PL_AT(&l.coef, 1, j) - PL_AT(&l.coef, 0, j));
-            dd += l.icpt[1] - l.icpt[0];
-            double p1 = 1.0 / (1.0 + exp(-dd));
-            r[0] = 1.0 - p1;
-            r[1] = p1;
-            continue;
-        }
-        double mx = r[0], sum = 0.0;
-        for (size_t c = 1; c < C; c++)
-            if (r[c] > mx) mx = r[c];
-        for (size_t c = 0; c < C; c++) {
-            r[c] = exp(r[c] - mx);
-            sum += r[c];
-        }
-        for (size_t c = 0; c < C; c++) r[c] /= sum;
-    }
+    if ((rc = lda_proba(&Z, &l, C, &P, err))) goto fail;
     pl_mat_release(&Z);
     double acc = 0.0;
     for (size_t i = 0; i < N; i++) acc += PL_AT(&P, i, (size_t)y[i]);
     out[NCTI_NCC] = acc / (double)N;
 
-    size_t nmax = 0;
-    for (size_t c = 0; c < C; c++)
-        if (cnt[c] > nmax) nmax = cnt[c];
-    if ((rc = pl_mat_init(&blk, nmax, C, err))) goto fail;
-    double tot = 0.0;
-    for (size_t c = 0; c < C; c++) {
-        pl_mat b = pl_mat_wrap(blk.data, cnt[c], C);
-        for (size_t r = 0; r < cnt[c]; r++)
-            memcpy(b.data + r * C, P.data + members[start[c] + r] * P.ld, C * sizeof(double));
-        double nn;
-        if ((rc = nuclear_norm(&b, &nn, err))) goto fail;
-        tot += nn;
-    }
-    out[NCTI_VC] = log(tot);
+    if ((rc = class_nuclear(&P, cnt, start, members, C, &out[NCTI_VC], err))) goto fail;
     goto cleanup;
 fail:
     pl_err_prefix(err, "%s", name);
 cleanup:
-    pl_pca_release(&p);
     pl_mat_release(&Z);
-    pl_mat_release(&low);
     pl_mat_release(&P);
-    pl_mat_release(&blk);
     lda_release(&l);
     free(start);
     free(members);

@@ -454,8 +454,9 @@ static int gmm_estep(nleep_gmm *g, double *lr, double *lb, pl_err *err) {
                 const double *m = mall + k * d;
                 double add = g->logdet[k] + log(g->w[k]);
                 for (size_t i = 0; i < nr; i++)
-                    lr[(r0 + i) * K + k] = -0.5 * ((double)d * NLEEP_LOG_2PI +
-                                                   pl_sqdist(&PL_AT(&ym, i, (k - k0) * d), m, d)) + add;
+                    lr[(r0 + i) * K + k] =
+                        -0.5 * ((double)d * NLEEP_LOG_2PI +
+                                pl_sqdist(&PL_AT(&ym, i, (k - k0) * d), m, d)) + add;
             }
         }
     }

@@ -22,7 +22,8 @@ int pl_opt_double(const pl_opts *o, const char *metric, const char *key, double 
     errno = 0;
     double x = strtod(v, &end);
     if (end == v || *end || errno || !isfinite(x))
-        return pl_err_set(err, PL_EINVAL, "%s: option %s=%s: expected a finite number", metric, key, v);
+        return pl_err_set(err, PL_EINVAL, "%s: option %s=%s: expected a finite number", metric, key,
+                          v);
     *out = x;
     return PL_OK;
 }
@@ -48,7 +49,8 @@ int pl_opt_bool(const pl_opts *o, const char *metric, const char *key, int def, 
     if (!v) return PL_OK;
     if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes")) *out = 1;
     else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no")) *out = 0;
-    else return pl_err_set(err, PL_EINVAL, "%s: option %s=%s: expected true or false", metric, key, v);
+    else return pl_err_set(err, PL_EINVAL, "%s: option %s=%s: expected true or false", metric, key,
+                           v);
     return PL_OK;
 }
 
@@ -62,10 +64,7 @@ int pl_opt_choice(const pl_opts *o, const char *metric, const char *key,
             *out = i;
             return PL_OK;
         }
-    char list[256] = "";
-    for (int i = 0; choices[i]; i++) {
-        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-        strncat(list, choices[i], sizeof list - strlen(list) - 1);
-    }
+    char list[256];
+    pl_join(list, sizeof list, choices, ", ", "");
     return pl_err_set(err, PL_EINVAL, "%s: option %s=%s: expected one of %s", metric, key, v, list);
 }

@@ -320,6 +320,67 @@ cleanup:
     return rc;
 }
 
+/* StandardScaler on the N×k scores t, then every row centred and normalised, so that the
+ * samples' correlations (np.corrcoef) are the rows' dot products. */
+static int parc_rows(pl_mat *t, size_t N, size_t k, pl_err *err) {
+    for (size_t j = 0; j < k; j++) {
+        double m, sd;
+        pl_mat_col_moments(t, j, &m, &sd);
+        if (sd < 10.0 * 2.220446049250313e-16) sd = 1.0;
+        for (size_t i = 0; i < N; i++) PL_AT(t, i, j) = (PL_AT(t, i, j) - m) / sd;
+    }
+    for (size_t i = 0; i < N; i++) {
+        double *r = t->data + i * t->ld, m = 0.0, s = 0.0;
+        for (size_t j = 0; j < k; j++) m += r[j];
+        m /= (double)k;
+        for (size_t j = 0; j < k; j++) {
+            r[j] -= m;
+            s += r[j] * r[j];
+        }
+        if (!(s > 0.0)) {
+            return pl_err_set(err, PL_ENUMERIC,
+                              "parc: sample %zu has the same value in all %zu standardised "
+                              "components; its correlation with other samples is undefined", i,
+                              k);
+        }
+        s = 1.0 / sqrt(s);
+        for (size_t j = 0; j < k; j++) r[j] *= s;
+    }
+    return PL_OK;
+}
+
+/* The later visits: ranges of buckets of at most `most` values, each range's values collected
+ * in v->buf, sorted per bucket and merged into r in ascending order. */
+static int parc_rank_ranges(parc_visit *v, size_t most, parc_ranks *r, pl_err *err) {
+    uint32_t *na = v->na, *nb = v->nb, *posa = v->posa, *posb = v->posb;
+    double *buf = v->buf;
+    int rc;
+    for (size_t k0 = 0, k1; k0 < PARC_BUCKETS; k0 = k1) {
+        /* the range's layout in buf: per bucket, its same-class then its cross-class values */
+        size_t n = 0;
+        for (k1 = k0; k1 < PARC_BUCKETS; k1++) {
+            size_t m = (size_t)na[k1] + nb[k1];
+            if (k1 > k0 && n + m > most) break;
+            posa[k1] = (uint32_t)n;
+            posb[k1] = (uint32_t)(n + na[k1]);
+            n += m;
+        }
+        if (n == 0) continue;
+        v->lo = parc_lo(k0);
+        v->hi = parc_hi(k1);
+        if ((rc = parc_pairs(v, err))) return rc;
+        for (size_t b = k0, start = 0; b < k1; start = posb[b], b++) {
+            if (na[b] || nb[b]) return parc_changed(err);
+            /* now posa[b] ends the same-class values and posb[b] the cross-class ones */
+            size_t ea = posa[b], eb = posb[b];
+            parc_sort_small(buf + start, ea - start);
+            parc_sort_small(buf + ea, eb - ea);
+            parc_merge(r, buf + start, ea - start, buf + ea, eb - ea);
+        }
+    }
+    return PL_OK;
+}
+
 static int parc_score(pl_data *d, size_t k, double *out, pl_err *err) {
     int rc;
     pl_pca p;
@@ -333,36 +394,7 @@ static int parc_score(pl_data *d, size_t k, double *out, pl_err *err) {
     if ((rc = pl_pca_fit(d, k, &p, err)) || (rc = pl_pca_transform(&p, d, 1, &t, err)))
         goto cleanup;
 
-    /* StandardScaler, then centre and normalise every row: corrcoef = row dot products */
-    for (size_t j = 0; j < k; j++) {
-        double m = 0.0, v = 0.0;
-        for (size_t i = 0; i < N; i++) m += PL_AT(&t, i, j);
-        m /= (double)N;
-        for (size_t i = 0; i < N; i++) {
-            double e = PL_AT(&t, i, j) - m;
-            v += e * e;
-        }
-        double sd = sqrt(v / (double)N);
-        if (sd < 10.0 * 2.220446049250313e-16) sd = 1.0;
-        for (size_t i = 0; i < N; i++) PL_AT(&t, i, j) = (PL_AT(&t, i, j) - m) / sd;
-    }
-    for (size_t i = 0; i < N; i++) {
-        double *r = t.data + i * t.ld, m = 0.0, s = 0.0;
-        for (size_t j = 0; j < k; j++) m += r[j];
-        m /= (double)k;
-        for (size_t j = 0; j < k; j++) {
-            r[j] -= m;
-            s += r[j] * r[j];
-        }
-        if (!(s > 0.0)) {
-            rc = pl_err_set(err, PL_ENUMERIC,
-                            "parc: sample %zu has the same value in all %zu standardised "
-                            "components; its correlation with other samples is undefined", i, k);
-            goto cleanup;
-        }
-        s = 1.0 / sqrt(s);
-        for (size_t j = 0; j < k; j++) r[j] *= s;
-    }
+    if ((rc = parc_rows(&t, N, k, err))) goto cleanup;
 
     size_t ma = 0, M = N * (N - 1) / 2;
     for (size_t c = 0; c < C; c++) ma += cnt[c] * (cnt[c] ? cnt[c] - 1 : 0) / 2;
@@ -400,32 +432,7 @@ static int parc_score(pl_data *d, size_t k, double *out, pl_err *err) {
     parc_ranks r = {0, 0, 0.0};
     v.count = 0;
     v.buf = buf;
-    for (size_t k0 = 0, k1; k0 < PARC_BUCKETS; k0 = k1) {
-        /* the range's layout in buf: per bucket, its same-class then its cross-class values */
-        size_t n = 0;
-        for (k1 = k0; k1 < PARC_BUCKETS; k1++) {
-            size_t m = (size_t)na[k1] + nb[k1];
-            if (k1 > k0 && n + m > most) break;
-            posa[k1] = (uint32_t)n;
-            posb[k1] = (uint32_t)(n + na[k1]);
-            n += m;
-        }
-        if (n == 0) continue;
-        v.lo = parc_lo(k0);
-        v.hi = parc_hi(k1);
-        if ((rc = parc_pairs(&v, err))) goto cleanup;
-        for (size_t b = k0, start = 0; b < k1; start = posb[b], b++) {
-            if (na[b] || nb[b]) {
-                rc = parc_changed(err);
-                goto cleanup;
-            }
-            /* now posa[b] ends the same-class values and posb[b] the cross-class ones */
-            size_t ea = posa[b], eb = posb[b];
-            parc_sort_small(buf + start, ea - start);
-            parc_sort_small(buf + ea, eb - ea);
-            parc_merge(&r, buf + start, ea - start, buf + ea, eb - ea);
-        }
-    }
+    if ((rc = parc_rank_ranges(&v, most, &r, err))) goto cleanup;
     double rho = parc_spearman(&r, ma, mb);
     *out = 100.0 * rho;
     if (!isfinite(*out))

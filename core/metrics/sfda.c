@@ -33,7 +33,8 @@ int pl_sfda_iterative_a(const pl_mat *a, int iterations, double *out, pl_err *er
     pl_mat x = {0}, y = {0}, t = {0};
     int rc;
     if (a->cols != n || n == 0)
-        return pl_err_set(err, PL_EINVAL, "sfda: iterative_A needs a nonempty square matrix, got %zu × %zu",
+        return pl_err_set(err, PL_EINVAL,
+                          "sfda: iterative_A needs a nonempty square matrix, got %zu × %zu",
                           a->rows, a->cols);
     if ((rc = pl_mat_init(&x, n, 1, err)) || (rc = pl_mat_init(&y, n, 1, err)) ||
         (rc = pl_mat_init(&t, n, 1, err)))
@@ -130,16 +131,6 @@ cleanup:
 }
 
 
-/* Row-wise softmax of sc (nr×C) in place, as the official softmax (max subtracted). */
-static void softmax_rows(pl_mat *sc) {
-    for (size_t i = 0; i < sc->rows; i++) {
-        double *r = &PL_AT(sc, i, 0), mx = r[0], sum = 0.0;
-        for (size_t c = 1; c < sc->cols; c++) mx = fmax(mx, r[c]);
-        for (size_t c = 0; c < sc->cols; c++) sum += (r[c] = exp(r[c] - mx));
-        for (size_t c = 0; c < sc->cols; c++) r[c] /= sum;
-    }
-}
-
 /* Mix rows r0.. of blk in place: z = p·x + (1-p)·m̄_y. */
 static void confmix(pl_mat *blk, size_t r0, const int *y, const double *p, const pl_mat *outer) {
     for (size_t i = 0; i < blk->rows; i++) {
@@ -157,7 +148,7 @@ static int predict(const pl_mat *blk, const pl_mat *coef_t, const double *ic, pl
     if (rc) return rc;
     for (size_t i = 0; i < sc->rows; i++)
         for (size_t c = 0; c < sc->cols; c++) PL_AT(sc, i, c) += ic[c];
-    softmax_rows(sc);
+    pl_mat_softmax_rows(sc);
     return PL_OK;
 }
 

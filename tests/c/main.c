@@ -5,7 +5,7 @@
 
 #include "../../core/data.h"
 #include "../../core/metrics/metric.h"
-#include "../../core/npy.h"
+#include "../../core/tensorfile.h"
 #include "test.h"
 
 #ifndef PL_FIXTURES
@@ -88,21 +88,12 @@ int tf_moved_by_hand(pl_data *d, const double *shift, pl_mat *x, int64_t **y, pl
 }
 
 pl_data *tf_load(const char *c, int with_sources, pl_err *err) {
-    pl_source *s;
-    int64_t *y;
+    int64_t *sl;
     size_t n;
     pl_data *d = NULL;
-    if (pl_source_open_npy(tf_path(c, "features.npy"), &s, err)) return NULL;
-    if (pl_npy_load_ints(tf_path(c, "labels.npy"), &y, &n, err)) {
-        pl_source_release(s);
-        return NULL;
-    }
-    int rc = pl_data_new(s, y, n, "labels.npy", &d, err);
-    pl_source_release(s);
-    free(y);
+    int rc = pl_data_open(tf_path(c, "features.npy"), tf_path(c, "labels.npy"), &d, err);
     if (rc || !with_sources) return d;
     pl_mat p;
-    int64_t *sl;
     if (pl_npy_load_mat(tf_path(c, "source_probs.npy"), &p, err) == PL_OK) {
         rc = pl_data_set_source_probs(d, &p, "source_probs.npy", err);
         pl_mat_release(&p);

@@ -5,7 +5,7 @@
 
 #include "test.h"
 #include "balls.h"
-#include "npy.h"
+#include "tensorfile.h"
 
 /* ---------- helpers ---------- */
 
@@ -92,7 +92,7 @@ TEST(balls_fixtures) {
         pl_data *d = NULL;
         pl_source *ref = NULL;
         ASSERT_OK(load_case(c, &d, &err), &err);
-        ASSERT_OK(pl_source_open_npy(tf_path(c, "ref_features.npy"), &ref, &err), &err);
+        ASSERT_OK(pl_source_open_array(tf_path(c, "ref_features.npy"), &ref, &err), &err);
         for (int si = 0; si < 2; si++) {
             const char *set = sets[si];
             pl_sim_opts so;
@@ -159,7 +159,7 @@ TEST(balls_hooke_callback_bits) {
             pl_data *d = NULL;
             pl_source *ref = NULL;
             ASSERT_OK(load_case(cases[ci], &d, &err), &err);
-            ASSERT_OK(pl_source_open_npy(tf_path(cases[ci], "ref_features.npy"), &ref, &err),
+            ASSERT_OK(pl_source_open_array(tf_path(cases[ci], "ref_features.npy"), &ref, &err),
                       &err);
             pl_sim_opts so;
             pl_balls_opts o = set_opts(cases[ci], set, &so);
@@ -460,7 +460,7 @@ TEST(balls_callback_failure) {
     pl_data *d = NULL;
     pl_source *ref = NULL;
     ASSERT_OK(load_case("overlap", &d, &err), &err);
-    ASSERT_OK(pl_source_open_npy(tf_path("overlap", "ref_features.npy"), &ref, &err), &err);
+    ASSERT_OK(pl_source_open_array(tf_path("overlap", "ref_features.npy"), &ref, &err), &err);
     pl_balls b;
     ASSERT_OK(pl_balls_init_ref(&b, d, ref, NULL, &err), &err);
     ASSERT_OK(pl_balls_step(&b, 0.1, NULL, NULL, &err), &err); /* a non-trivial state */

@@ -9,7 +9,7 @@
 
 #include "../../core/data.h"
 #include "../../core/metrics/metric.h"
-#include "../../core/npy.h"
+#include "../../core/tensorfile.h"
 #include "test.h"
 
 TEST(etran_fixtures) {

@@ -8,7 +8,7 @@
 
 #include "../../core/data.h"
 #include "../../core/metrics/metric.h"
-#include "../../core/npy.h"
+#include "../../core/tensorfile.h"
 #include "../../core/pca.h"
 #include "test.h"
 

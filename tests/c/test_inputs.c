@@ -252,7 +252,7 @@ static void free_members(zmember *m, int n) {
 static void check_dataset(const char *spec, const char *labels) {
     pl_err err;
     pl_source *s;
-    ASSERT_OK(pl_source_open_npy(spec, &s, &err), &err);
+    ASSERT_OK(pl_source_open_array(spec, &s, &err), &err);
     ASSERT(pl_source_rows(s) == 6 && pl_source_cols(s) == 3);
     double x[18];
     ASSERT_OK(pl_source_read(s, 0, 6, x, &err), &err);
@@ -311,18 +311,18 @@ static void body_npz_default_names(void) {
     build_zip(&z, m, 2, 0);
     save("both.npz", &z);
     pl_source *s;
-    ASSERT_FAILS(pl_source_open_npy(tpath("both.npz"), &s, &err), &err, "holds both");
+    ASSERT_FAILS(pl_source_open_array(tpath("both.npz"), &s, &err), &err, "holds both");
     /* other names: the list of members and how to name one */
     m[0].name = "a.npy";
     m[1].name = "b.npy";
     z.n = 0;
     build_zip(&z, m, 2, 0);
     save("ab.npz", &z);
-    ASSERT_FAILS(pl_source_open_npy(tpath("ab.npz"), &s, &err), &err,
+    ASSERT_FAILS(pl_source_open_array(tpath("ab.npz"), &s, &err), &err,
                  "holds no features array (looked for features, x, X, feats); it holds: a, b");
     char spec[300];
     snprintf(spec, sizeof spec, "%s:zz", tpath("ab.npz"));
-    ASSERT_FAILS(pl_source_open_npy(spec, &s, &err), &err, "holds no array named 'zz'; it holds: a, b");
+    ASSERT_FAILS(pl_source_open_array(spec, &s, &err), &err, "holds no array named 'zz'; it holds: a, b");
     pl_mat mat;
     ASSERT_FAILS(pl_npy_load_mat(tpath("ab.npz"), &mat, &err), &err, "holds 2 arrays (a, b)");
     /* a single array (np.savez(f, x) names it arr_0) serves any role */
@@ -330,7 +330,7 @@ static void body_npz_default_names(void) {
     z.n = 0;
     build_zip(&z, m, 1, 0);
     save("one.npz", &z);
-    ASSERT_OK(pl_source_open_npy(tpath("one.npz"), &s, &err), &err);
+    ASSERT_OK(pl_source_open_array(tpath("one.npz"), &s, &err), &err);
     ASSERT(strstr(pl_source_name(s), "one.npz:arr_0") != NULL);
     pl_source_release(s);
     pl_array a;
@@ -356,7 +356,7 @@ static void body_npz_corrupt(void) {
     m[0].bad_crc = 1;
     build_zip(&z, m, 2, 0);
     save("crc.npz", &z);
-    ASSERT_OK(pl_source_open_npy(tpath("crc.npz"), &s, &err), &err);
+    ASSERT_OK(pl_source_open_array(tpath("crc.npz"), &s, &err), &err);
     double x[18];
     ASSERT_OK(pl_source_read(s, 0, 3, x, &err), &err);
     ASSERT_FAILS(pl_source_read(s, 3, 3, x, &err), &err, "crc.npz:features: CRC-32 mismatch");
@@ -369,7 +369,7 @@ static void body_npz_corrupt(void) {
     z.n = 0;
     build_zip(&z, m, 2, 0);
     save("crc.npz", &z);
-    ASSERT_FAILS(pl_source_open_npy(tpath("crc.npz"), &s, &err), &err,
+    ASSERT_FAILS(pl_source_open_array(tpath("crc.npz"), &s, &err), &err,
                  "member features.npy: CRC-32 mismatch");
     /* truncated: the directory at the end is gone */
     m[0].bad_crc = 0;
@@ -377,46 +377,46 @@ static void body_npz_corrupt(void) {
     build_zip(&z, m, 2, 0);
     tbuf half = {z.b, z.n / 2, z.cap};
     save("cut.npz", &half);
-    ASSERT_FAILS(pl_source_open_npy(tpath("cut.npz"), &s, &err), &err, "cut.npz: truncated zip archive");
+    ASSERT_FAILS(pl_source_open_array(tpath("cut.npz"), &s, &err), &err, "cut.npz: truncated zip archive");
     /* a corrupt deflate stream */
     z.b[60] ^= 0x55;
     save("flip.npz", &z);
-    int rc = pl_source_open_npy(tpath("flip.npz"), &s, &err);
+    int rc = pl_source_open_array(tpath("flip.npz"), &s, &err);
     ASSERT(rc != PL_OK && strstr(err.msg, "flip.npz"));
     /* encrypted, an unsupported method */
     m[0].flags = 1;
     z.n = 0;
     build_zip(&z, m, 2, 0);
     save("enc.npz", &z);
-    ASSERT_FAILS(pl_source_open_npy(tpath("enc.npz"), &s, &err), &err, "member features.npy is encrypted");
+    ASSERT_FAILS(pl_source_open_array(tpath("enc.npz"), &s, &err), &err, "member features.npy is encrypted");
     m[0].flags = 0;
     m[0].method = 14;
     z.n = 0;
     build_zip(&z, m, 2, 0);
     save("lzma.npz", &z);
-    ASSERT_FAILS(pl_source_open_npy(tpath("lzma.npz"), &s, &err), &err, "compression method 14");
+    ASSERT_FAILS(pl_source_open_array(tpath("lzma.npz"), &s, &err), &err, "compression method 14");
     /* zip bombs: a declared size deflate cannot reach, and a stream longer than declared */
     m[0].method = 0;
     m[0].usize = (int64_t)1 << 40;
     z.n = 0;
     build_zip(&z, m, 2, 1);
     save("bomb.npz", &z);
-    ASSERT_FAILS(pl_source_open_npy(tpath("bomb.npz"), &s, &err), &err, "more than deflate can produce");
+    ASSERT_FAILS(pl_source_open_array(tpath("bomb.npz"), &s, &err), &err, "more than deflate can produce");
     m[0].usize = 100;
     z.n = 0;
     build_zip(&z, m, 2, 0);
     save("long.npz", &z);
-    ASSERT_FAILS(pl_source_open_npy(tpath("long.npz"), &s, &err), &err, "inflates to more than the 100 bytes");
+    ASSERT_FAILS(pl_source_open_array(tpath("long.npz"), &s, &err), &err, "inflates to more than the 100 bytes");
     /* a PyTorch checkpoint is a zip too */
     m[0].usize = -1;
     m[0].name = "archive/data.pkl";
     z.n = 0;
     build_zip(&z, m, 1, 0);
     save("model.pt", &z);
-    ASSERT_FAILS(pl_source_open_npy(tpath("model.pt"), &s, &err), &err, "torch.load(");
+    ASSERT_FAILS(pl_source_open_array(tpath("model.pt"), &s, &err), &err, "torch.load(");
     /* a zip named .npy is not read as one */
     save("zip.npy", &z);
-    ASSERT_FAILS(pl_source_open_npy(tpath("zip.npy"), &s, &err), &err, "zip.npy: not a .npy file");
+    ASSERT_FAILS(pl_source_open_array(tpath("zip.npy"), &s, &err), &err, "zip.npy: not a .npy file");
     free(z.b);
     free_members(m, 2);
 }
@@ -442,7 +442,7 @@ static void body_float16(void) {
         save("h.npy", &t);
         free(t.b);
         pl_source *s;
-        ASSERT_OK(pl_source_open_npy(tpath("h.npy"), &s, &err), &err);
+        ASSERT_OK(pl_source_open_array(tpath("h.npy"), &s, &err), &err);
         double x[7];
         ASSERT_OK(pl_source_read(s, 0, 7, x, &err), &err);
         for (int i = 0; i < 7; i++) ASSERT(x[i] == want[i] && signbit(x[i]) == signbit(want[i]));
@@ -453,7 +453,7 @@ static void body_float16(void) {
     npy_bytes(&t, "<f2", "(2, 1)", bad, 4);
     save("inf.npy", &t);
     pl_source *s;
-    ASSERT_OK(pl_source_open_npy(tpath("inf.npy"), &s, &err), &err);
+    ASSERT_OK(pl_source_open_array(tpath("inf.npy"), &s, &err), &err);
     double x[2];
     ASSERT_FAILS(pl_source_read(s, 0, 2, x, &err), &err, "row 2, column 1 is infinite");
     pl_source_release(s);
@@ -461,7 +461,7 @@ static void body_float16(void) {
     t.n = 0;
     npy_bytes(&t, "<f2", "(2, 1)", bad, 4);
     save("nan.npy", &t);
-    ASSERT_OK(pl_source_open_npy(tpath("nan.npy"), &s, &err), &err);
+    ASSERT_OK(pl_source_open_array(tpath("nan.npy"), &s, &err), &err);
     ASSERT_FAILS(pl_source_read(s, 0, 2, x, &err), &err, "row 2, column 1 is NaN");
     pl_source_release(s);
     free(t.b);
@@ -532,6 +532,44 @@ static void body_string_labels(void) {
     free(t.b);
 }
 
+static void body_data_open(void);
+TEST(inputs_data_open) {
+    body_data_open();
+    tidy();
+}
+/* pl_data_open: an .npz holding both arrays (labels NULL), two files, string labels named by
+ * their strings, and a missing file (PL_ENOENT, nothing returned). */
+static void body_data_open(void) {
+    pl_err err;
+    pl_data *d;
+    zmember m[2];
+    tbuf z = {0};
+    feature_members(m, 1);
+    build_zip(&z, m, 2, 0);
+    save("both.npz", &z);
+    ASSERT_OK(pl_data_open(tpath("both.npz"), NULL, &d, &err), &err);
+    ASSERT(pl_data_rows(d) == 6 && pl_data_dim(d) == 3 && pl_data_classes(d) == 3);
+    ASSERT(pl_data_class_names(d) == NULL);
+    pl_data_release(d);
+    save("x.npy", &m[0].data);
+    const char s[6][1] = {{'b'}, {'a'}, {'c'}, {'b'}, {'a'}, {'c'}};
+    tbuf t = {0};
+    npy_bytes(&t, "|S1", "(6,)", s, sizeof s);
+    save("y.npy", &t);
+    ASSERT_OK(pl_data_open(tpath("x.npy"), tpath("y.npy"), &d, &err), &err);
+    const char *const *names = pl_data_class_names(d);
+    ASSERT(pl_data_classes(d) == 3 && names && !strcmp(names[0], "a") && !strcmp(names[2], "c"));
+    ASSERT(pl_data_y(d)[0] == 1 && pl_data_y(d)[2] == 2);
+    pl_data_release(d);
+    d = (pl_data *)&err;
+    ASSERT(pl_data_open(tpath("none.npy"), tpath("y.npy"), &d, &err) == PL_ENOENT && !d);
+    ASSERT_FAILS(pl_data_open(tpath("x.npy"), NULL, &d, &err), &err, "x.npy");
+    ASSERT(!d);
+    free(t.b);
+    free(z.b);
+    free_members(m, 2);
+}
+
 static void safetensors_file(tbuf *t, const char *json, const void *data, size_t len) {
     t->n = 0;
     put64(t, strlen(json));
@@ -562,7 +600,7 @@ static void body_safetensors(void) {
                      data, sizeof data);
     save("m.safetensors", &t);
     pl_source *s;
-    ASSERT_OK(pl_source_open_npy(tpath("m.safetensors"), &s, &err), &err);
+    ASSERT_OK(pl_source_open_array(tpath("m.safetensors"), &s, &err), &err);
     double x[6];
     ASSERT_OK(pl_source_read(s, 0, 3, x, &err), &err);
     ASSERT(x[0] == 1 && x[1] == 2 && x[2] == 3 && x[3] == 4 && x[4] == 0.5 && x[5] == -1);
@@ -575,25 +613,25 @@ static void body_safetensors(void) {
     ASSERT(n == 3 && yy[0] == 7 && yy[1] == 9 && yy[2] == 7);
     free(yy);
     snprintf(spec, sizeof spec, "%s:nope", tpath("m.safetensors"));
-    ASSERT_FAILS(pl_source_open_npy(spec, &s, &err), &err, "holds no array named 'nope'; it holds: labels, features");
+    ASSERT_FAILS(pl_source_open_array(spec, &s, &err), &err, "holds no array named 'nope'; it holds: labels, features");
     /* bfloat16: the top half of a float32 (1.5 = 0x3fc0) */
     uint16_t bf[2] = {0x3fc0, 0xc000};
     safetensors_file(&t, "{\"w\":{\"dtype\":\"BF16\",\"shape\":[2,1],\"data_offsets\":[0,4]}}", bf, 4);
     save("bf.safetensors", &t);
-    ASSERT_OK(pl_source_open_npy(tpath("bf.safetensors"), &s, &err), &err);
+    ASSERT_OK(pl_source_open_array(tpath("bf.safetensors"), &s, &err), &err);
     ASSERT_OK(pl_source_read(s, 0, 2, x, &err), &err);
     ASSERT(x[0] == 1.5 && x[1] == -2);
     pl_source_release(s);
     /* offsets that disagree with the shape, a tensor beyond the end */
     safetensors_file(&t, "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,1],\"data_offsets\":[0,4]}}", bf, 4);
     save("bad.safetensors", &t);
-    ASSERT_FAILS(pl_source_open_npy(tpath("bad.safetensors"), &s, &err), &err, "the shape and dtype need 8");
+    ASSERT_FAILS(pl_source_open_array(tpath("bad.safetensors"), &s, &err), &err, "the shape and dtype need 8");
     safetensors_file(&t, "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,1],\"data_offsets\":[0,8]}}", bf, 4);
     save("short.safetensors", &t);
-    ASSERT_FAILS(pl_source_open_npy(tpath("short.safetensors"), &s, &err), &err, "truncated");
+    ASSERT_FAILS(pl_source_open_array(tpath("short.safetensors"), &s, &err), &err, "truncated");
     safetensors_file(&t, "{\"w\":{\"dtype\":\"C64\",\"shape\":[1],\"data_offsets\":[0,8]}}", bf, 4);
     save("c.safetensors", &t);
-    ASSERT_FAILS(pl_source_open_npy(tpath("c.safetensors"), &s, &err), &err, "unsupported safetensors dtype 'C64'");
+    ASSERT_FAILS(pl_source_open_array(tpath("c.safetensors"), &s, &err), &err, "unsupported safetensors dtype 'C64'");
     free(t.b);
 }
 
@@ -608,9 +646,9 @@ static void body_refused(void) {
     tbuf t = {0};
     put(&t, "\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00}q\x00.", 15);
     save("d.pkl", &t);
-    ASSERT_FAILS(pl_source_open_npy(tpath("d.pkl"), &s, &err), &err, "pickle.load(open(");
+    ASSERT_FAILS(pl_source_open_array(tpath("d.pkl"), &s, &err), &err, "pickle.load(open(");
     save("old.pth", &t);
-    ASSERT_FAILS(pl_source_open_npy(tpath("old.pth"), &s, &err), &err, "never unpickles; convert the tensor once with: python3 -c");
+    ASSERT_FAILS(pl_source_open_array(tpath("old.pth"), &s, &err), &err, "never unpickles; convert the tensor once with: python3 -c");
     t.n = 0;
     npy_bytes(&t, "|O", "(2,)", "\x80\x02]q\x00.\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 16);
     save("obj.npy", &t);
@@ -620,12 +658,12 @@ static void body_refused(void) {
     t.n = 0;
     put(&t, "hello, world", 12);
     save("text.bin", &t);
-    ASSERT_FAILS(pl_source_open_npy(tpath("text.bin"), &s, &err), &err, "not a .npy, .npz or .safetensors file");
+    ASSERT_FAILS(pl_source_open_array(tpath("text.bin"), &s, &err), &err, "not a .npy, .npz or .safetensors file");
     save("text.npz", &t);
-    ASSERT_FAILS(pl_source_open_npy(tpath("text.npz"), &s, &err), &err, "text.npz: not a .npz file");
+    ASSERT_FAILS(pl_source_open_array(tpath("text.npz"), &s, &err), &err, "text.npz: not a .npz file");
     char spec[300];
     snprintf(spec, sizeof spec, "%s:x", tf_path("blobs_small", "features.npy"));
-    ASSERT(pl_source_open_npy(spec, &s, &err) != PL_OK);
+    ASSERT(pl_source_open_array(spec, &s, &err) != PL_OK);
     free(t.b);
 }
 

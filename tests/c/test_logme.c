@@ -16,7 +16,7 @@
 #include "../../core/data.h"
 #include "../../core/linalg.h"
 #include "../../core/metrics/metric.h"
-#include "../../core/npy.h"
+#include "../../core/tensorfile.h"
 #include "test.h"
 
 #define LG_LOG2PI 1.8378770664093454836

@@ -6,7 +6,7 @@
 #include "../../core/linalg.h"
 #include "../../core/io.h"
 #include "../../core/metrics/metric.h"
-#include "../../core/npy.h"
+#include "../../core/tensorfile.h"
 #include "test.h"
 
 TEST(npy_load_fixture) {

@@ -46,7 +46,7 @@ TEST(ped_run_pipeline) {
     pl_data *d = tf_load("overlap", 0, &err), *moved = NULL, *m2 = NULL;
     ASSERT(d);
     pl_source *ref = NULL;
-    ASSERT_OK(pl_source_open_npy(tf_path("overlap", "ref_features.npy"), &ref, &err), &err);
+    ASSERT_OK(pl_source_open_array(tf_path("overlap", "ref_features.npy"), &ref, &err), &err);
     pl_ped_opts o = pl_ped_opts_default();
     pl_sim_result r, r2;
     pl_balls sys, b;

@@ -17,7 +17,7 @@
 #include "../../core/data.h"
 #include "../../core/metrics/metric.h"
 #include "../../core/metrics/sfda.h"
-#include "../../core/npy.h"
+#include "../../core/tensorfile.h"
 #include "test.h"
 
 TEST(sfda_fixtures) {

@@ -5,7 +5,7 @@
 
 #include "../../core/data.h"
 #include "../../core/metrics/metric.h"
-#include "../../core/npy.h"
+#include "../../core/tensorfile.h"
 #include "test.h"
 
 /* A fixture case as a dataset with its source-model probabilities and labels attached. */

@@ -100,8 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
 
     pl_source *s;
-    rc = pl_source_open_npy(path, &s, &err);
-    fuzz_check_err(rc, &err, "pl_source_open_npy");
+    rc = pl_source_open_array(path, &s, &err);
+    fuzz_check_err(rc, &err, "pl_source_open_array");
     if (rc == PL_OK) {
         size_t N = pl_source_rows(s), D = pl_source_cols(s);
         if (N * D > max_elements(data, size)) abort();
