@@ -152,7 +152,7 @@ if command -v script >/dev/null; then
   out=$(PEDLAB_PROGRESS=0 script -qec "'$P' score $B --metric logme" /dev/null)
   echo "$out" | grep -q 'pass' && bad "PEDLAB_PROGRESS=0 draws progress" || ok "PEDLAB_PROGRESS=0"
 else
-  echo "skip: script(1) not installed (progress on a terminal)"
+  skipped "progress on a terminal (script(1) not installed: apt-get install bsdutils)"
 fi
 
 "$P" metrics | grep -q "^logme" && ok "metrics list" || bad "metrics list"
