@@ -66,8 +66,8 @@ assert not missing and d["cff-version"] == "1.2.0", "missing or wrong: %s" % mis
 for r in d["references"]:
     assert r.get("type") and r.get("title") and r.get("authors") and r.get("year"), r
 print(len(d["references"]))'
-if python3 -c 'import yaml' 2>/dev/null; then
-  out=$(python3 -c "$cff_check" "$S/CITATION.cff" 2>&1)
+if /usr/bin/python3 -c 'import yaml' 2>/dev/null; then
+  out=$(/usr/bin/python3 -c "$cff_check" "$S/CITATION.cff" 2>&1)
   [ "$out" -ge 15 ] 2>/dev/null && ok "CITATION.cff: $out references" || bad "CITATION.cff: $out"
 else
   skipped "CITATION.cff check (python3-yaml not installed)"
