@@ -288,7 +288,8 @@ TEST(ncti_null_space) {
                 lo = fmin(lo, v);
                 hi = fmax(hi, v);
             }
-            double spread = (hi - lo) / fabs(official), gap = fabs(got[j] - official) / fabs(official);
+            double spread = (hi - lo) / fabs(official);
+            double gap = fabs(got[j] - official) / fabs(official);
             const char *why = NULL;
             if (!(fabs(as_run - official) <= 1e-12 * fabs(official)))
                 why = "gen.py's steps do not give the official value";

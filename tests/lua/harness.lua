@@ -31,8 +31,8 @@ end
 -- Absolute closeness |a - b| <= atol (for expected values at or near 0).
 function T.near(a, b, atol, what)
   if type(a) ~= "number" or type(b) ~= "number" or not (math.abs(a - b) <= atol) then
-    error(string.format("%s: got %.17g, expected %.17g (atol %g)", what or "value", tonumber(a) or 0/0,
-      tonumber(b) or 0/0, atol), 2)
+    error(string.format("%s: got %.17g, expected %.17g (atol %g)", what or "value",
+      tonumber(a) or 0/0, tonumber(b) or 0/0, atol), 2)
   end
 end
 
@@ -72,7 +72,8 @@ function T.case(name, f)
   if not ok and getmetatable(err) == SKIP then
     if os.getenv("PL_NO_SKIP") == "1" then
       T.failed = T.failed + 1
-      print("FAIL " .. name .. ": skipped (" .. err.why .. "), and PL_NO_SKIP=1 says every check must run")
+      print("FAIL " .. name .. ": skipped (" .. err.why
+        .. "), and PL_NO_SKIP=1 says every check must run")
     else
       T.skipped = T.skipped + 1
       print("skip " .. name .. ": " .. err.why)

@@ -64,7 +64,9 @@ for _, case in ipairs(T.cases) do
     elseif exp.errors and exp.errors[key] then
       T.case(case .. " " .. key .. ": the official code raised, pedlab refuses", function()
         local ok = pcall(pl.metrics[name], dataset(case), opts)
-        if ok then error(key .. " gave a value where the official code raised: " .. exp.errors[key]) end
+        if ok then
+          error(key .. " gave a value where the official code raised: " .. exp.errors[key])
+        end
       end)
     else
       T.case(case .. " " .. key, function()

@@ -47,7 +47,8 @@ T.case("lennard_jones: 4e-3 (12 x^12 - 6 x^6) / d, x = sigma/d, sigma = (ri+rj)/
   local x3 = 1 / 0.3
   local d3 = 0.3 * sigma * 1000 -- sigma' = 1000 sigma (radii 500, 500): below the cap
   T.close(F.lennard_jones(d3, 500, 500), 4e-3 * (12 * x3 ^ 12 - 6 * x3 ^ 6) / d3, 1e-13)
-  T.close(F.lennard_jones(0.5 * d3, 500, 500), 4e-3 * (12 * x3 ^ 12 - 6 * x3 ^ 6) / (0.5 * d3), 1e-13,
+  T.close(F.lennard_jones(0.5 * d3, 500, 500), 4e-3 * (12 * x3 ^ 12 - 6 * x3 ^ 6) / (0.5 * d3),
+    1e-13,
     "x held at 1/0.3 below 0.3 sigma, d not")
 end)
 
@@ -80,12 +81,13 @@ T.case("energy: each scalar law is minus the derivative of its potential", funct
   for name, E in pairs(ENERGY) do
     for _, r in ipairs(radii) do
       local s = r[1] + r[2]
-      -- overlapping distances, clear of the cut-offs (inverse_square 0.05 s, lennard_jones 0.3 sigma
-      -- and its cap)
+      -- overlapping distances, clear of the cut-offs (inverse_square 0.05 s, lennard_jones
+      -- 0.3 sigma and its cap)
       for _, f in ipairs({ 0.62, 0.7, 0.85, 0.95 }) do
         local d = f * s
         local got, want = F[name](d, r[1], r[2]), minus_derivative(E, d, r[1], r[2])
-        T.close(got, want, 1e-7, string.format("%s(%g, %g, %g) against -dE/dd", name, d, r[1], r[2]))
+        T.close(got, want, 1e-7,
+          string.format("%s(%g, %g, %g) against -dE/dd", name, d, r[1], r[2]))
       end
     end
   end
@@ -143,7 +145,10 @@ T.case("hooke_system: minus the gradient of E = 1/2 sum over pairs of overlap^2"
       for t = 1, 2 do
         local h = 1e-6
         local cp, cm = {}, {}
-        for k = 1, 3 do cp[k] = { centres[k][1], centres[k][2] } cm[k] = { centres[k][1], centres[k][2] } end
+        for k = 1, 3 do
+          cp[k] = { centres[k][1], centres[k][2] }
+          cm[k] = { centres[k][1], centres[k][2] }
+        end
         cp[i][t] = cp[i][t] + h
         cm[i][t] = cm[i][t] - h
         T.near(f:get(i, t), -(energy(cp) - energy(cm)) / (2 * h), 1e-8, "dE/dc " .. i .. "," .. t)
