@@ -22,17 +22,19 @@ build: deps $(BUILD)/Makefile
 demo: build
 	./$(BUILD)/pedlab demo
 
-# tmux drives the REPL test (Ctrl-C at the prompt, as a person would press it)
+# tmux drives the REPL test (Ctrl-C at the prompt, as a person would press it). The last line
+# is the whole run's "ctest: N passed, N failed, N skipped", after the skipped tests' names and
+# reasons (tests/run-ctest.sh); PL_NO_SKIP=1 makes a skip a failure.
 check: build
 	@sh tools/bootstrap.sh tmux
-	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	@bash tests/run-ctest.sh $(BUILD) --output-on-failure -j$(JOBS)
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 check-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPL_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  bash tests/run-ctest.sh $(ASAN_BUILD) --output-on-failure -j$(JOBS)
 
 # Allocation-failure injection in an ASan + UBSan build (-DPL_FAIL_ALLOC=ON): the N-th
 # allocation made to fail, for every N, over a scoring command and a PED sweep
@@ -43,15 +45,9 @@ check-alloc: deps
 	PL_SOURCE_DIR=$(CURDIR) PL_ALLOC_JOBS=$(JOBS) bash tests/sh/test_alloc_fail.sh \
 	  $(ALLOC_BUILD)/pedlab $(ALLOC_BUILD)/pl_ctest
 
-# The Lua tests (fixtures, matrices, files) under valgrind memcheck: no errors, no leaks.
+# Every Lua test file (tests/lua/test_*.lua) under valgrind memcheck: no errors, no leaks.
 check-valgrind: build
-	cd tests/lua && for t in test_matrix test_io test_fixtures; do \
-	  echo "valgrind: $$t"; \
-	  OPENBLAS_NUM_THREADS=1 PL_FIXTURES=../fixtures valgrind -q --error-exitcode=9 --leak-check=full \
-	    --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
-	    ../../$(BUILD)/pedlab $$t.lua > ../../$(BUILD)/valgrind-$$t.log 2>&1; rc=$$?; \
-	  tail -n 3 ../../$(BUILD)/valgrind-$$t.log; [ $$rc -eq 0 ] || exit 1; \
-	done
+	@bash tests/valgrind-lua.sh $(BUILD)
 
 # make install [PREFIX=/opt/pedlab] [DESTDIR=/tmp/stage]: PREFIX defaults to the configured
 # CMAKE_INSTALL_PREFIX (/usr/local); the installed tree is relocatable (pedlab --lua-path).

@@ -3,14 +3,17 @@
 # apt-get line to run. Extra package names may be passed as arguments (e.g. valgrind clang).
 #
 #   sh tools/bootstrap.sh                 what building needs
-#   sh tools/bootstrap.sh --optional ...  and what the optional tests use (each of those tests
-#                                         skips, saying so, when its package is missing)
+#   sh tools/bootstrap.sh --optional ...  and what the optional tests and checkers use (a test
+#                                         skips, counted and named, when its package is missing)
 set -e
 # building: compiler, CMake, Lua 5.4 headers, BLAS/LAPACK, JSON, CSV, readline, zlib (.npz)
 PKGS="cmake make gcc pkg-config liblua5.4-dev libopenblas-dev liblapacke-dev libcjson-dev libcsv-dev libreadline-dev zlib1g-dev"
-# optional tests: stock Lua + LuaRocks (install), headless Chromium (HTML report), NumPy (files
-# written by Python), zlib (.npz), MPI (distributed sweeps), groff (the man page)
-OPTIONAL="lua5.4 luarocks chromium python3-numpy libopenmpi-dev openmpi-bin groff-base"
+# optional tests (each skips, counted and named, without its package; .ci/run fails then):
+# stock Lua + LuaRocks (install), headless Chromium (HTML report), NumPy (files written by
+# Python), MPI (distributed sweeps), groff (the man page), PyYAML (CITATION.cff), script(1)
+# (progress on a terminal), tmux (the REPL), valgrind, clang + its runtime (make fuzz)
+OPTIONAL="lua5.4 luarocks chromium python3 python3-numpy python3-yaml libopenmpi-dev openmpi-bin
+  groff-base bsdutils tmux valgrind clang libclang-rt-14-dev"
 if [ "${1:-}" = --optional ]; then
   shift
   PKGS="$PKGS $OPTIONAL"

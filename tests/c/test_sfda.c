@@ -198,4 +198,5 @@ TEST(sfda_invariance) {
 
 /* PED's final SFDA is SFDA of X moved by the stored per-class displacement (see
  * logme_ped_displacement). */
-TEST(sfda_ped_displacement) { tf_check_ped_displacement(pl_sfda, "ped_sfda", 1e-7, 1e-5); }
+/* README: 1e-7, `wide` ~1e-5 (achieved: 1.5e-15 everywhere, wide 3.4e-16) */
+TEST(sfda_ped_displacement) { tf_check_ped_displacement(pl_sfda, "ped_sfda", 1e-7, 1e-7); }

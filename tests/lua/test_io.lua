@@ -188,7 +188,7 @@ end)
 
 T.case("write errors are reported: a full device", function()
   local f = io.open("/dev/full", "wb")
-  if not f then print("     (no /dev/full: skipped)") return end
+  if not f then T.skip("no writable /dev/full here") end
   f:close()
   local j = pl.journal("/dev/full")
   T.raises("cannot write /dev/full: No space left on device", j.append, j, "x")

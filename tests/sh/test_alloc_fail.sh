@@ -24,8 +24,9 @@ STRIDE_LUA=${PL_ALLOC_STRIDE_LUA:-10}
 JOBS=${PL_ALLOC_JOBS:-2}
 
 if ! PEDLAB_ALLOC_REPORT=1 "$P" -e '' 2>&1 >/dev/null | grep -q '^allocations:'; then
-  echo "SKIP test_alloc_fail: this pedlab was not built with -DPL_FAIL_ALLOC=ON (make check-alloc)"
-  exit 0
+  echo "FAIL test_alloc_fail: $P was not built with -DPL_FAIL_ALLOC=ON (run make check-alloc)"
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 1
 fi
 export PEDLAB_THREADS=1 PEDLAB_PROGRESS=0 OPENBLAS_NUM_THREADS=1
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
@@ -63,8 +64,10 @@ run_case() {
 export -f run_case
 export P F tmp
 
-# one CASE KIND N[+]: prints nothing when the run is clean, else one line saying what went wrong.
+# one CASE KIND N[+]: prints "ran CASE KIND N" and, when the run went wrong, one more line
+# saying what.
 one() {
+  echo "ran $1 $2 $3"
   local c="$1" kind="$2" n="$3" d="$tmp/run-$1-$2-$3"
   mkdir "$d"
   PEDLAB_FAIL_ALLOC_KIND=$kind PEDLAB_FAIL_ALLOC=$n run_case "$c" "$d" >"$d/out" 2>"$d/err"
@@ -87,35 +90,42 @@ one() {
 }
 export -f one
 
-fail=0; runs=0
+pass=0; fail=0; runs=0
+ok() { pass=$((pass+1)); echo "ok   $1"; }
+bad() { fail=$((fail+1)); echo "FAIL $1"; }
 t0=$(date +%s)
 for c in score sweep; do
   mkdir "$tmp/ref-dir-$c"
   if ! run_case "$c" "$tmp/ref-dir-$c" > "$tmp/ref-$c" 2>"$tmp/ref-err" \
      || [ ! -s "$tmp/ref-$c" ]; then
-    echo "FAIL $c without injected failures: $(head -n 3 "$tmp/ref-err")"
-    fail=$((fail + 1)); continue
+    bad "$c without injected failures: $(head -n 3 "$tmp/ref-err")"; continue
   fi
   mkdir "$tmp/count-$c"
   counts=$(PEDLAB_ALLOC_REPORT=1 run_case "$c" "$tmp/count-$c" 2>&1 >/dev/null \
     | grep '^allocations:')
-  nc=$(echo "$counts" | sed -E 's/allocations: ([0-9]+) c.*/\1/')
-  nl=$(echo "$counts" | sed -E 's/.* ([0-9]+) lua/\1/')
+  nc=$(echo "$counts" | sed -nE 's/^allocations: ([0-9]+) c, ([0-9]+) lua$/\1/p')
+  nl=$(echo "$counts" | sed -nE 's/^allocations: ([0-9]+) c, ([0-9]+) lua$/\2/p')
+  # an empty or garbled count would make seq run nothing: that is a failure, not "ok"
+  if ! [[ "$nc" =~ ^[0-9]+$ && "$nl" =~ ^[0-9]+$ ]] || [ "$nc" -eq 0 ] || [ "$nl" -eq 0 ]; then
+    bad "$c: allocation counts unreadable: '$counts'"; continue
+  fi
   for mode in c c+ lua lua+; do
     kind=${mode%+} suffix=${mode#$kind} total=$nc stride=$STRIDE_C what="one failure"
     [ "$kind" = lua ] && total=$nl stride=$STRIDE_LUA
     [ -n "$suffix" ] && what="lasting shortage"
     [ "$mode" = c+ ] && stride=$((STRIDE_C * 5))
     seq 1 "$stride" "$total" | sed "s/\$/$suffix/" \
-      | xargs -P "$JOBS" -I{} bash -c 'one "$@"' _ "$c" "$kind" {} > "$tmp/fail-$c-$mode"
+      | xargs -P "$JOBS" -I{} bash -c 'one "$@"' _ "$c" "$kind" {} > "$tmp/log-$c-$mode"
+    grep -v '^ran ' "$tmp/log-$c-$mode" > "$tmp/fail-$c-$mode"
     k=$(wc -l < "$tmp/fail-$c-$mode")
-    runs=$((runs + (total + stride - 1) / stride))
+    want=$(( (total + stride - 1) / stride )) ran=$(grep -c '^ran ' "$tmp/log-$c-$mode")
+    runs=$((runs + ran))
     sampled="every N"; [ "$stride" -gt 1 ] && sampled="every ${stride}th N"
-    label="$c, $kind allocations ($what), $sampled of $total"
-    if [ "$k" -eq 0 ]; then echo "ok   $label: clean result or clean error"
+    label="$c, $kind allocations ($what), $sampled of $total: $ran runs"
+    if [ "$ran" -ne "$want" ]; then bad "$label, expected $want"
+    elif [ "$k" -eq 0 ]; then ok "$label, each a clean result or a clean error"
     else
-      fail=$((fail + 1))
-      echo "FAIL $label: $k runs went wrong, e.g.:"
+      bad "$label, $k went wrong, e.g.:"
       sort -t= -k2 -n "$tmp/fail-$c-$mode" | head -n 12 | sed 's/^/       /'
     fi
   done
@@ -126,25 +136,32 @@ CT="${2:-}"
 if [ -n "$CT" ]; then
   t0=$(date +%s)
   names=$(grep -ho '^TEST([A-Za-z0-9_]*)' "$SRC"/tests/c/*.c | sed -E 's/TEST\((.*)\)/\1/')
-  # a sanitizer's finding must not look like a test's own failure (exit 1)
+  ntests=$(echo "$names" | grep -c .)
+  # a sanitizer's finding (a leak included: each run whose test passes is leak-checked before
+  # the child exits, tests/c/main.c) must not look like a test's own failure (exit 1)
+  pids=()
   for j in $(seq 1 "$JOBS"); do
     echo "$names" | awk -v j="$j" -v n="$JOBS" 'NR % n == j - 1' | xargs \
-      env ASAN_OPTIONS=detect_leaks=0:exitcode=86 UBSAN_OPTIONS=halt_on_error=1:exitcode=86 \
+      env ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=halt_on_error=1:exitcode=86 \
       "$CT" --fail-alloc > "$tmp/ctest-$j.log" 2>&1 &
+    pids+=($!)
   done
-  wait
+  jobrc=0
+  for p in "${pids[@]}"; do wait "$p" || jobrc=$?; done
   cat "$tmp"/ctest-*.log | grep -E '^(ok|FAIL) ' | sort -k1,1r -k3 > "$tmp/ctest.log"
-  bad=$(grep -c '^FAIL' "$tmp/ctest.log")
+  nbad=$(grep -c '^FAIL' "$tmp/ctest.log")
   good=$(grep -c '^ok' "$tmp/ctest.log")
-  if [ "$bad" -eq 0 ] && [ "$good" -gt 0 ]; then
-    echo "ok   pl_ctest --fail-alloc: $good tests, no crash, hang or sanitizer report"
+  checked=$(sed -nE 's/^ok .*, ([0-9]+) leak-checked$/\1/p' "$tmp/ctest.log" \
+    | awk '{ s += $1 } END { print s + 0 }')
+  if [ "$nbad" -eq 0 ] && [ "$good" -eq "$ntests" ] && [ "$jobrc" -eq 0 ]; then
+    ok "pl_ctest --fail-alloc: all $ntests tests of tests/c, no crash, hang or sanitizer report ($checked runs leak-checked)"
   else
-    fail=$((fail + 1))
-    echo "FAIL pl_ctest --fail-alloc: $bad runs went wrong ($good tests clean):"
-    grep '^FAIL' "$tmp/ctest.log" | head -n 40 | sed 's/^FAIL fail-alloc /       /'
+    bad "pl_ctest --fail-alloc: $good of $ntests tests clean, $nbad went wrong, job status $jobrc:"
+    grep '^FAIL' "$tmp/ctest.log" | head -n 40 | sed 's/^/       /'
+    [ $((good + nbad)) -eq "$ntests" ] || cat "$tmp"/ctest-*.log | grep -vE '^(ok|FAIL) ' | head -n 20
   fi
   echo "pl_ctest: $(cat "$tmp"/ctest-*.log | sed -nE 's/^fail-alloc: ([0-9]+) runs.*/\1/p' \
     | awk '{ s += $1 } END { print s }') runs in $(( $(date +%s) - t0 )) s"
 fi
-[ $fail -eq 0 ] && echo "all passed" || echo "$fail failed"
+echo "alloc: $pass passed, $fail failed, 0 skipped"
 [ $fail -eq 0 ]

@@ -13,9 +13,7 @@ P="$1"
 SRC="${PL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 case "$P" in /*) ;; *) P="$(pwd)/$P" ;; esac
 KILLS="${PL_ATOMIC_KILLS:-12}"
-pass=0; fail=0
-ok() { pass=$((pass+1)); echo "ok   $1"; }
-bad() { fail=$((fail+1)); echo "FAIL $1"; }
+. "$SRC/tests/sh/lib.sh"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
 
@@ -178,7 +176,7 @@ if [ -f "$ZOO/gt.json" ]; then
   [ $torn -eq 0 ] && ok "rank killed $KILLS times: outputs old or complete ($newer new files seen)" \
                  || bad "rank killed $KILLS times: $torn torn or unexpected"
 else
-  echo "skip rank kills (no data/demo)"
+  skipped "rank kills (no data/demo)"
 fi
 
 # ---------------------------------------------------------------- permissions
@@ -253,7 +251,7 @@ if mknod d/full.json c 1 7 2>/dev/null; then
   else bad "pl.write_file onto a full device: exit $rc, $(ls -l d/full.json): $(head -c 300 err.txt)"; fi
   ls d | grep -q tmp && bad "a temporary file was left next to the device: $(ls d)"
 else
-  echo "skip full device node (mknod not permitted)"
+  skipped "full device node (mknod not permitted)"
 fi
 if mkfifo d/out.fifo 2>/dev/null; then
   timeout 20 cat d/out.fifo > d/got.txt & cpid=$!
@@ -269,7 +267,7 @@ if mkfifo d/out.fifo 2>/dev/null; then
     ok "output onto a FIFO with no reader: an error after ${secs} s, no hang"
   else bad "output onto a FIFO with no reader: exit $rc after ${secs} s: $(head -c 300 err.txt)"; fi
 else
-  echo "skip FIFO output (mkfifo failed)"
+  skipped "FIFO output (mkfifo failed)"
 fi
 # /dev/fd/1 (like /dev/stdout) is the process's standard output (a pipe here, a file below),
 # not a path to replace. (Not /dev/stdout itself: a broken build run as root would replace the
@@ -326,5 +324,4 @@ if [ $rc -ne 0 ] && grep -qF "cannot write d/limited.txt: File too large" err.tx
   ok "atomic write on a full file system: error, old file kept, no temporary file"
 else bad "atomic write on a full file system: exit $rc, '$(head -c 20 d/limited.txt)', $(ls d): $(head -c 300 err.txt)"; fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary

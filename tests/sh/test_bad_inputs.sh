@@ -13,14 +13,11 @@ set -u
 P="$1"
 SRC="${PL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 case "$P" in /*) ;; *) P="$(pwd)/$P" ;; esac
-pass=0; fail=0; skip=0
-ok() { pass=$((pass+1)); echo "ok   $1"; }
-bad() { fail=$((fail+1)); echo "FAIL $1"; }
-skipped() { skip=$((skip+1)); echo "skip $1"; }
+. "$SRC/tests/sh/lib.sh"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 IN="$tmp/in"; mkdir -p "$IN"
 if ! "$P" "$SRC/tests/bad/gen.lua" "$IN" >/dev/null; then
-  echo "FAIL cannot generate the inputs (tests/bad/gen.lua)"; echo "0 passed, 1 failed"; exit 1
+  bad "cannot generate the inputs (tests/bad/gen.lua)"; summary
 fi
 cd "$IN" || exit 1
 
@@ -206,8 +203,10 @@ if [ $ulimit_ok = 1 ]; then
   else
     skipped "sparse 16 GB file (no sparse files here)"
   fi
+elif sanitized "$P"; then
+  not_applicable "ulimit -v checks (a sanitizer build cannot start under an address-space limit)"
 else
-  skipped "ulimit -v checks (this build cannot start under an address-space limit, e.g. ASan)"
+  skipped "ulimit -v checks (pedlab cannot start under an address-space limit here)"
 fi
 
 # ------------------------------------------------------------ NaN and Inf
@@ -427,6 +426,4 @@ else
   skipped "FIFO inputs (mkfifo failed)"
 fi
 
-[ $skip -gt 0 ] && echo "($skip skipped)"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary

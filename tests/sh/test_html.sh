@@ -8,8 +8,8 @@ P="$1"
 Z="${PL_SOURCE_DIR}/data/demo"
 . "$(dirname "$0")/lib.sh"
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-if [ ! -x "$CHROMIUM" ]; then echo "skip: chromium not installed"; exit 77; fi
-if [ ! -x /usr/bin/python3 ]; then echo "skip: python3 not installed"; exit 77; fi
+if [ ! -x "$CHROMIUM" ]; then skip_all "HTML report (chromium not installed: apt-get install chromium)"; fi
+if [ ! -x /usr/bin/python3 ]; then skip_all "HTML report (python3 not installed)"; fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 # load FILE.html → $tmp/dom.html (the DOM after loading), $tmp/console.log (Chromium's log)

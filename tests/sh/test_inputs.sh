@@ -9,8 +9,7 @@ F="${PL_SOURCE_DIR}/tests/fixtures"
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 if ! "$PY" -c "import numpy" 2>/dev/null; then
-  echo "skip: $PY with numpy is not installed (apt-get install python3-numpy)"
-  exit 0
+  skip_all "NumPy-written inputs ($PY with numpy is not installed: apt-get install python3-numpy)"
 fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 X="$F/blobs_small/features.npy"; Y="$F/blobs_small/labels.npy"

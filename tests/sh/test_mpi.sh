@@ -12,10 +12,17 @@ SRC=${PL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRC/tests/sh/lib.sh"
 # one BLAS thread per rank: bit-for-bit comparisons need one summation order
 export PEDLAB_THREADS=1 OPENBLAS_NUM_THREADS=1 PEDLAB_PROGRESS=0
-if [ "$("$PEDLAB" -e 'io.write(tostring(require("pedlab").mpi.enabled))' 2>/dev/null)" != true ]; then
-  echo "skipped: pedlab was built without MPI (install libopenmpi-dev and rebuild)"; exit 0
+# the probe: "true" or "false"; anything else (a crash at start-up, an error) is a failure
+perr=$(mktemp)
+probe=$("$PEDLAB" -e 'io.write(tostring(require("pedlab").mpi.enabled))' 2>"$perr")
+rc=$?; probe_err=$(head -c 2000 "$perr"); rm -f "$perr"
+if [ $rc -ne 0 ] || { [ "$probe" != true ] && [ "$probe" != false ]; }; then
+  bad "pedlab's MPI probe: exit $rc, '$probe': $probe_err"; summary
 fi
-if ! command -v mpirun >/dev/null; then echo "skipped: mpirun not found (install openmpi-bin)"; exit 0; fi
+if [ "$probe" = false ]; then
+  skip_all "MPI runs (pedlab was built without MPI: install libopenmpi-dev and rebuild)"
+fi
+if ! command -v mpirun >/dev/null; then skip_all "MPI runs (mpirun not found: install openmpi-bin)"; fi
 MPIRUN=(mpirun --oversubscribe)
 [ "$(id -u)" = 0 ] && MPIRUN+=(--allow-run-as-root)
 tmp=$(mktemp -d)

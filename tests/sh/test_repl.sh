@@ -32,7 +32,7 @@ if [ -w /dev/full ]; then
   [ $rc -ne 0 ] && [ "$err" = "$full_msg" ] && ok "stdin script > /dev/full" \
     || bad "stdin script > /dev/full (rc=$rc): $err"
 else
-  echo "SKIP /dev/full checks: /dev/full is not writable here"
+  skipped "/dev/full checks (/dev/full is not writable here)"
 fi
 err=$("$P" -e 'print(1)' 2>&1 >&-); rc=$?
 [ $rc -ne 0 ] && echo "$err" | grep -q "^pedlab: cannot write standard output: " \
@@ -59,8 +59,7 @@ echo "$out" | grep -q "^pl.metrics.gbc(ds" && echo "$out" | grep -q "^  pca" \
 
 # ---- the REPL under tmux ----
 if ! command -v tmux >/dev/null; then
-  echo "SKIP REPL checks: tmux is not installed (apt-get install tmux)"
-  summary; exit
+  skip_all "REPL checks (tmux is not installed: apt-get install tmux)"
 fi
 T() { tmux -L "$sock" "$@"; }
 screen() { T capture-pane -p -J -t repl -S -1000 2>/dev/null; }

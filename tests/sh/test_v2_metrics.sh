@@ -44,7 +44,9 @@ err=$("$P" score $X --metric etran 2>&1 >/dev/null)
 
 # ---- NCTI: ncti_nuc, ncti_ncc, ncti_vc (1e-7 relative) ----
 # digits and wide have numerical null-space PCA components, on which the official's values
-# depend on its own rounding (core/metrics/ncti.c): checked against pedlab's reproducible values.
+# depend on its own rounding (core/metrics/ncti.c): checked against pedlab's reproducible values,
+# which c.ncti_null_space (tests/c/test_ncti.c) shows equal to the exact-arithmetic values
+# computed another way (tests/fixtures/ncti_noise/gen.py), the official's moving under 1e-15 noise.
 own_digits="725.0725153787863 0.9609859627269052 5.10656873514918"
 own_wide="68.90265250989515 0.8618897979531419 3.473841373698946"
 for c in $CASES; do
