@@ -498,6 +498,31 @@ static int l_exists(lua_State *L) {
     return 1;
 }
 
+/* pl.file_digest(path) → 16 hex digits of the file's bytes (XXH64); nil, message when missing. */
+static int l_file_digest(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    char hex[17];
+    pl_err err;
+    if (pl_file_digest(path, hex, &err))
+        return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
+/* pl.file_stamp(path) → "DEV:INO:SIZE:MTIME:CTIME", settled (see pl_file_stamp); nil, message
+ * when missing. */
+static int l_file_stamp(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    char buf[128];
+    int settled;
+    pl_err err;
+    if (pl_file_stamp(path, buf, sizeof buf, &settled, &err))
+        return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
+    lua_pushstring(L, buf);
+    lua_pushboolean(L, settled);
+    return 2;
+}
+
 /* ---------- journals ---------- */
 #define LPL_JOURNAL "pedlab.Journal"
 
@@ -592,7 +617,7 @@ static const luaL_Reg funcs[] = {
     {"json_decode", l_json_decode}, {"write_file", l_write_file},
     {"check_output", l_check_output}, {"note_input", l_note_input}, {"read_file", l_read_file},
     {"mkdir", l_mkdir}, {"listdir", l_listdir}, {"exists", l_exists}, {"journal", l_journal},
-    {"inputs", l_inputs},
+    {"inputs", l_inputs}, {"file_digest", l_file_digest}, {"file_stamp", l_file_stamp},
     {NULL, NULL}};
 
 void lpl_open_io(lua_State *L) {

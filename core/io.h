@@ -43,6 +43,19 @@ typedef struct {
 size_t pl_input_count(void);
 int pl_input_describe(size_t i, pl_input_desc *d, pl_err *err);
 
+/* ---- content identity (sweep cells: what a result was computed from) ---- */
+
+/* The digest of a regular file's bytes (XXH64, seed 0) as 16 hex digits + NUL in hex: read
+ * through pl_input_open (noted, never blocks), 1 MiB at a time. */
+int pl_file_digest(const char *path, char hex[17], pl_err *err);
+/* The file's stamp "DEV:INO:SIZE:MTIME_NS:CTIME_NS" (stat, links followed) into buf (cap >= 96)
+ * and *settled = 1 when both times lie more than PL_STAMP_SETTLE_S seconds in the past: a write
+ * after the stamp was taken then always changes it (the kernel sets the change time itself, a
+ * user cannot), so a settled stamp may stand for the digest it was taken with. PL_ENOENT when
+ * missing; a non-regular file is an error. */
+#define PL_STAMP_SETTLE_S 2
+int pl_file_stamp(const char *path, char *buf, size_t cap, int *settled, pl_err *err);
+
 /* ---- outputs ---- */
 
 /* Check that path may be written. Refuses, with a message "WHAT: ..." (what may be NULL): an
