@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,23 @@ static char *dup_str(const char *s) {
 /* "WHAT: " or "" */
 #define WHAT_FMT "%s%s"
 #define WHAT_ARGS(w) (w) ? (w) : "", (w) ? ": " : ""
+
+/* A write past the file size limit (ulimit -f) would kill the process by SIGXFSZ, leaving a
+ * torn journal or a temporary file; ignored, the write fails with EFBIG and is reported and
+ * undone like a full disk. Set once, from the first use of this file's functions, and only
+ * when the signal is at its default (a program that handles it keeps its handler). */
+static void ignore_file_size_signal(void) {
+    static int done;
+    if (done) return;
+    done = 1;
+    struct sigaction sa;
+    if (sigaction(SIGXFSZ, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_IGN;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGXFSZ, &sa, NULL);
+    }
+}
 
 /* ---------- inputs ---------- */
 
@@ -110,6 +128,7 @@ static const char *file_kind(mode_t m) {
 }
 
 int pl_input_open_kind(const char *path, const char *kind, int *fd, pl_err *err) {
+    ignore_file_size_signal();
     *fd = -1;
     if (!*path)
         return pl_err_set(err, PL_EINVAL, "empty file name; expected %s", kind ? kind : "a file");
@@ -297,6 +316,7 @@ static int check_fd_output(const char *path, int fd, const char *what, pl_err *e
 }
 
 int pl_output_check(const char *path, const char *what, pl_err *err) {
+    ignore_file_size_signal();
     if (!path || !*path)
         return pl_err_set(err, PL_EINVAL, WHAT_FMT "empty output path; expected a file name",
                           WHAT_ARGS(what));
@@ -337,6 +357,7 @@ static int open_stream(pl_atomic *a, int fd, pl_err *err) {
 }
 
 int pl_atomic_begin_what(pl_atomic *a, const char *path, const char *what, pl_err *err) {
+    ignore_file_size_signal();
     memset(a, 0, sizeof *a);
     a->what = what;
     if (!path || !*path) return pl_output_check(path, what, err);
@@ -693,6 +714,7 @@ struct pl_journal {
 };
 
 int pl_journal_open(const char *path, pl_journal **out, pl_err *err) {
+    ignore_file_size_signal();
     *out = NULL;
     int rc = pl_output_check(path, NULL, err);
     if (rc) return rc;

@@ -5,7 +5,9 @@
  * a regular file is replaced atomically (temporary file in the same folder, fsync, rename), so
  * a reader sees either the old file or the complete new one. Every write, flush, fsync and
  * close is checked: a full disk is an error, never a silent truncation. Folders are created
- * and listed from C; no user string ever reaches a shell. */
+ * and listed from C; no user string ever reaches a shell. The first input opened or output
+ * checked sets SIGXFSZ to be ignored (when at its default), so a write past `ulimit -f` fails
+ * with EFBIG and is reported like a full disk instead of killing the process. */
 #ifndef PL_IO_H
 #define PL_IO_H
 

@@ -81,11 +81,7 @@ function M.markdown(t, digits, bold)
   return table.concat(out, "\n") .. "\n"
 end
 
-local function csv_field(v)
-  local s = type(v) == "number" and util.fmt(v) or (v == nil and "" or tostring(v))
-  if s:find('[,"\n]') then s = '"' .. s:gsub('"', '""') .. '"' end
-  return s
-end
+local csv_field = util.csv_field
 
 function M.csv(t)
   local out = {}

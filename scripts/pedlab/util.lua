@@ -171,6 +171,21 @@ function M.identity(v)
   return id(v, 0)
 end
 
+-- A name as part of a file name, one-to-one: ASCII letters, digits, '-' and '.' kept, every
+-- other byte (the '_' that joins parts included) written %XX, so "a+b" and "a=b" stay apart.
+function M.file_part(s)
+  return (tostring(s):gsub("[^A-Za-z0-9%-%.]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+-- A CSV field: quoted when it holds a comma, quote or line break; a text starting with = + - @,
+-- a tab or a carriage return is prefixed with ' (spreadsheets would run it as a formula).
+function M.csv_field(v)
+  local s = type(v) == "number" and M.fmt(v) or (v == nil and "" or tostring(v))
+  if type(v) ~= "number" and s:find("^[=+%-@\t\r]") then s = "'" .. s end
+  if s:find('[,"\n\r]') or s:sub(1, 1) == "'" then s = '"' .. s:gsub('"', '""') .. '"' end
+  return s
+end
+
 function M.sorted_keys(t)
   local ks = {}
   for k in pairs(t) do ks[#ks + 1] = k end
