@@ -193,22 +193,39 @@ function M.sorted_keys(t)
   return ks
 end
 
--- Run a Lua file's top-level code (a force law, a radius rule) under a 10 s limit. Returns
--- true, its value (nil when it returns nothing) and the file's text, or false and the reason
--- (unreadable, not Lua, raised, too slow).
-function M.run_file(path)
-  local text, err0 = require("pedlab.core").read_file(path)
+-- Run a user Lua file's top-level code (a force law, a radius rule, a combiner) in the one
+-- sandbox (pl.sandbox_call: instruction, time and memory limits, os.exit and debug.sethook
+-- refused) and in a fresh environment (pl.sandbox_env: copies of the standard libraries, so a
+-- file that sets math.sqrt changes only its own copy). Returns true, its value (nil when it
+-- returns nothing) and the file's text, or false and the reason (unreadable, not Lua, raised,
+-- over a limit). what names the file in messages ("force law law.lua").
+M.FILE_LIMITS = { seconds = 10 }
+function M.run_file(path, what)
+  local core = require("pedlab.core")
+  local text, err0 = core.read_file(path)
   if not text then return false, tostring(err0) end
-  local chunk, err = load(text, "@" .. path, "t")
+  local chunk, err = load(text, "@" .. path, "t", core.sandbox_env())
   if not chunk then return false, err end
-  local deadline = os.clock() + 10
-  debug.sethook(function()
-    if os.clock() > deadline then error("its top-level code ran for more than 10 s", 2) end
-  end, "", 10000)
-  local ok, v = pcall(chunk)
-  debug.sethook()
-  if not ok then return false, tostring(v) end
+  what = what or path
+  local ok, v = pcall(core.sandbox_call, what, M.FILE_LIMITS, chunk)
+  if not ok then
+    v = tostring(v)
+    -- the caller names the file: drop the sandbox's own "WHAT: " prefix
+    if v:sub(1, #what + 2) == what .. ": " then v = v:sub(#what + 3) end
+    return false, v
+  end
   return true, v, text
+end
+
+-- A deep copy of a table of plain values (what user code is given: its changes stay its own).
+function M.copy(v, seen)
+  if type(v) ~= "table" then return v end
+  seen = seen or {}
+  if seen[v] then return seen[v] end
+  local t = {}
+  seen[v] = t
+  for k, x in pairs(v) do t[M.copy(k, seen)] = M.copy(x, seen) end
+  return t
 end
 
 return M
