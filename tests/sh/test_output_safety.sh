@@ -75,4 +75,62 @@ left=$(ls lim | grep -c 'tmp' || true)
 [ ! -s lim/s.jsonl.part ] && [ ! -e lim/s.jsonl ] && ok "ulimit -f: the journal holds no torn line" ||
   bad "ulimit -f: journal $(wc -c < lim/s.jsonl.part) bytes"
 
+# names that break formats: bytes that are not UTF-8, a newline, HTML, Markdown, a bidi control
+mkdir h
+for m in byol dae; do
+  cp "$D/${m}_digits_feature.npy" "$D/${m}_digits_label.npy" h/
+done
+nl=$'new\nline'; rlo=$'rev\xe2\x80\xaeerse'; bin=$'bad\xff\xfe'; html='<img onerror=alert(1)>*b*`c`'
+for m in "$nl" "$rlo" "$bin" "$html"; do
+  cp "$D/simclr_digits_feature.npy" "h/${m}_digits_feature.npy"
+  cp "$D/simclr_digits_label.npy" "h/${m}_digits_label.npy"
+done
+out=$("$PEDLAB" rank --zoo h --metric logme --json h.json --md h.md 2>&1 >h.txt) || bad "rank on odd names: $out"
+python3 -c 'import json, sys; d = json.load(open("h.json", encoding="utf-8")); print("ok")' >/dev/null 2>&1 &&
+  ok "rank --json: valid UTF-8 JSON whatever the file names hold" || bad "rank --json: not valid JSON/UTF-8"
+rows=$(grep -c '^| digits | logme | .* |$' h.md)
+! grep -q '<img' h.md && ! grep -q '\*b\*' h.md && grep -qF '&lt;img onerror=alert(1)&gt;\*b\*\`c\`' h.md &&
+  [ "$rows" = 6 ] && ok "rank --md: names escaped, one whole row per model" ||
+  bad "rank --md: $rows table lines; $(cat h.md)"
+! grep -q $'\xe2\x80\xae' h.txt && grep -qF 'rev<U+202E>erse' h.txt && grep -qF 'new\nline' h.txt &&
+  ok "text table: a bidi control and a newline shown visibly" || bad "text table: $(cat h.txt)"
+
+# byte-string labels that are not UTF-8: the SVG stays well-formed
+cat > svg.lua <<'LUA'
+local pl = require "pedlab"
+local function npy(descr, shape, data)
+  local h = string.format("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape)
+  h = h .. string.rep(" ", 64 - (10 + #h + 1) % 64) .. "\n"
+  return "\x93NUMPY\x01\x00" .. string.pack("<I2", #h) .. h .. data
+end
+local x, y = {}, {}
+for i = 0, 59 do
+  for j = 1, 3 do x[#x + 1] = string.pack("<d", (i % 3) * 2 + math.sin(i * j)) end
+  y[#y + 1] = ({ "a\xff", "\x01b", "c<" })[i % 3 + 1] .. string.rep("\0", 0)
+end
+local function write(p, t) local f = assert(io.open(p, "wb")) f:write(t) f:close() end
+write("sx.npy", npy("<f8", "(60, 3)", table.concat(x)))
+local yy = {}
+for i, v in ipairs(y) do yy[i] = v .. string.rep("\0", 2 - #v) end
+write("sy.npy", npy("|S2", "(60,)", table.concat(yy)))
+pl.plot.pca2d(pl.dataset("sx.npy", "sy.npy"), nil, "s.svg", "odd \xff labels")
+LUA
+out=$("$PEDLAB" svg.lua 2>&1) || bad "pca2d with odd labels: $out"
+python3 -c 'import xml.dom.minidom, sys; xml.dom.minidom.parse("s.svg")' 2>/dev/null &&
+  ok "pca2d: well-formed SVG with labels that are not UTF-8" || bad "pca2d: the SVG is not well-formed"
+
+# a script that changes the locale cannot change how numbers are written
+if command -v localedef >/dev/null && localedef -i de_DE -f UTF-8 "$tmp/loc/de_DE.UTF-8" >/dev/null 2>&1 ||
+   { mkdir -p "$tmp/loc" && localedef -i de_DE -f UTF-8 "$tmp/loc/de_DE.UTF-8" >/dev/null 2>&1; }; then
+  out=$(LOCPATH="$tmp/loc" "$PEDLAB" -e '
+    local pl = require "pedlab"
+    assert(os.setlocale("de_DE.UTF-8"), "no German locale")
+    pl.save("loc.csv", pl.matrix { { 1.5, 2.25 } })
+    io.write(pl.json_encode { x = 1.5 }, " ", pl.read_file("loc.csv"):gsub("\n", ""), " ", 1.5)' 2>&1)
+  [ "$out" = '{"x":1.5} 1.5,2.25 1.5' ] && ok "os.setlocale: numbers keep their decimal point" ||
+    bad "os.setlocale: $out"
+else
+  echo "skip: localedef could not build de_DE.UTF-8"
+fi
+
 summary
