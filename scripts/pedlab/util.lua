@@ -4,6 +4,8 @@ local M = {}
 
 -- Parse argv (array) against a spec {["--name"] = "value"|"flag"|"list"}.
 -- Returns opts (keys without the leading dashes, '-' → '_'), positional args.
+-- A flag takes no value: --resume=no is an error (never read as "yes"); an option of one
+-- value given twice is an error naming both values; "list" options repeat.
 function M.parse_args(argv, spec, command)
   local opts, pos = {}, {}
   local i = 1
@@ -18,6 +20,10 @@ function M.parse_args(argv, spec, command)
       end
       local name = key:sub(3):gsub("%-", "_")
       if kind == "flag" then
+        if inline then
+          error(string.format("%s: %s takes no value (got %s); give %s to turn it on, or leave it out",
+            command, key, a, key), 0)
+        end
         opts[name] = true
       else
         local v = inline
@@ -30,6 +36,10 @@ function M.parse_args(argv, spec, command)
           opts[name] = opts[name] or {}
           table.insert(opts[name], v)
         else
+          if opts[name] ~= nil then
+            error(string.format("%s: %s is given twice (%s and %s); give it once", command, key,
+              opts[name], v), 0)
+          end
           opts[name] = v
         end
       end
