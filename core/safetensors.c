@@ -183,13 +183,20 @@ int pl_safetensors_open(int fd, uint64_t size, const char *path, pl_safetensors 
     for (const cJSON *t = j->child; t; t = t->next) {
         if (!t->string || !strcmp(t->string, "__metadata__")) continue;
         if ((rc = tensor(t, 8 + n, size, path, &st->h[st->n], err))) goto done;
-        size_t l = strlen(t->string) + 1;
-        if (!(st->names[st->n] = malloc(l))) {
+        if (!(st->names[st->n] = pl_escaped_name(t->string))) {
             rc = pl_err_set(err, PL_ENOMEM, "out of memory reading the header of %s", path);
             goto done;
         }
-        memcpy(st->names[st->n], t->string, l);
-        pl_printable(st->names[st->n++]);
+        /* JSON allows a key twice; a tensor named twice is ambiguous (which one is meant?) */
+        for (size_t i = 0; i < st->n; i++)
+            if (!strcmp(st->names[i], st->names[st->n])) {
+                rc = pl_err_set(err, PL_EFORMAT, "%s: corrupt safetensors header: tensor '%s' is "
+                                "named twice", path, st->names[st->n]);
+                free(st->names[st->n]);
+                st->names[st->n] = NULL;
+                goto done;
+            }
+        st->n++;
     }
     if (!rc) rc = check_overlap(st, path, err);
 done:

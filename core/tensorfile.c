@@ -37,6 +37,20 @@ char *pl_printable(char *s) {
     return s;
 }
 
+char *pl_escaped_name(const char *s) {
+    size_t n = 1;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += *p < 32 || *p == 127 || *p == '\\' ? 4 : 1;
+    char *d = malloc(n), *q = d;
+    if (!d) return NULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 32 || *p == 127 || *p == '\\') q += sprintf(q, "\\x%02X", *p);
+        else *q++ = (char)*p;
+    }
+    *q = 0;
+    return d;
+}
+
 static char *dup_str(const char *s) {
     size_t n = strlen(s) + 1;
     char *d = malloc(n);
@@ -604,8 +618,14 @@ int pl_array_load_labels(const char *spec, int role, int64_t **out, size_t *n, c
     pl_npy_convert(h, raw, N, v);
     for (size_t i = 0; i < N; i++) {
         if (!pl_dtype_is_integer(h->dtype) && (!isfinite(v[i]) || v[i] != floor(v[i]))) {
-            rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %g; labels must be whole numbers",
-                            a.name, i + 1, v[i]);
+            /* the shortest text that reads back as the value: 2.0000001, never "2" */
+            char num[32];
+            for (int prec = 15; prec <= 17; prec++) {
+                snprintf(num, sizeof num, "%.*g", prec, v[i]);
+                if (strtod(num, NULL) == v[i]) break;
+            }
+            rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %s; labels must be whole numbers",
+                            a.name, i + 1, num);
             goto done;
         }
         /* from 2^53 on, float64 no longer holds every whole number: two ids may have merged */

@@ -72,6 +72,10 @@ void pl_array_convert_hint(const char *name, char *buf, size_t cap);
 /* Control bytes of s (< 32, 127) become '?' in place, so a name from a file keeps a message on
  * one line; returns s. */
 char *pl_printable(char *s);
+/* A name read from a file (an archive member, a tensor) as one unambiguous line: control bytes
+ * (< 32, 127) and the backslash written \xNN, so feat\x01 and feat\x02 stay apart and can be
+ * named as they are shown. malloc'd; NULL when out of memory. */
+char *pl_escaped_name(const char *s);
 
 /* pread exactly len bytes at off; a short read is an error naming name ("truncated"). */
 int pl_pread_all(int fd, void *buf, size_t len, uint64_t off, const char *name, pl_err *err);

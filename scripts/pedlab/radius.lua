@@ -316,6 +316,10 @@ function M.model_values(rule, ds, s, names)
     local key = n or 1
     if out[key] == nil then
       local ok, v = pcall(limited, rule, rule.rule, sys, ds, util.copy(rule.params), n or nil, at)
+      if ok and not pcall(ds.dim, ds) then
+        ok, v = false, string.format("radius rule %s closed the dataset it was given; a rule reads ds "
+          .. "and sys, the run closes them", rule.label)
+      end
       if not ok then
         sys:close()
         error(v, 0)

@@ -77,11 +77,11 @@ end
 -- the Lua combiners its zoo-level metrics use, when there are any; the radius rule's content
 -- when the radius is a rule; the digest of what it was computed from, pedlab.inputs, when the
 -- sweep has a results file).
-function M.cell_key(task, s, law, seed, comb, rule, inputs)
+function M.cell_key(task, s, law, seed, comb, rule, inputs, version)
   local key = M.slot(task, s)
   if s.ped then key = key .. "|law=" .. tostring(law) end
   if s.ped and radius_mod.is_rule(s.radius) then key = key .. "|radius_rule=" .. tostring(rule) end
-  key = key .. "|seed=" .. canon(seed or 0) .. "|version=" .. core.version
+  key = key .. "|seed=" .. canon(seed or 0) .. "|version=" .. tostring(version or core.version)
   if comb and comb ~= "" then key = key .. "|combiners=" .. comb end
   if inputs then key = key .. "|inputs=" .. tostring(inputs_mod.digest(inputs)) end
   return key
@@ -294,7 +294,7 @@ local function recorded_key(cell)
       end
     end
     return M.cell_key(cell.task, s, cell.law, cell.seed, cell.combiners, cell.radius_rule,
-                      cell.inputs)
+                      cell.inputs, cell.version)
   end)
   return ok and key or nil
 end
@@ -905,8 +905,10 @@ function M.run(spec)
     if journal then
       journal:close()
       if info.computed > 0 then
-        err = string.format("%s (%d finished cell%s kept in %s.part; rerun with --resume to continue)", tostring(err),
-          info.computed, info.computed > 1 and "s" or "", spec.out)
+        -- on the message's first line (a force law's error carries a traceback after it)
+        local first, rest = tostring(err):match("^([^\n]*)(.*)$")
+        err = string.format("%s (%d finished cell%s kept in %s.part; rerun with --resume to continue)%s", first,
+          info.computed, info.computed > 1 and "s" or "", spec.out, rest)
       end
     end
     error(err, 0)
