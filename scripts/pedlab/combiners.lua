@@ -102,10 +102,13 @@ function M.combine(name, c, parts, models)
   if c.combine == (REGISTRY[name] and REGISTRY[name].combine) then
     scores = c.combine(parts, models)
   else
-    scores = core.sandbox_call("combiner " .. name, M.LIMITS, c.combine, util.copy(parts), util.copy(models))
+    scores = core.sandbox_call("combiner " .. name, M.LIMITS, c.combine, util.copy(parts),
+                               util.copy(models))
   end
   local function bad(fmt, ...) error(string.format("combiner %s: " .. fmt, name, ...), 0) end
-  if type(scores) ~= "table" then bad("returned a %s; expected a table {model = score}", type(scores)) end
+  if type(scores) ~= "table" then
+    bad("returned a %s; expected a table {model = score}", type(scores))
+  end
   local want = {}
   for _, m in ipairs(models) do want[m] = true end
   for k in pairs(scores) do
@@ -120,7 +123,8 @@ function M.combine(name, c, parts, models)
   for _, m in ipairs(models) do
     local v = scores[m]
     if type(v) == "string" then
-      bad("gave model '%s' the string %q; expected a finite number (return numbers, not text)", m, v)
+      bad("gave model '%s' the string %q; expected a finite number (return numbers, not text)",
+        m, v)
     elseif v == nil then
       bad("gave model '%s' no score; expected a finite number for every model", m)
     elseif type(v) ~= "number" or v ~= v or v == math.huge or v == -math.huge then

@@ -31,7 +31,8 @@ local function dash_of(i)
 end
 
 local function esc(s)
-  return (util.xml_text(tostring(s)):gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;",
+  return (util.xml_text(tostring(s)):gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;",
+                                                          [">"] = "&gt;",
                                           ['"'] = "&quot;", ["'"] = "&#39;" }))
 end
 M.escape = esc

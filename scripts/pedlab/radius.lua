@@ -180,8 +180,8 @@ local function normalise(v, where, shown)
     bad(where, shown, "ranges must be a table {NAME = {min, max}}")
   end
   for k, r in pairs(v.ranges or {}) do
-    if (v.params or {})[k] == nil or type(r) ~= "table" or type(r[1]) ~= "number" or type(r[2]) ~= "number"
-       or not (r[1] <= r[2]) then
+    if (v.params or {})[k] == nil or type(r) ~= "table" or type(r[1]) ~= "number"
+       or type(r[2]) ~= "number" or not (r[1] <= r[2]) then
       bad(where, shown, "ranges must map declared params to {min, max} with min <= max")
     end
   end
@@ -211,8 +211,8 @@ local function with_params(r, given, where, shown)
     end
     local range = r.ranges and r.ranges[k]
     if range and not (x >= range[1] and x <= range[2]) then
-      bad(where, shown, string.format("%s = %s is out of range: expected %s <= %s <= %s", k, tostring(v),
-        util.fmt(range[1]), k, util.fmt(range[2])))
+      bad(where, shown, string.format("%s = %s is out of range: expected %s <= %s <= %s", k,
+        tostring(v), util.fmt(range[1]), k, util.fmt(range[2])))
     end
     p[k] = x
   end
@@ -317,8 +317,8 @@ function M.model_values(rule, ds, s, names)
     if out[key] == nil then
       local ok, v = pcall(limited, rule, rule.rule, sys, ds, util.copy(rule.params), n or nil, at)
       if ok and not pcall(ds.dim, ds) then
-        ok, v = false, string.format("radius rule %s closed the dataset it was given; a rule reads ds "
-          .. "and sys, the run closes them", rule.label)
+        ok, v = false, string.format("radius rule %s closed the dataset it was given; a rule "
+          .. "reads ds and sys, the run closes them", rule.label)
       end
       if not ok then
         sys:close()

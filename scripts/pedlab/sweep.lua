@@ -907,8 +907,8 @@ function M.run(spec)
       if info.computed > 0 then
         -- on the message's first line (a force law's error carries a traceback after it)
         local first, rest = tostring(err):match("^([^\n]*)(.*)$")
-        err = string.format("%s (%d finished cell%s kept in %s.part; rerun with --resume to continue)%s", first,
-          info.computed, info.computed > 1 and "s" or "", spec.out, rest)
+        err = string.format("%s (%d finished cell%s kept in %s.part; rerun with --resume to "
+          .. "continue)%s", first, info.computed, info.computed > 1 and "s" or "", spec.out, rest)
       end
     end
     error(err, 0)
@@ -961,7 +961,8 @@ function M.merge(spec, out, files)
     parsed[f] = {}
     for n, line in ipairs(read_lines(f)) do
       local ok, rec = pcall(core.json_decode, line)
-      if ok and type(rec) == "table" and type(rec.key) == "string" and recorded_key(rec) == rec.key then
+      if ok and type(rec) == "table" and type(rec.key) == "string"
+         and recorded_key(rec) == rec.key then
         inputs_mod.learn(known, rec)
       end
       parsed[f][n] = { ok = ok, rec = rec, line = line }
@@ -980,7 +981,8 @@ function M.merge(spec, out, files)
       if not ok or type(rec) ~= "table" or type(rec.key) ~= "string" then
         problem("%s line %d is not a cell record", f, n)
       elseif rec.version ~= core.version then
-        problem("%s line %d: recorded by pedlab %s, this is %s", f, n, tostring(rec.version), core.version)
+        problem("%s line %d: recorded by pedlab %s, this is %s", f, n, tostring(rec.version),
+          core.version)
       elseif recorded_key(rec) ~= rec.key then
         problem("%s line %d: its settings do not match its key", f, n)
       elseif not want[rec.key] then

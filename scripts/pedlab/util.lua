@@ -21,8 +21,8 @@ function M.parse_args(argv, spec, command)
       local name = key:sub(3):gsub("%-", "_")
       if kind == "flag" then
         if inline then
-          error(string.format("%s: %s takes no value (got %s); give %s to turn it on, or leave it out",
-            command, key, a, key), 0)
+          error(string.format("%s: %s takes no value (got %s); give %s to turn it on, or leave "
+            .. "it out", command, key, a, key), 0)
         end
         opts[name] = true
       else
@@ -184,7 +184,9 @@ end
 -- A name as part of a file name, one-to-one: ASCII letters, digits, '-' and '.' kept, every
 -- other byte (the '_' that joins parts included) written %XX, so "a+b" and "a=b" stay apart.
 function M.file_part(s)
-  return (tostring(s):gsub("[^A-Za-z0-9%-%.]", function(c) return string.format("%%%02X", c:byte()) end))
+  return (tostring(s):gsub("[^A-Za-z0-9%-%.]", function(c)
+    return string.format("%%%02X", c:byte())
+  end))
 end
 
 -- A CSV field: quoted when it holds a comma, quote or line break; a text starting with = + - @,
@@ -206,7 +208,9 @@ local function utf8_map(s, bad, chars)
     local ok, cp = pcall(utf8.codepoint, s, i)
     local len = ok and #utf8.char(cp) or 0
     -- utf8.codepoint is lax about surrogates and overlong forms: re-encode to be sure
-    if ok and (cp >= 0xD800 and cp <= 0xDFFF or s:sub(i, i + len - 1) ~= utf8.char(cp)) then ok = false end
+    if ok and (cp >= 0xD800 and cp <= 0xDFFF or s:sub(i, i + len - 1) ~= utf8.char(cp)) then
+      ok = false
+    end
     if ok then
       out[#out + 1] = chars and chars(cp) or s:sub(i, i + len - 1)
       i = i + len

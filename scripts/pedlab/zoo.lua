@@ -137,13 +137,15 @@ function M.open(dir, opts)
   local odd = {}
   for _, list in ipairs({ z.models, z.tasks }) do
     for _, name in ipairs(list) do
-      if type(name) == "string" and not utf8.len(name) then odd[#odd + 1] = require("pedlab.util").visible(name) end
+      if type(name) == "string" and not utf8.len(name) then
+        odd[#odd + 1] = require("pedlab.util").visible(name)
+      end
     end
   end
   if #odd > 0 and core.mpi.rank() == 0 then
-    io.stderr:write(string.format("pedlab: note: zoo %s: %s not UTF-8 (%s); JSON outputs write %s with "
-      .. "U+FFFD in place of each stray byte\n", shown(dir), #odd > 1 and "names are" or "a name is",
-      table.concat(odd, ", "), #odd > 1 and "them" or "it"))
+    io.stderr:write(string.format("pedlab: note: zoo %s: %s not UTF-8 (%s); JSON outputs write "
+      .. "%s with U+FFFD in place of each stray byte\n", shown(dir),
+      #odd > 1 and "names are" or "a name is", table.concat(odd, ", "), #odd > 1 and "them" or "it"))
   end
   if #z.models == 0 or #z.tasks == 0 then
     error("zoo: " .. dir .. " holds no <model>_<task>_feature.npy / _label.npy pairs", 0)
