@@ -175,6 +175,13 @@ T.case("journal: append, read back, one writer at a time", function()
   T.eq(pl.read_file(path), '{"cell":1}\n{"cell":2}\n3\n')
 end)
 
+T.case("pl.save CSV: a header a spreadsheet would run as a formula is prefixed with '", function()
+  local f = dir .. "/formula.csv"
+  pl.save(f, pl.matrix { { 1, 2, 3 } }, { "=1+1", "@SUM(A1)", "ok" })
+  T.eq(pl.read_file(f), "\"'=1+1\",\"'@SUM(A1)\",ok\n1,2,3\n")
+  os.remove(f)
+end)
+
 T.case("journal: a symbolic link is refused, its target untouched", function()
   local victim, link = dir .. "/victim.txt", dir .. "/out.jsonl.part"
   T.write(victim, "precious\n")
