@@ -28,11 +28,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "metrics/metric.h"
 #include "ped.h"
 #include "lpedlab.h"
+#include "lsandbox.h"
 
 typedef struct {
     pl_balls b;
@@ -158,10 +158,7 @@ static pl_source *opt_ref(lua_State *L, int t, const char *where, void ***slot) 
     return ref;
 }
 
-/* ---------- Lua force laws: the sandbox ---------- */
-
-enum { HIT_NONE = 0, HIT_INSTR, HIT_TIME, HIT_MEMORY };
-#define HOOK_EVERY 1000
+/* ---------- Lua force laws: the sandbox (bindings/lsandbox.c) ---------- */
 
 typedef struct {
     lua_State *L;
@@ -169,16 +166,7 @@ typedef struct {
     int params;          /* stack index of the read-only parameter table p */
     int lent;            /* stack index of a table holding the matrices lent in a call */
     int system;          /* 1: a whole-system law */
-    lua_Integer limit;   /* instruction budget per call */
-    double seconds;      /* wall-clock budget per call (a law may spend its time in C) */
-    double memory;       /* bytes of growth per call */
-    /* the call in progress */
-    lua_Alloc old_alloc;
-    void *old_ud;
-    int active, hit;
-    double used, deadline;
-    lua_Integer left;
-    unsigned ticks;
+    lpl_sandbox sb;      /* limits (law_limit, law_timeout, law_memory) and their counters */
     /* arguments and results of one call */
     double d, ri, rj, magnitude;
     size_t C, D;
@@ -187,90 +175,14 @@ typedef struct {
     const char *bad;     /* a bad result's description, for the message */
 } law_ctx;
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* The state's allocator while a law may run: counts growth during a call and refuses it past
- * the memory limit, or past the deadline (a law building huge strings runs few instructions,
- * so the clock is read here too). Shrinking never fails (Lua relies on it). */
-static void *law_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-    law_ctx *c = ud;
-    size_t old = ptr ? osize : 0;
-    if (c->active && nsize > old) {
-        double grow = (double)(nsize - old);
-        if (c->hit == HIT_TIME || c->hit == HIT_INSTR) return NULL;   /* stays stopped */
-        if (c->used + grow > c->memory) {
-            c->hit = HIT_MEMORY;
-            return NULL;
-        }
-        if ((grow >= 65536 || (++c->ticks & 255) == 0) && now_seconds() > c->deadline) {
-            c->hit = HIT_TIME;
-            return NULL;
-        }
-    }
-    void *p = c->old_alloc(c->old_ud, ptr, osize, nsize);
-    if (c->active && (p || nsize == 0)) c->used += (double)nsize - (double)old;
-    return p;
-}
-
-/* Instruction and time limits. Once one is hit the hook fires at every instruction and
- * raises again, so a law that catches the error with pcall is stopped at its next
- * instruction outside the pcall. */
-static void budget_hook(lua_State *L, lua_Debug *ar) {
-    void *ud;
-    (void)ar;
-    if (lua_getallocf(L, &ud) != law_alloc) return;
-    law_ctx *c = ud;
-    if (!c->active) return;
-    c->left -= HOOK_EVERY;
-    if (c->hit != HIT_TIME && (c->left <= 0 || c->hit == HIT_INSTR)) {
-        c->hit = HIT_INSTR;
-        lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
-        luaL_error(L, "force law exceeded its instruction limit");
-    }
-    if (c->hit == HIT_TIME || now_seconds() > c->deadline) {
-        c->hit = HIT_TIME;
-        lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
-        luaL_error(L, "force law exceeded its time limit");
-    }
-}
-
-static int forbid_exit(lua_State *L) {
-    return luaL_error(L, "os.exit is not allowed inside a force law");
-}
-
-/* The sandbox around a core call that may run the law: the counting allocator, the hook and
- * os.exit replaced (the old one is kept at stack index *saved). Nothing here raises after the
- * allocator is installed. */
 static void sandbox_enter(lua_State *L, law_ctx *c, int *saved) {
-    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    lua_getfield(L, -1, "os");
-    lua_remove(L, -2);
-    if (lua_istable(L, -1)) {
-        lua_getfield(L, -1, "exit");   /* os, exit */
-        lua_pushcfunction(L, forbid_exit);
-        lua_setfield(L, -3, "exit");
-    } else {
-        lua_pushnil(L);
-    }
-    *saved = lua_gettop(L);             /* os table at saved − 1, old exit at saved */
-    c->old_alloc = lua_getallocf(L, &c->old_ud);
-    c->active = 0;
-    lua_setallocf(L, law_alloc, c);
-    lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    lpl_sandbox_enter(L, &c->sb);
+    *saved = c->sb.saved;
 }
 
 static void sandbox_leave(lua_State *L, law_ctx *c, int saved) {
-    lua_sethook(L, NULL, 0, 0);
-    lua_setallocf(L, c->old_alloc, c->old_ud);
-    if (lua_istable(L, saved - 1)) {
-        lua_pushvalue(L, saved);
-        lua_setfield(L, saved - 1, "exit");   /* an existing key: no allocation */
-    }
-    lua_settop(L, saved - 2);
+    (void)saved;
+    lpl_sandbox_leave(L, &c->sb);
 }
 
 /* Message handler: the error as text (a table's __tostring, else its type) plus a traceback.
@@ -334,32 +246,9 @@ static int call_law(law_ctx *c, pl_err *err) {
     lua_pushvalue(L, c->params);
     lua_pushvalue(L, c->lent);
     c->bad = NULL;
-    c->hit = HIT_NONE;
-    c->used = 0;
-    c->ticks = 0;
-    c->left = c->limit;
-    c->deadline = now_seconds() + c->seconds;
-    c->active = 1;
-    lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    lpl_sandbox_arm(L, &c->sb);
     int st = lua_pcall(L, 4, 0, base + 1);
-    c->active = 0;
-    int rc = PL_OK;
-    if (st != LUA_OK) {
-        if (c->hit == HIT_MEMORY)
-            rc = pl_err_set(err, PL_ECALLBACK, "force law exceeded its memory limit "
-                            "(law_memory = %.0f bytes)", c->memory);
-        else if (c->hit == HIT_TIME)
-            rc = pl_err_set(err, PL_ECALLBACK, "force law exceeded its time limit "
-                            "(law_timeout = %g s)", c->seconds);
-        else if (c->hit == HIT_INSTR)
-            rc = pl_err_set(err, PL_ECALLBACK, "force law exceeded its instruction limit "
-                            "(law_limit = %lld)", (long long)c->limit);
-        else if (st == LUA_ERRMEM)
-            rc = pl_err_set(err, PL_ECALLBACK, "force law: out of memory");
-        else
-            rc = pl_err_set(err, PL_ECALLBACK, "%s", lua_type(L, -1) == LUA_TSTRING
-                            ? lua_tostring(L, -1) : "force law failed");
-    }
+    int rc = lpl_sandbox_disarm(L, &c->sb, st, err);
     lua_settop(L, base);
     /* every matrix lent in this call, and every view of one, expires */
     for (int i = 1; i <= 3; i++) {
@@ -446,28 +335,26 @@ static const pl_law *opt_law(lua_State *L, int t, const char *where, double k, p
     memset(law, 0, sizeof *law);
     memset(c, 0, sizeof *c);
     c->L = L;
-    c->limit = 100000000;
-    c->seconds = 10.0;
-    c->memory = 512.0 * 1024 * 1024;
+    lpl_sandbox_init(&c->sb, "force law", 1);
     if (t == 0) return NULL;
     if (lua_getfield(L, t, "law_limit") != LUA_TNIL) {
         int ok;
         lua_Integer lim = lua_tointegerx(L, -1, &ok);
         if (!ok || lim <= 0)
             luaL_error(L, "%s: law_limit: expected a whole number of instructions > 0", where);
-        c->limit = lim;
+        c->sb.limit = lim;
     }
     if (lua_getfield(L, t, "law_timeout") != LUA_TNIL) {
         double s = lua_tonumber(L, -1);
         if (lua_type(L, -1) != LUA_TNUMBER || !(s > 0) || !isfinite(s))
             luaL_error(L, "%s: law_timeout: expected a number of seconds > 0", where);
-        c->seconds = s;
+        c->sb.seconds = s;
     }
     if (lua_getfield(L, t, "law_memory") != LUA_TNIL) {
         double m = lua_tonumber(L, -1);
         if (lua_type(L, -1) != LUA_TNUMBER || !(m >= 1) || !isfinite(m))
             luaL_error(L, "%s: law_memory: expected a number of bytes >= 1", where);
-        c->memory = m;
+        c->sb.memory = m;
     }
     lua_pop(L, 3);
 

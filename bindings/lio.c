@@ -5,6 +5,7 @@
  * Missing files return nil, message (Lua's io convention); malformed files raise. */
 #include <cjson/cJSON.h>
 #include <limits.h>
+#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,46 @@ static cJSON *attach(lua_State *L, cJSON *parent, const char *key, cJSON *item) 
     return item;
 }
 
+/* The length of the valid UTF-8 sequence at s (n bytes left), 0 when it is not one (stray or
+ * truncated continuation bytes, overlong forms, surrogates, above U+10FFFF, NUL). */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+    unsigned c = s[0];
+    if (c == 0) return 0;
+    if (c < 0x80) return 1;
+    size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    if (!len || c > 0xf4 || len > n) return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    if (c == 0xe0 && s[1] < 0xa0) return 0;   /* overlong */
+    if (c == 0xed && s[1] > 0x9f) return 0;   /* surrogates */
+    if (c == 0xf0 && s[1] < 0x90) return 0;   /* overlong */
+    if (c == 0xf4 && s[1] > 0x8f) return 0;   /* above U+10FFFF */
+    return len;
+}
+
+/* The string at idx as valid UTF-8 for JSON: each byte that does not start a valid sequence
+ * (and each NUL) becomes U+FFFD, so the document is valid whatever a file name holds. Returns
+ * the string itself when it is valid, else a cleaned copy pushed on the stack. */
+static const char *json_text(lua_State *L, int idx, int *pushed) {
+    size_t n;
+    const unsigned char *p = (const unsigned char *)lua_tolstring(L, idx, &n);
+    size_t i = 0, k;
+    while (i < n && (k = utf8_seq(p + i, n - i))) i += k;
+    *pushed = 0;
+    if (i == n) return (const char *)p;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (i = 0; i < n;) {
+        k = utf8_seq(p + i, n - i);
+        if (k) luaL_addlstring(&b, (const char *)p + i, k);
+        else luaL_addstring(&b, "\xef\xbf\xbd");
+        i += k ? k : 1;
+    }
+    luaL_pushresult(&b);
+    *pushed = 1;
+    return lua_tostring(L, -1);
+}
+
 /* Encode the Lua value at idx as a new child of parent. Every node is attached to the tree as
  * soon as it is created, so a raise part-way leaks nothing (the guard frees the tree). */
 static void add_json(lua_State *L, int idx, int depth, cJSON *parent, const char *key) {
@@ -168,7 +209,13 @@ static void add_json(lua_State *L, int idx, int depth, cJSON *parent, const char
         else attach(L, parent, key, exact_number(v));
         return;
     }
-    case LUA_TSTRING: attach(L, parent, key, cJSON_CreateString(lua_tostring(L, idx))); return;
+    case LUA_TSTRING: {
+        int pushed;
+        const char *t = json_text(L, idx, &pushed);
+        attach(L, parent, key, cJSON_CreateString(t));
+        if (pushed) lua_pop(L, 1);
+        return;
+    }
     case LUA_TTABLE: {
         size_t n;
         luaL_checkstack(L, 6, "json: too deep");
@@ -187,9 +234,11 @@ static void add_json(lua_State *L, int idx, int depth, cJSON *parent, const char
             if (lua_type(L, -2) != LUA_TSTRING && lua_type(L, -2) != LUA_TNUMBER)
                 luaL_error(L, "json: table key of type %s", luaL_typename(L, -2));
             lua_pushvalue(L, -2);
-            const char *k = lua_tostring(L, -1); /* converts the copy, not the key */
-            add_json(L, -2, depth + 1, o, k);
-            lua_pop(L, 2);
+            lua_tostring(L, -1); /* converts the copy, not the key */
+            int pushed;
+            const char *k = json_text(L, -1, &pushed);
+            add_json(L, pushed ? -3 : -2, depth + 1, o, k);
+            lua_pop(L, pushed ? 3 : 2);
         }
         sort_object(o);
         return;
@@ -498,6 +547,31 @@ static int l_exists(lua_State *L) {
     return 1;
 }
 
+/* pl.file_digest(path) → 16 hex digits of the file's bytes (XXH64); nil, message when missing. */
+static int l_file_digest(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    char hex[17];
+    pl_err err;
+    if (pl_file_digest(path, hex, &err))
+        return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
+/* pl.file_stamp(path) → "DEV:INO:SIZE:MTIME:CTIME", settled (see pl_file_stamp); nil, message
+ * when missing. */
+static int l_file_stamp(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    char buf[128];
+    int settled;
+    pl_err err;
+    if (pl_file_stamp(path, buf, sizeof buf, &settled, &err))
+        return err.code == PL_ENOENT ? lpl_fail(L, &err) : lpl_raise(L, &err);
+    lua_pushstring(L, buf);
+    lua_pushboolean(L, settled);
+    return 2;
+}
+
 /* ---------- journals ---------- */
 #define LPL_JOURNAL "pedlab.Journal"
 
@@ -592,10 +666,41 @@ static const luaL_Reg funcs[] = {
     {"json_decode", l_json_decode}, {"write_file", l_write_file},
     {"check_output", l_check_output}, {"note_input", l_note_input}, {"read_file", l_read_file},
     {"mkdir", l_mkdir}, {"listdir", l_listdir}, {"exists", l_exists}, {"journal", l_journal},
-    {"inputs", l_inputs},
+    {"inputs", l_inputs}, {"file_digest", l_file_digest}, {"file_stamp", l_file_stamp},
     {NULL, NULL}};
 
+/* ---------- numbers under any locale ---------- */
+
+/* os.setlocale, kept from changing how numbers are written: the original does its work, then
+ * LC_NUMERIC goes back to "C", so JSON, CSV and every number pedlab (and Lua's tostring and
+ * string.format) writes keep the decimal point whatever a script asks for. The other
+ * categories (messages, collation, character classes) change as asked. */
+static int l_setlocale_numeric_c(lua_State *L) {
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    setlocale(LC_NUMERIC, "C");
+    return lua_gettop(L);
+}
+
+static void guard_locale(lua_State *L) {
+    setlocale(LC_NUMERIC, "C");
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "os") == LUA_TTABLE) {
+        lua_getfield(L, -1, "setlocale");
+        if (lua_tocfunction(L, -1) && lua_tocfunction(L, -1) != l_setlocale_numeric_c) {
+            lua_pushcclosure(L, l_setlocale_numeric_c, 1);
+            lua_setfield(L, -2, "setlocale");
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 2);
+}
+
 void lpl_open_io(lua_State *L) {
+    guard_locale(L);
     luaL_newmetatable(L, LPL_JOURNAL);
     luaL_setfuncs(L, journal_meta, 0);
     luaL_newlib(L, journal_methods);

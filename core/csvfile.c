@@ -176,12 +176,17 @@ static void put_number(FILE *f, double v) {
     fputs(buf, f);
 }
 
+/* A text field: quoted when it holds a comma, quote or line break; one starting with = + - @,
+ * tab or CR gets a ' before it, quoted (a spreadsheet would run it as a formula: OWASP's rule,
+ * as util.csv_field for the report tables). */
 static void put_field(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\n\r")) {
+    int formula = *s && strchr("=+-@\t\r", *s);
+    if (!formula && !strpbrk(s, ",\"\n\r")) {
         fputs(s, f);
         return;
     }
     fputc('"', f);
+    if (formula) fputc('\'', f);
     for (; *s; s++) {
         if (*s == '"') fputc('"', f);
         fputc(*s, f);

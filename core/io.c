@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -24,6 +27,23 @@ static char *dup_str(const char *s) {
 /* "WHAT: " or "" */
 #define WHAT_FMT "%s%s"
 #define WHAT_ARGS(w) (w) ? (w) : "", (w) ? ": " : ""
+
+/* A write past the file size limit (ulimit -f) would kill the process by SIGXFSZ, leaving a
+ * torn journal or a temporary file; ignored, the write fails with EFBIG and is reported and
+ * undone like a full disk. Set once, from the first use of this file's functions, and only
+ * when the signal is at its default (a program that handles it keeps its handler). */
+static void ignore_file_size_signal(void) {
+    static int done;
+    if (done) return;
+    done = 1;
+    struct sigaction sa;
+    if (sigaction(SIGXFSZ, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_IGN;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGXFSZ, &sa, NULL);
+    }
+}
 
 /* ---------- inputs ---------- */
 
@@ -95,6 +115,7 @@ static const char *file_kind(mode_t m) {
 }
 
 int pl_input_open_kind(const char *path, const char *kind, int *fd, pl_err *err) {
+    ignore_file_size_signal();
     *fd = -1;
     if (!*path)
         return pl_err_set(err, PL_EINVAL, "empty file name; expected %s", kind ? kind : "a file");
@@ -282,6 +303,7 @@ static int check_fd_output(const char *path, int fd, const char *what, pl_err *e
 }
 
 int pl_output_check(const char *path, const char *what, pl_err *err) {
+    ignore_file_size_signal();
     if (!path || !*path)
         return pl_err_set(err, PL_EINVAL, WHAT_FMT "empty output path; expected a file name",
                           WHAT_ARGS(what));
@@ -322,6 +344,7 @@ static int open_stream(pl_atomic *a, int fd, pl_err *err) {
 }
 
 int pl_atomic_begin_what(pl_atomic *a, const char *path, const char *what, pl_err *err) {
+    ignore_file_size_signal();
     memset(a, 0, sizeof *a);
     a->what = what;
     if (!path || !*path) return pl_output_check(path, what, err);
@@ -529,6 +552,142 @@ int pl_listdir(const char *path, char ***names, size_t *n, pl_err *err) {
     return PL_OK;
 }
 
+/* ---------- content identity ---------- */
+
+/* XXH64 (Yann Collet's public algorithm), written from its specification: four lanes of
+ * multiply-rotate rounds over 32-byte stripes, then a merge and an avalanche. Little-endian
+ * loads are spelt out so the digest is the same on every host. */
+static const uint64_t P1 = 11400714785074694791ULL, P2 = 14029467366897019727ULL,
+                      P3 = 1609587929392839161ULL, P4 = 9650029242287828579ULL,
+                      P5 = 2870177450012600261ULL;
+
+static uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+static uint64_t load64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+static uint32_t load32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t xx_round(uint64_t acc, uint64_t in) {
+    return rotl64(acc + in * P2, 31) * P1;
+}
+static uint64_t xx_merge(uint64_t acc, uint64_t v) {
+    return (acc ^ xx_round(0, v)) * P1 + P4;
+}
+
+typedef struct {
+    uint64_t v[4], total;
+    unsigned char buf[32];
+    size_t fill;
+} xx_state;
+
+static void xx_init(xx_state *s) {
+    s->v[0] = P1 + P2;
+    s->v[1] = P2;
+    s->v[2] = 0;
+    s->v[3] = 0 - P1;
+    s->total = 0;
+    s->fill = 0;
+}
+
+static void xx_stripe(xx_state *s, const unsigned char *p) {
+    for (int i = 0; i < 4; i++) s->v[i] = xx_round(s->v[i], load64(p + 8 * i));
+}
+
+static void xx_update(xx_state *s, const unsigned char *p, size_t n) {
+    s->total += n;
+    if (s->fill) {
+        size_t take = 32 - s->fill < n ? 32 - s->fill : n;
+        memcpy(s->buf + s->fill, p, take);
+        s->fill += take;
+        p += take;
+        n -= take;
+        if (s->fill < 32) return;
+        xx_stripe(s, s->buf);
+        s->fill = 0;
+    }
+    for (; n >= 32; p += 32, n -= 32) xx_stripe(s, p);
+    memcpy(s->buf, p, n);
+    s->fill = n;
+}
+
+static uint64_t xx_final(const xx_state *s) {
+    uint64_t h;
+    if (s->total >= 32) {
+        h = rotl64(s->v[0], 1) + rotl64(s->v[1], 7) + rotl64(s->v[2], 12) + rotl64(s->v[3], 18);
+        for (int i = 0; i < 4; i++) h = xx_merge(h, s->v[i]);
+    } else {
+        h = s->v[2] + P5;
+    }
+    h += s->total;
+    const unsigned char *p = s->buf;
+    size_t n = s->fill;
+    for (; n >= 8; p += 8, n -= 8) h = rotl64(h ^ xx_round(0, load64(p)), 27) * P1 + P4;
+    if (n >= 4) {
+        h = rotl64(h ^ (uint64_t)load32(p) * P1, 23) * P2 + P3;
+        p += 4;
+        n -= 4;
+    }
+    for (; n; p++, n--) h = rotl64(h ^ (uint64_t)*p * P5, 11) * P1;
+    h ^= h >> 33;
+    h *= P2;
+    h ^= h >> 29;
+    h *= P3;
+    h ^= h >> 32;
+    return h;
+}
+
+int pl_file_digest(const char *path, char hex[17], pl_err *err) {
+    hex[0] = '\0';
+    int fd;
+    int rc = pl_input_open(path, &fd, err);
+    if (rc) return rc;
+    enum { CHUNK = 1 << 20 };
+    unsigned char *buf = malloc(CHUNK);
+    if (!buf) {
+        close(fd);
+        return pl_err_set(err, PL_ENOMEM, "out of memory reading %s", path);
+    }
+    xx_state s;
+    xx_init(&s);
+    for (;;) {
+        ssize_t got = read(fd, buf, CHUNK);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            rc = pl_err_set(err, PL_EIO, "cannot read %s: %s", path, strerror(errno));
+            break;
+        }
+        if (got == 0) break;
+        xx_update(&s, buf, (size_t)got);
+    }
+    free(buf);
+    close(fd);
+    if (!rc) snprintf(hex, 17, "%016llx", (unsigned long long)xx_final(&s));
+    return rc;
+}
+
+int pl_file_stamp(const char *path, char *buf, size_t cap, int *settled, pl_err *err) {
+    struct stat st;
+    *settled = 0;
+    if (cap) buf[0] = '\0';
+    if (stat(path, &st) != 0)
+        return pl_err_set(err, errno == ENOENT ? PL_ENOENT : PL_EIO, "cannot open %s: %s", path,
+                          strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return pl_err_set(err, PL_EINVAL, "%s is not a regular file", path);
+    snprintf(buf, cap, "%llu:%llu:%lld:%lld%09ld:%lld%09ld", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino, (long long)st.st_size,
+             (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec,
+             st.st_ctim.tv_nsec);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    *settled = now.tv_sec - st.st_mtim.tv_sec > PL_STAMP_SETTLE_S &&
+               now.tv_sec - st.st_ctim.tv_sec > PL_STAMP_SETTLE_S;
+    return PL_OK;
+}
+
 /* ---------- journals ---------- */
 
 struct pl_journal {
@@ -538,6 +697,7 @@ struct pl_journal {
 };
 
 int pl_journal_open(const char *path, pl_journal **out, pl_err *err) {
+    ignore_file_size_signal();
     *out = NULL;
     int rc = pl_output_check(path, NULL, err);
     if (rc) return rc;
@@ -550,9 +710,14 @@ int pl_journal_open(const char *path, pl_journal **out, pl_err *err) {
     }
     j->path = p;
     j->torn = 0;
-    j->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0666);
+    /* never through a link (a planted OUT.part -> victim would have the run append to the
+     * victim), never a FIFO or device, never another user's file */
+    j->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW, 0666);
     if (j->fd < 0) {
-        rc = pl_err_set(err, PL_EIO, "cannot open %s: %s", path, strerror(errno));
+        rc = errno == ELOOP
+                 ? pl_err_set(err, PL_EINVAL, "%s is a symbolic link; a journal must be a "
+                              "regular file (remove it)", path)
+                 : pl_err_set(err, PL_EIO, "cannot open %s: %s", path, strerror(errno));
         goto fail;
     }
     struct stat st;
@@ -560,11 +725,15 @@ int pl_journal_open(const char *path, pl_journal **out, pl_err *err) {
         rc = pl_err_set(err, PL_EIO, "cannot open %s: %s", path, strerror(errno));
         goto fail;
     }
-    /* a FIFO without a reader would block each append: a journal is a regular file or a
-     * device such as /dev/full (tests) */
-    if (S_ISFIFO(st.st_mode)) {
-        rc = pl_err_set(err, PL_EINVAL, "%s is a FIFO; expected a regular file for a journal",
-                        path);
+    if (!S_ISREG(st.st_mode)) {
+        rc = pl_err_set(err, PL_EINVAL, "%s is %s; a journal must be a regular file", path,
+                        S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISCHR(st.st_mode) ? "a device"
+                                                                               : "not a file");
+        goto fail;
+    }
+    if (st.st_uid != geteuid()) {
+        rc = pl_err_set(err, PL_EINVAL, "%s belongs to another user; a journal must be this "
+                        "user's own file (remove it)", path);
         goto fail;
     }
     int fl = fcntl(j->fd, F_GETFL);
@@ -576,7 +745,7 @@ int pl_journal_open(const char *path, pl_journal **out, pl_err *err) {
         goto fail;
     }
     char last;
-    if (S_ISREG(st.st_mode) && fstat(j->fd, &st) == 0 && st.st_size > 0 &&
+    if (fstat(j->fd, &st) == 0 && st.st_size > 0 &&
         pread(j->fd, &last, 1, st.st_size - 1) == 1)
         j->torn = last != '\n';
     *out = j;
@@ -689,6 +858,20 @@ char *pl_printable(char *s) {
     for (unsigned char *p = (unsigned char *)s; *p; p++)
         if (*p < 32 || *p == 127) *p = '?';
     return s;
+}
+
+char *pl_escaped_name(const char *s) {
+    size_t n = 1;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += *p < 32 || *p == 127 || *p == '\\' ? 4 : 1;
+    char *d = malloc(n), *q = d;
+    if (!d) return NULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 32 || *p == 127 || *p == '\\') q += sprintf(q, "\\x%02X", *p);
+        else *q++ = (char)*p;
+    }
+    *q = 0;
+    return d;
 }
 
 const char *pl_quotable(const char *s, const char *placeholder) {

@@ -5,7 +5,9 @@
  * a regular file is replaced atomically (temporary file in the same folder, fsync, rename), so
  * a reader sees either the old file or the complete new one. Every write, flush, fsync and
  * close is checked: a full disk is an error, never a silent truncation. Folders are created
- * and listed from C; no user string ever reaches a shell. */
+ * and listed from C; no user string ever reaches a shell. The first input opened or output
+ * checked sets SIGXFSZ to be ignored (when at its default), so a write past `ulimit -f` fails
+ * with EFBIG and is reported like a full disk instead of killing the process. */
 #ifndef PL_IO_H
 #define PL_IO_H
 
@@ -38,6 +40,19 @@ typedef struct {
 } pl_input_desc;
 size_t pl_input_count(void);
 int pl_input_describe(size_t i, pl_input_desc *d, pl_err *err);
+
+/* ---- content identity (sweep cells: what a result was computed from) ---- */
+
+/* The digest of a regular file's bytes (XXH64, seed 0) as 16 hex digits + NUL in hex: read
+ * through pl_input_open (noted, never blocks), 1 MiB at a time. */
+int pl_file_digest(const char *path, char hex[17], pl_err *err);
+/* The file's stamp "DEV:INO:SIZE:MTIME_NS:CTIME_NS" (stat, links followed) into buf (cap >= 96)
+ * and *settled = 1 when both times lie more than PL_STAMP_SETTLE_S seconds in the past: a write
+ * after the stamp was taken then always changes it (the kernel sets the change time itself, a
+ * user cannot), so a settled stamp may stand for the digest it was taken with. PL_ENOENT when
+ * missing; a non-regular file is an error. */
+#define PL_STAMP_SETTLE_S 2
+int pl_file_stamp(const char *path, char *buf, size_t cap, int *settled, pl_err *err);
 
 /* ---- outputs ---- */
 
@@ -81,6 +96,10 @@ int pl_pread_all(int fd, void *buf, size_t len, uint64_t off, const char *name, 
 /* Control bytes of s (< 32, 127) become '?' in place, so a name from a file keeps a message on
  * one line; returns s. */
 char *pl_printable(char *s);
+/* A name read from a file (an archive member, a tensor) as one unambiguous line: control bytes
+ * (< 32, 127) and the backslash written \xNN, so feat\x01 and feat\x02 stay apart and can be
+ * named as they are shown. malloc'd; NULL when out of memory. */
+char *pl_escaped_name(const char *s);
 /* s when it can stand inside a quoted Python or shell literal (no control byte, quote,
  * backslash, $ or `), else placeholder: how a message's line of Python names a file. */
 const char *pl_quotable(const char *s, const char *placeholder);

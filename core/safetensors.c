@@ -105,6 +105,37 @@ static int tensor(const cJSON *t, uint64_t base, uint64_t size, const char *path
     return PL_OK;
 }
 
+static int by_offset(const void *pa, const void *pb) {
+    const pl_npy *a = *(const pl_npy *const *)pa, *b = *(const pl_npy *const *)pb;
+    return a->data_offset < b->data_offset ? -1 : a->data_offset > b->data_offset;
+}
+
+/* The format forbids tensors whose bytes overlap (labels lying inside the features' bytes
+ * would score garbage): sorted by start, each non-empty tensor must end before the next one
+ * starts. */
+static int check_overlap(const pl_safetensors *st, const char *path, pl_err *err) {
+    if (st->n < 2) return PL_OK;
+    const pl_npy **v = pl_alloc(st->n, sizeof *v, err);
+    if (!v) return PL_ENOMEM;
+    for (size_t i = 0; i < st->n; i++) v[i] = &st->h[i];
+    qsort(v, st->n, sizeof *v, by_offset);
+    int rc = PL_OK;
+    const pl_npy *prev = NULL;
+    for (size_t i = 0; i < st->n && !rc; i++) {
+        size_t bytes = v[i]->count * v[i]->itemsize;
+        if (!bytes) continue;
+        if (prev && prev->data_offset + prev->count * prev->itemsize > v[i]->data_offset) {
+            const char *a = st->names[prev - st->h], *b = st->names[v[i] - st->h];
+            rc = pl_err_set(err, PL_EFORMAT, "%s: corrupt safetensors header: tensors '%s' and "
+                            "'%s' overlap (their data_offsets share bytes; the format forbids "
+                            "it)", path, a, b);
+        }
+        prev = v[i];
+    }
+    free(v);
+    return rc;
+}
+
 int pl_safetensors_open(int fd, uint64_t size, const char *path, pl_safetensors *st,
                         pl_err *err) {
     memset(st, 0, sizeof *st);
@@ -127,7 +158,16 @@ int pl_safetensors_open(int fd, uint64_t size, const char *path, pl_safetensors 
     }
     text[n] = 0;
     cJSON *j = cJSON_ParseWithLength(text, (size_t)n);
+    size_t at = 0;
+    if (!j && cJSON_GetErrorPtr()) {
+        const char *e = cJSON_GetErrorPtr();
+        if (e >= text && e <= text + n) at = (size_t)(e - text);
+    }
     free(text);
+    if (!j)
+        return pl_err_set(err, PL_EFORMAT, "%s: corrupt safetensors header: not valid JSON (at "
+                          "byte %zu of %llu; nesting deeper than %d levels is refused too)",
+                          path, at + 8, (unsigned long long)n + 8, CJSON_NESTING_LIMIT);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         return pl_err_set(err, PL_EFORMAT, "%s: corrupt safetensors header (not a JSON object)",
@@ -143,14 +183,22 @@ int pl_safetensors_open(int fd, uint64_t size, const char *path, pl_safetensors 
     for (const cJSON *t = j->child; t; t = t->next) {
         if (!t->string || !strcmp(t->string, "__metadata__")) continue;
         if ((rc = tensor(t, 8 + n, size, path, &st->h[st->n], err))) goto done;
-        size_t l = strlen(t->string) + 1;
-        if (!(st->names[st->n] = malloc(l))) {
+        if (!(st->names[st->n] = pl_escaped_name(t->string))) {
             rc = pl_err_set(err, PL_ENOMEM, "out of memory reading the header of %s", path);
             goto done;
         }
-        memcpy(st->names[st->n], t->string, l);
-        pl_printable(st->names[st->n++]);
+        /* JSON allows a key twice; a tensor named twice is ambiguous (which one is meant?) */
+        for (size_t i = 0; i < st->n; i++)
+            if (!strcmp(st->names[i], st->names[st->n])) {
+                rc = pl_err_set(err, PL_EFORMAT, "%s: corrupt safetensors header: tensor '%s' is "
+                                "named twice", path, st->names[st->n]);
+                free(st->names[st->n]);
+                st->names[st->n] = NULL;
+                goto done;
+            }
+        st->n++;
     }
+    if (!rc) rc = check_overlap(st, path, err);
 done:
     cJSON_Delete(j);
     if (rc) pl_safetensors_close(st);

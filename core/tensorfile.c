@@ -555,8 +555,14 @@ int pl_array_load_labels(const char *spec, int role, int64_t **out, size_t *n, c
     pl_npy_convert(h, raw, N, v);
     for (size_t i = 0; i < N; i++) {
         if (!pl_dtype_is_integer(h->dtype) && (!isfinite(v[i]) || v[i] != floor(v[i]))) {
-            rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %g; labels must be whole numbers",
-                            a.name, i + 1, v[i]);
+            /* the shortest text that reads back as the value: 2.0000001, never "2" */
+            char num[32];
+            for (int prec = 15; prec <= 17; prec++) {
+                snprintf(num, sizeof num, "%.*g", prec, v[i]);
+                if (strtod(num, NULL) == v[i]) break;
+            }
+            rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %s; labels must be whole numbers",
+                            a.name, i + 1, num);
             goto done;
         }
         /* from 2^53 on, float64 no longer holds every whole number: two ids may have merged */

@@ -171,7 +171,14 @@ int pl_zip_open(int fd, const char *path, pl_zip *z, pl_err *err) {
         }
         memcpy(m->name, h + 46, nlen);
         m->name[nlen] = 0;
-        pl_printable(m->name);
+        char *shown = pl_escaped_name(m->name);   /* feat\x01 and feat\x02 stay apart */
+        if (!shown) {
+            free(m->name);
+            rc = pl_err_set(err, PL_ENOMEM, "out of memory reading the directory of %s", path);
+            goto fail;
+        }
+        free(m->name);
+        m->name = shown;
         z->n++;
         at += 46 + nlen + xlen + clen;
     }

@@ -341,11 +341,7 @@ local function load_combiners(files, cmd)
   if not files then return nil end
   local out = {}
   for _, f in ipairs(files) do
-    local text, err = pl.read_file(f)
-    if not text then error(cmd .. ": --combiner " .. tostring(err), 0) end
-    local chunk, lerr = load(text, "@" .. f, "t")
-    if not chunk then error(cmd .. ": --combiner " .. lerr, 0) end
-    local ok, t = pcall(chunk)
+    local ok, t = require("pedlab.util").run_file(f, "combiner file " .. f)
     if not ok then error(cmd .. ": --combiner " .. f .. ": " .. tostring(t), 0) end
     if type(t) ~= "table" then
       error(cmd .. ": --combiner " .. f .. " must return {NAME = {parts = {...}, combine = f}}; it returned " .. type(t), 0)

@@ -90,17 +90,49 @@ function M.digest(c)
   return require("pedlab.ped").digest(util.identity({ parts = c.parts, combine = c.combine }))
 end
 
--- Scores of every model: the combiner over parts[part][model], checked (a number per model).
+-- Limits of one call of a user combiner ({instructions, seconds, memory}; empty: the sandbox's).
+M.LIMITS = {}
+
+-- Scores of every model: the combiner over parts[part][model], checked: exactly one finite
+-- number per model of the task. A user combiner runs in the one sandbox for user Lua
+-- (pl.sandbox_call: limits, os.exit and debug.sethook refused) on copies of parts and models,
+-- so what it changes in them is its own.
 function M.combine(name, c, parts, models)
-  local scores = c.combine(parts, models)
-  if type(scores) ~= "table" then error(name .. ": the combiner returned " .. type(scores) .. ", expected {model = score}", 0) end
-  for _, m in ipairs(models) do
-    local v = scores[m]
-    if type(v) ~= "number" or v ~= v or v == math.huge or v == -math.huge then
-      error(string.format("%s: the combiner gave model '%s' %s, expected a finite number", name, m, tostring(v)), 0)
+  local scores
+  if c.combine == (REGISTRY[name] and REGISTRY[name].combine) then
+    scores = c.combine(parts, models)
+  else
+    scores = core.sandbox_call("combiner " .. name, M.LIMITS, c.combine, util.copy(parts),
+                               util.copy(models))
+  end
+  local function bad(fmt, ...) error(string.format("combiner %s: " .. fmt, name, ...), 0) end
+  if type(scores) ~= "table" then
+    bad("returned a %s; expected a table {model = score}", type(scores))
+  end
+  local want = {}
+  for _, m in ipairs(models) do want[m] = true end
+  for k in pairs(scores) do
+    if type(k) ~= "string" then
+      bad("returned a %s key (%s); expected model names as keys", type(k), tostring(k))
+    elseif not want[k] then
+      bad("returned a score for '%s', which is not a model of the task (%d models: %s)", k, #models,
+        table.concat(models, ", "))
     end
   end
-  return scores
+  local out = {}
+  for _, m in ipairs(models) do
+    local v = scores[m]
+    if type(v) == "string" then
+      bad("gave model '%s' the string %q; expected a finite number (return numbers, not text)",
+        m, v)
+    elseif v == nil then
+      bad("gave model '%s' no score; expected a finite number for every model", m)
+    elseif type(v) ~= "number" or v ~= v or v == math.huge or v == -math.huge then
+      bad("gave model '%s' %s; expected a finite number", m, tostring(v))
+    end
+    out[m] = v
+  end
+  return out
 end
 
 return M

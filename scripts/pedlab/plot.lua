@@ -11,6 +11,7 @@
 -- Every figure is built in memory and written with pl.write_file (temp file + rename): a
 -- plot that raises leaves no file behind. Non-finite values are skipped (lines break there).
 local core = require "pedlab.core"
+local util = require "pedlab.util"
 
 local M = {}
 
@@ -30,7 +31,8 @@ local function dash_of(i)
 end
 
 local function esc(s)
-  return (tostring(s):gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;",
+  return (util.xml_text(tostring(s)):gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;",
+                                                          [">"] = "&gt;",
                                           ['"'] = "&quot;", ["'"] = "&#39;" }))
 end
 M.escape = esc
@@ -570,7 +572,7 @@ function M.axis_plots(cells, o)
       series[#series + 1] = { name = "mean, no PED", x = { lo, hi }, y = { bs / bn, bs / bn }, dashed = true,
                               color = "#555555", markers = false }
     end
-    local path = string.format("%s/%s_%s.svg", o.dir, o.prefix or "axis", (m:gsub("[^%w%-]", "_")))
+    local path = string.format("%s/%s_%s.svg", o.dir, o.prefix or "axis", util.file_part(m))
     local mname = zoo.MEASURE_NAMES[measure]
     M.lines { path = path, title = string.format("%s of %s after PED against %s", mname, m, o.setting),
               xlabel = o.setting, ylabel = mname, series = series, xscale = o.xscale }
@@ -580,7 +582,7 @@ function M.axis_plots(cells, o)
 end
 
 -- ---------------------------------------------------------------- rank figures
-local function safe(s) return (tostring(s):gsub("[^%w%-%.]", "_")) end
+local safe = util.file_part
 
 -- PED's displacement (relative to the first step's: what exit_ratio compares) and potential
 -- energy (relative to the initial energy) per step, a line per model: runs[name] = {changes,

@@ -108,7 +108,7 @@ M.RULES = {
   pairs = {
     doc = "task-level: the median over the task's models of each model's q-quantile pair threshold "
           .. "(q = 0.5: the coefficient at which half of the class pairs touch; q_sfda for SFDA)",
-    params = { q = 0.5, q_sfda = 0.1 },
+    params = { q = 0.5, q_sfda = 0.1 }, ranges = { q = { 0, 1 }, q_sfda = { 0, 1 } },
     rule = function(sys, _, p, metric)
       local t = M.thresholds(sys)
       return M.quantile(t, metric == "sfda" and p.q_sfda or p.q) or 0
@@ -117,7 +117,7 @@ M.RULES = {
   },
   ["pairs-model"] = {
     doc = "per model: its own q-quantile pair threshold (each model gets its own radius)",
-    params = { q = 0.5 },
+    params = { q = 0.5 }, ranges = { q = { 0, 1 } },
     rule = function(sys, _, p)
       local t = M.thresholds(sys)
       return M.quantile(t, p.q) or 0
@@ -167,7 +167,7 @@ local function normalise(v, where, shown)
     bad(where, shown, "a radius rule must be a function(sys, ds, p) or {rule = f, task = g, params = {...}}; got a "
         .. type(v))
   end
-  core.check_options(v, where .. " " .. shown, { "rule", "task", "params", "doc" })
+  core.check_options(v, where .. " " .. shown, { "rule", "task", "params", "ranges", "doc" })
   if type(v.rule) ~= "function" then bad(where, shown, "the rule table needs rule = function(sys, ds, p)") end
   if v.task ~= nil and type(v.task) ~= "function" then bad(where, shown, "task must be a function(values, models, p)") end
   if v.params ~= nil and type(v.params) ~= "table" then bad(where, shown, "params must be a table {NAME = default}") end
@@ -176,12 +176,21 @@ local function normalise(v, where, shown)
       bad(where, shown, "params must map names to numbers (defaults)")
     end
   end
-  return { rule = v.rule, task = v.task, params = v.params or {}, doc = v.doc }
+  if v.ranges ~= nil and type(v.ranges) ~= "table" then
+    bad(where, shown, "ranges must be a table {NAME = {min, max}}")
+  end
+  for k, r in pairs(v.ranges or {}) do
+    if (v.params or {})[k] == nil or type(r) ~= "table" or type(r[1]) ~= "number"
+       or type(r[2]) ~= "number" or not (r[1] <= r[2]) then
+      bad(where, shown, "ranges must map declared params to {min, max} with min <= max")
+    end
+  end
+  return { rule = v.rule, task = v.task, params = v.params or {}, ranges = v.ranges, doc = v.doc }
 end
 
 -- Load a FILE.lua rule; its top-level code runs under a time limit.
 local function load_file(path, where)
-  local ok, v, text = util.run_file(path)
+  local ok, v, text = util.run_file(path, "radius rule " .. path)
   if not ok then bad(where, path, v) end
   return v, text
 end
@@ -199,6 +208,11 @@ local function with_params(r, given, where, shown)
     local x = tonumber(v)
     if not x or x ~= x or x == math.huge or x == -math.huge then
       bad(where, shown, string.format("%s = %s: expected a finite number", k, tostring(v)))
+    end
+    local range = r.ranges and r.ranges[k]
+    if range and not (x >= range[1] and x <= range[2]) then
+      bad(where, shown, string.format("%s = %s is out of range: expected %s <= %s <= %s", k,
+        tostring(v), util.fmt(range[1]), k, util.fmt(range[2])))
     end
     p[k] = x
   end
@@ -256,25 +270,34 @@ function M.resolve(v, where)
 end
 
 -- ---------------------------------------------------------------- choosing
--- CPU seconds one call of a rule (or a task combine) may take before it is stopped.
+-- Seconds one call of a rule (or a task combine) may take before it is stopped; the rule runs
+-- in the one sandbox for user Lua (pl.sandbox_call: instruction and memory limits too, os.exit
+-- and debug.sethook refused).
 M.TIME_LIMIT = 60
+-- Other limits of one call ({instructions = N, memory = BYTES}; empty: the sandbox's defaults).
+M.LIMITS = {}
 
--- f(...) under the time limit; returns pcall's results. The caller's hook is restored after.
-local function limited(f, ...)
-  local hook, mask, count = debug.gethook()
-  local deadline = os.clock() + M.TIME_LIMIT
-  debug.sethook(function()
-    if os.clock() > deadline then error(string.format("ran for more than %g s", M.TIME_LIMIT), 2) end
-  end, "", 10000)
-  local res = table.pack(pcall(f, ...))
-  if hook then debug.sethook(hook, mask, count) else debug.sethook() end
-  return table.unpack(res, 1, res.n)
+-- f(...) in the sandbox; raises "radius rule LABEL: message".
+local function limited(rule, f, ...)
+  return core.sandbox_call("radius rule " .. rule.label, { seconds = M.TIME_LIMIT,
+    instructions = M.LIMITS.instructions, memory = M.LIMITS.memory }, f, ...)
 end
--- A rule's value must be a radius coefficient (finite, >= 0).
+
+-- Radius coefficients above this are refused: no class geometry needs them, and a rule
+-- returning one has failed (overflowing PED's arithmetic would be blamed on the features).
+M.MAX_COEFFICIENT = 1e6
+
+-- A rule's value must be a radius coefficient (a finite number >= 0, not a string).
 local function checked(value, rule, what)
+  local shown = type(value) == "string" and string.format("the string %q", value)
+                or type(value) == "number" and util.fmt(value) or tostring(value)
   if type(value) ~= "number" or value ~= value or value < 0 or value == math.huge then
     error(string.format("radius rule %s %s: returned %s; expected a finite number >= 0", rule.label, what,
-      tostring(value)), 0)
+      shown), 0)
+  end
+  if value > M.MAX_COEFFICIENT then
+    error(string.format("radius rule %s %s: returned %s; a radius coefficient above %g is not a "
+      .. "radius (the rule failed?)", rule.label, what, shown, M.MAX_COEFFICIENT), 0)
   end
   return value + 0.0
 end
@@ -292,10 +315,14 @@ function M.model_values(rule, ds, s, names)
   for _, n in ipairs(list) do
     local key = n or 1
     if out[key] == nil then
-      local ok, v = limited(rule.rule, sys, ds, rule.params, n or nil, at)
+      local ok, v = pcall(limited, rule, rule.rule, sys, ds, util.copy(rule.params), n or nil, at)
+      if ok and not pcall(ds.dim, ds) then
+        ok, v = false, string.format("radius rule %s closed the dataset it was given; a rule "
+          .. "reads ds and sys, the run closes them", rule.label)
+      end
       if not ok then
         sys:close()
-        error(string.format("radius rule %s: %s", rule.label, tostring(v)), 0)
+        error(v, 0)
       end
       local okc, c = pcall(checked, v, rule, "on " .. tostring(ds:name()))
       if not okc then sys:close() error(c, 0) end
@@ -310,8 +337,7 @@ end
 -- is per model. values: array in the order of models.
 function M.task_value(rule, values, models)
   if not rule.task then return nil end
-  local ok, v = limited(rule.task, values, models, rule.params)
-  if not ok then error(string.format("radius rule %s: %s", rule.label, tostring(v)), 0) end
+  local v = limited(rule, rule.task, util.copy(values), util.copy(models), util.copy(rule.params))
   return checked(v, rule, "for the task")
 end
 

@@ -8,7 +8,11 @@ local zoo = require "pedlab.zoo"
 local M = {}
 
 -- A table: {header = {...}, rows = {{...}, ...}} of strings/numbers.
-local function cell(v, digits) return util.fmt_short(v, digits or 4) end
+-- (names shown visibly: control and bidirectional characters never act on the terminal)
+local function cell(v, digits)
+  if type(v) == "string" then return util.visible(v) end
+  return util.fmt_short(v, digits or 4)
+end
 
 -- Display width of a string: UTF-8 characters (bytes when it is not valid UTF-8).
 local function utf8_len(s) return utf8.len(s) or #s end
@@ -55,13 +59,15 @@ function M.best_row(t, j)
 end
 
 local function md_text(v, digits)
-  return (tostring(cell(v, digits)):gsub("|", "\\|"))
+  return util.md_cell(cell(v, digits))
 end
 
 -- A Markdown table: text columns (a column whose first row holds a string) left-aligned,
 -- numbers right-aligned; with bold = true the largest number of each numeric column is bold.
 function M.markdown(t, digits, bold)
-  local out = { "| " .. table.concat(t.header, " | ") .. " |" }
+  local head = {}
+  for j, h in ipairs(t.header) do head[j] = util.md_cell(h) end
+  local out = { "| " .. table.concat(head, " | ") .. " |" }
   local rule, text_col, best = {}, {}, {}
   for j = 1, #t.header do
     local first = t.rows[1] and t.rows[1][j]
@@ -81,11 +87,7 @@ function M.markdown(t, digits, bold)
   return table.concat(out, "\n") .. "\n"
 end
 
-local function csv_field(v)
-  local s = type(v) == "number" and util.fmt(v) or (v == nil and "" or tostring(v))
-  if s:find('[,"\n]') then s = '"' .. s:gsub('"', '""') .. '"' end
-  return s
-end
+local csv_field = util.csv_field
 
 function M.csv(t)
   local out = {}

@@ -37,6 +37,7 @@ local ped = require "pedlab.ped"
 local util = require "pedlab.util"
 local combiners = require "pedlab.combiners"
 local radius_mod = require "pedlab.radius"
+local inputs_mod = require "pedlab.inputs"
 
 local M = {}
 
@@ -74,14 +75,29 @@ end
 
 -- A cell's key: its slot, the law's content, the seed and pedlab's version (and the content of
 -- the Lua combiners its zoo-level metrics use, when there are any; the radius rule's content
--- when the radius is a rule).
-function M.cell_key(task, s, law, seed, comb, rule)
+-- when the radius is a rule; the digest of what it was computed from, pedlab.inputs, when the
+-- sweep has a results file).
+function M.cell_key(task, s, law, seed, comb, rule, inputs, version)
   local key = M.slot(task, s)
   if s.ped then key = key .. "|law=" .. tostring(law) end
   if s.ped and radius_mod.is_rule(s.radius) then key = key .. "|radius_rule=" .. tostring(rule) end
-  key = key .. "|seed=" .. canon(seed or 0) .. "|version=" .. core.version
+  key = key .. "|seed=" .. canon(seed or 0) .. "|version=" .. tostring(version or core.version)
   if comb and comb ~= "" then key = key .. "|combiners=" .. comb end
+  if inputs then key = key .. "|inputs=" .. tostring(inputs_mod.digest(inputs)) end
   return key
+end
+
+-- Every cell given the inputs it is computed from (one record per task and reference use) and
+-- its key extended by their digest. tr: a pedlab.inputs tracker.
+function M.attach_inputs(cells, z, tr, no_ref)
+  local per = {}
+  for _, c in ipairs(cells) do
+    local with_ref = c.settings.ped and not no_ref or false
+    local k = c.task .. "\0" .. tostring(with_ref)
+    per[k] = per[k] or inputs_mod.task(tr, z, c.task, with_ref)
+    c.inputs = per[k]
+    c.key = c.key .. "|inputs=" .. inputs_mod.digest(c.inputs)
+  end
 end
 
 local function as_list(v)
@@ -277,15 +293,17 @@ local function recorded_key(cell)
         if not (k == "radius" and type(s[k]) == "string" and radius_mod.is_rule(s[k])) then ped.check(k, s[k], k) end
       end
     end
-    return M.cell_key(cell.task, s, cell.law, cell.seed, cell.combiners, cell.radius_rule)
+    return M.cell_key(cell.task, s, cell.law, cell.seed, cell.combiners, cell.radius_rule,
+                      cell.inputs, cell.version)
   end)
   return ok and key or nil
 end
 
--- Recorded cells of OUT and OUT.part: by key (verified), by slot, and every good line in order.
--- A line that does not parse is an error unless it is the last line of a file (cut short).
+-- Recorded cells of OUT and OUT.part: by key (verified), by slot, every good line in order and
+-- the file stamps → digests they record (pedlab.inputs). A line that does not parse is an
+-- error unless it is the last line of a file (cut short).
 function M.read_results(path)
-  local byKey, bySlot, lines = {}, {}, {}
+  local byKey, bySlot, lines, known = {}, {}, {}, {}
   for _, file in ipairs({ path, path .. ".part" }) do
     local ls = read_lines(file)
     for i, line in ipairs(ls) do
@@ -297,6 +315,7 @@ function M.read_results(path)
         end
         local key = recorded_key(cell)
         if key == cell.key then
+          inputs_mod.learn(known, cell)
           if not byKey[key] then
             byKey[key] = cell
             lines[#lines + 1] = { key = key, line = line, slot = M.slot(cell.task, cell.settings) }
@@ -308,20 +327,27 @@ function M.read_results(path)
       end
     end
   end
-  return byKey, bySlot, lines
+  return byKey, bySlot, lines, known
 end
 
--- Why a recorded cell of the same slot cannot be reused.
-local function stale_reason(rec, cell, seed)
+-- Why a recorded cell of the same slot cannot be reused (gt_name: for "gt.json changed").
+local function stale_reason(rec, cell, seed, gt_name)
   if not rec then return nil end
+  if rec.version ~= core.version then
+    return "recorded by pedlab " .. tostring(rec.version) .. ", this is " .. core.version
+  end
   if recorded_key(rec) ~= rec.key then return "recorded settings do not match the line's key" end
-  if rec.version ~= core.version then return "pedlab version changed" end
   if rec.seed ~= seed then return "seed changed" end
   if cell.settings.ped and rec.law ~= cell.digest then return "force law " .. tostring(cell.settings.force) .. " changed" end
   if rec.combiners ~= cell.combiners then return "combiner changed" end
   if cell.rule and rec.radius_rule ~= cell.rule.digest then return "radius rule " .. cell.rule.label .. " changed" end
+  if cell.inputs then
+    local d = inputs_mod.difference(rec.inputs, cell.inputs, gt_name)
+    if d then return d end
+  end
   return "metrics changed"
 end
+M.stale_reason = stale_reason
 
 local function has_metrics(rec, metrics)
   for _, m in ipairs(metrics) do
@@ -528,7 +554,7 @@ run_cell_body = function(z, cell, models, datasets, transient, seed, gt, no_ref,
     key = cell.key, task = cell.task, settings = cell.settings, law = cell.digest, seed = seed,
     version = core.version, metrics = specs, models = models, scores = scores, measures = measures,
     parts = parts, combiners = cell.combiners, ped = cell.settings.ped and runs or nil,
-    radius_rule = cell.rule and cell.rule.digest or nil,
+    radius_rule = cell.rule and cell.rule.digest or nil, inputs = cell.inputs,
     cpu_s = os.clock() - t0,
   }
 end
@@ -790,11 +816,27 @@ function M.run(spec)
   local me, nranks = mpi.rank(), mpi.size()
   if nranks > 1 and me > 0 then return M.serve(z, cells, seed, spec) end
 
-  local journal, byKey, bySlot, lines = nil, {}, {}, {}
+  local journal, byKey, bySlot, lines, known = nil, {}, {}, {}, {}
   if spec.out then
     journal = core.journal(spec.out .. ".part")
-    if spec.resume then byKey, bySlot, lines = M.read_results(spec.out) end
+    if spec.resume then
+      local ok, a, b, c, d = pcall(M.read_results, spec.out)
+      if not ok then journal:close() error(a, 0) end
+      byKey, bySlot, lines, known = a, b, c, d
+    else
+      local held = select(2, journal:read():gsub("[^\n]+\n", ""))
+      if held > 0 then
+        journal:close()
+        error(string.format("sweep: %s.part holds %d finished cell%s of an earlier run; rerun with "
+          .. "--resume to keep %s, or remove %s.part", spec.out, held, held > 1 and "s" or "",
+          held > 1 and "them" or "it", spec.out), 0)
+      end
+    end
+    -- what every cell is computed from, by content (files read again only when changed)
+    local ok, e = pcall(M.attach_inputs, cells, z, inputs_mod.tracker(known), spec.no_ref)
+    if not ok then journal:close() error(e, 0) end
   end
+  local gt_name = z.gt_path and z.gt_path:match("([^/]*)$")
 
   local progress = spec.progress
   if progress == nil then progress = progress_default() end
@@ -811,8 +853,14 @@ function M.run(spec)
       results[i] = resumed
       info.resumed = info.resumed + 1
     else
+      local rec = core.json_decode(line)
+      if rec.key ~= cell.key then
+        -- computed by another rank, which knows the cell without its inputs
+        rec.key, rec.inputs = cell.key, cell.inputs
+        line = core.json_encode(rec, false)
+      end
       if journal then journal:append(line) end
-      results[i] = core.json_decode(line) -- exactly what the file holds
+      results[i] = rec -- exactly what the file holds
       info.computed = info.computed + 1
     end
     fresh_lines[i] = { key = cell.key, slot = cell.slot, line = line }
@@ -826,7 +874,7 @@ function M.run(spec)
     local rec = byKey[cell.key]
     if rec and not has_metrics(rec, cell.metrics) then rec = nil end
     if not rec then
-      local why = stale_reason(bySlot[cell.slot], cell, seed)
+      local why = stale_reason(bySlot[cell.slot], cell, seed, gt_name)
       if why then
         info.recomputed = info.recomputed + 1
         info.reasons[why] = (info.reasons[why] or 0) + 1
@@ -857,8 +905,10 @@ function M.run(spec)
     if journal then
       journal:close()
       if info.computed > 0 then
-        err = string.format("%s (%d finished cell%s kept in %s.part; rerun with --resume to continue)", tostring(err),
-          info.computed, info.computed > 1 and "s" or "", spec.out)
+        -- on the message's first line (a force law's error carries a traceback after it)
+        local first, rest = tostring(err):match("^([^\n]*)(.*)$")
+        err = string.format("%s (%d finished cell%s kept in %s.part; rerun with --resume to "
+          .. "continue)%s", first, info.computed, info.computed > 1 and "s" or "", spec.out, rest)
       end
     end
     error(err, 0)
@@ -900,27 +950,46 @@ end
 function M.merge(spec, out, files)
   if type(out) ~= "string" then error("sweep --merge: expected an output file name", 0) end
   if type(files) ~= "table" or #files == 0 then error("sweep --merge: expected the results files to join", 0) end
-  local seed, _, _, cells = prepare(spec)
+  local seed, z, _, cells = prepare(spec)
   for _, f in ipairs(files) do
     if core.exists(f) ~= "file" then error("sweep --merge: " .. f .. " is not a results file", 0) end
     core.note_input(f)
   end
   core.check_output(out, "sweep --merge")
-  local want = {}
-  for i, c in ipairs(cells) do want[c.key] = i end
+  local parsed, known = {}, {}
+  for _, f in ipairs(files) do
+    parsed[f] = {}
+    for n, line in ipairs(read_lines(f)) do
+      local ok, rec = pcall(core.json_decode, line)
+      if ok and type(rec) == "table" and type(rec.key) == "string"
+         and recorded_key(rec) == rec.key then
+        inputs_mod.learn(known, rec)
+      end
+      parsed[f][n] = { ok = ok, rec = rec, line = line }
+    end
+  end
+  -- the shards must have been computed from today's inputs (read again only where changed)
+  M.attach_inputs(cells, z, inputs_mod.tracker(known), spec.no_ref)
+  local gt_name = z.gt_path and z.gt_path:match("([^/]*)$")
+  local want, wantSlot = {}, {}
+  for i, c in ipairs(cells) do want[c.key], wantSlot[c.slot] = i, c end
   local found, problems = {}, {}
   local function problem(fmt, ...) problems[#problems + 1] = string.format(fmt, ...) end
   for _, f in ipairs(files) do
-    for n, line in ipairs(read_lines(f)) do
-      local ok, rec = pcall(core.json_decode, line)
+    for n, p in ipairs(parsed[f]) do
+      local ok, rec, line = p.ok, p.rec, p.line
       if not ok or type(rec) ~= "table" or type(rec.key) ~= "string" then
         problem("%s line %d is not a cell record", f, n)
+      elseif rec.version ~= core.version then
+        problem("%s line %d: recorded by pedlab %s, this is %s", f, n, tostring(rec.version),
+          core.version)
       elseif recorded_key(rec) ~= rec.key then
         problem("%s line %d: its settings do not match its key", f, n)
       elseif not want[rec.key] then
-        problem("%s line %d: %s is not a cell of this spec%s", f, n, M.slot(rec.task, rec.settings),
-          rec.version ~= core.version and (" (pedlab " .. tostring(rec.version) .. ")") or
-          rec.seed ~= seed and (" (seed " .. canon(rec.seed) .. ")") or "")
+        local slot = M.slot(rec.task, rec.settings)
+        local c = wantSlot[slot]
+        problem("%s line %d: %s is not a cell of this spec (%s)", f, n, slot,
+          c and stale_reason(rec, c, seed, gt_name) or "no such setting")
       elseif found[rec.key] then
         problem("%s line %d: %s duplicates %s", f, n, M.slot(rec.task, rec.settings), found[rec.key].at)
       elseif not has_metrics(rec, cells[want[rec.key]].metrics) then
@@ -948,11 +1017,14 @@ end
 
 -- "N cells: a computed (b recomputed: why), c resumed (OUT)"
 function M.summary_line(info)
-  local why = {}
-  for _, r in ipairs(util.sorted_keys(info.reasons)) do why[#why + 1] = string.format("%d %s", info.reasons[r], r) end
+  local why, reasons = {}, util.sorted_keys(info.reasons)
+  for _, r in ipairs(reasons) do
+    why[#why + 1] = #reasons > 1 and string.format("%s (%d)", r, info.reasons[r]) or r
+  end
   return string.format("%d cells%s: %d computed, %d resumed%s%s\n", info.total,
     info.shard and string.format(" (shard %s of %d)", info.shard, info.all) or "", info.computed, info.resumed,
-    info.recomputed > 0 and string.format("; %d recomputed (%s)", info.recomputed, table.concat(why, ", ")) or "",
+    info.recomputed > 0 and string.format("; %d cell%s recomputed: %s", info.recomputed,
+      info.recomputed > 1 and "s" or "", table.concat(why, "; ")) or "",
     info.out and (" (" .. info.out .. ")") or "")
 end
 

@@ -4,6 +4,8 @@ local M = {}
 
 -- Parse argv (array) against a spec {["--name"] = "value"|"flag"|"list"}.
 -- Returns opts (keys without the leading dashes, '-' → '_'), positional args.
+-- A flag takes no value: --resume=no is an error (never read as "yes"); an option of one
+-- value given twice is an error naming both values; "list" options repeat.
 function M.parse_args(argv, spec, command)
   local opts, pos = {}, {}
   local i = 1
@@ -18,6 +20,10 @@ function M.parse_args(argv, spec, command)
       end
       local name = key:sub(3):gsub("%-", "_")
       if kind == "flag" then
+        if inline then
+          error(string.format("%s: %s takes no value (got %s); give %s to turn it on, or leave "
+            .. "it out", command, key, a, key), 0)
+        end
         opts[name] = true
       else
         local v = inline
@@ -30,6 +36,10 @@ function M.parse_args(argv, spec, command)
           opts[name] = opts[name] or {}
           table.insert(opts[name], v)
         else
+          if opts[name] ~= nil then
+            error(string.format("%s: %s is given twice (%s and %s); give it once", command, key,
+              opts[name], v), 0)
+          end
           opts[name] = v
         end
       end
@@ -171,6 +181,84 @@ function M.identity(v)
   return id(v, 0)
 end
 
+-- A name as part of a file name, one-to-one: ASCII letters, digits, '-' and '.' kept, every
+-- other byte (the '_' that joins parts included) written %XX, so "a+b" and "a=b" stay apart.
+function M.file_part(s)
+  return (tostring(s):gsub("[^A-Za-z0-9%-%.]", function(c)
+    return string.format("%%%02X", c:byte())
+  end))
+end
+
+-- A CSV field: quoted when it holds a comma, quote or line break; a text starting with = + - @,
+-- a tab or a carriage return is prefixed with ' (spreadsheets would run it as a formula).
+function M.csv_field(v)
+  local s = type(v) == "number" and M.fmt(v) or (v == nil and "" or tostring(v))
+  if type(v) ~= "number" and s:find("^[=+%-@\t\r]") then s = "'" .. s end
+  if s:find('[,"\n\r]') or s:sub(1, 1) == "'" then s = '"' .. s:gsub('"', '""') .. '"' end
+  return s
+end
+
+-- Text as valid UTF-8: each byte that does not start a valid sequence becomes bad(byte)
+-- (default U+FFFD); chars (optional) maps a code point to its replacement text or nil.
+local function utf8_map(s, bad, chars)
+  s = tostring(s)
+  if utf8.len(s) and not chars then return s end
+  local out, i, n = {}, 1, #s
+  while i <= n do
+    local ok, cp = pcall(utf8.codepoint, s, i)
+    local len = ok and #utf8.char(cp) or 0
+    -- utf8.codepoint is lax about surrogates and overlong forms: re-encode to be sure
+    if ok and (cp >= 0xD800 and cp <= 0xDFFF or s:sub(i, i + len - 1) ~= utf8.char(cp)) then
+      ok = false
+    end
+    if ok then
+      out[#out + 1] = chars and chars(cp) or s:sub(i, i + len - 1)
+      i = i + len
+    else
+      out[#out + 1] = bad and bad(s:byte(i)) or "\u{FFFD}"
+      i = i + 1
+    end
+  end
+  return table.concat(out)
+end
+
+-- Text for XML (SVG, HTML): valid UTF-8, and the control characters XML 1.0 forbids (all but
+-- tab, newline, carriage return) as U+FFFD.
+function M.xml_text(s)
+  return utf8_map(s, nil, function(cp)
+    if cp < 32 and cp ~= 9 and cp ~= 10 and cp ~= 13 or cp == 0xFFFE or cp == 0xFFFF then
+      return "\u{FFFD}"
+    end
+    return utf8.char(cp)
+  end)
+end
+
+-- Bidirectional controls: shown, never obeyed, in text tables (U+202E would reverse a row).
+local BIDI = { [0x200E] = true, [0x200F] = true, [0x061C] = true }
+for cp = 0x202A, 0x202E do BIDI[cp] = true end
+for cp = 0x2066, 0x2069 do BIDI[cp] = true end
+
+-- A name as one visible line of a text table: control characters as \n, \t, \xNN, bytes
+-- that are not UTF-8 as \xNN, bidirectional controls as <U+202E>.
+function M.visible(s)
+  local esc = { [10] = "\\n", [9] = "\\t", [13] = "\\r" }
+  return utf8_map(s, function(b) return string.format("\\x%02X", b) end, function(cp)
+    if cp < 32 or cp == 127 or (cp >= 0x80 and cp < 0xA0) then
+      return esc[cp] or string.format("\\x%02X", cp)
+    end
+    if BIDI[cp] then return string.format("<U+%04X>", cp) end
+    return utf8.char(cp)
+  end)
+end
+
+-- A Markdown table cell: visible (as text tables), then the characters Markdown or HTML would
+-- read as markup escaped: \ | * _ ` [ ] as \c, < > & as entities.
+function M.md_cell(s)
+  return (M.visible(s):gsub("[\\|*_`%[%]<>&]", { ["<"] = "&lt;", [">"] = "&gt;", ["&"] = "&amp;",
+    ["\\"] = "\\\\", ["|"] = "\\|", ["*"] = "\\*", ["_"] = "\\_", ["`"] = "\\`",
+    ["["] = "\\[", ["]"] = "\\]" }))
+end
+
 function M.sorted_keys(t)
   local ks = {}
   for k in pairs(t) do ks[#ks + 1] = k end
@@ -178,22 +266,39 @@ function M.sorted_keys(t)
   return ks
 end
 
--- Run a Lua file's top-level code (a force law, a radius rule) under a 10 s limit. Returns
--- true, its value (nil when it returns nothing) and the file's text, or false and the reason
--- (unreadable, not Lua, raised, too slow).
-function M.run_file(path)
-  local text, err0 = require("pedlab.core").read_file(path)
+-- Run a user Lua file's top-level code (a force law, a radius rule, a combiner) in the one
+-- sandbox (pl.sandbox_call: instruction, time and memory limits, os.exit and debug.sethook
+-- refused) and in a fresh environment (pl.sandbox_env: copies of the standard libraries, so a
+-- file that sets math.sqrt changes only its own copy). Returns true, its value (nil when it
+-- returns nothing) and the file's text, or false and the reason (unreadable, not Lua, raised,
+-- over a limit). what names the file in messages ("force law law.lua").
+M.FILE_LIMITS = { seconds = 10 }
+function M.run_file(path, what)
+  local core = require("pedlab.core")
+  local text, err0 = core.read_file(path)
   if not text then return false, tostring(err0) end
-  local chunk, err = load(text, "@" .. path, "t")
+  local chunk, err = load(text, "@" .. path, "t", core.sandbox_env())
   if not chunk then return false, err end
-  local deadline = os.clock() + 10
-  debug.sethook(function()
-    if os.clock() > deadline then error("its top-level code ran for more than 10 s", 2) end
-  end, "", 10000)
-  local ok, v = pcall(chunk)
-  debug.sethook()
-  if not ok then return false, tostring(v) end
+  what = what or path
+  local ok, v = pcall(core.sandbox_call, what, M.FILE_LIMITS, chunk)
+  if not ok then
+    v = tostring(v)
+    -- the caller names the file: drop the sandbox's own "WHAT: " prefix
+    if v:sub(1, #what + 2) == what .. ": " then v = v:sub(#what + 3) end
+    return false, v
+  end
   return true, v, text
+end
+
+-- A deep copy of a table of plain values (what user code is given: its changes stay its own).
+function M.copy(v, seen)
+  if type(v) ~= "table" then return v end
+  seen = seen or {}
+  if seen[v] then return seen[v] end
+  local t = {}
+  seen[v] = t
+  for k, x in pairs(v) do t[M.copy(k, seen)] = M.copy(x, seen) end
+  return t
 end
 
 return M

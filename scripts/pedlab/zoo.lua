@@ -133,6 +133,20 @@ function M.open(dir, opts)
   local gt_path = opts.gt or (manifest and manifest.gt and inside(dir, "gt", manifest.gt))
   if not gt_path and exists(dir .. "/gt.json") then gt_path = dir .. "/gt.json" end
   if gt_path then z.gt, z.gt_path = load_gt(gt_path), gt_path end
+  -- JSON outputs must be UTF-8: a name that is not is written with U+FFFD there; say so once
+  local odd = {}
+  for _, list in ipairs({ z.models, z.tasks }) do
+    for _, name in ipairs(list) do
+      if type(name) == "string" and not utf8.len(name) then
+        odd[#odd + 1] = require("pedlab.util").visible(name)
+      end
+    end
+  end
+  if #odd > 0 and core.mpi.rank() == 0 then
+    io.stderr:write(string.format("pedlab: note: zoo %s: %s not UTF-8 (%s); JSON outputs write "
+      .. "%s with U+FFFD in place of each stray byte\n", shown(dir),
+      #odd > 1 and "names are" or "a name is", table.concat(odd, ", "), #odd > 1 and "them" or "it"))
+  end
   if #z.models == 0 or #z.tasks == 0 then
     error("zoo: " .. dir .. " holds no <model>_<task>_feature.npy / _label.npy pairs", 0)
   end

@@ -635,6 +635,49 @@ static void body_safetensors(void) {
     free(t.b);
 }
 
+static void body_safetensors_overlap(void);
+TEST(inputs_safetensors_overlap) {
+    body_safetensors_overlap();
+    tidy();
+}
+static void body_safetensors_overlap(void) {
+    pl_err err;
+    pl_source *s;
+    tbuf t = {0};
+    unsigned char data[48] = {0};
+    /* labels lying inside the features' bytes: the format forbids overlapping tensors */
+    safetensors_file(&t, "{\"features\":{\"dtype\":\"F64\",\"shape\":[3,2],\"data_offsets\":[0,48]},"
+                         "\"labels\":{\"dtype\":\"I64\",\"shape\":[3],\"data_offsets\":[16,40]}}",
+                     data, sizeof data);
+    save("ov.safetensors", &t);
+    ASSERT_FAILS(pl_source_open_array(tpath("ov.safetensors"), &s, &err), &err,
+                 "tensors 'features' and 'labels' overlap");
+    /* touching is fine, an empty tensor anywhere too */
+    safetensors_file(&t, "{\"features\":{\"dtype\":\"F64\",\"shape\":[3,1],\"data_offsets\":[0,24]},"
+                         "\"e\":{\"dtype\":\"F64\",\"shape\":[0],\"data_offsets\":[8,8]},"
+                         "\"labels\":{\"dtype\":\"I64\",\"shape\":[3],\"data_offsets\":[24,48]}}",
+                     data, sizeof data);
+    save("ok.safetensors", &t);
+    ASSERT_OK(pl_source_open_array(tpath("ok.safetensors"), &s, &err), &err);
+    pl_source_release(s);
+    /* a header nested deeper than cJSON parses: said so, with where */
+    size_t deep = 50000;
+    char *j = malloc(2 * deep + 64);
+    ASSERT(j != NULL);
+    size_t k = 0;
+    k += (size_t)sprintf(j, "{\"__metadata__\":");
+    for (size_t i = 0; i < deep; i++) j[k++] = '[';
+    for (size_t i = 0; i < deep; i++) j[k++] = ']';
+    j[k++] = '}';
+    j[k] = 0;
+    safetensors_file(&t, j, data, 0);
+    free(j);
+    save("deep.safetensors", &t);
+    ASSERT_FAILS(pl_source_open_array(tpath("deep.safetensors"), &s, &err), &err,
+                 "not valid JSON (at byte");
+    free(t.b);
+}
+
 static void body_refused(void);
 TEST(inputs_refused) {
     body_refused();

@@ -136,7 +136,7 @@ T.case("combiners: clear errors", function()
            { mine = { parts = { "etran" }, combine = function() end } })
   T.raises("unknown option 'part'", sweep, { "mine" },
            { mine = { part = { "logme" }, parts = { "logme" }, combine = function() end } })
-  T.raises("the combiner returned nil", sweep, { "mine" },
+  T.raises("combiner mine: returned a nil", sweep, { "mine" },
            { mine = { parts = { "logme" }, combine = function() end } })
   T.raises("gave model", sweep, { "mine" },
            { mine = { parts = { "logme" }, combine = function() return { simclr = 0 / 0 } end } })

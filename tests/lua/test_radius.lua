@@ -128,7 +128,7 @@ T.case("radius: a Lua rule (function, table with params, FILE.lua) chooses the r
   T.raises("radius rule auto:lua:", ped.run, ds, { radius = function() error("boom") end, ref = REF })
   local saved = radius.TIME_LIMIT
   radius.TIME_LIMIT = 0.2
-  T.raises("ran for more than 0.2 s", ped.run, ds, { radius = function() while true do end end, ref = REF })
+  T.raises("exceeded its time limit (seconds = 0.2 s)", ped.run, ds, { radius = function() while true do end end, ref = REF })
   radius.TIME_LIMIT = saved
   T.write(f, "return 3")
   T.raises("a radius rule must be a function", ped.run, ds, { radius = "auto:" .. f, ref = REF })

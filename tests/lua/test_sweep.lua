@@ -175,7 +175,7 @@ end)
 T.case("sweep: resume recomputes what a new seed, new metrics or a changed law make stale", function()
   local again, info = pl.sweep(spec(tmp, { resume = true, seed = 3 }))
   T.eq(info.computed, 4) T.eq(info.recomputed, 4) T.eq(info.reasons["seed changed"], 4)
-  assert(sweep.summary_line(info):find("4 recomputed (4 seed changed)", 1, true), sweep.summary_line(info))
+  assert(sweep.summary_line(info):find("4 cells recomputed: seed changed", 1, true), sweep.summary_line(info))
   again, info = pl.sweep(spec(tmp, { resume = true, seed = 3, metrics = { "logme", "gbc" } }))
   T.eq(info.recomputed, 4) T.eq(info.reasons["metrics changed"], 4)
   -- a force-law file: editing it recomputes exactly the cells that used it

@@ -361,6 +361,8 @@ echo 'return 42' > "$FL/number.lua"
 echo 'error("top level failed")' > "$FL/toplevel_error.lua"
 echo 'while true do end' > "$FL/toplevel_loop.lua"
 echo 'return function(d, ri, rj) return "1.5" end' > "$FL/string.lua"
+echo 'os.exit(0)' > "$FL/toplevel_exit.lua"
+echo 'return function(d, ri, rj) debug.sethook() while true do end end' > "$FL/unhook.lua"
 OVX="--features $OV/features.npy --labels $OV/labels.npy --ref $OV/ref_features.npy"
 law() { # name pattern law-file
   local name="$1" pat="$2" f="$3"
@@ -382,6 +384,8 @@ law "file with a syntax error" "force law $FL/syntax.lua: $FL/syntax.lua:1:" syn
 law "file returns a number" "force law $FL/number.lua: the file must return a function(d, ri, rj, p)" number.lua
 law "file raises at load" "force law $FL/toplevel_error.lua: $FL/toplevel_error.lua:1: top level failed" toplevel_error.lua
 law "file never finishes loading" "$FL/toplevel_loop.lua" toplevel_loop.lua
+law "file calls os.exit at load" "os.exit is not allowed inside a user file" toplevel_exit.lua
+law "removes its hook, then loops" "debug.sethook is not allowed inside a user file" unhook.lua
 law "file does not exist" "cannot open $FL/missing.lua" missing.lua
 works "force law returns a numeric string (coerced)" "^ped\+logme	" score $OVX --force "$FL/string.lua" --metric ped+logme
 fail_case "unknown force law name" "unknown force law 'nope'" score $OVX --force nope --metric ped+logme

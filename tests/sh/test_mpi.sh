@@ -83,15 +83,15 @@ cp one.jsonl fail.jsonl
 if FAIL_RANK=1 run 2 -x FAIL_RANK "$PEDLAB" sweep spec.lua --out fail.jsonl --quiet >fail.txt 2>fail.err; then
   bad "-n 2: a failing rank did not fail the run"
 else
-  grep -q "rank 1: mine: refusing on purpose" fail.err && ok "-n 2: the failing rank's message" ||
+  grep -q "rank 1: combiner mine: mine: refusing on purpose" fail.err && ok "-n 2: the failing rank's message" ||
     bad "-n 2 failure message: $(cat fail.err)"
   cmp -s fail.jsonl one.jsonl && ok "-n 2: results file untouched by the failed run" || bad "failed run touched OUT"
 fi
-rm -f fail.jsonl
+rm -f fail.jsonl fail.jsonl.part   # (a run without --resume refuses a journal of finished cells)
 if FAIL_RANK=2 run 3 -x FAIL_RANK "$PEDLAB" sweep spec.lua --out fail.jsonl --quiet >fail.txt 2>fail.err; then
   bad "-n 3: a failing rank did not fail the run"
 else
-  grep -q "rank 2: mine: refusing on purpose" fail.err && ok "-n 3: the failing rank's message" ||
+  grep -q "rank 2: combiner mine: mine: refusing on purpose" fail.err && ok "-n 3: the failing rank's message" ||
     bad "-n 3 failure message: $(cat fail.err)"
   [ ! -e fail.jsonl ] && ok "-n 3: no results file after a failed run" || bad "-n 3: failed run wrote OUT"
   # mpirun may return while an aborted rank is still ending: let the journal settle first
