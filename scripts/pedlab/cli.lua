@@ -294,7 +294,9 @@ ranking against fine-tuned accuracies: weighted tau, tau-b, Pearson, rel@1, regr
   --threads N         threads: BLAS and PED's pair loops
   --combiner F.lua    zoo-level metrics written in Lua: F returns {NAME = {parts = {...},
                       combine = function(parts, models) ... end}}; may repeat
-  --quiet             print only the summary table
+  --quiet             print only the settings and the summary tables
+  --strict            exit with status 3 when a metric is undefined on some (task, model)
+                      (default: status 0 and a warning; every output marks those cells)
 Zoo-level metrics (etran, ncti, and --combiner ones) score each model's parts, then combine them
 across the task's models; the JSON reports the parts.
 ]] .. ped_help()
@@ -304,7 +306,7 @@ local RANK_SPEC = { ["--zoo"] = "value", ["--task"] = "value", ["--metric"] = "l
   ["--plot"] = "value", ["--html"] = "value", ["--seed"] = "value", ["--threads"] = "value",
   ["--help"] = "flag",
   ["--quiet"] = "flag", ["--no-ref"] = "flag", ["--ref"] = "value", ["--save-shift"] = "value",
-  ["--combiner"] = "list" }
+  ["--combiner"] = "list", ["--strict"] = "flag" }
 for k, v in pairs(M.PED_FLAGS) do RANK_SPEC[k] = v end
 
 -- Zoo-level metrics from --combiner files (each returns {NAME = {parts, combine}}).
@@ -377,15 +379,18 @@ function M.rank_zoo(o, cmd)
   local pset
   for _, c in ipairs(cells) do
     if c.settings.ped then
-      pset = { law = c.law, law_params = c.settings.law_params, ref = not o.no_ref }
+      pset = { law = c.law, law_params = c.settings.law_params, ref = not o.no_ref,
+               radius_rule = c.radius_rule }
       for _, k in ipairs(pl.sweep.KEYS) do pset[k] = c.settings[k] end
       break
     end
   end
+  local comb
+  for _, c in ipairs(cells) do comb = comb or c.combiners end
   R.metrics = names
   R.version = pl.version
   R.settings = { zoo = o.zoo, tasks = tasks, metrics = names, gt = z.gt_path, ref_name = z.ref_name,
-                 ped = pset, seed = seed }
+                 ped = pset, seed = seed, combiners = comb }
   return R
 end
 
@@ -393,10 +398,59 @@ end
 M.MEANING = "weighted Kendall's tau between a metric's ranking of the models and their fine-tuned "
   .. "accuracies: higher is better, 1 = the same order, 0 = unrelated, -1 = reversed"
 
+-- The exit status of a rank with undefined cells under --strict (documented in docs/pedlab.1).
+M.EXIT_UNDEFINED = 3
+
+-- The ranking of one task and metric (report.ranking with the run's ground truth).
+local function ranking_of(R, task, key)
+  local gt = R.zoo and R.zoo.gt
+  local r = R.results[task][key]
+  return pl.report.ranking(r.scores, gt and gt[task], key, r.undefined)
+end
+
+-- The undefined models of one task and metric grouped by reason: {{models = {...}, reason}}.
+function M.undefined_groups(u)
+  local by, out = {}, {}
+  for _, mdl in ipairs(util.sorted_keys(u or {})) do
+    local g = by[u[mdl]]
+    if not g then
+      g = { models = {}, reason = u[mdl] }
+      by[u[mdl]], out[#out + 1] = g, g
+    end
+    g.models[#g.models + 1] = mdl
+  end
+  return out
+end
+
+-- Every undefined (task, metric, model) of a rank with its reason, in table order.
+function M.undefined_cells(R)
+  local out = {}
+  for _, task in ipairs(R.tasks) do
+    for _, key in ipairs(R.metrics) do
+      local u = R.results[task][key].undefined or {}
+      for _, mdl in ipairs(util.sorted_keys(u)) do
+        out[#out + 1] = { task = task, metric = key, model = mdl, reason = u[mdl] }
+      end
+    end
+  end
+  return out
+end
+
+-- The radius a metric used on a task, as text: one value, or the range over the models when
+-- a per-model rule gave each its own (nil when the metric does not run after PED).
+function M.radius_text(r)
+  if not r.radius then return nil end
+  local lo, hi, n = math.huge, -math.huge, 0
+  for _, v in pairs(r.radius) do lo, hi, n = math.min(lo, v), math.max(hi, v), n + 1 end
+  if n == 0 then return nil end
+  local f = require("pedlab.numtext").column({ lo, hi }, 4)
+  if lo == hi then return f(lo) end
+  return string.format("%s-%s over %d models", f(lo), f(hi), n)
+end
+
 -- The best model of each task by each metric's scores and by ground truth (fine-tuned
 -- accuracy); a metric's pick is starred when it is the truly best model.
 function M.best_table(R)
-  local report = pl.report
   local header = { "task" }
   local gt = R.zoo and R.zoo.gt
   if gt then header[#header + 1] = "ground truth" end
@@ -406,10 +460,11 @@ function M.best_table(R)
     local row = { task }
     local truth
     for _, key in ipairs(R.metrics) do
-      local rk = report.ranking(R.results[task][key].scores, gt and gt[task], key)
+      local rk = ranking_of(R, task, key)
       truth = truth or rk.true_best
-      local hit = truth and rk.predicted_best == truth
-      row[#row + 1] = (rk.predicted_best or "-") .. (hit and " *" or "")
+      local hit = truth and rk.predicted_best == truth and rk.predicted_rank[truth]
+      row[#row + 1] = (rk.predicted_rank[rk.predicted_best or ""] and rk.predicted_best or "-")
+        .. (hit and " *" or "")
     end
     if gt then table.insert(row, 2, truth or "-") end
     t.rows[#t.rows + 1] = row
@@ -417,27 +472,61 @@ function M.best_table(R)
   return t
 end
 
+-- One task and metric as a table: the models in predicted order, score (or "undefined"),
+-- accuracy, true rank, and (with a per-model radius rule) the radius each used.
+function M.model_table(R, task, key)
+  local gt = R.zoo and R.zoo.gt
+  local r = R.results[task][key]
+  local rk = ranking_of(R, task, key)
+  local per_model = r.radius and M.radius_text(r) and M.radius_text(r):find(" over ")
+  local header = { "#", "model", key }
+  if gt then header[4], header[5] = "accuracy", "true rank" end
+  if per_model then header[#header + 1] = "radius" end
+  local t = { header = header, rows = {} }
+  for i, mdl in ipairs(rk.models) do
+    local row = { rk.predicted_rank[mdl] or "-", mdl,
+                  r.scores[mdl] or (r.undefined and r.undefined[mdl] and "undefined") }
+    if gt then row[4], row[5] = rk.accuracies[mdl], rk.true_rank[mdl] or "-" end
+    if per_model then row[#header] = r.radius[mdl] end
+    t.rows[i] = row
+  end
+  return t, rk
+end
+
+-- "weighted tau 0.466 ... over 11 of 12 models" for one task and metric (nil without ground
+-- truth or with fewer than two scored models).
+function M.measures_line(R, task, key)
+  local r = R.results[task][key]
+  if r.weighted_tau == nil then return nil end
+  local numtext = require "pedlab.numtext"
+  local vals = { r.weighted_tau, r.kendall_tau, r.pearson, r.rel_at_1, r.regret_at_1 }
+  local f = numtext.column(vals, 4)
+  local total = 0
+  for _ in pairs(r.scores) do total = total + 1 end
+  for _ in pairs(r.undefined or {}) do total = total + 1 end
+  return string.format("weighted tau %s   tau-b %s   pearson %s   rel@1 %s   regret@1 %s   "
+    .. "(over %d of %d models)", f(vals[1]), f(vals[2]), f(vals[3]), f(vals[4]), f(vals[5]),
+    r.n or 0, total)
+end
+
 function M.print_rank(R, quiet)
   local report = pl.report
   local gt = R.zoo and R.zoo.gt
+  io.write("Settings: ", M.settings_line(R), "\n")
   for _, task in ipairs(R.tasks) do
     if not quiet then
       for _, key in ipairs(R.metrics) do
         local r = R.results[task][key]
-        local rk = report.ranking(r.scores, gt and gt[task], key)
-        local header = { "#", "model", key }
-        if gt then header[4], header[5] = "accuracy", "true rank" end
-        local t = { header = header, rows = {} }
-        for i, mdl in ipairs(rk.models) do
-          t.rows[i] = { tostring(i), mdl, r.scores[mdl], rk.accuracies and rk.accuracies[mdl],
-                        rk.true_rank and tostring(rk.true_rank[mdl] or "-") }
-        end
-        io.write(string.format("\n== %s — %s (%s is better)\n", task, key,
-          report.higher_better(key) and "higher" or "lower"))
+        local t = M.model_table(R, task, key)
+        local rad = M.radius_text(r)
+        io.write(string.format("\n== %s — %s (%s is better%s)\n", task, key,
+          report.higher_better(key) and "higher" or "lower",
+          rad and ("; radius " .. rad) or ""))
         io.write(report.text(t, 4))
-        if r.weighted_tau then
-          io.write(string.format("weighted tau %.4f   tau-b %.4f   pearson %.4f   rel@1 %.4f   regret@1 %.4f\n",
-            r.weighted_tau, r.kendall_tau, r.pearson, r.rel_at_1, r.regret_at_1))
+        local line = M.measures_line(R, task, key)
+        if line then io.write(line, "\n") end
+        for _, g in ipairs(M.undefined_groups(r.undefined)) do
+          io.write(string.format("undefined on %s: %s\n", table.concat(g.models, ", "), g.reason))
         end
       end
     end
@@ -448,6 +537,19 @@ function M.print_rank(R, quiet)
   if gt then
     io.write("\nWeighted Kendall's tau (rows: metrics, columns: tasks)\n", M.MEANING, "\n")
     io.write(report.text(report.tau_table(R.results, R.tasks, R.metrics), 3))
+  end
+  local undefined = M.undefined_cells(R)
+  if #undefined > 0 then
+    io.write(string.format("\n%d undefined cell%s (task, metric, models: reason):\n", #undefined,
+      #undefined > 1 and "s" or ""))
+    for _, task in ipairs(R.tasks) do
+      for _, key in ipairs(R.metrics) do
+        for _, g in ipairs(M.undefined_groups(R.results[task][key].undefined)) do
+          io.write(string.format("  %s, %s, %s: %s\n", task, key, table.concat(g.models, " "),
+            g.reason))
+        end
+      end
+    end
   end
 end
 
@@ -468,69 +570,123 @@ function M.provenance(command)
 end
 
 function M.rank_json(R)
-  local report = pl.report
-  local gt = R.zoo and R.zoo.gt
   local tasks = {}
   for _, task in ipairs(R.tasks) do
     tasks[task] = {}
     for key, r in pairs(R.results[task]) do
       local t = {}
       for k, v in pairs(r) do t[k] = v end
-      local rk = report.ranking(r.scores, gt and gt[task], key)
+      local rk = ranking_of(R, task, key)
       t.accuracies, t.true_rank, t.predicted_rank = rk.accuracies, rk.true_rank, rk.predicted_rank
       tasks[task][key] = t
     end
   end
   R.provenance = R.provenance or M.provenance(R.command)
-  return { version = R.version, settings = R.settings, tasks = tasks, provenance = R.provenance,
-           measure = M.MEANING }
+  local undefined = M.undefined_cells(R)
+  return { version = R.version, settings = R.settings, settings_line = M.settings_line(R),
+           tasks = tasks, provenance = R.provenance, measure = M.MEANING,
+           undefined = #undefined > 0 and undefined or nil, complete = #undefined == 0 }
 end
 
--- The settings of a rank as one line (for Markdown and HTML).
+-- The PED settings of a rank as "force hooke, law_params sigma=1.1, radius 0.6, ...": every
+-- setting, the law's digest when the law is not a built-in name, the reference set.
+local function ped_line(s)
+  local p = {}
+  local law = "force " .. tostring(s.ped.force)
+  if s.ped.law ~= nil and s.ped.law ~= s.ped.force then law = law .. " [digest " .. s.ped.law .. "]" end
+  p[1] = law
+  if s.ped.law_params and next(s.ped.law_params) then
+    local lp = {}
+    for _, k in ipairs(util.sorted_keys(s.ped.law_params)) do
+      lp[#lp + 1] = k .. "=" .. util.fmt(s.ped.law_params[k])
+    end
+    p[#p + 1] = "law_params " .. table.concat(lp, " ")
+  end
+  for _, k in ipairs(pl.sweep.KEYS) do
+    if k ~= "force" and s.ped[k] ~= nil then
+      local v = util.fmt(s.ped[k])
+      if k == "radius" and s.ped.radius_rule then v = v .. " [digest " .. s.ped.radius_rule .. "]" end
+      p[#p + 1] = k .. " " .. v
+    end
+  end
+  p[#p + 1] = s.ped.ref and ("reference " .. tostring(s.ref_name)) or "no reference"
+  return table.concat(p, ", ")
+end
+
+-- The radius each task and metric used, when a rule chose it: "digits ped+logme 0.83, ...".
+function M.radius_chosen(R)
+  local s = R.settings or {}
+  if not (s.ped and type(s.ped.radius) == "string") then return nil end
+  local out = {}
+  for _, task in ipairs(R.tasks) do
+    for _, key in ipairs(R.metrics) do
+      local rad = M.radius_text(R.results[task][key])
+      if rad then out[#out + 1] = task .. " " .. key .. " " .. rad end
+    end
+  end
+  return table.concat(out, ", ")
+end
+
+-- The settings of a rank as one line (text, Markdown, HTML, the CSV's comment, the JSON):
+-- every setting that changes a number, so two runs that differ print different lines.
 function M.settings_line(R)
   local s = R.settings or {}
-  local parts = { "zoo " .. tostring(s.zoo), "metrics " .. table.concat(R.metrics, ", "),
-                  "seed " .. tostring(s.seed) }
+  local parts = { "zoo " .. tostring(s.zoo), "tasks " .. table.concat(s.tasks or R.tasks or {}, ", "),
+                  "metrics " .. table.concat(R.metrics, ", "),
+                  "ground truth " .. tostring(s.gt or "none"), "seed " .. tostring(s.seed) }
+  if s.combiners then parts[#parts + 1] = "combiners " .. s.combiners end
   if s.ped then
-    local p = {}
-    for _, k in ipairs(pl.sweep.KEYS) do
-      if s.ped[k] ~= nil then p[#p + 1] = k .. " " .. util.fmt(s.ped[k]) end
-    end
-    if s.ped.force == nil then p[#p + 1] = "law " .. tostring(s.ped.law) end
-    p[#p + 1] = s.ped.ref and ("reference " .. tostring(s.ref_name)) or "no reference"
-    parts[#parts + 1] = "PED: " .. table.concat(p, ", ")
+    parts[#parts + 1] = "PED: " .. ped_line(s)
+    local chosen = M.radius_chosen(R)
+    if chosen then parts[#parts + 1] = "radius chosen: " .. chosen end
+  else
+    parts[#parts + 1] = "no PED"
   end
   return table.concat(parts, "; ")
 end
 
 local CSV_MEASURES = { "weighted_tau", "kendall_tau", "pearson", "rel_at_1", "regret_at_1" }
 
+-- Every model of every task and metric, in predicted order: the long table of the CSV and the
+-- Markdown (exact numbers in the CSV; the reason of an undefined score in its last column).
+local function long_table(R)
+  local t = { header = { "task", "metric", "model", "score", "accuracy", "predicted rank",
+                         "true rank" }, rows = {} }
+  for _, task in ipairs(R.tasks) do
+    for _, key in ipairs(R.metrics) do
+      local r = R.results[task][key]
+      local rk = ranking_of(R, task, key)
+      for _, mdl in ipairs(rk.models) do
+        local u = r.undefined and r.undefined[mdl]
+        t.rows[#t.rows + 1] = { task, key, mdl, r.scores[mdl] or (u and "undefined"),
+                                rk.accuracies and rk.accuracies[mdl], rk.predicted_rank[mdl],
+                                rk.true_rank and rk.true_rank[mdl], u = u }
+      end
+    end
+  end
+  return t
+end
+
 function M.write_outputs(R, o)
   local report = pl.report
   if o.json or o.html then R.provenance = R.provenance or M.provenance(R.command) end
   if o.json then report.write(o.json, pl.json_encode(M.rank_json(R), true) .. "\n", "--json") end
   local gt = R.zoo and R.zoo.gt
-  local function long_table()
-    local t = { header = { "task", "metric", "model", "score", "accuracy", "predicted rank", "true rank" },
-                rows = {} }
-    for _, task in ipairs(R.tasks) do
-      for _, key in ipairs(R.metrics) do
-        local r = R.results[task][key]
-        local rk = report.ranking(r.scores, gt and gt[task], key)
-        for _, mdl in ipairs(util.sorted_keys(r.scores)) do
-          t.rows[#t.rows + 1] = { task, key, mdl, r.scores[mdl], rk.accuracies and rk.accuracies[mdl],
-                                  rk.predicted_rank[mdl], rk.true_rank and rk.true_rank[mdl] }
-        end
-      end
-    end
-    return t
-  end
   if o.csv then
-    local t = long_table()
+    local t = long_table(R)
+    -- columns: ..., measure, value (with ground truth), undefined (the reason)
+    local n = #t.header
+    if gt then
+      t.header[n + 1], t.header[n + 2] = "measure", "value"
+    end
+    t.header[#t.header + 1] = "undefined"
+    local last = #t.header
+    for _, row in ipairs(t.rows) do
+      if row.u then row[4] = nil end
+      row[last] = row.u
+    end
     if gt then
       -- one row per task and metric: the rank measures (model column "*")
-      t.header[#t.header + 1] = "measure"
-      t.header[#t.header + 1] = "value"
       for _, task in ipairs(R.tasks) do
         for _, key in ipairs(R.metrics) do
           local r = R.results[task][key]
@@ -540,7 +696,7 @@ function M.write_outputs(R, o)
         end
       end
     end
-    report.write(o.csv, report.csv(t), "--csv")
+    report.write(o.csv, "# " .. M.settings_line(R):gsub("\n", " ") .. "\n" .. report.csv(t), "--csv")
   end
   if o.md then
     local parts = { "# pedlab rank\n\n", "Settings: ", M.settings_line(R), "\n" }
@@ -551,7 +707,23 @@ function M.write_outputs(R, o)
       parts[#parts + 1] = "\n## Kendall's tau-b\n\n" .. report.markdown(tau("kendall_tau"), 3, true)
     end
     parts[#parts + 1] = "\n## Best model per task\n\n" .. report.markdown(M.best_table(R))
-    parts[#parts + 1] = "\n## Scores\n\n" .. report.markdown(long_table(), 4)
+    -- the scores: one table per task and metric (a column's digits are its own)
+    parts[#parts + 1] = "\n## Scores\n"
+    for _, task in ipairs(R.tasks) do
+      for _, key in ipairs(R.metrics) do
+        local t = M.model_table(R, task, key)
+        local rad = M.radius_text(R.results[task][key])
+        parts[#parts + 1] = string.format("\n### %s: %s%s\n\n", task, key,
+          rad and (" (radius " .. rad .. ")") or "")
+        parts[#parts + 1] = report.markdown(t, 4)
+        local line = M.measures_line(R, task, key)
+        if line then parts[#parts + 1] = "\n" .. line .. "\n" end
+        for _, g in ipairs(M.undefined_groups(R.results[task][key].undefined)) do
+          parts[#parts + 1] = string.format("\nUndefined on %s: %s\n",
+            table.concat(g.models, ", "), g.reason)
+        end
+      end
+    end
     report.write(o.md, table.concat(parts), "--md")
   end
   if o.html then
@@ -570,6 +742,13 @@ function M.rank(argv)
   R.command = { "pedlab", "rank", table.unpack(argv) }
   M.print_rank(R, o.quiet)
   M.write_outputs(R, o)
+  local undefined = #M.undefined_cells(R)
+  if undefined > 0 then
+    io.stderr:write(string.format("pedlab: rank: %d undefined cell%s (listed above and in every "
+      .. "output)%s\n", undefined, undefined > 1 and "s" or "",
+      o.strict and "; --strict: exit status 3" or "; --strict makes this exit status 3"))
+    if o.strict then return M.EXIT_UNDEFINED end
+  end
   return 0
 end
 

@@ -4,11 +4,20 @@
 local core = require "pedlab.core"
 local util = require "pedlab.util"
 local zoo = require "pedlab.zoo"
+local numtext = require "pedlab.numtext"
 
 local M = {}
 
--- A table: {header = {...}, rows = {{...}, ...}} of strings/numbers.
-local function cell(v, digits) return util.fmt_short(v, digits or 4) end
+-- A table: {header = {...}, rows = {{...}, ...}} of strings/numbers. Numbers are shown by
+-- pedlab.numtext's column rule (digits: the fewest decimals; more where values need them to
+-- differ); header cells are text.
+local function formatters(t, digits)
+  local f = numtext.columns(t, digits or 4)
+  return function(v, j, header)
+    if header then return tostring(v) end
+    return f[j](v)
+  end
+end
 
 -- Display width of a string: UTF-8 characters (bytes when it is not valid UTF-8).
 local function utf8_len(s) return utf8.len(s) or #s end
@@ -16,9 +25,10 @@ local function utf8_len(s) return utf8.len(s) or #s end
 function M.text(t, digits)
   local w = {}
   local all = { t.header }
+  local cell = formatters(t, digits)
   for _, r in ipairs(t.rows) do all[#all + 1] = r end
-  for _, r in ipairs(all) do
-    for j = 1, #t.header do w[j] = math.max(w[j] or 0, utf8_len(cell(r[j], digits))) end
+  for i, r in ipairs(all) do
+    for j = 1, #t.header do w[j] = math.max(w[j] or 0, utf8_len(cell(r[j], j, i == 1))) end
   end
   -- text columns (the first, and any whose first row holds a string) left-aligned
   local left = {}
@@ -30,7 +40,7 @@ function M.text(t, digits)
   for i, r in ipairs(all) do
     local parts = {}
     for j = 1, #t.header do
-      local s = cell(r[j], digits)
+      local s = cell(r[j], j, i == 1)
       local pad = string.rep(" ", w[j] - utf8_len(s))
       parts[j] = left[j] and s .. pad or pad .. s
     end
@@ -54,8 +64,8 @@ function M.best_row(t, j)
   return bi
 end
 
-local function md_text(v, digits)
-  return (tostring(cell(v, digits)):gsub("|", "\\|"))
+local function md_text(s)
+  return (s:gsub("|", "\\|"))
 end
 
 -- A Markdown table: text columns (a column whose first row holds a string) left-aligned,
@@ -70,10 +80,11 @@ function M.markdown(t, digits, bold)
     if bold and not text_col[j] then best[j] = M.best_row(t, j) end
   end
   out[#out + 1] = "| " .. table.concat(rule, " | ") .. " |"
+  local cell = formatters(t, digits)
   for i, r in ipairs(t.rows) do
     local parts = {}
     for j = 1, #t.header do
-      parts[j] = md_text(r[j], digits)
+      parts[j] = md_text(cell(r[j], j))
       if best[j] == i then parts[j] = "**" .. parts[j] .. "**" end
     end
     out[#out + 1] = "| " .. table.concat(parts, " | ") .. " |"
@@ -106,12 +117,12 @@ function M.write(path, text, what) core.write_file(path, text, what) end
 -- finite values.
 function M.row_with_mean(label, tasks, get)
   local row, sum, n = { label }, 0, 0
-  for _, t in ipairs(tasks) do
+  for i, t in ipairs(tasks) do
     local v = get(t)
-    row[#row + 1] = v
+    row[i + 1] = v -- a missing value leaves its column empty (not shifted)
     if type(v) == "number" and v == v then sum, n = sum + v, n + 1 end
   end
-  row[#row + 1] = n > 0 and sum / n or nil
+  row[#tasks + 2] = n > 0 and sum / n or nil
   return row
 end
 
@@ -166,10 +177,12 @@ end
 
 -- One task and metric of a rank view: the models in predicted order (best score first; the
 -- unscored last), their accuracies (acc: {model: accuracy} or nil), predicted and true ranks,
--- and the predicted and the truly best model.
-function M.ranking(scores, acc, key)
+-- and the predicted and the truly best model. undefined: {model: reason} of the models the
+-- metric is undefined on (listed last, unranked).
+function M.ranking(scores, acc, key, undefined)
   local models = {}
   for m in pairs(scores) do models[#models + 1] = m end
+  for m in pairs(undefined or {}) do if scores[m] == nil then models[#models + 1] = m end end
   table.sort(models)
   local predicted, order = M.ranks(scores, models, not M.higher_better(key))
   local seen = {}
@@ -346,13 +359,15 @@ function M.rank_view(cells, info)
         error(string.format("report: task '%s' has %s from two PED settings; pick one "
           .. "(report.axis_table shows a setting's values)", c.task, label), 0)
       end
-      local r = { scores = c.scores[m], parts = c.parts and c.parts[m] or nil }
+      local r = { scores = c.scores[m], parts = c.parts and c.parts[m] or nil,
+                  undefined = c.undefined and c.undefined[m] or nil }
       for k, v in pairs(c.measures and c.measures[m] or {}) do r[k] = v end
       if c.settings.ped and c.ped then
         -- the radius coefficient each model's PED used (a radius rule chooses it per task)
         local name = util.parse_metric(m).name
         r.radius = {}
         for model, run in pairs(c.ped) do r.radius[model] = run.radii and run.radii[name] or run.radius end
+        r.radius_values = c.radius_values and c.radius_values[name] or nil
       end
       R.results[c.task][label] = r
       if not seen[label] then seen[label] = true R.metrics[#R.metrics + 1] = label end
