@@ -229,10 +229,18 @@ function M.score(argv)
   end)
   if run and o.save_shift then pl.save(o.save_shift, run.total_shift, "--save-shift") end -- once all succeeded
   if run then
-    result.ped = { steps = run.steps, changes = run.changes, energy = run.energies, energy0 = run.energy0,
-                   radius = run.radius }
-    if #groups > 1 then
-      result.ped.radii = {}
+    -- every PED run (one per distinct radius), each with its trajectory
+    local runs = {}
+    for i, g in ipairs(groups) do
+      local r = g.run
+      runs[i] = { metrics = g.names, radius = g.radius, steps = r.steps, changes = r.changes,
+                  energy = r.energies, energy0 = r.energy0, moved = not ped.moved_nothing(r, g.sys) }
+    end
+    if #groups == 1 then
+      result.ped = runs[1]
+      result.ped.metrics = nil
+    else
+      result.ped = { runs = runs, radii = {}, radius = run.radius }
       for _, g in ipairs(groups) do for _, n in ipairs(g.names) do result.ped.radii[n] = g.radius end end
     end
   end
@@ -240,13 +248,18 @@ function M.score(argv)
     io.write(pl.json_encode(result, false), "\n")
   else
     for _, k in ipairs(order) do io.write(k, "\t", util.fmt(result[k]), "\n") end
-    if run then
+    for _, r in ipairs(result.ped and (result.ped.runs or { result.ped }) or {}) do
       local ch = {}
-      for i, c in ipairs(run.changes) do ch[i] = util.fmt(c) end
-      local rs = {}
-      for _, g in ipairs(groups) do rs[#rs + 1] = util.fmt(g.radius) .. (#groups > 1 and (" (" .. table.concat(g.names, ",") .. ")") or "") end
-      io.write(string.format("ped\tsteps=%d\tchanges=%s\tradius=%s\n", run.steps, table.concat(ch, ","),
-        table.concat(rs, "; ")))
+      for i, c in ipairs(r.changes) do ch[i] = util.fmt(c) end
+      io.write(string.format("ped\tsteps=%d\tchanges=%s\tradius=%s", r.steps, table.concat(ch, ","),
+        util.fmt(r.radius)), r.metrics and ("\tmetrics=" .. table.concat(r.metrics, ",")) or "", "\n")
+      if not r.moved then
+        local names = r.metrics or after
+        io.write(string.format("ped\tmoved nothing: no two class balls overlap at radius %s (a rule's "
+          .. "radius can put the closest classes just touching, e.g. with 2 classes), so %s equal%s "
+          .. "the plain metric%s; a larger --radius makes them overlap\n", util.fmt(r.radius),
+          "ped+" .. table.concat(names, ", ped+"), #names > 1 and "" or "s", #names > 1 and "s" or ""))
+      end
     end
   end
   return 0
@@ -493,6 +506,18 @@ function M.model_table(R, task, key)
   return t, rk
 end
 
+-- "PED moved nothing on 3 of 12 models (...)" for one task and metric, or nil.
+function M.unmoved(r)
+  local n, total, names = 0, 0, {}
+  for _, mdl in ipairs(util.sorted_keys(r.runs or {})) do
+    total = total + 1
+    if r.runs[mdl].moved == false then n, names[#names + 1] = n + 1, mdl end
+  end
+  if n == 0 then return nil end
+  return string.format("PED moved nothing on %d of %d models (%s): no two class balls overlap at "
+    .. "their radius, so the score is the plain metric's", n, total, table.concat(names, ", "))
+end
+
 -- "weighted tau 0.466 ... over 11 of 12 models" for one task and metric (nil without ground
 -- truth or with fewer than two scored models).
 function M.measures_line(R, task, key)
@@ -523,6 +548,8 @@ function M.print_rank(R, quiet)
           report.higher_better(key) and "higher" or "lower",
           rad and ("; radius " .. rad) or ""))
         io.write(report.text(t, 4))
+        local still = M.unmoved(r)
+        if still then io.write(still, "\n") end
         local line = M.measures_line(R, task, key)
         if line then io.write(line, "\n") end
         for _, g in ipairs(M.undefined_groups(r.undefined)) do

@@ -154,6 +154,20 @@ function M.run(ds, s, needs)
   return moved, run, sys
 end
 
+-- Whether a PED run moved nothing: no overlap at the start, or every step's change below
+-- 1e-9 of the largest ball of sys (rounding, where a radius puts two balls exactly touching).
+function M.moved_nothing(run, sys)
+  if run.energy0 == 0 then return true end
+  local big = 0
+  if sys then
+    for _, r in ipairs(sys.radii:totable()) do big = math.max(big, math.abs(r)) end
+  end
+  for _, c in ipairs(run.changes or {}) do
+    if not (math.abs(c) <= 1e-9 * big) then return false end
+  end
+  return true
+end
+
 -- pl.balls with radius = "auto[:RULE]" (or a rule value) as well as a number: the rule's value
 -- for ds (no metric named) builds the system, and the chosen coefficient is returned second.
 function M.balls(ds, o)

@@ -366,7 +366,17 @@ function M.rank_view(cells, info)
         -- the radius coefficient each model's PED used (a radius rule chooses it per task)
         local name = util.parse_metric(m).name
         r.radius = {}
-        for model, run in pairs(c.ped) do r.radius[model] = run.radii and run.radii[name] or run.radius end
+        r.runs = {}
+        for model, run in pairs(c.ped) do
+          r.radius[model] = run.radii and run.radii[name] or run.radius
+          -- this metric's PED run (a rule giving metrics different radii runs PED once for each)
+          local mine = run
+          for _, g in ipairs(run.runs or {}) do
+            for _, n in ipairs(g.metrics or {}) do if n == name then mine = g end end
+          end
+          r.runs[model] = { steps = mine.steps, changes = mine.changes, energies = mine.energies,
+                            energy0 = mine.energy0, radius = mine.radius, moved = mine.moved }
+        end
         r.radius_values = c.radius_values and c.radius_values[name] or nil
       end
       R.results[c.task][label] = r

@@ -505,9 +505,14 @@ run_cell_body = function(z, cell, models, datasets, transient, seed, gt, no_ref,
           local rec = { steps = run.steps, changes = run.changes, energies = run.energies, energy0 = run.energy0,
                         radius = run.radius }
           if gi == 1 then runs[model] = rec end
+          if ped.moved_nothing(run, g.sys) then rec.moved = false end
           if #groups > 1 then
             runs[model].radii = runs[model].radii or {}
             for _, n in ipairs(g.names) do runs[model].radii[n] = run.radius end
+            -- every run's trajectory (one per distinct radius), not only the first's
+            runs[model].runs = runs[model].runs or {}
+            table.insert(runs[model].runs, { metrics = g.names, radius = run.radius, steps = run.steps,
+              changes = run.changes, energies = run.energies, energy0 = run.energy0, moved = rec.moved })
           end
           local in_group = {}
           for _, n in ipairs(g.names) do in_group[n] = true end

@@ -135,4 +135,59 @@ st=$?
 grep -q '^weighted tau .*(over 3 of 4 models)$' "$tmp/m.txt" && grep -qE '^- +byol +undefined' "$tmp/m.txt" \
   && grep -qE '^1 +(dae|simclr|rotnet) ' "$tmp/m.txt" && ok "one model undefined: tau over the other three" \
   || bad "one model undefined: $(cat "$tmp/m.txt")"
+
+# ---- PED that moves nothing says so (2 classes: the auto radius puts the balls touching)
+cat > "$tmp/two.lua" <<'EOF'
+local pl = require "pedlab"
+local out = arg[1]
+for m, shift in pairs({ a = 1.5, b = 2.5 }) do
+  local x = pl.randn(200, 8, 7)
+  local y = {}
+  for i = 1, 200 do
+    y[i] = i <= 100 and 0 or 1
+    if i > 100 then x:set(i, 1, x:get(i, 1) + shift) end
+  end
+  pl.save(out .. "/" .. m .. "_two_feature.npy", x)
+  pl.save(out .. "/" .. m .. "_two_label.npy", pl.matrix(y))
+end
+EOF
+mkdir "$tmp/two" && "$P" "$tmp/two.lua" "$tmp/two" || bad "making the 2-class zoo"
+TWO="--features $tmp/two/a_two_feature.npy --labels $tmp/two/a_two_label.npy"
+out=$("$P" score $TWO --metric logme,ped+logme --radius auto --no-ref) || bad "score 2 classes: $out"
+echo "$out" | grep -q '^ped	moved nothing: no two class balls overlap at radius 0\.[0-9]*.* so ped+logme equals the plain metric' \
+  && ok "score: PED that moved nothing says so" || bad "score 2 classes: $out"
+"$P" score $TWO --metric ped+logme --radius auto --no-ref --json | grep -q '"moved":false' \
+  && ok "score json: moved false" || bad "score json moved"
+out=$("$P" score $TWO --metric ped+logme --radius 2 --no-ref) && ! echo "$out" | grep -q "moved nothing" \
+  && ok "score: no note when PED moves" || bad "score radius 2: $out"
+out=$("$P" rank --zoo "$tmp/two" --metric ped+logme --radius auto --no-ref 2>&1) || bad "rank 2 classes: $out"
+echo "$out" | grep -q '^PED moved nothing on 1 of 2 models (b)' && ok "rank: PED that moved nothing says so" \
+  || bad "rank 2 classes: $out"
+
+# ---- score with two auto radii reports every run's trajectory
+B="--features $F/blobs_small/features.npy --labels $F/blobs_small/labels.npy --ref $F/blobs_small/ref_features.npy"
+"$P" score $B --metric ped+logme,ped+sfda --radius auto --json > "$tmp/two.json" || bad "score two radii"
+/usr/bin/python3 - "$tmp/two.json" <<'PY' && ok "score json: one run per radius, each with its trajectory" \
+  || bad "score two runs: $(cat "$tmp/two.json")"
+import json, sys
+p = json.load(open(sys.argv[1]))["ped"]
+runs = p["runs"]
+assert [r["metrics"] for r in runs] == [["logme"], ["sfda"]], runs
+assert runs[0]["radius"] == p["radii"]["logme"] != runs[1]["radius"] == p["radii"]["sfda"], p
+for r in runs:
+    assert r["steps"] == len(r["changes"]) == len(r["energy"]) and r["moved"] is True, r
+assert runs[0]["changes"] != runs[1]["changes"]
+PY
+out=$("$P" score $B --metric ped+logme,ped+sfda --radius auto)
+[ "$(echo "$out" | grep -c '^ped	steps=6	changes=[0-9.e,-]*	radius=0\.[0-9]*	metrics=')" = 2 ] \
+  && ok "score text: a ped line per run" || bad "score text runs: $out"
+"$P" rank --zoo "$D" --task digits --metric ped+logme,ped+sfda --radius auto --ref-name fmnist-train \
+  --json "$tmp/rr.json" --quiet > /dev/null || bad "rank two radii"
+/usr/bin/python3 - "$tmp/rr.json" <<'PY' && ok "rank json: each metric's own PED run" || bad "rank json runs"
+import json, sys
+t = json.load(open(sys.argv[1]))["tasks"]["digits"]
+a, b = t["ped+logme"]["runs"]["byol"], t["ped+sfda"]["runs"]["byol"]
+assert a["radius"] == t["ped+logme"]["radius"]["byol"] and b["radius"] == t["ped+sfda"]["radius"]["byol"]
+assert a["radius"] != b["radius"] and a["changes"] != b["changes"], (a, b)
+PY
 summary
