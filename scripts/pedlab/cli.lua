@@ -876,11 +876,23 @@ end
 local COMMANDS = { score = M.score, metrics = M.metrics, rank = M.rank, demo = M.demo,
                    sweep = function(argv) return require("pedlab.cli_sweep").main(argv) end }
 
+-- An error of the Lua API reached from a command names the command, not the API function
+-- ("pl.ped_run: k = 2: ..." → "score: k = 2: ..."); PEDLAB_TRACEBACK=1 keeps it as raised.
+function M.for_command(cmd, msg)
+  if type(msg) ~= "string" then return msg end
+  local pos, rest = msg:match("^([^%s:]+:%d+: )(.*)$") -- a position, dropped when printed
+  if not pos then pos, rest = "", msg end
+  return pos .. (rest:gsub("^pl%.[%w_.:]+: ", cmd .. ": "))
+end
+
 function M.main(args)
   local cmd = table.remove(args, 1)
   local fn = COMMANDS[cmd]
   if not fn then error("unknown command '" .. tostring(cmd) .. "'", 0) end
-  return fn(args)
+  if os.getenv("PEDLAB_TRACEBACK") then return fn(args) end
+  local res = table.pack(pcall(fn, args))
+  if not res[1] then error(M.for_command(cmd, res[2]), 0) end
+  return table.unpack(res, 2, res.n)
 end
 
 return M
