@@ -1,0 +1,43 @@
+#!/bin/bash
+# test_commands.sh PEDLAB — the command line as a new user meets it: a mistyped command, the
+# version, errors that name the command (not the Lua function), hints for model names with '_'.
+P="$1"
+F="${PL_FIXTURES:?}"
+. "$(dirname "$0")/lib.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+
+out=$("$P" scroe 2>&1); st=$?
+[ $st = 1 ] && echo "$out" | grep -q "^pedlab: 'scroe' is not a pedlab command (nor a file); did you mean 'pedlab score'?" \
+  && ok "a mistyped command suggests the nearest" || bad "scroe ($st): $out"
+out=$("$P" rnak --zoo x 2>&1)
+echo "$out" | grep -q "did you mean 'pedlab rank'" && ok "rnak → rank" || bad "rnak: $out"
+out=$("$P" frobnicate 2>&1)
+echo "$out" | grep -q "'frobnicate' is not a pedlab command (demo, score, rank, sweep, metrics) nor a script file" \
+  && ok "a word far from every command" || bad "frobnicate: $out"
+out=$("$P" missing.lua 2>&1)
+echo "$out" | grep -q "cannot open missing.lua" && ok "a missing script is still a missing file" || bad "missing.lua: $out"
+printf 'print("ran")\n' > scroe
+[ "$("$P" scroe 2>&1)" = ran ] && ok "a file named like a typo still runs" || bad "file scroe"
+rm scroe
+
+out=$("$P" --version) && echo "$out" | grep -qE '^pedlab [0-9]+\.[0-9]+' && ok "--version" || bad "--version: $out"
+[ "$("$P" --version)" = "$("$P" -v)" ] && ok "--version = -v" || bad "--version differs from -v"
+
+B="--features $F/blobs_small/features.npy --labels $F/blobs_small/labels.npy"
+out=$("$P" score $B --metric ped+logme --no-ref --k 2 --force gaussian 2>&1)
+echo "$out" | grep -q '^pedlab: score: k = 2: k has no effect' && ! echo "$out" | grep -q 'pl\.' \
+  && ok "errors name the command, not pl.ped_run" || bad "internal name: $out"
+
+# a model name with '_': the file name splits at the first '_'
+mkdir z
+cp "$F/blobs_small/features.npy" z/convnext_t_animals_feature.npy
+cp "$F/blobs_small/labels.npy" z/convnext_t_animals_label.npy
+cp "$F/blobs_small/features.npy" z/vit_animals_feature.npy
+cp "$F/blobs_small/labels.npy" z/vit_animals_label.npy
+echo '{"animals": {"convnext_t": 90, "vit": 80}}' > z/gt.json
+out=$("$P" rank --zoo z --task all --metric logme 2>&1)
+echo "$out" | grep -q "no task 't_animals' (files are <model>_<task>_feature.npy, split at the first '_'.*rename e.g. convnext_t to convnext-t" \
+  && ok "a model name with '_': the hint" || bad "'_' hint: $out"
+summary
