@@ -183,7 +183,7 @@ function M.score(argv)
       error("score: PED needs --ref REF.npy (the official PED rescales by a reference feature set, e.g. the "
             .. "model's ImageNet features); --no-ref runs it without rescaling", 0)
     end
-    settings.ref = o.ref
+    settings.ref, settings.no_ref = o.ref, o.no_ref or nil
   end
   if o.save_shift then
     if not o.save_shift:match("%.npy$") and not o.save_shift:match("%.csv$") then

@@ -122,12 +122,13 @@ end
 -- task-level rule's own value for this one dataset; a rule giving the needed metrics
 -- different radii is an error here (M.run_groups runs each). Returns moved, run, sys;
 -- run.radius is the coefficient used.
-local RUN_OPTIONS = { "law", "radius_rule" }
+local RUN_OPTIONS = { "law", "radius_rule", "no_ref" }
 for _, n in ipairs(M.NAMES) do RUN_OPTIONS[#RUN_OPTIONS + 1] = n end
 for _, n in ipairs(M.RUN_KEYS) do RUN_OPTIONS[#RUN_OPTIONS + 1] = n end
 
 function M.run(ds, s, needs)
   s = core.check_options(s or {}, "pl.ped.run", RUN_OPTIONS)
+  M.check_ref(s, "pl.ped.run")
   local o = {}
   for _, n in ipairs(M.NAMES) do o[n] = s[n] end
   o.ref, o.law_params, o.law_limit, o.law_timeout, o.law_memory =
@@ -152,6 +153,20 @@ function M.run(ds, s, needs)
   local moved, run, sys = core.ped_run(ds, o)
   run.radius = o.radius == nil and M.defaults.radius or o.radius
   return moved, run, sys
+end
+
+-- As on the command line (--ref or --no-ref): the official PED always rescales by a reference
+-- set, so running without one is asked for by name (no_ref = true), never by leaving ref out.
+function M.check_ref(s, where)
+  if s.no_ref ~= nil and type(s.no_ref) ~= "boolean" then
+    error(where .. ": no_ref must be true or false, got a " .. type(s.no_ref), 0)
+  end
+  if s.ref ~= nil and s.no_ref then error(where .. ": ref and no_ref exclude each other", 0) end
+  if s.ref == nil and not s.no_ref then
+    error(where .. ": PED needs ref = REF (the reference feature set it rescales by, e.g. the "
+      .. "model's ImageNet features: a path, Matrix or Dataset) or no_ref = true (no rescaling, "
+      .. "a variant of the official PED)", 0)
+  end
 end
 
 -- Whether a PED run moved nothing: no overlap at the start, or every step's change below

@@ -447,7 +447,7 @@ run_cell_body = function(z, cell, models, datasets, transient, seed, gt, no_ref,
   local function ped_settings(model)
     local s = { law = cell.law, law_params = cell.settings.law_params }
     for _, k in ipairs(ped.NAMES) do s[k] = cell.settings[k] end
-    if not no_ref then s.ref = z:ref_path(model) end
+    if not no_ref then s.ref = z:ref_path(model) else s.no_ref = true end
     return s
   end
   -- a radius rule: every model's values first (one per metric); a task-level rule turns each
