@@ -114,6 +114,32 @@ function M.law(force, what)
   return force, "lua:" .. d:sub(1, 8), d
 end
 
+-- The law's settings checked before any work (a sweep checks every cell so): law_params
+-- only with a law that declares them, k other than its default only with Hooke or a law that
+-- declares k — the checks the core makes when the law first runs, made up front.
+function M.check_law(law, s, where)
+  local params = s.law_params or {}
+  local declared = type(law) == "table" and type(law.params) == "table" and law.params or nil
+  for _, name in ipairs(util.sorted_keys(params)) do
+    if law == nil then
+      error(string.format("%s: law_params.%s: the built-in Hooke law has no parameters (its "
+        .. "constant is the setting k)", where, name), 0)
+    elseif name == "k" then
+      error(where .. ": law_params: k is a PED setting: set it with k = ..., not in law_params", 0)
+    elseif not declared then
+      error(string.format("%s: law_params.%s given, but force law %s declares no parameters; "
+        .. "declare params = {%s = ...} in the law", where, name, tostring(s.force), name), 0)
+    elseif declared[name] == nil then
+      error(string.format("%s: law_params.%s is not a parameter of force law %s (it declares: %s)",
+        where, name, tostring(s.force), table.concat(util.sorted_keys(declared), ", ")), 0)
+    end
+  end
+  if law ~= nil and s.k ~= nil and s.k ~= M.defaults.k and not (declared and declared.k) then
+    error(string.format("%s: k = %s: k has no effect on force law %s; declare params = {k = ...} "
+      .. "in the law to use it", where, util.fmt(s.k), tostring(s.force)), 0)
+  end
+end
+
 -- ---------------------------------------------------------------- the pipeline
 -- Run PED on ds. s: settings (missing ones take the core's defaults) plus M.RUN_KEYS; `law`
 -- (an already resolved law) may replace `force`. needs: metric names scored afterwards (the

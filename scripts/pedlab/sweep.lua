@@ -224,6 +224,8 @@ function M.expand(spec, tasks, seed, laws)
           laws[f] = { law = l, name = name, digest = d }
         end
         law, digest = laws[f].law, laws[f].digest
+        -- every cell's law settings checked before any cell is computed
+        ped.check_law(law, e.s, "sweep: grid")
         local r = e.s.radius
         if radius_mod.is_rule(r) then
           rules[r] = rules[r] or radius_mod.resolve(r, "sweep: grid.radius")

@@ -22,4 +22,23 @@ T.case("pl.ped.run: ref or no_ref, as --ref or --no-ref", function()
   T.eq(pl.metrics.logme(groups[1].moved), cli)
 end)
 
+T.case("sweep: every cell's law settings are checked before any cell is computed", function()
+  local law = os.tmpname() .. ".lua"
+  T.write(law, "return function(d, ri, rj) return ri + rj - d end\n")
+  local out = os.tmpname() .. ".jsonl"
+  local cells = 0
+  local function spec(grid)
+    return { zoo = T.source .. "/data/demo", tasks = { "digits" }, metrics = { "logme" }, grid = grid,
+             ref_name = "fmnist-train", out = out, progress = false,
+             on_cell = function() cells = cells + 1 end }
+  end
+  T.raises("k = 2: k has no effect on force law", pl.sweep, spec({ force = { law }, k = { 1, 2 } }))
+  T.raises("law_params.alpha given, but force law", pl.sweep,
+    spec({ force = { law }, law_params = { alpha = { 1 } } }))
+  T.eq(cells, 0, "no cell computed")
+  T.eq(io.open(out .. ".part"), nil, "no journal left")
+  T.eq(io.open(out), nil, "no results file")
+  os.remove(law)
+end)
+
 T.done()
