@@ -282,6 +282,10 @@ function M.metrics(argv)
       io.write(string.format("             needs: %s%s%s\n", table.concat(m.needs, ", "),
         #m.options > 0 and ("; options: " .. table.concat(m.options, ", ")) or "",
         m.higher_better and "" or "; lower is better"))
+      for _, k in ipairs(m.options) do
+        io.write(string.format("             %s: %s\n", k, m.option_docs[k] or ""))
+      end
+      if m.cost then io.write(string.format("             cost: %s\n", m.cost)) end
     end
   end
   return 0

@@ -41,4 +41,33 @@ T.case("sweep: every cell's law settings are checked before any cell is computed
   os.remove(law)
 end)
 
+T.case("help: a metric's options with defaults and ranges; the force laws with formulas", function()
+  local help = require "pedlab.help"
+  local g = help.text("gbc")
+  T.eq(g:find("type%s+default diagonal; diagonal | spherical") ~= nil, true, g)
+  T.eq(g:find("pca%s+default 0;") ~= nil, true, g)
+  T.eq(g:find("cost: ", 1, true) ~= nil, true, g)
+  for _, d in ipairs(pl.metrics.list()) do
+    for _, o in ipairs(d.options) do
+      T.eq(type(d.option_docs[o]), "string", d.name .. ":" .. o .. " documented")
+      T.eq(d.option_docs[o]:match("^default ") ~= nil, true, d.name .. ":" .. o .. " default")
+    end
+  end
+  local f = help.text(pl.forces)
+  for _, n in ipairs(pl.forces.names()) do
+    T.eq(f:find("\n  " .. n .. " ", 1, true) ~= nil, true, n .. " listed")
+    T.eq(help.LAWS[n] ~= nil, true, n .. " has its formula")
+  end
+  T.eq(f:find("hooke          built in", 1, true) ~= nil, true, f)
+end)
+
+T.case("the registry's cost model: seconds grow with the work, zoo-level = parts", function()
+  local s = pl.metrics.seconds
+  T.eq(s("nleep", 10000, 1024, 100) > 60, true, "N-LEEP on 10000x1024, 100 classes: minutes")
+  T.eq(s("logme", 300, 128, 10) < 1, true, "small LogME: instant")
+  T.eq(s("gbc", 1000, 64, 10, { pca = 32 }) > s("gbc", 1000, 64, 10), true, "gbc:pca costs more")
+  T.close(s("etran", 1000, 64, 10), s("etran_energy", 1000, 64, 10) + s("etran_lda", 1000, 64, 10))
+  T.raises("unknown metric", s, "nope", 1, 1, 1)
+end)
+
 T.done()
