@@ -126,6 +126,52 @@ function M.with_progress(label, fn)
   if not ok then error(err, 0) end
 end
 
+-- ---------------------------------------------------------------- cost
+-- Work estimated to take longer than this (seconds) is announced before it starts.
+M.ANNOUNCE_S = 60
+
+-- Estimated seconds of one metric spec on N×D with C classes: the registry's cost model at
+-- its rate, or at PEDLAB_FLOPS flop/s when set (a machine's own rate); zoo-level metrics
+-- written in Lua count their parts.
+function M.seconds(m, N, D, C, user)
+  local scale = 1
+  local rate = tonumber(os.getenv("PEDLAB_FLOPS") or "")
+  if rate and rate > 0 then scale = 5e9 / rate end
+  local def = user and user[m.name]
+  if def then
+    local s = 0
+    for _, p in ipairs(def.parts or {}) do s = s + M.seconds(util.parse_metric(p), N, D, C) end
+    return s * scale
+  end
+  local opts = {}
+  for k, v in pairs(m.opts or {}) do if k ~= "seed" then opts[k] = v end end
+  local ok, s = pcall(pl.metrics.seconds, m.name, N, D, C, opts)
+  return (ok and s or 0) * scale
+end
+
+local function duration(s)
+  if s >= 3600 then return string.format("%.1f h", s / 3600) end
+  if s >= 60 then return string.format("%.0f min", s / 60) end
+  return string.format("%.0f s", s)
+end
+
+-- Announce work estimated over ANNOUNCE_S on stderr (always: a warning, not progress).
+-- items: {{what = "nleep on 10000×1024, 100 classes", seconds = s}, ...}
+function M.announce(cmd, items)
+  local total = 0
+  for _, it in ipairs(items) do total = total + it.seconds end
+  if total <= M.ANNOUNCE_S then return total end
+  table.sort(items, function(a, b) return a.seconds > b.seconds end)
+  local top = {}
+  for i = 1, math.min(3, #items) do
+    top[i] = string.format("%s ~%s", items[i].what, duration(items[i].seconds))
+  end
+  io.stderr:write(string.format("pedlab: %s: this run is estimated to take about %s (by the "
+    .. "metrics' cost models, `pedlab metrics`): %s%s\n", cmd, duration(total),
+    table.concat(top, "; "), #items > 3 and "; ..." or ""))
+  return total
+end
+
 -- ---------------------------------------------------------------- score
 local SCORE_HELP = [[
 usage: pedlab score --features F.npy --labels L.npy --metric M[,M...] [options]
@@ -198,6 +244,12 @@ function M.score(argv)
     local ds, err = pl.dataset(o.features, o.labels,
                                { source_probs = o.source_probs, source_labels = o.source_labels })
     if not ds then error(err, 0) end
+    local items = {}
+    for _, m in ipairs(metrics) do
+      items[#items + 1] = { what = string.format("%s on %d×%d, %d classes", m.key, ds:rows(), ds:dim(),
+        ds:classes()), seconds = M.seconds(m, ds:rows(), ds:dim(), ds:classes()) }
+    end
+    M.announce("score", items)
     -- under mpirun -n K: the ranks share the statistics pass (each reads its rows), rank 0 goes on
     local shared = pl.mpi.size() > 1 and pl.mpi.share_stats(ds)
     if shared then
@@ -350,6 +402,26 @@ end
 
 local OUTPUTS = { "json", "csv", "md", "html" }
 
+-- The estimated cost of every (task, model, metric) of a zoo run (the datasets' sizes read
+-- from their headers and labels), for M.announce.
+function M.zoo_costs(z, tasks, metrics, user)
+  local items = {}
+  for _, task in ipairs(tasks) do
+    for _, model in ipairs(z:task_models(task)) do
+      local ok, ds = pcall(z.dataset, z, model, task)
+      if ok and ds then
+        local N, D, C = ds:rows(), ds:dim(), ds:classes()
+        ds:close()
+        for _, m in ipairs(metrics) do
+          items[#items + 1] = { what = string.format("%s on %s/%s (%d×%d)", m.key, model, task, N, D),
+                                seconds = M.seconds(m, N, D, C, user) }
+        end
+      end
+    end
+  end
+  return items
+end
+
 -- Rank a zoo: a sweep of one setting. o: parsed options (zoo, task, metric, gt, ref_name,
 -- seed, PED settings, ...). Returns the rank view R of pl.report plus R.settings.
 function M.rank_zoo(o, cmd)
@@ -387,6 +459,7 @@ function M.rank_zoo(o, cmd)
       grid[k] = v
     end
   end
+  M.announce(cmd, M.zoo_costs(z, tasks, metrics, user))
   local spec = { zoo = z, tasks = tasks, metrics = names, seed = seed, progress = M.progress_wanted(),
                  no_ref = o.no_ref,
                  combiners = user }

@@ -40,4 +40,14 @@ echo '{"animals": {"convnext_t": 90, "vit": 80}}' > z/gt.json
 out=$("$P" rank --zoo z --task all --metric logme 2>&1)
 echo "$out" | grep -q "no task 't_animals' (files are <model>_<task>_feature.npy, split at the first '_'.*rename e.g. convnext_t to convnext-t" \
   && ok "a model name with '_': the hint" || bad "'_' hint: $out"
+
+# slow work is announced before it starts (PEDLAB_FLOPS: a slow machine's rate)
+out=$(PEDLAB_FLOPS=1e4 "$P" score $B --metric logme,nleep 2>&1 >/dev/null)
+echo "$out" | grep -qE '^pedlab: score: this run is estimated to take about [0-9.]+ (min|h) .*nleep on 200×16, 4 classes ~' \
+  && ok "score announces long work" || bad "score announce: $out"
+out=$("$P" score $B --metric logme,nleep 2>&1 >/dev/null)
+[ -z "$out" ] && ok "short work: nothing announced" || bad "short work announced: $out"
+out=$(PEDLAB_FLOPS=1e5 "$P" rank --zoo "$PL_SOURCE_DIR/data/demo" --task digits --metric logme --quiet 2>&1 >/dev/null)
+echo "$out" | grep -q '^pedlab: rank: this run is estimated to take about .*logme on ' && ok "rank announces long work" \
+  || bad "rank announce: $out"
 summary
