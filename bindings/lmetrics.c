@@ -124,7 +124,8 @@ static int l_list(lua_State *L) {
 static int l_seconds(lua_State *L) {
     const char *name = luaL_checkstring(L, 1);
     double N = luaL_checknumber(L, 2), D = luaL_checknumber(L, 3), C = luaL_checknumber(L, 4);
-    if (!pl_metric_find(name)) return luaL_error(L, "pl.metrics.seconds: unknown metric '%s'", name);
+    if (!pl_metric_find(name))
+        return luaL_error(L, "pl.metrics.seconds: unknown metric '%s'", name);
     pl_kv kv[16];
     uint64_t seed;
     size_t n = opts_kv(L, name, 5, kv, &seed);

@@ -246,8 +246,9 @@ function M.score(argv)
     if not ds then error(err, 0) end
     local items = {}
     for _, m in ipairs(metrics) do
-      items[#items + 1] = { what = string.format("%s on %d×%d, %d classes", m.key, ds:rows(), ds:dim(),
-        ds:classes()), seconds = M.seconds(m, ds:rows(), ds:dim(), ds:classes()) }
+      local N, D, C = ds:rows(), ds:dim(), ds:classes()
+      items[#items + 1] = { what = string.format("%s on %d×%d, %d classes", m.key, N, D, C),
+                            seconds = M.seconds(m, N, D, C) }
     end
     M.announce("score", items)
     -- under mpirun -n K: the ranks share the statistics pass (each reads its rows), rank 0 goes on
@@ -286,7 +287,8 @@ function M.score(argv)
     for i, g in ipairs(groups) do
       local r = g.run
       runs[i] = { metrics = g.names, radius = g.radius, steps = r.steps, changes = r.changes,
-                  energy = r.energies, energy0 = r.energy0, moved = not ped.moved_nothing(r, g.sys) }
+                  energy = r.energies, energy0 = r.energy0,
+                  moved = not ped.moved_nothing(r, g.sys) }
     end
     if #groups == 1 then
       result.ped = runs[1]
@@ -304,13 +306,16 @@ function M.score(argv)
       local ch = {}
       for i, c in ipairs(r.changes) do ch[i] = util.fmt(c) end
       io.write(string.format("ped\tsteps=%d\tchanges=%s\tradius=%s", r.steps, table.concat(ch, ","),
-        util.fmt(r.radius)), r.metrics and ("\tmetrics=" .. table.concat(r.metrics, ",")) or "", "\n")
+        util.fmt(r.radius)), r.metrics and ("\tmetrics=" .. table.concat(r.metrics, ",")) or "",
+        "\n")
       if not r.moved then
         local names = r.metrics or after
-        io.write(string.format("ped\tmoved nothing: no two class balls overlap at radius %s (a rule's "
-          .. "radius can put the closest classes just touching, e.g. with 2 classes), so %s equal%s "
-          .. "the plain metric%s; a larger --radius makes them overlap\n", util.fmt(r.radius),
-          "ped+" .. table.concat(names, ", ped+"), #names > 1 and "" or "s", #names > 1 and "s" or ""))
+        local many = #names > 1
+        io.write(string.format("ped\tmoved nothing: no two class balls overlap at radius %s (a "
+          .. "rule's radius can put the closest classes just touching, e.g. with 2 classes), so "
+          .. "%s equal%s the plain metric%s; a larger --radius makes them overlap\n",
+          util.fmt(r.radius), "ped+" .. table.concat(names, ", ped+"), many and "" or "s",
+          many and "s" or ""))
       end
     end
   end
@@ -413,7 +418,8 @@ function M.zoo_costs(z, tasks, metrics, user)
         local N, D, C = ds:rows(), ds:dim(), ds:classes()
         ds:close()
         for _, m in ipairs(metrics) do
-          items[#items + 1] = { what = string.format("%s on %s/%s (%d×%d)", m.key, model, task, N, D),
+          items[#items + 1] = { what = string.format("%s on %s/%s (%d×%d)", m.key, model, task,
+                                                     N, D),
                                 seconds = M.seconds(m, N, D, C, user) }
         end
       end
@@ -697,7 +703,9 @@ end
 local function ped_line(s)
   local p = {}
   local law = "force " .. tostring(s.ped.force)
-  if s.ped.law ~= nil and s.ped.law ~= s.ped.force then law = law .. " [digest " .. s.ped.law .. "]" end
+  if s.ped.law ~= nil and s.ped.law ~= s.ped.force then
+    law = law .. " [digest " .. s.ped.law .. "]"
+  end
   p[1] = law
   if s.ped.law_params and next(s.ped.law_params) then
     local lp = {}
@@ -709,7 +717,9 @@ local function ped_line(s)
   for _, k in ipairs(pl.sweep.KEYS) do
     if k ~= "force" and s.ped[k] ~= nil then
       local v = util.fmt(s.ped[k])
-      if k == "radius" and s.ped.radius_rule then v = v .. " [digest " .. s.ped.radius_rule .. "]" end
+      if k == "radius" and s.ped.radius_rule then
+        v = v .. " [digest " .. s.ped.radius_rule .. "]"
+      end
       p[#p + 1] = k .. " " .. v
     end
   end
@@ -735,7 +745,8 @@ end
 -- every setting that changes a number, so two runs that differ print different lines.
 function M.settings_line(R)
   local s = R.settings or {}
-  local parts = { "zoo " .. tostring(s.zoo), "tasks " .. table.concat(s.tasks or R.tasks or {}, ", "),
+  local parts = { "zoo " .. tostring(s.zoo),
+                  "tasks " .. table.concat(s.tasks or R.tasks or {}, ", "),
                   "metrics " .. table.concat(R.metrics, ", "),
                   "ground truth " .. tostring(s.gt or "none"), "seed " .. tostring(s.seed) }
   if s.combiners then parts[#parts + 1] = "combiners " .. s.combiners end
@@ -800,7 +811,8 @@ function M.write_outputs(R, o)
         end
       end
     end
-    report.write(o.csv, "# " .. M.settings_line(R):gsub("\n", " ") .. "\n" .. report.csv(t), "--csv")
+    local comment = "# " .. M.settings_line(R):gsub("\n", " ") .. "\n"
+    report.write(o.csv, comment .. report.csv(t), "--csv")
   end
   if o.md then
     local parts = { "# pedlab rank\n\n", "Settings: ", M.settings_line(R), "\n" }

@@ -182,7 +182,9 @@ local function show_entry(e)
   end
   if e.laws then
     lines[#lines + 1] = "laws:"
-    for _, l in ipairs(law_lines()) do lines[#lines + 1] = string.format("  %-14s %s", l[1], l[2]) end
+    for _, l in ipairs(law_lines()) do
+      lines[#lines + 1] = string.format("  %-14s %s", l[1], l[2])
+    end
   end
   if #opts > 0 then
     lines[#lines + 1] = "options:"

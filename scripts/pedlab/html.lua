@@ -118,7 +118,9 @@ local function radius_why(R, key, r)
   local parts = { "Radius " .. esc(rad) .. " chosen by <code>" .. esc(s.radius) .. "</code>" }
   if ok then
     local p = {}
-    for _, k in ipairs(util.sorted_keys(res.params or {})) do p[#p + 1] = k .. " = " .. util.fmt(res.params[k]) end
+    for _, k in ipairs(util.sorted_keys(res.params or {})) do
+      p[#p + 1] = k .. " = " .. util.fmt(res.params[k])
+    end
     if #p > 0 then parts[#parts + 1] = " (" .. esc(table.concat(p, ", ")) .. ")" end
     if res.doc then parts[#parts + 1] = ": " .. esc(res.doc) end
   end

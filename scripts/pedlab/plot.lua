@@ -303,8 +303,9 @@ local function lines_svg(o)
     end
     if s.markers ~= false or #marks == 1 then for _, m in ipairs(marks) do f:add(m) end end
     -- a series of one point is a point, not a line, in the legend
-    entries[#entries + 1] = { name = s.name or ("series " .. i), color = c, kind = #marks == 1 and "marker" or "line",
-                              dash = dash, bold = s.bold, shape = s.bold and "square" or "circle" }
+    entries[#entries + 1] = { name = s.name or ("series " .. i), color = c,
+                              kind = #marks == 1 and "marker" or "line", dash = dash, bold = s.bold,
+                              shape = s.bold and "square" or "circle" }
   end
   f:legend(W - lw + 12, 40, entries)
   return f:finish()

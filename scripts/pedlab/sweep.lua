@@ -468,7 +468,9 @@ run_cell_body = function(z, cell, models, datasets, transient, seed, gt, no_ref,
       for _, n in ipairs(names) do
         local col = {}
         rule_values[n] = {}
-        for i, model in ipairs(models) do col[i], rule_values[n][model] = values[i][n], values[i][n] end
+        for i, model in ipairs(models) do
+          col[i], rule_values[n][model] = values[i][n], values[i][n]
+        end
         local r = radius_mod.task_value(cell.rule, col, models)
         for _, model in ipairs(models) do radii[model][n] = r end
       end
@@ -488,7 +490,9 @@ run_cell_body = function(z, cell, models, datasets, transient, seed, gt, no_ref,
       local u = undefined[j.spec or j.part_of] or {}
       undefined[j.spec or j.part_of] = u
       local why = M.undefined_reason(v)
-      if not j.spec and why:sub(1, #j.name + 1) ~= j.name .. ":" then why = j.name .. ": " .. why end
+      if not j.spec and why:sub(1, #j.name + 1) ~= j.name .. ":" then
+        why = j.name .. ": " .. why
+      end
       u[model] = u[model] or why
     else
       error(v, 0)
@@ -513,8 +517,9 @@ run_cell_body = function(z, cell, models, datasets, transient, seed, gt, no_ref,
             for _, n in ipairs(g.names) do runs[model].radii[n] = run.radius end
             -- every run's trajectory (one per distinct radius), not only the first's
             runs[model].runs = runs[model].runs or {}
-            table.insert(runs[model].runs, { metrics = g.names, radius = run.radius, steps = run.steps,
-              changes = run.changes, energies = run.energies, energy0 = run.energy0, moved = rec.moved })
+            table.insert(runs[model].runs, { metrics = g.names, radius = run.radius,
+              steps = run.steps, changes = run.changes, energies = run.energies,
+              energy0 = run.energy0, moved = rec.moved })
           end
           local in_group = {}
           for _, n in ipairs(g.names) do in_group[n] = true end

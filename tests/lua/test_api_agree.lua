@@ -28,7 +28,8 @@ T.case("sweep: every cell's law settings are checked before any cell is computed
   local out = os.tmpname() .. ".jsonl"
   local cells = 0
   local function spec(grid)
-    return { zoo = T.source .. "/data/demo", tasks = { "digits" }, metrics = { "logme" }, grid = grid,
+    return { zoo = T.source .. "/data/demo", tasks = { "digits" }, metrics = { "logme" },
+             grid = grid,
              ref_name = "fmnist-train", out = out, progress = false,
              on_cell = function() cells = cells + 1 end }
   end

@@ -236,7 +236,8 @@ T.case("plot.rank_svgs: every point labelled with its model, rank axes to the mo
   T.eq(labels, 2 * #R.zoo.models, "one label per point, plain and ped+")
   -- labels near the right edge turn left: none runs past the plot panel into the legend
   local panel_right, seen = 720 - 190, 0
-  for x, anchor, text in svg:gmatch('<text x="([%d.]+)" y="[%d.-]+" font%-size="9" fill="#%x+"([^>]*)>([^<]*)<') do
+  local pat = '<text x="([%d.]+)" y="[%d.-]+" font%-size="9" fill="#%x+"([^>]*)>([^<]*)<'
+  for x, anchor, text in svg:gmatch(pat) do
     local right = tonumber(x) + (anchor:find("end") and 0 or plot.text_width(text, 9))
     T.eq(right <= panel_right, true, text .. " inside the panel")
     seen = seen + 1
