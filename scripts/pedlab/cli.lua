@@ -407,6 +407,35 @@ end
 
 local OUTPUTS = { "json", "csv", "md", "html" }
 
+-- The estimated cost of a sweep spec: every cell's metrics on every model of its task (nil
+-- when the spec does not expand: pl.sweep then says why).
+function M.sweep_costs(spec)
+  local ok, items = pcall(function()
+    local z = pl.zoo.from(spec.zoo, spec.gt, spec.ref_name)
+    local tasks = z:select_tasks(spec.tasks, "sweep: tasks")
+    local cells = pl.sweep.expand(spec, tasks, spec.seed or 0)
+    local sizes, out = {}, {}
+    for _, c in ipairs(cells) do
+      for _, model in ipairs(z:task_models(c.task)) do
+        local key = model .. "\0" .. c.task
+        if not sizes[key] then
+          local ds = z:dataset(model, c.task)
+          sizes[key] = { ds:rows(), ds:dim(), ds:classes() }
+          ds:close()
+        end
+        local N, D, C = table.unpack(sizes[key])
+        for _, m in ipairs(c.metrics) do
+          out[#out + 1] = { what = string.format("%s on %s/%s (%d×%d)", m.spec, model, c.task,
+                                                 N, D),
+                            seconds = M.seconds(m, N, D, C, spec.combiners) }
+        end
+      end
+    end
+    return out
+  end)
+  return ok and items or nil
+end
+
 -- The estimated cost of every (task, model, metric) of a zoo run (the datasets' sizes read
 -- from their headers and labels), for M.announce.
 function M.zoo_costs(z, tasks, metrics, user)

@@ -50,4 +50,9 @@ out=$("$P" score $B --metric logme,nleep 2>&1 >/dev/null)
 out=$(PEDLAB_FLOPS=1e5 "$P" rank --zoo "$PL_SOURCE_DIR/data/demo" --task digits --metric logme --quiet 2>&1 >/dev/null)
 echo "$out" | grep -q '^pedlab: rank: this run is estimated to take about .*logme on ' && ok "rank announces long work" \
   || bad "rank announce: $out"
+printf 'return { zoo = "%s", tasks = {"digits"}, metrics = {"logme"}, grid = {dt = {0.1, 0.2}}, ref_name = "fmnist-train" }\n' \
+  "$PL_SOURCE_DIR/data/demo" > spec.lua
+out=$(PEDLAB_FLOPS=1e5 "$P" sweep spec.lua --quiet --no-progress 2>&1 >/dev/null)
+echo "$out" | grep -q '^pedlab: sweep: this run is estimated to take about .*logme on ' && ok "sweep announces long work" \
+  || bad "sweep announce: $out"
 summary
