@@ -50,6 +50,14 @@ out=$("$P" score $B --metric logme,nleep 2>&1 >/dev/null)
 out=$(PEDLAB_FLOPS=1e5 "$P" rank --zoo "$PL_SOURCE_DIR/data/demo" --task digits --metric logme --quiet 2>&1 >/dev/null)
 echo "$out" | grep -q '^pedlab: rank: this run is estimated to take about .*logme on ' && ok "rank announces long work" \
   || bad "rank announce: $out"
+# progress inside a long metric (N-LEEP's EM iterations), on a terminal only
+if command -v script >/dev/null; then
+  out=$(script -qec "'$P' score $B --metric nleep" /dev/null | tr '\r' '\n')
+  echo "$out" | grep -qE '^score pass [0-9]+ \[[#.]+\] [0-9]+/100 nleep EM iterations \(at most\)  elapsed' \
+    && ok "score: progress inside N-LEEP" || bad "nleep progress: $out"
+  out=$("$P" score $B --metric nleep 2>&1 >/dev/null)
+  [ -z "$out" ] && ok "no progress when stderr is not a terminal" || bad "progress into a pipe: $out"
+fi
 printf 'return { zoo = "%s", tasks = {"digits"}, metrics = {"logme"}, grid = {dt = {0.1, 0.2}}, ref_name = "fmnist-train" }\n' \
   "$PL_SOURCE_DIR/data/demo" > spec.lua
 out=$(PEDLAB_FLOPS=1e5 "$P" sweep spec.lua --quiet --no-progress 2>&1 >/dev/null)
