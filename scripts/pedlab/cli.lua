@@ -180,6 +180,8 @@ Scores one model's features for one task with one or more transferability metric
   --features F        features, N×D (.npy float16/32/64, .npz[:NAME], .safetensors[:NAME], or .csv)
   --labels L          labels, N integers or strings (.npy, .npz[:NAME], .safetensors[:NAME] or .csv);
                       optional when --features names an archive holding labels/y
+  --targets T         continuous targets instead of labels, N×K numbers (.npy or .csv): a
+                      regression task, for the metrics that take targets (logme)
   --metric SPEC       comma-separated; may repeat. SPEC is NAME[:key=value...], e.g. logme,
                       gbc:type=spherical:pca=64, nleep:ratio=5:log=true, ped+logme (after PED)
   --source-probs P    source-model probabilities N×Cs (LEEP)
@@ -201,16 +203,29 @@ function M.score(argv)
   local spec = { ["--features"] = "value", ["--labels"] = "value", ["--metric"] = "list",
                  ["--source-probs"] = "value", ["--source-labels"] = "value", ["--seed"] = "value",
                  ["--json"] = "flag", ["--help"] = "flag", ["--threads"] = "value", ["--ref"] = "value",
-                 ["--no-ref"] = "flag", ["--save-shift"] = "value" }
+                 ["--no-ref"] = "flag", ["--save-shift"] = "value", ["--targets"] = "value" }
   for k, v in pairs(M.PED_FLAGS) do spec[k] = v end
   local o, pos = util.parse_args(argv, spec, "score")
+  if o.targets and o.labels then error("score: --targets and --labels exclude each other", 0) end
   if o.help then io.write(SCORE_HELP) return 0 end
   if #pos > 0 then error("score: unexpected argument '" .. pos[1] .. "'", 0) end
   if not o.features then error("score: --features F.npy is required", 0) end
-  if not o.labels and not (o.features:match("%.npz") or o.features:match("%.safetensors")) then
+  if not o.labels and not o.targets
+     and not (o.features:match("%.npz") or o.features:match("%.safetensors")) then
     error("score: --labels L.npy is required (or --features F.npz / F.safetensors holding labels)", 0)
   end
   local metrics = metric_specs(o, "score")
+  if o.targets then
+    for _, m in ipairs(metrics) do
+      if m.ped or not pl.TARGET_METRICS[m.name] then
+        error(string.format("score: --targets: %s needs class labels (metrics that take continuous "
+          .. "targets: %s)", m.key, table.concat(util.sorted_keys(pl.TARGET_METRICS), ", ")), 0)
+      end
+    end
+    if o.source_probs or o.source_labels then
+      error("score: --targets: --source-probs and --source-labels are for labelled tasks", 0)
+    end
+  end
   M.set_threads(o, "score")
   local seed = util.int(o, "seed", "score", 0)
   local settings, given = M.ped_settings(o, "score")
@@ -241,8 +256,13 @@ function M.score(argv)
   local result, order = {}, {}
   local run, groups, moved_of = nil, {}, {}
   M.with_progress("score", function()
-    local ds, err = pl.dataset(o.features, o.labels,
-                               { source_probs = o.source_probs, source_labels = o.source_labels })
+    local ds, err
+    if o.targets then
+      ds, err = pl.dataset(o.features, nil, { targets = o.targets })
+    else
+      ds, err = pl.dataset(o.features, o.labels,
+                           { source_probs = o.source_probs, source_labels = o.source_labels })
+    end
     if not ds then error(err, 0) end
     local items = {}
     for _, m in ipairs(metrics) do

@@ -42,6 +42,25 @@ T.case("sweep: every cell's law settings are checked before any cell is computed
   os.remove(law)
 end)
 
+T.case("pl.dataset takes continuous targets for the metrics that accept them", function()
+  local X, Y = pl.randn(120, 6, 3), pl.randn(120, 2, 4)
+  local path = os.tmpname() .. ".npy"
+  pl.save(path, Y)
+  local ds = pl.dataset(X, nil, { targets = path })
+  local want = pl.metrics.logme_targets(pl.dataset(X, (function()
+    local y = {}
+    for i = 1, 120 do y[i] = i % 3 end
+    return y
+  end)()), Y)
+  T.close(pl.metrics.logme(ds), want, 1e-12, "logme on targets")
+  T.close(pl.metrics.score("logme", ds, { seed = 0 }), want, 1e-12, "score() too")
+  T.eq(pl.targets(ds) ~= nil, true)
+  T.raises("sfda needs class labels; this dataset has continuous targets", pl.metrics.sfda, ds)
+  T.raises("labels and targets exclude each other", pl.dataset, X, { 1, 2 }, { targets = Y })
+  T.raises("has 5 rows, the features 120", pl.dataset, X, nil, { targets = pl.randn(5, 1, 1) })
+  os.remove(path)
+end)
+
 T.case("help: a metric's options with defaults and ranges; the force laws with formulas", function()
   local help = require "pedlab.help"
   local g = help.text("gbc")

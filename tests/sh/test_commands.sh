@@ -50,6 +50,17 @@ out=$("$P" score $B --metric logme,nleep 2>&1 >/dev/null)
 out=$(PEDLAB_FLOPS=1e5 "$P" rank --zoo "$PL_SOURCE_DIR/data/demo" --task digits --metric logme --quiet 2>&1 >/dev/null)
 echo "$out" | grep -q '^pedlab: rank: this run is estimated to take about .*logme on ' && ok "rank announces long work" \
   || bad "rank announce: $out"
+# continuous targets from the command line (a regression task)
+"$P" -e 'local pl = require "pedlab"
+pl.save("x.npy", pl.randn(100, 5, 1)); pl.save("y.npy", pl.randn(100, 2, 2))'
+out=$("$P" score --features x.npy --targets y.npy --metric logme) && echo "$out" | grep -qE '^logme	-?[0-9.]+' \
+  && [ "$out" = "logme	$("$P" -e 'local pl = require "pedlab"
+print(pl.util.fmt(pl.metrics.logme_targets(pl.dataset("x.npy", nil, {targets = "y.npy"}))))')" ] \
+  && ok "score --targets: LogME on continuous targets" || bad "score --targets: $out"
+out=$("$P" score --features x.npy --targets y.npy --metric sfda 2>&1)
+echo "$out" | grep -q 'score: --targets: sfda needs class labels' && ok "--targets refuses a metric of labels" \
+  || bad "--targets sfda: $out"
+
 # progress inside a long metric (N-LEEP's EM iterations), on a terminal only
 if command -v script >/dev/null; then
   out=$(script -qec "'$P' score $B --metric nleep" /dev/null | tr '\r' '\n')
