@@ -95,7 +95,7 @@ end
 pl.save(out .. "/gt.json", gt)
 EOF
 "$P" "$tmp/mk.lua" "$D" "$tmp/z" || bad "making the zoo"
-"$P" rank --zoo "$tmp/z" --task big,small --metric etran,ncti,logme --json "$tmp/u.json" --csv "$tmp/u.csv" \
+"$P" rank --zoo "$tmp/z" --task all --metric etran,ncti,logme --json "$tmp/u.json" --csv "$tmp/u.csv" \
   --md "$tmp/u.md" --html "$tmp/u.html" > "$tmp/u.txt" 2> "$tmp/u.err"
 st=$?
 [ $st = 0 ] && ok "undefined cells: the run completes (status 0)" || bad "status $st: $(cat "$tmp/u.err")"
@@ -107,7 +107,7 @@ for k in "big — etran" "big — ncti" "big — logme" "small — ncti" "small 
     || bad "text: $k not reported"
 done
 ok "text: every other cell reported"
-grep -qE '^etran +-?[0-9.]+ +- +-?[0-9.]+$' "$tmp/u.txt" && ok "tau table: the undefined cell empty, the mean over the rest" \
+grep -qE '^etran +-?[0-9.]+ +-?[0-9.]+ +- +-?[0-9.]+$' "$tmp/u.txt" && ok "tau table: the undefined cell empty, the mean over the rest" \
   || bad "tau table: $(grep '^etran' "$tmp/u.txt")"
 grep -q '^small,etran,byol,,94,,1,,,etran_energy: .*N = 100 rows' "$tmp/u.csv" && ok "csv: the reason" \
   || bad "csv undefined: $(grep small,etran "$tmp/u.csv")"
@@ -118,8 +118,9 @@ grep -q 'class="num undefined" data-col="score" title="etran_energy: .*N = 100 r
 /usr/bin/python3 - "$tmp/u.json" <<'PY' && ok "json: complete false, undefined cells listed" || bad "json undefined"
 import json, sys
 J = json.load(open(sys.argv[1]))
-assert J["complete"] is False and len(J["undefined"]) == 4, J.get("undefined")
-u = J["undefined"][0]
+assert J["complete"] is False and len(J["undefined"]) == 5, J.get("undefined")
+assert [u["task"] for u in J["undefined"]] == ["mixed"] + ["small"] * 4, J["undefined"]
+u = J["undefined"][1]
 assert u["task"] == "small" and u["metric"] == "etran" and "N = 100 rows" in u["reason"], u
 e = J["tasks"]["small"]["etran"]
 assert e["scores"] in ({}, []) and len(e["undefined"]) == 4, e
