@@ -161,9 +161,12 @@ local function model_table(R, task, key, r, out)
   end
   out[#out + 1] = string.format('<table class="models" data-task="%s" data-metric="%s">',
     esc(task), esc(key))
+  -- a per-model rule gives each model its own radius: a column of them
+  local per_model = rad and rad:find(" over ") ~= nil
   out[#out + 1] = '<thead><tr><th class="num">#</th><th>model</th><th class="num">score</th>'
     .. '<th class="num">accuracy</th><th class="num">true rank</th>'
-    .. '<th class="num">predicted rank</th></tr></thead><tbody>'
+    .. '<th class="num">predicted rank</th>'
+    .. (per_model and '<th class="num">radius</th>' or "") .. "</tr></thead><tbody>"
   local pred, truth = r.predicted_rank or {}, r.true_rank
   local undefined = r.undefined or {}
   local order = {}
@@ -203,7 +206,13 @@ local function model_table(R, task, key, r, out)
     out[#out + 1] = num_td(truth and truth[m], numtext.column({}, 0), nil,
       'data-col="true_rank"')
     out[#out + 1] = num_td(pred[m], numtext.column({}, 0), nil,
-      'data-col="predicted_rank"') .. "</tr>"
+      'data-col="predicted_rank"')
+    if per_model then
+      local col2 = {}
+      for _, v in pairs(r.radius) do col2[#col2 + 1] = v end
+      out[#out + 1] = num_td(r.radius[m], numtext.column(col2, 4), nil, 'data-col="radius"')
+    end
+    out[#out + 1] = "</tr>"
   end
   out[#out + 1] = "</tbody></table>"
 end

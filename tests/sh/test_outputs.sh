@@ -73,6 +73,14 @@ grep -q '"radius_values"' "$tmp/a.json" && grep -qE "\"settings_line\":\\s+\".*$
 grep -qE '<p class="radius">Radius 0\.[0-9]+ chosen by <code>auto:pairs</code> \(q = 0.5, q_sfda = 0.1\).*Each model.s value for ped\+logme: byol 0\.[0-9]+' \
   "$tmp/a.html" && ok "html: why this radius" || bad "html radius why"
 
+# a per-model rule: each model's radius in a column (text and HTML)
+"$P" rank --zoo "$D" --task digits --metric ped+logme --radius auto:pairs-model --ref-name fmnist-train \
+  --html "$tmp/pm.html" > "$tmp/pm.txt" 2>&1 || bad "rank auto:pairs-model"
+grep -qE '^== digits — ped\+logme \(higher is better; radius 0\.[0-9]+-0\.[0-9]+ over 12 models\)' "$tmp/pm.txt" \
+  && grep -qE '^#  +model +ped\+logme +accuracy +true rank +radius$' "$tmp/pm.txt" \
+  && [ "$(grep -c 'data-col="radius"' "$tmp/pm.html")" = 12 ] && ok "per-model radii: a column" \
+  || bad "per-model radii: $(head -5 "$tmp/pm.txt")"
+
 # ---- undefined cells: a 100-row task; etran undefined there, every other cell reported
 mkdir "$tmp/z"
 cat > "$tmp/mk.lua" <<'EOF'
