@@ -48,7 +48,22 @@ end
 -- The targets a dataset was made with (nil for a labelled dataset).
 M.targets = function(ds) return targets_of[ds] end
 
-M.metrics = setmetatable({}, { __index = core.metrics })
+-- the metric functions wrapped in place (pl.metrics is the core's table: one table, whoever
+-- holds it), the C functions kept here
+local C = {}
+for k, v in pairs(core.metrics) do C[k] = v end
+-- f(...) with a raised message placed at the caller's line (as the C function called directly
+-- would be), not at this wrapper's
+local function call(f, ...)
+  local res = table.pack(pcall(f, ...))
+  if not res[1] then
+    local msg = res[2]
+    if type(msg) == "string" then msg = msg:gsub("^[^%s:]+:%d+: ", "") end
+    error(msg, 3)
+  end
+  return table.unpack(res, 2, res.n)
+end
+
 local function targets_score(name, ds, opts)
   local Y = targets_of[ds]
   if Y == nil then return nil end
@@ -59,23 +74,25 @@ local function targets_score(name, ds, opts)
   for k in pairs(opts or {}) do
     if k ~= "seed" then error(string.format("%s: option '%s' has no effect with targets", name, k), 3) end
   end
-  return core.metrics.logme_targets(ds, Y)
+  return call(C.logme_targets, ds, Y)
 end
-M.metrics.score = function(name, ds, opts)
+core.metrics.score = function(name, ds, opts)
   local v = targets_score(name, ds, opts)
   if v ~= nil then return v end
-  return core.metrics.score(name, ds, opts)
+  return call(C.score, name, ds, opts)
 end
-for _, d in ipairs(core.metrics.list()) do
-  if core.metrics[d.name] then
-    M.metrics[d.name] = function(ds, opts)
+for _, d in ipairs(C.list()) do
+  if C[d.name] then
+    core.metrics[d.name] = function(ds, opts)
       local v = targets_score(d.name, ds, opts)
       if v ~= nil then return v end
-      return core.metrics[d.name](ds, opts)
+      return call(C[d.name], ds, opts)
     end
   end
 end
-M.metrics.logme_targets = function(ds, Y) return core.metrics.logme_targets(ds, Y or targets_of[ds]) end
+core.metrics.logme_targets = function(ds, Y)
+  return call(C.logme_targets, ds, Y or targets_of[ds])
+end
 
 local lazy = { zoo = true, sweep = true, report = true, plot = true, forces = true, cli = true,
                ped = true, util = true, combiners = true, radius = true }

@@ -590,7 +590,7 @@ end
 -- misuse: unknown metric or option, a malformed option, a missing input; out of memory;
 -- interruption): such errors stop the run.
 function M.undefined_reason(err)
-  local msg = tostring(err)
+  local msg = tostring(err):gsub("^[^%s:]+:%d+: ", "")
   if msg:find("interrupted", 1, true) or msg:find("out of memory", 1, true)
      or msg:find("unknown metric", 1, true) or msg:find("unknown option", 1, true)
      or msg:find("^[%w_]+: option [%w_]+=") or msg:find(" needs source%-model ") then
