@@ -32,6 +32,8 @@
 #endif
 
 static const char *progname = "pedlab";
+/* pedlab rank --strict with undefined cells: every output written, not a failure to abort on */
+#define PL_EXIT_UNDEFINED 3
 static lua_State *global_L = NULL;
 
 static const char *const subcommands[] = {"demo", "score", "rank", "sweep", "metrics", NULL};
@@ -45,7 +47,7 @@ static void print_usage(void) {
             "  -e code    execute the string 'code'\n"
             "  -l mod     require library 'mod' into global 'mod'\n"
             "  -i         enter interactive mode after running the script\n"
-            "  -v         show version information\n"
+            "  -v, --version  show version information\n"
             "  --lua-path print the LUA_PATH/LUA_CPATH lines (sh) with which a stock lua5.4\n"
             "             finds this pedlab: eval \"$(pedlab --lua-path)\"\n"
             "  --help     show this help\n"
@@ -798,6 +800,45 @@ static int is_subcommand(const char *s) {
     return 0;
 }
 
+/* Edit distance with adjacent transpositions ("scroe" is one from "score"); strings of at most
+ * 31 bytes (longer ones are not near any command). */
+static size_t edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 31 || lb > 31) return (size_t)-1;
+    size_t d[32][32];
+    for (size_t i = 0; i <= la; i++) d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++) d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
+            int swap = i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1];
+            if (swap && d[i - 2][j - 2] + 1 < c) c = d[i - 2][j - 2] + 1;
+            d[i][j] = c;
+        }
+    return d[la][lb];
+}
+
+/* A first argument that is neither a command nor a file, and reads as a word (no '/' or '.'):
+ * a mistyped command. Says so, with the nearest command when one is within two edits. */
+static int not_a_command(const char *a) {
+    if (a[0] == '-' || strchr(a, '/') || strchr(a, '.') || access(a, F_OK) == 0) return 0;
+    const char *best = NULL;
+    size_t bd = 3;
+    for (int i = 0; subcommands[i]; i++) {
+        size_t d = edit_distance(a, subcommands[i]);
+        if (d < bd) bd = d, best = subcommands[i];
+    }
+    if (best)
+        fprintf(stderr, "pedlab: '%s' is not a pedlab command (nor a file); did you mean "
+                        "'pedlab %s'? Commands: demo, score, rank, sweep, metrics\n", a, best);
+    else
+        fprintf(stderr, "pedlab: '%s' is not a pedlab command (demo, score, rank, sweep, metrics) "
+                        "nor a script file\n", a);
+    return 1;
+}
+
 /* A subcommand's error for users: one line, without the traceback and the "file.lua:12: "
  * positions (the message itself names the file and the field); PEDLAB_TRACEBACK=1 keeps both. */
 static int report_line(lua_State *L) {
@@ -865,6 +906,10 @@ static int pmain(lua_State *L) {
         lua_pushinteger(L, code);
         return 1;
     }
+    if (argc >= 2 && not_a_command(argv[1])) {
+        lua_pushinteger(L, 1);
+        return 1;
+    }
     int interactive = 0, script = 0, i;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -880,7 +925,7 @@ static int pmain(lua_State *L) {
             lua_pushinteger(L, print_lua_path());
             return 1;
         }
-        if (!strcmp(a, "-v")) {
+        if (!strcmp(a, "-v") || !strcmp(a, "--version")) {
             printf("pedlab %s (Lua %s.%s)\n", PL_VERSION, LUA_VERSION_MAJOR, LUA_VERSION_MINOR);
             if (argc == 2) { lua_pushinteger(L, 0); return 1; }
             continue;
@@ -987,7 +1032,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "pedlab: %s\n", msg ? msg : "(error object is not a string)");
     }
     lua_close(L);
-    lpl_mpi_end(code != 0);
+    lpl_mpi_end(code != 0 && code != PL_EXIT_UNDEFINED);
     /* print() and io.write() ignore a full disk or a closed stdout: say it once, here */
     if (check_stdout() || stdout_failed) return code ? code : EXIT_FAILURE;
     return code;

@@ -6,11 +6,10 @@
 #include "lpedlab.h"
 #include "metrics/metric.h"
 
-static int score_named(lua_State *L, const char *name, int ds_idx, int opt_idx) {
-    pl_data *d = lpl_checkdata(L, ds_idx);
-    pl_kv kv[16];
+/* The options table at opt_idx as key=value strings in kv (at most 16); the strings are kept
+ * referenced by a holder table pushed on the stack. */
+static size_t opts_kv(lua_State *L, const char *name, int opt_idx, pl_kv *kv, uint64_t *seedp) {
     uint64_t seed;
-    /* a holder table keeps every converted string referenced while the metric runs */
     lua_newtable(L);
     int holder = lua_gettop(L);
     size_t n = 0;
@@ -26,7 +25,7 @@ static int score_named(lua_State *L, const char *name, int ds_idx, int opt_idx) 
                 lua_pop(L, 1);
                 continue;
             }
-            if (n == sizeof kv / sizeof kv[0]) return luaL_error(L, "%s: too many options", name);
+            if (n == 16) return luaL_error(L, "%s: too many options", name);
             if (lua_isboolean(L, -1)) lua_pushstring(L, lua_toboolean(L, -1) ? "true" : "false");
             else luaL_tolstring(L, -1, NULL);
             kv[n].val = lua_tostring(L, -1);
@@ -38,6 +37,15 @@ static int score_named(lua_State *L, const char *name, int ds_idx, int opt_idx) 
             lua_pop(L, 1);
         }
     }
+    *seedp = seed;
+    return n;
+}
+
+static int score_named(lua_State *L, const char *name, int ds_idx, int opt_idx) {
+    pl_data *d = lpl_checkdata(L, ds_idx);
+    pl_kv kv[16];
+    uint64_t seed;
+    size_t n = opts_kv(L, name, opt_idx, kv, &seed);
     pl_opts o = {kv, n, seed};
     double v;
     pl_err err;
@@ -84,6 +92,16 @@ static int l_list(lua_State *L) {
             lua_seti(L, -2, k++);
         }
         lua_setfield(L, -2, "options");
+        lua_newtable(L); /* option_docs: key → "default V; range: meaning" */
+        for (size_t j = 0; m[i].key_docs && m[i].keys[j] && m[i].key_docs[j]; j++) {
+            lua_pushstring(L, m[i].key_docs[j]);
+            lua_setfield(L, -2, m[i].keys[j]);
+        }
+        lua_setfield(L, -2, "option_docs");
+        if (m[i].cost) {
+            lua_pushstring(L, m[i].cost);
+            lua_setfield(L, -2, "cost");
+        }
         lua_pushboolean(L, m[i].fn == NULL);
         lua_setfield(L, -2, "zoo_level");
         if (m[i].parts) {
@@ -99,6 +117,20 @@ static int l_list(lua_State *L) {
         }
         lua_seti(L, -2, (lua_Integer)i + 1);
     }
+    return 1;
+}
+
+/* pl.metrics.seconds(name, N, D, C [, opts]) → the registry's estimate of one score's seconds */
+static int l_seconds(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    double N = luaL_checknumber(L, 2), D = luaL_checknumber(L, 3), C = luaL_checknumber(L, 4);
+    if (!pl_metric_find(name))
+        return luaL_error(L, "pl.metrics.seconds: unknown metric '%s'", name);
+    pl_kv kv[16];
+    uint64_t seed;
+    size_t n = opts_kv(L, name, 5, kv, &seed);
+    pl_opts o = {kv, n, seed};
+    lua_pushnumber(L, pl_metric_seconds(name, N, D, C, &o));
     return 1;
 }
 
@@ -125,6 +157,8 @@ void lpl_open_metrics(lua_State *L) {
     lua_setfield(L, -2, "score");
     lua_pushcfunction(L, l_list);
     lua_setfield(L, -2, "list");
+    lua_pushcfunction(L, l_seconds);
+    lua_setfield(L, -2, "seconds");
     lua_pushcfunction(L, l_logme_targets);
     lua_setfield(L, -2, "logme_targets");
     lua_setfield(L, -2, "metrics");

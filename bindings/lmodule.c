@@ -217,6 +217,7 @@ static int l_isatty(lua_State *L) {
 
 typedef struct {
     char label[64];
+    char unit[48];
     double t0, pass_t0, last; /* when enabled, when this pass began, when last drawn */
     size_t last_done, last_total, pass;
     int drawn;
@@ -237,13 +238,17 @@ static void hms(char *out, size_t cap, double s) {
     else snprintf(out, cap, "%lds", v);
 }
 
-/* The line sweeps draw: label [####....] done/total unit  elapsed E  ETA T */
-static void block_progress(void *ud, size_t done, size_t total) {
+/* The line drawn: label pass N [####....] done/total unit  elapsed E  ETA T (one line, redrawn
+ * in place, whatever reports: block loops or a metric's own loop) */
+static void block_progress(void *ud, const char *unit, size_t done, size_t total) {
     progress_state *p = ud;
     double t = now_s();
-    if (p->pass == 0 || done <= p->last_done || total != p->last_total) { /* a new pass */
+    if (p->pass == 0 || done <= p->last_done || total != p->last_total ||
+        strcmp(unit, p->unit) != 0) { /* a new pass */
         p->pass++;
         p->pass_t0 = t;
+        snprintf(p->unit, sizeof p->unit, "%s", unit);
+        p->last = 0; /* a new pass is drawn at once */
     }
     p->last_done = done;
     p->last_total = total;
@@ -255,8 +260,8 @@ static void block_progress(void *ud, size_t done, size_t total) {
     bar[24] = 0;
     hms(el, sizeof el, t - p->t0);
     hms(eta, sizeof eta, done ? (t - p->pass_t0) / (double)done * (double)(total - done) : 0);
-    fprintf(stderr, "\r%s pass %zu [%s] %zu/%zu rows  elapsed %s  ETA %s  ", p->label, p->pass, bar, done,
-            total, el, eta);
+    fprintf(stderr, "\r%s pass %zu [%s] %zu/%zu %s  elapsed %s  ETA %s  \033[K", p->label, p->pass,
+            bar, done, total, p->unit, el, eta);
     fflush(stderr);
     p->drawn = 1;
 }

@@ -401,6 +401,10 @@ void pl_set_progress(pl_progress_fn fn, void *ud) {
     progress_ud = ud;
 }
 
+void pl_progress_step(const char *unit, size_t done, size_t total) {
+    if (progress_fn) progress_fn(progress_ud, unit, done, total);
+}
+
 /* The block loop behind both foreach functions: rows from d (shift applied) or else src. */
 static int block_loop(pl_data *d, pl_source *src, const double *o, pl_block_fn fn, void *ud,
                       pl_err *err) {
@@ -421,7 +425,7 @@ static int block_loop(pl_data *d, pl_source *src, const double *o, pl_block_fn f
             for (size_t i = 0; i < nr; i++)
                 for (size_t j = 0; j < D; j++) buf[i * D + j] -= o[j];
         rc = fn(ud, r0, nr, buf, err);
-        if (!rc && progress_fn) progress_fn(progress_ud, r0 + nr, N);
+        if (!rc && progress_fn) progress_fn(progress_ud, "rows", r0 + nr, N);
     }
     free(buf);
     return rc;

@@ -119,11 +119,15 @@ int pl_data_foreach_block(pl_data *d, unsigned flags, pl_block_fn fn, void *ud, 
 /* The same loop over a bare source's rows (e.g. PED's reference features): no shift, no
  * origin. */
 int pl_source_foreach_block(pl_source *s, pl_block_fn fn, void *ud, pl_err *err);
-/* Progress of long passes: when set, fn(ud, done, total) is called after every block of every
- * block loop (rows done of the pass's total; a new pass starts again from its first block).
- * Process-wide; NULL turns it off. fn must not fail or call back into pedlab. */
-typedef void (*pl_progress_fn)(void *ud, size_t done, size_t total);
+/* Progress of long work: when set, fn(ud, unit, done, total) is called after every block of
+ * every block loop (unit "rows": rows done of the pass's total; a new pass starts again from
+ * its first block) and by long loops inside metrics through pl_progress_step (unit e.g. "EM
+ * iterations (at most)"). Process-wide; NULL turns it off. fn must not fail or call back into
+ * pedlab. */
+typedef void (*pl_progress_fn)(void *ud, const char *unit, size_t done, size_t total);
 void pl_set_progress(pl_progress_fn fn, void *ud);
+/* Report done of total steps of a loop (unit names them) to the progress hook, if any. */
+void pl_progress_step(const char *unit, size_t done, size_t total);
 /* All N×D rows (shift applied) in a fresh matrix; caller releases. For metrics that need
  * every sample at once. */
 int pl_data_dense(pl_data *d, pl_mat *out, pl_err *err);

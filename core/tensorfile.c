@@ -38,8 +38,11 @@ static int refuse_pickle(const char *path, int torch, pl_err *err) {
     if (torch)
         return pl_err_set(err, PL_EFORMAT, "%s is a PyTorch file (a pickle): pedlab never "
                           "unpickles; convert the tensor once with: python3 -c \"import torch, "
-                          "numpy as np; np.save('%.*s.npy', torch.load('%s').float().numpy())\"",
-                          path, stem, f, f);
+                          "numpy as np; t = torch.load('%s', map_location='cpu'); "
+                          "t = t['KEY'] if isinstance(t, dict) else t; "
+                          "np.save('%.*s.npy', t.float().numpy())\" (a checkpoint saved as a "
+                          "dict: KEY is the tensor's key, from print(list(torch.load('%s')))",
+                          path, f, stem, f, f);
     return pl_err_set(err, PL_EFORMAT, "%s is a Python pickle: pedlab never unpickles; convert "
                       "it once with: python3 -c \"import pickle, numpy as np; np.save('%.*s.npy', "
                       "np.asarray(pickle.load(open('%s', 'rb'))))\"", path, stem, f, f);

@@ -56,7 +56,9 @@ if o.plot then
     end
     best = best or info.zoo:task_models(task)[1]
     local ds = info.zoo:dataset(best, task)
-    local moved = pl.ped.run(ds, { ref = info.zoo:has_ref(best) and info.zoo:ref_path(best) or nil })
+    local has = info.zoo:has_ref(best)
+    local moved = pl.ped.run(ds, { ref = has and info.zoo:ref_path(best) or nil,
+                                   no_ref = not has or nil })
     local path = string.format("%s/%s_pca_%s.svg", o.plot, task, best)
     plot.pca2d(ds, moved, path, string.format("%s on %s: class clusters before and after PED", best, task))
     written[#written + 1] = path

@@ -57,7 +57,19 @@ typedef struct pl_metric {
     const char *summary;      /* one line: what it is, the paper */
     const char *const *parts; /* zoo-level: NULL-terminated per-model parts; else NULL */
     const char *combine;      /* zoo-level: the combination, as a formula */
+    const char *const *key_docs; /* parallel to keys: "default V; range or choices: meaning" */
+    const char *cost;         /* the cost model in words (docs/metrics.md's Cost column) */
+    /* The cost model as a number: estimated floating-point operations of one score on N rows,
+     * D features, C classes (o: the options; malformed ones count as their default). NULL for
+     * zoo-level metrics (the sum of their parts). Callers turn it into seconds to announce
+     * long work; it is an estimate (the iteration counts and the PCA size are assumed). */
+    double (*flops)(double N, double D, double C, const pl_opts *o);
 } pl_metric;
+
+/* Estimated seconds of pl_metric_score(name, ...) on N×D with C classes (0 when unknown):
+ * flops / PL_FLOPS_PER_SECOND, a conservative single-process rate. */
+#define PL_FLOPS_PER_SECOND 5e9
+double pl_metric_seconds(const char *name, double N, double D, double C, const pl_opts *o);
 
 const pl_metric *pl_metric_find(const char *name);
 const pl_metric *pl_metric_all(size_t *count);

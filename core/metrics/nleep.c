@@ -226,6 +226,7 @@ static int km_fit(const double *x, size_t N, size_t d, size_t K, pl_rng *rng, in
 
     int strict = 0;
     for (int it = 0; it < KM_MAX_ITER; it++) {
+        pl_progress_step("nleep k-means iterations (at most)", (size_t)it, KM_MAX_ITER);
         if ((rc = pl_check_interrupt(err))) goto cleanup;
         if ((rc = km_assign(x, N, d, K, centers, labels, cnew, wts, buf, chunk, err)))
             goto cleanup;
@@ -528,6 +529,7 @@ static int gmm_fit(const double *z, size_t N, size_t d, size_t K, uint64_t seed,
     if ((rc = gmm_mstep(&g, resp, 1, linv, err))) goto cleanup;
     double lb = -INFINITY;
     for (int it = 1; it <= NLEEP_MAX_ITER; it++) {
+        pl_progress_step("nleep EM iterations (at most)", (size_t)it - 1, NLEEP_MAX_ITER);
         if ((rc = pl_check_interrupt(err))) goto cleanup;
         double prev = lb;
         if ((rc = gmm_estep(&g, resp, &lb, err))) goto cleanup;

@@ -213,6 +213,7 @@ static int parc_pairs(parc_visit *v, pl_err *err) {
     int rc;
     for (size_t i0 = 0; i0 < N; i0 += v->bs) {
         size_t i1 = N - i0 < v->bs ? N : i0 + v->bs, nr = i1 - i0, nc = N - i0;
+        pl_progress_step("parc rows of a visit of the pairs", i0, N);
         if ((rc = pl_check_interrupt(err))) return rc;
         pl_mat ra = pl_mat_view(v->t, i0, 0, nr, k), rb = pl_mat_view(v->t, i0, 0, nc, k);
         pl_mat gv = pl_mat_wrap(v->g->data, nr, nc);

@@ -149,6 +149,52 @@ function M.with_progress(label, fn)
   if not ok then error(err, 0) end
 end
 
+-- ---------------------------------------------------------------- cost
+-- Work estimated to take longer than this (seconds) is announced before it starts.
+M.ANNOUNCE_S = 60
+
+-- Estimated seconds of one metric spec on N×D with C classes: the registry's cost model at
+-- its rate, or at PEDLAB_FLOPS flop/s when set (a machine's own rate); zoo-level metrics
+-- written in Lua count their parts.
+function M.seconds(m, N, D, C, user)
+  local scale = 1
+  local rate = tonumber(os.getenv("PEDLAB_FLOPS") or "")
+  if rate and rate > 0 then scale = 5e9 / rate end
+  local def = user and user[m.name]
+  if def then
+    local s = 0
+    for _, p in ipairs(def.parts or {}) do s = s + M.seconds(util.parse_metric(p), N, D, C) end
+    return s * scale
+  end
+  local opts = {}
+  for k, v in pairs(m.opts or {}) do if k ~= "seed" then opts[k] = v end end
+  local ok, s = pcall(pl.metrics.seconds, m.name, N, D, C, opts)
+  return (ok and s or 0) * scale
+end
+
+local function duration(s)
+  if s >= 3600 then return string.format("%.1f h", s / 3600) end
+  if s >= 60 then return string.format("%.0f min", s / 60) end
+  return string.format("%.0f s", s)
+end
+
+-- Announce work estimated over ANNOUNCE_S on stderr (always: a warning, not progress).
+-- items: {{what = "nleep on 10000×1024, 100 classes", seconds = s}, ...}
+function M.announce(cmd, items)
+  local total = 0
+  for _, it in ipairs(items) do total = total + it.seconds end
+  if total <= M.ANNOUNCE_S then return total end
+  table.sort(items, function(a, b) return a.seconds > b.seconds end)
+  local top = {}
+  for i = 1, math.min(3, #items) do
+    top[i] = string.format("%s ~%s", items[i].what, duration(items[i].seconds))
+  end
+  io.stderr:write(string.format("pedlab: %s: this run is estimated to take about %s (by the "
+    .. "metrics' cost models, `pedlab metrics`): %s%s\n", cmd, duration(total),
+    table.concat(top, "; "), #items > 3 and "; ..." or ""))
+  return total
+end
+
 -- ---------------------------------------------------------------- score
 local SCORE_HELP = [[
 usage: pedlab score --features F.npy --labels L.npy --metric M[,M...] [options]
@@ -157,6 +203,8 @@ Scores one model's features for one task with one or more transferability metric
   --features F        features, N×D (.npy float16/32/64, .npz[:NAME], .safetensors[:NAME], or .csv)
   --labels L          labels, N integers or strings (.npy, .npz[:NAME], .safetensors[:NAME] or .csv);
                       optional when --features names an archive holding labels/y
+  --targets T         continuous targets instead of labels, N×K numbers (.npy or .csv): a
+                      regression task, for the metrics that take targets (logme)
   --metric SPEC       comma-separated; may repeat. SPEC is NAME[:key=value...], e.g. logme,
                       gbc:type=spherical:pca=64, nleep:ratio=5:log=true, ped+logme (after PED)
   --source-probs P    source-model probabilities N×Cs (LEEP)
@@ -178,16 +226,29 @@ function M.score(argv)
   local spec = { ["--features"] = "value", ["--labels"] = "value", ["--metric"] = "list",
                  ["--source-probs"] = "value", ["--source-labels"] = "value", ["--seed"] = "value",
                  ["--json"] = "flag", ["--help"] = "flag", ["--threads"] = "value", ["--ref"] = "value",
-                 ["--no-ref"] = "flag", ["--save-shift"] = "value" }
+                 ["--no-ref"] = "flag", ["--save-shift"] = "value", ["--targets"] = "value" }
   for k, v in pairs(M.PED_FLAGS) do spec[k] = v end
   local o, pos = util.parse_args(argv, spec, "score")
+  if o.targets and o.labels then error("score: --targets and --labels exclude each other", 0) end
   if o.help then io.write(SCORE_HELP) return 0 end
   if #pos > 0 then error("score: unexpected argument '" .. pos[1] .. "'", 0) end
   if not o.features then error("score: --features F.npy is required", 0) end
-  if not o.labels and not (o.features:match("%.npz") or o.features:match("%.safetensors")) then
+  if not o.labels and not o.targets
+     and not (o.features:match("%.npz") or o.features:match("%.safetensors")) then
     error("score: --labels L.npy is required (or --features F.npz / F.safetensors holding labels)", 0)
   end
   local metrics = metric_specs(o, "score", nil, false)
+  if o.targets then
+    for _, m in ipairs(metrics) do
+      if m.ped or not pl.TARGET_METRICS[m.name] then
+        error(string.format("score: --targets: %s needs class labels (metrics that take continuous "
+          .. "targets: %s)", m.key, table.concat(util.sorted_keys(pl.TARGET_METRICS), ", ")), 0)
+      end
+    end
+    if o.source_probs or o.source_labels then
+      error("score: --targets: --source-probs and --source-labels are for labelled tasks", 0)
+    end
+  end
   M.set_threads(o, "score")
   local seed = util.int(o, "seed", "score", 0)
   local settings, given = M.ped_settings(o, "score")
@@ -206,7 +267,7 @@ function M.score(argv)
       error("score: PED needs --ref REF.npy (the official PED rescales by a reference feature set, e.g. the "
             .. "model's ImageNet features); --no-ref runs it without rescaling", 0)
     end
-    settings.ref = o.ref
+    settings.ref, settings.no_ref = o.ref, o.no_ref or nil
   end
   if o.save_shift then
     if not o.save_shift:match("%.npy$") and not o.save_shift:match("%.csv$") then
@@ -218,9 +279,21 @@ function M.score(argv)
   local result, order = {}, {}
   local run, groups, moved_of = nil, {}, {}
   M.with_progress("score", function()
-    local ds, err = pl.dataset(o.features, o.labels,
-                               { source_probs = o.source_probs, source_labels = o.source_labels })
+    local ds, err
+    if o.targets then
+      ds, err = pl.dataset(o.features, nil, { targets = o.targets })
+    else
+      ds, err = pl.dataset(o.features, o.labels,
+                           { source_probs = o.source_probs, source_labels = o.source_labels })
+    end
     if not ds then error(err, 0) end
+    local items = {}
+    for _, m in ipairs(metrics) do
+      local N, D, C = ds:rows(), ds:dim(), ds:classes()
+      items[#items + 1] = { what = string.format("%s on %d×%d, %d classes", m.key, N, D, C),
+                            seconds = M.seconds(m, N, D, C) }
+    end
+    M.announce("score", items)
     -- under mpirun -n K: the ranks share the statistics pass (each reads its rows), rank 0 goes on
     local shared = pl.mpi.size() > 1 and pl.mpi.share_stats(ds)
     if shared then
@@ -252,10 +325,19 @@ function M.score(argv)
   end)
   if run and o.save_shift then pl.save(o.save_shift, run.total_shift, "--save-shift") end -- once all succeeded
   if run then
-    result.ped = { steps = run.steps, changes = run.changes, energy = run.energies, energy0 = run.energy0,
-                   radius = run.radius }
-    if #groups > 1 then
-      result.ped.radii = {}
+    -- every PED run (one per distinct radius), each with its trajectory
+    local runs = {}
+    for i, g in ipairs(groups) do
+      local r = g.run
+      runs[i] = { metrics = g.names, radius = g.radius, steps = r.steps, changes = r.changes,
+                  energy = r.energies, energy0 = r.energy0,
+                  moved = not ped.moved_nothing(r, g.sys) }
+    end
+    if #groups == 1 then
+      result.ped = runs[1]
+      result.ped.metrics = nil
+    else
+      result.ped = { runs = runs, radii = {}, radius = run.radius }
       for _, g in ipairs(groups) do for _, n in ipairs(g.names) do result.ped.radii[n] = g.radius end end
     end
   end
@@ -263,13 +345,21 @@ function M.score(argv)
     io.write(pl.json_encode(result, false), "\n")
   else
     for _, k in ipairs(order) do io.write(k, "\t", util.fmt(result[k]), "\n") end
-    if run then
+    for _, r in ipairs(result.ped and (result.ped.runs or { result.ped }) or {}) do
       local ch = {}
-      for i, c in ipairs(run.changes) do ch[i] = util.fmt(c) end
-      local rs = {}
-      for _, g in ipairs(groups) do rs[#rs + 1] = util.fmt(g.radius) .. (#groups > 1 and (" (" .. table.concat(g.names, ",") .. ")") or "") end
-      io.write(string.format("ped\tsteps=%d\tchanges=%s\tradius=%s\n", run.steps, table.concat(ch, ","),
-        table.concat(rs, "; ")))
+      for i, c in ipairs(r.changes) do ch[i] = util.fmt(c) end
+      io.write(string.format("ped\tsteps=%d\tchanges=%s\tradius=%s", r.steps, table.concat(ch, ","),
+        util.fmt(r.radius)), r.metrics and ("\tmetrics=" .. table.concat(r.metrics, ",")) or "",
+        "\n")
+      if not r.moved then
+        local names = r.metrics or after
+        local many = #names > 1
+        io.write(string.format("ped\tmoved nothing: no two class balls overlap at radius %s (a "
+          .. "rule's radius can put the closest classes just touching, e.g. with 2 classes), so "
+          .. "%s equal%s the plain metric%s; a larger --radius makes them overlap\n",
+          util.fmt(r.radius), "ped+" .. table.concat(names, ", ped+"), many and "" or "s",
+          many and "s" or ""))
+      end
     end
   end
   return 0
@@ -292,6 +382,10 @@ function M.metrics(argv)
       io.write(string.format("             needs: %s%s%s\n", table.concat(m.needs, ", "),
         #m.options > 0 and ("; options: " .. table.concat(m.options, ", ")) or "",
         m.higher_better and "" or "; lower is better"))
+      for _, k in ipairs(m.options) do
+        io.write(string.format("             %s: %s\n", k, m.option_docs[k] or ""))
+      end
+      if m.cost then io.write(string.format("             cost: %s\n", m.cost)) end
     end
   end
   return 0
@@ -323,7 +417,9 @@ rel@1, regret@1, regret@3.
   --threads N         threads: BLAS and PED's pair loops
   --combiner F.lua    zoo-level metrics written in Lua: F returns {NAME = {parts = {...},
                       combine = function(parts, models) ... end}}; may repeat
-  --quiet             print only the summary table
+  --quiet             print only the settings and the summary tables
+  --strict            exit with status 3 when a metric is undefined on some (task, model)
+                      (default: status 0 and a warning; every output marks those cells)
 Zoo-level metrics (etran, ncti, and --combiner ones) score each model's parts, then combine them
 across the task's models; the JSON reports the parts.
 ]] .. ped_help()
@@ -333,7 +429,7 @@ local RANK_SPEC = { ["--zoo"] = "value", ["--task"] = "value", ["--metric"] = "l
   ["--plot"] = "value", ["--html"] = "value", ["--seed"] = "value", ["--threads"] = "value",
   ["--help"] = "flag",
   ["--quiet"] = "flag", ["--no-ref"] = "flag", ["--ref"] = "value", ["--save-shift"] = "value",
-  ["--combiner"] = "list", ["--top"] = "value" }
+  ["--combiner"] = "list", ["--top"] = "value", ["--strict"] = "flag" }
 for k, v in pairs(M.PED_FLAGS) do RANK_SPEC[k] = v end
 
 -- Zoo-level metrics from --combiner files (each returns {NAME = {parts, combine}}).
@@ -355,6 +451,56 @@ local function load_combiners(files, cmd)
 end
 
 local OUTPUTS = { "json", "csv", "md", "html" }
+
+-- The estimated cost of a sweep spec: every cell's metrics on every model of its task (nil
+-- when the spec does not expand: pl.sweep then says why).
+function M.sweep_costs(spec)
+  local ok, items = pcall(function()
+    local z = pl.zoo.from(spec.zoo, spec.gt, spec.ref_name)
+    local tasks = z:select_tasks(spec.tasks, "sweep: tasks")
+    local cells = pl.sweep.expand(spec, tasks, spec.seed or 0)
+    local sizes, out = {}, {}
+    for _, c in ipairs(cells) do
+      for _, model in ipairs(z:task_models(c.task)) do
+        local key = model .. "\0" .. c.task
+        if not sizes[key] then
+          local ds = z:dataset(model, c.task)
+          sizes[key] = { ds:rows(), ds:dim(), ds:classes() }
+          ds:close()
+        end
+        local N, D, C = table.unpack(sizes[key])
+        for _, m in ipairs(c.metrics) do
+          out[#out + 1] = { what = string.format("%s on %s/%s (%d×%d)", m.spec, model, c.task,
+                                                 N, D),
+                            seconds = M.seconds(m, N, D, C, spec.combiners) }
+        end
+      end
+    end
+    return out
+  end)
+  return ok and items or nil
+end
+
+-- The estimated cost of every (task, model, metric) of a zoo run (the datasets' sizes read
+-- from their headers and labels), for M.announce.
+function M.zoo_costs(z, tasks, metrics, user)
+  local items = {}
+  for _, task in ipairs(tasks) do
+    for _, model in ipairs(z:task_models(task)) do
+      local ok, ds = pcall(z.dataset, z, model, task)
+      if ok and ds then
+        local N, D, C = ds:rows(), ds:dim(), ds:classes()
+        ds:close()
+        for _, m in ipairs(metrics) do
+          items[#items + 1] = { what = string.format("%s on %s/%s (%d×%d)", m.key, model, task,
+                                                     N, D),
+                                seconds = M.seconds(m, N, D, C, user) }
+        end
+      end
+    end
+  end
+  return items
+end
 
 -- Rank a zoo: a sweep of one setting. o: parsed options (zoo, task, metric, gt, ref_name,
 -- seed, PED settings, ...). Returns the rank view R of pl.report plus R.settings.
@@ -402,6 +548,7 @@ function M.rank_zoo(o, cmd)
       grid[k] = v
     end
   end
+  M.announce(cmd, M.zoo_costs(z, tasks, metrics, user))
   local spec = { zoo = z, tasks = tasks, metrics = names, seed = seed, progress = M.progress_wanted(),
                  no_ref = o.no_ref,
                  combiners = user }
@@ -411,11 +558,14 @@ function M.rank_zoo(o, cmd)
   local pset
   for _, c in ipairs(cells) do
     if c.settings.ped then
-      pset = { law = c.law, law_params = c.settings.law_params, ref = not o.no_ref }
+      pset = { law = c.law, law_params = c.settings.law_params, ref = not o.no_ref,
+               radius_rule = c.radius_rule }
       for _, k in ipairs(pl.sweep.KEYS) do pset[k] = c.settings[k] end
       break
     end
   end
+  local comb
+  for _, c in ipairs(cells) do comb = comb or c.combiners end
   R.metrics = names
   if #aggs > 0 then
     aggregate.apply(R, aggs, z.gt, pl.report.higher_better, pl.zoo.evaluate)
@@ -432,7 +582,8 @@ function M.rank_zoo(o, cmd)
   R.top = util.int(o, "top", cmd, 3, 1)
   R.version = pl.version
   R.settings = { zoo = o.zoo, tasks = tasks, metrics = R.metrics, gt = z.gt_path, ref_name = z.ref_name,
-                 ped = pset, seed = seed, top = R.top }
+                 ped = pset, seed = seed, top = R.top,
+                 combiners = comb }
   if #aggs > 0 then
     R.settings.aggregates = {}
     for _, a in ipairs(aggs) do
@@ -448,10 +599,59 @@ end
 M.MEANING = "weighted Kendall's tau between a metric's ranking of the models and their fine-tuned "
   .. "accuracies: higher is better, 1 = the same order, 0 = unrelated, -1 = reversed"
 
+-- The exit status of a rank with undefined cells under --strict (documented in docs/pedlab.1).
+M.EXIT_UNDEFINED = 3
+
+-- The ranking of one task and metric (report.ranking with the run's ground truth).
+local function ranking_of(R, task, key)
+  local gt = R.zoo and R.zoo.gt
+  local r = R.results[task][key]
+  return pl.report.ranking(r.scores, gt and gt[task], key, r.undefined)
+end
+
+-- The undefined models of one task and metric grouped by reason: {{models = {...}, reason}}.
+function M.undefined_groups(u)
+  local by, out = {}, {}
+  for _, mdl in ipairs(util.sorted_keys(u or {})) do
+    local g = by[u[mdl]]
+    if not g then
+      g = { models = {}, reason = u[mdl] }
+      by[u[mdl]], out[#out + 1] = g, g
+    end
+    g.models[#g.models + 1] = mdl
+  end
+  return out
+end
+
+-- Every undefined (task, metric, model) of a rank with its reason, in table order.
+function M.undefined_cells(R)
+  local out = {}
+  for _, task in ipairs(R.tasks) do
+    for _, key in ipairs(R.metrics) do
+      local u = R.results[task][key].undefined or {}
+      for _, mdl in ipairs(util.sorted_keys(u)) do
+        out[#out + 1] = { task = task, metric = key, model = mdl, reason = u[mdl] }
+      end
+    end
+  end
+  return out
+end
+
+-- The radius a metric used on a task, as text: one value, or the range over the models when
+-- a per-model rule gave each its own (nil when the metric does not run after PED).
+function M.radius_text(r)
+  if not r.radius then return nil end
+  local lo, hi, n = math.huge, -math.huge, 0
+  for _, v in pairs(r.radius) do lo, hi, n = math.min(lo, v), math.max(hi, v), n + 1 end
+  if n == 0 then return nil end
+  local f = require("pedlab.numtext").column({ lo, hi }, 4)
+  if lo == hi then return f(lo) end
+  return string.format("%s-%s over %d models", f(lo), f(hi), n)
+end
+
 -- The best model of each task by each metric's scores and by ground truth (fine-tuned
 -- accuracy); a metric's pick is starred when it is the truly best model.
 function M.best_table(R)
-  local report = pl.report
   local header = { "task" }
   local gt = R.zoo and R.zoo.gt
   if gt then header[#header + 1] = "ground truth" end
@@ -461,10 +661,11 @@ function M.best_table(R)
     local row = { task }
     local truth
     for _, key in ipairs(R.metrics) do
-      local rk = report.ranking(R.results[task][key].scores, gt and gt[task], key)
+      local rk = ranking_of(R, task, key)
       truth = truth or rk.true_best
-      local hit = truth and rk.predicted_best == truth
-      row[#row + 1] = (rk.predicted_best or "-") .. (hit and " *" or "")
+      local hit = truth and rk.predicted_best == truth and rk.predicted_rank[truth]
+      row[#row + 1] = (rk.predicted_rank[rk.predicted_best or ""] and rk.predicted_best or "-")
+        .. (hit and " *" or "")
     end
     if gt then table.insert(row, 2, truth or "-") end
     t.rows[#t.rows + 1] = row
@@ -472,28 +673,75 @@ function M.best_table(R)
   return t
 end
 
+-- One task and metric as a table: the models in predicted order, score (or "undefined"),
+-- accuracy, true rank, and (with a per-model radius rule) the radius each used.
+function M.model_table(R, task, key)
+  local gt = R.zoo and R.zoo.gt
+  local r = R.results[task][key]
+  local rk = ranking_of(R, task, key)
+  local per_model = r.radius and M.radius_text(r) and M.radius_text(r):find(" over ")
+  local header = { "#", "model", key }
+  if gt then header[4], header[5] = "accuracy", "true rank" end
+  if per_model then header[#header + 1] = "radius" end
+  local t = { header = header, rows = {} }
+  for i, mdl in ipairs(rk.models) do
+    local row = { rk.predicted_rank[mdl] or "-", mdl,
+                  r.scores[mdl] or (r.undefined and r.undefined[mdl] and "undefined") }
+    if gt then row[4], row[5] = rk.accuracies[mdl], rk.true_rank[mdl] or "-" end
+    if per_model then row[#header] = r.radius[mdl] end
+    t.rows[i] = row
+  end
+  return t, rk
+end
+
+-- "PED moved nothing on 3 of 12 models (...)" for one task and metric, or nil.
+function M.unmoved(r)
+  local n, total, names = 0, 0, {}
+  for _, mdl in ipairs(util.sorted_keys(r.runs or {})) do
+    total = total + 1
+    if r.runs[mdl].moved == false then n, names[#names + 1] = n + 1, mdl end
+  end
+  if n == 0 then return nil end
+  return string.format("PED moved nothing on %d of %d models (%s): no two class balls overlap at "
+    .. "their radius, so the score is the plain metric's", n, total, table.concat(names, ", "))
+end
+
+-- "weighted tau 0.466 ... over 11 of 12 models" for one task and metric (nil without ground
+-- truth or with fewer than two scored models).
+function M.measures_line(R, task, key)
+  local r = R.results[task][key]
+  if r.weighted_tau == nil then return nil end
+  local numtext = require "pedlab.numtext"
+  local vals = { r.weighted_tau, r.kendall_tau, r.pearson, r.rel_at_1, r.regret_at_1, r.regret_at_3 }
+  local f = numtext.column(vals, 4)
+  local total = 0
+  for _ in pairs(r.scores) do total = total + 1 end
+  for _ in pairs(r.undefined or {}) do total = total + 1 end
+  return string.format("weighted tau %s   tau-b %s   pearson %s   rel@1 %s   regret@1 %s   "
+    .. "regret@3 %s   (over %d of %d models)", f(vals[1]), f(vals[2]), f(vals[3]), f(vals[4]),
+    f(vals[5]), f(vals[6]), r.n or 0, total)
+end
+
 function M.print_rank(R, quiet)
   local report = pl.report
   local gt = R.zoo and R.zoo.gt
+  io.write("Settings: ", M.settings_line(R), "\n")
   for _, task in ipairs(R.tasks) do
     if not quiet then
       for _, key in ipairs(R.metrics) do
         local r = R.results[task][key]
-        local rk = report.ranking(r.scores, gt and gt[task], key)
-        local header = { "#", "model", key }
-        if gt then header[4], header[5] = "accuracy", "true rank" end
-        local t = { header = header, rows = {} }
-        for i, mdl in ipairs(rk.models) do
-          t.rows[i] = { tostring(i), mdl, r.scores[mdl], rk.accuracies and rk.accuracies[mdl],
-                        rk.true_rank and tostring(rk.true_rank[mdl] or "-") }
-        end
-        io.write(string.format("\n== %s — %s (%s is better)\n", task, key,
-          report.higher_better(key) and "higher" or "lower"))
+        local t = M.model_table(R, task, key)
+        local rad = M.radius_text(r)
+        io.write(string.format("\n== %s — %s (%s is better%s)\n", task, key,
+          report.higher_better(key) and "higher" or "lower",
+          rad and ("; radius " .. rad) or ""))
         io.write(report.text(t, 4))
-        if r.weighted_tau then
-          io.write(string.format("weighted tau %.4f   tau-b %.4f   pearson %.4f   rel@1 %.4f   regret@1 %.4f"
-            .. "   regret@3 %.4f\n",
-            r.weighted_tau, r.kendall_tau, r.pearson, r.rel_at_1, r.regret_at_1, r.regret_at_3))
+        local still = M.unmoved(r)
+        if still then io.write(still, "\n") end
+        local line = M.measures_line(R, task, key)
+        if line then io.write(line, "\n") end
+        for _, g in ipairs(M.undefined_groups(r.undefined)) do
+          io.write(string.format("undefined on %s: %s\n", table.concat(g.models, ", "), g.reason))
         end
       end
     end
@@ -517,6 +765,19 @@ function M.print_rank(R, quiet)
     io.write("\nWeighted Kendall's tau (rows: metrics, columns: tasks)\n", M.MEANING, "\n")
     io.write(report.text(report.tau_table(R.results, R.tasks, R.metrics), 3))
   end
+  local undefined = M.undefined_cells(R)
+  if #undefined > 0 then
+    io.write(string.format("\n%d undefined cell%s (task, metric, models: reason):\n", #undefined,
+      #undefined > 1 and "s" or ""))
+    for _, task in ipairs(R.tasks) do
+      for _, key in ipairs(R.metrics) do
+        for _, g in ipairs(M.undefined_groups(R.results[task][key].undefined)) do
+          io.write(string.format("  %s, %s, %s: %s\n", task, key, table.concat(g.models, " "),
+            g.reason))
+        end
+      end
+    end
+  end
 end
 
 local function iso_date(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", t) end
@@ -536,70 +797,129 @@ function M.provenance(command)
 end
 
 function M.rank_json(R)
-  local report = pl.report
-  local gt = R.zoo and R.zoo.gt
   local tasks = {}
   for _, task in ipairs(R.tasks) do
     tasks[task] = {}
     for key, r in pairs(R.results[task]) do
       local t = {}
       for k, v in pairs(r) do t[k] = v end
-      local rk = report.ranking(r.scores, gt and gt[task], key)
+      local rk = ranking_of(R, task, key)
       t.accuracies, t.true_rank, t.predicted_rank = rk.accuracies, rk.true_rank, rk.predicted_rank
       t.top = aggregate.top(r, R.top or 3, rk)
       tasks[task][key] = t
     end
   end
   R.provenance = R.provenance or M.provenance(R.command)
-  return { version = R.version, settings = R.settings, tasks = tasks, provenance = R.provenance,
-           measure = M.MEANING }
+  local undefined = M.undefined_cells(R)
+  return { version = R.version, settings = R.settings, settings_line = M.settings_line(R),
+           tasks = tasks, provenance = R.provenance, measure = M.MEANING,
+           undefined = #undefined > 0 and undefined or nil, complete = #undefined == 0 }
 end
 
--- The settings of a rank as one line (for Markdown and HTML).
+-- The PED settings of a rank as "force hooke, law_params sigma=1.1, radius 0.6, ...": every
+-- setting, the law's digest when the law is not a built-in name, the reference set.
+local function ped_line(s)
+  local p = {}
+  local law = "force " .. tostring(s.ped.force)
+  if s.ped.law ~= nil and s.ped.law ~= s.ped.force then
+    law = law .. " [digest " .. s.ped.law .. "]"
+  end
+  p[1] = law
+  if s.ped.law_params and next(s.ped.law_params) then
+    local lp = {}
+    for _, k in ipairs(util.sorted_keys(s.ped.law_params)) do
+      lp[#lp + 1] = k .. "=" .. util.fmt(s.ped.law_params[k])
+    end
+    p[#p + 1] = "law_params " .. table.concat(lp, " ")
+  end
+  for _, k in ipairs(pl.sweep.KEYS) do
+    if k ~= "force" and s.ped[k] ~= nil then
+      local v = util.fmt(s.ped[k])
+      if k == "radius" and s.ped.radius_rule then
+        v = v .. " [digest " .. s.ped.radius_rule .. "]"
+      end
+      p[#p + 1] = k .. " " .. v
+    end
+  end
+  p[#p + 1] = s.ped.ref and ("reference " .. tostring(s.ref_name)) or "no reference"
+  return table.concat(p, ", ")
+end
+
+-- The radius each task and metric used, when a rule chose it: "digits ped+logme 0.83, ...".
+function M.radius_chosen(R)
+  local s = R.settings or {}
+  if not (s.ped and type(s.ped.radius) == "string") then return nil end
+  local out = {}
+  for _, task in ipairs(R.tasks) do
+    for _, key in ipairs(R.metrics) do
+      local rad = M.radius_text(R.results[task][key])
+      if rad then out[#out + 1] = task .. " " .. key .. " " .. rad end
+    end
+  end
+  return table.concat(out, ", ")
+end
+
+-- The settings of a rank as one line (text, Markdown, HTML, the CSV's comment, the JSON):
+-- every setting that changes a number, so two runs that differ print different lines.
 function M.settings_line(R)
   local s = R.settings or {}
-  local parts = { "zoo " .. tostring(s.zoo), "metrics " .. table.concat(R.metrics, ", "),
-                  "seed " .. tostring(s.seed) }
+  local parts = { "zoo " .. tostring(s.zoo),
+                  "tasks " .. table.concat(s.tasks or R.tasks or {}, ", "),
+                  "metrics " .. table.concat(R.metrics, ", "),
+                  "ground truth " .. tostring(s.gt or "none"), "seed " .. tostring(s.seed) }
+  if s.combiners then parts[#parts + 1] = "combiners " .. s.combiners end
   if s.ped then
-    local p = {}
-    for _, k in ipairs(pl.sweep.KEYS) do
-      if s.ped[k] ~= nil then p[#p + 1] = k .. " " .. util.fmt(s.ped[k]) end
-    end
-    if s.ped.force == nil then p[#p + 1] = "law " .. tostring(s.ped.law) end
-    p[#p + 1] = s.ped.ref and ("reference " .. tostring(s.ref_name)) or "no reference"
-    parts[#parts + 1] = "PED: " .. table.concat(p, ", ")
+    parts[#parts + 1] = "PED: " .. ped_line(s)
+    local chosen = M.radius_chosen(R)
+    if chosen then parts[#parts + 1] = "radius chosen: " .. chosen end
+  else
+    parts[#parts + 1] = "no PED"
   end
   return table.concat(parts, "; ")
 end
 
 local CSV_MEASURES = { "weighted_tau", "kendall_tau", "pearson", "rel_at_1", "regret_at_1", "regret_at_3" }
 
+-- Every model of every task and metric, in predicted order: the long table of the CSV and the
+-- Markdown (exact numbers in the CSV; the reason of an undefined score in its last column).
+local function long_table(R)
+  local t = { header = { "task", "metric", "model", "score", "accuracy", "predicted rank",
+                         "true rank" }, rows = {} }
+  for _, task in ipairs(R.tasks) do
+    for _, key in ipairs(R.metrics) do
+      local r = R.results[task][key]
+      local rk = ranking_of(R, task, key)
+      for _, mdl in ipairs(rk.models) do
+        local u = r.undefined and r.undefined[mdl]
+        t.rows[#t.rows + 1] = { task, key, mdl, r.scores[mdl] or (u and "undefined"),
+                                rk.accuracies and rk.accuracies[mdl], rk.predicted_rank[mdl],
+                                rk.true_rank and rk.true_rank[mdl], u = u }
+      end
+    end
+  end
+  return t
+end
+
 function M.write_outputs(R, o)
   local report = pl.report
   if o.json or o.html then R.provenance = R.provenance or M.provenance(R.command) end
   if o.json then report.write(o.json, pl.json_encode(M.rank_json(R), true) .. "\n", "--json") end
   local gt = R.zoo and R.zoo.gt
-  local function long_table()
-    local t = { header = { "task", "metric", "model", "score", "accuracy", "predicted rank", "true rank" },
-                rows = {} }
-    for _, task in ipairs(R.tasks) do
-      for _, key in ipairs(R.metrics) do
-        local r = R.results[task][key]
-        local rk = report.ranking(r.scores, gt and gt[task], key)
-        for _, mdl in ipairs(util.sorted_keys(r.scores)) do
-          t.rows[#t.rows + 1] = { task, key, mdl, r.scores[mdl], rk.accuracies and rk.accuracies[mdl],
-                                  rk.predicted_rank[mdl], rk.true_rank and rk.true_rank[mdl] }
-        end
-      end
-    end
-    return t
-  end
   if o.csv then
-    local t = long_table()
+    local t = long_table(R)
+    -- columns: ..., measure, value (with ground truth), undefined (the reason)
+    local n = #t.header
+    if gt then
+      t.header[n + 1], t.header[n + 2] = "measure", "value"
+    end
+    t.header[#t.header + 1] = "undefined"
+    local last = #t.header
+    for _, row in ipairs(t.rows) do
+      if row.u then row[4] = nil end
+      row[last] = row.u
+    end
     if gt then
       -- one row per task and metric: the rank measures (model column "*")
-      t.header[#t.header + 1] = "measure"
-      t.header[#t.header + 1] = "value"
       for _, task in ipairs(R.tasks) do
         for _, key in ipairs(R.metrics) do
           local r = R.results[task][key]
@@ -609,7 +929,8 @@ function M.write_outputs(R, o)
         end
       end
     end
-    report.write(o.csv, report.csv(t), "--csv")
+    local comment = "# " .. M.settings_line(R):gsub("\n", " ") .. "\n"
+    report.write(o.csv, comment .. report.csv(t), "--csv")
   end
   if o.md then
     local parts = { "# pedlab rank\n\n", "Settings: ", M.settings_line(R), "\n" }
@@ -628,7 +949,23 @@ function M.write_outputs(R, o)
       parts[#parts + 1] = "\n### " .. task .. "\n\n" .. report.markdown(aggregate.top_table(r, key, R.top or 3, rk), 4)
     end
     parts[#parts + 1] = "\n## Best model per task\n\n" .. report.markdown(M.best_table(R))
-    parts[#parts + 1] = "\n## Scores\n\n" .. report.markdown(long_table(), 4)
+    -- the scores: one table per task and metric (a column's digits are its own)
+    parts[#parts + 1] = "\n## Scores\n"
+    for _, task in ipairs(R.tasks) do
+      for _, key in ipairs(R.metrics) do
+        local t = M.model_table(R, task, key)
+        local rad = M.radius_text(R.results[task][key])
+        parts[#parts + 1] = string.format("\n### %s: %s%s\n\n", task, key,
+          rad and (" (radius " .. rad .. ")") or "")
+        parts[#parts + 1] = report.markdown(t, 4)
+        local line = M.measures_line(R, task, key)
+        if line then parts[#parts + 1] = "\n" .. line .. "\n" end
+        for _, g in ipairs(M.undefined_groups(R.results[task][key].undefined)) do
+          parts[#parts + 1] = string.format("\nUndefined on %s: %s\n",
+            table.concat(g.models, ", "), g.reason)
+        end
+      end
+    end
     report.write(o.md, table.concat(parts), "--md")
   end
   if o.html then
@@ -647,6 +984,13 @@ function M.rank(argv)
   R.command = { "pedlab", "rank", table.unpack(argv) }
   M.print_rank(R, o.quiet)
   M.write_outputs(R, o)
+  local undefined = #M.undefined_cells(R)
+  if undefined > 0 then
+    io.stderr:write(string.format("pedlab: rank: %d undefined cell%s (listed above and in every "
+      .. "output)%s\n", undefined, undefined > 1 and "s" or "",
+      o.strict and "; --strict: exit status 3" or "; --strict makes this exit status 3"))
+    if o.strict then return M.EXIT_UNDEFINED end
+  end
   return 0
 end
 
@@ -747,11 +1091,23 @@ end
 local COMMANDS = { score = M.score, metrics = M.metrics, rank = M.rank, demo = M.demo,
                    sweep = function(argv) return require("pedlab.cli_sweep").main(argv) end }
 
+-- An error of the Lua API reached from a command names the command, not the API function
+-- ("pl.ped_run: k = 2: ..." → "score: k = 2: ..."); PEDLAB_TRACEBACK=1 keeps it as raised.
+function M.for_command(cmd, msg)
+  if type(msg) ~= "string" then return msg end
+  local pos, rest = msg:match("^([^%s:]+:%d+: )(.*)$") -- a position, dropped when printed
+  if not pos then pos, rest = "", msg end
+  return pos .. (rest:gsub("^pl%.[%w_.:]+: ", cmd .. ": "))
+end
+
 function M.main(args)
   local cmd = table.remove(args, 1)
   local fn = COMMANDS[cmd]
   if not fn then error("unknown command '" .. tostring(cmd) .. "'", 0) end
-  return fn(args)
+  if os.getenv("PEDLAB_TRACEBACK") then return fn(args) end
+  local res = table.pack(pcall(fn, args))
+  if not res[1] then error(M.for_command(cmd, res[2]), 0) end
+  return table.unpack(res, 2, res.n)
 end
 
 return M

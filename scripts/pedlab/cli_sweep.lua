@@ -78,6 +78,8 @@ function M.main(argv)
     return 0
   end
   cli.set_threads(o, "sweep")
+  local costs = cli.sweep_costs(spec)
+  if costs then cli.announce("sweep", costs) end
   local results, info = pl.sweep(spec)
   if not o.quiet then
     io.write(string.format("%s per cell (%s)\n", measure, spec.out))

@@ -84,11 +84,36 @@ local entries = {
   { "pl.sweep", "pl.sweep{...}", "a resumable grid of settings over a zoo" },
   { "pl.report", "pl.report.text(t)", "tables as text, markdown or csv" },
   { "pl.plot", "pl.plot.*", "SVG plots of datasets, ball systems and sweeps" },
-  { "pl.forces", "pl.forces.*", "ready force laws for PED" },
+  { "pl.forces", "pl.forces.NAME (or force = \"NAME\", --force NAME)",
+    "ready force laws for PED: the magnitude f along the line of centres of an overlapping pair "
+      .. "(d < ri + rj; d centre distance, ri, rj radii; f > 0 pushes apart; each pair's move "
+      .. "is capped at its overlap)", laws = true },
   { "pl.ped", "pl.ped.run(ds, settings)", "PED with the command line's defaults" },
   { "pl.cli", "pl.cli.main(args)", "the command line (pedlab COMMAND ...)" },
   { "pl.util", "pl.util.*", "small helpers of the Lua layers" },
 }
+
+-- The built-in laws' formulas (docs/lua-api.md, "Force laws", has the same).
+M.LAWS = {
+  hooke = "built in (the default): f = k·(ri + rj − d); only k·dt² matters",
+  hooke_lua = "f = ri + rj − d (Hooke with k = 1, written in Lua)",
+  inverse_square = "s = ri + rj, d' = max(d, 0.05·s): f = s²/d'² − 1",
+  lennard_jones = "σ = (ri + rj)/2^(1/6), x = σ/max(d, 0.3·σ): "
+    .. "f = 10⁻³·min(4·(12x¹² − 6x⁶)/max(d, 10⁻¹²), 10⁶)",
+  gaussian = "f = (ri + rj)·exp(−d²/(2·(ri² + rj²))) (0 when both radii are 0)",
+  hooke_system = "whole-system Hooke: F_i = Σ_j max(0, ri + rj − d_ij)·(c_i − c_j)/d_ij",
+}
+
+local function law_lines()
+  local names = { "hooke" }
+  local ok, forces = pcall(require, "pedlab.forces")
+  if ok then for _, n in ipairs(forces.names()) do names[#names + 1] = n end end
+  local out = {}
+  for _, n in ipairs(names) do
+    out[#out + 1] = { n, M.LAWS[n] or "(a law of pedlab.forces; no formula documented)" }
+  end
+  return out
+end
 
 local by_name = {}
 for _, e in ipairs(entries) do by_name[e[1]] = e end
@@ -110,11 +135,15 @@ local function metric_entry(name)
   for _, m in ipairs(list) do
     if m.name == name then
       local opts = {}
-      for _, o in ipairs(m.options or {}) do opts[#opts + 1] = { tostring(o), "" } end
+      for _, o in ipairs(m.options or {}) do
+        opts[#opts + 1] = { tostring(o), (m.option_docs or {})[o] or "" }
+      end
       local needs = table.concat(m.needs or {}, ", ")
       return { "pl.metrics." .. name, "pl.metrics." .. name .. "(ds [, opts])",
         m.summary .. (needs ~= "" and "; needs " .. needs or "")
-          .. (m.higher_better == false and "; lower is better" or ""), options = opts }
+          .. (m.higher_better == false and "; lower is better" or "")
+          .. (m.cost and ("\n  cost: " .. m.cost) or "")
+          .. (m.combine and ("\n  score: " .. m.combine) or ""), options = opts }
     end
   end
 end
@@ -156,6 +185,12 @@ local function show_entry(e)
   end
   for _, o in ipairs(e.options or {}) do
     opts[#opts + 1] = (string.format("  %-14s %s", o[1], o[2]):gsub("%s+$", ""))
+  end
+  if e.laws then
+    lines[#lines + 1] = "laws:"
+    for _, l in ipairs(law_lines()) do
+      lines[#lines + 1] = string.format("  %-14s %s", l[1], l[2])
+    end
   end
   if #opts > 0 then
     lines[#lines + 1] = "options:"

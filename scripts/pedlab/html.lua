@@ -6,6 +6,7 @@
 local util = require "pedlab.util"
 local plot = require "pedlab.plot"
 local report = require "pedlab.report"
+local numtext = require "pedlab.numtext"
 
 local M = {}
 
@@ -23,6 +24,7 @@ th, td { padding: .25em .7em; border-bottom: 1px solid #e6e6e6; }
 th { text-align: left; background: #f4f4f4; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.best { font-weight: bold; background: #e3f0fa; }
+td.undefined { color: #b03000; text-align: left; font-size: .9em; }
 .delta { font-size: .8em; margin-left: .4em; }
 .delta.up { color: #006d4f; } .delta.down { color: #b03000; }
 tr.true-best td { background: #fff4d6; } tr.pred-best td:first-child { font-weight: bold; }
@@ -34,17 +36,15 @@ code, .path { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 
               word-break: break-all; }
 ]]
 
-local function num(v, digits)
-  if type(v) ~= "number" then return "-" end
-  if v ~= v then return "nan" end
-  return string.format("%." .. digits .. "f", v)
-end
+-- One number alone (pedlab.numtext's rule on a column of one).
+local function num(v, digits) return numtext.one(v, digits) end
 
--- A numeric cell: the shown digits, the exact value in data-value, extra attributes.
-local function num_td(v, digits, class, extra)
+-- A numeric cell: the text of fmt (a pedlab.numtext column formatter), the exact value in
+-- data-value, extra attributes.
+local function num_td(v, fmt, class, extra)
   local exact = type(v) == "number" and util.fmt(v) or ""
   return string.format('<td class="num%s" data-value="%s"%s>%s</td>',
-    class and (" " .. class) or "", esc(exact), extra and (" " .. extra) or "", num(v, digits))
+    class and (" " .. class) or "", esc(exact), extra and (" " .. extra) or "", esc(fmt(v)))
 end
 
 local function plain_of(key) return key:match("^ped%+(.+)$") end
@@ -54,6 +54,7 @@ local function plain_of(key) return key:match("^ped%+(.+)$") end
 local function tau_matrix(R, out)
   local t = report.tau_table(R.results, R.tasks, R.metrics)
   local ncol = #t.header
+  local fmts = numtext.columns(t, 3)
   local best = {}
   for j = 2, ncol do best[j] = report.best_row(t, j) end
   local index = {}
@@ -74,7 +75,7 @@ local function tau_matrix(R, out)
         delta = string.format(' <span class="delta %s" title="change from %s">%s%s</span>',
           d >= 0 and "up" or "down", esc(plain), d >= 0 and "+" or "−", num(math.abs(d), 3))
       end
-      local cell = num_td(v, 3, best[j] == i and "best" or nil,
+      local cell = num_td(v, fmts[j], best[j] == i and "best" or nil,
         string.format('data-task="%s"', esc(t.header[j])))
       out[#out + 1] = cell:gsub("</td>$", function() return delta .. "</td>" end)
     end
@@ -106,46 +107,112 @@ local MEASURES = { { "weighted_tau", "weighted τ" }, { "kendall_tau", "τ-b" },
                    { "pearson", "Pearson r" }, { "rel_at_1", "rel@1" },
                    { "regret_at_1", "regret@1" }, { "regret_at_3", "regret@3" } }
 
--- One task and metric: the models in predicted order.
-local function model_table(task, key, r, out)
-  out[#out + 1] = string.format('<h3>%s <span class="mark">(%s score is better)</span></h3>',
-    esc(key), report.higher_better(key) and "higher" or "lower")
-  if r.weighted_tau then
-    local m = {}
-    for _, p in ipairs(MEASURES) do
-      if r[p[1]] ~= nil then m[#m + 1] = esc(p[2]) .. " " .. num(r[p[1]], 3) end
+-- Why a rule chose the radius of one task and metric: the rule, its parameters, each model's
+-- value and the task-level combination (nil when the radius was given as a number).
+local function radius_why(R, key, r)
+  local s = R.settings and R.settings.ped
+  if not (s and type(s.radius) == "string" and r.radius) then return nil end
+  local rad = require("pedlab.cli").radius_text(r)
+  local rule = require("pedlab.radius")
+  local ok, res = pcall(rule.resolve, s.radius)
+  local parts = { "Radius " .. esc(rad) .. " chosen by <code>" .. esc(s.radius) .. "</code>" }
+  if ok then
+    local p = {}
+    for _, k in ipairs(util.sorted_keys(res.params or {})) do
+      p[#p + 1] = k .. " = " .. util.fmt(res.params[k])
     end
-    out[#out + 1] = '<p class="measures">' .. table.concat(m, " · ") .. "</p>"
+    if #p > 0 then parts[#parts + 1] = " (" .. esc(table.concat(p, ", ")) .. ")" end
+    if res.doc then parts[#parts + 1] = ": " .. esc(res.doc) end
+  end
+  if r.radius_values then
+    local col, models = {}, util.sorted_keys(r.radius_values)
+    for i, m in ipairs(models) do col[i] = r.radius_values[m] end
+    local f = numtext.column(col, 4)
+    local v = {}
+    for i, m in ipairs(models) do v[i] = esc(m) .. " " .. esc(f(col[i])) end
+    parts[#parts + 1] = ". Each model's value for " .. esc(key) .. ": " .. table.concat(v, ", ")
+      .. "; the task's radius combines them into " .. esc(rad) .. "."
+  else
+    parts[#parts + 1] = "."
+  end
+  return '<p class="radius">' .. table.concat(parts) .. "</p>"
+end
+
+-- One task and metric: the models in predicted order (undefined ones last, with the reason).
+local function model_table(R, task, key, r, out)
+  local rad = require("pedlab.cli").radius_text(r)
+  out[#out + 1] = string.format('<h3>%s <span class="mark">(%s score is better%s)</span></h3>',
+    esc(key), report.higher_better(key) and "higher" or "lower",
+    rad and ("; radius " .. esc(rad)) or "")
+  local why = radius_why(R, key, r)
+  if why then out[#out + 1] = why end
+  if r.weighted_tau then
+    local m, vals = {}, {}
+    for i, p in ipairs(MEASURES) do vals[i] = r[p[1]] end
+    local f = numtext.column(vals, 3)
+    for _, p in ipairs(MEASURES) do
+      if r[p[1]] ~= nil then m[#m + 1] = esc(p[2]) .. " " .. f(r[p[1]]) end
+    end
+    local total = 0
+    for _ in pairs(r.scores) do total = total + 1 end
+    for _ in pairs(r.undefined or {}) do total = total + 1 end
+    out[#out + 1] = '<p class="measures">' .. table.concat(m, " · ")
+      .. string.format(" (over %d of %d models)", r.n or 0, total) .. "</p>"
   end
   out[#out + 1] = string.format('<table class="models" data-task="%s" data-metric="%s">',
     esc(task), esc(key))
+  -- a per-model rule gives each model its own radius: a column of them
+  local per_model = rad and rad:find(" over ") ~= nil
   out[#out + 1] = '<thead><tr><th class="num">#</th><th>model</th><th class="num">score</th>'
     .. '<th class="num">accuracy</th><th class="num">true rank</th>'
-    .. '<th class="num">predicted rank</th></tr></thead><tbody>'
+    .. '<th class="num">predicted rank</th>'
+    .. (per_model and '<th class="num">radius</th>' or "") .. "</tr></thead><tbody>"
   local pred, truth = r.predicted_rank or {}, r.true_rank
+  local undefined = r.undefined or {}
   local order = {}
   for m in pairs(r.scores) do order[#order + 1] = m end
+  for m in pairs(undefined) do if r.scores[m] == nil then order[#order + 1] = m end end
   table.sort(order, function(a, b)
     local ra, rb = pred[a] or math.huge, pred[b] or math.huge
     if ra ~= rb then return ra < rb end
     return a < b
   end)
+  local col = {}
+  for _, m in ipairs(order) do col[#col + 1] = r.scores[m] end
+  local fscore = numtext.column(col, 4)
+  local acc = {}
+  for _, m in ipairs(order) do acc[#acc + 1] = r.accuracies and r.accuracies[m] end
+  local facc = numtext.column(acc, 3)
   local pbest, tbest
   for m, k in pairs(pred) do if k == 1 then pbest = m end end
   for m, k in pairs(truth or {}) do if k == 1 then tbest = m end end
-  for i, m in ipairs(order) do
+  for _, m in ipairs(order) do
     local classes, marks = {}, {}
     if m == pbest then
       classes[#classes + 1], marks[#marks + 1] = "pred-best", "▲ predicted best"
     end
     if m == tbest then classes[#classes + 1], marks[#marks + 1] = "true-best", "★ truly best" end
-    out[#out + 1] = string.format('<tr data-model="%s"%s><td class="num">%d</td><td>%s%s</td>',
-      esc(m), #classes > 0 and (' class="' .. table.concat(classes, " ") .. '"') or "", i, esc(m),
+    out[#out + 1] = string.format('<tr data-model="%s"%s><td class="num">%s</td><td>%s%s</td>',
+      esc(m), #classes > 0 and (' class="' .. table.concat(classes, " ") .. '"') or "",
+      pred[m] and tostring(pred[m]) or "-", esc(m),
       #marks > 0 and ('<span class="mark">' .. table.concat(marks, ", ") .. "</span>") or "")
-    out[#out + 1] = num_td(r.scores[m], 4, nil, 'data-col="score"')
-    out[#out + 1] = num_td(r.accuracies and r.accuracies[m], 3, nil, 'data-col="accuracy"')
-    out[#out + 1] = num_td(truth and truth[m], 0, nil, 'data-col="true_rank"')
-    out[#out + 1] = num_td(pred[m], 0, nil, 'data-col="predicted_rank"') .. "</tr>"
+    if undefined[m] and r.scores[m] == nil then
+      out[#out + 1] = string.format('<td class="num undefined" data-col="score" title="%s">'
+        .. 'undefined: %s</td>', esc(undefined[m]), esc(undefined[m]))
+    else
+      out[#out + 1] = num_td(r.scores[m], fscore, nil, 'data-col="score"')
+    end
+    out[#out + 1] = num_td(r.accuracies and r.accuracies[m], facc, nil, 'data-col="accuracy"')
+    out[#out + 1] = num_td(truth and truth[m], numtext.column({}, 0), nil,
+      'data-col="true_rank"')
+    out[#out + 1] = num_td(pred[m], numtext.column({}, 0), nil,
+      'data-col="predicted_rank"')
+    if per_model then
+      local col2 = {}
+      for _, v in pairs(r.radius) do col2[#col2 + 1] = v end
+      out[#out + 1] = num_td(r.radius[m], numtext.column(col2, 4), nil, 'data-col="radius"')
+    end
+    out[#out + 1] = "</tr>"
   end
   out[#out + 1] = "</tbody></table>"
 end
@@ -166,11 +233,12 @@ local function top_picks(R, J, out)
       esc(task))
     for _, h in ipairs(t.header) do out[#out + 1] = "<th>" .. esc(h) .. "</th>" end
     out[#out + 1] = "</tr></thead><tbody>"
+    local fmts = numtext.columns(t, 4)
     for _, row in ipairs(t.rows) do
       out[#out + 1] = "<tr>"
       for j = 1, #t.header do
         local v = row[j]
-        if type(v) == "number" then out[#out + 1] = num_td(v, 4)
+        if type(v) == "number" then out[#out + 1] = num_td(v, fmts[j])
         else out[#out + 1] = "<td>" .. esc(v == nil and "-" or tostring(v)) .. "</td>" end
       end
       out[#out + 1] = "</tr>"
@@ -179,7 +247,7 @@ local function top_picks(R, J, out)
     local jr = J.tasks[task][key]
     if jr and jr.regret_at_3 then
       out[#out + 1] = string.format('<p class="measures">regret@1 %s · regret@3 %s (accuracy points lost '
-        .. "against the truly best model)</p>", num(jr.regret_at_1, 3), num(jr.regret_at_3, 3))
+        .. "against the truly best model)</p>", util.fmt(jr.regret_at_1), util.fmt(jr.regret_at_3))
     end
   end
 end
@@ -192,7 +260,7 @@ local function kv_table(id, rows, out)
   out[#out + 1] = "</tbody></table>"
 end
 
-local function settings_rows(s)
+local function settings_rows(R, s)
   local rows = {
     { "zoo", '<span class="path">' .. esc(s.zoo) .. "</span>" },
     { "tasks", esc(table.concat(s.tasks or {}, ", ")) },
@@ -200,11 +268,14 @@ local function settings_rows(s)
     { "ground truth", s.gt and ('<span class="path">' .. esc(s.gt) .. "</span>") or "none" },
     { "seed", esc(s.seed) },
   }
+  if s.combiners then rows[#rows + 1] = { "combiners", esc(s.combiners) } end
   if s.ped then
     local keys = util.sorted_keys(s.ped)
     for _, k in ipairs(keys) do
       local v = s.ped[k]
-      if k == "ref" or (k == "law" and s.ped.force ~= nil) then goto continue end
+      if k == "ref" then goto continue end
+      if k == "law" then k = "force law digest" end
+      if k == "radius_rule" then k = "radius rule digest" end
       if type(v) == "table" then
         local p = {}
         for _, pk in ipairs(util.sorted_keys(v)) do p[#p + 1] = pk .. "=" .. util.fmt(v[pk]) end
@@ -217,6 +288,8 @@ local function settings_rows(s)
     end
     local ref = s.ped.ref and s.ref_name or "none (no rescaling)"
     rows[#rows + 1] = { "PED reference set", esc(ref) }
+    local chosen = require("pedlab.cli").radius_chosen(R)
+    if chosen then rows[#rows + 1] = { "radius chosen", esc(chosen) } end
   else
     rows[#rows + 1] = { "PED", "not run" }
   end
@@ -266,6 +339,21 @@ function M.report(R, J)
   out[#out + 1] = '<p>Zoo <span class="path">' .. esc(zoo) .. "</span>: " .. #R.tasks
     .. " task(s), " .. #R.metrics .. " metric(s), " .. #R.zoo.models .. " models.</p>"
   out[#out + 1] = '<p class="settings">Settings: ' .. esc(cli.settings_line(R)) .. "</p>"
+  local undefined = cli.undefined_cells(R)
+  if #undefined > 0 then
+    out[#out + 1] = string.format('<p class="undefined-note"><strong>%d undefined cell%s</strong> '
+      .. "(a metric undefined on a model: left out of its ranking and of τ):</p><ul>",
+      #undefined, #undefined > 1 and "s" or "")
+    for _, task in ipairs(R.tasks) do
+      for _, key in ipairs(R.metrics) do
+        for _, g in ipairs(cli.undefined_groups(R.results[task][key].undefined)) do
+          out[#out + 1] = string.format("<li>%s, %s, %s: %s</li>", esc(task), esc(key),
+            esc(table.concat(g.models, ", ")), esc(g.reason))
+        end
+      end
+    end
+    out[#out + 1] = "</ul>"
+  end
   local gt = R.zoo and R.zoo.gt
   if gt then
     out[#out + 1] = "<h2>Weighted Kendall's τ</h2>"
@@ -290,7 +378,7 @@ function M.report(R, J)
   for ti, task in ipairs(R.tasks) do
     out[#out + 1] = string.format('<section class="task" id="task-%d"><h2>Task %s</h2>',
       ti, esc(task))
-    for _, key in ipairs(R.metrics) do model_table(task, key, J.tasks[task][key], out) end
+    for _, key in ipairs(R.metrics) do model_table(R, task, key, J.tasks[task][key], out) end
     for _, f in ipairs(figs[task] or {}) do
       out[#out + 1] = '<figure class="' .. esc(f.kind) .. '">' .. f.svg .. "<figcaption>"
         .. esc(CAPTIONS[f.kind]:format(f.metric)) .. "</figcaption></figure>"
@@ -298,7 +386,7 @@ function M.report(R, J)
     out[#out + 1] = "</section>"
   end
   out[#out + 1] = "<h2>Settings</h2>"
-  kv_table("settings", settings_rows(R.settings or {}), out)
+  kv_table("settings", settings_rows(R, R.settings or {}), out)
   out[#out + 1] = "<h2>Provenance</h2>"
   provenance(J.provenance or {}, out)
   out[#out + 1] = "</body></html>\n"

@@ -114,6 +114,32 @@ function M.law(force, what)
   return force, "lua:" .. d:sub(1, 8), d
 end
 
+-- The law's settings checked before any work (a sweep checks every cell so): law_params
+-- only with a law that declares them, k other than its default only with Hooke or a law that
+-- declares k — the checks the core makes when the law first runs, made up front.
+function M.check_law(law, s, where)
+  local params = s.law_params or {}
+  local declared = type(law) == "table" and type(law.params) == "table" and law.params or nil
+  for _, name in ipairs(util.sorted_keys(params)) do
+    if law == nil then
+      error(string.format("%s: law_params.%s: the built-in Hooke law has no parameters (its "
+        .. "constant is the setting k)", where, name), 0)
+    elseif name == "k" then
+      error(where .. ": law_params: k is a PED setting: set it with k = ..., not in law_params", 0)
+    elseif not declared then
+      error(string.format("%s: law_params.%s given, but force law %s declares no parameters; "
+        .. "declare params = {%s = ...} in the law", where, name, tostring(s.force), name), 0)
+    elseif declared[name] == nil then
+      error(string.format("%s: law_params.%s is not a parameter of force law %s (it declares: %s)",
+        where, name, tostring(s.force), table.concat(util.sorted_keys(declared), ", ")), 0)
+    end
+  end
+  if law ~= nil and s.k ~= nil and s.k ~= M.defaults.k and not (declared and declared.k) then
+    error(string.format("%s: k = %s: k has no effect on force law %s; declare params = {k = ...} "
+      .. "in the law to use it", where, util.fmt(s.k), tostring(s.force)), 0)
+  end
+end
+
 -- ---------------------------------------------------------------- the pipeline
 -- Run PED on ds. s: settings (missing ones take the core's defaults) plus M.RUN_KEYS; `law`
 -- (an already resolved law) may replace `force`. needs: metric names scored afterwards (the
@@ -122,12 +148,13 @@ end
 -- task-level rule's own value for this one dataset; a rule giving the needed metrics
 -- different radii is an error here (M.run_groups runs each). Returns moved, run, sys;
 -- run.radius is the coefficient used.
-local RUN_OPTIONS = { "law", "radius_rule" }
+local RUN_OPTIONS = { "law", "radius_rule", "no_ref" }
 for _, n in ipairs(M.NAMES) do RUN_OPTIONS[#RUN_OPTIONS + 1] = n end
 for _, n in ipairs(M.RUN_KEYS) do RUN_OPTIONS[#RUN_OPTIONS + 1] = n end
 
 function M.run(ds, s, needs)
   s = core.check_options(s or {}, "pl.ped.run", RUN_OPTIONS)
+  M.check_ref(s, "pl.ped.run")
   local o = {}
   for _, n in ipairs(M.NAMES) do o[n] = s[n] end
   o.ref, o.law_params, o.law_limit, o.law_timeout, o.law_memory =
@@ -152,6 +179,34 @@ function M.run(ds, s, needs)
   local moved, run, sys = core.ped_run(ds, o)
   run.radius = o.radius == nil and M.defaults.radius or o.radius
   return moved, run, sys
+end
+
+-- As on the command line (--ref or --no-ref): the official PED always rescales by a reference
+-- set, so running without one is asked for by name (no_ref = true), never by leaving ref out.
+function M.check_ref(s, where)
+  if s.no_ref ~= nil and type(s.no_ref) ~= "boolean" then
+    error(where .. ": no_ref must be true or false, got a " .. type(s.no_ref), 0)
+  end
+  if s.ref ~= nil and s.no_ref then error(where .. ": ref and no_ref exclude each other", 0) end
+  if s.ref == nil and not s.no_ref then
+    error(where .. ": PED needs ref = REF (the reference feature set it rescales by, e.g. the "
+      .. "model's ImageNet features: a path, Matrix or Dataset) or no_ref = true (no rescaling, "
+      .. "a variant of the official PED)", 0)
+  end
+end
+
+-- Whether a PED run moved nothing: no overlap at the start, or every step's change below
+-- 1e-9 of the largest ball of sys (rounding, where a radius puts two balls exactly touching).
+function M.moved_nothing(run, sys)
+  if run.energy0 == 0 then return true end
+  local big = 0
+  if sys then
+    for _, r in ipairs(sys.radii:totable()) do big = math.max(big, math.abs(r)) end
+  end
+  for _, c in ipairs(run.changes or {}) do
+    if not (math.abs(c) <= 1e-9 * big) then return false end
+  end
+  return true
 end
 
 -- pl.balls with radius = "auto[:RULE]" (or a rule value) as well as a number: the rule's value

@@ -110,8 +110,15 @@ end
 local Fig = {}
 Fig.__index = Fig
 
+-- Text width in pixels, estimated on the wide side (0.62 em a character: Helvetica's average
+-- is about 0.55), so the figure is made wide enough for every label and legend.
+local function text_width(s, size)
+  return 0.62 * (size or 12) * (utf8.len(tostring(s)) or #tostring(s))
+end
+M.text_width = text_width
+
 local function figure(w, h, title)
-  local f = setmetatable({ w = w, h = h, out = {} }, Fig)
+  local f = setmetatable({ w = w, h = h, out = {}, right = 0 }, Fig)
   f:add(string.format('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
     .. 'font-family="Helvetica, Arial, sans-serif" font-size="12">', w, h, w, h))
   f:add(string.format('<rect x="0" y="0" width="%d" height="%d" fill="#ffffff"/>', w, h))
@@ -125,10 +132,23 @@ end
 function Fig:add(s) self.out[#self.out + 1] = s end
 
 function Fig:text(x, y, s, attrs)
+  local size = tonumber((attrs or ""):match('font%-size="([%d.]+)"')) or 12
+  local anchor = (attrs or ""):match('text%-anchor="(%a+)"') or "start"
+  local w = text_width(s, size)
+  local right = anchor == "start" and x + w or anchor == "middle" and x + w / 2 or x
+  self.right = math.max(self.right, right)
   self:add(string.format('<text x="%s" y="%s"%s>%s</text>', n2(x), n2(y), attrs and (" " .. attrs) or "", esc(s)))
 end
 
+-- The figure is widened (width and viewBox) when a label or legend reaches past its right edge.
 function Fig:finish(path)
+  if self.right + 6 > self.w then
+    local w = math.ceil(self.right + 6)
+    self.out[1] = self.out[1]:gsub('width="%d+" height="(%d+)" viewBox="0 0 %d+ (%d+)"',
+      string.format('width="%d" height="%%1" viewBox="0 0 %d %%2"', w, w), 1)
+    self.out[2] = self.out[2]:gsub('width="%d+"', 'width="' .. w .. '"', 1)
+    self.w = w
+  end
   self:add("</svg>")
   local svg = table.concat(self.out, "\n") .. "\n"
   if path then core.write_file(path, svg) end
@@ -202,8 +222,8 @@ end
 function Fig:legend(x, y, entries)
   local h = 18 * #entries + 8
   local wmax = 0
-  for _, e in ipairs(entries) do wmax = math.max(wmax, #tostring(e.name)) end
-  local w = math.min(36 + 7 * wmax, self.w - x - 4)
+  for _, e in ipairs(entries) do wmax = math.max(wmax, text_width(e.name)) end
+  local w = 38 + wmax
   self:add(string.format('<rect x="%s" y="%s" width="%s" height="%s" fill="#ffffff" stroke="#bbbbbb"/>', n2(x), n2(y), n2(w), n2(h)))
   for i, e in ipairs(entries) do
     local yy = y + 4 + 18 * (i - 1) + 9
@@ -283,8 +303,11 @@ local function lines_svg(o)
           table.concat(seg, " "), c, s.bold and "3.5" or "2", dash and (' stroke-dasharray="' .. dash .. '"') or ""))
       end
     end
-    if s.markers ~= false then for _, m in ipairs(marks) do f:add(m) end end
-    entries[#entries + 1] = { name = s.name or ("series " .. i), color = c, kind = "line", dash = dash, bold = s.bold }
+    if s.markers ~= false or #marks == 1 then for _, m in ipairs(marks) do f:add(m) end end
+    -- a series of one point is a point, not a line, in the legend
+    entries[#entries + 1] = { name = s.name or ("series " .. i), color = c,
+                              kind = #marks == 1 and "marker" or "line", dash = dash, bold = s.bold,
+                              shape = s.bold and "square" or "circle" }
   end
   f:legend(W - lw + 12, 40, entries)
   return f:finish()
@@ -363,7 +386,14 @@ local function scatter_svg(o)
         p.group and ("[" .. tostring(p.group) .. "]") or "", p.x, p.y)
       f:add(marker(shape_of(gi), sx(p.x) + off, sy(p.y), 4.5, c, c, tip))
       if show_labels and p.label then
-        f:text(sx(p.x) + 7 + math.abs(off), sy(p.y) - 6, p.label, 'font-size="9" fill="#555555"')
+        -- beside the point, or to its left where it would run into the legend; a second group's
+        -- label below the point, so labels of coincident points do not overlap
+        local lx, ly = sx(p.x) + 7 + math.abs(off), sy(p.y) + (gi % 2 == 0 and 13 or -6)
+        local attrs = 'font-size="9" fill="' .. c .. '"'
+        if lx + text_width(p.label, 9) > W - lw then
+          lx, attrs = sx(p.x) - 7 - math.abs(off), attrs .. ' text-anchor="end"'
+        end
+        f:text(lx, ly, p.label, attrs)
       end
     end
   end
@@ -635,7 +665,7 @@ function M.ped_figures(runs, prefix, what)
 end
 
 -- The figures of a `pedlab rank` result R, in order: for each task, a rank-calibration scatter
--- per base metric (plain and ped+ together; the ped+ points labelled with their model), then
+-- per base metric (plain and ped+ together; every point labelled with its model), then
 -- PED's displacement and energy per step for every model.
 -- Returns {{task, kind = "rank"|"displacement"|"energy", metric (rank), file, svg}, ...}.
 function M.rank_svgs(R)
@@ -652,8 +682,6 @@ function M.rank_svgs(R)
       end
       for _, base in ipairs(bases) do
         local pts, nmax = {}, 0
-        local has_ped = false
-        for _, key in ipairs(members[base]) do has_ped = has_ped or key:match("^ped%+") ~= nil end
         for _, key in ipairs(members[base]) do
           local scores = R.results[task][key].scores
           local models = {}
@@ -663,10 +691,9 @@ function M.rank_svgs(R)
           -- ranks as the rank view gives them (a lower-is-better metric ranks low scores first)
           local pr = report.ranks(scores, models, not report.higher_better(key))
           local tr = report.ranks(acc, models)
-          local labelled = key:match("^ped%+") ~= nil or not has_ped
           for _, m in ipairs(models) do
             if pr[m] then
-              pts[#pts + 1] = { x = pr[m], y = tr[m], label = labelled and m or nil, tip = m,
+              pts[#pts + 1] = { x = pr[m], y = tr[m], label = m, tip = m,
                                 group = key }
             end
           end

@@ -4,14 +4,21 @@
 local core = require "pedlab.core"
 local util = require "pedlab.util"
 local zoo = require "pedlab.zoo"
+local numtext = require "pedlab.numtext"
 
 local M = {}
 
--- A table: {header = {...}, rows = {{...}, ...}} of strings/numbers.
--- (names shown visibly: control and bidirectional characters never act on the terminal)
-local function cell(v, digits)
-  if type(v) == "string" then return util.visible(v) end
-  return util.fmt_short(v, digits or 4)
+-- A table: {header = {...}, rows = {{...}, ...}} of strings/numbers. Numbers are shown by
+-- pedlab.numtext's column rule (digits: the fewest decimals; more where values need them to
+-- differ); text is shown visibly (control and bidirectional characters never act on the
+-- terminal).
+local function formatters(t, digits)
+  local f = numtext.columns(t, digits or 4)
+  return function(v, j, header)
+    if type(v) == "string" then return util.visible(v) end
+    if header then return tostring(v) end
+    return f[j](v)
+  end
 end
 
 -- Display width of a string: UTF-8 characters (bytes when it is not valid UTF-8).
@@ -20,9 +27,10 @@ local function utf8_len(s) return utf8.len(s) or #s end
 function M.text(t, digits)
   local w = {}
   local all = { t.header }
+  local cell = formatters(t, digits)
   for _, r in ipairs(t.rows) do all[#all + 1] = r end
-  for _, r in ipairs(all) do
-    for j = 1, #t.header do w[j] = math.max(w[j] or 0, utf8_len(cell(r[j], digits))) end
+  for i, r in ipairs(all) do
+    for j = 1, #t.header do w[j] = math.max(w[j] or 0, utf8_len(cell(r[j], j, i == 1))) end
   end
   -- text columns (the first, and any whose first row holds a string) left-aligned
   local left = {}
@@ -34,7 +42,7 @@ function M.text(t, digits)
   for i, r in ipairs(all) do
     local parts = {}
     for j = 1, #t.header do
-      local s = cell(r[j], digits)
+      local s = cell(r[j], j, i == 1)
       local pad = string.rep(" ", w[j] - utf8_len(s))
       parts[j] = left[j] and s .. pad or pad .. s
     end
@@ -58,8 +66,8 @@ function M.best_row(t, j)
   return bi
 end
 
-local function md_text(v, digits)
-  return util.md_cell(cell(v, digits))
+local function md_text(s)
+  return util.md_cell(s)
 end
 
 -- A Markdown table: text columns (a column whose first row holds a string) left-aligned,
@@ -76,10 +84,11 @@ function M.markdown(t, digits, bold)
     if bold and not text_col[j] then best[j] = M.best_row(t, j) end
   end
   out[#out + 1] = "| " .. table.concat(rule, " | ") .. " |"
+  local cell = formatters(t, digits)
   for i, r in ipairs(t.rows) do
     local parts = {}
     for j = 1, #t.header do
-      parts[j] = md_text(r[j], digits)
+      parts[j] = md_text(cell(r[j], j))
       if best[j] == i then parts[j] = "**" .. parts[j] .. "**" end
     end
     out[#out + 1] = "| " .. table.concat(parts, " | ") .. " |"
@@ -108,12 +117,12 @@ function M.write(path, text, what) core.write_file(path, text, what) end
 -- finite values.
 function M.row_with_mean(label, tasks, get)
   local row, sum, n = { label }, 0, 0
-  for _, t in ipairs(tasks) do
+  for i, t in ipairs(tasks) do
     local v = get(t)
-    row[#row + 1] = v
+    row[i + 1] = v -- a missing value leaves its column empty (not shifted)
     if type(v) == "number" and v == v then sum, n = sum + v, n + 1 end
   end
-  row[#row + 1] = n > 0 and sum / n or nil
+  row[#tasks + 2] = n > 0 and sum / n or nil
   return row
 end
 
@@ -168,10 +177,12 @@ end
 
 -- One task and metric of a rank view: the models in predicted order (best score first; the
 -- unscored last), their accuracies (acc: {model: accuracy} or nil), predicted and true ranks,
--- and the predicted and the truly best model.
-function M.ranking(scores, acc, key)
+-- and the predicted and the truly best model. undefined: {model: reason} of the models the
+-- metric is undefined on (listed last, unranked).
+function M.ranking(scores, acc, key, undefined)
   local models = {}
   for m in pairs(scores) do models[#models + 1] = m end
+  for m in pairs(undefined or {}) do if scores[m] == nil then models[#models + 1] = m end end
   table.sort(models)
   local predicted, order = M.ranks(scores, models, not M.higher_better(key))
   local seen = {}
@@ -348,13 +359,25 @@ function M.rank_view(cells, info)
         error(string.format("report: task '%s' has %s from two PED settings; pick one "
           .. "(report.axis_table shows a setting's values)", c.task, label), 0)
       end
-      local r = { scores = c.scores[m], parts = c.parts and c.parts[m] or nil }
+      local r = { scores = c.scores[m], parts = c.parts and c.parts[m] or nil,
+                  undefined = c.undefined and c.undefined[m] or nil }
       for k, v in pairs(c.measures and c.measures[m] or {}) do r[k] = v end
       if c.settings.ped and c.ped then
         -- the radius coefficient each model's PED used (a radius rule chooses it per task)
         local name = util.parse_metric(m).name
         r.radius = {}
-        for model, run in pairs(c.ped) do r.radius[model] = run.radii and run.radii[name] or run.radius end
+        r.runs = {}
+        for model, run in pairs(c.ped) do
+          r.radius[model] = run.radii and run.radii[name] or run.radius
+          -- this metric's PED run (a rule giving metrics different radii runs PED once for each)
+          local mine = run
+          for _, g in ipairs(run.runs or {}) do
+            for _, n in ipairs(g.metrics or {}) do if n == name then mine = g end end
+          end
+          r.runs[model] = { steps = mine.steps, changes = mine.changes, energies = mine.energies,
+                            energy0 = mine.energy0, radius = mine.radius, moved = mine.moved }
+        end
+        r.radius_values = c.radius_values and c.radius_values[name] or nil
       end
       R.results[c.task][label] = r
       if not seen[label] then seen[label] = true R.metrics[#R.metrics + 1] = label end

@@ -240,6 +240,8 @@ function M.expand(spec, tasks, seed, laws)
           laws[f] = { law = l, name = name, digest = d }
         end
         law, digest = laws[f].law, laws[f].digest
+        -- every cell's law settings checked before any cell is computed
+        ped.check_law(law, e.s, "sweep: grid")
         local r = e.s.radius
         if radius_mod.is_rule(r) then
           rules[r] = rules[r] or radius_mod.resolve(r, "sweep: grid.radius")
@@ -445,7 +447,8 @@ run_cell_body = function(z, cell, models, datasets, transient, seed, gt, no_ref,
         local ps = util.parse_metric(p)
         for k, v in pairs(per[p] or {}) do ps.opts[k] = v end
         zoo_level[m.spec].parts[p] = {}
-        jobs[#jobs + 1] = { name = ps.name, opts = ps.opts, into = zoo_level[m.spec].parts[p] }
+        jobs[#jobs + 1] = { name = ps.name, opts = ps.opts, into = zoo_level[m.spec].parts[p],
+                            part_of = m.spec }
         names[#names + 1] = ps.name
       end
     else
@@ -472,12 +475,12 @@ run_cell_body = function(z, cell, models, datasets, transient, seed, gt, no_ref,
   local function ped_settings(model)
     local s = { law = cell.law, law_params = cell.settings.law_params }
     for _, k in ipairs(ped.NAMES) do s[k] = cell.settings[k] end
-    if not no_ref then s.ref = z:ref_path(model) end
+    if not no_ref then s.ref = z:ref_path(model) else s.no_ref = true end
     return s
   end
   -- a radius rule: every model's values first (one per metric); a task-level rule turns each
   -- metric's values into one radius for the task
-  local radii
+  local radii, rule_values
   if cell.rule then
     radii = {}
     local values = {}
@@ -486,19 +489,40 @@ run_cell_body = function(z, cell, models, datasets, transient, seed, gt, no_ref,
       radii[model] = values[i]
     end
     if cell.rule.task then
+      -- the rule's per-model values, recorded: why the task's radius is what it is
+      rule_values = {}
       for _, n in ipairs(names) do
         local col = {}
-        for i in ipairs(models) do col[i] = values[i][n] end
+        rule_values[n] = {}
+        for i, model in ipairs(models) do
+          col[i], rule_values[n][model] = values[i][n], values[i][n]
+        end
         local r = radius_mod.task_value(cell.rule, col, models)
         for _, model in ipairs(models) do radii[model][n] = r end
       end
     end
   end
+  -- a metric undefined on a model (the official code gives NaN or raises) leaves that score
+  -- out with its reason; misuse (options, missing inputs), memory and interruption still raise
+  local undefined = {}
   local function score(j, model, target)
     local opts = {}
     for k, v in pairs(j.opts) do opts[k] = v end
     opts.seed = seed
-    j.into[model] = core.metrics.score(j.name, target, opts)
+    local ok, v = pcall(core.metrics.score, j.name, target, opts)
+    if ok then
+      j.into[model] = v
+    elseif M.undefined_reason(v) then
+      local u = undefined[j.spec or j.part_of] or {}
+      undefined[j.spec or j.part_of] = u
+      local why = M.undefined_reason(v)
+      if not j.spec and why:sub(1, #j.name + 1) ~= j.name .. ":" then
+        why = j.name .. ": " .. why
+      end
+      u[model] = u[model] or why
+    else
+      error(v, 0)
+    end
   end
   for _, model in ipairs(models) do
     local ds = dataset(model)
@@ -513,9 +537,15 @@ run_cell_body = function(z, cell, models, datasets, transient, seed, gt, no_ref,
           local rec = { steps = run.steps, changes = run.changes, energies = run.energies, energy0 = run.energy0,
                         radius = run.radius }
           if gi == 1 then runs[model] = rec end
+          if ped.moved_nothing(run, g.sys) then rec.moved = false end
           if #groups > 1 then
             runs[model].radii = runs[model].radii or {}
             for _, n in ipairs(g.names) do runs[model].radii[n] = run.radius end
+            -- every run's trajectory (one per distinct radius), not only the first's
+            runs[model].runs = runs[model].runs or {}
+            table.insert(runs[model].runs, { metrics = g.names, radius = run.radius,
+              steps = run.steps, changes = run.changes, energies = run.energies,
+              energy0 = run.energy0, moved = rec.moved })
           end
           local in_group = {}
           for _, n in ipairs(g.names) do in_group[n] = true end
@@ -533,7 +563,29 @@ run_cell_body = function(z, cell, models, datasets, transient, seed, gt, no_ref,
   end
   local parts
   for spec, zl in pairs(zoo_level) do
-    scores[spec] = combiners.combine(spec, zl.def, zl.parts, models)
+    -- combined over the models every part is defined on
+    local u, defined = undefined[spec] or {}, {}
+    for _, model in ipairs(models) do if not u[model] then defined[#defined + 1] = model end end
+    local given = zl.parts
+    if #defined < #models then
+      given = {}
+      for p, vals in pairs(zl.parts) do
+        given[p] = {}
+        for _, model in ipairs(defined) do given[p][model] = vals[model] end
+      end
+    end
+    local ok, r = pcall(combiners.combine, spec, zl.def, given, defined)
+    if ok then
+      scores[spec] = r
+    elseif M.undefined_reason(r) and #defined < #models then
+      for _, model in ipairs(defined) do
+        u[model] = u[model] or string.format("%s (over the %d of %d models with every part)",
+          M.undefined_reason(r), #defined, #models)
+      end
+      undefined[spec] = u
+    else
+      error(r, 0)
+    end
     parts = parts or {}
     parts[spec] = zl.parts
   end
@@ -555,8 +607,22 @@ run_cell_body = function(z, cell, models, datasets, transient, seed, gt, no_ref,
     version = core.version, metrics = specs, models = models, scores = scores, measures = measures,
     parts = parts, combiners = cell.combiners, ped = cell.settings.ped and runs or nil,
     radius_rule = cell.rule and cell.rule.digest or nil, inputs = cell.inputs,
+    radius_values = rule_values, undefined = next(undefined) and undefined or nil,
     cpu_s = os.clock() - t0,
   }
+end
+
+-- The reason of a metric's error when it says the metric is undefined on that input (nil for
+-- misuse: unknown metric or option, a malformed option, a missing input; out of memory;
+-- interruption): such errors stop the run.
+function M.undefined_reason(err)
+  local msg = tostring(err):gsub("^[^%s:]+:%d+: ", "")
+  if msg:find("interrupted", 1, true) or msg:find("out of memory", 1, true)
+     or msg:find("unknown metric", 1, true) or msg:find("unknown option", 1, true)
+     or msg:find("^[%w_]+: option [%w_]+=") or msg:find(" needs source%-model ") then
+    return nil
+  end
+  return msg
 end
 
 -- ---------------------------------------------------------------- computing cells

@@ -223,7 +223,10 @@ function Zoo:check(tasks, need_ref, need_gt)
         if not exists(lp) then add("missing " .. lp) end
         if need_gt and self.gt then
           if type(self.gt[task]) ~= "table" then
-            add(string.format("%s: no task '%s'", self.gt_path, task))
+            add(string.format("%s: no task '%s'%s", self.gt_path, task, task:find("_") and
+              (" (files are <model>_<task>_feature.npy, split at the first '_': a model "
+               .. "name with '_' reads as part of the task; rename e.g. convnext_t to "
+               .. "convnext-t)") or ""))
           elseif type(self.gt[task][model]) ~= "number" then
             add(string.format("%s: task '%s' has no accuracy for model '%s'", self.gt_path, task, model))
           end

@@ -414,6 +414,9 @@ static void body_npz_corrupt(void) {
     build_zip(&z, m, 1, 0);
     save("model.pt", &z);
     ASSERT_FAILS(pl_source_open_array(tpath("model.pt"), &s, &err), &err, "torch.load(");
+    /* a checkpoint saved as a dict: the hint takes the tensor by its key */
+    ASSERT(strstr(err.msg, "t = t['KEY'] if isinstance(t, dict) else t") != NULL);
+    ASSERT(strstr(err.msg, "t.float().numpy()") != NULL);
     /* a zip named .npy is not read as one */
     save("zip.npy", &z);
     ASSERT_FAILS(pl_source_open_array(tpath("zip.npy"), &s, &err), &err, "zip.npy: not a .npy file");

@@ -95,6 +95,36 @@ TEST(nleep_deterministic) {
     pl_data_release(d);
 }
 
+/* Long loops inside the metric report to the progress hook (the REPL and `pedlab score` draw
+ * them on a terminal): rows of the passes, then k-means and EM iterations, done < total. */
+typedef struct {
+    int rows, kmeans, em, bad;
+} nleep_seen;
+
+static void nleep_progress(void *ud, const char *unit, size_t done, size_t total) {
+    nleep_seen *s = ud;
+    if (done > total) s->bad++;
+    if (!strcmp(unit, "rows")) s->rows++;
+    else if (strstr(unit, "k-means iterations")) s->kmeans++;
+    else if (strstr(unit, "EM iterations")) s->em++;
+}
+
+TEST(nleep_progress_inside) {
+    pl_err err;
+    pl_data *d = tf_load("digits", 0, &err);
+    if (!d) TF_FAIL("%s", err.msg);
+    nleep_seen s = {0, 0, 0, 0};
+    double a, b;
+    ASSERT_OK(nleep_run(d, NULL, NULL, 3, &a, &err), &err);
+    pl_set_progress(nleep_progress, &s);
+    int rc = nleep_run(d, NULL, NULL, 3, &b, &err);
+    pl_set_progress(NULL, NULL);
+    ASSERT_OK(rc, &err);
+    ASSERT(memcmp(&a, &b, sizeof a) == 0); /* reporting changes nothing */
+    ASSERT(s.kmeans > 0 && s.em > 0 && s.bad == 0);
+    pl_data_release(d);
+}
+
 /* one-sample class, constant column, N < D, C = 2 */
 TEST(nleep_degenerate) {
     pl_err err;

@@ -225,7 +225,7 @@ T.case("plot: colour-blind-safe palette for 12 series, dashes beyond; the mean b
   assert(lines[15]:find('stroke-width="3.5"', 1, true) and lines[15]:find(plot.MEAN_COLOR, 1, true), "the mean bold")
 end)
 
-T.case("plot.rank_svgs: ped+ points labelled with their model, rank axes to the models", function()
+T.case("plot.rank_svgs: every point labelled with its model, rank axes to the models", function()
   local cli = require "pedlab.cli"
   local R = cli.rank_zoo({ zoo = ZOO, task = "digits", ref_name = "fmnist-train", metric = { "logme,ped+logme" } }, "test")
   local figs = plot.rank_svgs(R)
@@ -233,7 +233,16 @@ T.case("plot.rank_svgs: ped+ points labelled with their model, rank axes to the 
   local svg = figs[1].svg
   local labels = 0
   for _ in svg:gmatch('font%-size="9"') do labels = labels + 1 end
-  T.eq(labels, #R.zoo.models, "one label per ped+ point")
+  T.eq(labels, 2 * #R.zoo.models, "one label per point, plain and ped+")
+  -- labels near the right edge turn left: none runs past the plot panel into the legend
+  local panel_right, seen = 720 - 190, 0
+  local pat = '<text x="([%d.]+)" y="[%d.-]+" font%-size="9" fill="#%x+"([^>]*)>([^<]*)<'
+  for x, anchor, text in svg:gmatch(pat) do
+    local right = tonumber(x) + (anchor:find("end") and 0 or plot.text_width(text, 9))
+    T.eq(right <= panel_right, true, text .. " inside the panel")
+    seen = seen + 1
+  end
+  T.eq(seen, labels, "every label checked")
   local xt = ticks(svg, "middle")
   T.eq(xt[#xt], #R.zoo.models, "x axis ends at the number of models")
 end)

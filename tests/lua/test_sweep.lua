@@ -151,7 +151,7 @@ end)
 
 T.case("sweep: a failing run leaves the previous results file as it was", function()
   local before = select(2, read_lines(tmp))
-  local bad = spec(tmp, { metrics = { "logme", "parc:dims=100000" } }) -- parc fails on every model
+  local bad = spec(tmp, { metrics = { "logme", "parc:dims=x" } }) -- a malformed option: misuse
   T.raises("parc", pl.sweep, bad)
   T.eq(select(2, read_lines(tmp)), before, "OUT untouched by a failed fresh run")
   os.remove(tmp .. ".part")

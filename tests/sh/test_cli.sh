@@ -116,13 +116,13 @@ assert r["predicted_rank"][best] == 1, (best, r["predicted_rank"])' "$tmp/vc.jso
 # pedlab's own outputs when these lines were written (no official value backs them; LogME itself
 # is held to the official code by the fixture tests). They catch a change of the CSV's numbers
 # or format; a deliberate change of the demo zoo or of PED's defaults updates them.
-grep -q '^digits,logme,byol,0.22404341488181564,96.907,5,11,,$' "$tmp/r.csv" && ok "csv score row, short exact numbers" \
+grep -q '^digits,logme,byol,0.22404341488181564,96.907,5,11,,,$' "$tmp/r.csv" && ok "csv score row, short exact numbers" \
   || bad "csv score row: $(grep byol "$tmp/r.csv" | head -1)"
-grep -q '^digits,ped+logme,\*,,,,,weighted_tau,0.5171770952336163$' "$tmp/r.csv" && ok "csv tau rows" || bad "csv tau rows"
+grep -q '^digits,ped+logme,\*,,,,,weighted_tau,0.5171770952336163,$' "$tmp/r.csv" && ok "csv tau rows" || bad "csv tau rows"
 grep -q '^Settings: zoo .*PED: .*radius 0.6' "$tmp/r.md" && ok "md settings line" || bad "md settings line"
 grep -q '^| ped+logme | \*\*0.517\*\* | \*\*0.517\*\* |$' "$tmp/r.md" && grep -q '^| :--- | ---: | ---: |$' "$tmp/r.md" \
   && ok "md best bold, text left, numbers right" || bad "md table: $(grep -A4 'Weighted' "$tmp/r.md")"
-grep -q '^| digits | logme | byol | 0.2240 | 96.907' "$tmp/r.md" && ok "md model column" || bad "md model column"
+grep -q '^| 5 | byol | 0.2240 | 96.9070 | 11 |$' "$tmp/r.md" && ok "md model column" || bad "md model column"
 out=$("$P" demo) || bad "demo runs"
 echo "$out" | grep -q "higher is better" && echo "$out" | grep -qE '^digits +simclr ' && ok "demo says what and which" \
   || bad "demo output: $out"

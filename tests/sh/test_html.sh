@@ -167,4 +167,85 @@ if console_errors; then bad "no console errors (odd names)"; else ok "no console
 check "odd names: page tables match the JSON, no markup from names"
 grep -q 'm1&lt;b&gt;&amp;amp;&quot;&#39;' "$tmp/r.html" && ok "names escaped" || bad "names escaped"
 
+
+# ---- figures as a browser lays them out: every text inside its SVG's viewBox (no cut label or
+# legend), every point labelled or titled, the chosen radius and the settings on the page;
+# a screenshot of the report is taken (kept in $PL_SHOTS when set)
+"$P" rank --zoo "$Z" --task digits --metric logme,ped+logme,ped+sfda --radius auto --ref-name fmnist-train \
+  --quiet --html "$tmp/f.html" --plot "$tmp/plots" >/dev/null || bad "rank --radius auto --html --plot"
+cat > "$tmp/figs.lua" <<'EOF2'
+-- a 2-D PCA, a scatter with long group names at the right edge, lines whose series are points
+local pl = require "pedlab"
+local dir, zoo = arg[1], arg[2]
+local ds = pl.dataset(zoo .. "/byol_digits_feature.npy", zoo .. "/byol_digits_label.npy")
+local moved = pl.ped.run(ds, { no_ref = true })
+pl.plot.pca2d(ds, moved, dir .. "/plots/pca.svg", "PCA before and after PED")
+pl.plot.scatter { path = dir .. "/plots/long.svg", title = "long names", xlabel = "x", ylabel = "y",
+  points = { { x = 1, y = 1, label = "random-init-with-a-long-name", group = "class airplane with a long name" },
+             { x = 12, y = 12, label = "random-init-at-the-right-edge", group = "class automobile" } } }
+pl.plot.lines { path = dir .. "/plots/rules.svg", title = "radius rules", xlabel = "radius",
+  ylabel = "weighted tau", series = { { name = "auto:pairs (a single point)", x = { 0.6 }, y = { 0.4 } },
+  { name = "auto:fisher-and-a-long-rule-name", x = { 0.61 }, y = { 0.41 } },
+  { name = "fixed radii", x = { 0.2, 0.6, 1.0 }, y = { 0.3, 0.5, 0.2 } } } }
+EOF2
+"$P" "$tmp/figs.lua" "$tmp" "$Z" || bad "pca2d and lines figures"
+{
+  echo '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
+  for f in "$tmp"/plots/*.svg; do echo "<div data-file=\"$(basename "$f")\">"; cat "$f"; echo '</div>'; done
+  cat <<'EOF2'
+<pre id="geometry"></pre>
+<script>
+const bad = [], seen = {svgs: 0, texts: 0};
+document.querySelectorAll("div[data-file]").forEach(div => {
+  const svg = div.querySelector("svg"), vb = svg.viewBox.baseVal, box = svg.getBoundingClientRect();
+  const k = vb.width / box.width;
+  seen.svgs++;
+  svg.querySelectorAll("text").forEach(t => {
+    const r = t.getBoundingClientRect();
+    const x0 = (r.left - box.left) * k, x1 = (r.right - box.left) * k;
+    const y0 = (r.top - box.top) * k, y1 = (r.bottom - box.top) * k;
+    seen.texts++;
+    if (x0 < -0.5 || y0 < -0.5 || x1 > vb.width + 0.5 || y1 > vb.height + 0.5)
+      bad.push(div.dataset.file + ": '" + t.textContent + "' at " + [x0, y0, x1, y1].map(Math.round));
+  });
+});
+document.getElementById("geometry").textContent = JSON.stringify({bad: bad, seen: seen});
+</script></body></html>
+EOF2
+} > "$tmp/geom.html"
+load "$tmp/geom.html"
+/usr/bin/python3 - "$tmp/dom.html" "$(ls "$tmp"/plots/*.svg | wc -l)" <<'EOF2' && ok "figures: every text inside its viewBox" \
+  || bad "figures: text outside the viewBox"
+import json, re, sys, html
+m = re.search(r'<pre id="geometry">(.*?)</pre>', open(sys.argv[1], encoding="utf-8").read(), re.S)
+g = json.loads(html.unescape(m.group(1)))
+print("\n".join(g["bad"][:10]))
+assert g["seen"]["svgs"] == int(sys.argv[2]) and g["seen"]["texts"] > 50, g["seen"]
+assert not g["bad"]
+EOF2
+/usr/bin/python3 - "$tmp/plots" <<'EOF2' && ok "figures: every point labelled and titled, single points as markers" \
+  || bad "figures: points, labels, legend"
+import glob, re, sys
+d = sys.argv[1]
+for f in glob.glob(d + "/*_rank_*.svg"):
+    s = open(f, encoding="utf-8").read()
+    titles = len(re.findall(r"<title>", s))
+    labels = len(re.findall(r'font-size="9"', s))
+    assert titles >= labels > 0 and labels % 12 == 0, (f, titles, labels)
+s = open(d + "/rules.svg", encoding="utf-8").read()
+legend = s[s.rindex('stroke="#bbbbbb"'):]
+assert legend.count("<line") == 1, "only the real line is a line in the legend"
+assert "class airplane with a long name" in open(d + "/long.svg", encoding="utf-8").read()
+EOF2
+load "$tmp/f.html"
+grep -q '<p class="radius">Radius 0\.[0-9]* chosen by <code>auto:pairs</code>' "$tmp/dom.html" \
+  && grep -q 'radius chosen: digits ped+logme 0\.[0-9]*, digits ped+sfda 0\.[0-9]*' "$tmp/dom.html" \
+  && ok "report: the chosen radius, why, and the settings" || bad "report: radius and settings"
+HOME="$tmp" timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --no-first-run \
+  --user-data-dir="$tmp/profile" --host-resolver-rules="MAP * ~NOTFOUND" --hide-scrollbars \
+  --window-size=1200,6000 --screenshot="$tmp/report.png" "file://$tmp/f.html" >/dev/null 2>&1
+[ "$(head -c 8 "$tmp/report.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] \
+  && [ "$(stat -c %s "$tmp/report.png")" -gt 20000 ] && ok "report screenshot" || bad "report screenshot"
+[ -n "${PL_SHOTS:-}" ] && cp "$tmp/report.png" "$tmp/geom.html" "$PL_SHOTS"/ 2>/dev/null
+
 summary
