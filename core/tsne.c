@@ -69,13 +69,27 @@ int pl_tsne_check(const pl_tsne_opts *o, size_t n, pl_err *err) {
 typedef struct {
     pl_data *d;
     const pl_mat *m;
+    const size_t *rows; /* NULL: all */
     size_t N, D;
 } src_t;
 
+/* Rows r0..r0+nr-1 of the input (after the row selection) into out (nr×D). */
 static int src_read(const src_t *s, size_t r0, size_t nr, double *out, pl_err *err) {
-    if (s->d) return pl_data_read(s->d, r0, nr, out, err);
+    if (s->d && !s->rows) return pl_data_read(s->d, r0, nr, out, err);
+    if (s->d) {
+        /* runs of consecutive selected rows are read at once */
+        for (size_t i = 0; i < nr;) {
+            size_t n = 1;
+            while (i + n < nr && s->rows[r0 + i + n] == s->rows[r0 + i] + n) n++;
+            int rc = pl_data_read(s->d, s->rows[r0 + i], n, out + i * s->D, err);
+            if (rc) return rc;
+            i += n;
+        }
+        return PL_OK;
+    }
     for (size_t i = 0; i < nr; i++) {
-        const double *row = s->m->data + (r0 + i) * s->m->ld;
+        size_t src = s->rows ? s->rows[r0 + i] : r0 + i;
+        const double *row = s->m->data + src * s->m->ld;
         for (size_t j = 0; j < s->D; j++) {
             if (!isfinite(row[j]))
                 return pl_err_set(err, PL_EINVAL, "tsne: the matrix has %g at row %zu, column "
@@ -89,7 +103,7 @@ static int src_read(const src_t *s, size_t r0, size_t nr, double *out, pl_err *e
 /* ---------------------------------------------------------------- PCA initialisation */
 /* The first two principal scores (centred, scikit-learn 1.2's sign rule), scaled so that the
  * first column's standard deviation (ddof 0) is 1e-4. y: N×2 contiguous. */
-static int init_pca(const src_t *s, double *y, pl_err *err) {
+static int init_pca(const src_t *s, double *y, int scale, pl_err *err) {
     size_t N = s->N, D = s->D, B = KNN_REF;
     int rc = PL_OK;
     double *mean = NULL, *x = NULL, *w = NULL;
@@ -144,6 +158,7 @@ static int init_pca(const src_t *s, double *y, pl_err *err) {
         if (val < 0.0)
             for (size_t i = 0; i < N; i++) y[2 * i + c] = -y[2 * i + c];
     }
+    if (!scale) goto cleanup;
     double m0 = 0.0, v0 = 0.0;
     for (size_t i = 0; i < N; i++) m0 += y[2 * i];
     m0 /= (double)N;
@@ -828,7 +843,7 @@ static int run(const src_t *s, const pl_tsne_opts *o, pl_mat *out, pl_tsne_info 
          * magnifies a last-bit change of the start: the PCA runs on one thread (O(N·D²)) */
         int threads = openblas_get_num_threads();
         openblas_set_num_threads(1);
-        rc = init_pca(s, y, err);
+        rc = init_pca(s, y, 1, err);
         openblas_set_num_threads(threads);
         if (rc) goto cleanup;
     } else {
@@ -871,16 +886,62 @@ cleanup:
     return rc;
 }
 
+static int src_of(const pl_tsne_input *in, src_t *s, pl_err *err) {
+    memset(s, 0, sizeof *s);
+    if (!in->data == !in->matrix)
+        return pl_err_set(err, PL_EINVAL, "tsne: give a dataset or a matrix");
+    s->d = in->data;
+    s->m = in->matrix;
+    size_t all = s->d ? pl_data_rows(s->d) : s->m->rows;
+    s->D = s->d ? pl_data_dim(s->d) : s->m->cols;
+    s->N = all;
+    if (in->rows) {
+        for (size_t i = 0; i < in->nrows; i++)
+            if (in->rows[i] >= all)
+                return pl_err_set(err, PL_EINVAL, "tsne: rows[%zu] = %zu: the input has %zu rows",
+                                  i + 1, in->rows[i] + 1, all);
+        s->rows = in->rows;
+        s->N = in->nrows;
+    }
+    return PL_OK;
+}
+
+int pl_tsne(const pl_tsne_input *in, const pl_tsne_opts *o, pl_mat *out, pl_tsne_info *info,
+            pl_err *err) {
+    src_t s;
+    int rc = src_of(in, &s, err);
+    return rc ? rc : run(&s, o, out, info, err);
+}
+
 int pl_tsne_data(pl_data *d, const pl_tsne_opts *o, pl_mat *out, pl_tsne_info *info,
                  pl_err *err) {
-    src_t s = {d, NULL, pl_data_rows(d), pl_data_dim(d)};
-    return run(&s, o, out, info, err);
+    pl_tsne_input in = {d, NULL, NULL, 0};
+    return pl_tsne(&in, o, out, info, err);
 }
 
 int pl_tsne_matrix(const pl_mat *x, const pl_tsne_opts *o, pl_mat *out, pl_tsne_info *info,
                    pl_err *err) {
-    src_t s = {NULL, x, x->rows, x->cols};
-    return run(&s, o, out, info, err);
+    pl_tsne_input in = {NULL, x, NULL, 0};
+    return pl_tsne(&in, o, out, info, err);
+}
+
+int pl_tsne_pca(const pl_tsne_input *in, pl_mat *out, pl_err *err) {
+    src_t s;
+    pl_mat res = {0};
+    int rc = src_of(in, &s, err);
+    if (rc) return rc;
+    if (s.N < 2) return pl_err_set(err, PL_EINVAL, "pca: needs at least 2 rows, got %zu", s.N);
+    if ((rc = pl_mat_init(&res, s.N, 2, err))) return rc;
+    int threads = openblas_get_num_threads(); /* one thread: see run() */
+    openblas_set_num_threads(1);
+    rc = init_pca(&s, res.data, 0, err);
+    openblas_set_num_threads(threads);
+    if (rc) {
+        pl_mat_release(&res);
+        return rc;
+    }
+    *out = res;
+    return PL_OK;
 }
 
 /* ---------------------------------------------------------------- trustworthiness */

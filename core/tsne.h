@@ -58,14 +58,28 @@ void pl_tsne_defaults(pl_tsne_opts *o);
 /* PL_OK, or PL_EINVAL with a message naming the option and its range, for n rows. */
 int pl_tsne_check(const pl_tsne_opts *o, size_t n, pl_err *err);
 
-/* Embed the N rows of d (shift applied; read in row blocks) or of x into out, a fresh N×2
- * matrix (overwritten; caller releases; untouched on failure). info may be NULL. Needs
- * N >= 2 and, with PCA init, D >= 2 and rows that are not all equal. Interruptible
- * (PL_EINTR between steps). */
+/* The rows to embed: of a dataset (shift applied; read in row blocks) or of a matrix; all of
+ * them (rows = NULL) or rows[0..nrows) (0-based, each < the input's rows; a subsample). */
+typedef struct pl_tsne_input {
+    pl_data *data;          /* one of data and matrix */
+    const pl_mat *matrix;
+    const size_t *rows;
+    size_t nrows;
+} pl_tsne_input;
+
+/* Embed the N input rows into out, a fresh N×2 matrix (overwritten; caller releases; untouched
+ * on failure). info may be NULL. Needs N >= 2 and, with PCA init, D >= 2 and rows that are not
+ * all equal. Interruptible (PL_EINTR between steps). */
+int pl_tsne(const pl_tsne_input *in, const pl_tsne_opts *o, pl_mat *out, pl_tsne_info *info,
+            pl_err *err);
+/* All rows of d or x. */
 int pl_tsne_data(pl_data *d, const pl_tsne_opts *o, pl_mat *out, pl_tsne_info *info,
                  pl_err *err);
 int pl_tsne_matrix(const pl_mat *x, const pl_tsne_opts *o, pl_mat *out, pl_tsne_info *info,
                    pl_err *err);
+/* The first two principal scores of the input rows (PCA fitted on them, scikit-learn 1.2's
+ * sign rule; unscaled) into out (fresh N×2): the cheap embedding, O(N·D² + D³). */
+int pl_tsne_pca(const pl_tsne_input *in, pl_mat *out, pl_err *err);
 
 /* Trustworthiness of an embedding (scikit-learn's sklearn.manifold.trustworthiness, euclidean):
  * 1 − 2/(N·k·(2N − 3k − 1)) · Σ_i Σ_{j ∈ U_k(i)} (r(i, j) − k), U_k(i) the embedding's k

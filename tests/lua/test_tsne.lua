@@ -50,4 +50,26 @@ T.case("pl.tsne options: every one read, the wrong ones named", function()
   T.raises("k = 100", pl.trustworthiness, ds:dense(), ds:dense(), 100)
 end)
 
+T.case("rows: a subsample read from the dataset equals the same rows of the matrix", function()
+  local rows = {}
+  for i = 1, 200, 3 do rows[#rows + 1] = i end
+  rows[#rows + 1] = 2 -- any order
+  local X = ds:dense()
+  local sub = pl.zeros(#rows, X:cols())
+  for a, i in ipairs(rows) do
+    for j = 1, X:cols() do sub:set(a, j, X:get(i, j)) end
+  end
+  local a = pl.tsne(ds, { rows = rows, perplexity = 10, max_iter = 100 })
+  local b = pl.tsne(sub, { perplexity = 10, max_iter = 100 })
+  T.eq(a:rows(), #rows, "rows")
+  for i = 1, #rows do T.eq(a:get(i, 1), b:get(i, 1), "row " .. i) end
+  local p = pl.pca_embedding(ds, { rows = rows })
+  local q = pl.pca_embedding(sub)
+  T.eq(p:rows(), #rows, "pca rows")
+  for i = 1, #rows do T.close(p:get(i, 2), q:get(i, 2), 1e-12, "pca row " .. i) end
+  T.raises("option rows: entry 2 is 201", pl.tsne, ds, { rows = { 1, 201 } })
+  T.raises("option rows: entry 1 is not a number", pl.pca_embedding, ds, { rows = { "a" } })
+  T.raises("unknown option 'perplexity'", pl.pca_embedding, ds, { perplexity = 3 })
+end)
+
 T.done()
