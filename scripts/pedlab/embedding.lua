@@ -115,8 +115,9 @@ function M.caption(E)
   local rows = E.shown < E.total
     and string.format("%d of %d rows (evenly subsampled)", E.shown, E.total)
     or string.format("all %d rows", E.total)
+  local base = tostring(E.name):match("([^/]+)$") or tostring(E.name)
   return string.format("%s of %s, %s; each panel its own embedding, one colour and marker per class",
-    what, E.name, rows)
+    what, base, rows)
 end
 
 -- The line under the legend: method and rows shown.
@@ -203,6 +204,65 @@ function M.svg(E, title)
   for _, b in ipairs(body) do out[#out + 1] = b end
   out[#out + 1] = "</svg>"
   return table.concat(out, "\n") .. "\n"
+end
+
+-- PED's settings of a rank for one model: those the rank ran (R.settings.ped), or PED's defaults
+-- with the model's reference set when no metric ran after PED.
+local function ped_settings(R, z, model)
+  local ped = require "pedlab.ped"
+  local p = R.settings and R.settings.ped
+  local s = {}
+  if p then
+    s.law, s.law_params = p.law, p.law_params
+    for _, k in ipairs(ped.NAMES) do s[k] = p[k] end
+    if p.ref then s.ref = z:ref_path(model) end
+  elseif z:has_ref(model) then
+    s.ref = z:ref_path(model)
+  end
+  return s
+end
+
+-- For `pedlab rank --html`: per task, the embeddings before and after PED of the model the
+-- first ped+ metric (else the first metric) predicts best and of the truly best one (ground
+-- truth). method: "tsne", "pca" or "auto" (M.default_method). Returns {task = {{model, roles,
+-- svg, caption, method} or {model, roles, error}, ...}}: a model that cannot be drawn gets
+-- its message, and the report the rest.
+function M.rank_figures(R, method)
+  local report = require "pedlab.report"
+  local z = R.zoo
+  local key = R.metrics[1]
+  for _, k in ipairs(R.metrics) do
+    if k:match("^ped%+") then key = k break end
+  end
+  local out = {}
+  for _, task in ipairs(R.tasks) do
+    local rk = report.ranking(R.results[task][key].scores, z.gt and z.gt[task], key)
+    local picks, seen = {}, {}
+    local function pick(model, role)
+      if not model then return end
+      if seen[model] then table.insert(seen[model].roles, role) return end
+      seen[model] = { model = model, roles = { role } }
+      picks[#picks + 1] = seen[model]
+    end
+    pick(rk.predicted_best, "predicted best by " .. key)
+    pick(rk.true_best, "truly best (fine-tuned accuracy)")
+    for _, f in ipairs(picks) do
+      local ok, err = pcall(function()
+        local ds = z:dataset(f.model, task)
+        local moved = require("pedlab.ped").run(ds, ped_settings(R, z, f.model))
+        local E = M.compute(ds, moved, { method = method ~= "auto" and method or nil },
+                            "--embed")
+        f.svg, f.method = M.svg(E), E.method
+        f.caption = string.format("%s on %s, %s: %s", f.model, task, table.concat(f.roles, ", "),
+          M.caption(E))
+        moved:close()
+        ds:close()
+      end)
+      if not ok then f.error = tostring(err) end
+    end
+    out[task] = picks
+  end
+  return out
 end
 
 function M.figure(ds, moved, path, o)
