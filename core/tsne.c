@@ -478,17 +478,23 @@ cleanup:
 }
 
 /* ---------------------------------------------------------------- the quadtree */
+/* What the repulsion reads of a cell (one 64-byte line); its bounds are apart (qgeo). */
 typedef struct {
-    double minx, miny, maxx, maxy, cx, cy; /* bounds and centre */
-    double bx, by;                          /* barycentre of the points below */
-    double sqw;                             /* (widest side)² */
-    size_t size;                            /* points below (duplicates counted) */
-    int child[4];                           /* -1: none */
+    double bx, by;   /* barycentre of the points below */
+    double sqw;      /* (widest side)² */
+    size_t size;     /* points below (duplicates counted) */
+    int child[4];    /* -1: none */
     int leaf;
+    int pad[3];
 } qcell;
 
 typedef struct {
+    double minx, miny, maxx, maxy, cx, cy; /* bounds and centre */
+} qgeo;
+
+typedef struct {
     qcell *c;
+    qgeo *g;
     size_t n, cap, depth; /* cells, capacity, deepest level (root = 0) */
     double eps;           /* duplicates: closer than this on both axes */
 } qtree;
@@ -498,15 +504,23 @@ static int qt_new_cell(qtree *t, double minx, double miny, double maxx, double m
     if (t->n == t->cap) {
         size_t cap = t->cap * 2;
         qcell *c = pl_alloc(cap, sizeof *c, err);
-        if (!c) return -1;
+        qgeo *g = c ? pl_alloc(cap, sizeof *g, err) : NULL;
+        if (!g) {
+            free(c);
+            return -1;
+        }
         memcpy(c, t->c, t->n * sizeof *c);
+        memcpy(g, t->g, t->n * sizeof *g);
         free(t->c);
+        free(t->g);
         t->c = c;
+        t->g = g;
         t->cap = cap;
     }
     qcell *q = &t->c[t->n];
-    q->minx = minx, q->miny = miny, q->maxx = maxx, q->maxy = maxy;
-    q->cx = (minx + maxx) / 2.0, q->cy = (miny + maxy) / 2.0;
+    qgeo *e = &t->g[t->n];
+    e->minx = minx, e->miny = miny, e->maxx = maxx, e->maxy = maxy;
+    e->cx = (minx + maxx) / 2.0, e->cy = (miny + maxy) / 2.0;
     double wx = maxx - minx, wy = maxy - miny;
     q->sqw = wx * wx > wy * wy ? wx * wx : wy * wy;
     q->bx = q->by = 0.0;
@@ -516,13 +530,13 @@ static int qt_new_cell(qtree *t, double minx, double miny, double maxx, double m
     return (int)t->n++;
 }
 
-static int qt_quadrant(const qcell *q, double x, double y) {
-    return (x >= q->cx ? 2 : 0) + (y >= q->cy ? 1 : 0);
+static int qt_quadrant(const qtree *t, int at, double x, double y) {
+    return (x >= t->g[at].cx ? 2 : 0) + (y >= t->g[at].cy ? 1 : 0);
 }
 
 /* A new leaf child of cell `at` in quadrant c holding size points at (x, y). */
 static int qt_child(qtree *t, int at, int c, double x, double y, size_t size, pl_err *err) {
-    qcell p = t->c[at];
+    qgeo p = t->g[at];
     double minx = c & 2 ? p.cx : p.minx, maxx = c & 2 ? p.maxx : p.cx;
     double miny = c & 1 ? p.cy : p.miny, maxy = c & 1 ? p.maxy : p.cy;
     int id = qt_new_cell(t, minx, miny, maxx, maxy, err);
@@ -548,7 +562,7 @@ static int qt_insert(qtree *t, double x, double y, pl_err *err) {
             q->bx = (n * q->bx + x) / (n + 1.0);
             q->by = (n * q->by + y) / (n + 1.0);
             q->size++;
-            int c = qt_quadrant(q, x, y);
+            int c = qt_quadrant(t, at, x, y);
             if (q->child[c] < 0) return qt_child(t, at, c, x, y, 1, err) < 0 ? -1 : 0;
             at = q->child[c];
             continue;
@@ -560,7 +574,7 @@ static int qt_insert(qtree *t, double x, double y, pl_err *err) {
         /* split: the leaf's points move into a child, then the point is inserted again */
         double bx = q->bx, by = q->by;
         size_t sz = q->size;
-        if (qt_child(t, at, qt_quadrant(q, bx, by), bx, by, sz, err) < 0) return -1;
+        if (qt_child(t, at, qt_quadrant(t, at, bx, by), bx, by, sz, err) < 0) return -1;
         level--; /* now an inner node holding the old points: the inner case, same level */
     }
 }
@@ -589,12 +603,51 @@ static int qt_build(qtree *t, const double *y, size_t N, pl_err *err) {
 
 /* ---------------------------------------------------------------- gradients */
 typedef struct {
+    uint64_t key;
+    size_t i;
+} morton_t;
+
+static int cmp_morton(const void *a, const void *b) {
+    const morton_t *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* 32 bits of v, spread to the even bits of 64. */
+static uint64_t spread(uint64_t v) {
+    v &= 0xffffffffu;
+    v = (v | (v << 16)) & 0x0000ffff0000ffffull;
+    v = (v | (v << 8)) & 0x00ff00ff00ff00ffull;
+    v = (v | (v << 4)) & 0x0f0f0f0f0f0f0f0full;
+    v = (v | (v << 2)) & 0x3333333333333333ull;
+    v = (v | (v << 1)) & 0x5555555555555555ull;
+    return v;
+}
+
+/* The points sorted along a Z curve over the root's box (ties by index): consecutive points
+ * are near, so the cells one visits are in cache for the next. Only the order in which points
+ * are processed changes, never a point's own sums. */
+static void z_order(const qtree *t, const double *y, size_t N, morton_t *o) {
+    const qgeo *r = &t->g[0];
+    double sx = 4294967295.0 / (r->maxx - r->minx), sy = 4294967295.0 / (r->maxy - r->miny);
+    for (size_t i = 0; i < N; i++) {
+        double fx = (y[2 * i] - r->minx) * sx, fy = (y[2 * i + 1] - r->miny) * sy;
+        uint64_t qx = fx <= 0 ? 0 : fx >= 4294967295.0 ? 4294967295u : (uint64_t)fx;
+        uint64_t qy = fy <= 0 ? 0 : fy >= 4294967295.0 ? 4294967295u : (uint64_t)fy;
+        o[i].key = spread(qx) << 1 | spread(qy);
+        o[i].i = i;
+    }
+    qsort(o, N, sizeof *o, cmp_morton);
+}
+
+typedef struct {
     size_t N;
     const double *y;
     const qtree *t;
+    const morton_t *order;
     double theta2;
     double *neg;    /* N×2: Σ_j q_ij² Z² (y_i − y_j), unnormalised */
-    double *zpart;  /* per block: Σ over its rows of Σ_j (1 + d²)⁻¹ */
+    double *zi;     /* N: Σ_j (1 + d²)⁻¹ */
     int *stacks;    /* per block: a DFS stack (depth ≤ 3·cells) */
     size_t stack_cap;
 } neg_ctx;
@@ -604,8 +657,8 @@ static void neg_block(const void *vctx, size_t b) {
     size_t i0 = b * ROW_BLOCK, i1 = i0 + ROW_BLOCK < c->N ? i0 + ROW_BLOCK : c->N;
     int *stack = c->stacks + b * c->stack_cap;
     const qcell *cells = c->t->c;
-    double zsum = 0.0;
-    for (size_t i = i0; i < i1; i++) {
+    for (size_t a = i0; a < i1; a++) {
+        size_t i = c->order[a].i;
         double px = c->y[2 * i], py = c->y[2 * i + 1], fx = 0.0, fy = 0.0, z = 0.0;
         size_t top = 0;
         stack[top++] = 0;
@@ -628,9 +681,8 @@ static void neg_block(const void *vctx, size_t b) {
             fx += m * dx, fy += m * dy;
         }
         c->neg[2 * i] = fx, c->neg[2 * i + 1] = fy;
-        zsum += z;
+        c->zi[i] = z;
     }
-    c->zpart[b] = zsum;
 }
 
 typedef struct {
@@ -673,16 +725,20 @@ typedef struct {
     const csr_t *P;      /* Barnes–Hut */
     const double *Pd;    /* exact: N×N joint P */
     qtree tree;
-    double *neg, *pos, *zpart, *cpart;
+    morton_t *order;     /* the points in Z order (neighbours visit the same cells) */
+    double *zi;          /* N: each point's Σ_j (1 + d²)⁻¹ */
+    double *neg, *pos, *cpart;
     int *stacks;
     size_t stack_cap;
 } grad_ws;
 
 static void ws_release(grad_ws *w) {
     free(w->tree.c);
+    free(w->tree.g);
+    free(w->order);
+    free(w->zi);
     free(w->neg);
     free(w->pos);
-    free(w->zpart);
     free(w->cpart);
     free(w->stacks);
 }
@@ -729,15 +785,16 @@ static int gradient(grad_ws *w, const double *y, double exag, int error, double 
             return PL_ENOMEM;
         }
     }
-    neg_ctx nc = {N, y, &w->tree, w->theta * w->theta, w->neg, w->zpart, w->stacks,
+    z_order(&w->tree, y, N, w->order);
+    neg_ctx nc = {N, y, &w->tree, w->order, w->theta * w->theta, w->neg, w->zi, w->stacks,
                   w->stack_cap};
     pl_par_run(neg_block, &nc, w->nb, N * 64);
     pos_ctx pc = {N, y, w->P, exag, w->pos, w->cpart, error};
     pl_par_run(pos_block, &pc, w->nb, w->P->ptr[N] * 8);
     if ((rc = pl_check_interrupt(err))) return rc;
     double z = 0.0, plogp = 0.0, plogd = 0.0;
+    for (size_t i = 0; i < N; i++) z += w->zi[i];
     for (size_t b = 0; b < w->nb; b++) {
-        z += w->zpart[b];
         plogp += w->cpart[2 * b];
         plogd += w->cpart[2 * b + 1];
     }
@@ -824,9 +881,11 @@ static int run(const src_t *s, const pl_tsne_opts *o, pl_mat *out, pl_tsne_info 
         w.P = &P;
         w.tree.cap = 4 * N + 16;
         if (!(w.tree.c = pl_alloc(w.tree.cap, sizeof *w.tree.c, err)) ||
+            !(w.tree.g = pl_alloc(w.tree.cap, sizeof *w.tree.g, err)) ||
+            !(w.order = pl_alloc(N, sizeof *w.order, err)) ||
+            !(w.zi = pl_alloc(N, sizeof *w.zi, err)) ||
             !(w.neg = pl_alloc(N, 2 * sizeof *w.neg, err)) ||
             !(w.pos = pl_alloc(N, 2 * sizeof *w.pos, err)) ||
-            !(w.zpart = pl_alloc(w.nb, sizeof *w.zpart, err)) ||
             !(w.cpart = pl_alloc(w.nb, 2 * sizeof *w.cpart, err))) {
             rc = PL_ENOMEM;
             goto cleanup;
