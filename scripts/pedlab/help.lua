@@ -23,6 +23,15 @@ local entries = {
   { "pl.ones", "pl.ones(r, c)", "an r×c Matrix of ones" },
   { "pl.eye", "pl.eye(n)", "the n×n identity" },
   { "pl.randn", "pl.randn(r, c, seed)", "standard normal values; same seed, same bits" },
+  { "pl.tsne", "pl.tsne(m_or_ds [, opts])",
+    "t-SNE (Barnes-Hut) of the rows: an N×2 Matrix and {kl, iterations, neighbours, learning_rate}",
+    options = {
+      { "perplexity", "30 (below the rows)" }, { "early_exaggeration", "12" },
+      { "learning_rate", "\"auto\" (max(N / early_exaggeration / 4, 50)) or a number" },
+      { "max_iter", "1000" }, { "exaggeration_iter", "250" }, { "theta", "0.5" },
+      { "method", "\"barnes_hut\" | \"exact\"" }, { "init", "\"pca\" | \"random\"" },
+      { "seed", "random init's seed" }, { "rows", "1-based row numbers to embed (a subsample)" },
+    } },
   { "pl.dataset", "pl.dataset(features [, labels] [, opts])",
     "a Dataset from .npy/.npz[:NAME]/.safetensors[:NAME]/.csv paths or a Matrix (features streamed; "
       .. "string labels allowed; labels left out: read from the features' archive)",
