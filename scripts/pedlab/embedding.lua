@@ -35,7 +35,8 @@ local function check(o, where)
   core.check_options(o, where, M.KEYS)
   o = o or {}
   if o.method ~= nil and o.method ~= "tsne" and o.method ~= "pca" then
-    error(string.format("%s: method = %s: expected \"tsne\" or \"pca\"", where, tostring(o.method)), 0)
+    error(string.format("%s: method = %s: expected \"tsne\" or \"pca\"", where,
+      tostring(o.method)), 0)
   end
   if o.max_points ~= nil and (math.type(o.max_points) ~= "integer" or o.max_points < 3) then
     error(string.format("%s: max_points = %s: expected a whole number >= 3", where,
@@ -46,7 +47,9 @@ local function check(o, where)
   end
   if o.method == "pca" then
     for _, k in ipairs({ "perplexity", "max_iter", "seed" }) do
-      if o[k] ~= nil then error(string.format("%s: %s is a t-SNE option; method is pca", where, k), 0) end
+      if o[k] ~= nil then
+        error(string.format("%s: %s is a t-SNE option; method is pca", where, k), 0)
+      end
     end
   end
   return o
@@ -102,7 +105,8 @@ local function mark(shape, x, y, r, color)
       n2(x - 1.2 * r), n2(y + 0.9 * r), n2(x + 1.2 * r), n2(y + 0.9 * r), color)
   elseif shape == "diamond" then
     return string.format('<polygon points="%s,%s %s,%s %s,%s %s,%s" fill="%s"/>', n2(x),
-      n2(y - 1.4 * r), n2(x + 1.4 * r), n2(y), n2(x), n2(y + 1.4 * r), n2(x - 1.4 * r), n2(y), color)
+      n2(y - 1.4 * r), n2(x + 1.4 * r), n2(y), n2(x), n2(y + 1.4 * r), n2(x - 1.4 * r), n2(y),
+      color)
   end
   return string.format('<circle cx="%s" cy="%s" r="%s" fill="%s"/>', n2(x), n2(y), n2(r), color)
 end
@@ -116,7 +120,8 @@ function M.caption(E)
     and string.format("%d of %d rows (evenly subsampled)", E.shown, E.total)
     or string.format("all %d rows", E.total)
   local base = tostring(E.name):match("([^/]+)$") or tostring(E.name)
-  return string.format("%s of %s, %s; each panel its own embedding, one colour and marker per class",
+  return string.format(
+    "%s of %s, %s; each panel its own embedding, one colour and marker per class",
     what, base, rows)
 end
 
@@ -175,9 +180,11 @@ function M.svg(E, title)
     local s = PW / (2 * half)
     local sub = p.title .. (p.kl and string.format(" (KL %.3f)", p.kl) or "")
     body[#body + 1] = string.format('<g class="panel" data-panel="%s">', esc(p.title))
-    body[#body + 1] = string.format('<text x="%s" y="%s" text-anchor="middle" font-weight="bold">%s</text>',
+    body[#body + 1] = string.format(
+      '<text x="%s" y="%s" text-anchor="middle" font-weight="bold">%s</text>',
       n2(x0 + PW / 2), n2(TOP - 8), esc(sub))
-    body[#body + 1] = string.format('<rect class="box" x="%s" y="%s" width="%d" height="%d" fill="#fafafa" '
+    body[#body + 1] = string.format(
+      '<rect class="box" x="%s" y="%s" width="%d" height="%d" fill="#fafafa" '
       .. 'stroke="#333333" stroke-width="1"/>', n2(x0), n2(TOP), PW, PW)
     body[#body + 1] = '<g class="points" fill-opacity="0.75">'
     for a = 1, y:rows() do
@@ -190,10 +197,12 @@ function M.svg(E, title)
   end
   local lh = legend(body, E, L, TOP + PW + 14, W - 2 * L)
   local fy = TOP + PW + 14 + lh + 16
-  body[#body + 1] = string.format('<text class="count" x="%s" y="%s" font-size="11" fill="#444444">%s</text>',
+  body[#body + 1] = string.format(
+    '<text class="count" x="%s" y="%s" font-size="11" fill="#444444">%s</text>',
     n2(L), n2(fy), esc(M.footer(E)))
   local H = fy + 10
-  out[#out + 1] = string.format('<svg xmlns="http://www.w3.org/2000/svg" class="embedding" width="%d" '
+  out[#out + 1] = string.format(
+    '<svg xmlns="http://www.w3.org/2000/svg" class="embedding" width="%d" '
     .. 'height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="12" '
     .. 'role="img" aria-label="%s">', W, H, W, H, esc(M.caption(E)))
   out[#out + 1] = string.format('<rect x="0" y="0" width="%d" height="%d" fill="#ffffff"/>', W, H)

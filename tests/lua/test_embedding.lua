@@ -36,11 +36,14 @@ T.case("t-SNE before and after: two panels, every row, a legend entry per class"
   assert(svg:find("t-SNE, perplexity 30", 1, true), "method stated")
   -- the same class, the same colour in both panels: the n-th point of each panel matches
   local cols = {}
-  for c in svg:gmatch('<circle cx="[^"]+" cy="[^"]+" r="2.20" fill="(#%x+)"') do cols[#cols + 1] = c end
+  for c in svg:gmatch('<circle cx="[^"]+" cy="[^"]+" r="2.20" fill="(#%x+)"') do
+    cols[#cols + 1] = c
+  end
   T.eq(#cols, 600, "points")
   for i = 1, 300 do T.eq(cols[i], cols[300 + i], "colour of row " .. i) end
   -- Okabe-Ito first: class 0 is the palette's first colour
-  assert(svg:find('fill="' .. plot.PALETTE[1] .. '"/>\n<text x="[%d.]+" y="[%d.]+"><title>0</title>0</text>'),
+  assert(svg:find('fill="' .. plot.PALETTE[1]
+                  .. '"/>\n<text x="[%d.]+" y="[%d.]+"><title>0</title>0</text>'),
          "legend: class 0 in the first colour")
 end)
 
@@ -54,7 +57,7 @@ T.case("PCA, a subsample, one panel", function()
   T.eq(embedding.default_method(20001), "pca", "PCA above")
 end)
 
-T.case("many classes: colours repeat with another marker, the legend wraps inside the figure", function()
+T.case("many classes: colours repeat with other markers, the legend wraps inside", function()
   local n, labels = 260, {}
   local X = pl.zeros(n, 3)
   for i = 1, n do
@@ -68,7 +71,8 @@ T.case("many classes: colours repeat with another marker, the legend wraps insid
   local W, H = svg:match('width="(%d+)" height="(%d+)"')
   W, H = tonumber(W), tonumber(H)
   T.eq(count(svg, "<title>"), 26, "26 legend entries")
-  assert(svg:find("<rect x=", 1, true) and svg:find("<polygon", 1, true), "other markers after 12 classes")
+  assert(svg:find("<rect x=", 1, true) and svg:find("<polygon", 1, true),
+         "other markers after 12 classes")
   for x, y in svg:gmatch('<text x="([%d.]+)" y="([%d.]+)"') do
     assert(tonumber(x) < W and tonumber(y) < H, "text inside the figure: " .. x .. "," .. y)
   end

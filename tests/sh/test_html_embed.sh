@@ -44,7 +44,10 @@ for (const f of document.querySelectorAll("figure.embedding")) {
   for (const p of svg.querySelectorAll("g.panel")) {
     const frame = box(p.querySelector("rect.box"));
     let n = 0, out_ = 0;
-    for (const c of p.querySelectorAll("g.points > *")) { n++; if (!inside(box(c), frame, 0.5)) out_++; }
+    for (const c of p.querySelectorAll("g.points > *")) {
+      n++;
+      if (!inside(box(c), frame, 0.5)) out_++;
+    }
     r.panels.push({title: p.dataset.panel, points: n, outside: out_});
   }
   r.legend = [...svg.querySelectorAll("g.legend text")].map(t => t.lastChild.textContent);
@@ -66,7 +69,8 @@ EOF2
 "$P" rank --zoo "$Z" --task digits,fmnist-rot90 --metric logme,ped+logme --ref-name fmnist-train \
   --quiet --html "$tmp/r.html" --json "$tmp/r.json" >/dev/null || bad "rank --html runs"
 measure "$tmp/r.html"
-/usr/bin/python3 - "$tmp/measure.json" "$tmp/r.json" <<'EOF' && ok "t-SNE figures: present, labelled, inside their boxes" || bad "t-SNE figures"
+what="t-SNE figures: present, labelled, inside their boxes"
+/usr/bin/python3 - "$tmp/measure.json" "$tmp/r.json" <<'EOF' && ok "$what" || bad "$what"
 import json, sys
 M, J = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 fails = []
@@ -89,7 +93,8 @@ for t in tasks:
         expect("predicted best by ped+logme" in f["caption"] or m != pred, m + ": role predicted")
         expect("truly best" in f["caption"] or m != true, m + ": role truly best")
 expect(len(figs) == want, "%d figures, expected %d" % (len(figs), want))
-expect(M["width"] <= M["viewport"], "the page scrolls sideways: %s > %s" % (M["width"], M["viewport"]))
+expect(M["width"] <= M["viewport"],
+       "the page scrolls sideways: %s > %s" % (M["width"], M["viewport"]))
 for f in figs:
     expect(f["method"] == "tsne", "t-SNE by default")
     expect(f["caption"] and "t-SNE (Barnes" in f["caption"], "caption names the method")
@@ -113,7 +118,8 @@ print(int(s["x"]), int(s["y"]), int(s["w"]), int(s["h"]))' "$tmp/measure.json")
 if /usr/bin/python3 -c 'import PIL' 2>/dev/null; then
   chromium --window-size=1200,$((fy + fh + 40)) --screenshot="$tmp/shot.png" "file://$tmp/r.html" \
     >/dev/null
-  /usr/bin/python3 - "$tmp/shot.png" "$fx" "$fy" "$fw" "$fh" <<'EOF' && ok "screenshot: the figure's points in the Okabe-Ito colours" || bad "screenshot shows the figure"
+  what="screenshot: the figure's points in the Okabe-Ito colours"
+  /usr/bin/python3 - "$tmp/shot.png" "$fx" "$fy" "$fw" "$fh" <<'EOF' && ok "$what" || bad "$what"
 import sys
 from PIL import Image
 x, y, w, h = map(int, sys.argv[2:])
@@ -132,13 +138,16 @@ else
 fi
 
 # --embed pca: the method named; --embed none: no figure
-"$P" rank --zoo "$Z" --task digits --metric logme --quiet --embed pca --html "$tmp/p.html" >/dev/null \
-  && grep -q 'data-method="pca"' "$tmp/p.html" && grep -q '<figcaption>[^<]*PCA (first two' "$tmp/p.html" \
+R=("$P" rank --zoo "$Z" --task digits --metric logme --quiet)
+"${R[@]}" --embed pca --html "$tmp/p.html" >/dev/null \
+  && grep -q 'data-method="pca"' "$tmp/p.html" \
+  && grep -q '<figcaption>[^<]*PCA (first two' "$tmp/p.html" \
   && ! grep -q 'data-method="tsne"' "$tmp/p.html" && ok "--embed pca" || bad "--embed pca"
-"$P" rank --zoo "$Z" --task digits --metric logme --quiet --embed none --html "$tmp/n.html" >/dev/null \
+"${R[@]}" --embed none --html "$tmp/n.html" >/dev/null \
   && ! grep -q 'class="embedding"' "$tmp/n.html" && ok "--embed none" || bad "--embed none"
-"$P" rank --zoo "$Z" --task digits --metric logme --quiet --embed umap --html "$tmp/u.html" \
+"${R[@]}" --embed umap --html "$tmp/u.html" \
   2>"$tmp/err" >/dev/null
-[ $? -ne 0 ] && grep -q "embed umap: expected none, pca or tsne" "$tmp/err" && [ ! -e "$tmp/u.html" ] \
+[ $? -ne 0 ] && grep -q "embed umap: expected none, pca or tsne" "$tmp/err" \
+  && [ ! -e "$tmp/u.html" ] \
   && ok "--embed umap refused" || bad "--embed umap refused"
 summary
