@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/tsne.sh — t-SNE against scikit-learn's TSNE, side by side in one run (issue 28).
 #   TARGET  t-SNE N=10000 D=128: sklearn time / pedlab time  (>= 2)
-#   memory: pedlab's peak RSS at N = 5000, 10000, 20000 (Barnes-Hut is O(N) besides the input)
+#   memory: pedlab's peak RSS at N = 5000, 10000, 20000 (Barnes-Hut is O(N) besides the input;
+#   TSNE_MEMORY=0 skips it)
+# Wall times, and CPU times (user + system: steadier when other jobs share the machine).
 # Both get the same threads: PEDLAB_THREADS for pedlab, OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
 # n_jobs for scikit-learn (default 2). Needs /usr/bin/python3 with numpy and sklearn (Debian's
 # python3-sklearn) to generate the data and run the peer; BUILD as in run.sh.
@@ -33,22 +35,26 @@ np.save(sys.argv[1], x.astype(np.float32))
 np.save(sys.argv[2], y.astype(np.int64))
 PY
 }
-# run NAME CMD...: wall seconds and peak RSS (MB) of CMD into $NAME_s, $NAME_mb; stdout kept
+# run NAME CMD...: wall seconds, CPU seconds (user + system) and peak RSS (MB) of CMD into
+# $NAME_s, $NAME_cpu, $NAME_mb, its output (the KL divergence) into $NAME_kl
 run() {
     local name=$1; shift
-    /usr/bin/time -f "%e %M" -o "$DATA/time" "$@" >"$DATA/out"
-    read -r s kb <"$DATA/time"
+    /usr/bin/time -f "%e %U %S %M" -o "$DATA/time" "$@" >"$DATA/out"
+    read -r s u sy kb <"$DATA/time"
     printf -v "${name}_s" '%s' "$s"
+    printf -v "${name}_cpu" '%s' "$(awk -v a="$u" -v b="$sy" 'BEGIN { printf "%.2f", a + b }')"
     printf -v "${name}_mb" '%s' "$((kb / 1024))"
     printf -v "${name}_kl" '%s' "$(cat "$DATA/out")"
 }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
 gen 10000
-echo "load $(cut -d' ' -f1-3 /proc/loadavg), threads $T"
+echo "threads $T"
 run pl env PEDLAB_THREADS="$T" "$PEDLAB" "$HERE/tsne.lua" "$DATA/x10000.npy" "$DATA/y10000.npy"
 run sk env OMP_NUM_THREADS="$T" OPENBLAS_NUM_THREADS="$T" "$PY" "$HERE/tsne_peer.py" \
     "$DATA/x10000.npy" "$T"
-echo "pedlab   ${pl_s} s  KL ${pl_kl}  peak RSS ${pl_mb} MB"
-echo "sklearn  ${sk_s} s  KL ${sk_kl}  peak RSS ${sk_mb} MB"
+echo "pedlab   ${pl_s} s wall, ${pl_cpu} s CPU  KL ${pl_kl}  peak RSS ${pl_mb} MB  (load $(load))"
+echo "sklearn  ${sk_s} s wall, ${sk_cpu} s CPU  KL ${sk_kl}  peak RSS ${sk_mb} MB  (load $(load))"
+echo "CPU time: sklearn / pedlab = $(awk -v a="$sk_cpu" -v b="$pl_cpu" 'BEGIN { printf "%.2f", a / b }')"
 ratio=$(awk -v a="$sk_s" -v b="$pl_s" 'BEGIN { printf "%.2f", a / b }')
 klr=$(awk -v a="$pl_kl" -v b="$sk_kl" 'BEGIN { printf "%+.2f%%", 100 * (a / b - 1) }')
 pass=$(awk -v r="$ratio" 'BEGIN { print (r >= 2 ? "PASS" : "FAIL") }')

@@ -32,6 +32,10 @@ local entries = {
       { "method", "\"barnes_hut\" | \"exact\"" }, { "init", "\"pca\" | \"random\"" },
       { "seed", "random init's seed" }, { "rows", "1-based row numbers to embed (a subsample)" },
     } },
+  { "pl.pca_embedding", "pl.pca_embedding(m_or_ds [, {rows = ...}])",
+    "the first two principal scores of the rows (an N×2 Matrix)" },
+  { "pl.trustworthiness", "pl.trustworthiness(x, y [, k = 10])",
+    "scikit-learn's trustworthiness of embedding y of x" },
   { "pl.dataset", "pl.dataset(features [, labels] [, opts])",
     "a Dataset from .npy/.npz[:NAME]/.safetensors[:NAME]/.csv paths or a Matrix (features streamed; "
       .. "string labels allowed; labels left out: read from the features' archive)",
