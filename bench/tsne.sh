@@ -49,11 +49,13 @@ run() {
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 gen 10000
 echo "threads $T"
+pl_load=$(load)
 run pl env PEDLAB_THREADS="$T" "$PEDLAB" "$HERE/tsne.lua" "$DATA/x10000.npy" "$DATA/y10000.npy"
+sk_load=$(load)
 run sk env OMP_NUM_THREADS="$T" OPENBLAS_NUM_THREADS="$T" "$PY" "$HERE/tsne_peer.py" \
     "$DATA/x10000.npy" "$T"
-echo "pedlab   ${pl_s} s wall, ${pl_cpu} s CPU  KL ${pl_kl}  peak RSS ${pl_mb} MB  (load $(load))"
-echo "sklearn  ${sk_s} s wall, ${sk_cpu} s CPU  KL ${sk_kl}  peak RSS ${sk_mb} MB  (load $(load))"
+echo "pedlab   ${pl_s} s wall, ${pl_cpu} s CPU  KL ${pl_kl}  peak RSS ${pl_mb} MB  (load ${pl_load})"
+echo "sklearn  ${sk_s} s wall, ${sk_cpu} s CPU  KL ${sk_kl}  peak RSS ${sk_mb} MB  (load ${sk_load})"
 echo "CPU time: sklearn / pedlab = $(awk -v a="$sk_cpu" -v b="$pl_cpu" 'BEGIN { printf "%.2f", a / b }')"
 ratio=$(awk -v a="$sk_s" -v b="$pl_s" 'BEGIN { printf "%.2f", a / b }')
 klr=$(awk -v a="$pl_kl" -v b="$sk_kl" 'BEGIN { printf "%+.2f%%", 100 * (a / b - 1) }')
