@@ -324,5 +324,6 @@ int luaopen_pedlab_core(lua_State *L) {
     lpl_open_rank(L);
     lpl_open_mpi(L);
     lpl_open_sandbox(L);
+    lpl_open_tsne(L);
     return 1;
 }

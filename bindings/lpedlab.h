@@ -71,6 +71,7 @@ void lpl_open_balls(lua_State *L);
 void lpl_open_rank(lua_State *L);
 void lpl_open_mpi(lua_State *L);
 void lpl_open_sandbox(lua_State *L);
+void lpl_open_tsne(lua_State *L);
 
 /* MPI in the host (lmpi.c): start it when launched by mpirun/srun (0, or 1 when MPI_Init
  * failed); end it (failed: abort the other ranks unless they ended). */

@@ -414,6 +414,9 @@ rel@1, regret@1, regret@3.
   --html F            write one self-contained HTML page: the tau table, per task the models
                       with scores, accuracies and ranks, the figures, settings and provenance
   --plot DIR          write SVG figures (rank-calibration scatter per task and metric)
+  --embed none|pca|tsne  with --html: per task, the predicted-best and the truly best model's
+                      features before and after PED in 2-D (default: t-SNE when at most
+                      20000 rows are shown, of at most 2000 rows; PCA above; none: no figure)
   --threads N         threads: BLAS and PED's pair loops
   --combiner F.lua    zoo-level metrics written in Lua: F returns {NAME = {parts = {...},
                       combine = function(parts, models) ... end}}; may repeat
@@ -429,7 +432,7 @@ local RANK_SPEC = { ["--zoo"] = "value", ["--task"] = "value", ["--metric"] = "l
   ["--plot"] = "value", ["--html"] = "value", ["--seed"] = "value", ["--threads"] = "value",
   ["--help"] = "flag",
   ["--quiet"] = "flag", ["--no-ref"] = "flag", ["--ref"] = "value", ["--save-shift"] = "value",
-  ["--combiner"] = "list", ["--top"] = "value", ["--strict"] = "flag" }
+  ["--combiner"] = "list", ["--top"] = "value", ["--strict"] = "flag", ["--embed"] = "value" }
 for k, v in pairs(M.PED_FLAGS) do RANK_SPEC[k] = v end
 
 -- Zoo-level metrics from --combiner files (each returns {NAME = {parts, combine}}).
@@ -969,9 +972,24 @@ function M.write_outputs(R, o)
     report.write(o.md, table.concat(parts), "--md")
   end
   if o.html then
+    R.embeddings = M.rank_embeddings(R, o)
     report.write(o.html, require("pedlab.html").report(R, M.rank_json(R)), "--html")
   end
   if o.plot then pl.plot.rank_figures(R, o.plot) end
+end
+
+-- --embed: the embedding figures of the HTML report (pedlab.embedding.rank_figures), or nil.
+function M.check_embed(o, cmd)
+  if o.embed == nil then return end
+  if o.embed ~= "none" and o.embed ~= "pca" and o.embed ~= "tsne" then
+    error(cmd .. ": --embed " .. o.embed .. ": expected none, pca or tsne", 0)
+  end
+  if not o.html then error(cmd .. ": --embed is for the HTML report (--html F)", 0) end
+end
+
+function M.rank_embeddings(R, o)
+  if o.embed == "none" then return nil end
+  return require("pedlab.embedding").rank_figures(R, o.embed or "auto")
 end
 
 function M.rank(argv)
@@ -979,6 +997,7 @@ function M.rank(argv)
   if o.help then io.write(RANK_HELP) return 0 end
   if #pos > 0 then error("rank: unexpected argument '" .. pos[1] .. "'", 0) end
   if not o.zoo then error("rank: --zoo DIR is required", 0) end
+  M.check_embed(o, "rank")
   M.set_threads(o, "rank")
   local R = M.rank_zoo(o, "rank")
   R.command = { "pedlab", "rank", table.unpack(argv) }

@@ -328,6 +328,19 @@ local CAPTIONS = {
   displacement = "PED displacement per step, relative to the first step",
 }
 
+-- The before/after embeddings of a task (R.embeddings[task], pedlab.embedding.rank_figures).
+local function embeddings(figs, out)
+  for _, f in ipairs(figs or {}) do
+    if f.svg then
+      out[#out + 1] = string.format('<figure class="embedding" data-model="%s" data-method="%s">',
+        esc(f.model), esc(f.method)) .. f.svg .. "<figcaption>" .. esc(f.caption) .. "</figcaption></figure>"
+    else
+      out[#out + 1] = '<p class="embedding-error">Embedding of ' .. esc(f.model) .. " not drawn: "
+        .. esc(f.error) .. "</p>"
+    end
+  end
+end
+
 function M.report(R, J)
   local cli = require "pedlab.cli"
   local out = {}
@@ -383,6 +396,7 @@ function M.report(R, J)
       out[#out + 1] = '<figure class="' .. esc(f.kind) .. '">' .. f.svg .. "<figcaption>"
         .. esc(CAPTIONS[f.kind]:format(f.metric)) .. "</figcaption></figure>"
     end
+    if R.embeddings then embeddings(R.embeddings[task], out) end
     out[#out + 1] = "</section>"
   end
   out[#out + 1] = "<h2>Settings</h2>"

@@ -5,6 +5,8 @@
 --   plot.scatter{path=, title=, xlabel=, ylabel=, diagonal = true, labels = true|false,
 --                points = {{x=, y=, label=, group=}, ...}}
 --   plot.pca2d(ds, moved, path [, title])    class clusters before/after PED on the top-2 PCs
+--   plot.embedding(ds, moved, path [, o])    t-SNE or PCA of the rows before/after PED
+--                                            (pedlab.embedding: o.method, o.max_points, ...)
 --   plot.rank_figures(R, dir)                the figures of a `pedlab rank` result
 --   plot.rank_svgs(R)                        the same figures as text (for the HTML report)
 --
@@ -546,6 +548,11 @@ function M.pca2d(ds, moved, path, title)
   for c = 1, C do entries[c] = { name = "class " .. tostring(ids[c]), color = color(c), kind = "marker" } end
   f:legend(W - lw + 8, 60, entries)
   return f:finish(path)
+end
+
+-- t-SNE (or PCA) of ds and moved side by side, one colour per class: pedlab/embedding.lua.
+function M.embedding(ds, moved, path, o)
+  return require("pedlab.embedding").figure(ds, moved, path, o)
 end
 
 -- ---------------------------------------------------------------- figures of result records
