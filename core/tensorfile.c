@@ -507,6 +507,14 @@ static int string_labels(const pl_array *a, unsigned char *raw, int64_t *ids, ch
     return PL_OK;
 }
 
+/* The shortest text that reads back as x (2.0000001, never "2"), into buf. */
+static void shortest_text(double x, char *buf, size_t cap) {
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x) return;
+    }
+}
+
 int pl_array_load_labels(const char *spec, int role, int64_t **out, size_t *n, char ***names,
                          size_t *nnames, pl_err *err) {
     pl_array a;
@@ -558,12 +566,8 @@ int pl_array_load_labels(const char *spec, int role, int64_t **out, size_t *n, c
     pl_npy_convert(h, raw, N, v);
     for (size_t i = 0; i < N; i++) {
         if (!pl_dtype_is_integer(h->dtype) && (!isfinite(v[i]) || v[i] != floor(v[i]))) {
-            /* the shortest text that reads back as the value: 2.0000001, never "2" */
             char num[32];
-            for (int prec = 15; prec <= 17; prec++) {
-                snprintf(num, sizeof num, "%.*g", prec, v[i]);
-                if (strtod(num, NULL) == v[i]) break;
-            }
+            shortest_text(v[i], num, sizeof num);
             rc = pl_err_set(err, PL_EFORMAT, "%s: row %zu holds %s; labels must be whole numbers",
                             a.name, i + 1, num);
             goto done;
