@@ -239,17 +239,35 @@ function M.apply(R, aggs, gt, higher_better, evaluate)
   for _, task in ipairs(R.tasks) do
     local res = R.results[task]
     for _, a in ipairs(aggs) do
-      local member_scores, models = {}, nil
+      -- the models every member has a value for; a model a member is undefined on is
+      -- undefined for the aggregate, with that member's reason
+      local member_scores, undefined = {}, {}
       for _, mem in ipairs(a.members) do
         local r = res[mem.key]
         if not r then error(string.format("%s: member %s has no result on task '%s'", a.label, mem.key, task), 0) end
         member_scores[mem.key] = r.scores
-        if not models then
-          models = util.sorted_keys(r.scores)
+        for m, why in pairs(r.undefined or {}) do
+          undefined[m] = undefined[m] or (mem.key .. " is undefined: " .. tostring(why))
+        end
+      end
+      local models = {}
+      for _, m in ipairs(util.sorted_keys(member_scores[a.members[1].key])) do
+        local all = true
+        for _, mem in ipairs(a.members) do all = all and member_scores[mem.key][m] ~= nil end
+        if all and not undefined[m] then models[#models + 1] = m end
+      end
+      for _, mem in ipairs(a.members) do
+        for m in pairs(member_scores[mem.key]) do
+          if not undefined[m] then
+            for _, o in ipairs(a.members) do
+              if member_scores[o.key][m] == nil then undefined[m] = o.key .. " has no score" end
+            end
+          end
         end
       end
       local scores, positions = M.combine(a, member_scores, higher_better, models)
-      local rec = { scores = scores, aggregate = { method = a.method, spec = a.spec, members = {} } }
+      local rec = { scores = scores, aggregate = { method = a.method, spec = a.spec, members = {} },
+                    undefined = next(undefined) and undefined or nil }
       for _, mem in ipairs(a.members) do
         local r = res[mem.key]
         rec.aggregate.members[#rec.aggregate.members + 1] = {

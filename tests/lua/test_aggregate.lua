@@ -155,4 +155,17 @@ T.case("rank: recommended is the default, runs PED at radius auto, hides unliste
     { zoo = ZOO, task = "digits", metric = { "logme" }, top = "0" }, "rank")
 end)
 
+T.case("aggregate: a model a member is undefined on is undefined for the aggregate, with why", function()
+  local R = { tasks = { "t" }, metrics = { "m1", "m2" }, results = { t = {
+    m1 = { scores = { a = 1, b = 2, c = 3 } },
+    m2 = { scores = { a = 3, c = 1 }, undefined = { b = "too few rows" } } } } }
+  agg.apply(R, { agg.parse("meanrank(m1,m2)") }, nil, always_higher, pl.zoo.evaluate)
+  local r = R.results.t["meanrank(m1,m2)"]
+  T.eq(r.scores.b, nil)
+  T.eq(r.undefined.b, "m2 is undefined: too few rows")
+  -- a and c: ranks (m1: a 1, c 2; m2: a 2, c 1) tie at 1.5; mean z breaks it toward neither
+  -- (their z-scores mirror): both within the tie-break of 1.5
+  assert(math.abs(r.scores.a - 1.5) < 0.1 and math.abs(r.scores.c - 1.5) < 0.1)
+end)
+
 T.done()
