@@ -179,6 +179,14 @@ function M.metric_sets(spec)
   end
   local plain, after, seen = {}, {}, {}
   local any_ped_prefix = false
+  for _, v in ipairs(metrics) do
+    if type(v) == "string"
+       and (v:find("(", 1, true) or v:match("^recommended") or v:match(",recommended")) then
+      error(string.format("sweep: '%s': aggregates (recommended, METHOD(...)) join metrics "
+        .. "across cells and are computed by pedlab rank; in a sweep list their members and "
+        .. "join them with pl.aggregate (docs/recommend.md)", v), 0)
+    end
+  end
   for _, m in ipairs(util.metric_specs(metrics)) do
     require("pedlab.cli").check_metric_names({ m }, "sweep", spec.combiners)
     if not seen[m.spec] then
