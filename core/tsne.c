@@ -100,6 +100,19 @@ static int src_read(const src_t *s, size_t r0, size_t nr, double *out, pl_err *e
     return PL_OK;
 }
 
+/* Rows r0..r0+nr-1 into out (nr x D) and their squared norms into norms. */
+static int read_norms(const src_t *s, size_t r0, size_t nr, size_t D, double *out,
+                      double *norms, pl_err *err) {
+    int rc = src_read(s, r0, nr, out, err);
+    if (rc) return rc;
+    for (size_t a = 0; a < nr; a++) {
+        double v = 0.0;
+        for (size_t j = 0; j < D; j++) v += out[a * D + j] * out[a * D + j];
+        norms[a] = v;
+    }
+    return PL_OK;
+}
+
 /* ---------------------------------------------------------------- PCA initialisation */
 /* The first two principal scores (centred, scikit-learn 1.2's sign rule), scaled so that the
  * first column's standard deviation (ddof 0) is 1e-4. y: N×2 contiguous. */
@@ -290,20 +303,10 @@ static int knn(const src_t *s, size_t k, double *dist, size_t *idx, pl_err *err)
     if ((rc = pl_mat_init(&tile, BQ, BR, err))) goto cleanup;
     for (size_t q0 = 0; q0 < N; q0 += BQ) {
         size_t nq = N - q0 < BQ ? N - q0 : BQ;
-        if ((rc = src_read(s, q0, nq, q, err))) goto cleanup;
-        for (size_t a = 0; a < nq; a++) {
-            double v = 0.0;
-            for (size_t j = 0; j < D; j++) v += q[a * D + j] * q[a * D + j];
-            qn[a] = v;
-        }
+        if ((rc = read_norms(s, q0, nq, D, q, qn, err))) goto cleanup;
         for (size_t r0 = 0; r0 < N; r0 += BR) {
             size_t nr = N - r0 < BR ? N - r0 : BR;
-            if ((rc = src_read(s, r0, nr, r, err))) goto cleanup;
-            for (size_t b = 0; b < nr; b++) {
-                double v = 0.0;
-                for (size_t j = 0; j < D; j++) v += r[b * D + j] * r[b * D + j];
-                rn[b] = v;
-            }
+            if ((rc = read_norms(s, r0, nr, D, r, rn, err))) goto cleanup;
             pl_mat qm = pl_mat_wrap(q, nq, D), rm = pl_mat_wrap(r, nr, D);
             pl_mat tm = pl_mat_wrap(tile.data, nq, nr);
             if ((rc = pl_gemm(0, 1, -2.0, &qm, &rm, 0.0, &tm, err))) goto cleanup;

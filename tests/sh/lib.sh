@@ -33,3 +33,11 @@ not_applicable() { echo "n/a  $1"; }
 sanitized() { grep -q '^PL_SANITIZE:BOOL=ON' "$(dirname "$1")/CMakeCache.txt" 2>/dev/null; }
 # skip_all "WHAT (REASON)": the whole test cannot run here.
 skip_all() { skipped "$1"; summary; }
+
+# A scratch folder for the test, removed at exit; the working directory; D = the demo zoo.
+scratch() {
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  cd "$tmp" || exit 1
+  D=$SRC/data/demo
+}

@@ -8,10 +8,7 @@ PEDLAB=$(realpath "${1:?usage: bash test_flags.sh PATH_TO_PEDLAB}")
 SRC=${PL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$(dirname "$0")/lib.sh"
 export PEDLAB_THREADS=1 PEDLAB_PROGRESS=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-D=$SRC/data/demo
+scratch
 F="--features $D/simclr_digits_feature.npy --labels $D/simclr_digits_label.npy"
 printf 'return { zoo = "%s", tasks = "digits", metrics = { "logme" }, ped = false }\n' "$D" > s.lua
 

@@ -10,10 +10,7 @@ SRC=${PL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$(dirname "$0")/lib.sh"
 export PEDLAB_THREADS=1 PEDLAB_PROGRESS=0
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-D=$SRC/data/demo
+scratch
 
 # two tasks whose names differ only in a character the old file names replaced by '_'
 mkdir z

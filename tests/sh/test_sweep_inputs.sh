@@ -11,10 +11,7 @@ SRC=${PL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$(dirname "$0")/lib.sh"
 export PEDLAB_THREADS=1 PEDLAB_PROGRESS=0
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-D=$SRC/data/demo
+scratch
 mkdir z
 for m in byol dae simclr; do cp "$D/${m}_digits_"* "$D/${m}_fmnist-train_feature.npy" z/; done
 cat > z/gt.json <<'JSON'
