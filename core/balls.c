@@ -51,18 +51,13 @@ int pl_sim_opts_check(const pl_sim_opts *o, pl_err *err) {
 
 /* ---------- the memory a system needs ---------- */
 
-static double physical_bytes(void) {
-    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-    return pages > 0 && size > 0 ? (double)pages * (double)size : 0;
-}
-
 /* Doubles a system of C classes in D dimensions and its simulation hold at once: the C×D
  * arrays (class statistics, centres, shifts, scratch, the run's record: 13 in all), the two
  * C×C pair-distance tables of a simulation, and O(C + D) small ones. */
 static double need_doubles(double C, double D) { return 13 * C * D + 2 * C * C + 8 * C + 4 * D; }
 
 int pl_ped_check_size(size_t C, size_t D, const char *name, pl_err *err) {
-    double have = physical_bytes();
+    double have = pl_physical_bytes();
     double need = 8 * need_doubles((double)C, (double)D);
     size_t cc;
     int overflow = pl_mul_overflows(C, C, &cc) || pl_mul_overflows(cc, 2 * sizeof(double), &cc);

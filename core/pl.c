@@ -2,6 +2,7 @@
 #include "pl.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -181,4 +183,19 @@ char *pl_join(char *buf, size_t cap, const char *const *names, const char *sep,
         append(buf, cap, &len, quote);
     }
     return buf;
+}
+
+double pl_physical_bytes(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (double)pages * (double)size : 0;
+}
+
+int pl_check_class_table(const char *who, size_t C, size_t rows, pl_err *err) {
+    double have = pl_physical_bytes(), r = rows ? (double)rows : (double)C;
+    double need = 8.0 * r * (double)C;
+    if (have == 0 || need <= have) return PL_OK;
+    double fit = rows ? floor(have / (8.0 * r)) : floor(sqrt(have / 8.0));
+    return pl_err_set(err, PL_ENOMEM, "%s: %zu classes need a %.0f×%zu table of %.3g GB, more "
+                      "than this machine's %.3g GB of memory; at most about %.0f classes fit",
+                      who, C, r, C, need / 1e9, have / 1e9, fit);
 }

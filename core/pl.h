@@ -81,6 +81,12 @@ int pl_check_interrupt(pl_err *err);
  * huge pages in "madvise" mode): a fresh 4 KB page costs a fault on first touch. */
 void *pl_alloc(size_t count, size_t size, pl_err *err);
 int pl_mul_overflows(size_t a, size_t b, size_t *out);       /* 1 when a*b overflows */
+/* This machine's physical memory in bytes (0 when unknown). */
+double pl_physical_bytes(void);
+/* A metric's table of rows × C doubles (rows = 0: C × C) checked against physical memory
+ * before it is allocated: PL_ENOMEM naming who, the classes, the gigabytes and how many
+ * classes would fit. */
+int pl_check_class_table(const char *who, size_t C, size_t rows, pl_err *err);
 
 /* The NULL-terminated list names into buf (cap bytes), each between two quotes, separated by
  * sep: ("a, b" with ", " and ""; "'unit' or 'count'" with " or " and "'"). A list longer than

@@ -169,6 +169,7 @@ int pl_gbc(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     }
     /* DB is symmetric: one evaluation per unordered pair (the official evaluates both orders,
      * which differ only in rounding), then the sum over ordered pairs in the official order */
+    if ((rc = pl_check_class_table("gbc", C, 0, err))) goto cleanup;
     if (!(bc = pl_alloc(C, C * sizeof(double), err))) {
         rc = PL_ENOMEM;
         goto cleanup;

@@ -205,6 +205,7 @@ int pl_sfda_run(pl_data *d, double *score, double *shrinkage, pl_err *err) {
     if ((rc = pl_data_stats(d, 1, &st, err))) return rc;
     size_t N = st->N, D = st->D, C = st->C, br = pl_data_block_rows(d);
     if (br > N) br = N;
+    if ((rc = pl_check_class_table("sfda", C, br, err))) return rc;
     if ((rc = pl_mat_init(&coef_t, D, C, err)) || (rc = pl_mat_init(&sc, br, C, err)) ||
         (rc = pl_mat_init(&outer, C, D, err)) || (rc = pl_mat_init(&g2, D, D, err)))
         goto cleanup;

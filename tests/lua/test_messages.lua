@@ -80,4 +80,18 @@ T.case("messages: a line of another pedlab version says so", function()
   os.remove(out)
 end)
 
+T.case("messages: a class table larger than memory says how many classes fit", function()
+  -- 2^20 classes of one row each: a C x C table of 8.8 TB, beyond any machine's memory; the
+  -- check comes before the allocation (before, "out of memory allocating N bytes")
+  local N = 1 << 20
+  local l = {}
+  for i = 1, N do l[i] = i - 1 end
+  local ds = pl.dataset(pl.randn(N, 2, 1), pl.matrix(l))
+  for _, m in ipairs({ "gbc", "sfda" }) do
+    T.raises(m .. ": 1048576 classes need a ", pl.metrics.score, m, ds)
+    T.raises("classes fit", pl.metrics.score, m, ds)
+  end
+  ds:close()
+end)
+
 T.done()
