@@ -15,7 +15,8 @@ local util = require "pedlab.util"
 local aggregate = require "pedlab.aggregate"
 
 local NAME = "recommend"
-local PLAIN = { "logme", "sfda", "gbc", "nleep", "hscore", "hscore_reg", "transrate", "parc", "ncti",
+local PLAIN = { "logme", "sfda", "gbc", "nleep", "hscore", "hscore_reg", "transrate", "parc",
+                "ncti",
                 "etran:tail_min=1" }
 local AFTER_PED = { "ped+logme", "ped+sfda", "ped+gbc", "ped+hscore_reg", "ped+parc", "ped+nleep" }
 local METHODS = { "meanrank", "zmean" }
@@ -30,7 +31,8 @@ estimate of each selection protocol, per task and mean (weighted tau, regret@1, 
 defaults: --zoo <pedlab>/data/demo
 ]]
 
-local o, pos = util.parse_args({ ... }, { ["--zoo"] = "value", ["--gt"] = "value", ["--ref-name"] = "value",
+local o, pos = util.parse_args({ ... }, { ["--zoo"] = "value", ["--gt"] = "value",
+  ["--ref-name"] = "value",
   ["--plot"] = "value", ["--json"] = "value", ["--threads"] = "value", ["--help"] = "flag" }, NAME)
 if o.help then io.write(HELP) return 0 end
 if #pos > 0 then error(NAME .. ": unexpected argument '" .. pos[1] .. "'", 0) end
@@ -51,7 +53,9 @@ local R = cli.rank_zoo({ zoo = o.zoo, gt = o.gt, ref_name = o.ref_name, task = "
 local gt = R.zoo and R.zoo.gt
 if not gt then error(NAME .. ": the zoo has no ground truth (gt.json or --gt)", 0) end
 local tasks = R.tasks
-if #tasks < 3 then error(NAME .. ": leave-one-task-out needs at least three tasks; the zoo has " .. #tasks, 0) end
+if #tasks < 3 then
+  error(NAME .. ": leave-one-task-out needs at least three tasks; the zoo has " .. #tasks, 0)
+end
 local scores = {}
 for _, t in ipairs(tasks) do
   scores[t] = {}
@@ -101,7 +105,8 @@ local function measure(r, t)
       end
     else
       local a = aggregate.parse(label(r))
-      s = aggregate.combine(a, scores[t], pl.report.higher_better, util.sorted_keys(scores[t][r.members[1]]))
+      local models = util.sorted_keys(scores[t][r.members[1]])
+      s = aggregate.combine(a, scores[t], pl.report.higher_better, models)
     end
     measures[r][t] = pl.zoo.evaluate(s, gt[t])
   end
@@ -136,7 +141,10 @@ local function singles_by_mean(ts)
   for i, m in ipairs(candidates) do order[i] = m end
   local mean = {}
   for _, m in ipairs(order) do mean[m] = mean_over(by_label[m], ts) end
-  table.sort(order, function(a, b) if mean[a] ~= mean[b] then return mean[a] > mean[b] end return a < b end)
+  table.sort(order, function(a, b)
+    if mean[a] ~= mean[b] then return mean[a] > mean[b] end
+    return a < b
+  end)
   return order
 end
 local function top_families(ts, k)
@@ -171,11 +179,15 @@ end
 local PROTOCOLS = {
   { name = "top-3 families, mean rank (recommended's protocol)",
     pick = function(ts) return recipe(top_families(ts, 3), "meanrank") end },
-  { name = "best single metric", pick = function(ts) return singles_by_mean(ts) and by_label[singles_by_mean(ts)[1]] end },
-  { name = "top-2 families, mean rank", pick = function(ts) return recipe(top_families(ts, 2), "meanrank") end },
-  { name = "top-4 families, mean rank", pick = function(ts) return recipe(top_families(ts, 4), "meanrank") end },
-  { name = "top-5 families, mean rank", pick = function(ts) return recipe(top_families(ts, 5), "meanrank") end },
-  { name = "top-3 families, mean z-score", pick = function(ts) return recipe(top_families(ts, 3), "zmean") end },
+  { name = "best single metric", pick = function(ts) return by_label[singles_by_mean(ts)[1]] end },
+  { name = "top-2 families, mean rank",
+    pick = function(ts) return recipe(top_families(ts, 2), "meanrank") end },
+  { name = "top-4 families, mean rank",
+    pick = function(ts) return recipe(top_families(ts, 4), "meanrank") end },
+  { name = "top-5 families, mean rank",
+    pick = function(ts) return recipe(top_families(ts, 5), "meanrank") end },
+  { name = "top-3 families, mean z-score",
+    pick = function(ts) return recipe(top_families(ts, 3), "zmean") end },
   { name = "nested: k <= 5 and method, tol 0.02", pick = function(ts) return nested(ts, 0.02) end },
   { name = "best of every recipe (argmax)", pick = function(ts) return argmax(ts, 0) end },
   { name = "argmax, -0.01 per extra member", pick = function(ts) return argmax(ts, 0.01) end },
@@ -202,13 +214,17 @@ local function per_task_of(r)
   return p
 end
 
-io.write(string.format("%s: %d tasks of %s, %d candidate metrics (radius auto for ped+), %d recipes\n",
+io.write(string.format("%s: %d tasks of %s, %d candidate metrics (radius auto for ped+), "
+  .. "%d recipes\n",
   NAME, #tasks, o.zoo, #candidates, #recipes))
-io.write("Weighted tau per task; mean over tasks of weighted tau, regret@1 and regret@3 (accuracy points).\n")
+io.write("Weighted tau per task; mean over tasks of weighted tau, regret@1 and regret@3 "
+  .. "(accuracy points).\n")
 
 io.write("\n== Single metrics\n")
 local singles = { header = header, rows = {} }
-for _, m in ipairs(candidates) do singles.rows[#singles.rows + 1] = row(m, per_task_of(by_label[m])) end
+for _, m in ipairs(candidates) do
+  singles.rows[#singles.rows + 1] = row(m, per_task_of(by_label[m]))
+end
 io.write(report.text(singles, 3))
 
 io.write("\n== The 15 aggregations that look best on these tasks (in-sample: optimistic)\n")
@@ -225,7 +241,8 @@ io.write(report.text(best, 3))
 local beat = 0
 local best_single = mean_over(by_label[singles_by_mean(tasks)[1]], tasks)
 for _, r in ipairs(sorted) do if mean_over(r, tasks) > best_single then beat = beat + 1 end end
-io.write(string.format("%d of %d aggregations beat the best single metric in-sample (%.3f)\n", beat, #sorted,
+io.write(string.format("%d of %d aggregations beat the best single metric in-sample (%.3f)\n", beat,
+  #sorted,
   best_single))
 
 -- recommended, the oracle, and each protocol leave-one-task-out
@@ -264,17 +281,22 @@ io.write(report.text(summary, 3))
 io.write("\nWhat each protocol picks on all tasks, and per held-out task:\n")
 for _, l in ipairs(loto) do
   io.write(string.format("  %s: %s\n", l.protocol, l.on_all))
-  for _, t in ipairs(tasks) do io.write(string.format("      without %-16s %s\n", t, l.picks[t])) end
+  for _, t in ipairs(tasks) do
+    io.write(string.format("      without %-16s %s\n", t, l.picks[t]))
+  end
 end
 io.write("Oracle picks: ")
 for i, t in ipairs(tasks) do io.write(i > 1 and ", " or "", t, " ", oracle_pick[t]) end
 io.write("\n")
 local chosen = loto[1].on_all
-io.write(string.format("\nThe protocol on these %d tasks gives %s; the built-in recommended is %s%s\n",
+io.write(string.format("\nThe protocol on these %d tasks gives %s; the built-in recommended is "
+  .. "%s%s\n",
   #tasks, chosen, aggregate.RECOMMENDED.spec,
-  label(recipe(top_families(tasks, 3), "meanrank")) == label(recipe({ "parc", "hscore_reg", "ped+logme" }, "meanrank"))
+  label(recipe(top_families(tasks, 3), "meanrank"))
+    == label(recipe({ "parc", "hscore_reg", "ped+logme" }, "meanrank"))
     and " (the same recipe)." or " (another recipe: these are not the tasks it was chosen on)."))
-io.write(string.format("recommended in-sample %.3f; its leave-one-task-out estimate %.3f (quote this one)\n",
+io.write(string.format("recommended in-sample %.3f; its leave-one-task-out estimate %.3f "
+  .. "(quote this one)\n",
   rec_mean, loto[1].mean_tau))
 
 -- ---------------------------------------------------------------- how far to trust it
@@ -287,7 +309,9 @@ local function agreement(members, t)
   for i = 1, #members do
     for j = i + 1, #members do
       local x, y = {}, {}
-      for k, m in ipairs(models) do x[k], y[k] = scores[t][members[i]][m], scores[t][members[j]][m] end
+      for k, m in ipairs(models) do
+        x[k], y[k] = scores[t][members[i]][m], scores[t][members[j]][m]
+      end
       if not pl.report.higher_better(members[i]) then for k in ipairs(x) do x[k] = -x[k] end end
       if not pl.report.higher_better(members[j]) then for k in ipairs(y) do y[k] = -y[k] end end
       sum, n = sum + pl.rank.weighted_tau(x, y), n + 1
@@ -299,7 +323,8 @@ local function predicts(r)
   local a, tau, r1, r3 = {}, {}, {}, {}
   for i, t in ipairs(tasks) do
     local m = measure(r, t)
-    a[i], tau[i], r1[i], r3[i] = agreement(r.members, t), m.weighted_tau, -m.regret_at_1, -m.regret_at_3
+    a[i], tau[i] = agreement(r.members, t), m.weighted_tau
+    r1[i], r3[i] = -m.regret_at_1, -m.regret_at_3
   end
   local function sp(y)
     local ok, v = pcall(pl.rank.spearman, a, y)
@@ -309,23 +334,25 @@ local function predicts(r)
 end
 local rec_recipe = recipe({ "parc", "hscore_reg", "ped+logme" }, "meanrank")
 local st, s1, s3, agr = predicts(rec_recipe)
-io.write("\n== Trust: the members' agreement (mean pairwise weighted tau) as a predictor, across tasks\n")
+io.write("\n== Trust: the members' agreement (mean pairwise weighted tau) as a predictor, "
+  .. "across tasks\n")
 for i, t in ipairs(tasks) do
   local m = measure(rec_recipe, t)
-  io.write(string.format("  %-16s agreement %.3f   tau %.3f   regret@1 %.3f   regret@3 %.3f\n", t, agr[i],
+  io.write(string.format("  %-16s agreement %.3f   tau %.3f   regret@1 %.3f   regret@3 %.3f\n", t,
+    agr[i],
     m.weighted_tau, m.regret_at_1, m.regret_at_3))
 end
 io.write(string.format("  recommended: Spearman(agreement, tau) %.3f, (agreement, -regret@1) %.3f, "
   .. "(agreement, -regret@3) %.3f\n", st, s1, s3))
-local pos, cnt, sum = 0, 0, 0
+local npos, cnt, sum = 0, 0, 0
 for _, r in ipairs(BASE) do
   if #r.members == 3 and r.method == "meanrank" then
     local v = predicts(r)
-    if v == v then cnt, sum, pos = cnt + 1, sum + v, pos + (v > 0 and 1 or 0) end
+    if v == v then cnt, sum, npos = cnt + 1, sum + v, npos + (v > 0 and 1 or 0) end
   end
 end
-io.write(string.format("  every 3-member mean-rank recipe (%d): mean Spearman(agreement, tau) %.3f, positive in %d\n",
-  cnt, sum / cnt, pos))
+io.write(string.format("  every 3-member mean-rank recipe (%d): mean Spearman(agreement, tau) "
+  .. "%.3f, positive in %d\n", cnt, sum / cnt, npos))
 
 -- ---------------------------------------------------------------- figures and JSON
 if o.plot then
@@ -351,11 +378,13 @@ if o.plot then
   end
 end
 if o.json then
-  local out = { zoo = o.zoo, tasks = tasks, candidates = candidates, recommended = aggregate.RECOMMENDED.spec,
+  local out = { zoo = o.zoo, tasks = tasks, candidates = candidates,
+                recommended = aggregate.RECOMMENDED.spec,
                 singles = {}, protocols = {}, oracle = { picks = oracle_pick } }
   for _, m in ipairs(candidates) do out.singles[m] = per_task_of(by_label[m]) end
   for _, l in ipairs(loto) do
-    out.protocols[#out.protocols + 1] = { name = l.protocol, mean_tau = l.mean_tau, on_all = l.on_all,
+    out.protocols[#out.protocols + 1] = { name = l.protocol, mean_tau = l.mean_tau,
+                                          on_all = l.on_all,
                                           picks = l.picks }
   end
   pl.report.write(o.json, pl.json_encode(out, true) .. "\n", "--json")

@@ -25,7 +25,8 @@ M.METHODS = {
 
 -- The built-in recipe: its spec, the PED radius rule its ped+ members use, and where it comes
 -- from (docs/recommend.md: chosen on the dev zoo's six tasks by the top-3-families protocol).
-M.RECOMMENDED = { name = "recommended", spec = "meanrank(parc,hscore_reg,ped+logme)", radius = "auto" }
+M.RECOMMENDED = { name = "recommended", spec = "meanrank(parc,hscore_reg,ped+logme)",
+                  radius = "auto" }
 
 -- Split a --metric value at its top-level commas (commas inside parentheses stay).
 function M.split(s)
@@ -64,7 +65,8 @@ function M.parse(spec)
   end
   local method, inner = spec:match("^([%a_]+)%((.*)%)$")
   if not method then
-    error(string.format("metric '%s': an aggregate is METHOD(M1,M2,...) with METHOD one of %s", label,
+    error(string.format("metric '%s': an aggregate is METHOD(M1,M2,...) with METHOD one of %s",
+      label,
       table.concat(util.sorted_keys(M.METHODS), ", ")), 0)
   end
   if not M.METHODS[method] then
@@ -74,19 +76,23 @@ function M.parse(spec)
   local members, seen = {}, {}
   for _, m in ipairs(M.split(inner)) do
     if M.is_aggregate(m) then
-      error(string.format("metric '%s': member '%s' is an aggregate; list its members instead", label, m), 0)
+      error(string.format("metric '%s': member '%s' is an aggregate; list its members instead",
+        label, m), 0)
     end
     local key, w = m, 1
     local k2, ws = m:match("^(.-)%*([^*]+)$")
     if k2 then
       w = tonumber(ws)
       if not w or not (w > 0) or w == math.huge then
-        error(string.format("metric '%s': weight '%s' of member '%s' must be a positive number", label,
+        error(string.format("metric '%s': weight '%s' of member '%s' must be a positive number",
+          label,
           ws, k2), 0)
       end
       key = k2
     end
-    if seen[key] then error(string.format("metric '%s': member '%s' is listed twice", label, key), 0) end
+    if seen[key] then
+      error(string.format("metric '%s': member '%s' is listed twice", label, key), 0)
+    end
     seen[key] = true
     members[#members + 1] = { key = key, weight = w }
   end
@@ -134,7 +140,8 @@ local function minmax(values, models, what)
   local lo, hi = math.huge, -math.huge
   for _, m in ipairs(models) do lo, hi = math.min(lo, values[m]), math.max(hi, values[m]) end
   if not (hi > lo) then
-    error(string.format("%s: every model has the same score; min-max normalisation is undefined", what), 0)
+    error(string.format("%s: every model has the same score; min-max normalisation is undefined",
+      what), 0)
   end
   local out = {}
   for _, m in ipairs(models) do out[m] = (values[m] - lo) / (hi - lo) end
@@ -244,7 +251,10 @@ function M.apply(R, aggs, gt, higher_better, evaluate)
       local member_scores, undefined = {}, {}
       for _, mem in ipairs(a.members) do
         local r = res[mem.key]
-        if not r then error(string.format("%s: member %s has no result on task '%s'", a.label, mem.key, task), 0) end
+        if not r then
+          error(string.format("%s: member %s has no result on task '%s'", a.label, mem.key,
+            task), 0)
+        end
         member_scores[mem.key] = r.scores
         for m, why in pairs(r.undefined or {}) do
           undefined[m] = undefined[m] or (mem.key .. " is undefined: " .. tostring(why))
@@ -298,7 +308,9 @@ function M.top(r, k, ranking)
       e.member_ranks = {}
       for _, mem in ipairs(r.aggregate.members) do e.member_ranks[mem.metric] = mem.rank[m] end
     end
-    if ranking.accuracies then e.accuracy, e.true_rank = ranking.accuracies[m], ranking.true_rank[m] end
+    if ranking.accuracies then
+      e.accuracy, e.true_rank = ranking.accuracies[m], ranking.true_rank[m]
+    end
     out[i] = e
   end
   return out
