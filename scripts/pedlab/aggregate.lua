@@ -260,20 +260,18 @@ function M.apply(R, aggs, gt, higher_better, evaluate)
           undefined[m] = undefined[m] or (mem.key .. " is undefined: " .. tostring(why))
         end
       end
-      local models = {}
-      for _, m in ipairs(util.sorted_keys(member_scores[a.members[1].key])) do
-        local all = true
-        for _, mem in ipairs(a.members) do all = all and member_scores[mem.key][m] ~= nil end
-        if all and not undefined[m] then models[#models + 1] = m end
-      end
+      -- every model some member scored: ranked when all members scored it
+      local seen, models = {}, {}
       for _, mem in ipairs(a.members) do
-        for m in pairs(member_scores[mem.key]) do
-          if not undefined[m] then
-            for _, o in ipairs(a.members) do
-              if member_scores[o.key][m] == nil then undefined[m] = o.key .. " has no score" end
-            end
+        for m in pairs(member_scores[mem.key]) do seen[m] = true end
+      end
+      for _, m in ipairs(util.sorted_keys(seen)) do
+        for _, mem in ipairs(a.members) do
+          if not undefined[m] and member_scores[mem.key][m] == nil then
+            undefined[m] = mem.key .. " has no score"
           end
         end
+        if not undefined[m] then models[#models + 1] = m end
       end
       local scores, positions = M.combine(a, member_scores, higher_better, models)
       local rec = { scores = scores, aggregate = { method = a.method, spec = a.spec, members = {} },
@@ -342,6 +340,21 @@ function M.top_table(r, key, k, ranking)
     rows[i] = row
   end
   return { header = header, rows = rows }
+end
+
+-- The top picks of a rank view R, as every output shows them: {key (the primary metric),
+-- about (what it combined), k, tasks = {{task, r (its result), table (M.top_table)}, ...}}.
+-- ranking(scores, acc, key): pl.report.ranking.
+function M.picks(R, ranking)
+  local key, k = M.primary(R), R.top or 3
+  local gt = R.zoo and R.zoo.gt
+  local out = { key = key, k = k, about = M.describe(key, R.results[R.tasks[1]][key]), tasks = {} }
+  for i, task in ipairs(R.tasks) do
+    local r = R.results[task][key]
+    out.tasks[i] = { task = task, r = r,
+                     table = M.top_table(r, key, k, ranking(r.scores, gt and gt[task], key)) }
+  end
+  return out
 end
 
 -- "recommended = meanrank(parc, hscore_reg, ped+logme)": what an aggregate combined.

@@ -749,16 +749,13 @@ function M.print_rank(R, quiet)
       end
     end
   end
-  local key = aggregate.primary(R)
-  io.write(string.format("\nFine-tune first: the top %d by %s\n", R.top or 3,
-    aggregate.describe(key, R.results[R.tasks[1]][key])))
-  for _, task in ipairs(R.tasks) do
-    local r = R.results[task][key]
-    local rk = report.ranking(r.scores, gt and gt[task], key)
-    io.write("\n== ", task, "\n", report.text(aggregate.top_table(r, key, R.top or 3, rk), 4))
-    if r.regret_at_3 then
+  local picks = aggregate.picks(R, report.ranking)
+  io.write(string.format("\nFine-tune first: the top %d by %s\n", picks.k, picks.about))
+  for _, p in ipairs(picks.tasks) do
+    io.write("\n== ", p.task, "\n", report.text(p.table, 4))
+    if p.r.regret_at_3 then
       io.write(string.format("regret@1 %.4f   regret@3 %.4f (accuracy points lost against the truly best)\n",
-        r.regret_at_1, r.regret_at_3))
+        p.r.regret_at_1, p.r.regret_at_3))
     end
   end
   io.write("\nBest model per task",
@@ -943,13 +940,11 @@ function M.write_outputs(R, o)
         .. report.markdown(tau("weighted_tau"), 3, true)
       parts[#parts + 1] = "\n## Kendall's tau-b\n\n" .. report.markdown(tau("kendall_tau"), 3, true)
     end
-    local key = aggregate.primary(R)
+    local picks = aggregate.picks(R, report.ranking)
     parts[#parts + 1] = string.format("\n## Fine-tune first\n\nThe top %d of each task by %s.\n",
-      R.top or 3, aggregate.describe(key, R.results[R.tasks[1]][key]))
-    for _, task in ipairs(R.tasks) do
-      local r = R.results[task][key]
-      local rk = report.ranking(r.scores, gt and gt[task], key)
-      parts[#parts + 1] = "\n### " .. task .. "\n\n" .. report.markdown(aggregate.top_table(r, key, R.top or 3, rk), 4)
+      picks.k, picks.about)
+    for _, p in ipairs(picks.tasks) do
+      parts[#parts + 1] = "\n### " .. p.task .. "\n\n" .. report.markdown(p.table, 4)
     end
     parts[#parts + 1] = "\n## Best model per task\n\n" .. report.markdown(M.best_table(R))
     -- the scores: one table per task and metric (a column's digits are its own)

@@ -220,17 +220,14 @@ end
 -- The top picks of every task under the primary metric (the first aggregate listed, else the
 -- first metric), each with its rank under every member of the aggregate.
 local function top_picks(R, J, out)
-  local agg = require "pedlab.aggregate"
-  local key = agg.primary(R)
+  local picks = require("pedlab.aggregate").picks(R, report.ranking)
   out[#out + 1] = "<h2>Fine-tune first</h2>"
-  out[#out + 1] = string.format("<p>The top %d models of each task by <code>%s</code>.</p>", R.top or 3,
-    esc(agg.describe(key, R.results[R.tasks[1]][key])))
-  for _, task in ipairs(R.tasks) do
-    local r = R.results[task][key]
-    local rk = report.ranking(r.scores, R.zoo and R.zoo.gt and R.zoo.gt[task], key)
-    local t = agg.top_table(r, key, R.top or 3, rk)
-    out[#out + 1] = string.format('<h3>%s</h3><table class="top" data-task="%s"><thead><tr>', esc(task),
-      esc(task))
+  out[#out + 1] = string.format("<p>The top %d models of each task by <code>%s</code>.</p>", picks.k,
+    esc(picks.about))
+  for _, p in ipairs(picks.tasks) do
+    local t = p.table
+    out[#out + 1] = string.format('<h3>%s</h3><table class="top" data-task="%s"><thead><tr>',
+      esc(p.task), esc(p.task))
     for _, h in ipairs(t.header) do out[#out + 1] = "<th>" .. esc(h) .. "</th>" end
     out[#out + 1] = "</tr></thead><tbody>"
     local fmts = numtext.columns(t, 4)
@@ -244,10 +241,10 @@ local function top_picks(R, J, out)
       out[#out + 1] = "</tr>"
     end
     out[#out + 1] = "</tbody></table>"
-    local jr = J.tasks[task][key]
+    local jr = J.tasks[p.task][picks.key]
     if jr and jr.regret_at_3 then
-      out[#out + 1] = string.format('<p class="measures">regret@1 %s · regret@3 %s (accuracy points lost '
-        .. "against the truly best model)</p>", util.fmt(jr.regret_at_1), util.fmt(jr.regret_at_3))
+      out[#out + 1] = string.format('<p class="measures">regret@1 %s · regret@3 %s (accuracy points '
+        .. "lost against the truly best model)</p>", util.fmt(jr.regret_at_1), util.fmt(jr.regret_at_3))
     end
   end
 end
