@@ -5,6 +5,7 @@ local pl = require "pedlab"
 local util = require "pedlab.util"
 local ped = require "pedlab.ped"
 local aggregate = require "pedlab.aggregate"
+local metricspec = require "pedlab.metricspec"
 
 local M = {}
 
@@ -67,57 +68,6 @@ end
 function M.set_threads(o, cmd)
   local n = util.int(o, "threads", cmd, nil, 1)
   if n then pl.set_threads(n) end
-end
-
--- Unknown metric names fail before any work is done; user: zoo-level metrics written in Lua.
-function M.check_metric_names(metrics, cmd, user)
-  local known = {}
-  for _, d in ipairs(pl.metrics.list()) do known[d.name] = true end
-  for name in pairs(user or {}) do known[name] = true end
-  for _, m in ipairs(metrics) do
-    if not known[m.name] then
-      local names = util.sorted_keys(known)
-      error(string.format("%s: unknown metric '%s' in '%s'; known: %s", cmd, m.name, m.spec,
-        table.concat(names, ", ")), 0)
-    end
-  end
-end
-
--- Metric specs of --metric (and --ped): ped is set on each, key = "ped+SPEC" or "SPEC".
--- Aggregates (meanrank(...), recommended: pedlab.aggregate) are returned apart, their members
--- added to the specs to compute; aggregates = false refuses them (score: one model).
-local function metric_specs(o, cmd, user, aggregates)
-  local list = {}
-  for _, v in ipairs(o.metric or {}) do
-    for _, s in ipairs(aggregate.split(v)) do list[#list + 1] = s end
-  end
-  if #list == 0 then error(cmd .. ": --metric is required (e.g. --metric logme,ped+logme)", 0) end
-  local compute, aggs, radius = aggregate.expand(list)
-  if #aggs > 0 and aggregates == false then
-    error(string.format("%s: %s ranks a zoo's models; use pedlab rank", cmd, aggs[1].label), 0)
-  end
-  if #aggs > 0 and o.ped then
-    error(cmd .. ": --ped with an aggregate is ambiguous; name its PED members ped+NAME", 0)
-  end
-  local metrics, seen = {}, {}
-  for _, spec in ipairs(compute) do
-    local m = util.parse_metric(spec)
-    if o.ped then m.ped = true end
-    m.key = (m.ped and "ped+" or "") .. m.spec:gsub("^ped%+", "")
-    if seen[m.key] then error(string.format("%s: metric %s is listed twice", cmd, m.key), 0) end
-    seen[m.key] = true
-    metrics[#metrics + 1] = m
-  end
-  for _, a in ipairs(aggs) do
-    if seen[a.label] then error(string.format("%s: metric %s is listed twice", cmd, a.label), 0) end
-    seen[a.label] = true
-    for _, mem in ipairs(a.members) do
-      local m = util.parse_metric(mem.key)
-      mem.key = (m.ped and "ped+" or "") .. m.spec:gsub("^ped%+", "")
-    end
-  end
-  M.check_metric_names(metrics, cmd, user)
-  return metrics, aggs, radius, list
 end
 
 local function any_ped(metrics)
@@ -237,7 +187,7 @@ function M.score(argv)
      and not (o.features:match("%.npz") or o.features:match("%.safetensors")) then
     error("score: --labels L.npy is required (or --features F.npz / F.safetensors holding labels)", 0)
   end
-  local metrics = metric_specs(o, "score", nil, false)
+  local metrics = metricspec.of_options(o, "score", nil, false)
   if o.targets then
     for _, m in ipairs(metrics) do
       if m.ped or not pl.TARGET_METRICS[m.name] then
@@ -517,7 +467,7 @@ function M.rank_zoo(o, cmd)
   end
   local user = load_combiners(o.combiner, cmd)
   o.metric = o.metric or { aggregate.RECOMMENDED.name }
-  local metrics, aggs, agg_radius, listed = metric_specs(o, cmd, user)
+  local metrics, aggs, agg_radius, listed = metricspec.of_options(o, cmd, user)
   if agg_radius then
     if o.radius == nil then
       o.radius = agg_radius
@@ -563,7 +513,7 @@ function M.rank_zoo(o, cmd)
     if c.settings.ped then
       pset = { law = c.law, law_params = c.settings.law_params, ref = not o.no_ref,
                radius_rule = c.radius_rule }
-      for _, k in ipairs(pl.sweep.KEYS) do pset[k] = c.settings[k] end
+      for _, k in ipairs(ped.GRID_KEYS) do pset[k] = c.settings[k] end
       break
     end
   end
@@ -832,7 +782,7 @@ local function ped_line(s)
     end
     p[#p + 1] = "law_params " .. table.concat(lp, " ")
   end
-  for _, k in ipairs(pl.sweep.KEYS) do
+  for _, k in ipairs(ped.GRID_KEYS) do
     if k ~= "force" and s.ped[k] ~= nil then
       local v = util.fmt(s.ped[k])
       if k == "radius" and s.ped.radius_rule then

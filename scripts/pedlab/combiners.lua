@@ -87,7 +87,7 @@ end
 
 -- A digest of a user combiner's content (cell keys: an edited combiner is a different metric).
 function M.digest(c)
-  return require("pedlab.ped").digest(util.identity({ parts = c.parts, combine = c.combine }))
+  return util.digest(util.identity({ parts = c.parts, combine = c.combine }))
 end
 
 -- Limits of one call of a user combiner ({instructions, seconds, memory}; empty: the sandbox's).

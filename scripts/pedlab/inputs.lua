@@ -18,7 +18,7 @@ local util = require "pedlab.util"
 
 local M = {}
 
-local function fnv(text) return require("pedlab.ped").digest(text) end
+local fnv = util.digest
 
 -- A digest cache over stamps: known (recorded) stamps first, then what this run read.
 function M.tracker(known)

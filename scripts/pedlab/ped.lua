@@ -18,6 +18,9 @@ for i, s in ipairs(M.SETTINGS) do
   BY_NAME[s.name] = s
   M.defaults[s.name] = s.default
 end
+-- A sweep grid's keys in expansion and cell-key order: the force law, then the core's settings.
+M.GRID_KEYS = { "force" }
+for _, n in ipairs(M.NAMES) do M.GRID_KEYS[#M.GRID_KEYS + 1] = n end
 
 -- Options of one PED run beyond the settings (the pipeline's own keys).
 M.RUN_KEYS = { "ref", "force", "law_params", "needs", "law_limit", "law_timeout", "law_memory" }
@@ -66,14 +69,6 @@ function M.check(name, v, where)
 end
 
 -- ---------------------------------------------------------------- force laws
--- 64-bit FNV-1a of a string, as 16 hex digits: a force law's identity in cell keys.
-function M.digest(text)
-  local h = -3750763034362895579 -- 0xcbf29ce484222325
-  for i = 1, #text do
-    h = (h ~ text:byte(i)) * 1099511628211
-  end
-  return string.format("%016x", h)
-end
 
 local function dump_law(law, what)
   if type(law) ~= "function" and type(law) ~= "table" then
@@ -101,16 +96,16 @@ function M.law(force, what)
   if force == nil or force == "hooke" then return nil, "hooke", "hooke" end
   if type(force) == "string" then
     if forces[force] and force ~= "names" then
-      return forces[force], force, M.digest(dump_law(forces[force], what))
+      return forces[force], force, util.digest(dump_law(forces[force], what))
     end
     if force:match("%.lua$") then
       local law, text = load_law_file(force)
-      return law, force, M.digest(text)
+      return law, force, util.digest(text)
     end
     error(string.format("%s: unknown force law '%s'; known: hooke, %s, or a FILE.lua", what, force,
       table.concat(forces.names(), ", ")), 0)
   end
-  local d = M.digest(dump_law(force, what))
+  local d = util.digest(dump_law(force, what))
   return force, "lua:" .. d:sub(1, 8), d
 end
 

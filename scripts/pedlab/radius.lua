@@ -150,7 +150,7 @@ end
 
 -- ---------------------------------------------------------------- resolution
 -- 64-bit FNV-1a of a string as 16 hex digits (the digest force laws use too).
-local function digest(text) return require("pedlab.ped").digest(text) end
+local digest = util.digest
 
 local function known_list()
   return table.concat(M.names(), ", ")

@@ -210,7 +210,7 @@ function M.by_task(cells)
 end
 
 local function setting_keys()
-  return require("pedlab.sweep").KEYS
+  return require("pedlab.ped").GRID_KEYS
 end
 
 local function setting_value(c, k)

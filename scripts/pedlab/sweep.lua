@@ -41,9 +41,6 @@ local inputs_mod = require "pedlab.inputs"
 
 local M = {}
 
--- Grid keys in expansion and key order: the force law, then the core's settings.
-M.KEYS = { "force" }
-for _, n in ipairs(ped.NAMES) do M.KEYS[#M.KEYS + 1] = n end
 
 M.SPEC_KEYS = { "zoo", "tasks", "metrics", "grid", "ped", "out", "resume", "seed", "progress", "gt",
                 "ref_name", "no_ref", "on_cell", "combiners", "shard", "cache_mb" }
@@ -65,7 +62,7 @@ end
 function M.slot(task, s)
   local parts = { "task=" .. canon(task), "ped=" .. tostring(s.ped and true or false) }
   if s.ped then
-    for _, k in ipairs(M.KEYS) do parts[#parts + 1] = k .. "=" .. canon(s[k]) end
+    for _, k in ipairs(ped.GRID_KEYS) do parts[#parts + 1] = k .. "=" .. canon(s[k]) end
     for _, k in ipairs(util.sorted_keys(s.law_params or {})) do
       parts[#parts + 1] = "law_params." .. k .. "=" .. canon(s.law_params[k])
     end
@@ -122,7 +119,7 @@ function M.expand_grid(grid)
   grid = grid or {}
   if type(grid) ~= "table" then error("sweep: grid must be a table {key = value or {values...}}", 0) end
   local known = { "law_params" }
-  for _, k in ipairs(M.KEYS) do known[#known + 1] = k end
+  for _, k in ipairs(ped.GRID_KEYS) do known[#known + 1] = k end
   core.check_options(grid, "sweep: grid", known)
   local axes = {}
   local function axis(key, vals, check)
@@ -131,7 +128,7 @@ function M.expand_grid(grid)
     for i, v in ipairs(vals) do checked[i] = check(v) end
     axes[#axes + 1] = { key = key, values = checked }
   end
-  for _, k in ipairs(M.KEYS) do
+  for _, k in ipairs(ped.GRID_KEYS) do
     local vals = grid[k] == nil and { ped.defaults[k] } or as_list(grid[k])
     if k == "force" and type(grid[k]) == "table" and (grid[k].pair or grid[k].system) then vals = { grid[k] } end
     axis(k, vals, function(v) return check_value(k, v) end)
@@ -188,7 +185,7 @@ function M.metric_sets(spec)
     end
   end
   for _, m in ipairs(util.metric_specs(metrics)) do
-    require("pedlab.cli").check_metric_names({ m }, "sweep", spec.combiners)
+    require("pedlab.metricspec").check_names({ m }, "sweep", spec.combiners)
     if not seen[m.spec] then
       seen[m.spec] = true
       if m.ped then

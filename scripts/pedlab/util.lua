@@ -181,6 +181,16 @@ function M.identity(v)
   return id(v, 0)
 end
 
+-- 64-bit FNV-1a of a string, as 16 hex digits: the identity of a force law, a radius rule, a
+-- combiner or a set of inputs in a sweep cell's key.
+function M.digest(text)
+  local h = -3750763034362895579 -- 0xcbf29ce484222325
+  for i = 1, #text do
+    h = (h ~ text:byte(i)) * 1099511628211
+  end
+  return string.format("%016x", h)
+end
+
 -- A name as part of a file name, one-to-one: ASCII letters, digits, '-' and '.' kept, every
 -- other byte (the '_' that joins parts included) written %XX, so "a+b" and "a=b" stay apart.
 function M.file_part(s)

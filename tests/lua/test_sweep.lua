@@ -57,7 +57,7 @@ local fresh -- the uninterrupted run's results
 T.case("sweep: grid expansion order and canonical keys", function()
   local s = sweep.expand_grid { dt = { 0.05, 0.2 }, radius = { 0.4, 0.6, 0.8 } }
   T.eq(#s, 6)
-  -- radius precedes dt in sweep.KEYS, so dt turns fastest
+  -- radius precedes dt in ped.GRID_KEYS, so dt turns fastest
   T.eq(s[1].radius, 0.4) T.eq(s[1].dt, 0.05)
   T.eq(s[2].radius, 0.4) T.eq(s[2].dt, 0.2)
   T.eq(s[3].radius, 0.6) T.eq(s[3].dt, 0.05)
