@@ -78,10 +78,10 @@ function T.case(name, f)
       T.skipped = T.skipped + 1
       print("skip " .. name .. ": " .. err.why)
       local log = os.getenv("PL_SKIP_LOG")
-      local f = log and io.open(log, "a")
-      if f then
-        f:write(name_of_file, ": ", name, ": ", err.why, "\n")
-        f:close()
+      local fh = log and io.open(log, "a")
+      if fh then
+        fh:write(name_of_file, ": ", name, ": ", err.why, "\n")
+        fh:close()
       end
     end
   elseif ok then

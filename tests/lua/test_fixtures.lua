@@ -54,7 +54,7 @@ end
 for _, case in ipairs(T.cases) do
   local exp = T.expected(case)
   for _, m in ipairs(PLAIN) do
-    local name, opts, key, tol, per = m[1], m[2], m[3], m[4], m[5]
+    local name, opts, key = m[1], m[2], m[3]
     local want = exp[key]
     if type(want) == "number" then
       T.case(case .. " " .. key, function()

@@ -115,7 +115,7 @@ T.case("radius: a Lua rule (function, table with params, FILE.lua) chooses the r
   local _, run = ped.run(ds, { radius = function() return 0.42 end, ref = REF })
   T.eq(run.radius, 0.42)
   local seen
-  local rule = { params = { c = 2 }, rule = function(sys, d, p) seen = sys.classes return p.c * 0.1 end }
+  local rule = { params = { c = 2 }, rule = function(sys, _d, p) seen = sys.classes return p.c * 0.1 end }
   _, run = ped.run(ds, { radius = rule, ref = REF })
   T.close(run.radius, 0.2, 1e-15)
   T.eq(seen, 4, "the rule saw the system")
@@ -220,7 +220,7 @@ T.case("radius: a sweep records each model's radius; a task-level rule gives one
   end
   T.eq(res[1].settings.radius, "auto:pairs")
   T.eq(type(res[1].radius_rule), "string")
-  for model, run in pairs(res[2].ped) do per[#per + 1] = run.radius end
+  for _, run in pairs(res[2].ped) do per[#per + 1] = run.radius end
   table.sort(per)
   T.eq(per[1] < per[#per], true, "per-model rule: radii differ")
   T.eq(res[1].ped[next(res[1].ped)].radii, nil, "one metric: no per-metric radii")

@@ -133,7 +133,7 @@ T.case("sweep: resume reads the journal of a killed run and drops its partial la
   local seen = {}
   local again, info
   local calls = counting(function()
-    again, info = pl.sweep(spec(tmp, { resume = true, on_cell = function(c, i, total, rec) seen[i] = rec end }))
+    again, info = pl.sweep(spec(tmp, { resume = true, on_cell = function(_c, i, _total, rec) seen[i] = rec end }))
   end)
   T.eq(calls, 12, "only the lost cell is scored")
   T.eq(info.computed, 1) T.eq(info.resumed, 3)
@@ -173,21 +173,21 @@ T.case("sweep: resume checks every recorded line's key against its settings", fu
 end)
 
 T.case("sweep: resume recomputes what a new seed, new metrics or a changed law make stale", function()
-  local again, info = pl.sweep(spec(tmp, { resume = true, seed = 3 }))
+  local _, info = pl.sweep(spec(tmp, { resume = true, seed = 3 }))
   T.eq(info.computed, 4) T.eq(info.recomputed, 4) T.eq(info.reasons["seed changed"], 4)
   assert(sweep.summary_line(info):find("4 cells recomputed: seed changed", 1, true), sweep.summary_line(info))
-  again, info = pl.sweep(spec(tmp, { resume = true, seed = 3, metrics = { "logme", "gbc" } }))
+  _, info = pl.sweep(spec(tmp, { resume = true, seed = 3, metrics = { "logme", "gbc" } }))
   T.eq(info.recomputed, 4) T.eq(info.reasons["metrics changed"], 4)
   -- a force-law file: editing it recomputes exactly the cells that used it
   local law = tmp .. ".law.lua"
   write(law, "return function(d, ri, rj) return ri + rj - d end\n")
   local s = spec(tmp, { resume = true, tasks = { "digits" }, grid = { dt = 0.1, force = { "hooke", law } } })
-  again, info = pl.sweep(s)
+  _, info = pl.sweep(s)
   T.eq(info.computed, 2)
-  again, info = pl.sweep(s)
+  _, info = pl.sweep(s)
   T.eq(info.computed, 0) T.eq(info.resumed, 2)
   write(law, "return function(d, ri, rj) return 2 * (ri + rj - d) end\n")
-  again, info = pl.sweep(s)
+  _, info = pl.sweep(s)
   T.eq(info.computed, 1) T.eq(info.resumed, 1) T.eq(info.recomputed, 1)
   T.eq(info.reasons["force law " .. law .. " changed"], 1)
   os.remove(law)
