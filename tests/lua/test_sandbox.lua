@@ -113,10 +113,13 @@ T.case("sandbox: rules and combiners get copies; results are exactly the task's 
 end)
 
 T.case("sandbox: rule results and declared parameter ranges are checked", function()
-  T.raises("q = 1e308 is out of range: expected 0 <= q <= 1", radius.resolve, "auto:pairs:q=1e308", "--radius")
-  T.raises("q = -5 is out of range: expected 0 <= q <= 1", radius.resolve, "auto:pairs:q=-5", "--radius")
+  T.raises("q = 1e308 is out of range: expected 0 <= q <= 1", radius.resolve, "auto:pairs:q=1e308",
+    "--radius")
+  T.raises("q = -5 is out of range: expected 0 <= q <= 1", radius.resolve, "auto:pairs:q=-5",
+    "--radius")
   local ds = z:dataset("simclr", "digits")
-  T.raises("returned the string \"0.5\"", ped.run, ds, { radius = function() return "0.5" end, ref = REF })
+  T.raises("returned the string \"0.5\"", ped.run, ds,
+    { radius = function() return "0.5" end, ref = REF })
   T.raises("returned 1e+300; a radius coefficient above", ped.run, ds,
            { radius = function() return 1e300 end, ref = REF })
   ds:close()
