@@ -22,23 +22,29 @@ PRINT=$PRINT perl -e '
   my (%edge, %where);
   opendir(my $dh, $dir) or die "require-graph: cannot read $dir: $!\n";
   my @files = sort grep { /\.lua$/ } readdir $dh;
-  my %exists = map { my $m = $_; $m =~ s/\.lua$//; ($m eq "init" ? "pedlab" : $m) => 1 } @files;
+  my %name = map { my $m = $_; $m =~ s/\.lua$//; ($_ => ($m eq "init" ? "pedlab" : "pedlab.$m")) }
+    @files;
+  my %exists = map { $_ => 1 } values %name;
   for my $f (@files) {
-    (my $from = $f) =~ s/\.lua$//;
-    $from = "pedlab" if $from eq "init";
+    my $from = $name{$f};
     open(my $fh, "<", "$dir/$f") or die "require-graph: cannot read $dir/$f: $!\n";
-    my $block = 0;    # inside a --[[ ... ]] comment
+    my $long;    # inside a long string or comment: its closing bracket
     while (my $line = <$fh>) {
-      if ($block) { next unless $line =~ s/^.*?\]\]//; $block = 0 }
-      # drop a comment: "--" outside a string to the end of the line (a block comment that
-      # does not close on its line carries on to the next)
-      if ($line =~ /^((?:[^"\x27-]|-(?!-)|"(?:[^"\\]|\\.)*"|\x27(?:[^\x27\\]|\\.)*\x27)*)--(.*)$/) {
-        my ($code, $rest) = ($1, $2);
-        $block = 1 if $rest =~ /^\[=*\[/ && $rest !~ /\]\]/;
-        $line = $code;
+      # the code of the line: comments and long brackets dropped, strings emptied except the
+      # one naming a required module (a "require" in a comment or a string is no require)
+      my ($code, $s) = ("", $line);
+      while (length $s) {
+        if (defined $long) {
+          if ($s =~ s/^.*?\]$long\]//s) { $long = undef; $code .= " " } else { $s = "" }
+        } elsif ($s =~ s/^(?:--)?\[(=*)\[//) { $long = $1;
+        } elsif ($s =~ s/^--.*//s) {
+        } elsif ($s =~ s/^("(?:[^"\\]|\\.)*"|\x27(?:[^\x27\\]|\\.)*\x27)//) {
+          my $lit = $1;
+          $code .= $code =~ /\brequire\s*(?:\(\s*|,\s*)?$/ ? $lit : "\"\"";
+        } else { $s =~ s/^(.[^"\x27\[-]*)//s; $code .= $1 }
       }
-      while ($line =~ /\brequire\s*(?:\(\s*|,\s*)?(["\x27])pedlab(?:\.(\w+))?\1/g) {
-        my $to = defined $2 ? $2 : "pedlab";
+      while ($code =~ /\brequire\s*(?:\(\s*|,\s*)?(["\x27])(pedlab(?:\.\w+)?)\1/g) {
+        my $to = $2;
         next if $to eq $from || !$exists{$to};
         $edge{$from}{$to} = 1;
         $where{"$from $to"} //= "$dir/$f:$.";
@@ -78,10 +84,9 @@ PRINT=$PRINT perl -e '
     exit 0;
   }
   for my $c (@cycles) {
-    print STDERR "require-graph: require cycle in $dir: pedlab." . join(" -> pedlab.", @$c)
-      . "\n";
-    print STDERR "  $where{\"$c->[$_] $c->[$_ + 1]\"}: pedlab.$c->[$_] requires pedlab."
-      . "$c->[$_ + 1]\n" for 0 .. $#$c - 1;
+    print STDERR "require-graph: require cycle in $dir: " . join(" -> ", @$c) . "\n";
+    print STDERR "  $where{\"$c->[$_] $c->[$_ + 1]\"}: $c->[$_] requires $c->[$_ + 1]\n"
+      for 0 .. $#$c - 1;
   }
   exit 1;
 ' "$dir"
