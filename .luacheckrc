@@ -4,7 +4,7 @@
 std = "lua54"
 max_line_length = 100
 -- The host (bindings/lhost.c) adds no global beyond the standard ones and `arg`; it notes
--- where its scripts live in package.pedlab_scripts (read by `pedlab` for the demo's files).
+-- where its scripts live in package.pedlab_scripts (cli.home finds pedlab's own files by it).
 read_globals = { package = { fields = { "pedlab_scripts" } } }
 -- W581 "'not (x <= y)' can be replaced by 'x > y'": the negated comparison is how a range
 -- check makes NaN fail (every comparison with NaN is false), so it is never to be rewritten.
