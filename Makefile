@@ -4,6 +4,10 @@ ASAN_BUILD ?= build-asan
 ALLOC_BUILD ?= build-alloc
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# WERROR=ON (or OFF): compiler warnings are errors (CMake's PL_WERROR; .ci/run sets it). When
+# given, a build folder configured with the other value is configured again; when not, each
+# folder keeps what it was configured with (OFF by default).
+PL_WERROR_FLAG = $(if $(WERROR),-DPL_WERROR=$(WERROR))
 
 .PHONY: all deps build demo check check-asan check-alloc check-valgrind test install bench fuzz \
   lint same-outputs clean
@@ -14,9 +18,11 @@ deps:
 	@sh tools/bootstrap.sh
 
 $(BUILD)/Makefile: CMakeLists.txt | deps
-	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) $(PL_WERROR_FLAG)
 
 build: deps $(BUILD)/Makefile
+	$(if $(WERROR),@grep -q '^PL_WERROR:BOOL=$(WERROR)$$' $(BUILD)/CMakeCache.txt || \
+	  cmake -S . -B $(BUILD) $(PL_WERROR_FLAG))
 	cmake --build $(BUILD) -j$(JOBS)
 
 demo: build
@@ -31,7 +37,8 @@ check: build
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 check-asan: deps
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPL_SANITIZE=ON
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPL_SANITIZE=ON \
+	  $(PL_WERROR_FLAG)
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  bash tests/run-ctest.sh $(ASAN_BUILD) --output-on-failure -j$(JOBS)
@@ -40,7 +47,8 @@ check-asan: deps
 # allocation made to fail, for every N, over a scoring command and a PED sweep
 # (tests/sh/test_alloc_fail.sh): a clean error or the right result, no crash, no leak.
 check-alloc: deps
-	cmake -S . -B $(ALLOC_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPL_SANITIZE=ON -DPL_FAIL_ALLOC=ON
+	cmake -S . -B $(ALLOC_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPL_SANITIZE=ON -DPL_FAIL_ALLOC=ON \
+	  $(PL_WERROR_FLAG)
 	cmake --build $(ALLOC_BUILD) -j$(JOBS) --target pedlab pl_ctest
 	PL_SOURCE_DIR=$(CURDIR) PL_ALLOC_JOBS=$(JOBS) bash tests/sh/test_alloc_fail.sh \
 	  $(ALLOC_BUILD)/pedlab $(ALLOC_BUILD)/pl_ctest
@@ -54,7 +62,9 @@ check-valgrind: build
 install: build
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) $(if $(PREFIX),--prefix "$(PREFIX)")
 
-# The C core's line length, trailing whitespace and include graph (tools/lint.sh).
+# The rules tools/lint.sh checks (docs/contributing.md): C and Lua line length and trailing
+# whitespace, function and file length, luacheck, include and require cycles. PL_LINT="PART ..."
+# runs some parts only (bash tools/lint.sh --list names them).
 lint:
 	bash tools/lint.sh
 
@@ -66,7 +76,7 @@ same-outputs: build
 FUZZ_SECONDS ?= 60
 # libFuzzer + ASan + UBSan harnesses of tests/fuzz (needs clang); FUZZ_SECONDS per harness
 fuzz:
-	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+	PL_WERROR=$(WERROR) bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 bench: build
 	./$(BUILD)/pedlab bench/run.lua

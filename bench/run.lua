@@ -56,11 +56,12 @@ local function radius_bench()
   table.sort(auto)
   local mf, ma = fixed[(rounds + 1) // 2], auto[(rounds + 1) // 2]
   local ratio = ma / mf
-  io.write(string.format("radius: N=%d D=%d C=%d, reference %d rows, 1 BLAS thread, median of %d rounds\n",
-    N, D, C, NREF, rounds))
-  io.write(string.format("  PED(r=0.6)+LogME %.3f s; PED(auto: r=%.3f)+LogME %.3f s\n", mf, chosen, ma))
-  io.write(string.format("TARGET  radius auto / fixed radius (PED+LogME)   %.2fx  (target <= 3x)  %s\n", ratio,
-    ratio <= 3 and "PASS" or "FAIL"))
+  io.write(string.format("radius: N=%d D=%d C=%d, reference %d rows, 1 BLAS thread, "
+    .. "median of %d rounds\n", N, D, C, NREF, rounds))
+  io.write(string.format("  PED(r=0.6)+LogME %.3f s; PED(auto: r=%.3f)+LogME %.3f s\n",
+    mf, chosen, ma))
+  io.write(string.format("TARGET  radius auto / fixed radius (PED+LogME)   %.2fx  (target <= 3x)"
+    .. "  %s\n", ratio, ratio <= 3 and "PASS" or "FAIL"))
   return ratio <= 3
 end
 
@@ -76,7 +77,8 @@ local function recommended_bench()
   local rounds = tonumber(os.getenv("BENCH_ROUNDS") or "") or 5
   local function once(metric, radius)
     local t0 = os.clock()
-    local R = cli.rank_zoo({ zoo = zoo, task = "all", metric = { metric }, radius = radius }, "bench")
+    local R = cli.rank_zoo({ zoo = zoo, task = "all", metric = { metric }, radius = radius },
+                           "bench")
     assert(R.results[R.tasks[1]][metric])
     return os.clock() - t0
   end
@@ -90,8 +92,10 @@ local function recommended_bench()
   table.sort(mem)
   local mr, mm = rec[(rounds + 1) // 2], mem[(rounds + 1) // 2]
   local ratio = mr / mm
-  io.write(string.format("recommended: zoo %s, 1 BLAS thread, CPU time, median of %d rounds\n", zoo, rounds))
-  io.write(string.format("  recommended %.3f s; parc + hscore_reg + ped+logme (auto), each alone %.3f s\n", mr, mm))
+  io.write(string.format("recommended: zoo %s, 1 BLAS thread, CPU time, median of %d rounds\n",
+    zoo, rounds))
+  io.write(string.format("  recommended %.3f s; parc + hscore_reg + ped+logme (auto), "
+    .. "each alone %.3f s\n", mr, mm))
   io.write(string.format("TARGET  recommended / its members   %.3fx  (target <= 1.1x)  %s\n", ratio,
     ratio <= 1.1 and "PASS" or "FAIL"))
   return ratio <= 1.1

@@ -358,7 +358,7 @@ void pl_npy_convert(const pl_npy *h, const void *raw, size_t count, double *out)
         return;
     }
     if (pl_dtype_is_string(h->dtype)) {   /* never numbers: callers refuse strings first */
-        for (size_t i = 0; i < count; i++) out[i] = NAN;
+        for (size_t i = 0; i < count; i++) out[i] = (double)NAN;
         return;
     }
     unsigned char tmp[8];
@@ -380,7 +380,7 @@ void pl_npy_convert(const pl_npy *h, const void *raw, size_t count, double *out)
         case PL_DT_BOOL: v = tmp[0] ? 1.0 : 0.0; break;
         case PL_DT_F16: { uint16_t x; memcpy(&x, tmp, 2); v = half_to_double(x); break; }
         case PL_DT_BF16: { uint16_t x; memcpy(&x, tmp, 2); v = bf16_to_double(x); break; }
-        default: v = NAN;
+        default: v = (double)NAN;
         }
         out[i] = v;
     }

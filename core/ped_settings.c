@@ -12,17 +12,17 @@
 static const char *const mass_choices[] = {"unit", "count", NULL};
 
 static const pl_ped_setting settings[] = {
-    {"radius", PL_SET_NUMBER, 0.6, 0, NAN, 0, NULL,
+    {"radius", PL_SET_NUMBER, 0.6, 0, (double)NAN, 0, NULL,
      "radius coefficient (nsigma): radius_c = radius * sqrt(sum of the class's variances)"},
-    {"k", PL_SET_NUMBER, 1.0, 0, NAN, 0, NULL,
+    {"k", PL_SET_NUMBER, 1.0, 0, (double)NAN, 0, NULL,
      "force constant of the Hooke law (F = k * overlap); for Hooke only k * dt^2 matters"},
-    {"eps", PL_SET_NUMBER, 1e-3, 0, NAN, 1, NULL,
+    {"eps", PL_SET_NUMBER, 1e-3, 0, (double)NAN, 1, NULL,
      "floor of the per-dimension scale max(std, eps) of the rescaled space"},
-    {"mass", PL_SET_CHOICE, 0, NAN, NAN, 0, mass_choices,
+    {"mass", PL_SET_CHOICE, 0, (double)NAN, (double)NAN, 0, mass_choices,
      "mass of a class ball: unit (official) or count (its number of samples)"},
     {"standardise", PL_SET_BOOL, 0, 0, 1, 0, NULL,
      "without a reference set, rescale by the task's own mean and std (else no rescaling)"},
-    {"dt", PL_SET_NUMBER, 0.1, 0, NAN, 1, NULL,
+    {"dt", PL_SET_NUMBER, 0.1, 0, (double)NAN, 1, NULL,
      "time step: a class moves 1/2 * (F / mass) * dt^2 per step (capped at the overlap)"},
     {"exit_ratio", PL_SET_NUMBER, 0.5, 0, 1, 0, NULL,
      "step k is accepted while change_k / change_1 > exit_ratio"},

@@ -167,13 +167,13 @@ static double wt_ranked(const double *x, const double *y, size_t n, size_t *work
     size_t first;
     double t = wt_ties(x, y, perm, rank, n, 1, 1, &first);  /* joint ties */
     double u = wt_ties(x, y, perm, rank, n, 1, 0, &first);  /* ties in x */
-    if (first == 0) return NAN;                             /* x constant */
+    if (first == 0) return (double)NAN;                     /* x constant */
 
     wt_state st = {y, rank, perm, temp, 0.0};
     wt_weigh(&st, 0, n);                                    /* perm now sorted by y */
 
     double v = wt_ties(x, y, perm, rank, n, 0, 1, &first);  /* ties in y */
-    if (first == 0) return NAN;                             /* y constant */
+    if (first == 0) return (double)NAN;                     /* y constant */
 
     double s = 0.0;
     for (size_t i = 0; i < n; i++) s += wt_weigh1(rank[perm[i]]);
@@ -259,7 +259,7 @@ int pl_rank_kendall_tau(const double *x, const double *y, size_t n, double *out,
 
     int64_t tot = (int64_t)n * ((int64_t)n - 1) / 2;
     if (xtie == tot || ytie == tot) {
-        *out = NAN;
+        *out = (double)NAN;
         return PL_OK;
     }
     int64_t con_minus_dis = tot - xtie - ytie + ntie - 2 * dis;
@@ -309,7 +309,7 @@ int pl_rank_spearman(const double *x, const double *y, size_t n, double *out, pl
     int rc = check_pair("spearman", x, y, n, 2, err);
     if (rc) return rc;
     if (is_constant(x, n) || is_constant(y, n)) {
-        *out = NAN;
+        *out = (double)NAN;
         return PL_OK;
     }
     size_t *idx = pl_alloc(n, 2 * sizeof(size_t), err);
@@ -333,7 +333,7 @@ int pl_rank_pearson(const double *x, const double *y, size_t n, double *out, pl_
     int rc = check_pair("pearson", x, y, n, 2, err);
     if (rc) return rc;
     if (is_constant(x, n) || is_constant(y, n)) {
-        *out = NAN;
+        *out = (double)NAN;
         return PL_OK;
     }
     if (n == 2) {  /* scipy's special case */

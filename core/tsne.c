@@ -583,7 +583,8 @@ static int qt_insert(qtree *t, double x, double y, pl_err *err) {
 }
 
 static int qt_build(qtree *t, const double *y, size_t N, pl_err *err) {
-    double minx = INFINITY, miny = INFINITY, maxx = -INFINITY, maxy = -INFINITY;
+    double minx = (double)INFINITY, miny = (double)INFINITY;
+    double maxx = -(double)INFINITY, maxy = -(double)INFINITY;
     for (size_t i = 0; i < 2 * N; i++)
         if (!isfinite(y[i]))
             return pl_err_set(err, PL_ENUMERIC, "tsne: the embedding diverged (non-finite at "
@@ -1030,7 +1031,7 @@ static void trust_block(const void *vctx, size_t b) {
         double pd = -1.0;
         for (size_t t = 0; t < k; t++) {
             size_t bj = SIZE_MAX;
-            double bd = INFINITY;
+            double bd = (double)INFINITY;
             for (size_t j = 0; j < N; j++) {
                 if (j == i) continue;
                 int after = dy[j] > pd || (dy[j] == pd && (prev == SIZE_MAX || j > prev));

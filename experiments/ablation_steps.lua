@@ -1,14 +1,16 @@
 -- experiments/ablation_steps.lua — PED's stopping rule: weighted tau of LogME and SFDA after
 -- PED against the step budget max_steps (0..8) for exit_ratio in {0.3, 0.5, 0.7, 0.9}, and how
 -- many steps the exit rule accepts (the paper's Fig. 4/5). max_steps = 0 is the no-PED score.
---   pedlab experiments/ablation_steps.lua [--zoo DIR] [--gt FILE] [--out F.jsonl] [--resume] [--plot DIR]
+--   pedlab experiments/ablation_steps.lua [--zoo DIR] [--gt FILE] [--out F.jsonl] [--resume]
+--     [--plot DIR]
 local pl = require "pedlab"
 local sweep = require "pedlab.sweep"
 local cli = require "pedlab.cli"
 
 local NAME = "ablation_steps"
 local o = cli.experiment_args({ ... }, NAME,
-  "Weighted tau of LogME and SFDA after PED for max_steps 0..8 and exit_ratio in {0.3, 0.5, 0.7, 0.9}.")
+  "Weighted tau of LogME and SFDA after PED for max_steps 0..8 and exit_ratio in "
+  .. "{0.3, 0.5, 0.7, 0.9}.")
 if not o then return 0 end
 local STEPS = { 0, 1, 2, 3, 4, 5, 6, 7, 8 }
 local EXITS = { 0.3, 0.5, 0.7, 0.9 }
@@ -19,7 +21,9 @@ local results, info = sweep.run(cli.spec_from_args(o, {
 }))
 
 -- mean over tasks of a measure, and mean accepted steps, per (max_steps, exit_ratio)
-local function at(cell) return math.tointeger(cell.settings.max_steps) .. "/" .. pl.util.fmt_g(cell.settings.exit_ratio) end
+local function at(cell)
+  return math.tointeger(cell.settings.max_steps) .. "/" .. pl.util.fmt_g(cell.settings.exit_ratio)
+end
 local tau, steps = {}, {}
 for _, cell in ipairs(results) do
   local k = at(cell)
@@ -55,7 +59,8 @@ for _, s in ipairs(STEPS) do
   for _, e in ipairs(EXITS) do row[#row + 1] = steps[s .. "/" .. pl.util.fmt_g(e)] end
   t.rows[#t.rows + 1] = row
 end
-io.write("\n== steps accepted by the exit rule (mean over models and tasks)\n", pl.report.text(t, 2))
+io.write("\n== steps accepted by the exit rule (mean over models and tasks)\n",
+  pl.report.text(t, 2))
 
 if o.plot then
   local plot = require "pedlab.plot"
@@ -72,15 +77,19 @@ if o.plot then
     end
     local path = string.format("%s/%s_%s.svg", o.plot, NAME, m)
     plot.lines { path = path, title = "mean weighted tau of " .. m .. " against PED's step budget",
-                 xlabel = "max_steps", ylabel = "weighted Kendall's tau (mean over tasks)", series = series }
+                 xlabel = "max_steps", ylabel = "weighted Kendall's tau (mean over tasks)",
+                 series = series }
     io.write("wrote ", path, "\n")
   end
   -- displacement and energy per step of the longest runs (max_steps 8, the lowest exit ratio)
   for _, cell in ipairs(results) do
     if cell.settings.max_steps == STEPS[#STEPS] and cell.settings.exit_ratio == EXITS[1] then
       local prefix = string.format("%s/%s_%s", o.plot, NAME, cell.task)
-      local what = string.format("%s (max_steps %d, exit_ratio %s)", cell.task, STEPS[#STEPS], pl.util.fmt_g(EXITS[1]))
-      for _, p in ipairs(plot.ped_figures(cell.ped, prefix, what)) do io.write("wrote ", p, "\n") end
+      local what = string.format("%s (max_steps %d, exit_ratio %s)", cell.task, STEPS[#STEPS],
+                                 pl.util.fmt_g(EXITS[1]))
+      for _, p in ipairs(plot.ped_figures(cell.ped, prefix, what)) do
+        io.write("wrote ", p, "\n")
+      end
     end
   end
 end

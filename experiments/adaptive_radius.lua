@@ -1,12 +1,12 @@
 -- experiments/adaptive_radius.lua — PED's radius chosen without ground truth (radius = "auto:RULE")
 -- against the plain metric, every fixed radius of a grid, the rank average over radii and the
 -- per-task oracle, for LogME, SFDA and GBC: weighted tau per task and mean. Constants chosen on
--- tasks (a fixed radius, a rule's quantile, the choice among rules) are reported leave-one-task-out:
--- chosen on the other tasks, scored on the held-out one. Two zoo-level rules that need the
--- scores at every radius (agreement with the consensus ranking) are computed from the grid's
--- cells, also without ground truth.
---   pedlab experiments/adaptive_radius.lua [--zoo DIR] [--gt FILE] [--ref-name NAME] [--out F.jsonl]
---                                         [--resume] [--plot DIR]
+-- tasks (a fixed radius, a rule's quantile, the choice among rules) are reported
+-- leave-one-task-out: chosen on the other tasks, scored on the held-out one. Two zoo-level
+-- rules that need the scores at every radius (agreement with the consensus ranking) are
+-- computed from the grid's cells, also without ground truth.
+--   pedlab experiments/adaptive_radius.lua [--zoo DIR] [--gt FILE] [--ref-name NAME]
+--                                         [--out F.jsonl] [--resume] [--plot DIR]
 local pl = require "pedlab"
 local cli = require "pedlab.cli"
 local radius = require "pedlab.radius"
@@ -50,7 +50,8 @@ local LUA_RULES = {
 }
 
 local o = cli.experiment_args({ ... }, NAME,
-  "Weighted tau of LogME, SFDA and GBC after PED with the radius chosen by each rule of pedlab.radius,\n"
+  "Weighted tau of LogME, SFDA and GBC after PED with the radius chosen by each rule of "
+  .. "pedlab.radius,\n"
   .. "against the plain metric, fixed radii, the rank average over radii and the per-task oracle.")
 if not o then return 0 end
 local t0, w0 = os.clock(), os.time()
@@ -65,8 +66,8 @@ end
 -- the pairs rule with one quantile q for every metric (the default uses q_sfda for SFDA)
 local function qlabel(q) return "auto:pairs:q=" .. util.fmt(q) .. ":q_sfda=" .. util.fmt(q) end
 for _, q in ipairs(QS) do values[#values + 1] = qlabel(q) end
-local results, info = pl.sweep(cli.spec_from_args(o, { tasks = "all", metrics = METRICS, ped = "both",
-                                                       grid = { radius = values } }))
+local results, info = pl.sweep(cli.spec_from_args(o, { tasks = "all", metrics = METRICS,
+                                                       ped = "both", grid = { radius = values } }))
 local z, tasks = info.zoo, info.tasks
 if not z.gt then error(NAME .. ": needs ground truth (DIR/gt.json or --gt FILE)", 0) end
 
@@ -144,7 +145,9 @@ end
 -- the radius a rule gave metric m on a task: median [min, max] over its models
 local function task_radius(task, label, m)
   local rs = {}
-  for _, run in pairs(cell[task][label].ped) do rs[#rs + 1] = run.radii and run.radii[m] or run.radius end
+  for _, run in pairs(cell[task][label].ped) do
+    rs[#rs + 1] = run.radii and run.radii[m] or run.radius
+  end
   table.sort(rs)
   return radius.quantile(rs, 0.5), rs[1], rs[#rs]
 end
@@ -159,14 +162,19 @@ for _, r in ipairs(RULES) do allrules[#allrules + 1] = r end
 for _, r in ipairs(LUA_RULES) do allrules[#allrules + 1] = "lua " .. r.name end
 for _, q in ipairs(qlabels) do allrules[#allrules + 1] = q end
 
-local summary = { header = { "metric", "plain", "best fixed (LOTO)", "rank avg", "auto (default)", "oracle" }, rows = {} }
+local summary = { header = { "metric", "plain", "best fixed (LOTO)", "rank avg", "auto (default)",
+                             "oracle" }, rows = {} }
 for _, m in ipairs(METRICS) do
   local t = { header = { m }, rows = {} }
   for _, task in ipairs(tasks) do t.header[#t.header + 1] = task end
   t.header[#t.header + 1] = "mean"
-  local function row(label, get) t.rows[#t.rows + 1] = pl.report.row_with_mean(label, tasks, get) end
+  local function row(label, get)
+    t.rows[#t.rows + 1] = pl.report.row_with_mean(label, tasks, get)
+  end
   row("plain", function(task) return tau(task, "plain", m) end)
-  for _, r in ipairs(GRID) do row("r=" .. util.fmt(r), function(task) return tau(task, r, m) end) end
+  for _, r in ipairs(GRID) do
+    row("r=" .. util.fmt(r), function(task) return tau(task, r, m) end)
+  end
   local fixed = loto(GRID, m)
   row("best fixed r, LOTO", function(task) return fixed[task].tau end)
   row("rank avg {0,.3,.6,1,2}", function(task)
@@ -189,11 +197,12 @@ for _, m in ipairs(METRICS) do
     for _, r in ipairs(t.rows) do if r[1] == label then return r[#r] end end
   end
   summary.rows[#summary.rows + 1] = { m, mean_of("plain"), mean_of("best fixed r, LOTO"),
-    mean_of("rank avg {0,.3,.6,1,2}"), mean_of("auto:" .. radius.DEFAULT), mean_of("oracle (best r per task)") }
+    mean_of("rank avg {0,.3,.6,1,2}"), mean_of("auto:" .. radius.DEFAULT),
+    mean_of("oracle (best r per task)") }
   local notes = {}
   for _, task in ipairs(tasks) do
-    notes[#notes + 1] = string.format("%s: fixed %s, q %s, rule %s", task, util.fmt(fixed[task].choice),
-      qs[task].choice, any[task].choice)
+    notes[#notes + 1] = string.format("%s: fixed %s, q %s, rule %s", task,
+      util.fmt(fixed[task].choice), qs[task].choice, any[task].choice)
   end
   io.write("LOTO choices — ", table.concat(notes, "; "), "\n")
 end
@@ -205,7 +214,8 @@ local function chosen_row(label, r, m)
   local row = { label }
   for _, task in ipairs(tasks) do
     local med, lo, hi = task_radius(task, r, m)
-    row[#row + 1] = lo == hi and string.format("%.3f", med) or string.format("%.3f [%.2f, %.2f]", med, lo, hi)
+    row[#row + 1] = lo == hi and string.format("%.3f", med)
+                    or string.format("%.3f [%.2f, %.2f]", med, lo, hi)
   end
   rt.rows[#rt.rows + 1] = row
 end
@@ -215,14 +225,17 @@ for _, r in ipairs(allrules) do
 end
 for _, m in ipairs(METRICS) do
   local row = { "consensus (" .. m .. ")" }
-  for _, task in ipairs(tasks) do row[#row + 1] = string.format("%.3f", consensus_rules(task, m)) end
+  for _, task in ipairs(tasks) do
+    row[#row + 1] = string.format("%.3f", consensus_rules(task, m))
+  end
   rt.rows[#rt.rows + 1] = row
 end
 io.write("\nRadius chosen\n", pl.report.text(rt, 3))
 
 -- how much the default's task radius depends on which models the zoo holds: the median of the
 -- per-model values (the pairs-model cell's radii) over 200 random halves of the models
-local st = { header = { "task", "all models", "halves 5%", "halves median", "halves 95%" }, rows = {} }
+local st = { header = { "task", "all models", "halves 5%", "halves median", "halves 95%" },
+             rows = {} }
 for _, task in ipairs(tasks) do
   local vals = {}
   for _, run in pairs(cell[task]["auto:pairs-model"].ped) do vals[#vals + 1] = run.radius end
@@ -239,10 +252,11 @@ for _, task in ipairs(tasks) do
     if #sub > 0 then meds[#meds + 1] = radius.median(sub) end
   end
   table.sort(meds)
-  st.rows[#st.rows + 1] = { task, radius.median(vals), radius.quantile(meds, 0.05), radius.quantile(meds, 0.5),
-                            radius.quantile(meds, 0.95) }
+  st.rows[#st.rows + 1] = { task, radius.median(vals), radius.quantile(meds, 0.05),
+                            radius.quantile(meds, 0.5), radius.quantile(meds, 0.95) }
 end
-io.write("\nauto:pairs (LogME) radius from random halves of the zoo's models\n", pl.report.text(st, 3))
+io.write("\nauto:pairs (LogME) radius from random halves of the zoo's models\n",
+  pl.report.text(st, 3))
 io.write("\nMeans\n", pl.report.text(summary, 3))
 
 if o.plot then
@@ -252,14 +266,18 @@ if o.plot then
     for _, task in ipairs(tasks) do
       local series = { { name = "fixed radius", x = {}, y = {} } }
       for i, r in ipairs(GRID) do series[1].x[i], series[1].y[i] = r, tau(task, r, m) end
-      series[#series + 1] = { name = "no PED", x = { GRID[1], GRID[#GRID] }, y = { tau(task, "plain", m), tau(task, "plain", m) },
-                              dashed = true, color = "#555555", markers = false }
+      series[#series + 1] = { name = "no PED", x = { GRID[1], GRID[#GRID] },
+                              y = { tau(task, "plain", m), tau(task, "plain", m) }, dashed = true,
+                              color = "#555555", markers = false }
       for _, r in ipairs(allrules) do
         local short = r:gsub("^auto:", ""):gsub(":q_sfda=[^:]*", "")
-        series[#series + 1] = { name = short, x = { (task_radius(task, r, m)) }, y = { tau(task, r, m) } }
+        series[#series + 1] = { name = short, x = { (task_radius(task, r, m)) },
+                                y = { tau(task, r, m) } }
       end
-      local path = string.format("%s/%s_%s_%s.svg", o.plot, NAME, m, (task:gsub("[^%w%-]", "_")))
-      plot.lines { path = path, title = string.format("%s after PED on %s: weighted tau against radius", m, task),
+      local path = string.format("%s/%s_%s_%s.svg", o.plot, NAME, m,
+                                 (task:gsub("[^%w%-]", "_")))
+      local title = string.format("%s after PED on %s: weighted tau against radius", m, task)
+      plot.lines { path = path, title = title,
                    xlabel = "radius", ylabel = "weighted tau", series = series }
       io.write("wrote ", path, "\n")
     end

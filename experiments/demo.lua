@@ -6,7 +6,8 @@ local cli = require "pedlab.cli"
 local util = require "pedlab.util"
 
 local o = util.parse_args({ ... }, { ["--zoo"] = "value", ["--gt"] = "value", ["--plot"] = "value",
-                                      ["--md"] = "value", ["--json"] = "value", ["--html"] = "value" },
+                                      ["--md"] = "value", ["--json"] = "value",
+                                      ["--html"] = "value" },
                         "demo")
 local zoo = o.zoo or cli.home("data/demo")
 local t0 = os.clock()

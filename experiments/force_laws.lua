@@ -1,14 +1,16 @@
 -- experiments/force_laws.lua — PED with every force law of pedlab.forces and the built-in
 -- Hooke law, on the same zoo, scored with LogME: weighted tau per task, steps accepted, and
 -- a check that the Lua transcription of Hooke's law (hooke_lua) reproduces the built-in one.
---   pedlab experiments/force_laws.lua [--zoo DIR] [--gt FILE] [--out F.jsonl] [--resume] [--plot DIR]
+--   pedlab experiments/force_laws.lua [--zoo DIR] [--gt FILE] [--out F.jsonl] [--resume]
+--     [--plot DIR]
 local pl = require "pedlab"
 local sweep = require "pedlab.sweep"
 local cli = require "pedlab.cli"
 
 local NAME = "force_laws"
 local o = cli.experiment_args({ ... }, NAME,
-  "Weighted tau of LogME after PED with each force law (built-in hooke and every law of pedlab.forces).")
+  "Weighted tau of LogME after PED with each force law (built-in hooke and every law of "
+  .. "pedlab.forces).")
 if not o then return 0 end
 local laws = { "hooke" }
 for _, n in ipairs(pl.forces.names()) do laws[#laws + 1] = n end
@@ -17,7 +19,8 @@ local results, info = sweep.run(cli.spec_from_args(o, {
   tasks = "all", metrics = { "logme" }, ped = "both", grid = { force = laws },
 }))
 local d = pl.ped.defaults
-io.write(string.format("%s: %d tasks of %s; LogME; dt %.2g, radius %.2g, exit_ratio %.2g, max_steps %d\n\n",
+io.write(string.format("%s: %d tasks of %s; LogME; dt %.2g, radius %.2g, exit_ratio %.2g, "
+  .. "max_steps %d\n\n",
   NAME, #info.tasks, o.zoo, d.dt, d.radius, d.exit_ratio, d.max_steps))
 local t = pl.report.axis_table(results, { setting = "force", tasks = info.tasks, metric = "logme" })
 -- mean accepted steps per law, as a last column
@@ -47,7 +50,8 @@ for _, task in ipairs(info.tasks) do
     end
   end
 end
-io.write(string.format("\nhooke_lua vs built-in hooke: largest relative LogME difference %.3g\n", worst))
+io.write(string.format("\nhooke_lua vs built-in hooke: largest relative LogME difference %.3g\n",
+  worst))
 
 if o.plot then
   local plot = require "pedlab.plot"
@@ -61,7 +65,8 @@ if o.plot then
       if c and c.ped and c.ped[model] then runs[law] = c.ped[model] end
     end
     local prefix = string.format("%s/%s_%s_%s", o.plot, NAME, task, model)
-    for _, p in ipairs(plot.ped_figures(runs, prefix, string.format("%s, %s, by force law", task, model))) do
+    local what = string.format("%s, %s, by force law", task, model)
+    for _, p in ipairs(plot.ped_figures(runs, prefix, what)) do
       io.write("wrote ", p, "\n")
     end
   end

@@ -33,12 +33,14 @@ if o.metric then
 end
 
 local t0, w0 = os.clock(), os.time()
-local results, info = sweep.run(cli.spec_from_args(o, { tasks = "all", metrics = metrics, ped = "both" }))
+local results, info = sweep.run(cli.spec_from_args(o, { tasks = "all", metrics = metrics,
+                                                        ped = "both" }))
 local by_task = pl.report.by_task(results)
 local rows = {}
 for _, m in ipairs(metrics) do rows[#rows + 1] = m rows[#rows + 1] = "ped+" .. m end
 local d = pl.ped.defaults
-io.write(string.format("%s: %d models x %d tasks of %s; PED at dt %.2g, radius %.2g, exit_ratio %.2g, max_steps %d\n",
+io.write(string.format("%s: %d models x %d tasks of %s; PED at dt %.2g, radius %.2g, "
+  .. "exit_ratio %.2g, max_steps %d\n",
   NAME, #info.zoo.models, #info.tasks, o.zoo, d.dt, d.radius, d.exit_ratio, d.max_steps))
 io.write("\nWeighted Kendall's tau (rows: metrics, columns: tasks; higher is better)\n")
 io.write(pl.report.text(pl.report.tau_table(by_task, info.tasks, rows), 3))
@@ -60,7 +62,8 @@ if o.plot then
     local moved = pl.ped.run(ds, { ref = has and info.zoo:ref_path(best) or nil,
                                    no_ref = not has or nil })
     local path = string.format("%s/%s_pca_%s.svg", o.plot, task, best)
-    plot.pca2d(ds, moved, path, string.format("%s on %s: class clusters before and after PED", best, task))
+    plot.pca2d(ds, moved, path,
+               string.format("%s on %s: class clusters before and after PED", best, task))
     written[#written + 1] = path
     moved:close()
     ds:close()

@@ -11,9 +11,10 @@ PKGS="cmake make gcc pkg-config liblua5.4-dev libopenblas-dev liblapacke-dev lib
 # optional tests (each skips, counted and named, without its package; .ci/run fails then):
 # stock Lua + LuaRocks (install), headless Chromium (HTML report), NumPy (files written by
 # Python), MPI (distributed sweeps), groff (the man page), PyYAML (CITATION.cff), script(1)
-# (progress on a terminal), tmux (the REPL), valgrind, clang + its runtime (make fuzz)
+# (progress on a terminal), tmux (the REPL), valgrind, clang + its runtime (make fuzz), luacheck
+# (make lint)
 OPTIONAL="lua5.4 luarocks chromium python3 python3-numpy python3-yaml libopenmpi-dev openmpi-bin
-  groff-base bsdutils tmux valgrind clang libclang-rt-14-dev"
+  groff-base bsdutils tmux valgrind clang libclang-rt-14-dev lua-check"
 if [ "${1:-}" = --optional ]; then
   shift
   PKGS="$PKGS $OPTIONAL"

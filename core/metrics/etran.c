@@ -191,7 +191,7 @@ int pl_etran_energy(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     long tail_min;
     double *buf = NULL;
     int rc;
-    *out = NAN;
+    *out = (double)NAN;
     if ((rc = pl_opt_int(o, "etran_energy", "tail_min", 0, &tail_min, err))) return rc;
     if (tail_min < 0)
         return pl_err_set(err, PL_EINVAL,
@@ -241,7 +241,7 @@ static int lda_block(void *ud, size_t r0, size_t nr, double *x, pl_err *err) {
     int rc = pl_gemm(0, 1, 1.0, &xb, cx->means, 0.0, &sb, err);
     if (rc) return rc;
     for (size_t i = 0; i < nr; i++) {
-        double *r = &PL_AT(&sb, i, 0), mx = -INFINITY, sum = 0.0;
+        double *r = &PL_AT(&sb, i, 0), mx = -(double)INFINITY, sum = 0.0;
         for (size_t c = 0; c < C; c++) mx = fmax(mx, r[c] += cx->bias[c]);
         for (size_t c = 0; c < C; c++) sum += exp(r[c] - mx);
         cx->total += exp(r[cx->y[r0 + i]] - mx) / sum;
@@ -255,7 +255,7 @@ int pl_etran_lda(pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     double *bias = NULL, *var = NULL;
     int rc;
     (void)o;
-    *out = NAN;
+    *out = (double)NAN;
     if ((rc = pl_data_stats(d, 0, &st, err))) return rc;
     size_t N = st->N, D = st->D, C = st->C, br = pl_data_block_rows(d);
     if (br > N) br = N;

@@ -527,7 +527,7 @@ static int gmm_fit(const double *z, size_t N, size_t d, size_t K, uint64_t seed,
     memset(resp, 0, N * K * sizeof(double));
     for (size_t i = 0; i < N; i++) resp[i * K + (size_t)labels[i]] = 1.0;
     if ((rc = gmm_mstep(&g, resp, 1, linv, err))) goto cleanup;
-    double lb = -INFINITY;
+    double lb = -(double)INFINITY;
     for (int it = 1; it <= NLEEP_MAX_ITER; it++) {
         pl_progress_step("nleep EM iterations (at most)", (size_t)it - 1, NLEEP_MAX_ITER);
         if ((rc = pl_check_interrupt(err))) goto cleanup;

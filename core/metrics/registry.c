@@ -170,7 +170,7 @@ const pl_metric *pl_metric_find(const char *name) {
 
 int pl_metric_score(const char *name, pl_data *d, const pl_opts *o, double *out, pl_err *err) {
     const pl_metric *m = pl_metric_find(name);
-    *out = NAN;
+    *out = (double)NAN;
     if (!m) {
         char list[512];
         const char *names[sizeof metrics / sizeof metrics[0] + 1];

@@ -175,7 +175,7 @@ void tf_check_ped_displacement(int (*fn)(pl_data *, const pl_opts *, double *, p
             char file[64], dotted[64];
             snprintf(file, sizeof file, "ped_disp_%s.npy", sets[s]);
             snprintf(dotted, sizeof dotted, "ped.%s.%s", sets[s], key);
-            double want = tf_expected(tf_cases[k], dotted), v = NAN;
+            double want = tf_expected(tf_cases[k], dotted), v = (double)NAN;
             if (!isfinite(want)) {
                 pl_data_release(d);
                 TF_FAIL("%s: expected.json has no number at %s", tf_cases[k], dotted);
@@ -208,11 +208,11 @@ double tf_expected(const char *fixture_case, const char *dotted_key) {
     if (!text) {
         fprintf(stderr, "cannot open %s\n", path);
         tf_failed = 1;
-        return NAN;
+        return (double)NAN;
     }
     cJSON *root = cJSON_Parse(text);
     free(text);
-    double v = NAN;
+    double v = (double)NAN;
     char key[256];
     snprintf(key, sizeof key, "%s", dotted_key);
     cJSON *node = root;

@@ -438,7 +438,7 @@ static int flaky_pair(void *ud, double d, double ri, double rj, double *mag, pl_
     *mag = s->k * (ri + rj - d);
     if (s->calls >= s->fail_at) {
         if (s->mode == 0) return pl_err_set(err, PL_ECALLBACK, "boom at call %d", s->calls);
-        if (s->mode == 1) *mag = NAN;
+        if (s->mode == 1) *mag = (double)NAN;
         if (s->mode == 2) return -3;
     }
     return 0;
@@ -451,7 +451,7 @@ static int flaky_system(void *ud, size_t C, size_t D, const double *centres,
     for (size_t i = 0; i < C * D; i++) forces[i] = 1.0;
     if (s->calls >= s->fail_at) {
         if (s->mode == 0) return pl_err_set(err, PL_ECALLBACK, "system boom");
-        forces[C * D - 1] = INFINITY;
+        forces[C * D - 1] = (double)INFINITY;
     }
     return 0;
 }
@@ -603,8 +603,8 @@ TEST(balls_bad_args) {
     ASSERT_NEAR(b.offset[0], 1.5, 1e-15);
     ASSERT_NEAR(b.scale[0], sqrt(1.25), 1e-15);
     ASSERT_NEAR(b.centre[0], -1.0 / sqrt(1.25), 1e-15);
-    ASSERT_FAILS(pl_balls_step(&b, NAN, NULL, NULL, &err), &err, "dt = nan: expected a finite "
-                 "number > 0");
+    ASSERT_FAILS(pl_balls_step(&b, (double)NAN, NULL, NULL, &err), &err,
+                 "dt = nan: expected a finite number > 0");
     ASSERT_FAILS(pl_balls_step(&b, 0, NULL, NULL, &err), &err, "dt = 0");
     pl_law bad = {PL_LAW_PAIR, NULL, NULL, NULL};
     ASSERT_FAILS(pl_balls_step(&b, 0.1, &bad, NULL, &err), &err, "without a function");

@@ -24,7 +24,7 @@ static double gbc_with(pl_data *d, const char *type, const char *pca, pl_err *er
     if (type) kv[n++] = (pl_kv){"type", type};
     if (pca) kv[n++] = (pl_kv){"pca", pca};
     pl_opts o = {kv, n, 0};
-    double s = NAN;
+    double s = (double)NAN;
     *rc = pl_gbc(d, &o, &s, err);
     return s;
 }

@@ -741,7 +741,7 @@ static void body_float16_all_values(void) {
         pl_npy_convert(&h, order ? (const void *)be : (const void *)v, 65536, out);
         for (unsigned i = 0; i < 65536; i++) {
             unsigned e = (i >> 10) & 0x1f, m = i & 0x3ff;
-            double want = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY)
+            double want = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? (double)NAN : (double)INFINITY)
                                                            : ldexp(1024 + m, (int)e - 25);
             if (i & 0x8000) want = -want;
             if (isnan(want) ? !isnan(out[i]) : (out[i] != want || signbit(out[i]) != signbit(want)))

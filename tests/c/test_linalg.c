@@ -24,7 +24,7 @@ TEST(linalg_tridiag_top) {
     ASSERT_OK(pl_mat_copy(&ref, &a, &err), &err);
     ASSERT_OK(pl_mat_copy(&tri_in, &a, &err), &err);
     for (size_t i = 0; i < N; i++)   /* the lower triangles are never read */
-        for (size_t j = 0; j < i; j++) PL_AT(&ref, i, j) = PL_AT(&tri_in, i, j) = NAN;
+        for (size_t j = 0; j < i; j++) PL_AT(&ref, i, j) = PL_AT(&tri_in, i, j) = (double)NAN;
     double wref[N], wall[N];
     ASSERT_OK(pl_eigh_rows(&ref, wref, &err), &err);
     pl_tridiag t;

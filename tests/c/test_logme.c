@@ -190,7 +190,7 @@ TEST(logme_targets_errors) {
     ASSERT_FAILS(pl_logme_targets(d, &t, &v, &err), &err, "targets must be 200");
     pl_mat_release(&t);
     ASSERT_OK(pl_mat_init(&t, 200, 2, &err), &err);
-    PL_AT(&t, 7, 1) = NAN;
+    PL_AT(&t, 7, 1) = (double)NAN;
     ASSERT_FAILS(pl_logme_targets(d, &t, &v, &err), &err, "target (7, 1) is not finite");
     pl_mat_release(&t);
     pl_data_release(d);

@@ -251,7 +251,7 @@ static double ncti_json_at(const cJSON *o, const char *key, int i, int j) {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
     if (j >= 0) a = cJSON_GetArrayItem(a, j);
     const cJSON *v = cJSON_GetArrayItem(a, i);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    return cJSON_IsNumber(v) ? v->valuedouble : (double)NAN;
 }
 
 TEST(ncti_null_space) {

@@ -357,7 +357,7 @@ TEST(data_label_checks) {
     ASSERT(pl_data_classes(d) == 2 && pl_data_y(d)[0] == 0 && pl_data_y(d)[1] == 1);
     ASSERT(pl_data_class_ids(d)[1] == 100);
     pl_data_release(d);
-    m.data[5] = NAN;
+    m.data[5] = (double)NAN;
     pl_source_release(s);
     ASSERT_OK(pl_source_from_mat(&m, "f.npy", &s, &err), &err);
     ASSERT_OK(pl_data_new(s, sparse, 4, "l.npy", &d, &err), &err);

@@ -144,7 +144,7 @@ static double parc_textbook(pl_data *d, size_t k, pl_err *err) {
     memset(&p, 0, sizeof p);
     size_t N = pl_data_rows(d);
     const int *y = pl_data_y(d);
-    if (pl_pca_fit(d, k, &p, err) || pl_pca_transform(&p, d, 1, &t, err)) return NAN;
+    if (pl_pca_fit(d, k, &p, err) || pl_pca_transform(&p, d, 1, &t, err)) return (double)NAN;
     for (size_t j = 0; j < k; j++) {
         double m = 0, v = 0;
         for (size_t i = 0; i < N; i++) m += PL_AT(&t, i, j);
@@ -162,7 +162,7 @@ static double parc_textbook(pl_data *d, size_t k, pl_err *err) {
     }
     size_t M = N * (N - 1) / 2, w = 0;
     parc_pair *v = malloc(M * sizeof *v);
-    if (!v) return NAN;
+    if (!v) return (double)NAN;
     for (size_t i = 0; i < N; i++)
         for (size_t j = i + 1; j < N; j++) {
             double c = 0;

@@ -29,7 +29,7 @@ TEST(ped_settings_table) {
     ASSERT_FAILS(pl_ped_setting_check("eps", 0, &err), &err,
                  "eps = 0: expected a finite number > 0");
     ASSERT_FAILS(pl_ped_setting_check("max_steps", 2.5, &err), &err, "whole number in [0, 10000]");
-    ASSERT_FAILS(pl_ped_setting_check("k", INFINITY, &err), &err, "k = inf");
+    ASSERT_FAILS(pl_ped_setting_check("k", (double)INFINITY, &err), &err, "k = inf");
     ASSERT_FAILS(pl_ped_setting_check("mass", 2, &err), &err, "'unit' or 'count'");
     ASSERT_FAILS(pl_ped_setting_check("standardise", 0.5, &err), &err, "true or false");
     ASSERT_FAILS(pl_ped_setting_check("nsigma", 1, &err), &err, "unknown PED setting 'nsigma'");

@@ -17,7 +17,7 @@ static cJSON *load_cases(void) {
 /* A JSON number, or "nan" -> NAN. */
 static double json_value(const cJSON *v) {
     if (cJSON_IsNumber(v)) return v->valuedouble;
-    if (cJSON_IsString(v) && strcmp(v->valuestring, "nan") == 0) return NAN;
+    if (cJSON_IsString(v) && strcmp(v->valuestring, "nan") == 0) return (double)NAN;
     return -12345.0;  /* never a valid expectation: makes the test fail */
 }
 
@@ -141,7 +141,7 @@ TEST(rank_correlation_hand) {
 TEST(rank_errors) {
     pl_err err = {0};
     double out;
-    const double x[] = {1, 2, 3}, bad[] = {1, NAN, 3}, inf[] = {1, 2, INFINITY};
+    const double x[] = {1, 2, 3}, bad[] = {1, (double)NAN, 3}, inf[] = {1, 2, (double)INFINITY};
     ASSERT_FAILS(pl_rank_weighted_tau(x, x, 1, &out, &err), &err, "at least 2");
     ASSERT_FAILS(pl_rank_kendall_tau(x, bad, 3, &out, &err), &err, "kendall_tau: y[1] is not finite");
     ASSERT_FAILS(pl_rank_spearman(inf, x, 3, &out, &err), &err, "spearman: x[2] is not finite");

@@ -41,7 +41,7 @@ TEST(simple_metrics_fixtures) {
         ASSERT_OK(sm_load_case(name, &d, &err), &err);
         for (size_t k = 0; k < SM_NMETRICS; k++) {
             const sm_metric *m = &sm_metrics[k];
-            double want = tf_expected(name, m->key), got = NAN;
+            double want = tf_expected(name, m->key), got = (double)NAN;
             double rtol = m->rtol;
             pl_opts o = {0};
             int rc = m->fn(d, &o, &got, &err);
@@ -311,7 +311,7 @@ static int off_scores(const char *metric, const pl_kv *kv, size_t nkv, const cha
     pl_data *ds = NULL, *dr = NULL;
     pl_opts o = {kv, nkv, 0};
     int rc;
-    *far = *near = NAN;
+    *far = *near = (double)NAN;
     if ((rc = off_pair(fcase, off, &xs, &xr, &y, err))) goto cleanup;
     if (!(ds = tf_from_mat(&xs, y, err)) || !(dr = tf_from_mat(&xr, y, err))) {
         rc = err->code ? err->code : PL_EINVAL;

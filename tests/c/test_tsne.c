@@ -189,7 +189,7 @@ TEST(tsne_options_checked) {
     ASSERT_OK(pl_mat_init(&z, 10, 3, &err), &err);
     o.learning_rate = 0;
     ASSERT_FAILS(pl_tsne_matrix(&z, &o, &y, NULL, &err), &err, "no variance");
-    PL_AT(&x, 3, 1) = NAN;
+    PL_AT(&x, 3, 1) = (double)NAN;
     ASSERT_FAILS(pl_tsne_matrix(&x, &o, &y, NULL, &err), &err, "row 4, column 2");
     pl_mat_release(&x);
     pl_mat_release(&z);

@@ -11,6 +11,7 @@
 #   FUZZ_LAX=1         accept the known message-quality bugs (docs/robustness.md) and keep
 #                      fuzzing for memory errors only
 #   CC=clang-14        the compiler (needs libFuzzer: Debian's clang)
+#   PL_WERROR=ON       the project's warnings (CMakeLists.txt's PL_WARN) are errors (.ci/run)
 set -u
 SECONDS_EACH="${1:-60}"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -25,6 +26,16 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 CFLAGS="-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -D_GNU_SOURCE $SAN"
 INC="-I$ROOT/core -I/usr/include/lua5.4 -I/usr/include/cjson -I/usr/include/x86_64-linux-gnu"
 LIBS="-lopenblas -llapacke -lcjson -lcsv -lz -lm -pthread"
+# the warnings of CMakeLists.txt's PL_WARN; with PL_WERROR=ON they are errors
+WARN="-Wall -Wextra -Wshadow -Wundef -Wwrite-strings -Wmissing-prototypes -Wstrict-prototypes
+  -Wdouble-promotion -Wno-unused-parameter"
+case "${PL_WERROR:-OFF}" in ON|on|1|TRUE|true|YES|yes) WARN="$WARN -Werror" ;; esac
+CFLAGS="$CFLAGS $(echo $WARN)"
+# objects built with other flags are built again
+if [ "$(cat "$B/obj/flags" 2>/dev/null)" != "$CC $CFLAGS" ]; then
+  rm -f "$B"/obj/*.o
+  echo "$CC $CFLAGS" > "$B/obj/flags"
+fi
 
 # ---- build: core and bindings objects once (instrumented for coverage), one binary per harness
 build() {

@@ -23,8 +23,8 @@ T.cases = { "blobs_small", "overlap", "wide", "imbalanced", "digits", "fmnist" }
 function T.close(a, b, rtol, what)
   rtol = rtol or 1e-12
   if type(a) ~= "number" or type(b) ~= "number" or not (math.abs(a - b) <= rtol * math.abs(b)) then
-    error(string.format("%s: got %.17g, expected %.17g (rtol %g)", what or "value", tonumber(a) or 0/0,
-      tonumber(b) or 0/0, rtol), 2)
+    error(string.format("%s: got %.17g, expected %.17g (rtol %g)", what or "value",
+      tonumber(a) or 0/0, tonumber(b) or 0/0, rtol), 2)
   end
 end
 
@@ -44,7 +44,9 @@ function T.write(path, text)
 end
 
 function T.eq(a, b, what)
-  if a ~= b then error(string.format("%s: got %s, expected %s", what or "value", tostring(a), tostring(b)), 2) end
+  if a ~= b then
+    error(string.format("%s: got %s, expected %s", what or "value", tostring(a), tostring(b)), 2)
+  end
 end
 
 -- f(...) must raise an error whose message contains pattern (plain text)
@@ -78,10 +80,10 @@ function T.case(name, f)
       T.skipped = T.skipped + 1
       print("skip " .. name .. ": " .. err.why)
       local log = os.getenv("PL_SKIP_LOG")
-      local f = log and io.open(log, "a")
-      if f then
-        f:write(name_of_file, ": ", name, ": ", err.why, "\n")
-        f:close()
+      local fh = log and io.open(log, "a")
+      if fh then
+        fh:write(name_of_file, ": ", name, ": ", err.why, "\n")
+        fh:close()
       end
     end
   elseif ok then

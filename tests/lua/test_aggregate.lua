@@ -49,7 +49,9 @@ T.case("aggregate: mean rank and Borda by hand, ties broken by the mean z-score"
   local b = agg.combine(agg.parse("borda(m1,m2)"), SCORES, always_higher, MODELS)
   -- Borda points: sum of (rank - 1): a 0.5 + 3 = 3.5, b 0.5 + 1 = 1.5, c 2 + 2 = 4, d 3 + 0 = 3
   local bexp = { a = 3.5, b = 1.5, c = 4, d = 3 }
-  for _, m in ipairs(MODELS) do assert(math.abs(b[m] - bexp[m]) < 0.2 + 1e-12, m .. ": " .. b[m]) end
+  for _, m in ipairs(MODELS) do
+    assert(math.abs(b[m] - bexp[m]) < 0.2 + 1e-12, m .. ": " .. b[m])
+  end
 end)
 
 T.case("aggregate: a tie of mean ranks goes to the larger mean z-score", function()
@@ -65,7 +67,8 @@ T.case("aggregate: zmean, minmax and weights by hand", function()
   -- m1 mean 2.25, population sd sqrt(((1.25)^2*2 + 0.25^2 + 2.75^2) / 4) = sqrt(2.6875)
   local sd1 = math.sqrt(2.6875)
   local mean2 = (0.9 + 0.2 + 0.5 + 0.1) / 4
-  local sd2 = math.sqrt(((0.9 - mean2) ^ 2 + (0.2 - mean2) ^ 2 + (0.5 - mean2) ^ 2 + (0.1 - mean2) ^ 2) / 4)
+  local sd2 = math.sqrt(((0.9 - mean2) ^ 2 + (0.2 - mean2) ^ 2 + (0.5 - mean2) ^ 2
+                         + (0.1 - mean2) ^ 2) / 4)
   local z = agg.combine(agg.parse("zmean(m1*3,m2)"), SCORES, always_higher, MODELS)
   for _, m in ipairs(MODELS) do
     local want = (3 * (SCORES.m1[m] - 2.25) / sd1 + (SCORES.m2[m] - mean2) / sd2) / 4
@@ -77,9 +80,11 @@ T.case("aggregate: zmean, minmax and weights by hand", function()
     T.close(mm[m], want, 1e-14, "minmax " .. m)
   end
   -- a lower-is-better member is ranked by its negation
-  local low = agg.combine(agg.parse("zmean(m1,m2)"), SCORES, function(k) return k ~= "m2" end, MODELS)
+  local low = agg.combine(agg.parse("zmean(m1,m2)"), SCORES, function(k) return k ~= "m2" end,
+    MODELS)
   for _, m in ipairs(MODELS) do
-    T.close(low[m], ((SCORES.m1[m] - 2.25) / sd1 - (SCORES.m2[m] - mean2) / sd2) / 2, 1e-14, "lower " .. m)
+    T.close(low[m], ((SCORES.m1[m] - 2.25) / sd1 - (SCORES.m2[m] - mean2) / sd2) / 2, 1e-14,
+      "lower " .. m)
   end
   T.raises("every model has the same score", agg.combine, agg.parse("zmean(m1,m3)"),
     { m1 = SCORES.m1, m3 = { a = 1, b = 1, c = 1, d = 1 } }, always_higher, MODELS)
@@ -99,7 +104,8 @@ local function positions(scores)
 end
 
 T.case("rank: an aggregate over listed metrics, its top picks, regret@3 by hand", function()
-  local R = cli.rank_zoo({ zoo = ZOO, task = "digits", metric = { "logme,meanrank(logme,sfda),sfda" } }, "rank")
+  local R = cli.rank_zoo({ zoo = ZOO, task = "digits",
+    metric = { "logme,meanrank(logme,sfda),sfda" } }, "rank")
   T.eq(R.metrics[1], "logme") T.eq(R.metrics[2], "meanrank(logme,sfda)") T.eq(R.metrics[3], "sfda")
   local res = R.results.digits
   local a, l, s = res["meanrank(logme,sfda)"], res.logme.scores, res.sfda.scores
@@ -133,7 +139,8 @@ T.case("rank: an aggregate over listed metrics, its top picks, regret@3 by hand"
   T.eq(#json.tasks.digits.logme.top, 3)
 end)
 
-T.case("rank: recommended is the default, runs PED at radius auto, hides unlisted members", function()
+T.case("rank: recommended is the default, runs PED at radius auto, "
+  .. "hides unlisted members", function()
   local R = cli.rank_zoo({ zoo = ZOO, task = "digits", top = "5" }, "rank")
   T.eq(#R.metrics, 1) T.eq(R.metrics[1], "recommended")
   T.eq(R.settings.ped.radius, "auto:pairs")
@@ -155,7 +162,8 @@ T.case("rank: recommended is the default, runs PED at radius auto, hides unliste
     { zoo = ZOO, task = "digits", metric = { "logme" }, top = "0" }, "rank")
 end)
 
-T.case("aggregate: a model a member is undefined on is undefined for the aggregate, with why", function()
+T.case("aggregate: a model a member is undefined on is undefined "
+  .. "for the aggregate, with why", function()
   local R = { tasks = { "t" }, metrics = { "m1", "m2" }, results = { t = {
     m1 = { scores = { a = 1, b = 2, c = 3 } },
     m2 = { scores = { a = 3, c = 1 }, undefined = { b = "too few rows" } } } } }

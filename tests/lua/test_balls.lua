@@ -84,14 +84,14 @@ T.case("law params reach the law", function()
   sys:step { law = law }
   T.eq(got.alpha, 0.5, "declared default")
   local seen
-  local sl = { system = function(c, r, f, p) seen = p.beta end, params = { beta = 7, k = 1 } }
+  local sl = { system = function(_c, _r, _f, p) seen = p.beta end, params = { beta = 7, k = 1 } }
   sys:simulate { law = sl, law_params = { beta = 9 }, max_steps = 1 }
   T.eq(seen, 9, "system law params")
 end)
 
 T.case("law params are read-only and checked", function()
   local sys = system()
-  local law = { pair = function(d, ri, rj, p) p.alpha = 1 return 0 end, params = { alpha = 1 } }
+  local law = { pair = function(_d, _ri, _rj, p) p.alpha = 1 return 0 end, params = { alpha = 1 } }
   T.raises("read-only", sys.step, sys, { law = law })
   T.raises("'gamma'", sys.step, sys,
     { law = { pair = function() return 0 end, params = { alpha = 1 } },
@@ -111,10 +111,10 @@ T.case("k with a law that does not declare it raises", function()
   T.raises("k has no effect on this force law", sys.simulate, sys,
     { law = { system = function() end } })
   T.raises("k has no effect", pl.ped_run, data(),
-    { radius = 1, k = 2, law = function(d, ri, rj) return 1 end })
+    { radius = 1, k = 2, law = function(_d, _ri, _rj) return 1 end })
   -- Hooke uses k; a law declaring k gets it
   sys:step()
-  sys:step { law = { pair = function(d, ri, rj, p) return p.k end, params = { k = 1 } } }
+  sys:step { law = { pair = function(_d, _ri, _rj, p) return p.k end, params = { k = 1 } } }
   T.eq(sys.steps, 2, "steps")
 end)
 
@@ -123,16 +123,16 @@ T.case("a system law writing into centres raises, the system is unchanged", func
   local sys = system()
   local c0, r0 = sys.centres, sys.radii
   T.raises("read-only matrix", sys.step, sys,
-    { law = { system = function(c, r, f) c:set(1, 1, 100) end } })
+    { law = { system = function(c) c:set(1, 1, 100) end } })
   T.raises("read-only matrix", sys.step, sys,
-    { law = { system = function(c, r, f) c[1][1] = 100 end } })
+    { law = { system = function(c) c[1][1] = 100 end } })
   T.raises("read-only matrix", sys.simulate, sys,
-    { law = { system = function(c, r, f) r:set(2, 1, 100) end } })
+    { law = { system = function(_c, r) r:set(2, 1, 100) end } })
   same_matrix(sys.centres, c0, "centres")
   same_matrix(sys.radii, r0, "radii")
   T.eq(sys.steps, 0, "steps")
   -- forces are written and copied back
-  local ch = sys:step { dt = 1, law = { system = function(c, r, f) f:set(1, 1, 2) end } }
+  local ch = sys:step { dt = 1, law = { system = function(_c, _r, f) f:set(1, 1, 2) end } }
   T.close(ch, 1, 1e-15, "½·2·1²")
   T.close(sys.centres:get(1, 1), c0:get(1, 1) + 1, 1e-15, "moved by the law's force")
 end)
@@ -172,6 +172,8 @@ T.case("law limits: instructions, time, memory, os.exit, error objects", functio
   T.raises("time limit", sys.step, sys,
     { law = function() local s = "x" while true do s = s .. "x" end end, law_timeout = 0.3,
       law_memory = 1 << 40 })
+  -- the tables t only fill memory (luacheck: their values are never read)
+  -- luacheck: push ignore 241
   T.raises("memory limit", sys.step, sys,
     { law = function() local t = {} for i = 1, 1e9 do t[i] = i end end,
       law_memory = 16 << 20 })
@@ -182,6 +184,7 @@ T.case("law limits: instructions, time, memory, os.exit, error objects", functio
     { law = function()
         while true do pcall(function() local t = {} for i = 1, 1e7 do t[i] = i end end) end
       end, law_timeout = 0.3 })
+  -- luacheck: pop
   T.raises("instruction limit", sys.step, sys,
     { law = function() while true do pcall(function() while true do end end) end end,
       law_limit = 100000 })

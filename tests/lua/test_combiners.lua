@@ -87,7 +87,9 @@ T.case("combiners: a Lua combiner in a sweep, its parts recorded, scores combine
   local a = mm(c.parts.mine.logme)
   local b = mm(c.parts.mine["gbc:type=spherical"])
   for m, s in pairs(c.scores.mine) do T.close(s, a[m] + b[m], 1e-15, m) end
-  for m, s in pairs(c.parts.mine.logme) do T.eq(s, c.scores.logme[m], "part = the plain metric, " .. m) end
+  for m, s in pairs(c.parts.mine.logme) do
+    T.eq(s, c.scores.logme[m], "part = the plain metric, " .. m)
+  end
   local gt = pl.load(ZOO .. "/gt.json").digits
   local xs, ys = {}, {}
   for m, s in pairs(c.scores.mine) do xs[#xs + 1], ys[#ys + 1] = s, gt[m] end
@@ -98,8 +100,8 @@ end)
 
 T.case("combiners: an edited combiner is a different cell on --resume", function()
   local out = os.tmpname()
-  local spec = { zoo = ZOO, tasks = "digits", metrics = { "mine" }, ped = false, out = out, resume = true,
-                 combiners = { mine = mine(1) }, progress = false }
+  local spec = { zoo = ZOO, tasks = "digits", metrics = { "mine" }, ped = false, out = out,
+                 resume = true, combiners = { mine = mine(1) }, progress = false }
   local _, info = pl.sweep(spec)
   T.eq(info.computed, 1)
   _, info = pl.sweep(spec)
@@ -110,7 +112,8 @@ T.case("combiners: an edited combiner is a different cell on --resume", function
   os.remove(out)
 end)
 
-T.case("combiners: built-in etran is 0.15·minmax(energy) + 0.85·minmax(lda) over the task", function()
+T.case("combiners: built-in etran is 0.15·minmax(energy) + 0.85·minmax(lda) "
+  .. "over the task", function()
   local r = pl.sweep { zoo = ZOO, tasks = "digits", metrics = { "etran", "etran_lda" }, ped = false,
                        progress = false }
   local c = r[1]
@@ -140,11 +143,13 @@ T.case("combiners: clear errors", function()
            { mine = { parts = { "logme" }, combine = function() end } })
   T.raises("gave model", sweep, { "mine" },
            { mine = { parts = { "logme" }, combine = function() return { simclr = 0 / 0 } end } })
-  T.raises("min-max normalisation over the task's models is undefined", pl.combiners.minmax, { a = 1, b = 1 }, "x")
+  T.raises("min-max normalisation over the task's models is undefined", pl.combiners.minmax,
+    { a = 1, b = 1 }, "x")
   T.raises("option 'nope' is not an option of any of its parts", sweep, { "ncti:nope=1" })
   T.raises("combiners.mine is not among the metrics", sweep, { "logme" }, { mine = mine() })
-  T.raises("no_ref has no effect", pl.sweep, { zoo = ZOO, tasks = "digits", metrics = { "logme" }, ped = false,
-                                               no_ref = true, progress = false })
+  T.raises("no_ref has no effect", pl.sweep,
+           { zoo = ZOO, tasks = "digits", metrics = { "logme" }, ped = false, no_ref = true,
+             progress = false })
 end)
 
 -- The official evaluation scripts' zoo-level scores on the demo zoo (bench/peers/zoo_v2.py: the
@@ -159,7 +164,8 @@ T.case("combiners: etran and ncti equal the official evaluation scripts on the d
     for _, m in ipairs({ "etran", "ncti" }) do
       for _, kind in ipairs({ "float64", "float32" }) do
         local want = official[kind][cell.task][m]
-        T.close(cell.measures[m].weighted_tau, want.weighted_tau, 1e-12, cell.task .. " " .. m .. " tau " .. kind)
+        T.close(cell.measures[m].weighted_tau, want.weighted_tau, 1e-12,
+          cell.task .. " " .. m .. " tau " .. kind)
       end
       local want = official.float64[cell.task][m]
       local n = 0

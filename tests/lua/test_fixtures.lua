@@ -48,13 +48,14 @@ end
 
 local function dataset(case)
   return assert(pl.dataset(T.fx(case, "features.npy"), T.fx(case, "labels.npy"),
-    { source_probs = T.fx(case, "source_probs.npy"), source_labels = T.fx(case, "source_labels.npy") }))
+    { source_probs = T.fx(case, "source_probs.npy"),
+      source_labels = T.fx(case, "source_labels.npy") }))
 end
 
 for _, case in ipairs(T.cases) do
   local exp = T.expected(case)
   for _, m in ipairs(PLAIN) do
-    local name, opts, key, tol, per = m[1], m[2], m[3], m[4], m[5]
+    local name, opts, key = m[1], m[2], m[3]
     local want = exp[key]
     if type(want) == "number" then
       T.case(case .. " " .. key, function()
@@ -83,7 +84,9 @@ for _, case in ipairs(T.cases) do
         radius = p.nsigma, exit_ratio = p.exit_ratio, k = p.constant, eps = p.eps, max_steps = 6 })
       T.eq(run.steps, math.tointeger(e.accepted_steps), "accepted steps")
       T.eq(#run.changes, #e.position_change, "number of computed steps")
-      for i, c in ipairs(e.position_change) do T.close(run.changes[i], c, 1e-9, "position_change " .. i) end
+      for i, c in ipairs(e.position_change) do
+        T.close(run.changes[i], c, 1e-9, "position_change " .. i)
+      end
       disp_close(function(c, d) return run.shift:get(c, d) end,
         pl.load(T.fx(case, "ped_disp_" .. set .. ".npy")))
       T.close(pl.metrics.logme(moved), e.ped_logme, case == "wide" and 1e-7 or 1e-9, "ped_logme")
@@ -134,7 +137,8 @@ T.case("metric errors are clear", function()
   T.raises("unknown metric 'logmee'", pl.metrics.score, "logmee", ds)
   T.raises("gbc: unknown option 'kind'", pl.metrics.gbc, ds, { kind = "x" })
   T.raises("gbc: option type=cubic", pl.metrics.gbc, ds, { type = "cubic" })
-  local bare = assert(pl.dataset(T.fx("blobs_small", "features.npy"), T.fx("blobs_small", "labels.npy")))
+  local bare = assert(pl.dataset(T.fx("blobs_small", "features.npy"),
+    T.fx("blobs_small", "labels.npy")))
   T.raises("leep needs source-model probabilities", pl.metrics.leep, bare)
   T.raises("nce needs source-model labels", pl.metrics.nce, bare)
   T.raises("parc: needs", pl.metrics.parc, ds)
@@ -151,7 +155,9 @@ T.case("metric list describes every metric", function()
   end
   for _, m in ipairs(list) do
     if m.zoo_level then
-      for _, p in ipairs(m.parts) do assert(names[p] and not names[p].zoo_level, m.name .. " part " .. p) end
+      for _, p in ipairs(m.parts) do
+        assert(names[p] and not names[p].zoo_level, m.name .. " part " .. p)
+      end
     end
   end
 end)

@@ -68,8 +68,8 @@ T.case("mkdir -p from C, exists", function()
   pl.write_file(dir .. "/f.txt", "x")
   T.eq(exists(dir .. "/f.txt"), "file")
   T.eq(exists("/dev/null"), "other")
-  T.raises("cannot create folder " .. dir .. "/f.txt/sub: " .. dir .. "/f.txt exists and is not a folder",
-    pl.mkdir, dir .. "/f.txt/sub")
+  T.raises("cannot create folder " .. dir .. "/f.txt/sub: "
+    .. dir .. "/f.txt exists and is not a folder", pl.mkdir, dir .. "/f.txt/sub")
   -- a shell metacharacter is only a name
   T.eq(pl.mkdir(dir .. "/$(touch X)"), true)
   T.eq(exists(dir .. "/$(touch X)"), "directory")
@@ -91,22 +91,25 @@ end)
 
 T.case("outputs are checked before any work", function()
   T.eq(pl.check_output(dir .. "/new.json", "--json"), true)
-  T.raises("--json: " .. dir .. "/a is a directory; expected a file path", pl.check_output, dir .. "/a", "--json")
+  T.raises("--json: " .. dir .. "/a is a directory; expected a file path", pl.check_output,
+    dir .. "/a", "--json")
   T.raises("--json: cannot write " .. dir .. "/no/x.json: folder " .. dir .. "/no does not exist",
     pl.check_output, dir .. "/no/x.json", "--json")
   T.raises("--md: cannot write " .. dir .. "/f.txt/x.md: " .. dir .. "/f.txt is not a folder",
     pl.check_output, dir .. "/f.txt/x.md", "--md")
   T.raises("--out: empty output path", pl.check_output, "", "--out")
-  T.raises("--plot-file: " .. dir .. "/a is a directory", pl.write_file, dir .. "/a", "x", "--plot-file")
+  T.raises("--plot-file: " .. dir .. "/a is a directory", pl.write_file, dir .. "/a", "x",
+    "--plot-file")
 end)
 
 T.case("an input of this run is never overwritten", function()
   local m = pl.matrix { { 1, 2 } }
   pl.save(dir .. "/in.npy", m)
   local back = pl.load(dir .. "/in.npy")
-  T.raises("pl.save: " .. dir .. "/in.npy is an input of this run; refusing to overwrite it", pl.save,
-    dir .. "/in.npy", back)
-  T.raises("--save-shift: " .. dir .. "/in.npy is an input", pl.save, dir .. "/in.npy", back, "--save-shift")
+  T.raises("pl.save: " .. dir .. "/in.npy is an input of this run; refusing to overwrite it",
+    pl.save, dir .. "/in.npy", back)
+  T.raises("--save-shift: " .. dir .. "/in.npy is an input", pl.save, dir .. "/in.npy", back,
+    "--save-shift")
   T.eq(pl.load(dir .. "/in.npy") == m, true)
   -- read_file and note_input protect a file the same way
   pl.write_file(dir .. "/spec.lua", "return {}")
@@ -137,8 +140,10 @@ T.case("a deleted input's inode reused by a new output is not the input", functi
 end)
 
 T.case("a file name without a known extension says which are known", function()
-  T.raises("shiftfile: no file extension; expected a name ending in .npy, .csv or .json", pl.save, "shiftfile", pl.matrix { { 1 } })
-  T.raises("x.txt: unknown file type '.txt'; expected .npy, .csv or .json", pl.save, "x.txt", pl.matrix { { 1 } })
+  T.raises("shiftfile: no file extension; expected a name ending in .npy, .csv or .json", pl.save,
+    "shiftfile", pl.matrix { { 1 } })
+  T.raises("x.txt: unknown file type '.txt'; expected .npy, .csv or .json", pl.save, "x.txt",
+    pl.matrix { { 1 } })
   T.eq(exists("shiftfile"), nil)
 end)
 

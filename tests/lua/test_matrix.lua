@@ -17,7 +17,7 @@ T.case("views share memory and keep the parent alive", function()
   local m = pl.matrix { { 1, 2, 3 }, { 4, 5, 6 } }
   local row = m:row(2)
   local col = m:col(3)
-  m = nil
+  m = nil -- luacheck: ignore 311 (drops the last reference before collecting)
   collectgarbage("collect")
   T.eq(row[3], 6)
   row[1] = 40

@@ -22,7 +22,8 @@ T.case("messages: a label that is nearly whole is shown exactly", function()
   os.remove(tmp .. "_y.npy")
 end)
 
-T.case("messages: tensor names with control bytes are told apart, a name given twice refused", function()
+T.case("messages: tensor names with control bytes are told apart, "
+  .. "a name given twice refused", function()
   local function st(json, data)
     return string.pack("<I8", #json) .. json .. data
   end
@@ -50,15 +51,17 @@ T.case("messages: a rule that closes the dataset it was given is named", functio
   assert(tostring(err):find("closed the dataset it was given", 1, true), err)
 end)
 
-T.case("messages: a force law failing in a sweep keeps the finished-cells hint on its first line", function()
+T.case("messages: a force law failing in a sweep keeps the finished-cells hint "
+  .. "on its first line", function()
   local law = tmp .. "_law.lua"
   T.write(law, "return function() error('boom') end")
   local out = tmp .. ".jsonl"
-  local ok, err = pcall(pl.sweep, { zoo = ZOO, tasks = "digits", metrics = { "logme" }, ped = "both",
-    grid = { force = law }, ref_name = "fmnist-train", out = out, progress = false })
+  local ok, err = pcall(pl.sweep, { zoo = ZOO, tasks = "digits", metrics = { "logme" },
+    ped = "both", grid = { force = law }, ref_name = "fmnist-train", out = out, progress = false })
   T.eq(ok, false)
   local first = tostring(err):match("^[^\n]*")
-  assert(first:find("boom", 1, true) and first:find("1 finished cell kept in " .. out .. ".part; rerun with --resume", 1, true),
+  assert(first:find("boom", 1, true)
+    and first:find("1 finished cell kept in " .. out .. ".part; rerun with --resume", 1, true),
     first)
   os.remove(out .. ".part")
   os.remove(law)
@@ -66,7 +69,8 @@ end)
 
 T.case("messages: a line of another pedlab version says so", function()
   local out = tmp .. "_v.jsonl"
-  local spec = { zoo = ZOO, tasks = "digits", metrics = { "logme" }, ped = false, out = out, progress = false }
+  local spec = { zoo = ZOO, tasks = "digits", metrics = { "logme" }, ped = false, out = out,
+                 progress = false }
   pl.sweep(spec)
   local f = assert(io.open(out, "rb"))
   local c = pl.json_decode(f:read("l"))

@@ -97,7 +97,8 @@ local function assert_finite_or_error(spec, ds, what)
     end
   else
     if not err:find(spec[1], 1, true) then
-      error(string.format("%s on %s: error does not name the metric: %s", label(spec), what, err), 2)
+      error(string.format("%s on %s: error does not name the metric: %s", label(spec), what,
+        err), 2)
     end
   end
   return v, err
@@ -194,7 +195,8 @@ local variants = {
   { "one feature scaled by 1e6", transform(rows, function(r) r[2] = r[2] * 1e6 end) },
   { "constant features", transform(rows, function(r) for j = 1, #r do r[j] = 2.5 end end) },
   { "all zero", transform(rows, function(r) for j = 1, #r do r[j] = 0 end end) },
-  { "zero within-class variance", transform(rows, function(r, i) for j = 1, #r do r[j] = 2 * y[i] + 0.1 * j end end) },
+  { "zero within-class variance",
+    transform(rows, function(r, i) for j = 1, #r do r[j] = 2 * y[i] + 0.1 * j end end) },
 }
 
 local scores = {}
@@ -215,7 +217,8 @@ end
 -- features grow (1e6) and not when they shrink below the floor (1e-6: the score tends to the
 -- constant-feature value −C(C−1)).
 T.case("numerics_scale_invariance", function()
-  local cases = { hscore = { "scaled by 1e6", "scaled by 1e-6" }, leep = { "scaled by 1e6", "scaled by 1e-6" },
+  local cases = { hscore = { "scaled by 1e6", "scaled by 1e-6" },
+                  leep = { "scaled by 1e6", "scaled by 1e-6" },
                   nce = { "scaled by 1e6", "scaled by 1e-6" }, gbc = { "scaled by 1e6" },
                   ["gbc:type=spherical"] = { "scaled by 1e6" } }
   for name, vs in pairs(cases) do
@@ -315,7 +318,8 @@ if os.getenv("PL_NUMERICS_TABLE") then
     local ds = dataset(v[2], y, probs, slab)
     for _, spec in ipairs(specs(90, 6)) do
       local s, e = try(spec, ds)
-      print(string.format("| %s | %s | %s |", v[1], label(spec), s and string.format("%.6g", s) or ("error: " .. e)))
+      print(string.format("| %s | %s | %s |", v[1], label(spec),
+        s and string.format("%.6g", s) or ("error: " .. e)))
     end
   end
 end

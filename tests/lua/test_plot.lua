@@ -44,7 +44,8 @@ local function check_svg(path)
       stack[#stack + 1] = name
     end
     for v in rest:gmatch('="([^"]*)"') do
-      assert(not v:lower():find("nan") and not v:lower():find("inf"), path .. ": non-finite attribute " .. v)
+      assert(not v:lower():find("nan") and not v:lower():find("inf"),
+        path .. ": non-finite attribute " .. v)
     end
     pos = b + 1
   end
@@ -57,7 +58,8 @@ T.check_svg = check_svg
 
 T.case("plot.lines: valid SVG with axes, ticks, legend; escaping; gaps at NaN", function()
   local path = dir .. "/lines.svg"
-  local svg = plot.lines { path = path, title = "tau < 1 & \"quoted\"", xlabel = "dt", ylabel = "tau",
+  local svg = plot.lines { path = path, title = "tau < 1 & \"quoted\"", xlabel = "dt",
+    ylabel = "tau",
     series = { { name = "a&b", x = { 1, 2, 3, 4 }, y = { 0.1, 0 / 0, 0.3, 0.2 } },
                { name = "flat", x = { 1, 4 }, y = { 0.5, 0.5 }, dashed = true } } }
   local count, text = check_svg(path)
@@ -71,7 +73,8 @@ T.case("plot.lines: valid SVG with axes, ticks, legend; escaping; gaps at NaN", 
 end)
 
 T.case("plot.lines: log x axis, a single point, constant values", function()
-  plot.lines { path = dir .. "/log.svg", xscale = "log", series = { { name = "dt", x = { 0.01, 0.1, 1 }, y = { 1, 2, 3 } } } }
+  plot.lines { path = dir .. "/log.svg", xscale = "log",
+    series = { { name = "dt", x = { 0.01, 0.1, 1 }, y = { 1, 2, 3 } } } }
   local _, text = check_svg(dir .. "/log.svg")
   assert(text:find(">0.01<", 1, true) and text:find(">1<", 1, true), "decade tick labels")
   plot.lines { path = dir .. "/one.svg", series = { { name = "p", x = { 3 }, y = { 7 } } } }
@@ -87,8 +90,8 @@ T.case("plot.scatter: groups, labels, diagonal", function()
     pts[#pts + 1] = { x = i, y = i, label = "m" .. i, group = "ped+logme" }
   end
   local count, text = check_svg((function()
-    plot.scatter { path = dir .. "/scatter.svg", title = "rank", xlabel = "predicted", ylabel = "true",
-                   points = pts, diagonal = true }
+    plot.scatter { path = dir .. "/scatter.svg", title = "rank", xlabel = "predicted",
+                   ylabel = "true", points = pts, diagonal = true }
     return dir .. "/scatter.svg"
   end)())
   assert(text:find("ped+logme", 1, true))
@@ -101,8 +104,10 @@ T.case("plot: a plot that raises writes nothing and leaves an old file alone", f
   local path = dir .. "/bad.svg"
   T.raises("series is empty", plot.lines, { path = path, series = {} })
   T.eq(exists(path), false)
-  T.raises("has 2 x values and 1 y values", plot.lines, { path = path, series = { { name = "s", x = { 1, 2 }, y = { 1 } } } })
-  T.raises("no finite points", plot.lines, { path = path, series = { { name = "s", x = { 1 }, y = { 0 / 0 } } } })
+  T.raises("has 2 x values and 1 y values", plot.lines,
+    { path = path, series = { { name = "s", x = { 1, 2 }, y = { 1 } } } })
+  T.raises("no finite points", plot.lines,
+    { path = path, series = { { name = "s", x = { 1 }, y = { 0 / 0 } } } })
   T.raises("points is empty", plot.scatter, { path = path, points = {} })
   T.raises("path is required", plot.scatter, { points = { { x = 1, y = 1 } } })
   T.eq(exists(path), false)
@@ -118,14 +123,15 @@ end)
 
 T.case("plot: misspelled options are errors, not silently ignored", function()
   T.raises("unknown option 'xsacle'", plot.lines, { path = dir .. "/m.svg", xsacle = "log",
-                                                    series = { { name = "s", x = { 1 }, y = { 1 } } } })
-  T.raises("series 1: unknown option 'dash'", plot.lines, { path = dir .. "/m.svg",
-                                                           series = { { x = { 1 }, y = { 1 }, dash = true } } })
+    series = { { name = "s", x = { 1 }, y = { 1 } } } })
+  T.raises("series 1: unknown option 'dash'", plot.lines,
+           { path = dir .. "/m.svg", series = { { x = { 1 }, y = { 1 }, dash = true } } })
   T.raises("unknown option 'diagnal'", plot.scatter, { path = dir .. "/m.svg", diagnal = true,
                                                        points = { { x = 1, y = 1 } } })
 end)
 
-T.case("plot.output_dir: folders made from C, never through a shell; a file there refused", function()
+T.case("plot.output_dir: folders made from C, never through a shell; "
+  .. "a file there refused", function()
   local weird = dir .. "/a b/$(touch PWNED)/c"
   plot.output_dir(weird, "--plot")
   T.eq(pl.exists(weird), "directory")
@@ -157,7 +163,8 @@ end)
 
 T.case("plot.rank_figures and ped_figures on a pedlab rank result", function()
   local cli = require "pedlab.cli"
-  local R = cli.rank_zoo({ zoo = ZOO, task = "digits", ref_name = "fmnist-train", metric = { "logme,ped+logme" } }, "test")
+  local R = cli.rank_zoo({ zoo = ZOO, task = "digits", ref_name = "fmnist-train",
+    metric = { "logme,ped+logme" } }, "test")
   local out = dir .. "/rank"
   local written = plot.rank_figures(R, out)
   T.eq(#written, 3)
@@ -173,13 +180,15 @@ end)
 -- The tick labels of an SVG (text elements centred under or ending at an axis), as numbers.
 local function ticks(svg, anchor)
   local out = {}
-  for v in svg:gmatch('text%-anchor="' .. anchor .. '" fill="#333333">([^<]*)<') do out[#out + 1] = tonumber(v) end
+  for v in svg:gmatch('text%-anchor="' .. anchor .. '" fill="#333333">([^<]*)<') do
+    out[#out + 1] = tonumber(v)
+  end
   return out
 end
 
 T.case("plot: a log axis ends at the data (16), not at the next decade", function()
   local svg = plot.lines { path = dir .. "/log16.svg", xscale = "log",
-                           series = { { name = "s", x = { 1, 2, 4, 8, 16 }, y = { 1, 2, 3, 4, 5 } } } }
+    series = { { name = "s", x = { 1, 2, 4, 8, 16 }, y = { 1, 2, 3, 4, 5 } } } }
   local xt = ticks(svg, "middle")
   T.eq(xt[1], 1, "first tick")
   T.eq(xt[#xt], 10, "last tick: 10 (20 and 100 lie beyond the data)")
@@ -198,7 +207,8 @@ T.case("plot: rank axes run 1..N (the number of models)", function()
   T.eq(xt[1], 1)
   T.eq(xt[12], 12)
   T.eq(yt[#yt], 12, "y axis ends at 12")
-  T.raises("ranks must be a whole number", plot.scatter, { path = dir .. "/r.svg", points = pts, ranks = 0 })
+  T.raises("ranks must be a whole number", plot.scatter,
+    { path = dir .. "/r.svg", points = pts, ranks = 0 })
 end)
 
 T.case("plot: colour-blind-safe palette for 12 series, dashes beyond; the mean bold", function()
@@ -217,17 +227,21 @@ T.case("plot: colour-blind-safe palette for 12 series, dashes beyond; the mean b
   for l in svg:gmatch("<polyline [^>]*>") do lines[#lines + 1] = l end
   T.eq(#lines, 15)
   for i = 1, 12 do
-    assert(lines[i]:find('stroke="' .. plot.PALETTE[i] .. '"', 1, true), "series " .. i .. " colour")
+    assert(lines[i]:find('stroke="' .. plot.PALETTE[i] .. '"', 1, true),
+      "series " .. i .. " colour")
     assert(not lines[i]:find("dasharray", 1, true), "series " .. i .. " solid")
   end
-  assert(lines[13]:find('stroke="' .. plot.PALETTE[1] .. '"', 1, true) and lines[13]:find('stroke-dasharray="6,3"', 1, true),
+  assert(lines[13]:find('stroke="' .. plot.PALETTE[1] .. '"', 1, true)
+    and lines[13]:find('stroke-dasharray="6,3"', 1, true),
     "series 13: colour 1, dashed")
-  assert(lines[15]:find('stroke-width="3.5"', 1, true) and lines[15]:find(plot.MEAN_COLOR, 1, true), "the mean bold")
+  assert(lines[15]:find('stroke-width="3.5"', 1, true)
+    and lines[15]:find(plot.MEAN_COLOR, 1, true), "the mean bold")
 end)
 
 T.case("plot.rank_svgs: every point labelled with its model, rank axes to the models", function()
   local cli = require "pedlab.cli"
-  local R = cli.rank_zoo({ zoo = ZOO, task = "digits", ref_name = "fmnist-train", metric = { "logme,ped+logme" } }, "test")
+  local R = cli.rank_zoo({ zoo = ZOO, task = "digits", ref_name = "fmnist-train",
+    metric = { "logme,ped+logme" } }, "test")
   local figs = plot.rank_svgs(R)
   T.eq(figs[1].kind, "rank")
   local svg = figs[1].svg

@@ -69,9 +69,11 @@ T.case("radius: auto and auto:RULE parse to canonical labels; numbers stay numbe
 end)
 
 T.case("radius: bad values name the option and the known rules", function()
-  T.raises("score: --radius foo: expected a number or auto[:RULE], RULE one of", ped.check, "radius", "foo", "score: --radius")
+  T.raises("score: --radius foo: expected a number or auto[:RULE], RULE one of", ped.check,
+    "radius", "foo", "score: --radius")
   T.raises("unknown radius rule 'bogus'; known: ", ped.check, "radius", "auto:bogus", "w")
-  T.raises("'x' is not a parameter of this rule; its parameters: q", ped.check, "radius", "auto:pairs:x=1", "w")
+  T.raises("'x' is not a parameter of this rule; its parameters: q", ped.check, "radius",
+    "auto:pairs:x=1", "w")
   T.raises("q = abc: expected a finite number", ped.check, "radius", "auto:pairs:q=abc", "w")
   T.raises("'q' is not KEY=VALUE", ped.check, "radius", "auto:pairs:q", "w")
   T.raises("w -1: expected a finite number >= 0", ped.check, "radius", -1, "w")
@@ -115,7 +117,8 @@ T.case("radius: a Lua rule (function, table with params, FILE.lua) chooses the r
   local _, run = ped.run(ds, { radius = function() return 0.42 end, ref = REF })
   T.eq(run.radius, 0.42)
   local seen
-  local rule = { params = { c = 2 }, rule = function(sys, d, p) seen = sys.classes return p.c * 0.1 end }
+  local rule = { params = { c = 2 },
+    rule = function(sys, _d, p) seen = sys.classes return p.c * 0.1 end }
   _, run = ped.run(ds, { radius = rule, ref = REF })
   T.close(run.radius, 0.2, 1e-15)
   T.eq(seen, 4, "the rule saw the system")
@@ -123,12 +126,15 @@ T.case("radius: a Lua rule (function, table with params, FILE.lua) chooses the r
   T.write(f, "return { params = { c = 1 }, rule = function(sys, ds, p) return 0.25 * p.c end }")
   _, run = ped.run(ds, { radius = "auto:" .. f .. ":c=2", ref = REF })
   T.eq(run.radius, 0.5)
-  T.raises("returned -1; expected a finite number >= 0", ped.run, ds, { radius = function() return -1 end, ref = REF })
+  T.raises("returned -1; expected a finite number >= 0", ped.run, ds,
+    { radius = function() return -1 end, ref = REF })
   T.raises("returned nil", ped.run, ds, { radius = function() end, ref = REF })
-  T.raises("radius rule auto:lua:", ped.run, ds, { radius = function() error("boom") end, ref = REF })
+  T.raises("radius rule auto:lua:", ped.run, ds,
+    { radius = function() error("boom") end, ref = REF })
   local saved = radius.TIME_LIMIT
   radius.TIME_LIMIT = 0.2
-  T.raises("exceeded its time limit (seconds = 0.2 s)", ped.run, ds, { radius = function() while true do end end, ref = REF })
+  T.raises("exceeded its time limit (seconds = 0.2 s)", ped.run, ds,
+    { radius = function() while true do end end, ref = REF })
   radius.TIME_LIMIT = saved
   T.write(f, "return 3")
   T.raises("a radius rule must be a function", ped.run, ds, { radius = "auto:" .. f, ref = REF })
@@ -136,7 +142,8 @@ T.case("radius: a Lua rule (function, table with params, FILE.lua) chooses the r
   ds:close()
 end)
 
-T.case("radius: a rule may give metrics different radii; run_groups runs PED once per radius", function()
+T.case("radius: a rule may give metrics different radii; "
+  .. "run_groups runs PED once per radius", function()
   local ds = assert(pl.dataset(FX, LB))
   local rule = { rule = function(_, _, _, metric) return metric == "sfda" and 0.1 or 0.5 end }
   local groups = ped.run_groups(ds, { radius = rule, ref = REF }, { "logme", "sfda", "gbc" })
@@ -156,7 +163,8 @@ T.case("radius: a rule may give metrics different radii; run_groups runs PED onc
   sys:close()
   groups = ped.run_groups(ds, { radius = "auto", ref = REF }, { "logme", "sfda" })
   T.close(groups[1].radius, quantile_oracle(t, radius.RULES.pairs.params.q), 1e-12, "logme radius")
-  T.close(groups[2].radius, quantile_oracle(t, radius.RULES.pairs.params.q_sfda), 1e-12, "sfda radius")
+  T.close(groups[2].radius, quantile_oracle(t, radius.RULES.pairs.params.q_sfda), 1e-12,
+    "sfda radius")
   for _, g in ipairs(groups) do g.moved:close() g.sys:close() end
   -- at(r) builds the system at another coefficient
   local seen
@@ -177,13 +185,15 @@ T.case("radius: ped.balls takes a rule like a number", function()
   local _, near = radius.thresholds(s1)
   T.close(r, quantile_oracle(near, 0.5), 1e-12, "nearest radius")
   T.close(sys.radii[1][1], r * s1.radii[1][1], 1e-12, "radii at that coefficient")
-  T.raises("pl.balls: radius auto:x: unknown radius rule", ped.balls, ds, { radius = "auto:x", ref = REF })
+  T.raises("pl.balls: radius auto:x: unknown radius rule", ped.balls, ds,
+    { radius = "auto:x", ref = REF })
   sys:close() s1:close() ds:close()
 end)
 
 T.case("radius: cell keys tell rules, parameters and rule contents apart", function()
   local function key(r)
-    local cells = sweep.expand({ metrics = { "ped+logme" }, grid = { radius = r } }, { "digits" }, 0)
+    local cells = sweep.expand({ metrics = { "ped+logme" }, grid = { radius = r } },
+                               { "digits" }, 0)
     return cells[1].key, cells[1]
   end
   local k1 = key("auto")
@@ -202,14 +212,17 @@ T.case("radius: cell keys tell rules, parameters and rule contents apart", funct
   T.eq(fa ~= key("auto:" .. f), true, "an edited rule file is a different rule")
   os.remove(f)
   -- a grid may mix numbers and rules
-  local cells = sweep.expand({ metrics = { "ped+logme" }, grid = { radius = { 0.3, "auto", "auto:nearest" } } },
+  local cells = sweep.expand({ metrics = { "ped+logme" },
+                               grid = { radius = { 0.3, "auto", "auto:nearest" } } },
     { "digits" }, 0)
   T.eq(#cells, 3)
 end)
 
-T.case("radius: a sweep records each model's radius; a task-level rule gives one per task", function()
+T.case("radius: a sweep records each model's radius; "
+  .. "a task-level rule gives one per task", function()
   local out = tmp .. "_radius.jsonl"
-  local res = pl.sweep { zoo = ZOO, tasks = { "digits" }, metrics = { "ped+logme" }, grid = { radius = { "auto", "auto:pairs-model" } },
+  local res = pl.sweep { zoo = ZOO, tasks = { "digits" }, metrics = { "ped+logme" },
+                         grid = { radius = { "auto", "auto:pairs-model" } },
                          ref_name = "fmnist-train", progress = false, out = out }
   T.eq(#res, 2)
   local task_r, per = nil, {}
@@ -220,30 +233,34 @@ T.case("radius: a sweep records each model's radius; a task-level rule gives one
   end
   T.eq(res[1].settings.radius, "auto:pairs")
   T.eq(type(res[1].radius_rule), "string")
-  for model, run in pairs(res[2].ped) do per[#per + 1] = run.radius end
+  for _, run in pairs(res[2].ped) do per[#per + 1] = run.radius end
   table.sort(per)
   T.eq(per[1] < per[#per], true, "per-model rule: radii differ")
   T.eq(res[1].ped[next(res[1].ped)].radii, nil, "one metric: no per-metric radii")
   T.close(task_r, quantile_oracle(per, 0.5), 1e-12, "pairs = median of the per-model values")
   -- resume reuses both cells (keys recomputed from the records)
-  local _, info = pl.sweep { zoo = ZOO, tasks = { "digits" }, metrics = { "ped+logme" }, grid = { radius = { "auto", "auto:pairs-model" } },
+  local _, info = pl.sweep { zoo = ZOO, tasks = { "digits" }, metrics = { "ped+logme" },
+                             grid = { radius = { "auto", "auto:pairs-model" } },
                              ref_name = "fmnist-train", progress = false, out = out, resume = true }
   T.eq(info.resumed, 2, "resumed")
   -- a changed rule file is recomputed, with its reason
   local f = tmp .. "_srule.lua"
   T.write(f, "return function() return 0.1 end")
-  pl.sweep { zoo = ZOO, tasks = { "digits" }, metrics = { "ped+logme" }, grid = { radius = "auto:" .. f },
+  pl.sweep { zoo = ZOO, tasks = { "digits" }, metrics = { "ped+logme" },
+             grid = { radius = "auto:" .. f },
              ref_name = "fmnist-train", progress = false, out = out, resume = true }
   T.write(f, "return function() return 0.2 end")
-  local res2, info2 = pl.sweep { zoo = ZOO, tasks = { "digits" }, metrics = { "ped+logme" }, grid = { radius = "auto:" .. f },
-                                 ref_name = "fmnist-train", progress = false, out = out, resume = true }
+  local res2, info2 = pl.sweep { zoo = ZOO, tasks = { "digits" }, metrics = { "ped+logme" },
+                                 grid = { radius = "auto:" .. f }, ref_name = "fmnist-train",
+                                 progress = false, out = out, resume = true }
   T.eq(info2.computed, 1, "recomputed")
   T.eq(next(info2.reasons):match("radius rule") ~= nil, true, "reason names the rule")
   for _, run in pairs(res2[1].ped) do T.eq(run.radius, 0.2) end
   os.remove(f)
   os.remove(out)
   -- two metrics the default rule gives different radii: both recorded, one per task and metric
-  local res3 = pl.sweep { zoo = ZOO, tasks = { "digits" }, metrics = { "ped+logme", "ped+sfda" }, grid = { radius = "auto" },
+  local res3 = pl.sweep { zoo = ZOO, tasks = { "digits" }, metrics = { "ped+logme", "ped+sfda" },
+                          grid = { radius = "auto" },
                           ref_name = "fmnist-train", progress = false }
   local first
   for model, run in pairs(res3[1].ped) do

@@ -44,7 +44,9 @@ local function same_results(a, b)
   for i = 1, #a do
     T.eq(a[i].key, b[i].key, "cell " .. i .. " key")
     for m, per in pairs(a[i].scores) do
-      for model, s in pairs(per) do T.eq(hex(s), hex(b[i].scores[m][model]), a[i].key .. " " .. model) end
+      for model, s in pairs(per) do
+        T.eq(hex(s), hex(b[i].scores[m][model]), a[i].key .. " " .. model)
+      end
     end
     for m, ms in pairs(a[i].measures) do
       for k, v in pairs(ms) do T.eq(hex(v), hex(b[i].measures[m][k]), a[i].key .. " " .. k) end
@@ -62,15 +64,18 @@ T.case("sweep: grid expansion order and canonical keys", function()
   T.eq(s[2].radius, 0.4) T.eq(s[2].dt, 0.2)
   T.eq(s[3].radius, 0.6) T.eq(s[3].dt, 0.05)
   T.eq(s[6].force, "hooke") T.eq(s[6].max_steps, 6)
-  local cells = sweep.expand({ ped = "both", metrics = { "logme" }, grid = { dt = { 0.1, 0.2 } } }, { "a", "b" })
+  local cells = sweep.expand({ ped = "both", metrics = { "logme" }, grid = { dt = { 0.1, 0.2 } } },
+    { "a", "b" })
   T.eq(#cells, 6)
   T.eq(cells[1].settings.ped, false) T.eq(cells[4].settings.ped, false)
   T.eq(cells[4].task, "b")
   -- a float that is whole and its integer give the same key; so do explicit defaults
-  local k1 = sweep.cell_key("t", { ped = true, force = "hooke", radius = 0.6, dt = 0.1, exit_ratio = 0.5,
-                                   max_steps = 6, k = 1, mass = "unit", eps = 1e-3, standardise = false }, "hooke")
-  local k2 = sweep.cell_key("t", { ped = true, force = "hooke", radius = 0.6, dt = 0.1, exit_ratio = 0.5,
-                                   max_steps = 6.0, k = 1.0, mass = "unit", eps = 0.001, standardise = false }, "hooke")
+  local k1 = sweep.cell_key("t", { ped = true, force = "hooke", radius = 0.6, dt = 0.1,
+                                   exit_ratio = 0.5, max_steps = 6, k = 1, mass = "unit",
+                                   eps = 1e-3, standardise = false }, "hooke")
+  local k2 = sweep.cell_key("t", { ped = true, force = "hooke", radius = 0.6, dt = 0.1,
+                                   exit_ratio = 0.5, max_steps = 6.0, k = 1.0, mass = "unit",
+                                   eps = 0.001, standardise = false }, "hooke")
   T.eq(k1, k2)
   T.eq(sweep.expand({ metrics = { "logme" }, grid = { dt = 0.1 } }, { "t" })[1].key, k1)
   assert(k1:find("dt=0.1|", 1, true), k1)
@@ -129,11 +134,13 @@ T.case("sweep: resume reads the journal of a killed run and drops its partial la
   local lines = read_lines(tmp)
   -- killed while writing its last cell: OUT holds nothing yet, OUT.part the finished cells
   os.remove(tmp)
-  write(tmp .. ".part", lines[1] .. "\n" .. lines[2] .. "\n" .. lines[3] .. "\n" .. lines[4]:sub(1, 100))
+  write(tmp .. ".part", lines[1] .. "\n" .. lines[2] .. "\n" .. lines[3] .. "\n"
+    .. lines[4]:sub(1, 100))
   local seen = {}
   local again, info
   local calls = counting(function()
-    again, info = pl.sweep(spec(tmp, { resume = true, on_cell = function(c, i, total, rec) seen[i] = rec end }))
+    again, info = pl.sweep(spec(tmp,
+      { resume = true, on_cell = function(_c, i, _total, rec) seen[i] = rec end }))
   end)
   T.eq(calls, 12, "only the lost cell is scored")
   T.eq(info.computed, 1) T.eq(info.resumed, 3)
@@ -172,22 +179,25 @@ T.case("sweep: resume checks every recorded line's key against its settings", fu
   T.eq(#read_lines(tmp), 4, "the doctored line is replaced")
 end)
 
-T.case("sweep: resume recomputes what a new seed, new metrics or a changed law make stale", function()
-  local again, info = pl.sweep(spec(tmp, { resume = true, seed = 3 }))
+T.case("sweep: resume recomputes what a new seed, new metrics "
+  .. "or a changed law make stale", function()
+  local _, info = pl.sweep(spec(tmp, { resume = true, seed = 3 }))
   T.eq(info.computed, 4) T.eq(info.recomputed, 4) T.eq(info.reasons["seed changed"], 4)
-  assert(sweep.summary_line(info):find("4 cells recomputed: seed changed", 1, true), sweep.summary_line(info))
-  again, info = pl.sweep(spec(tmp, { resume = true, seed = 3, metrics = { "logme", "gbc" } }))
+  assert(sweep.summary_line(info):find("4 cells recomputed: seed changed", 1, true),
+    sweep.summary_line(info))
+  _, info = pl.sweep(spec(tmp, { resume = true, seed = 3, metrics = { "logme", "gbc" } }))
   T.eq(info.recomputed, 4) T.eq(info.reasons["metrics changed"], 4)
   -- a force-law file: editing it recomputes exactly the cells that used it
   local law = tmp .. ".law.lua"
   write(law, "return function(d, ri, rj) return ri + rj - d end\n")
-  local s = spec(tmp, { resume = true, tasks = { "digits" }, grid = { dt = 0.1, force = { "hooke", law } } })
-  again, info = pl.sweep(s)
+  local s = spec(tmp, { resume = true, tasks = { "digits" },
+                        grid = { dt = 0.1, force = { "hooke", law } } })
+  _, info = pl.sweep(s)
   T.eq(info.computed, 2)
-  again, info = pl.sweep(s)
+  _, info = pl.sweep(s)
   T.eq(info.computed, 0) T.eq(info.resumed, 2)
   write(law, "return function(d, ri, rj) return 2 * (ri + rj - d) end\n")
-  again, info = pl.sweep(s)
+  _, info = pl.sweep(s)
   T.eq(info.computed, 1) T.eq(info.resumed, 1) T.eq(info.recomputed, 1)
   T.eq(info.reasons["force law " .. law .. " changed"], 1)
   os.remove(law)
@@ -223,7 +233,8 @@ T.case("sweep: baseline cells, summaries, by_task", function()
   T.raises("two PED settings", pl.report.by_task, r)
   local a = pl.report.axis_table(r, { setting = "radius", tasks = { "digits" }, metric = "sfda" })
   T.eq(a.rows[1][1], "no PED") T.eq(a.rows[3][1], "0.6")
-  T.raises("unknown option 'metrc'", pl.report.axis_table, r, { setting = "radius", tasks = { "digits" }, metrc = "x" })
+  T.raises("unknown option 'metrc'", pl.report.axis_table, r,
+    { setting = "radius", tasks = { "digits" }, metrc = "x" })
   local R = pl.report.rank_view({ r[1], r[3] }, info)
   T.eq(R.runs.digits.simclr.steps, r[3].ped.simclr.steps)
 end)
@@ -233,22 +244,27 @@ T.case("sweep: a one-setting table refuses cells where another setting varies to
                        grid = { radius = { 0.4, 0.6 }, dt = { 0.05, 0.1 } }, progress = false }
   T.raises("settings radius and dt both vary", pl.report.axis_table, r,
            { setting = "radius", tasks = { "digits" }, metric = "logme" })
-  local a = pl.report.axis_table(r, { setting = "radius", tasks = { "digits" }, metric = "logme", fixed = { dt = 0.1 } })
+  local a = pl.report.axis_table(r,
+    { setting = "radius", tasks = { "digits" }, metric = "logme", fixed = { dt = 0.1 } })
   T.eq(#a.rows, 3)
   T.close(a.rows[3][2], r[5].measures.logme.weighted_tau) -- radius 0.6, dt 0.1
   local dir = tmp .. ".plots"
-  T.raises("both vary", pl.plot.axis_plots, r, { setting = "radius", tasks = { "digits" }, metrics = { "logme" }, dir = dir })
+  T.raises("both vary", pl.plot.axis_plots, r,
+    { setting = "radius", tasks = { "digits" }, metrics = { "logme" }, dir = dir })
 end)
 
-T.case("sweep: the demo's reference set is found; ground truth optional, checked when given", function()
+T.case("sweep: the demo's reference set is found; "
+  .. "ground truth optional, checked when given", function()
   T.eq(pl.zoo.guess_ref_name(ZOO), "fmnist-train")
   local gt = tmp .. ".gt.json"
-  local r = pl.sweep { zoo = ZOO, tasks = { "digits" }, metrics = { "logme" }, ped = false, progress = false }
+  local r = pl.sweep { zoo = ZOO, tasks = { "digits" }, metrics = { "logme" }, ped = false,
+                       progress = false }
   T.eq(#r, 1)
   assert(r[1].measures.logme, "the demo's gt.json is used")
   write(gt, "{}")
-  T.raises("no task 'digits'", pl.sweep, { zoo = ZOO, tasks = { "digits" }, metrics = { "logme" }, ped = false,
-                                           progress = false, gt = gt })
+  T.raises("no task 'digits'", pl.sweep,
+           { zoo = ZOO, tasks = { "digits" }, metrics = { "logme" }, ped = false,
+             progress = false, gt = gt })
   os.remove(gt)
   local z = pl.zoo.open(ZOO, { ref_name = "fmnist-train" })
   z.gt = nil
@@ -265,8 +281,8 @@ T.case("sweep: cache_mb bounds the cached datasets, results unchanged", function
   local Zoo = getmetatable(zoo_mod.from(ZOO))
   local orig, opened = Zoo.dataset, 0
   Zoo.dataset = function(...) opened = opened + 1 return orig(...) end
-  local s = { zoo = ZOO, tasks = { "digits" }, metrics = { "logme" }, grid = { dt = { 0.05, 0.1, 0.2 } },
-              progress = false }
+  local s = { zoo = ZOO, tasks = { "digits" }, metrics = { "logme" },
+              grid = { dt = { 0.05, 0.1, 0.2 } }, progress = false }
   local ok, err = pcall(function()
     local a = pl.sweep(s)
     local n_default = opened
@@ -282,7 +298,8 @@ T.case("sweep: cache_mb bounds the cached datasets, results unchanged", function
   end)
   Zoo.dataset = orig
   if not ok then error(err, 0) end
-  T.raises("cache_mb=-1: expected a whole number of megabytes >= 0", pl.sweep, spec(nil, { cache_mb = -1 }))
+  T.raises("cache_mb=-1: expected a whole number of megabytes >= 0", pl.sweep,
+    spec(nil, { cache_mb = -1 }))
   T.raises("cache_mb=0.5: expected a whole number", pl.sweep, spec(nil, { cache_mb = 0.5 }))
   T.raises("cache_mb=x: expected", pl.sweep, spec(nil, { cache_mb = "x" }))
 end)
@@ -292,9 +309,11 @@ T.case("sweep: clear errors", function()
   T.raises("unknown option 'metric'", pl.sweep, { zoo = ZOO, metric = "logme" })
   T.raises("leave ped unset", pl.sweep, spec(nil, { metrics = { "ped+logme" }, ped = true }))
   T.raises("resume needs out", pl.sweep, spec(nil, { resume = true }))
-  T.raises("unknown force law 'nope'", pl.sweep, spec(nil, { grid = { force = { "hooke", "nope" } } }))
+  T.raises("unknown force law 'nope'", pl.sweep,
+    spec(nil, { grid = { force = { "hooke", "nope" } } }))
   T.raises("needs metrics scored after PED", pl.sweep, spec(nil, { ped = false }))
-  T.raises("max_steps 1.5: expected a whole number", pl.sweep, spec(nil, { grid = { max_steps = 1.5 } }))
+  T.raises("max_steps 1.5: expected a whole number", pl.sweep,
+    spec(nil, { grid = { max_steps = 1.5 } }))
   T.raises("grid.radius -1: expected", pl.sweep, spec(nil, { grid = { radius = -1 } }))
   T.raises("not a folder", pl.sweep, spec(nil, { zoo = "/nonexistent/zoo" }))
   T.raises("metrics must list", pl.sweep, spec(nil, { metrics = {} }))

@@ -25,7 +25,8 @@ local function zoo(names, gt)
   local real = { "simclr", "byol", "dae" }
   local acc = {}
   for i, name in ipairs(names) do
-    copy(DEMO .. "/" .. real[i] .. "_digits_feature.npy", dir .. "/" .. name .. "_digits_feature.npy")
+    copy(DEMO .. "/" .. real[i] .. "_digits_feature.npy",
+      dir .. "/" .. name .. "_digits_feature.npy")
     copy(DEMO .. "/" .. real[i] .. "_digits_label.npy", dir .. "/" .. name .. "_digits_label.npy")
     acc[#acc + 1] = string.format('"%s": %d', name:gsub("\n", "\\n"), 90 + i)
   end
@@ -63,7 +64,8 @@ T.case("zoo: a .npy file whose name does not parse is reported", function()
   copy(DEMO .. "/simclr_digits_label.npy", dir .. "/a_digits_logits.npy")
   T.raises("2 .npy files are not named <model>_<task>_feature.npy", pl.zoo.open, dir)
   local ok, err = pcall(pl.zoo.open, dir)
-  assert(not ok and err:find("stray.npy", 1, true) and err:find("a_digits_logits.npy", 1, true), err)
+  assert(not ok and err:find("stray.npy", 1, true)
+         and err:find("a_digits_logits.npy", 1, true), err)
 end)
 
 T.case("zoo: zoo.json paths stay inside the folder", function()
