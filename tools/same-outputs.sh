@@ -4,7 +4,8 @@
 # fixture printed to the last bit (tools/metric-bits.lua), and compares every output
 # (printed tables and written JSON/JSONL) byte for byte with tests/expected/, after removing what
 # legitimately changes from run to run: the JSON "provenance" block (date, commit, host, input
-# times), "cpu_s" of result records, the CPU/wall time lines and the scratch folder's name.
+# times), "cpu_s" and the inputs' file stamps of result records, the CPU/wall time lines and the
+# scratch folder's name.
 #
 #   bash tools/same-outputs.sh PATH_TO_PEDLAB            # compare; exit 1 on any difference
 #   bash tools/same-outputs.sh PATH_TO_PEDLAB --update   # rewrite tests/expected/ (a reviewed
@@ -44,8 +45,9 @@ norm_json() {
   awk '/^\t"provenance":/ { skip = 1 } skip && /^\t},?$/ { skip = 0; next } !skip' "$1" |
     sed "s|$out|OUT|g"
 }
-# JSONL result records: without cpu_s.
-norm_jsonl() { sed -E 's/"cpu_s":[^,}]*,?//' "$1"; }
+# JSONL result records: without cpu_s and the inputs' file stamps (device, inode, size and times:
+# another checkout has others; the files' content digests stay and are compared).
+norm_jsonl() { sed -E 's/"cpu_s":[^,}]*,?//; s/"stamps":\{[^}]*\},?//' "$1"; }
 
 fail=0
 mkdir -p "$out/got"
