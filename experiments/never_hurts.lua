@@ -23,11 +23,13 @@ local GATED = "auto:gated"          -- the built-in rule this experiment led to
 local RECIPE = { "parc", "hscore_reg", "logme" } -- recommended's members, gated one by one
 
 local o = cli.experiment_args({ ... }, NAME,
-  "Weighted tau of six metrics without PED, with --radius auto, with shrunken radii and with\n"
+  "Weighted tau of nine metrics without PED, with --radius auto, with shrunken radii and with\n"
   .. "gates (per metric, per task, per model) chosen leave-one-task-out on geometry statistics\n"
   .. "the radius rule sees; meanrank(parc,hscore_reg,ped+logme) with gated members.\n"
   .. "--json F writes every number (per task and LOTO) as JSON.", { ["--json"] = "value" })
 if not o then return 0 end
+if o.plot then error(NAME .. ": --plot: this experiment draws no figures", 0) end
+if o.shard then error(NAME .. ": --shard: leave-one-task-out needs every cell in one run", 0) end
 if o.json then pl.check_output(o.json, "--json") end
 local t0, w0 = os.clock(), os.time()
 
@@ -59,12 +61,10 @@ end
 local cell = {} -- cell[task][variant]: variant "plain", "auto", "gated", "x0.5", ...
 for _, c in ipairs(results) do
   cell[c.task] = cell[c.task] or {}
-  local v = c.settings.ped and (label_of[tostring(c.settings.radius)] or tostring(c.settings.radius))
-            or "plain"
+  local r = tostring(c.settings.radius)
+  local v = c.settings.ped and (label_of[r] or r) or "plain"
   cell[c.task][v] = c
 end
-local VARIANTS = { "plain", "auto" }
-for _, s in ipairs(SHRINK) do VARIANTS[#VARIANTS + 1] = "x" .. s end
 local gt = z.gt
 
 local function signed(scores, m)
@@ -99,8 +99,8 @@ for _, task in ipairs(tasks) do
                                  ref = z:ref_path(model) })
     local ss = 0
     for _, r in ipairs(sys.radii:totable()) do ss = ss + r * r end
-    local g = { t = radius.thresholds(sys), fisher = radius.fisher(sys), rms = math.sqrt(ss / sys.classes),
-                n = ds:rows(), c = sys.classes, d = sys.dim }
+    local g = { t = radius.thresholds(sys), fisher = radius.fisher(sys),
+                rms = math.sqrt(ss / sys.classes), n = ds:rows(), c = sys.classes, d = sys.dim }
     sys:close()
     ds:close()
     geo[task][model] = g
@@ -228,7 +228,9 @@ local function fit_metric_margin(delta)
 end
 local function fit_metric_wins(m, train)
   local wins = 0
-  for _, t in ipairs(train) do if tau(t, "auto", m) > tau(t, "plain", m) then wins = wins + 1 end end
+  for _, t in ipairs(train) do
+    if tau(t, "auto", m) > tau(t, "plain", m) then wins = wins + 1 end
+  end
   if wins >= #train - 1 then return fixed("auto"), "on" end
   return fixed("plain"), "off"
 end
@@ -258,7 +260,9 @@ local function fit_stat(name)
 end
 local all_stats = {}
 for _, s in ipairs(TASK_STATS) do all_stats[#all_stats + 1] = s[1] end
-local function fit_any_stat(m, train) return best_of(threshold_gates(m, train, all_stats), m, train) end
+local function fit_any_stat(m, train)
+  return best_of(threshold_gates(m, train, all_stats), m, train)
+end
 -- (b') one threshold on a task statistic for every metric, chosen on the training tasks of
 -- all metrics together (pooled: more evidence per fold, one constant instead of one a metric)
 local function fit_pooled(name)
@@ -323,7 +327,9 @@ local function model_gates(m, train, names)
   end
   return cands
 end
-local function fit_model_any(m, train) return best_of(model_gates(m, train, MODEL_NAMES), m, train) end
+local function fit_model_any(m, train)
+  return best_of(model_gates(m, train, MODEL_NAMES), m, train)
+end
 local function fit_model_stat(name)
   return function(m, train) return best_of(model_gates(m, train, { name }), m, train) end
 end
@@ -343,7 +349,8 @@ local function header(first)
   return h
 end
 local json = { tasks = tasks, metrics = {}, recipe = {} }
-local summary = { header = { "metric", "never PED", "always auto", "a", "a: gain>.03", "a: loses <= 1",
+local summary = { header = { "metric", "never PED", "always auto", "a", "a: gain>.03",
+  "a: loses <= 1",
   "b: best stat (picked after)", "b: chosen in fold", "c: best stat (picked after)",
   "c: chosen in fold", "d: shrink", GATED, "oracle" }, rows = {} }
 local function mean(row) return row[#row] end
@@ -359,10 +366,14 @@ for _, m in ipairs(METRICS) do
   end
   local never = add("never PED", function(k) return tau(k, "plain", m) end)
   local always = add("always auto", function(k) return tau(k, "auto", m) end)
-  for _, s in ipairs(SHRINK) do add("radius x" .. s .. " (in-sample)", function(k) return tau(k, "x" .. s, m) end) end
+  for _, s in ipairs(SHRINK) do
+    add("radius x" .. s .. " (in-sample)", function(k) return tau(k, "x" .. s, m) end)
+  end
   local gated = HAVE_GATED and add(GATED .. " (as run)", function(k) return tau(k, "gated", m) end)
                 or { 0 / 0 }
-  add("oracle max(never, auto)", function(k) return math.max(tau(k, "plain", m), tau(k, "auto", m)) end)
+  add("oracle max(never, auto)", function(k)
+    return math.max(tau(k, "plain", m), tau(k, "auto", m))
+  end)
   local function add_loto(label, fit)
     local v, ch = loto(fit, m)
     return add(label, function(k) return v[k] end, ch), ch
@@ -393,7 +404,8 @@ for _, m in ipairs(METRICS) do
   for _, k in ipairs(tasks) do notes[#notes + 1] = k .. " " .. ach[k] end
   io.write("a chose: ", table.concat(notes, ", "), "\n")
   for _, lab in ipairs({ "a: per metric, loses <= 1 task, LOTO", "b: stat chosen in fold, LOTO",
-                         "b': reorder threshold pooled over metrics, LOTO", "d: shrink s, LOTO" }) do
+                         "b': reorder threshold pooled over metrics, LOTO",
+                         "d: shrink s, LOTO" }) do
     notes = {}
     for _, k in ipairs(tasks) do notes[#notes + 1] = k .. " " .. J.choices[lab][k] end
     io.write(lab:match("^[^,]*"), " chose: ", table.concat(notes, ", "), "\n")
@@ -412,7 +424,8 @@ for _, m in ipairs(METRICS) do
   -- the statistics per task
   local st = { header = header("statistic (" .. m .. ")"), rows = {} }
   for _, s in ipairs(TASK_STATS) do
-    st.rows[#st.rows + 1] = pl.report.row_with_mean(s[1], tasks, function(k) return tstat[m][k][s[1]] end)
+    st.rows[#st.rows + 1] = pl.report.row_with_mean(s[1], tasks,
+      function(k) return tstat[m][k][s[1]] end)
   end
   st.rows[#st.rows + 1] = pl.report.row_with_mean("gain auto - never", tasks,
     function(k) return tau(k, "auto", m) - tau(k, "plain", m) end)
@@ -431,7 +444,9 @@ local function recipe(task, choose)
   return tau_of(s, task)
 end
 local rt = { header = header("meanrank(parc,hscore_reg,logme) members"), rows = {} }
-local function rrow(label, get) rt.rows[#rt.rows + 1] = pl.report.row_with_mean(label, tasks, get) end
+local function rrow(label, get)
+  rt.rows[#rt.rows + 1] = pl.report.row_with_mean(label, tasks, get)
+end
 rrow("all plain", function(k) return recipe(k, fixed("plain")) end)
 rrow("recommended (ped+logme at auto)", function(k)
   return recipe(k, function(t, m) return scores(t, m == "logme" and "auto" or "plain", m) end)
@@ -463,7 +478,8 @@ json.recipe = rt.rows
 io.write("\nMeans of held-out weighted tau (b, c: the statistic whose LOTO mean is best, named)\n",
   pl.report.text(summary, 3))
 io.write("Differences under ~0.03 are within the ground truth's seed noise: not evidence.\n")
-io.write("Selecting the best statistic after seeing every LOTO row is itself a choice on all tasks:\n"
+io.write("Selecting the best statistic after seeing every LOTO row is itself a choice on all "
+  .. "tasks:\n"
   .. "'b: stat chosen in fold' is the honest estimate of a statistic-threshold gate.\n")
 json.summary = summary.rows
 if o.json then
