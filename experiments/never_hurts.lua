@@ -402,13 +402,13 @@ for _, m in ipairs(METRICS) do
     pl.report.text(t, 3))
   local notes = {}
   for _, k in ipairs(tasks) do notes[#notes + 1] = k .. " " .. ach[k] end
-  io.write("a chose: ", table.concat(notes, ", "), "\n")
+  io.write("a: per metric chose: ", table.concat(notes, ", "), "\n")
   for _, lab in ipairs({ "a: per metric, loses <= 1 task, LOTO", "b: stat chosen in fold, LOTO",
                          "b': reorder threshold pooled over metrics, LOTO",
                          "d: shrink s, LOTO" }) do
     notes = {}
     for _, k in ipairs(tasks) do notes[#notes + 1] = k .. " " .. J.choices[lab][k] end
-    io.write(lab:match("^[^,]*"), " chose: ", table.concat(notes, ", "), "\n")
+    io.write((lab:gsub(", LOTO$", "")), " chose: ", table.concat(notes, ", "), "\n")
   end
   local function lm(label) return J.rows[label] and mean(J.rows[label]) or "n/a" end
   local function named(row, prefix)
