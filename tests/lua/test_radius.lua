@@ -293,6 +293,21 @@ T.case("radius: auto:gated gives logme pairs' radius and the other metrics radiu
   T.eq(radius.gate_key(nil), nil)
   T.raises("logme = 11 is out of range", ped.check, "radius", "auto:gated:logme=11", "w")
   ds:close()
+  -- pedlab score says radius 0 left the features alone (not "no two balls overlap")
+  local f = tmp .. "_score.txt"
+  io.output(f)
+  local ok, err = pcall(require("pedlab.cli").score, { "--features", FX, "--labels", LB,
+    "--ref", REF, "--metric", "ped+logme,ped+sfda,ped+gbc", "--radius", "auto:gated" })
+  io.output():close()
+  io.output(io.stdout)
+  T.eq(ok, true, tostring(err))
+  local fh = assert(io.open(f))
+  local text = fh:read("a")
+  fh:close()
+  os.remove(f)
+  local want = "ped\tradius 0: features unchanged, so ped+sfda, ped+gbc equal the plain metrics\n"
+  T.eq(text:find(want, 1, true) ~= nil, true, "score's radius-0 line: " .. text)
+  T.eq(text:find("moved nothing", 1, true), nil, "no 'moved nothing' for radius 0")
 end)
 
 T.case("radius: auto:gated in a sweep: radius 0 per task, reported as unchanged", function()
