@@ -301,7 +301,11 @@ function M.score(argv)
       io.write(string.format("ped\tsteps=%d\tchanges=%s\tradius=%s", r.steps, table.concat(ch, ","),
         util.fmt(r.radius)), r.metrics and ("\tmetrics=" .. table.concat(r.metrics, ",")) or "",
         "\n")
-      if not r.moved then
+      if not r.moved and r.radius == 0 then
+        local names = r.metrics or after
+        io.write("ped\tradius 0: features unchanged, so ped+", table.concat(names, ", ped+"),
+          #names > 1 and " equal the plain metrics\n" or " equals the plain metric\n")
+      elseif not r.moved then
         local names = r.metrics or after
         local many = #names > 1
         io.write(string.format("ped\tmoved nothing: no two class balls overlap at radius %s (a "
@@ -655,6 +659,12 @@ function M.unmoved(r)
     if r.runs[mdl].moved == false then n, names[#names + 1] = n + 1, mdl end
   end
   if n == 0 then return nil end
+  local zero = true -- radius 0 (e.g. a radius rule's): the features left alone on purpose
+  for _, mdl in ipairs(names) do zero = zero and r.runs[mdl].radius == 0 end
+  if zero then
+    return string.format("radius 0 on %d of %d models: features unchanged, so the score is the "
+      .. "plain metric's", n, total)
+  end
   return string.format("PED moved nothing on %d of %d models (%s): no two class balls overlap at "
     .. "their radius, so the score is the plain metric's", n, total, table.concat(names, ", "))
 end

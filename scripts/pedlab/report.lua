@@ -367,13 +367,21 @@ function M.rank_view(cells, info)
         local name = util.parse_metric(m).name
         r.radius = {}
         r.runs = {}
-        for model, run in pairs(c.ped) do
-          r.radius[model] = run.radii and run.radii[name] or run.radius
-          -- this metric's PED run (a rule giving metrics different radii runs PED once for each)
-          local mine = run
+        -- this metric's PED run (a rule giving metrics different radii runs PED once for
+        -- each); a zoo-level metric's runs are its parts' (ncti: ncti_ncc, ...)
+        local function run_for(run)
+          local exact, part
           for _, g in ipairs(run.runs or {}) do
-            for _, n in ipairs(g.metrics or {}) do if n == name then mine = g end end
+            for _, n in ipairs(g.metrics or {}) do
+              if n == name then exact = g
+              elseif n:sub(1, #name + 1) == name .. "_" then part = part or g end
+            end
           end
+          return exact or part or run
+        end
+        for model, run in pairs(c.ped) do
+          local mine = run_for(run)
+          r.radius[model] = run.radii and (run.radii[name] or mine.radius) or run.radius
           r.runs[model] = { steps = mine.steps, changes = mine.changes, energies = mine.energies,
                             energy0 = mine.energy0, radius = mine.radius, moved = mine.moved }
         end

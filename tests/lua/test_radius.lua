@@ -272,5 +272,80 @@ T.case("radius: a sweep records each model's radius; "
   T.close(first.logme, task_r, 1e-12, "logme's radius as with logme alone")
 end)
 
+T.case("radius: auto:gated gives logme pairs' radius and the other metrics radius 0", function()
+  local ds = assert(pl.dataset(FX, LB))
+  local sys = pl.balls(ds, { radius = 1, ref = REF })
+  local t = radius.thresholds(sys)
+  sys:close()
+  local pairs_r = quantile_oracle(t, 0.5)
+  T.eq(pairs_r > 0, true, "the fixture's classes overlap at some radius")
+  local groups = ped.run_groups(ds, { radius = "auto:gated", ref = REF },
+    { "logme", "parc", "sfda", "gbc" })
+  T.eq(#groups, 2, "two radii")
+  T.close(groups[1].radius, pairs_r, 1e-12, "logme: pairs' radius")
+  T.eq(table.concat(groups[1].names, ","), "logme")
+  T.eq(groups[2].radius, 0, "parc, sfda, gbc: radius 0")
+  T.eq(table.concat(groups[2].names, ","), "parc,sfda,gbc")
+  T.eq(ped.moved_nothing(groups[2].run), true, "radius 0 moves nothing")
+  -- radius 0: the scores are the plain metrics'
+  T.eq(pl.metrics.sfda(groups[2].moved), pl.metrics.sfda(ds), "sfda unchanged")
+  T.eq(pl.metrics.gbc(groups[2].moved), pl.metrics.gbc(ds), "gbc unchanged")
+  for _, g in ipairs(groups) do g.moved:close() g.sys:close() end
+  -- a metric's factor scales pairs' radius (sfda: pairs' own q_sfda quantile)
+  local _, run = ped.run(ds, { radius = "auto:gated:parc=0.5", ref = REF }, { "parc" })
+  T.close(run.radius, 0.5 * pairs_r, 1e-12, "parc=0.5: half pairs' radius")
+  _, run = ped.run(ds, { radius = "auto:gated:sfda=1", ref = REF }, { "sfda" })
+  T.close(run.radius, quantile_oracle(t, radius.RULES.pairs.params.q_sfda), 1e-12, "sfda=1")
+  _, run = ped.run(ds, { radius = "auto:gated:logme=0", ref = REF }, { "logme" })
+  T.eq(run.radius, 0, "logme=0")
+  -- no metric named (pl.balls): pairs' radius
+  local s2, r = ped.balls(ds, { radius = "auto:gated", ref = REF })
+  T.close(r, pairs_r, 1e-12, "no metric: pairs' radius")
+  s2:close()
+  -- names: ncti's parts read ncti, metrics not listed read other
+  T.eq(radius.gate_key("ncti_vc"), "ncti")
+  T.eq(radius.gate_key("hscore_reg"), "hscore_reg")
+  T.eq(radius.gate_key("etran"), "other")
+  T.eq(radius.gate_key("other"), "other")
+  T.eq(radius.gate_key(nil), nil)
+  T.raises("logme = 11 is out of range", ped.check, "radius", "auto:gated:logme=11", "w")
+  ds:close()
+  -- pedlab score says radius 0 left the features alone (not "no two balls overlap")
+  local f = tmp .. "_score.txt"
+  io.output(f)
+  local ok, err = pcall(require("pedlab.cli").score, { "--features", FX, "--labels", LB,
+    "--ref", REF, "--metric", "ped+logme,ped+sfda,ped+gbc", "--radius", "auto:gated" })
+  io.output():close()
+  io.output(io.stdout)
+  T.eq(ok, true, tostring(err))
+  local fh = assert(io.open(f))
+  local text = fh:read("a")
+  fh:close()
+  os.remove(f)
+  local want = "ped\tradius 0: features unchanged, so ped+sfda, ped+gbc equal the plain metrics\n"
+  T.eq(text:find(want, 1, true) ~= nil, true, "score's radius-0 line: " .. text)
+  T.eq(text:find("moved nothing", 1, true), nil, "no 'moved nothing' for radius 0")
+end)
+
+T.case("radius: auto:gated in a sweep: radius 0 per task, reported as unchanged", function()
+  local res, info = pl.sweep { zoo = ZOO, tasks = { "digits" }, metrics = { "logme", "ncti" },
+    ped = "both", grid = { radius = "auto:gated" }, ref_name = "fmnist-train", progress = false }
+  local plain, gated
+  for _, c in ipairs(res) do if c.settings.ped then gated = c else plain = c end end
+  for model, run in pairs(gated.ped) do
+    T.eq(run.radii.ncti_ncc, 0, model .. " ncti: radius 0")
+    T.eq(run.radii.logme > 0, true, model .. " logme: pairs' radius")
+  end
+  T.eq(gated.measures.ncti.weighted_tau, plain.measures.ncti.weighted_tau, "ncti as plain")
+  T.eq(gated.measures.logme.weighted_tau ~= plain.measures.logme.weighted_tau, true, "logme moved")
+  -- the report gives ped+ncti its own radius (its parts' run), not logme's
+  local R = pl.report.rank_view({ gated }, info)
+  for model, r in pairs(R.results.digits["ped+ncti"].radius) do T.eq(r, 0, model) end
+  T.eq(R.results.digits["ped+ncti"].runs.byol.radius, 0, "the parts' run")
+  local cli = require "pedlab.cli"
+  T.eq(cli.unmoved(R.results.digits["ped+ncti"]),
+    "radius 0 on 12 of 12 models: features unchanged, so the score is the plain metric's")
+end)
+
 os.remove(tmp)
 T.done()

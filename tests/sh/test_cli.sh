@@ -167,7 +167,7 @@ echo "$out" | grep -q '"radius":' && ok "score --radius auto records the radius"
 echo "$out" | grep -q '"radii":{' && ok "per-metric radii recorded" || bad "per-metric radii: $out"
 out=$("$P" score $B --metric ped+logme $R --radius auto:nearest) || bad "score --radius auto:nearest runs"
 echo "$out" | grep -q 'radius=0\.' && ok "score text shows the radius" || bad "score text radius: $out"
-expect_err "unknown radius rule" "score: --radius auto:bogus: unknown radius rule 'bogus'; known: fisher, nearest, pairs" \
+expect_err "unknown radius rule" "score: --radius auto:bogus: unknown radius rule 'bogus'; known: fisher, gated, nearest, pairs" \
   score $B --metric ped+logme $R --radius auto:bogus
 expect_err "non-numeric radius" "score: --radius x: expected a number or auto[:RULE]" score $B --metric ped+logme $R --radius x
 expect_err "bad rule parameter" "'z' is not a parameter of this rule" score $B --metric ped+logme $R --radius auto:pairs:z=1
