@@ -1,8 +1,8 @@
--- pedlab.cli_sweep — the `pedlab sweep SPEC.lua ...` command: argument handling only; the work
--- is pl.sweep, the table pl.report.summary_table.
+-- pedlab.commands.sweep — the `pedlab sweep SPEC.lua ...` command: argument handling only;
+-- the work is pl.sweep, the table pl.report.summary_table.
 local pl = require "pedlab"
 local util = require "pedlab.util"
-local cli = require "pedlab.cli"
+local cmdutil = require "pedlab.cmdutil"
 
 local M = {}
 
@@ -77,9 +77,9 @@ function M.main(argv)
     io.write(string.format("%d cells from %d files (%s)\n", n, #pos - 1, o.merge))
     return 0
   end
-  cli.set_threads(o, "sweep")
-  local costs = cli.sweep_costs(spec)
-  if costs then cli.announce("sweep", costs) end
+  cmdutil.set_threads(o, "sweep")
+  local costs = cmdutil.sweep_costs(spec)
+  if costs then cmdutil.announce("sweep", costs) end
   local results, info = pl.sweep(spec)
   if not o.quiet then
     io.write(string.format("%s per cell (%s)\n", measure, spec.out))
