@@ -25,14 +25,18 @@ function M.ped_help()
     local def = s.kind == "boolean" and "" or string.format(" (default %s)", util.fmt(s.default))
     lines[#lines + 1] = string.format("  %-19s %s%s", flag, s.doc or "", def)
     if s.name == "radius" then
-      lines[#lines + 1] = "  --radius auto[:RULE] the radius chosen without ground truth by a rule: "
-        .. table.concat(require("pedlab.radius").names(), ", ") .. " (auto = "
-        .. require("pedlab.radius").DEFAULT .. "), or FILE.lua; RULE:KEY=VALUE sets a rule parameter"
+      local rules = require "pedlab.radius"
+      lines[#lines + 1] = "  --radius auto[:RULE] the radius chosen without ground truth by a "
+        .. "rule: " .. table.concat(rules.names(), ", ") .. " (auto = " .. rules.DEFAULT
+        .. "), or FILE.lua; RULE:KEY=VALUE sets a rule parameter"
     end
   end
-  lines[#lines + 1] = "  --force LAW         hooke (default), a law of pedlab.forces, or FILE.lua returning a law"
-  lines[#lines + 1] = "  --law-param N=V     a parameter the force law declares (params = {N = default}); may repeat"
-  lines[#lines + 1] = "Hooke's law moves a pair by min(k*overlap*dt^2/2, overlap): only k*dt^2 matters."
+  lines[#lines + 1] = "  --force LAW         hooke (default), a law of pedlab.forces, or FILE.lua "
+    .. "returning a law"
+  lines[#lines + 1] = "  --law-param N=V     a parameter the force law declares (params = {N = "
+    .. "default}); may repeat"
+  lines[#lines + 1] = "Hooke's law moves a pair by min(k*overlap*dt^2/2, overlap): only k*dt^2 "
+    .. "matters."
   return table.concat(lines, "\n") .. "\n"
 end
 
@@ -79,8 +83,8 @@ end
 -- PED flags given while no metric runs after PED are errors, not silent no-ops.
 function M.check_ped_flags(metrics, given, cmd)
   if #given > 0 and not M.any_ped(metrics) then
-    error(string.format("%s: %s %s no effect: no metric runs after PED (name ped+NAME or add --ped)",
-      cmd, table.concat(given, ", "), #given > 1 and "have" or "has"), 0)
+    error(string.format("%s: %s %s no effect: no metric runs after PED (name ped+NAME or add "
+      .. "--ped)", cmd, table.concat(given, ", "), #given > 1 and "have" or "has"), 0)
   end
 end
 
@@ -191,7 +195,9 @@ function M.zoo_costs(z, tasks, metrics, user)
   for _, task in ipairs(tasks) do
     for _, model in ipairs(z:task_models(task)) do
       local ok, ds = pcall(z.dataset, z, model, task)
-      if ok and ds then add_costs(items, metrics, "key", model .. "/" .. task, size_of(ds), user) end
+      if ok and ds then
+        add_costs(items, metrics, "key", model .. "/" .. task, size_of(ds), user)
+      end
     end
   end
   return items

@@ -8,9 +8,9 @@ local cmdutil = require "pedlab.cmdutil"
 
 local M = {}
 
-local SPEC = { ["--zoo"] = "value", ["--gt"] = "value", ["--out"] = "value", ["--resume"] = "flag",
-  ["--plot"] = "value", ["--ref-name"] = "value", ["--threads"] = "value", ["--no-progress"] = "flag",
-  ["--help"] = "flag", ["--shard"] = "value" }
+local SPEC = { ["--zoo"] = "value", ["--gt"] = "value", ["--out"] = "value",
+  ["--resume"] = "flag", ["--plot"] = "value", ["--ref-name"] = "value", ["--threads"] = "value",
+  ["--no-progress"] = "flag", ["--help"] = "flag", ["--shard"] = "value" }
 
 -- Parse an experiment's arguments (extra: more flags of its own); defaults: the demo zoo,
 -- out NAME.jsonl. Returns nil after --help.
@@ -20,7 +20,8 @@ function M.args(argv, name, help, extra)
   for k, v in pairs(extra or {}) do spec[k] = v end
   local o, pos = util.parse_args(argv, spec, name)
   if o.help then
-    io.write(help or "", "\nusage: pedlab experiments/", name, ".lua [--zoo DIR] [--gt FILE] [--out F.jsonl] [--resume]\n",
+    io.write(help or "", "\nusage: pedlab experiments/", name,
+      ".lua [--zoo DIR] [--gt FILE] [--out F.jsonl] [--resume]\n",
       "       [--plot DIR] [--ref-name NAME] [--threads N] [--no-progress] [--shard I/N]\n",
       "defaults: --zoo <pedlab>/data/demo, --out ", name, ".jsonl\n")
     return nil
@@ -44,30 +45,30 @@ end
 -- one setting's values (the others at their defaults), with the no-PED baseline, a table per
 -- metric and, with --plot, a figure per metric. e = {name, setting, values, metrics, xscale}.
 function M.axis_experiment(argv, e)
-  pl.check_options(e, "experiment.axis_experiment", { "name", "setting", "values", "metrics", "xscale" })
+  pl.check_options(e, "experiment.axis_experiment",
+    { "name", "setting", "values", "metrics", "xscale" })
   local vals = {}
   for i, v in ipairs(e.values) do vals[i] = util.fmt(v) end
   local o = M.args(argv, e.name, string.format("Weighted tau of %s after PED for %s in {%s}.",
     table.concat(e.metrics, ", "), e.setting, table.concat(vals, ", ")))
   if not o then return 0 end
   local t0, w0 = os.clock(), os.time()
-  local results, info = pl.sweep(M.spec_from_args(o, { tasks = "all", metrics = e.metrics, ped = "both",
-                                                      grid = { [e.setting] = e.values } }))
+  local results, info = pl.sweep(M.spec_from_args(o, { tasks = "all", metrics = e.metrics,
+    ped = "both", grid = { [e.setting] = e.values } }))
   local others = {}
   for _, k in ipairs({ "radius", "dt", "exit_ratio", "max_steps" }) do
     if k ~= e.setting then others[#others + 1] = k .. " " .. util.fmt(ped.defaults[k]) end
   end
-  io.write(string.format("%s: %d tasks of %s, weighted tau against %s (%s)\n\n", e.name, #info.tasks, o.zoo,
-    e.setting, table.concat(others, ", ")))
+  io.write(string.format("%s: %d tasks of %s, weighted tau against %s (%s)\n\n", e.name,
+    #info.tasks, o.zoo, e.setting, table.concat(others, ", ")))
   for _, m in ipairs(info.specs) do
     local t = pl.report.axis_table(results, { setting = e.setting, tasks = info.tasks, metric = m })
     io.write("== ", m, "\n", pl.report.text(t, 3), "\n")
   end
   if o.plot then
-    for _, p in ipairs(pl.plot.axis_plots(results, { setting = e.setting, tasks = info.tasks, metrics = info.specs,
-                                                     dir = o.plot, prefix = e.name, xscale = e.xscale })) do
-      io.write("wrote ", p, "\n")
-    end
+    local written = pl.plot.axis_plots(results, { setting = e.setting, tasks = info.tasks,
+      metrics = info.specs, dir = o.plot, prefix = e.name, xscale = e.xscale })
+    for _, p in ipairs(written) do io.write("wrote ", p, "\n") end
   end
   io.write("\n", pl.sweep.summary_line(info))
   io.write(string.format("%.1f s CPU, %d s wall\n", os.clock() - t0, os.difftime(os.time(), w0)))

@@ -13,7 +13,6 @@ local rr = require "pedlab.rank_report"
 local M = {}
 
 local esc = plot.escape
-M.escape = esc
 
 local CSS = [[
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
@@ -46,8 +45,6 @@ local function num_td(v, fmt, class, extra)
     class and (" " .. class) or "", esc(exact), extra and (" " .. extra) or "", esc(fmt(v)))
 end
 
-local function plain_of(key) return key:match("^ped%+(.+)$") end
-
 -- The Table-1 matrix: weighted tau per metric and task, the mean, the best per column in bold,
 -- and for every ped+ row the change from the plain metric.
 local function tau_matrix(R, out)
@@ -62,7 +59,7 @@ local function tau_matrix(R, out)
   for j = 2, ncol do out[#out + 1] = '<th class="num">' .. esc(t.header[j]) .. "</th>" end
   out[#out + 1] = "</tr></thead><tbody>"
   for i, row in ipairs(t.rows) do
-    local plain = plain_of(row[1])
+    local plain = row[1]:match("^ped%+(.+)$")
     local prow = plain and index[plain] and t.rows[index[plain]]
     out[#out + 1] = string.format('<tr data-metric="%s"><th scope="row">%s</th>',
       esc(row[1]), esc(row[1]))
@@ -220,8 +217,8 @@ end
 local function top_picks(R, J, out)
   local picks = require("pedlab.aggregate").picks(R, report.ranking)
   out[#out + 1] = "<h2>Fine-tune first</h2>"
-  out[#out + 1] = string.format("<p>The top %d models of each task by <code>%s</code>.</p>", picks.k,
-    esc(picks.about))
+  out[#out + 1] = string.format("<p>The top %d models of each task by <code>%s</code>.</p>",
+    picks.k, esc(picks.about))
   for _, p in ipairs(picks.tasks) do
     local t = p.table
     out[#out + 1] = string.format('<h3>%s</h3><table class="top" data-task="%s"><thead><tr>',
@@ -241,8 +238,9 @@ local function top_picks(R, J, out)
     out[#out + 1] = "</tbody></table>"
     local jr = J.tasks[p.task][picks.key]
     if jr and jr.regret_at_3 then
-      out[#out + 1] = string.format('<p class="measures">regret@1 %s · regret@3 %s (accuracy points '
-        .. "lost against the truly best model)</p>", util.fmt(jr.regret_at_1), util.fmt(jr.regret_at_3))
+      out[#out + 1] = string.format('<p class="measures">regret@1 %s · regret@3 %s (accuracy '
+        .. "points lost against the truly best model)</p>", util.fmt(jr.regret_at_1),
+        util.fmt(jr.regret_at_3))
     end
   end
 end
@@ -328,7 +326,8 @@ local function embeddings(figs, out)
   for _, f in ipairs(figs or {}) do
     if f.svg then
       out[#out + 1] = string.format('<figure class="embedding" data-model="%s" data-method="%s">',
-        esc(f.model), esc(f.method)) .. f.svg .. "<figcaption>" .. esc(f.caption) .. "</figcaption></figure>"
+        esc(f.model), esc(f.method)) .. f.svg .. "<figcaption>" .. esc(f.caption)
+        .. "</figcaption></figure>"
     else
       out[#out + 1] = '<p class="embedding-error">Embedding of ' .. esc(f.model) .. " not drawn: "
         .. esc(f.error) .. "</p>"

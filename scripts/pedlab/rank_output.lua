@@ -55,8 +55,8 @@ function M.print_rank(R, quiet)
   for _, p in ipairs(picks.tasks) do
     io.write("\n== ", p.task, "\n", report.text(p.table, 4))
     if p.r.regret_at_3 then
-      io.write(string.format("regret@1 %.4f   regret@3 %.4f (accuracy points lost against the truly best)\n",
-        p.r.regret_at_1, p.r.regret_at_3))
+      io.write(string.format("regret@1 %.4f   regret@3 %.4f (accuracy points lost against the "
+        .. "truly best)\n", p.r.regret_at_1, p.r.regret_at_3))
     end
   end
   io.write("\nBest model per task",
@@ -69,7 +69,8 @@ function M.print_rank(R, quiet)
   print_undefined(R)
 end
 
-local CSV_MEASURES = { "weighted_tau", "kendall_tau", "pearson", "rel_at_1", "regret_at_1", "regret_at_3" }
+local CSV_MEASURES = { "weighted_tau", "kendall_tau", "pearson", "rel_at_1", "regret_at_1",
+                       "regret_at_3" }
 
 -- Every model of every task and metric, in predicted order: the long table of the CSV
 -- (the reason of an undefined score in row.u).
@@ -113,7 +114,9 @@ local function csv_text(R)
       for _, key in ipairs(R.metrics) do
         local r = R.results[task][key]
         for _, m in ipairs(CSV_MEASURES) do
-          if r[m] ~= nil then t.rows[#t.rows + 1] = { task, key, "*", nil, nil, nil, nil, m, r[m] } end
+          if r[m] ~= nil then
+            t.rows[#t.rows + 1] = { task, key, "*", nil, nil, nil, nil, m, r[m] }
+          end
         end
       end
     end
@@ -149,8 +152,8 @@ local function md_text(R)
   local parts = { "# pedlab rank\n\n", "Settings: ", rr.settings_line(R), "\n" }
   if R.zoo and R.zoo.gt then
     local function tau(measure) return report.tau_table(R.results, R.tasks, R.metrics, measure) end
-    parts[#parts + 1] = "\n## Weighted Kendall's tau\n\n" .. rr.MEANING .. " (best per column in bold).\n\n"
-      .. report.markdown(tau("weighted_tau"), 3, true)
+    parts[#parts + 1] = "\n## Weighted Kendall's tau\n\n" .. rr.MEANING
+      .. " (best per column in bold).\n\n" .. report.markdown(tau("weighted_tau"), 3, true)
     parts[#parts + 1] = "\n## Kendall's tau-b\n\n" .. report.markdown(tau("kendall_tau"), 3, true)
   end
   local picks = aggregate.picks(R, report.ranking)

@@ -36,15 +36,24 @@ function M.undefined_groups(u)
   return out
 end
 
+-- Every task and metric of a rank in table order: {{task, key, r = its result}, ...}.
+local function cells(R)
+  local out = {}
+  for _, task in ipairs(R.tasks) do
+    for _, key in ipairs(R.metrics) do
+      out[#out + 1] = { task = task, key = key, r = R.results[task][key] }
+    end
+  end
+  return out
+end
+
 -- Every (task, metric) of a rank with undefined models, grouped by reason, in table order:
 -- {{task, metric, models = {...}, reason}, ...}.
 function M.undefined_by_cell(R)
   local out = {}
-  for _, task in ipairs(R.tasks) do
-    for _, key in ipairs(R.metrics) do
-      for _, g in ipairs(M.undefined_groups(R.results[task][key].undefined)) do
-        out[#out + 1] = { task = task, metric = key, models = g.models, reason = g.reason }
-      end
+  for _, c in ipairs(cells(R)) do
+    for _, g in ipairs(M.undefined_groups(c.r.undefined)) do
+      out[#out + 1] = { task = c.task, metric = c.key, models = g.models, reason = g.reason }
     end
   end
   return out
@@ -53,12 +62,10 @@ end
 -- Every undefined (task, metric, model) of a rank with its reason, in table order.
 function M.undefined_cells(R)
   local out = {}
-  for _, task in ipairs(R.tasks) do
-    for _, key in ipairs(R.metrics) do
-      local u = R.results[task][key].undefined or {}
-      for _, mdl in ipairs(util.sorted_keys(u)) do
-        out[#out + 1] = { task = task, metric = key, model = mdl, reason = u[mdl] }
-      end
+  for _, c in ipairs(cells(R)) do
+    local u = c.r.undefined or {}
+    for _, mdl in ipairs(util.sorted_keys(u)) do
+      out[#out + 1] = { task = c.task, metric = c.key, model = mdl, reason = u[mdl] }
     end
   end
   return out
@@ -146,7 +153,8 @@ end
 function M.measures_line(R, task, key)
   local r = R.results[task][key]
   if r.weighted_tau == nil then return nil end
-  local vals = { r.weighted_tau, r.kendall_tau, r.pearson, r.rel_at_1, r.regret_at_1, r.regret_at_3 }
+  local vals = { r.weighted_tau, r.kendall_tau, r.pearson, r.rel_at_1, r.regret_at_1,
+                 r.regret_at_3 }
   local f = numtext.column(vals, 4)
   return string.format("weighted tau %s   tau-b %s   pearson %s   rel@1 %s   regret@1 %s   "
     .. "regret@3 %s   (over %d of %d models)", f(vals[1]), f(vals[2]), f(vals[3]), f(vals[4]),
@@ -224,11 +232,9 @@ function M.radius_chosen(R)
   local s = R.settings or {}
   if not (s.ped and type(s.ped.radius) == "string") then return nil end
   local out = {}
-  for _, task in ipairs(R.tasks) do
-    for _, key in ipairs(R.metrics) do
-      local rad = M.radius_text(R.results[task][key])
-      if rad then out[#out + 1] = task .. " " .. key .. " " .. rad end
-    end
+  for _, c in ipairs(cells(R)) do
+    local rad = M.radius_text(c.r)
+    if rad then out[#out + 1] = c.task .. " " .. c.key .. " " .. rad end
   end
   return table.concat(out, ", ")
 end

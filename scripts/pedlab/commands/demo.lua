@@ -6,7 +6,8 @@ local M = {}
 
 function M.main(argv)
   if argv[1] == "--help" then
-    io.write("usage: pedlab demo [--zoo DIR] [--gt FILE] [--plot DIR] [--md F] [--json F] [--html F]\n"
+    io.write("usage: pedlab demo [--zoo DIR] [--gt FILE] [--plot DIR] [--md F] [--json F] "
+      .. "[--html F]\n"
       .. "Ranks the bundled demo zoo (12 self-supervised CNNs, 3 image tasks) with\n"
       .. "LogME, SFDA and GBC, each with and without PED, and prints the weighted tau table.\n")
     return 0

@@ -5,6 +5,7 @@ return {
   { name = "score", summary = "score one model's features for one task with one or more metrics" },
   { name = "rank", summary = "rank a zoo's models per task, with the top picks and (with ground "
     .. "truth) how well each metric ranked" },
-  { name = "sweep", summary = "run the grid of settings a SPEC.lua describes (resumable, shardable)" },
+  { name = "sweep", summary = "run the grid of settings a SPEC.lua describes (resumable, "
+    .. "shardable)" },
   { name = "metrics", summary = "list every metric: what it needs, its options and its cost" },
 }

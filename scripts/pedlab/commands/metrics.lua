@@ -8,7 +8,8 @@ local M = {}
 function M.main(argv)
   local o = util.parse_args(argv, { ["--json"] = "flag", ["--help"] = "flag" }, "metrics")
   if o.help then
-    io.write("usage: pedlab metrics [--json]\nLists every metric: name, inputs, options, summary.\n")
+    io.write("usage: pedlab metrics [--json]\n"
+      .. "Lists every metric: name, inputs, options, summary.\n")
     return 0
   end
   local list = pl.metrics.list()

@@ -48,12 +48,12 @@ Zoo-level metrics (etran, ncti, and --combiner ones) score each model's parts, t
 across the task's models; the JSON reports the parts.
 ]] .. cmdutil.ped_help()
 
-local FLAGS = { ["--zoo"] = "value", ["--task"] = "value", ["--metric"] = "list", ["--gt"] = "value",
-  ["--ref-name"] = "value", ["--json"] = "value", ["--csv"] = "value", ["--md"] = "value",
-  ["--plot"] = "value", ["--html"] = "value", ["--seed"] = "value", ["--threads"] = "value",
-  ["--help"] = "flag",
-  ["--quiet"] = "flag", ["--no-ref"] = "flag", ["--ref"] = "value", ["--save-shift"] = "value",
-  ["--combiner"] = "list", ["--top"] = "value", ["--strict"] = "flag", ["--embed"] = "value" }
+local FLAGS = { ["--zoo"] = "value", ["--task"] = "value", ["--metric"] = "list",
+  ["--gt"] = "value", ["--ref-name"] = "value", ["--json"] = "value", ["--csv"] = "value",
+  ["--md"] = "value", ["--plot"] = "value", ["--html"] = "value", ["--seed"] = "value",
+  ["--threads"] = "value", ["--help"] = "flag", ["--quiet"] = "flag", ["--no-ref"] = "flag",
+  ["--ref"] = "value", ["--save-shift"] = "value", ["--combiner"] = "list", ["--top"] = "value",
+  ["--strict"] = "flag", ["--embed"] = "value" }
 for k, v in pairs(cmdutil.PED_FLAGS) do FLAGS[k] = v end
 
 -- The exit status of a rank with undefined cells under --strict (documented in docs/pedlab.1).
@@ -69,10 +69,13 @@ local function load_combiners(files, cmd)
     local ok, t = util.run_file(f, "combiner file " .. f)
     if not ok then error(cmd .. ": --combiner " .. f .. ": " .. tostring(t), 0) end
     if type(t) ~= "table" then
-      error(cmd .. ": --combiner " .. f .. " must return {NAME = {parts = {...}, combine = f}}; it returned " .. type(t), 0)
+      error(cmd .. ": --combiner " .. f .. " must return {NAME = {parts = {...}, combine = f}}; "
+        .. "it returned " .. type(t), 0)
     end
     for name, c in pairs(t) do
-      if out[name] then error(string.format("%s: --combiner: '%s' is defined twice", cmd, tostring(name)), 0) end
+      if out[name] then
+        error(string.format("%s: --combiner: '%s' is defined twice", cmd, tostring(name)), 0)
+      end
       out[name] = pl.combiners.check(tostring(name), c, "--combiner " .. f)
     end
   end
@@ -158,7 +161,8 @@ function M.rank_zoo(o, cmd)
           .. "(<model>_<ref>_feature.npy, --ref-name NAME)", 0)
   end
   if o.save_shift then
-    error(cmd .. ": --save-shift is for pedlab score (one dataset); rank moves every model of every task", 0)
+    error(cmd .. ": --save-shift is for pedlab score (one dataset); rank moves every model of "
+          .. "every task", 0)
   end
   local user = load_combiners(o.combiner, cmd)
   local metrics, aggs, listed = rank_metrics(o, cmd, user)
@@ -182,9 +186,8 @@ function M.rank_zoo(o, cmd)
   R.aggregates = aggs
   R.top = util.int(o, "top", cmd, 3, 1)
   R.version = pl.version
-  R.settings = { zoo = o.zoo, tasks = tasks, metrics = R.metrics, gt = z.gt_path, ref_name = z.ref_name,
-                 ped = pset, seed = seed, top = R.top,
-                 combiners = comb }
+  R.settings = { zoo = o.zoo, tasks = tasks, metrics = R.metrics, gt = z.gt_path,
+                 ref_name = z.ref_name, ped = pset, seed = seed, top = R.top, combiners = comb }
   if #aggs > 0 then R.settings.aggregates = aggregates_settings(aggs) end
   return R
 end

@@ -37,8 +37,9 @@ Metrics: run `pedlab metrics` for the list, what each needs and its options.
 
 local FLAGS = { ["--features"] = "value", ["--labels"] = "value", ["--metric"] = "list",
                 ["--source-probs"] = "value", ["--source-labels"] = "value", ["--seed"] = "value",
-                ["--json"] = "flag", ["--help"] = "flag", ["--threads"] = "value", ["--ref"] = "value",
-                ["--no-ref"] = "flag", ["--save-shift"] = "value", ["--targets"] = "value" }
+                ["--json"] = "flag", ["--help"] = "flag", ["--threads"] = "value",
+                ["--ref"] = "value", ["--no-ref"] = "flag", ["--save-shift"] = "value",
+                ["--targets"] = "value" }
 for k, v in pairs(cmdutil.PED_FLAGS) do FLAGS[k] = v end
 
 -- The inputs given: features, labels or targets; returns the metrics, checked against them.
@@ -47,7 +48,8 @@ local function check_inputs(o, pos)
   if not o.features then error("score: --features F.npy is required", 0) end
   if not o.labels and not o.targets
      and not (o.features:match("%.npz") or o.features:match("%.safetensors")) then
-    error("score: --labels L.npy is required (or --features F.npz / F.safetensors holding labels)", 0)
+    error("score: --labels L.npy is required (or --features F.npz / F.safetensors holding "
+          .. "labels)", 0)
   end
   local metrics = metricspec.of_options(o, "score", nil, false)
   if o.targets then
@@ -80,14 +82,15 @@ local function ped_options(o, metrics)
   if #after > 0 then
     if o.ref and o.no_ref then error("score: --ref and --no-ref exclude each other", 0) end
     if not o.ref and not o.no_ref then
-      error("score: PED needs --ref REF.npy (the official PED rescales by a reference feature set, e.g. the "
-            .. "model's ImageNet features); --no-ref runs it without rescaling", 0)
+      error("score: PED needs --ref REF.npy (the official PED rescales by a reference feature "
+            .. "set, e.g. the model's ImageNet features); --no-ref runs it without rescaling", 0)
     end
     settings.ref, settings.no_ref = o.ref, o.no_ref or nil
   end
   if o.save_shift then
     if not o.save_shift:match("%.npy$") and not o.save_shift:match("%.csv$") then
-      error("score: --save-shift " .. o.save_shift .. ": expected a file name ending in .npy or .csv", 0)
+      error("score: --save-shift " .. o.save_shift .. ": expected a file name ending in .npy "
+            .. "or .csv", 0)
     end
     if settings.ref then pl.note_input(settings.ref) end
     pl.check_output(o.save_shift, "--save-shift")
@@ -143,8 +146,8 @@ local function run(o, metrics, settings, after)
       result[m.key] = pl.metrics.score(m.name, m.ped and moved_of[m.name] or ds, m.opts)
       order[#order + 1] = m.key
       if shared and pl.mpi.rows_read(ds) > before then
-        io.stderr:write(string.format("score: %s reads the rows themselves, not only the statistics: it ran "
-          .. "on rank 0 alone\n", m.key))
+        io.stderr:write(string.format("score: %s reads the rows themselves, not only the "
+          .. "statistics: it ran on rank 0 alone\n", m.key))
       end
     end
   end)

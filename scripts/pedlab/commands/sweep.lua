@@ -45,7 +45,8 @@ function M.main(argv)
   local o, pos = util.parse_args(argv, FLAGS, "sweep")
   if o.help then io.write(HELP) return 0 end
   if o.merge then
-    for _, k in ipairs({ "resume", "out", "shard", "measure", "threads", "no_progress", "quiet" }) do
+    local alone = { "resume", "out", "shard", "measure", "threads", "no_progress", "quiet" }
+    for _, k in ipairs(alone) do
       if o[k] then error("sweep: --" .. k:gsub("_", "-") .. " has no effect with --merge", 0) end
     end
     if #pos < 2 then error("sweep: --merge OUT needs SPEC.lua and the results files to join", 0) end
