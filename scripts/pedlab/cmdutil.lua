@@ -5,6 +5,8 @@
 local pl = require "pedlab"
 local util = require "pedlab.util"
 local ped = require "pedlab.ped"
+local zoo = require "pedlab.zoo"
+local sweep = require "pedlab.sweep"
 
 local M = {}
 
@@ -172,9 +174,9 @@ end
 -- when the spec does not expand: pl.sweep then says why).
 function M.sweep_costs(spec)
   local ok, items = pcall(function()
-    local z = pl.zoo.from(spec.zoo, spec.gt, spec.ref_name)
+    local z = zoo.from(spec.zoo, spec.gt, spec.ref_name)
     local tasks = z:select_tasks(spec.tasks, "sweep: tasks")
-    local cells = pl.sweep.expand(spec, tasks, spec.seed or 0)
+    local cells = sweep.expand(spec, tasks, spec.seed or 0)
     local sizes, out = {}, {}
     for _, c in ipairs(cells) do
       for _, model in ipairs(z:task_models(c.task)) do

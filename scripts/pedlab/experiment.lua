@@ -4,6 +4,9 @@
 local pl = require "pedlab"
 local util = require "pedlab.util"
 local ped = require "pedlab.ped"
+local sweep = require "pedlab.sweep"
+local report = require "pedlab.report"
+local plot = require "pedlab.plot"
 local cmdutil = require "pedlab.cmdutil"
 
 local M = {}
@@ -53,7 +56,7 @@ function M.axis_experiment(argv, e)
     table.concat(e.metrics, ", "), e.setting, table.concat(vals, ", ")))
   if not o then return 0 end
   local t0, w0 = os.clock(), os.time()
-  local results, info = pl.sweep(M.spec_from_args(o, { tasks = "all", metrics = e.metrics,
+  local results, info = sweep(M.spec_from_args(o, { tasks = "all", metrics = e.metrics,
     ped = "both", grid = { [e.setting] = e.values } }))
   local others = {}
   for _, k in ipairs({ "radius", "dt", "exit_ratio", "max_steps" }) do
@@ -62,15 +65,15 @@ function M.axis_experiment(argv, e)
   io.write(string.format("%s: %d tasks of %s, weighted tau against %s (%s)\n\n", e.name,
     #info.tasks, o.zoo, e.setting, table.concat(others, ", ")))
   for _, m in ipairs(info.specs) do
-    local t = pl.report.axis_table(results, { setting = e.setting, tasks = info.tasks, metric = m })
-    io.write("== ", m, "\n", pl.report.text(t, 3), "\n")
+    local t = report.axis_table(results, { setting = e.setting, tasks = info.tasks, metric = m })
+    io.write("== ", m, "\n", report.text(t, 3), "\n")
   end
   if o.plot then
-    local written = pl.plot.axis_plots(results, { setting = e.setting, tasks = info.tasks,
+    local written = plot.axis_plots(results, { setting = e.setting, tasks = info.tasks,
       metrics = info.specs, dir = o.plot, prefix = e.name, xscale = e.xscale })
     for _, p in ipairs(written) do io.write("wrote ", p, "\n") end
   end
-  io.write("\n", pl.sweep.summary_line(info))
+  io.write("\n", sweep.summary_line(info))
   io.write(string.format("%.1f s CPU, %d s wall\n", os.clock() - t0, os.difftime(os.time(), w0)))
   return 0
 end

@@ -3,6 +3,8 @@
 -- --plot, built from the pieces of pedlab.rank_report.
 local pl = require "pedlab"
 local aggregate = require "pedlab.aggregate"
+local report = require "pedlab.report"
+local plot = require "pedlab.plot"
 local rr = require "pedlab.rank_report"
 
 local M = {}
@@ -10,7 +12,6 @@ local M = {}
 -- One task and metric as text: the models table, then what PED left unmoved, the measures and
 -- the undefined models.
 local function print_cell(R, task, key)
-  local report = pl.report
   local r = R.results[task][key]
   local t = rr.model_table(R, task, key)
   local rad = rr.radius_text(r)
@@ -42,7 +43,6 @@ end
 -- A rank on stdout: the settings, every task and metric (unless quiet), the top picks, the
 -- best model per task, the weighted-tau table and the undefined cells.
 function M.print_rank(R, quiet)
-  local report = pl.report
   local gt = R.zoo and R.zoo.gt
   io.write("Settings: ", rr.settings_line(R), "\n")
   for _, task in ipairs(R.tasks) do
@@ -121,12 +121,11 @@ local function csv_text(R)
       end
     end
   end
-  return "# " .. rr.settings_line(R):gsub("\n", " ") .. "\n" .. pl.report.csv(t)
+  return "# " .. rr.settings_line(R):gsub("\n", " ") .. "\n" .. report.csv(t)
 end
 
 -- The Markdown scores: one table per task and metric (a column's digits are its own).
 local function md_scores(R, parts)
-  local report = pl.report
   parts[#parts + 1] = "\n## Scores\n"
   for _, task in ipairs(R.tasks) do
     for _, key in ipairs(R.metrics) do
@@ -148,7 +147,6 @@ end
 -- The Markdown report: settings, the tau tables (with ground truth), the top picks, the best
 -- model per task and the scores.
 local function md_text(R)
-  local report = pl.report
   local parts = { "# pedlab rank\n\n", "Settings: ", rr.settings_line(R), "\n" }
   if R.zoo and R.zoo.gt then
     local function tau(measure) return report.tau_table(R.results, R.tasks, R.metrics, measure) end
@@ -175,7 +173,6 @@ end
 
 -- Writes the files a rank's options ask for (o.json, o.csv, o.md, o.html, o.plot), atomically.
 function M.write_outputs(R, o)
-  local report = pl.report
   if o.json or o.html then R.provenance = R.provenance or rr.provenance(R.command) end
   if o.json then report.write(o.json, pl.json_encode(rr.rank_json(R), true) .. "\n", "--json") end
   if o.csv then report.write(o.csv, csv_text(R), "--csv") end
@@ -184,7 +181,7 @@ function M.write_outputs(R, o)
     R.embeddings = rank_embeddings(R, o)
     report.write(o.html, require("pedlab.html").report(R, rr.rank_json(R)), "--html")
   end
-  if o.plot then pl.plot.rank_figures(R, o.plot) end
+  if o.plot then plot.rank_figures(R, o.plot) end
 end
 
 return M

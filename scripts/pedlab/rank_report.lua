@@ -5,6 +5,7 @@
 local pl = require "pedlab"
 local util = require "pedlab.util"
 local ped = require "pedlab.ped"
+local report = require "pedlab.report"
 local aggregate = require "pedlab.aggregate"
 local numtext = require "pedlab.numtext"
 
@@ -18,7 +19,7 @@ M.MEANING = "weighted Kendall's tau between a metric's ranking of the models and
 function M.ranking_of(R, task, key)
   local gt = R.zoo and R.zoo.gt
   local r = R.results[task][key]
-  return pl.report.ranking(r.scores, gt and gt[task], key, r.undefined)
+  return report.ranking(r.scores, gt and gt[task], key, r.undefined)
 end
 local ranking_of = M.ranking_of
 

@@ -5,6 +5,11 @@
 local pl = require "pedlab"
 local util = require "pedlab.util"
 local ped = require "pedlab.ped"
+local zoo = require "pedlab.zoo"
+local sweep = require "pedlab.sweep"
+local report = require "pedlab.report"
+local plot = require "pedlab.plot"
+local combiners = require "pedlab.combiners"
 local aggregate = require "pedlab.aggregate"
 local metricspec = require "pedlab.metricspec"
 local cmdutil = require "pedlab.cmdutil"
@@ -76,7 +81,7 @@ local function load_combiners(files, cmd)
       if out[name] then
         error(string.format("%s: --combiner: '%s' is defined twice", cmd, tostring(name)), 0)
       end
-      out[name] = pl.combiners.check(tostring(name), c, "--combiner " .. f)
+      out[name] = combiners.check(tostring(name), c, "--combiner " .. f)
     end
   end
   return out
@@ -123,7 +128,7 @@ end
 -- With aggregates: their scores joined into R, and R.metrics in the order listed (an
 -- aggregate's members after it when not listed); R.settings.aggregates describes them.
 local function apply_aggregates(R, aggs, metrics, listed, gt)
-  aggregate.apply(R, aggs, gt, pl.report.higher_better, pl.zoo.evaluate)
+  aggregate.apply(R, aggs, gt, report.higher_better, zoo.evaluate)
   local order, placed = {}, {}
   local function put(k) if not placed[k] then placed[k] = true order[#order + 1] = k end end
   local key_of = {}
@@ -145,11 +150,11 @@ end
 
 -- The zoo and tasks of the options, their inputs protected and the outputs checked.
 local function open_zoo(o, cmd)
-  local z = pl.zoo.from(o.zoo, o.gt, o.ref_name)
+  local z = zoo.from(o.zoo, o.gt, o.ref_name)
   local tasks = z:select_tasks(o.task or "all", cmd .. ": --task")
   for _, input in ipairs(z:inputs(tasks)) do pl.note_input(input) end
   for _, k in ipairs(OUTPUTS) do if o[k] then pl.check_output(o[k], "--" .. k) end end
-  if o.plot then pl.plot.check_dir(o.plot, cmd .. ": --plot") end
+  if o.plot then plot.check_dir(o.plot, cmd .. ": --plot") end
   return z, tasks
 end
 
@@ -178,8 +183,8 @@ function M.rank_zoo(o, cmd)
                  progress = cmdutil.progress_wanted(), no_ref = o.no_ref, combiners = user }
   -- the PED settings given are the grid of one cell
   if cmdutil.any_ped(metrics) then spec.grid = settings else spec.ped = false end
-  local cells, info = pl.sweep(spec)
-  local R = pl.report.rank_view(cells, info)
+  local cells, info = sweep(spec)
+  local R = report.rank_view(cells, info)
   local pset, comb = cells_settings(cells, o)
   R.metrics = names
   if #aggs > 0 then apply_aggregates(R, aggs, metrics, listed, z.gt) end

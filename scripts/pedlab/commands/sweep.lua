@@ -2,6 +2,9 @@
 -- the work is pl.sweep, the table pl.report.summary_table.
 local pl = require "pedlab"
 local util = require "pedlab.util"
+local zoo = require "pedlab.zoo"
+local sweep = require "pedlab.sweep"
+local report = require "pedlab.report"
 local cmdutil = require "pedlab.cmdutil"
 
 local M = {}
@@ -54,7 +57,7 @@ function M.main(argv)
     error("sweep: expected one SPEC.lua (see pedlab sweep --help)", 0)
   end
   local file = pos[1]
-  local measure = pl.zoo.check_measure(o.measure or "weighted_tau", "sweep: --measure")
+  local measure = zoo.check_measure(o.measure or "weighted_tau", "sweep: --measure")
   local text, rerr = pl.read_file(file)
   if not text then error("sweep: " .. tostring(rerr), 0) end
   local chunk, err = load(text, "@" .. file, "t")
@@ -74,19 +77,19 @@ function M.main(argv)
   if o.shard then spec.shard = o.shard end
   spec.seed = util.int(o, "seed", "sweep", spec.seed)
   if o.merge then
-    local n = pl.sweep.merge(spec, o.merge, { table.unpack(pos, 2) })
+    local n = sweep.merge(spec, o.merge, { table.unpack(pos, 2) })
     io.write(string.format("%d cells from %d files (%s)\n", n, #pos - 1, o.merge))
     return 0
   end
   cmdutil.set_threads(o, "sweep")
   local costs = cmdutil.sweep_costs(spec)
   if costs then cmdutil.announce("sweep", costs) end
-  local results, info = pl.sweep(spec)
+  local results, info = sweep(spec)
   if not o.quiet then
     io.write(string.format("%s per cell (%s)\n", measure, spec.out))
-    io.write(pl.report.text(pl.report.summary_table(results, measure), 3))
+    io.write(report.text(report.summary_table(results, measure), 3))
   end
-  io.write(pl.sweep.summary_line(info))
+  io.write(sweep.summary_line(info))
   return 0
 end
 
