@@ -113,14 +113,14 @@ local ANNOUNCE_S = 60
 -- Estimated seconds of one metric spec on N×D with C classes: the registry's cost model at
 -- its rate, or at PEDLAB_FLOPS flop/s when set (a machine's own rate); zoo-level metrics
 -- written in Lua count their parts.
-local function seconds(m, N, D, C, user)
+function M.seconds(m, N, D, C, user)
   local scale = 1
   local rate = tonumber(os.getenv("PEDLAB_FLOPS") or "")
   if rate and rate > 0 then scale = 5e9 / rate end
   local def = user and user[m.name]
   if def then
     local s = 0
-    for _, p in ipairs(def.parts or {}) do s = s + seconds(util.parse_metric(p), N, D, C) end
+    for _, p in ipairs(def.parts or {}) do s = s + M.seconds(util.parse_metric(p), N, D, C) end
     return s * scale
   end
   local opts = {}
@@ -128,7 +128,6 @@ local function seconds(m, N, D, C, user)
   local ok, s = pcall(pl.metrics.seconds, m.name, N, D, C, opts)
   return (ok and s or 0) * scale
 end
-M.seconds = seconds
 
 local function duration(s)
   if s >= 3600 then return string.format("%.1f h", s / 3600) end
@@ -159,7 +158,7 @@ local function add_costs(items, metrics, name, where, size, user)
   local N, D, C = table.unpack(size)
   for _, m in ipairs(metrics) do
     items[#items + 1] = { what = string.format("%s on %s (%d×%d)", m[name], where, N, D),
-                          seconds = seconds(m, N, D, C, user) }
+                          seconds = M.seconds(m, N, D, C, user) }
   end
 end
 

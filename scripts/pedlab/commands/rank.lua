@@ -126,7 +126,7 @@ local function cells_settings(cells, o)
 end
 
 -- With aggregates: their scores joined into R, and R.metrics in the order listed (an
--- aggregate's members after it when not listed); R.settings.aggregates describes them.
+-- aggregate's members after it when not listed).
 local function apply_aggregates(R, aggs, metrics, listed, gt)
   aggregate.apply(R, aggs, gt, report.higher_better, zoo.evaluate)
   local order, placed = {}, {}
@@ -138,6 +138,7 @@ local function apply_aggregates(R, aggs, metrics, listed, gt)
   R.metrics = order
 end
 
+-- R.settings.aggregates: label → {method, members = {{metric, weight}, ...}, spec}.
 local function aggregates_settings(aggs)
   local out = {}
   for _, a in ipairs(aggs) do
