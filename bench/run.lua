@@ -71,13 +71,13 @@ end
 -- Target: recommended <= 1.1 x the sum of its members' costs.
 local function recommended_bench()
   local pl = require "pedlab"
-  local cli = require "pedlab.cli"
+  local rank = require "pedlab.commands.rank"
   pl.set_threads(1)
   local zoo = os.getenv("BENCH_ZOO") or (here .. "/../data/demo")
   local rounds = tonumber(os.getenv("BENCH_ROUNDS") or "") or 5
   local function once(metric, radius)
     local t0 = os.clock()
-    local R = cli.rank_zoo({ zoo = zoo, task = "all", metric = { metric }, radius = radius },
+    local R = rank.rank_zoo({ zoo = zoo, task = "all", metric = { metric }, radius = radius },
                            "bench")
     assert(R.results[R.tasks[1]][metric])
     return os.clock() - t0

@@ -2,7 +2,7 @@
 -- coefficient (the other settings at the official defaults), with the no-PED baseline.
 --   pedlab experiments/ablation_radius.lua [--zoo DIR] [--gt FILE] [--out F.jsonl] [--resume]
 --     [--plot DIR]
-return require("pedlab.cli").axis_experiment({ ... }, {
+return require("pedlab.experiment").axis_experiment({ ... }, {
   name = "ablation_radius", setting = "radius", values = { 0.2, 0.4, 0.6, 0.8, 1.0, 1.5 },
   metrics = { "logme", "sfda" },
 })

@@ -5,17 +5,17 @@
 --     [--plot DIR]
 local pl = require "pedlab"
 local sweep = require "pedlab.sweep"
-local cli = require "pedlab.cli"
+local experiment = require "pedlab.experiment"
 
 local NAME = "ablation_steps"
-local o = cli.experiment_args({ ... }, NAME,
+local o = experiment.args({ ... }, NAME,
   "Weighted tau of LogME and SFDA after PED for max_steps 0..8 and exit_ratio in "
   .. "{0.3, 0.5, 0.7, 0.9}.")
 if not o then return 0 end
 local STEPS = { 0, 1, 2, 3, 4, 5, 6, 7, 8 }
 local EXITS = { 0.3, 0.5, 0.7, 0.9 }
 local t0, w0 = os.clock(), os.time()
-local results, info = sweep.run(cli.spec_from_args(o, {
+local results, info = sweep.run(experiment.spec_from_args(o, {
   tasks = "all", metrics = { "logme", "sfda" }, ped = true,
   grid = { max_steps = STEPS, exit_ratio = EXITS },
 }))

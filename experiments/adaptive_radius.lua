@@ -8,7 +8,7 @@
 --   pedlab experiments/adaptive_radius.lua [--zoo DIR] [--gt FILE] [--ref-name NAME]
 --                                         [--out F.jsonl] [--resume] [--plot DIR]
 local pl = require "pedlab"
-local cli = require "pedlab.cli"
+local experiment = require "pedlab.experiment"
 local radius = require "pedlab.radius"
 local util = require "pedlab.util"
 
@@ -49,7 +49,7 @@ local LUA_RULES = {
     task = function(v) return radius.median(v) end } },
 }
 
-local o = cli.experiment_args({ ... }, NAME,
+local o = experiment.args({ ... }, NAME,
   "Weighted tau of LogME, SFDA and GBC after PED with the radius chosen by each rule of "
   .. "pedlab.radius,\n"
   .. "against the plain metric, fixed radii, the rank average over radii and the per-task oracle.")
@@ -66,7 +66,7 @@ end
 -- the pairs rule with one quantile q for every metric (the default uses q_sfda for SFDA)
 local function qlabel(q) return "auto:pairs:q=" .. util.fmt(q) .. ":q_sfda=" .. util.fmt(q) end
 for _, q in ipairs(QS) do values[#values + 1] = qlabel(q) end
-local results, info = pl.sweep(cli.spec_from_args(o, { tasks = "all", metrics = METRICS,
+local results, info = pl.sweep(experiment.spec_from_args(o, { tasks = "all", metrics = METRICS,
                                                        ped = "both", grid = { radius = values } }))
 local z, tasks = info.zoo, info.tasks
 if not z.gt then error(NAME .. ": needs ground truth (DIR/gt.json or --gt FILE)", 0) end

@@ -5,7 +5,7 @@
 --          [--threads N] [PED settings: --radius R --dt D ...]
 -- The paper's third panel (after fine-tuning) needs a fine-tuned network: out of scope.
 local pl = require "pedlab"
-local cli = require "pedlab.cli"
+local cmdutil = require "pedlab.cmdutil"
 local util = require "pedlab.util"
 local embedding = require "pedlab.embedding"
 
@@ -33,7 +33,7 @@ local spec = { ["--zoo"] = "value", ["--task"] = "value", ["--model"] = "value",
                ["--out"] = "value", ["--method"] = "value", ["--max-points"] = "value",
                ["--perplexity"] = "value", ["--seed"] = "value", ["--ref-name"] = "value",
                ["--no-ref"] = "flag", ["--threads"] = "value", ["--help"] = "flag" }
-for k, v in pairs(cli.PED_FLAGS) do spec[k] = v end
+for k, v in pairs(cmdutil.PED_FLAGS) do spec[k] = v end
 
 local o, pos = util.parse_args({ ... }, spec, NAME)
 if o.help then
@@ -44,8 +44,8 @@ if #pos > 0 then error(NAME .. ": unexpected argument '" .. pos[1] .. "'", 0) en
 for _, k in ipairs({ "zoo", "task", "model" }) do
   if not o[k] then error(NAME .. ": --" .. k .. " is required (see --help)", 0) end
 end
-cli.set_threads(o, NAME)
-local settings = cli.ped_settings(o, NAME)
+cmdutil.set_threads(o, NAME)
+local settings = cmdutil.ped_settings(o, NAME)
 local perplexity = o.perplexity and tonumber(o.perplexity)
 if o.perplexity and not perplexity then
   error(NAME .. ": --perplexity " .. o.perplexity .. ": expected a number", 0)

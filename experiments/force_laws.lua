@@ -5,17 +5,17 @@
 --     [--plot DIR]
 local pl = require "pedlab"
 local sweep = require "pedlab.sweep"
-local cli = require "pedlab.cli"
+local experiment = require "pedlab.experiment"
 
 local NAME = "force_laws"
-local o = cli.experiment_args({ ... }, NAME,
+local o = experiment.args({ ... }, NAME,
   "Weighted tau of LogME after PED with each force law (built-in hooke and every law of "
   .. "pedlab.forces).")
 if not o then return 0 end
 local laws = { "hooke" }
 for _, n in ipairs(pl.forces.names()) do laws[#laws + 1] = n end
 local t0, w0 = os.clock(), os.time()
-local results, info = sweep.run(cli.spec_from_args(o, {
+local results, info = sweep.run(experiment.spec_from_args(o, {
   tasks = "all", metrics = { "logme" }, ped = "both", grid = { force = laws },
 }))
 local d = pl.ped.defaults

@@ -9,7 +9,7 @@
 --                                      [--resume] [--json F] [--threads N]
 -- docs/recommend.md ("PED that never hurts") records a run on the development zoo.
 local pl = require "pedlab"
-local cli = require "pedlab.cli"
+local experiment = require "pedlab.experiment"
 local core = require "pedlab.core"
 local radius = require "pedlab.radius"
 local aggregate = require "pedlab.aggregate"
@@ -22,7 +22,7 @@ local SHRINK = { 0.25, 0.5, 0.75 } -- auto's radius times s (gate d; s = 0 is "n
 local GATED = "auto:gated"          -- the built-in rule this experiment led to
 local RECIPE = { "parc", "hscore_reg", "logme" } -- recommended's members, gated one by one
 
-local o = cli.experiment_args({ ... }, NAME,
+local o = experiment.args({ ... }, NAME,
   "Weighted tau of nine metrics without PED, with --radius auto, with shrunken radii and with\n"
   .. "gates (per metric, per task, per model) chosen leave-one-task-out on geometry statistics\n"
   .. "the radius rule sees; meanrank(parc,hscore_reg,ped+logme) with gated members.\n"
@@ -51,7 +51,7 @@ for _, s in ipairs(SHRINK) do
 end
 label_of["auto:" .. radius.DEFAULT] = "auto"
 label_of[GATED] = "gated"
-local results, info = pl.sweep(cli.spec_from_args(o, { tasks = "all", metrics = METRICS,
+local results, info = pl.sweep(experiment.spec_from_args(o, { tasks = "all", metrics = METRICS,
   ped = "both", grid = { radius = values } }))
 local z, tasks = info.zoo, info.tasks
 if not z.gt then error(NAME .. ": needs ground truth (DIR/gt.json or --gt FILE)", 0) end

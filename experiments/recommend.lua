@@ -10,7 +10,8 @@
 --                                    [--json F] [--threads N]
 -- docs/recommend.md records a run on the development zoo and why the protocol was chosen.
 local pl = require "pedlab"
-local cli = require "pedlab.cli"
+local cmdutil = require "pedlab.cmdutil"
+local rank = require "pedlab.commands.rank"
 local util = require "pedlab.util"
 local aggregate = require "pedlab.aggregate"
 
@@ -36,8 +37,8 @@ local o, pos = util.parse_args({ ... }, { ["--zoo"] = "value", ["--gt"] = "value
   ["--plot"] = "value", ["--json"] = "value", ["--threads"] = "value", ["--help"] = "flag" }, NAME)
 if o.help then io.write(HELP) return 0 end
 if #pos > 0 then error(NAME .. ": unexpected argument '" .. pos[1] .. "'", 0) end
-o.zoo = o.zoo or cli.home("data/demo")
-cli.set_threads(o, NAME)
+o.zoo = o.zoo or cmdutil.home("data/demo")
+cmdutil.set_threads(o, NAME)
 if o.json then pl.check_output(o.json, "--json") end
 if o.plot then pl.plot.check_dir(o.plot, NAME .. ": --plot") end
 
@@ -48,8 +49,8 @@ for _, m in ipairs(AFTER_PED) do candidates[#candidates + 1] = m end
 local listed = { "recommended" }
 for _, m in ipairs(candidates) do listed[#listed + 1] = m end
 local t0 = os.clock()
-local R = cli.rank_zoo({ zoo = o.zoo, gt = o.gt, ref_name = o.ref_name, task = "all",
-                         metric = { table.concat(listed, ",") } }, NAME)
+local R = rank.rank_zoo({ zoo = o.zoo, gt = o.gt, ref_name = o.ref_name, task = "all",
+                          metric = { table.concat(listed, ",") } }, NAME)
 local gt = R.zoo and R.zoo.gt
 if not gt then error(NAME .. ": the zoo has no ground truth (gt.json or --gt)", 0) end
 local tasks = R.tasks

@@ -5,10 +5,10 @@
 --                                 [--resume] [--plot DIR]
 local pl = require "pedlab"
 local sweep = require "pedlab.sweep"
-local cli = require "pedlab.cli"
+local experiment = require "pedlab.experiment"
 
 local NAME = "table1"
-local o = cli.experiment_args({ ... }, NAME,
+local o = experiment.args({ ... }, NAME,
   "Table 1: weighted tau of each metric without and with PED, on every task.\n"
   .. "  --metric M,...      metrics (default logme,sfda,gbc; all = every metric that reads only\n"
   .. "                      features and labels)", { ["--metric"] = "list" })
@@ -33,7 +33,7 @@ if o.metric then
 end
 
 local t0, w0 = os.clock(), os.time()
-local results, info = sweep.run(cli.spec_from_args(o, { tasks = "all", metrics = metrics,
+local results, info = sweep.run(experiment.spec_from_args(o, { tasks = "all", metrics = metrics,
                                                         ped = "both" }))
 local by_task = pl.report.by_task(results)
 local rows = {}

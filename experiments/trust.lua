@@ -10,7 +10,8 @@
 --                                [--resamples B] [--fraction F] [--seed S] [--json F]
 -- docs/recommend.md ("How far to trust a ranking") records a run on the development zoo.
 local pl = require "pedlab"
-local cli = require "pedlab.cli"
+local cmdutil = require "pedlab.cmdutil"
+local rank_cmd = require "pedlab.commands.rank"
 local util = require "pedlab.util"
 
 local NAME = "trust"
@@ -27,7 +28,7 @@ local o, pos = util.parse_args({ ... }, { ["--zoo"] = "value", ["--gt"] = "value
   ["--fraction"] = "value", ["--seed"] = "value", ["--json"] = "value", ["--help"] = "flag" }, NAME)
 if o.help then io.write(HELP) return 0 end
 if #pos > 0 then error(NAME .. ": unexpected argument '" .. pos[1] .. "'", 0) end
-o.zoo = o.zoo or cli.home("data/demo")
+o.zoo = o.zoo or cmdutil.home("data/demo")
 local B = util.int(o, "resamples", NAME, 6, 2)
 local seed = util.int(o, "seed", NAME, 0, 0)
 local fraction = util.num(o, "fraction", NAME, 0.8)
@@ -38,7 +39,7 @@ local metric = o.metric or "recommended"
 if o.json then pl.check_output(o.json, "--json") end
 
 local function rank(zoo, gt)
-  return cli.rank_zoo({ zoo = zoo, gt = gt, ref_name = o.ref_name, task = "all",
+  return rank_cmd.rank_zoo({ zoo = zoo, gt = gt, ref_name = o.ref_name, task = "all",
                         metric = { metric } }, NAME)
 end
 

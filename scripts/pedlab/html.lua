@@ -2,16 +2,17 @@
 -- SVG; no scripts, fonts or anything fetched) with the weighted-tau matrix, the best model per
 -- task, per task the models in predicted order with accuracy and ranks, the figures, the
 -- settings and the provenance. Every number shown carries its exact value in data-value.
---   html.report(R, J) → the page (R: cli.rank_zoo's view, J: cli.rank_json(R))
+--   html.report(R, J) → the page (R: the rank view of pedlab.commands.rank's rank_zoo,
+--   J: pedlab.rank_report.rank_json(R))
 local util = require "pedlab.util"
 local plot = require "pedlab.plot"
 local report = require "pedlab.report"
 local numtext = require "pedlab.numtext"
+local rr = require "pedlab.rank_report"
 
 local M = {}
 
 local esc = plot.escape
-M.escape = esc
 
 local CSS = [[
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
@@ -36,9 +37,6 @@ code, .path { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 
               word-break: break-all; }
 ]]
 
--- One number alone (pedlab.numtext's rule on a column of one).
-local function num(v, digits) return numtext.one(v, digits) end
-
 -- A numeric cell: the text of fmt (a pedlab.numtext column formatter), the exact value in
 -- data-value, extra attributes.
 local function num_td(v, fmt, class, extra)
@@ -46,8 +44,6 @@ local function num_td(v, fmt, class, extra)
   return string.format('<td class="num%s" data-value="%s"%s>%s</td>',
     class and (" " .. class) or "", esc(exact), extra and (" " .. extra) or "", esc(fmt(v)))
 end
-
-local function plain_of(key) return key:match("^ped%+(.+)$") end
 
 -- The Table-1 matrix: weighted tau per metric and task, the mean, the best per column in bold,
 -- and for every ped+ row the change from the plain metric.
@@ -63,7 +59,7 @@ local function tau_matrix(R, out)
   for j = 2, ncol do out[#out + 1] = '<th class="num">' .. esc(t.header[j]) .. "</th>" end
   out[#out + 1] = "</tr></thead><tbody>"
   for i, row in ipairs(t.rows) do
-    local plain = plain_of(row[1])
+    local plain = row[1]:match("^ped%+(.+)$")
     local prow = plain and index[plain] and t.rows[index[plain]]
     out[#out + 1] = string.format('<tr data-metric="%s"><th scope="row">%s</th>',
       esc(row[1]), esc(row[1]))
@@ -73,7 +69,7 @@ local function tau_matrix(R, out)
       if type(v) == "number" and type(base) == "number" and v == v and base == base then
         local d = v - base
         delta = string.format(' <span class="delta %s" title="change from %s">%s%s</span>',
-          d >= 0 and "up" or "down", esc(plain), d >= 0 and "+" or "−", num(math.abs(d), 3))
+          d >= 0 and "up" or "down", esc(plain), d >= 0 and "+" or "−", numtext.one(math.abs(d), 3))
       end
       local cell = num_td(v, fmts[j], best[j] == i and "best" or nil,
         string.format('data-task="%s"', esc(t.header[j])))
@@ -87,8 +83,7 @@ local function tau_matrix(R, out)
 end
 
 local function best_per_task(R, out)
-  local cli = require "pedlab.cli"
-  local t = cli.best_table(R)
+  local t = rr.best_table(R)
   out[#out + 1] = '<table id="best"><thead><tr>'
   for _, h in ipairs(t.header) do out[#out + 1] = "<th>" .. esc(h) .. "</th>" end
   out[#out + 1] = "</tr></thead><tbody>"
@@ -112,7 +107,7 @@ local MEASURES = { { "weighted_tau", "weighted τ" }, { "kendall_tau", "τ-b" },
 local function radius_why(R, key, r)
   local s = R.settings and R.settings.ped
   if not (s and type(s.radius) == "string" and r.radius) then return nil end
-  local rad = require("pedlab.cli").radius_text(r)
+  local rad = rr.radius_text(r)
   local rule = require("pedlab.radius")
   local ok, res = pcall(rule.resolve, s.radius)
   local parts = { "Radius " .. esc(rad) .. " chosen by <code>" .. esc(s.radius) .. "</code>" }
@@ -138,27 +133,27 @@ local function radius_why(R, key, r)
   return '<p class="radius">' .. table.concat(parts) .. "</p>"
 end
 
+-- The rank measures of one task and metric, as a paragraph.
+local function measures_p(r)
+  local m, vals = {}, {}
+  for i, p in ipairs(MEASURES) do vals[i] = r[p[1]] end
+  local f = numtext.column(vals, 3)
+  for _, p in ipairs(MEASURES) do
+    if r[p[1]] ~= nil then m[#m + 1] = esc(p[2]) .. " " .. f(r[p[1]]) end
+  end
+  return '<p class="measures">' .. table.concat(m, " · ")
+    .. string.format(" (over %d of %d models)", r.n or 0, rr.model_count(r)) .. "</p>"
+end
+
 -- One task and metric: the models in predicted order (undefined ones last, with the reason).
 local function model_table(R, task, key, r, out)
-  local rad = require("pedlab.cli").radius_text(r)
+  local rad = rr.radius_text(r)
   out[#out + 1] = string.format('<h3>%s <span class="mark">(%s score is better%s)</span></h3>',
     esc(key), report.higher_better(key) and "higher" or "lower",
     rad and ("; radius " .. esc(rad)) or "")
   local why = radius_why(R, key, r)
   if why then out[#out + 1] = why end
-  if r.weighted_tau then
-    local m, vals = {}, {}
-    for i, p in ipairs(MEASURES) do vals[i] = r[p[1]] end
-    local f = numtext.column(vals, 3)
-    for _, p in ipairs(MEASURES) do
-      if r[p[1]] ~= nil then m[#m + 1] = esc(p[2]) .. " " .. f(r[p[1]]) end
-    end
-    local total = 0
-    for _ in pairs(r.scores) do total = total + 1 end
-    for _ in pairs(r.undefined or {}) do total = total + 1 end
-    out[#out + 1] = '<p class="measures">' .. table.concat(m, " · ")
-      .. string.format(" (over %d of %d models)", r.n or 0, total) .. "</p>"
-  end
+  if r.weighted_tau then out[#out + 1] = measures_p(r) end
   out[#out + 1] = string.format('<table class="models" data-task="%s" data-metric="%s">',
     esc(task), esc(key))
   -- a per-model rule gives each model its own radius: a column of them
@@ -222,8 +217,8 @@ end
 local function top_picks(R, J, out)
   local picks = require("pedlab.aggregate").picks(R, report.ranking)
   out[#out + 1] = "<h2>Fine-tune first</h2>"
-  out[#out + 1] = string.format("<p>The top %d models of each task by <code>%s</code>.</p>", picks.k,
-    esc(picks.about))
+  out[#out + 1] = string.format("<p>The top %d models of each task by <code>%s</code>.</p>",
+    picks.k, esc(picks.about))
   for _, p in ipairs(picks.tasks) do
     local t = p.table
     out[#out + 1] = string.format('<h3>%s</h3><table class="top" data-task="%s"><thead><tr>',
@@ -243,8 +238,9 @@ local function top_picks(R, J, out)
     out[#out + 1] = "</tbody></table>"
     local jr = J.tasks[p.task][picks.key]
     if jr and jr.regret_at_3 then
-      out[#out + 1] = string.format('<p class="measures">regret@1 %s · regret@3 %s (accuracy points '
-        .. "lost against the truly best model)</p>", util.fmt(jr.regret_at_1), util.fmt(jr.regret_at_3))
+      out[#out + 1] = string.format('<p class="measures">regret@1 %s · regret@3 %s (accuracy '
+        .. "points lost against the truly best model)</p>", util.fmt(jr.regret_at_1),
+        util.fmt(jr.regret_at_3))
     end
   end
 end
@@ -285,7 +281,7 @@ local function settings_rows(R, s)
     end
     local ref = s.ped.ref and s.ref_name or "none (no rescaling)"
     rows[#rows + 1] = { "PED reference set", esc(ref) }
-    local chosen = require("pedlab.cli").radius_chosen(R)
+    local chosen = rr.radius_chosen(R)
     if chosen then rows[#rows + 1] = { "radius chosen", esc(chosen) } end
   else
     rows[#rows + 1] = { "PED", "not run" }
@@ -330,7 +326,8 @@ local function embeddings(figs, out)
   for _, f in ipairs(figs or {}) do
     if f.svg then
       out[#out + 1] = string.format('<figure class="embedding" data-model="%s" data-method="%s">',
-        esc(f.model), esc(f.method)) .. f.svg .. "<figcaption>" .. esc(f.caption) .. "</figcaption></figure>"
+        esc(f.model), esc(f.method)) .. f.svg .. "<figcaption>" .. esc(f.caption)
+        .. "</figcaption></figure>"
     else
       out[#out + 1] = '<p class="embedding-error">Embedding of ' .. esc(f.model) .. " not drawn: "
         .. esc(f.error) .. "</p>"
@@ -339,7 +336,6 @@ local function embeddings(figs, out)
 end
 
 function M.report(R, J)
-  local cli = require "pedlab.cli"
   local out = {}
   local zoo = R.settings and R.settings.zoo or "?"
   out[#out + 1] = '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -348,26 +344,22 @@ function M.report(R, J)
   out[#out + 1] = "<h1>pedlab rank</h1>"
   out[#out + 1] = '<p>Zoo <span class="path">' .. esc(zoo) .. "</span>: " .. #R.tasks
     .. " task(s), " .. #R.metrics .. " metric(s), " .. #R.zoo.models .. " models.</p>"
-  out[#out + 1] = '<p class="settings">Settings: ' .. esc(cli.settings_line(R)) .. "</p>"
-  local undefined = cli.undefined_cells(R)
+  out[#out + 1] = '<p class="settings">Settings: ' .. esc(rr.settings_line(R)) .. "</p>"
+  local undefined = rr.undefined_cells(R)
   if #undefined > 0 then
     out[#out + 1] = string.format('<p class="undefined-note"><strong>%d undefined cell%s</strong> '
       .. "(a metric undefined on a model: left out of its ranking and of τ):</p><ul>",
       #undefined, #undefined > 1 and "s" or "")
-    for _, task in ipairs(R.tasks) do
-      for _, key in ipairs(R.metrics) do
-        for _, g in ipairs(cli.undefined_groups(R.results[task][key].undefined)) do
-          out[#out + 1] = string.format("<li>%s, %s, %s: %s</li>", esc(task), esc(key),
-            esc(table.concat(g.models, ", ")), esc(g.reason))
-        end
-      end
+    for _, g in ipairs(rr.undefined_by_cell(R)) do
+      out[#out + 1] = string.format("<li>%s, %s, %s: %s</li>", esc(g.task), esc(g.metric),
+        esc(table.concat(g.models, ", ")), esc(g.reason))
     end
     out[#out + 1] = "</ul>"
   end
   local gt = R.zoo and R.zoo.gt
   if gt then
     out[#out + 1] = "<h2>Weighted Kendall's τ</h2>"
-    out[#out + 1] = '<p class="meaning">' .. esc(cli.MEANING) .. ".</p>"
+    out[#out + 1] = '<p class="meaning">' .. esc(rr.MEANING) .. ".</p>"
     tau_matrix(R, out)
   else
     out[#out + 1] = '<p class="meaning">No ground truth (gt.json): the models are ranked by '

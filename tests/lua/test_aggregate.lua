@@ -4,7 +4,8 @@
 local T = require "harness"
 local pl = require "pedlab"
 local agg = require "pedlab.aggregate"
-local cli = require "pedlab.cli"
+local rank = require "pedlab.commands.rank"
+local rank_report = require "pedlab.rank_report"
 
 local ZOO = T.source .. "/data/demo"
 local function always_higher() return true end
@@ -104,7 +105,7 @@ local function positions(scores)
 end
 
 T.case("rank: an aggregate over listed metrics, its top picks, regret@3 by hand", function()
-  local R = cli.rank_zoo({ zoo = ZOO, task = "digits",
+  local R = rank.rank_zoo({ zoo = ZOO, task = "digits",
     metric = { "logme,meanrank(logme,sfda),sfda" } }, "rank")
   T.eq(R.metrics[1], "logme") T.eq(R.metrics[2], "meanrank(logme,sfda)") T.eq(R.metrics[3], "sfda")
   local res = R.results.digits
@@ -129,7 +130,7 @@ T.case("rank: an aggregate over listed metrics, its top picks, regret@3 by hand"
   end
   T.close(a.regret_at_3, best - best3, 1e-12, "regret@3")
   assert(a.regret_at_3 <= a.regret_at_1, "regret@3 <= regret@1")
-  local json = cli.rank_json(R)
+  local json = rank_report.rank_json(R)
   local top = json.tasks.digits["meanrank(logme,sfda)"].top
   T.eq(#top, 3)
   for i, e in ipairs(top) do
@@ -141,7 +142,7 @@ end)
 
 T.case("rank: recommended is the default, runs PED at radius auto, "
   .. "hides unlisted members", function()
-  local R = cli.rank_zoo({ zoo = ZOO, task = "digits", top = "5" }, "rank")
+  local R = rank.rank_zoo({ zoo = ZOO, task = "digits", top = "5" }, "rank")
   T.eq(#R.metrics, 1) T.eq(R.metrics[1], "recommended")
   T.eq(R.settings.ped.radius, "auto:pairs")
   T.eq(R.settings.aggregates.recommended.spec, "meanrank(parc,hscore_reg,ped+logme)")
@@ -151,14 +152,14 @@ T.case("rank: recommended is the default, runs PED at radius auto, "
   T.eq(#r.aggregate.members, 3)
   T.eq(r.aggregate.members[3].metric, "ped+logme")
   assert(type(r.aggregate.members[3].radius) == "table", "the radius ped+logme used is recorded")
-  T.eq(#cli.rank_json(R).tasks.digits.recommended.top, 5)
-  T.raises("recommended uses PED with --radius auto", cli.rank_zoo,
+  T.eq(#rank_report.rank_json(R).tasks.digits.recommended.top, 5)
+  T.raises("recommended uses PED with --radius auto", rank.rank_zoo,
     { zoo = ZOO, task = "digits", radius = "0.5" }, "rank")
-  T.raises("--ped with an aggregate", cli.rank_zoo,
+  T.raises("--ped with an aggregate", rank.rank_zoo,
     { zoo = ZOO, task = "digits", metric = { "meanrank(logme,sfda)" }, ped = true }, "rank")
-  T.raises("unknown metric 'nosuch'", cli.rank_zoo,
+  T.raises("unknown metric 'nosuch'", rank.rank_zoo,
     { zoo = ZOO, task = "digits", metric = { "meanrank(logme,nosuch)" } }, "rank")
-  T.raises("--top 0: expected a whole number >= 1", cli.rank_zoo,
+  T.raises("--top 0: expected a whole number >= 1", rank.rank_zoo,
     { zoo = ZOO, task = "digits", metric = { "logme" }, top = "0" }, "rank")
 end)
 

@@ -162,8 +162,8 @@ T.case("plot.pca2d on the demo: points, and class means only for large data", fu
 end)
 
 T.case("plot.rank_figures and ped_figures on a pedlab rank result", function()
-  local cli = require "pedlab.cli"
-  local R = cli.rank_zoo({ zoo = ZOO, task = "digits", ref_name = "fmnist-train",
+  local rank = require "pedlab.commands.rank"
+  local R = rank.rank_zoo({ zoo = ZOO, task = "digits", ref_name = "fmnist-train",
     metric = { "logme,ped+logme" } }, "test")
   local out = dir .. "/rank"
   local written = plot.rank_figures(R, out)
@@ -239,8 +239,8 @@ T.case("plot: colour-blind-safe palette for 12 series, dashes beyond; the mean b
 end)
 
 T.case("plot.rank_svgs: every point labelled with its model, rank axes to the models", function()
-  local cli = require "pedlab.cli"
-  local R = cli.rank_zoo({ zoo = ZOO, task = "digits", ref_name = "fmnist-train",
+  local rank = require "pedlab.commands.rank"
+  local R = rank.rank_zoo({ zoo = ZOO, task = "digits", ref_name = "fmnist-train",
     metric = { "logme,ped+logme" } }, "test")
   local figs = plot.rank_svgs(R)
   T.eq(figs[1].kind, "rank")

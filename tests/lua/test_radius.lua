@@ -313,7 +313,7 @@ T.case("radius: auto:gated gives logme pairs' radius and the other metrics radiu
   -- pedlab score says radius 0 left the features alone (not "no two balls overlap")
   local f = tmp .. "_score.txt"
   io.output(f)
-  local ok, err = pcall(require("pedlab.cli").score, { "--features", FX, "--labels", LB,
+  local ok, err = pcall(require("pedlab.commands.score").main, { "--features", FX, "--labels", LB,
     "--ref", REF, "--metric", "ped+logme,ped+sfda,ped+gbc", "--radius", "auto:gated" })
   io.output():close()
   io.output(io.stdout)
@@ -342,8 +342,7 @@ T.case("radius: auto:gated in a sweep: radius 0 per task, reported as unchanged"
   local R = pl.report.rank_view({ gated }, info)
   for model, r in pairs(R.results.digits["ped+ncti"].radius) do T.eq(r, 0, model) end
   T.eq(R.results.digits["ped+ncti"].runs.byol.radius, 0, "the parts' run")
-  local cli = require "pedlab.cli"
-  T.eq(cli.unmoved(R.results.digits["ped+ncti"]),
+  T.eq(require("pedlab.rank_report").unmoved(R.results.digits["ped+ncti"]),
     "radius 0 on 12 of 12 models: features unchanged, so the score is the plain metric's")
 end)
 

@@ -128,8 +128,8 @@ echo "$out" | grep -q "higher is better" && echo "$out" | grep -qE '^digits +sim
   || bad "demo output: $out"
 echo "$out" | grep -q '\.\./' && bad "demo prints a path with ../" || ok "demo path tidy"
 [ "$("$P" -e 'package.pedlab_scripts = "/opt/x/bin/../share/pedlab/scripts"
-  print(require("pedlab.cli").home("data/demo"))')" = /opt/x/share/pedlab/data/demo ] && ok "cli.home tidies bin/../" \
-  || bad "cli.home"
+  print(require("pedlab.cmdutil").home("data/demo"))')" = /opt/x/share/pedlab/data/demo ] && ok "cmdutil.home tidies bin/../" \
+  || bad "cmdutil.home"
 
 [ "$("$P" -e 'local u = require "pedlab.util"
   print(u.fmt(96.907), u.fmt(0.1 + 0.2), u.fmt(1 / 0), u.fmt(-1 / 0), u.fmt(0 / 0), u.fmt(2^-1074) + 0 == 2^-1074)')" \

@@ -1,8 +1,11 @@
--- pedlab.cli_sweep — the `pedlab sweep SPEC.lua ...` command: argument handling only; the work
--- is pl.sweep, the table pl.report.summary_table.
+-- pedlab.commands.sweep — the `pedlab sweep SPEC.lua ...` command: argument handling only;
+-- the work is pl.sweep, the table pl.report.summary_table.
 local pl = require "pedlab"
 local util = require "pedlab.util"
-local cli = require "pedlab.cli"
+local zoo = require "pedlab.zoo"
+local sweep = require "pedlab.sweep"
+local report = require "pedlab.report"
+local cmdutil = require "pedlab.cmdutil"
 
 local M = {}
 
@@ -45,7 +48,8 @@ function M.main(argv)
   local o, pos = util.parse_args(argv, FLAGS, "sweep")
   if o.help then io.write(HELP) return 0 end
   if o.merge then
-    for _, k in ipairs({ "resume", "out", "shard", "measure", "threads", "no_progress", "quiet" }) do
+    local alone = { "resume", "out", "shard", "measure", "threads", "no_progress", "quiet" }
+    for _, k in ipairs(alone) do
       if o[k] then error("sweep: --" .. k:gsub("_", "-") .. " has no effect with --merge", 0) end
     end
     if #pos < 2 then error("sweep: --merge OUT needs SPEC.lua and the results files to join", 0) end
@@ -53,7 +57,7 @@ function M.main(argv)
     error("sweep: expected one SPEC.lua (see pedlab sweep --help)", 0)
   end
   local file = pos[1]
-  local measure = pl.zoo.check_measure(o.measure or "weighted_tau", "sweep: --measure")
+  local measure = zoo.check_measure(o.measure or "weighted_tau", "sweep: --measure")
   local text, rerr = pl.read_file(file)
   if not text then error("sweep: " .. tostring(rerr), 0) end
   local chunk, err = load(text, "@" .. file, "t")
@@ -73,19 +77,19 @@ function M.main(argv)
   if o.shard then spec.shard = o.shard end
   spec.seed = util.int(o, "seed", "sweep", spec.seed)
   if o.merge then
-    local n = pl.sweep.merge(spec, o.merge, { table.unpack(pos, 2) })
+    local n = sweep.merge(spec, o.merge, { table.unpack(pos, 2) })
     io.write(string.format("%d cells from %d files (%s)\n", n, #pos - 1, o.merge))
     return 0
   end
-  cli.set_threads(o, "sweep")
-  local costs = cli.sweep_costs(spec)
-  if costs then cli.announce("sweep", costs) end
-  local results, info = pl.sweep(spec)
+  cmdutil.set_threads(o, "sweep")
+  local costs = cmdutil.sweep_costs(spec)
+  if costs then cmdutil.announce("sweep", costs) end
+  local results, info = sweep(spec)
   if not o.quiet then
     io.write(string.format("%s per cell (%s)\n", measure, spec.out))
-    io.write(pl.report.text(pl.report.summary_table(results, measure), 3))
+    io.write(report.text(report.summary_table(results, measure), 3))
   end
-  io.write(pl.sweep.summary_line(info))
+  io.write(sweep.summary_line(info))
   return 0
 end
 
