@@ -8,7 +8,9 @@
 --    max_points (rows per panel, default 2000: more are subsampled evenly, the count stated),
 --    title, perplexity, max_iter, seed (t-SNE's; perplexity is lowered to fit few rows).
 local core = require "pedlab.core"
-local plot = require "pedlab.plot"
+local ped = require "pedlab.ped"
+local report = require "pedlab.report"
+local svg = require "pedlab.plot_svg"
 
 local M = {}
 
@@ -17,8 +19,7 @@ M.MAX_POINTS = 2000
 -- Above this many rows shown, the default method is PCA (t-SNE's neighbour search is O(N²·D)).
 M.TSNE_LIMIT = 20000
 
-local esc = plot.escape
-local function n2(v) return string.format("%.2f", v) end
+local esc, n2 = svg.escape, svg.n2
 
 -- The method a figure of n shown rows gets by default.
 function M.default_method(n) return n <= M.TSNE_LIMIT and "tsne" or "pca" end
@@ -88,11 +89,11 @@ function M.compute(ds, moved, o, where)
   return E
 end
 
-local SHAPES = { "circle", "square", "triangle", "diamond" }
+local SHAPES = svg.SHAPES
 
 -- Class c's colour and marker: the palette's twelve colours, then the next marker shape.
 local function style(c)
-  local P = plot.PALETTE
+  local P = svg.PALETTE
   return P[(c - 1) % #P + 1], SHAPES[((c - 1) // #P) % #SHAPES + 1]
 end
 
@@ -218,7 +219,6 @@ end
 -- PED's settings of a rank for one model: those the rank ran (R.settings.ped), or PED's defaults
 -- with the model's reference set when no metric ran after PED.
 local function ped_settings(R, z, model)
-  local ped = require "pedlab.ped"
   local p = R.settings and R.settings.ped
   local s = {}
   if p then
@@ -237,7 +237,6 @@ end
 -- svg, caption, method} or {model, roles, error}, ...}}: a model that cannot be drawn gets
 -- its message, and the report the rest.
 function M.rank_figures(R, method)
-  local report = require "pedlab.report"
   local z = R.zoo
   local key = R.metrics[1]
   for _, k in ipairs(R.metrics) do
@@ -258,7 +257,7 @@ function M.rank_figures(R, method)
     for _, f in ipairs(picks) do
       local ok, err = pcall(function()
         local ds = z:dataset(f.model, task)
-        local moved = require("pedlab.ped").run(ds, ped_settings(R, z, f.model))
+        local moved = ped.run(ds, ped_settings(R, z, f.model))
         local E = M.compute(ds, moved, { method = method ~= "auto" and method or nil },
                             "--embed")
         f.svg, f.method = M.svg(E), E.method
@@ -280,9 +279,9 @@ function M.figure(ds, moved, path, o)
   local base = tostring(E.name):match("([^/]+)$") or tostring(E.name)
   local title = o and o.title
     or string.format("%s of %s", E.method == "tsne" and "t-SNE" or "PCA", base)
-  local svg = M.svg(E, title)
-  core.write_file(path, svg)
-  return svg, E
+  local text = M.svg(E, title)
+  core.write_file(path, text)
+  return text, E
 end
 
 return M
