@@ -87,7 +87,7 @@ end
 
 -- plot.lines's figure as SVG text. series: dashed (a dashed line), bold (thick, for a mean),
 -- color, markers = false.
-function M.lines_svg(o)
+local function lines_svg(o)
   local series = o.series
   if type(series) ~= "table" or #series == 0 then
     error("plot.lines: series is empty (nothing to draw)", 3)
@@ -114,7 +114,7 @@ end
 function M.lines(o)
   check_lines(o)
   svg.check_path("lines", o.path)
-  local text = M.lines_svg(o)
+  local text = lines_svg(o)
   core.write_file(o.path, text)
   return text
 end
@@ -259,12 +259,12 @@ function M.ped_svgs(runs, what)
   what = what and (what .. ": ") or ""
   if #series_d > 0 then
     out[#out + 1] = { kind = "displacement",
-      svg = M.lines_svg { title = what .. "PED displacement per step", xlabel = "step",
+      svg = lines_svg { title = what .. "PED displacement per step", xlabel = "step",
                           ylabel = "displacement / step 1's", series = series_d } }
   end
   if #series_e > 0 then
     out[#out + 1] = { kind = "energy",
-      svg = M.lines_svg { title = what .. "PED potential energy per step", xlabel = "step",
+      svg = lines_svg { title = what .. "PED potential energy per step", xlabel = "step",
                           ylabel = "energy / initial energy", series = series_e } }
   end
   return out

@@ -4,6 +4,7 @@
 local core = require "pedlab.core"
 local util = require "pedlab.util"
 local zoo = require "pedlab.zoo"
+local ped = require "pedlab.ped"
 local numtext = require "pedlab.numtext"
 
 local M = {}
@@ -209,10 +210,6 @@ function M.by_task(cells)
   return R.results, R.metrics
 end
 
-local function setting_keys()
-  return require("pedlab.ped").GRID_KEYS
-end
-
 local function setting_value(c, k)
   local p = k:match("^law_params%.(.+)$")
   if p then return c.settings.law_params and c.settings.law_params[p] end
@@ -220,12 +217,12 @@ local function setting_value(c, k)
 end
 
 -- The settings that differ between PED cells, in grid order (plus "ped" when mixed).
-function M.varying(cells)
+local function varying(cells)
   local keys, mixed = {}, false
   for _, c in ipairs(cells) do if c.settings.ped ~= cells[1].settings.ped then mixed = true end end
   if mixed then keys[1] = "ped" end
   local all = {}
-  for _, k in ipairs(setting_keys()) do all[#all + 1] = k end
+  for _, k in ipairs(ped.GRID_KEYS) do all[#all + 1] = k end
   local params = {}
   for _, c in ipairs(cells) do
     for p in pairs(c.settings.law_params or {}) do params["law_params." .. p] = true end
@@ -248,12 +245,14 @@ end
 function M.summary_table(cells, measure)
   measure = zoo.check_measure(measure or "weighted_tau", "report.summary_table")
   if #cells == 0 then return { header = { "task" }, rows = {} } end
-  local keys = M.varying(cells)
+  local keys = varying(cells)
   local header = { "task" }
   for _, k in ipairs(keys) do header[#header + 1] = k end
   local metrics, seen = {}, {}
   for _, c in ipairs(cells) do
-    for _, m in ipairs(c.metrics) do if not seen[m] then seen[m] = true metrics[#metrics + 1] = m end end
+    for _, m in ipairs(c.metrics) do
+      if not seen[m] then seen[m] = true metrics[#metrics + 1] = m end
+    end
   end
   for _, m in ipairs(metrics) do header[#header + 1] = m end
   local rows = {}
@@ -274,10 +273,10 @@ end
 -- The cells a one-setting view reads: other varying settings must be fixed by `fixed`.
 local function slice(cells, setting, fixed, what)
   fixed = fixed or {}
-  for _, k in ipairs(M.varying(cells)) do
+  for _, k in ipairs(varying(cells)) do
     if k ~= setting and k ~= "ped" and fixed[k] == nil then
-      error(string.format("%s: settings %s and %s both vary; give fixed = {%s = VALUE} to choose a slice",
-        what, setting, k, k), 0)
+      error(string.format("%s: settings %s and %s both vary; give fixed = {%s = VALUE} to "
+        .. "choose a slice", what, setting, k, k), 0)
     end
   end
   local out = {}
@@ -349,7 +348,8 @@ end
 -- The `pedlab rank` view of cells with at most one PED setting per task:
 -- R.results[task][label] = {scores, measures...}, R.runs[task][model], R.metrics (labels).
 function M.rank_view(cells, info)
-  local R = { tasks = info.tasks, metrics = {}, results = {}, runs = {}, zoo = info.zoo, cells = cells }
+  local R = { tasks = info.tasks, metrics = {}, results = {}, runs = {}, zoo = info.zoo,
+              cells = cells }
   local seen = {}
   for _, c in ipairs(cells) do
     R.results[c.task] = R.results[c.task] or {}

@@ -16,7 +16,8 @@ function M.parse_args(argv, spec, command)
     local kind = spec[key]
     if a:sub(1, 2) == "--" then
       if not kind then
-        error(string.format("%s: unknown option %s (see pedlab %s --help)", command, key, command), 0)
+        error(string.format("%s: unknown option %s (see pedlab %s --help)", command, key,
+          command), 0)
       end
       local name = key:sub(3):gsub("%-", "_")
       if kind == "flag" then
@@ -57,7 +58,8 @@ function M.num(opts, name, command, default)
   if v == nil then return default end
   local n = tonumber(v)
   if not n or n ~= n or n == math.huge or n == -math.huge then
-    error(string.format("%s: --%s %s: expected a number", command, name:gsub("_", "-"), tostring(v)), 0)
+    error(string.format("%s: --%s %s: expected a number", command, name:gsub("_", "-"),
+      tostring(v)), 0)
   end
   return n
 end
@@ -86,7 +88,8 @@ function M.name_list(text, what)
   return out
 end
 
--- "gbc:type=spherical:pca=64" → {spec = ..., name = "gbc", ped = false, opts = {type=..., pca=...}}
+-- "gbc:type=spherical:pca=64" → {spec = ..., name = "gbc", ped = false,
+--                                 opts = {type=..., pca=...}}
 -- "ped+logme" → {name = "logme", ped = true}
 function M.parse_metric(spec)
   local s = spec
@@ -173,7 +176,9 @@ function M.identity(v)
       local keys = {}
       for k in pairs(x) do keys[#keys + 1] = k end
       table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-      for _, k in ipairs(keys) do parts[#parts + 1] = id(k, depth + 1) .. "=" .. id(x[k], depth + 1) end
+      for _, k in ipairs(keys) do
+        parts[#parts + 1] = id(k, depth + 1) .. "=" .. id(x[k], depth + 1)
+      end
     end
     seen[x] = nil
     return "{" .. table.concat(parts, "\0") .. "}"
