@@ -2,7 +2,7 @@
 -- text in memory (title, text that widens the figure to fit, legend), axes with ticks, and the
 -- checks of output paths and folders. The charts (pedlab.plot_charts) draw with these.
 local core = require "pedlab.core"
-local util = require "pedlab.util"
+local textsafe = require "pedlab.textsafe"
 
 local M = {}
 
@@ -28,7 +28,7 @@ local ENTITIES = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&qu
 
 -- Text for SVG/HTML: characters XML cannot hold made visible, then the five entities.
 function M.escape(s)
-  return (util.xml_text(tostring(s)):gsub("[&<>\"']", ENTITIES))
+  return (textsafe.xml_text(tostring(s)):gsub("[&<>\"']", ENTITIES))
 end
 local esc = M.escape
 

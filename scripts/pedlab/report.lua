@@ -6,6 +6,7 @@ local util = require "pedlab.util"
 local zoo = require "pedlab.zoo"
 local ped = require "pedlab.ped"
 local numtext = require "pedlab.numtext"
+local textsafe = require "pedlab.textsafe"
 
 local M = {}
 
@@ -16,7 +17,7 @@ local M = {}
 local function formatters(t, digits)
   local f = numtext.columns(t, digits or 4)
   return function(v, j, header)
-    if type(v) == "string" then return util.visible(v) end
+    if type(v) == "string" then return textsafe.visible(v) end
     if header then return tostring(v) end
     return f[j](v)
   end
@@ -68,14 +69,14 @@ function M.best_row(t, j)
 end
 
 local function md_text(s)
-  return util.md_cell(s)
+  return textsafe.md_cell(s)
 end
 
 -- A Markdown table: text columns (a column whose first row holds a string) left-aligned,
 -- numbers right-aligned; with bold = true the largest number of each numeric column is bold.
 function M.markdown(t, digits, bold)
   local head = {}
-  for j, h in ipairs(t.header) do head[j] = util.md_cell(h) end
+  for j, h in ipairs(t.header) do head[j] = textsafe.md_cell(h) end
   local out = { "| " .. table.concat(head, " | ") .. " |" }
   local rule, text_col, best = {}, {}, {}
   for j = 1, #t.header do
