@@ -16,7 +16,7 @@ local util = require "pedlab.util"
 
 local M = {}
 
-M.METHODS = {
+local METHODS = {
   meanrank = "mean of the members' ranks over the task's models (n = best; ties: mean z-score)",
   borda = "Borda count: sum of the members' (rank - 1) (ties: mean z-score)",
   zmean = "mean of the members' z-scores over the task's models",
@@ -52,7 +52,7 @@ function M.split(s)
 end
 
 -- Whether a metric spec is an aggregate (or `recommended`).
-function M.is_aggregate(spec)
+local function is_aggregate(spec)
   return spec == M.RECOMMENDED.name or spec:match("^[%a_]+%(") ~= nil
 end
 
@@ -67,15 +67,15 @@ function M.parse(spec)
   if not method then
     error(string.format("metric '%s': an aggregate is METHOD(M1,M2,...) with METHOD one of %s",
       label,
-      table.concat(util.sorted_keys(M.METHODS), ", ")), 0)
+      table.concat(util.sorted_keys(METHODS), ", ")), 0)
   end
-  if not M.METHODS[method] then
+  if not METHODS[method] then
     error(string.format("metric '%s': unknown aggregation '%s'; known: %s", label, method,
-      table.concat(util.sorted_keys(M.METHODS), ", ")), 0)
+      table.concat(util.sorted_keys(METHODS), ", ")), 0)
   end
   local members, seen = {}, {}
   for _, m in ipairs(M.split(inner)) do
-    if M.is_aggregate(m) then
+    if is_aggregate(m) then
       error(string.format("metric '%s': member '%s' is an aggregate; list its members instead",
         label, m), 0)
     end
@@ -215,12 +215,12 @@ end
 function M.expand(specs)
   local compute, listed, aggs, radius = {}, {}, {}, nil
   for _, s in ipairs(specs) do
-    if not M.is_aggregate(s) then
+    if not is_aggregate(s) then
       if not listed[s] then compute[#compute + 1], listed[s] = s, true end
     end
   end
   for _, s in ipairs(specs) do
-    if M.is_aggregate(s) then
+    if is_aggregate(s) then
       local a = M.parse(s)
       aggs[#aggs + 1] = a
       for _, mem in ipairs(a.members) do
@@ -315,7 +315,7 @@ function M.top(r, k, ranking)
 end
 
 -- The metric whose top picks a rank reports: the first aggregate listed, else the first metric.
-function M.primary(R)
+local function primary(R)
   for _, m in ipairs(R.metrics) do
     local r = R.results[R.tasks[1]] and R.results[R.tasks[1]][m]
     if r and r.aggregate then return m end
@@ -325,7 +325,7 @@ end
 
 -- The top-k table of one task under metric key: #, model, score, the rank under every member,
 -- accuracy and true rank (with ground truth). ranking: pl.report.ranking of the result.
-function M.top_table(r, key, k, ranking)
+local function top_table(r, key, k, ranking)
   local header = { "#", "model", key }
   local members = r.aggregate and r.aggregate.members or {}
   for _, mem in ipairs(members) do header[#header + 1] = "rank " .. mem.metric end
@@ -342,23 +342,8 @@ function M.top_table(r, key, k, ranking)
   return { header = header, rows = rows }
 end
 
--- The top picks of a rank view R, as every output shows them: {key (the primary metric),
--- about (what it combined), k, tasks = {{task, r (its result), table (M.top_table)}, ...}}.
--- ranking(scores, acc, key): pl.report.ranking.
-function M.picks(R, ranking)
-  local key, k = M.primary(R), R.top or 3
-  local gt = R.zoo and R.zoo.gt
-  local out = { key = key, k = k, about = M.describe(key, R.results[R.tasks[1]][key]), tasks = {} }
-  for i, task in ipairs(R.tasks) do
-    local r = R.results[task][key]
-    out.tasks[i] = { task = task, r = r,
-                     table = M.top_table(r, key, k, ranking(r.scores, gt and gt[task], key)) }
-  end
-  return out
-end
-
 -- "recommended = meanrank(parc, hscore_reg, ped+logme)": what an aggregate combined.
-function M.describe(key, r)
+local function describe(key, r)
   if not (r and r.aggregate) then return key end
   local mem = {}
   for _, x in ipairs(r.aggregate.members) do
@@ -366,6 +351,21 @@ function M.describe(key, r)
   end
   local s = r.aggregate.method .. "(" .. table.concat(mem, ", ") .. ")"
   return key == r.aggregate.spec and s or (key .. " = " .. s)
+end
+
+-- The top picks of a rank view R, as every output shows them: {key (the primary metric),
+-- about (what it combined), k, tasks = {{task, r (its result), table (top_table)}, ...}}.
+-- ranking(scores, acc, key): pl.report.ranking.
+function M.picks(R, ranking)
+  local key, k = primary(R), R.top or 3
+  local gt = R.zoo and R.zoo.gt
+  local out = { key = key, k = k, about = describe(key, R.results[R.tasks[1]][key]), tasks = {} }
+  for i, task in ipairs(R.tasks) do
+    local r = R.results[task][key]
+    out.tasks[i] = { task = task, r = r,
+                     table = top_table(r, key, k, ranking(r.scores, gt and gt[task], key)) }
+  end
+  return out
 end
 
 return M

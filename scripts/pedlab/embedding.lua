@@ -1,27 +1,30 @@
 -- pedlab.embedding — a dataset before and after PED in two dimensions (the PED paper's Fig. 6):
 -- t-SNE (pl.tsne, Barnes–Hut) or the first two principal scores (pl.pca_embedding) of the same
 -- rows, one panel each, the same colour and marker per class, a legend laid out to fit.
---   embedding.compute(ds, moved, o) → E   (the embeddings, the rows shown, the method)
---   embedding.svg(E [, title])          → the figure as SVG text
---   embedding.figure(ds, moved, path, o) → svg, written atomically to path (plot.embedding)
+--   embedding.figure(ds, moved, path, o) → svg, E: the figure written atomically to path
+--                                          (plot.embedding), E the embeddings, rows, method
+--   embedding.caption(E)                 → what the figure shows, in a sentence
+--   embedding.rank_figures(R, method)    → the figures of `pedlab rank --html`
+--   embedding.default_method(n)          → the method n shown rows get by default
 -- o: method = "tsne" | "pca" (default: t-SNE when at most TSNE_LIMIT rows are shown, else PCA),
 --    max_points (rows per panel, default 2000: more are subsampled evenly, the count stated),
 --    title, perplexity, max_iter, seed (t-SNE's; perplexity is lowered to fit few rows).
 local core = require "pedlab.core"
-local plot = require "pedlab.plot"
+local ped = require "pedlab.ped"
+local report = require "pedlab.report"
+local svg = require "pedlab.plot_svg"
 
 local M = {}
 
-M.KEYS = { "method", "max_points", "title", "perplexity", "max_iter", "seed" }
-M.MAX_POINTS = 2000
+local KEYS = { "method", "max_points", "title", "perplexity", "max_iter", "seed" }
+local MAX_POINTS = 2000
 -- Above this many rows shown, the default method is PCA (t-SNE's neighbour search is O(N²·D)).
-M.TSNE_LIMIT = 20000
+local TSNE_LIMIT = 20000
 
-local esc = plot.escape
-local function n2(v) return string.format("%.2f", v) end
+local esc, n2 = svg.escape, svg.n2
 
 -- The method a figure of n shown rows gets by default.
-function M.default_method(n) return n <= M.TSNE_LIMIT and "tsne" or "pca" end
+function M.default_method(n) return n <= TSNE_LIMIT and "tsne" or "pca" end
 
 -- m of n rows, evenly spaced (1-based, ascending): class proportions of sorted or shuffled
 -- labels are kept, and the same rows are taken before and after PED.
@@ -32,7 +35,7 @@ local function even_rows(n, m)
 end
 
 local function check(o, where)
-  core.check_options(o, where, M.KEYS)
+  core.check_options(o, where, KEYS)
   o = o or {}
   if o.method ~= nil and o.method ~= "tsne" and o.method ~= "pca" then
     error(string.format("%s: method = %s: expected \"tsne\" or \"pca\"", where,
@@ -55,14 +58,16 @@ local function check(o, where)
   return o
 end
 
-function M.compute(ds, moved, o, where)
+-- The embeddings of ds's rows (and moved's, the same rows): E = {method, total, shown, classes,
+-- label (per row shown), name, panels = {{y, kl, title}, ...}, perplexity}.
+local function compute(ds, moved, o, where)
   where = where or "plot.embedding"
   o = check(o, where)
   if moved and (moved:rows() ~= ds:rows() or moved:dim() ~= ds:dim()) then
     error(where .. ": the moved dataset has a different shape from ds", 0)
   end
   local N = ds:rows()
-  local m = math.min(N, o.max_points or M.MAX_POINTS)
+  local m = math.min(N, o.max_points or MAX_POINTS)
   local rows = m < N and even_rows(N, m) or nil
   local method = o.method or M.default_method(m)
   local E = { method = method, total = N, shown = m, classes = ds:class_names(), label = {},
@@ -88,11 +93,11 @@ function M.compute(ds, moved, o, where)
   return E
 end
 
-local SHAPES = { "circle", "square", "triangle", "diamond" }
+local SHAPES = svg.SHAPES
 
 -- Class c's colour and marker: the palette's twelve colours, then the next marker shape.
 local function style(c)
-  local P = plot.PALETTE
+  local P = svg.PALETTE
   return P[(c - 1) % #P + 1], SHAPES[((c - 1) // #P) % #SHAPES + 1]
 end
 
@@ -126,7 +131,7 @@ function M.caption(E)
 end
 
 -- The line under the legend: method and rows shown.
-function M.footer(E)
+local function footer(E)
   local what = E.method == "tsne"
     and string.format("t-SNE, perplexity %s", (string.format("%.4g", E.perplexity))) or "PCA"
   if E.shown < E.total then
@@ -160,7 +165,8 @@ local function legend(out, E, x0, y0, width)
   return nrows * 18
 end
 
-function M.svg(E, title)
+-- The figure of E as SVG text: a panel per embedding, the legend, the footer.
+local function to_svg(E, title)
   local PW, GAP, L, TOP = 330, 24, 14, title and 54 or 30
   local np = #E.panels
   local W = L * 2 + np * PW + (np - 1) * GAP
@@ -199,7 +205,7 @@ function M.svg(E, title)
   local fy = TOP + PW + 14 + lh + 16
   body[#body + 1] = string.format(
     '<text class="count" x="%s" y="%s" font-size="11" fill="#444444">%s</text>',
-    n2(L), n2(fy), esc(M.footer(E)))
+    n2(L), n2(fy), esc(footer(E)))
   local H = fy + 10
   out[#out + 1] = string.format(
     '<svg xmlns="http://www.w3.org/2000/svg" class="embedding" width="%d" '
@@ -218,7 +224,6 @@ end
 -- PED's settings of a rank for one model: those the rank ran (R.settings.ped), or PED's defaults
 -- with the model's reference set when no metric ran after PED.
 local function ped_settings(R, z, model)
-  local ped = require "pedlab.ped"
   local p = R.settings and R.settings.ped
   local s = {}
   if p then
@@ -237,7 +242,6 @@ end
 -- svg, caption, method} or {model, roles, error}, ...}}: a model that cannot be drawn gets
 -- its message, and the report the rest.
 function M.rank_figures(R, method)
-  local report = require "pedlab.report"
   local z = R.zoo
   local key = R.metrics[1]
   for _, k in ipairs(R.metrics) do
@@ -258,10 +262,10 @@ function M.rank_figures(R, method)
     for _, f in ipairs(picks) do
       local ok, err = pcall(function()
         local ds = z:dataset(f.model, task)
-        local moved = require("pedlab.ped").run(ds, ped_settings(R, z, f.model))
-        local E = M.compute(ds, moved, { method = method ~= "auto" and method or nil },
+        local moved = ped.run(ds, ped_settings(R, z, f.model))
+        local E = compute(ds, moved, { method = method ~= "auto" and method or nil },
                             "--embed")
-        f.svg, f.method = M.svg(E), E.method
+        f.svg, f.method = to_svg(E), E.method
         f.caption = string.format("%s on %s, %s: %s", f.model, task, table.concat(f.roles, ", "),
           M.caption(E))
         moved:close()
@@ -276,13 +280,13 @@ end
 
 function M.figure(ds, moved, path, o)
   if type(path) ~= "string" or path == "" then error("plot.embedding: path is required", 2) end
-  local E = M.compute(ds, moved, o)
+  local E = compute(ds, moved, o)
   local base = tostring(E.name):match("([^/]+)$") or tostring(E.name)
   local title = o and o.title
     or string.format("%s of %s", E.method == "tsne" and "t-SNE" or "PCA", base)
-  local svg = M.svg(E, title)
-  core.write_file(path, svg)
-  return svg, E
+  local text = to_svg(E, title)
+  core.write_file(path, text)
+  return text, E
 end
 
 return M

@@ -50,7 +50,7 @@ end }
 
 function M.names()
   local n = {}
-  for k, v in pairs(M) do if k ~= "names" then n[#n + 1] = k end end
+  for k in pairs(M) do if k ~= "names" then n[#n + 1] = k end end
   table.sort(n)
   return n
 end

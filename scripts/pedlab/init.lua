@@ -16,7 +16,9 @@ M.TARGET_METRICS = { logme = true }
 local targets_of = setmetatable({}, { __mode = "k" })
 
 M.dataset = function(features, labels, opts)
-  if type(opts) ~= "table" or opts.targets == nil then return core.dataset(features, labels, opts) end
+  if type(opts) ~= "table" or opts.targets == nil then
+    return core.dataset(features, labels, opts)
+  end
   if labels ~= nil then error("pl.dataset: labels and targets exclude each other", 2) end
   local Y, what = opts.targets, "targets"
   if type(Y) == "string" then
@@ -37,7 +39,9 @@ M.dataset = function(features, labels, opts)
   local ok, ds, err = pcall(core.dataset, features, placeholder, next(rest) and rest or nil)
   if not ok then
     local n, rows = tostring(ds):match("labels has (%d+) labels, features has (%d+) rows")
-    if n then error(string.format("pl.dataset: %s has %s rows, the features %s", what, n, rows), 2) end
+    if n then
+      error(string.format("pl.dataset: %s has %s rows, the features %s", what, n, rows), 2)
+    end
     error(ds, 2)
   end
   if not ds then return nil, err end
@@ -72,7 +76,9 @@ local function targets_score(name, ds, opts)
       .. "that take targets: logme)", name), 3)
   end
   for k in pairs(opts or {}) do
-    if k ~= "seed" then error(string.format("%s: option '%s' has no effect with targets", name, k), 3) end
+    if k ~= "seed" then
+      error(string.format("%s: option '%s' has no effect with targets", name, k), 3)
+    end
   end
   return call(C.logme_targets, ds, Y)
 end

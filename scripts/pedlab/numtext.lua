@@ -11,7 +11,7 @@
 -- Undefined cells: nil → "-", NaN → "nan", text as it is.
 local M = {}
 
-M.MAX_DECIMALS = 8
+local MAX_DECIMALS = 8
 
 local function finite(v)
   return type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge
@@ -43,7 +43,7 @@ local function separates(values, fmt)
 end
 
 -- The text of one non-number cell.
-function M.other(v)
+local function other(v)
   if v == nil then return "-" end
   if type(v) == "number" then
     if v ~= v then return "nan" end
@@ -60,7 +60,7 @@ function M.column(values, digits)
     if finite(v) and math.type(v) == "float" then floats[#floats + 1] = v end
   end
   local fmt
-  for d = digits, M.MAX_DECIMALS do
+  for d = digits, MAX_DECIMALS do
     local f = function(v) return fixed(v, d) end
     if separates(floats, f) then fmt = f break end
   end
@@ -71,7 +71,7 @@ function M.column(values, digits)
     end
   end
   return function(v)
-    if not finite(v) then return M.other(v) end
+    if not finite(v) then return other(v) end
     if math.type(v) == "integer" then return tostring(v) end
     return fmt(v)
   end

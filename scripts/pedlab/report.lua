@@ -4,7 +4,9 @@
 local core = require "pedlab.core"
 local util = require "pedlab.util"
 local zoo = require "pedlab.zoo"
+local ped = require "pedlab.ped"
 local numtext = require "pedlab.numtext"
+local textsafe = require "pedlab.textsafe"
 
 local M = {}
 
@@ -15,7 +17,7 @@ local M = {}
 local function formatters(t, digits)
   local f = numtext.columns(t, digits or 4)
   return function(v, j, header)
-    if type(v) == "string" then return util.visible(v) end
+    if type(v) == "string" then return textsafe.visible(v) end
     if header then return tostring(v) end
     return f[j](v)
   end
@@ -67,14 +69,14 @@ function M.best_row(t, j)
 end
 
 local function md_text(s)
-  return util.md_cell(s)
+  return textsafe.md_cell(s)
 end
 
 -- A Markdown table: text columns (a column whose first row holds a string) left-aligned,
 -- numbers right-aligned; with bold = true the largest number of each numeric column is bold.
 function M.markdown(t, digits, bold)
   local head = {}
-  for j, h in ipairs(t.header) do head[j] = util.md_cell(h) end
+  for j, h in ipairs(t.header) do head[j] = textsafe.md_cell(h) end
   local out = { "| " .. table.concat(head, " | ") .. " |" }
   local rule, text_col, best = {}, {}, {}
   for j = 1, #t.header do
@@ -209,10 +211,6 @@ function M.by_task(cells)
   return R.results, R.metrics
 end
 
-local function setting_keys()
-  return require("pedlab.ped").GRID_KEYS
-end
-
 local function setting_value(c, k)
   local p = k:match("^law_params%.(.+)$")
   if p then return c.settings.law_params and c.settings.law_params[p] end
@@ -220,12 +218,12 @@ local function setting_value(c, k)
 end
 
 -- The settings that differ between PED cells, in grid order (plus "ped" when mixed).
-function M.varying(cells)
+local function varying(cells)
   local keys, mixed = {}, false
   for _, c in ipairs(cells) do if c.settings.ped ~= cells[1].settings.ped then mixed = true end end
   if mixed then keys[1] = "ped" end
   local all = {}
-  for _, k in ipairs(setting_keys()) do all[#all + 1] = k end
+  for _, k in ipairs(ped.GRID_KEYS) do all[#all + 1] = k end
   local params = {}
   for _, c in ipairs(cells) do
     for p in pairs(c.settings.law_params or {}) do params["law_params." .. p] = true end
@@ -248,12 +246,14 @@ end
 function M.summary_table(cells, measure)
   measure = zoo.check_measure(measure or "weighted_tau", "report.summary_table")
   if #cells == 0 then return { header = { "task" }, rows = {} } end
-  local keys = M.varying(cells)
+  local keys = varying(cells)
   local header = { "task" }
   for _, k in ipairs(keys) do header[#header + 1] = k end
   local metrics, seen = {}, {}
   for _, c in ipairs(cells) do
-    for _, m in ipairs(c.metrics) do if not seen[m] then seen[m] = true metrics[#metrics + 1] = m end end
+    for _, m in ipairs(c.metrics) do
+      if not seen[m] then seen[m] = true metrics[#metrics + 1] = m end
+    end
   end
   for _, m in ipairs(metrics) do header[#header + 1] = m end
   local rows = {}
@@ -274,10 +274,10 @@ end
 -- The cells a one-setting view reads: other varying settings must be fixed by `fixed`.
 local function slice(cells, setting, fixed, what)
   fixed = fixed or {}
-  for _, k in ipairs(M.varying(cells)) do
+  for _, k in ipairs(varying(cells)) do
     if k ~= setting and k ~= "ped" and fixed[k] == nil then
-      error(string.format("%s: settings %s and %s both vary; give fixed = {%s = VALUE} to choose a slice",
-        what, setting, k, k), 0)
+      error(string.format("%s: settings %s and %s both vary; give fixed = {%s = VALUE} to "
+        .. "choose a slice", what, setting, k, k), 0)
     end
   end
   local out = {}
@@ -349,7 +349,8 @@ end
 -- The `pedlab rank` view of cells with at most one PED setting per task:
 -- R.results[task][label] = {scores, measures...}, R.runs[task][model], R.metrics (labels).
 function M.rank_view(cells, info)
-  local R = { tasks = info.tasks, metrics = {}, results = {}, runs = {}, zoo = info.zoo, cells = cells }
+  local R = { tasks = info.tasks, metrics = {}, results = {}, runs = {}, zoo = info.zoo,
+              cells = cells }
   local seen = {}
   for _, c in ipairs(cells) do
     R.results[c.task] = R.results[c.task] or {}
