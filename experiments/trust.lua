@@ -103,7 +103,9 @@ local function draw(labels)
   return keep
 end
 
-local function file(dir, model, name) return string.format("%s/%s_%s_%s.npy", dir, model, name[1], name[2]) end
+local function file(dir, model, name)
+  return string.format("%s/%s_%s_%s.npy", dir, model, name[1], name[2])
+end
 
 -- One resampled copy of the zoo in dir: features and labels of the kept rows, the reference
 -- sets unchanged (every value of a float32 file is exact in the float64 copy).
@@ -125,7 +127,8 @@ local function write_zoo(dir)
   end
   if z.ref_name then
     for _, m in ipairs(z.models) do
-      save(file(dir, m, { z.ref_name, "feature" }), pl.load(file(z.dir, m, { z.ref_name, "feature" })))
+      local ref = { z.ref_name, "feature" }
+      save(file(dir, m, ref), pl.load(file(z.dir, m, ref)))
     end
   end
   return written

@@ -37,7 +37,8 @@ local entries = {
   { "pl.trustworthiness", "pl.trustworthiness(x, y [, k = 10])",
     "scikit-learn's trustworthiness of embedding y of x" },
   { "pl.dataset", "pl.dataset(features [, labels] [, opts])",
-    "a Dataset from .npy/.npz[:NAME]/.safetensors[:NAME]/.csv paths or a Matrix (features streamed; "
+    "a Dataset from .npy/.npz[:NAME]/.safetensors[:NAME]/.csv paths or a Matrix "
+      .. "(features streamed; "
       .. "string labels allowed; labels left out: read from the features' archive)",
     options = {
       { "source_probs", "N×S source-model probabilities (path or Matrix): LEEP, NCE, NLEEP" },
@@ -68,7 +69,8 @@ local entries = {
     "true, or nil and what the core's range check expected" },
   { "pl.check_options", "pl.check_options(t, where, known)",
     "raise naming an unknown key of an options table" },
-  { "pl.set_threads", "pl.set_threads(n)", "threads for BLAS and PED's pair loops (also PEDLAB_THREADS)" },
+  { "pl.set_threads", "pl.set_threads(n)",
+    "threads for BLAS and PED's pair loops (also PEDLAB_THREADS)" },
   { "pl.get_threads", "pl.get_threads()", "BLAS threads in use" },
   { "pl.check_output", "pl.check_output(path, what)", "true, or raise if path may not be written" },
   { "pl.note_input", "pl.note_input(path)", "protect a file read by other means" },

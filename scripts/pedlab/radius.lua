@@ -9,7 +9,8 @@
 -- the same radius); where only one model is scored (pedlab score) its own value is used.
 --
 --   rule = function(sys, ds, p, metric, at) return coefficient end
---   rule = { rule = function(sys, ds, p, metric) ... end, task = function(values, models, p) ... end,
+--   rule = { rule = function(sys, ds, p, metric) ... end,
+--            task = function(values, models, p) ... end,
 --            params = { q = 0.5 }, doc = "one line" }
 --
 -- metric is the name of the metric scored after PED (nil when not known): a rule may give
@@ -191,13 +192,20 @@ end
 local function normalise(v, where, shown)
   if type(v) == "function" then return { rule = v, params = {} } end
   if type(v) ~= "table" then
-    bad(where, shown, "a radius rule must be a function(sys, ds, p) or {rule = f, task = g, params = {...}}; got a "
+    bad(where, shown, "a radius rule must be a function(sys, ds, p) or {rule = f, task = g, "
+      .. "params = {...}}; got a "
         .. type(v))
   end
   core.check_options(v, where .. " " .. shown, { "rule", "task", "params", "ranges", "doc" })
-  if type(v.rule) ~= "function" then bad(where, shown, "the rule table needs rule = function(sys, ds, p)") end
-  if v.task ~= nil and type(v.task) ~= "function" then bad(where, shown, "task must be a function(values, models, p)") end
-  if v.params ~= nil and type(v.params) ~= "table" then bad(where, shown, "params must be a table {NAME = default}") end
+  if type(v.rule) ~= "function" then
+    bad(where, shown, "the rule table needs rule = function(sys, ds, p)")
+  end
+  if v.task ~= nil and type(v.task) ~= "function" then
+    bad(where, shown, "task must be a function(values, models, p)")
+  end
+  if v.params ~= nil and type(v.params) ~= "table" then
+    bad(where, shown, "params must be a table {NAME = default}")
+  end
   for k, d in pairs(v.params or {}) do
     if type(k) ~= "string" or type(d) ~= "number" then
       bad(where, shown, "params must map names to numbers (defaults)")
@@ -260,7 +268,8 @@ function M.resolve(v, where)
   local shown = type(v) == "string" and v or ("<" .. type(v) .. ">")
   if type(v) == "string" then
     if not M.is_rule(v) then
-      bad(where, shown, "expected a number or auto[:RULE], RULE one of " .. known_list() .. " or a FILE.lua")
+      bad(where, shown, "expected a number or auto[:RULE], RULE one of " .. known_list()
+        .. " or a FILE.lua")
     end
     local rest = v == "auto" and M.DEFAULT or v:sub(6)
     local parts = {}
@@ -283,10 +292,13 @@ function M.resolve(v, where)
       d = digest(text)
       label = "auto:" .. name
     else
-      bad(where, shown, "unknown radius rule '" .. name .. "'; known: " .. known_list() .. ", or a FILE.lua")
+      bad(where, shown, "unknown radius rule '" .. name .. "'; known: " .. known_list()
+        .. ", or a FILE.lua")
     end
     local p = with_params(r, given, where, shown)
-    for _, k in ipairs(util.sorted_keys(given)) do label = label .. ":" .. k .. "=" .. util.fmt(p[k]) end
+    for _, k in ipairs(util.sorted_keys(given)) do
+      label = label .. ":" .. k .. "=" .. util.fmt(p[k])
+    end
     if next(given) then d = digest(d .. "|" .. util.identity(p)) end
     return { label = label, digest = d, rule = r.rule, task = r.task, params = p, doc = r.doc }
   end
@@ -319,8 +331,8 @@ local function checked(value, rule, what)
   local shown = type(value) == "string" and string.format("the string %q", value)
                 or type(value) == "number" and util.fmt(value) or tostring(value)
   if type(value) ~= "number" or value ~= value or value < 0 or value == math.huge then
-    error(string.format("radius rule %s %s: returned %s; expected a finite number >= 0", rule.label, what,
-      shown), 0)
+    error(string.format("radius rule %s %s: returned %s; expected a finite number >= 0",
+      rule.label, what, shown), 0)
   end
   if value > M.MAX_COEFFICIENT then
     error(string.format("radius rule %s %s: returned %s; a radius coefficient above %g is not a "

@@ -14,7 +14,7 @@ usage: pedlab score --features F.npy --labels L.npy --metric M[,M...] [options]
 
 Scores one model's features for one task with one or more transferability metrics.
   --features F        features, N×D (.npy float16/32/64, .npz[:NAME], .safetensors[:NAME], or .csv)
-  --labels L          labels, N integers or strings (.npy, .npz[:NAME], .safetensors[:NAME] or .csv);
+  --labels L          labels, N integers or strings (.npy, .npz[:NAME], .safetensors[:NAME], .csv);
                       optional when --features names an archive holding labels/y
   --targets T         continuous targets instead of labels, N×K numbers (.npy or .csv): a
                       regression task, for the metrics that take targets (logme)
