@@ -15,7 +15,7 @@ local util = require "pedlab.util"
 local NAME = "adaptive_radius"
 local GRID = { 0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1, 1.5, 2 }
 local AVG = { 0, 0.3, 0.6, 1, 2 } -- the rank average over radii of the issue
-local RULES = { "auto:pairs", "auto:pairs-model", "auto:nearest", "auto:fisher" }
+local RULES = { "auto:gated", "auto:pairs", "auto:pairs-model", "auto:nearest", "auto:fisher" }
 local QS = { 0.1, 0.25, 0.5, 0.75 } -- the pairs rule's quantile, chosen leave-one-task-out
 local METRICS = { "logme", "sfda", "gbc" }
 
@@ -221,7 +221,7 @@ local function chosen_row(label, r, m)
 end
 for _, r in ipairs(allrules) do
   chosen_row(r, r, "logme")
-  if r == "auto:" .. radius.DEFAULT then chosen_row(r .. " (sfda)", r, "sfda") end
+  if r == "auto:pairs" then chosen_row(r .. " (sfda)", r, "sfda") end
 end
 for _, m in ipairs(METRICS) do
   local row = { "consensus (" .. m .. ")" }

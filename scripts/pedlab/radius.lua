@@ -170,7 +170,7 @@ do
   }
 end
 
-M.DEFAULT = "pairs"
+M.DEFAULT = "gated"
 
 function M.names()
   return util.sorted_keys(M.RULES)

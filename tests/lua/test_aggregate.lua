@@ -144,7 +144,7 @@ T.case("rank: recommended is the default, runs PED at radius auto, "
   .. "hides unlisted members", function()
   local R = rank.rank_zoo({ zoo = ZOO, task = "digits", top = "5" }, "rank")
   T.eq(#R.metrics, 1) T.eq(R.metrics[1], "recommended")
-  T.eq(R.settings.ped.radius, "auto:pairs")
+  T.eq(R.settings.ped.radius, "auto:gated")
   T.eq(R.settings.aggregates.recommended.spec, "meanrank(parc,hscore_reg,ped+logme)")
   local res = R.results.digits
   T.eq(res.parc, nil) T.eq(res["ped+logme"], nil)

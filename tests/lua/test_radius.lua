@@ -157,11 +157,11 @@ T.case("radius: a rule may give metrics different radii; "
   T.eq(pl.metrics.sfda(groups[2].moved), pl.metrics.sfda(m1), "sfda after the rule's radius")
   for _, g in ipairs(groups) do g.moved:close() g.sys:close() end
   T.raises("different radii", ped.run, ds, { radius = rule, ref = REF }, { "logme", "sfda" })
-  -- the default rule: SFDA gets its own quantile (q_sfda) of the same thresholds
+  -- the pairs rule: SFDA gets its own quantile (q_sfda) of the same thresholds
   local sys = pl.balls(ds, { radius = 1, ref = REF })
   local t = radius.thresholds(sys)
   sys:close()
-  groups = ped.run_groups(ds, { radius = "auto", ref = REF }, { "logme", "sfda" })
+  groups = ped.run_groups(ds, { radius = "auto:pairs", ref = REF }, { "logme", "sfda" })
   T.close(groups[1].radius, quantile_oracle(t, radius.RULES.pairs.params.q), 1e-12, "logme radius")
   T.close(groups[2].radius, quantile_oracle(t, radius.RULES.pairs.params.q_sfda), 1e-12,
     "sfda radius")
@@ -197,7 +197,8 @@ T.case("radius: cell keys tell rules, parameters and rule contents apart", funct
     return cells[1].key, cells[1]
   end
   local k1 = key("auto")
-  T.eq(k1, (key("auto:pairs")), "auto is the default rule")
+  T.eq(k1, (key("auto:gated")), "auto is the default rule")
+  T.eq(k1 ~= key("auto:pairs"), true, "gated and pairs differ")
   T.eq(k1 ~= key("auto:nearest"), true, "rules differ")
   T.eq(k1 ~= key("auto:pairs:q=0.25"), true, "parameters differ")
   T.eq(k1 ~= key(0.6), true, "rule vs number")
@@ -231,7 +232,7 @@ T.case("radius: a sweep records each model's radius; "
     task_r = task_r or run.radius
     T.eq(run.radius, task_r, "one radius for the task")
   end
-  T.eq(res[1].settings.radius, "auto:pairs")
+  T.eq(res[1].settings.radius, "auto:gated")
   T.eq(type(res[1].radius_rule), "string")
   for _, run in pairs(res[2].ped) do per[#per + 1] = run.radius end
   table.sort(per)

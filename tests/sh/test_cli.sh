@@ -181,7 +181,7 @@ done
 echo '{"t1": {"blobs": 90, "overlap": 80, "imbalanced": 70}, "t2": {"blobs": 60, "overlap": 80, "imbalanced": 70}}' > "$tmp/zoo/gt.json"
 "$P" rank --zoo "$tmp/zoo" --task all --metric ped+logme,ped+sfda,ped+gbc --radius auto --ref-name fx-ref \
   --json "$tmp/rank.json" > "$tmp/rank.txt" 2>&1 && ok "rank --radius auto (the issue's command line)" || bad "rank --radius auto: $(cat "$tmp/rank.txt")"
-grep -q '"radius":[[:space:]]*"auto:pairs"' "$tmp/rank.json" && ok "rank JSON names the rule" || bad "rank JSON rule: $(head -c 600 "$tmp/rank.json")"
+grep -q '"radius":[[:space:]]*"auto:gated"' "$tmp/rank.json" && ok "rank JSON names the rule" || bad "rank JSON rule: $(head -c 600 "$tmp/rank.json")"
 grep -q '"weighted_tau"' "$tmp/rank.json" && ok "rank JSON has tau" || bad "rank JSON tau"
 # every ped+ result says which radius each model's PED used (the rule chose it)
 cat > "$tmp/radii.lua" <<'EOF2'

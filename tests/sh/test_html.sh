@@ -171,8 +171,8 @@ grep -q 'm1&lt;b&gt;&amp;amp;&quot;&#39;' "$tmp/r.html" && ok "names escaped" ||
 # ---- figures as a browser lays them out: every text inside its SVG's viewBox (no cut label or
 # legend), every point labelled or titled, the chosen radius and the settings on the page;
 # a screenshot of the report is taken (kept in $PL_SHOTS when set)
-"$P" rank --zoo "$Z" --task digits --metric logme,ped+logme,ped+sfda --radius auto --ref-name fmnist-train \
-  --quiet --html "$tmp/f.html" --plot "$tmp/plots" >/dev/null || bad "rank --radius auto --html --plot"
+"$P" rank --zoo "$Z" --task digits --metric logme,ped+logme,ped+sfda --radius auto:pairs --ref-name fmnist-train \
+  --quiet --html "$tmp/f.html" --plot "$tmp/plots" >/dev/null || bad "rank --radius auto:pairs --html --plot"
 cat > "$tmp/figs.lua" <<'EOF2'
 -- a 2-D PCA, a scatter with long group names at the right edge, lines whose series are points
 local pl = require "pedlab"

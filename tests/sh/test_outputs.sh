@@ -59,7 +59,7 @@ grep -qE '"settings_line":\s+".*law_params sigma=1.1' "$tmp/s1.1.json" && ok "js
   || bad "json settings line"
 
 # ---- the radius a rule chose: per task and metric, everywhere; the HTML says why
-"$P" rank --zoo "$D" --task digits --metric logme,ped+logme,ped+sfda --radius auto --ref-name fmnist-train \
+"$P" rank --zoo "$D" --task digits --metric logme,ped+logme,ped+sfda --radius auto:pairs --ref-name fmnist-train \
   --md "$tmp/a.md" --csv "$tmp/a.csv" --json "$tmp/a.json" --html "$tmp/a.html" > "$tmp/a.txt" 2>&1 \
   || bad "rank --radius auto: $(cat "$tmp/a.txt")"
 R='radius chosen: digits ped\+logme 0\.[0-9]+, digits ped\+sfda 0\.[0-9]+'
@@ -72,6 +72,13 @@ grep -q '"radius_values"' "$tmp/a.json" && grep -qE "\"settings_line\":\\s+\".*$
   && ok "json: radius and the rule's values" || bad "json radius"
 grep -qE '<p class="radius">Radius 0\.[0-9]+ chosen by <code>auto:pairs</code> \(q = 0.5, q_sfda = 0.1\).*Each model.s value for ped\+logme: byol 0\.[0-9]+' \
   "$tmp/a.html" && ok "html: why this radius" || bad "html radius why"
+# the default auto is auto:gated: LogME at pairs' radius, SFDA left alone (radius 0), and said so
+"$P" rank --zoo "$D" --task digits --metric ped+logme,ped+sfda --radius auto --ref-name fmnist-train \
+  > "$tmp/g.txt" 2>&1 || bad "rank --radius auto (gated): $(cat "$tmp/g.txt")"
+grep -qE '^Settings: .*radius auto:gated .*radius chosen: digits ped\+logme 0\.[0-9]*[1-9], digits ped\+sfda 0\.0000' \
+  "$tmp/g.txt" && grep -q '^radius 0 on 12 of 12 models: features unchanged' "$tmp/g.txt" \
+  && ok "text: auto is gated; radius 0 said to leave the features unchanged" \
+  || bad "auto gated: $(grep -E 'Settings|radius 0' "$tmp/g.txt")"
 
 # a per-model rule: each model's radius in a column (text and HTML)
 "$P" rank --zoo "$D" --task digits --metric ped+logme --radius auto:pairs-model --ref-name fmnist-train \
@@ -175,7 +182,7 @@ echo "$out" | grep -q '^PED moved nothing on 1 of 2 models (b)' && ok "rank: PED
 
 # ---- score with two auto radii reports every run's trajectory
 B="--features $F/blobs_small/features.npy --labels $F/blobs_small/labels.npy --ref $F/blobs_small/ref_features.npy"
-"$P" score $B --metric ped+logme,ped+sfda --radius auto --json > "$tmp/two.json" || bad "score two radii"
+"$P" score $B --metric ped+logme,ped+sfda --radius auto:pairs --json > "$tmp/two.json" || bad "score two radii"
 /usr/bin/python3 - "$tmp/two.json" <<'PY' && ok "score json: one run per radius, each with its trajectory" \
   || bad "score two runs: $(cat "$tmp/two.json")"
 import json, sys
@@ -187,7 +194,7 @@ for r in runs:
     assert r["steps"] == len(r["changes"]) == len(r["energy"]) and r["moved"] is True, r
 assert runs[0]["changes"] != runs[1]["changes"]
 PY
-out=$("$P" score $B --metric ped+logme,ped+sfda --radius auto)
+out=$("$P" score $B --metric ped+logme,ped+sfda --radius auto:pairs)
 [ "$(echo "$out" | grep -c '^ped	steps=6	changes=[0-9.e,-]*	radius=0\.[0-9]*	metrics=')" = 2 ] \
   && ok "score text: a ped line per run" || bad "score text runs: $out"
 "$P" rank --zoo "$D" --task digits --metric ped+logme,ped+sfda --radius auto --ref-name fmnist-train \
