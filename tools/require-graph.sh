@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# require-graph.sh — the require graph of the Lua modules in scripts/pedlab/: module A depends on
-# B when A's file requires "pedlab.B" (or "pedlab", which is init.lua), at the top or lazily
+# require-graph.sh — the require graph of the Lua modules in scripts/pedlab/ and its folders
+# (commands/rank.lua is pedlab.commands.rank, commands/init.lua pedlab.commands): module A
+# depends on B when A's file requires "pedlab.B" (or "pedlab", which is init.lua), at the top or lazily
 # inside a function: require "pedlab.B", require("pedlab.B"), require 'pedlab.B' and
 # pcall(require, "pedlab.B") all count; comments do not, nor a name built at run time
 # (require("pedlab." .. k)) or a module with no file (pedlab.core is the C module). Prints one
@@ -20,10 +21,20 @@ PRINT=$PRINT perl -e '
   use strict; use warnings;
   my $dir = shift;
   my (%edge, %where);
-  opendir(my $dh, $dir) or die "require-graph: cannot read $dir: $!\n";
-  my @files = sort grep { /\.lua$/ } readdir $dh;
-  my %name = map { my $m = $_; $m =~ s/\.lua$//; ($_ => ($m eq "init" ? "pedlab" : "pedlab.$m")) }
-    @files;
+  -d $dir or die "require-graph: cannot read $dir\n";
+  # every .lua below dir: a/b.lua is pedlab.a.b, a/init.lua is pedlab.a, init.lua is pedlab
+  my @files;
+  my @todo = ("");
+  while (defined(my $sub = shift @todo)) {
+    opendir(my $dh, "$dir/$sub") or die "require-graph: cannot read $dir/$sub: $!\n";
+    for my $e (sort readdir $dh) {
+      next if $e =~ /^\./;
+      if (-d "$dir/$sub$e") { push @todo, "$sub$e/" }
+      elsif ($e =~ /\.lua$/) { push @files, "$sub$e" }
+    }
+  }
+  my %name = map { my $m = $_; $m =~ s/\.lua$//; $m =~ s{(^|/)init$}{}; $m =~ s{/}{.}g;
+    ($_ => ($m eq "" ? "pedlab" : "pedlab.$m")) } @files;
   my %exists = map { $_ => 1 } values %name;
   for my $f (@files) {
     my $from = $name{$f};
@@ -43,7 +54,7 @@ PRINT=$PRINT perl -e '
           $code .= $code =~ /\brequire\s*(?:\(\s*|,\s*)?$/ ? $lit : "\"\"";
         } else { $s =~ s/^(.[^"\x27\[-]*)//s; $code .= $1 }
       }
-      while ($code =~ /\brequire\s*(?:\(\s*|,\s*)?(["\x27])(pedlab(?:\.\w+)?)\1/g) {
+      while ($code =~ /\brequire\s*(?:\(\s*|,\s*)?(["\x27])(pedlab(?:\.\w+)*)\1/g) {
         my $to = $2;
         next if $to eq $from || !$exists{$to};
         $edge{$from}{$to} = 1;
