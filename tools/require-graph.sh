@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # require-graph.sh — the require graph of the Lua modules in scripts/pedlab/ and its folders
 # (commands/rank.lua is pedlab.commands.rank, commands/init.lua pedlab.commands): module A
-# depends on B when A's file requires "pedlab.B" (or "pedlab", which is init.lua), at the top or lazily
-# inside a function: require "pedlab.B", require("pedlab.B"), require 'pedlab.B' and
+# depends on B when A's file requires "pedlab.B" (or "pedlab", which is init.lua), at the top
+# or lazily inside a function: require "pedlab.B", require("pedlab.B"), require 'pedlab.B' and
 # pcall(require, "pedlab.B") all count; comments do not, nor a name built at run time
 # (require("pedlab." .. k)) or a module with no file (pedlab.core is the C module). Prints one
 # "A -> B" line per edge with --print and fails (exit 1) printing every cycle found, as
