@@ -43,6 +43,7 @@ local grid = require "pedlab.sweep.grid"
 local results = require "pedlab.sweep.results"
 local cell_mod = require "pedlab.sweep.cell"
 local mpi_mod = require "pedlab.sweep.mpi"
+local progress_mod = require "pedlab.progress"
 
 local M = {}
 
@@ -52,30 +53,6 @@ M.SPEC_KEYS = { "zoo", "tasks", "metrics", "grid", "ped", "out", "resume", "seed
 -- the grid's functions, as pl.sweep.expand etc.
 M.slot, M.cell_key, M.expand_grid, M.metric_sets, M.expand =
   grid.slot, grid.cell_key, grid.expand_grid, grid.metric_sets, grid.expand
-
--- ---------------------------------------------------------------- progress
--- progress on standard error only when it is a terminal (never into a log file)
-local function progress_default()
-  return core.isatty(2) and os.getenv("PEDLAB_PROGRESS") ~= "0"
-end
-
-local function hms(s)
-  s = math.floor(s + 0.5)
-  if s >= 3600 then return string.format("%dh%02dm", s // 3600, (s % 3600) // 60) end
-  if s >= 60 then return string.format("%dm%02ds", s // 60, s % 60) end
-  return string.format("%ds", s)
-end
-
-local function progress_bar(done, total, computed, elapsed)
-  local width = 24
-  local fill = total > 0 and math.floor(width * done / total + 1e-9) or width
-  local eta = "?"
-  if computed > 0 then eta = hms(elapsed / computed * (total - done)) end
-  if done == total then eta = "0s" end
-  io.stderr:write(string.format("\rsweep [%s%s] %d/%d cells  elapsed %s  ETA %s  ",
-    string.rep("#", fill), string.rep(".", width - fill), done, total, hms(elapsed), eta))
-  io.stderr:flush()
-end
 
 -- ---------------------------------------------------------------- the sweep
 -- "I/N" → I, N with 1 <= I <= N (the shard option), checked.
@@ -167,8 +144,8 @@ end
 -- The run's bookkeeping: finish(i, line, resumed) records cell i (a result record as a JSON
 -- line computed here or by another rank, or the recorded cell resumed), recorded(i) finds the
 -- recorded cell that stands for cell i (counting why a recorded one of its slot is stale).
-local function run_state(spec, cells, seed, journal, rec, info, progress)
-  local st = { results = {}, fresh = {}, lineOf = {}, done = 0, t0 = os.time() }
+local function run_state(spec, cells, seed, journal, rec, info, bar)
+  local st = { results = {}, fresh = {}, lineOf = {}, done = 0 }
   for _, l in ipairs(rec.lines) do st.lineOf[l.key] = l.line end
   local gt_name = info.zoo.gt_path and info.zoo.gt_path:match("([^/]*)$")
   function st.finish(i, line, resumed)
@@ -190,7 +167,7 @@ local function run_state(spec, cells, seed, journal, rec, info, progress)
     st.fresh[i] = { key = cell.key, slot = cell.slot, line = line }
     st.done = st.done + 1
     if spec.on_cell then spec.on_cell(st.results[i], i, #cells, resumed ~= nil) end
-    if progress then progress_bar(st.done, #cells, info.computed, os.difftime(os.time(), st.t0)) end
+    if bar then bar.draw(st.done, info.computed) end
   end
   function st.recorded(i)
     local cell = cells[i]
@@ -290,17 +267,18 @@ function M.run(spec)
   end
   local journal, rec = open_journal(spec, cells, z)
   local progress = spec.progress
-  if progress == nil then progress = progress_default() end
+  if progress == nil then progress = progress_mod.wanted() end
+  local bar = progress and progress_mod.counter("sweep", #cells, "cells") or nil
   local info = { total = #cells, computed = 0, resumed = 0, recomputed = 0, reasons = {}, zoo = z,
                  tasks = tasks, out = spec.out, shard = spec.shard, all = all }
-  local st = run_state(spec, cells, seed, journal, rec, info, progress)
+  local st = run_state(spec, cells, seed, journal, rec, info, bar)
   local worker = cell_mod.worker(z, cells, seed, spec)
   local ok, err = pcall(function()
-    if progress then progress_bar(0, #cells, 0, 0) end
+    if bar then bar.draw(0, 0) end
     compute_all(st, cells, worker, nranks)
   end)
   worker.close()
-  if progress then io.stderr:write("\n") end
+  if bar then bar.close() end
   if not ok then failed(err, spec, info, journal) end
   if journal then write_out(spec, st, rec, journal) end
   info.metrics, info.specs = labels(cells)
