@@ -141,33 +141,43 @@ local function open_journal(spec, cells, z)
   return journal, rec
 end
 
--- The run's bookkeeping: finish(i, line, resumed) records cell i (a result record as a JSON
--- line computed here or by another rank, or the recorded cell resumed), recorded(i) finds the
--- recorded cell that stands for cell i (counting why a recorded one of its slot is stale).
+-- The run's bookkeeping: finish(i, r, line) records cell i computed here or by another rank
+-- (r: its result record; line: the JSON text r was read from, when it came from another rank),
+-- resume(i, r, line) the recorded cell that stands for it; recorded(i) finds that one
+-- (counting why a recorded one of its slot is stale). A record is written as JSON only into
+-- the journal, and the sweep returns what the file holds (the line read back) or, without a
+-- file, the record as one would give it back (results.as_read: numbers as floats).
 local function run_state(spec, cells, seed, journal, rec, info, bar)
   local st = { results = {}, fresh = {}, lineOf = {}, done = 0 }
   for _, l in ipairs(rec.lines) do st.lineOf[l.key] = l.line end
   local gt_name = info.zoo.gt_path and info.zoo.gt_path:match("([^/]*)$")
-  function st.finish(i, line, resumed)
-    local cell = cells[i]
-    if resumed then
-      st.results[i] = resumed
-      info.resumed = info.resumed + 1
-    else
-      local r = core.json_decode(line)
-      if r.key ~= cell.key then
-        -- computed by another rank, which knows the cell without its inputs
-        r.key, r.inputs = cell.key, cell.inputs
-        line = core.json_encode(r, false)
-      end
-      if journal then journal:append(line) end
-      st.results[i] = r -- exactly what the file holds
-      info.computed = info.computed + 1
-    end
-    st.fresh[i] = { key = cell.key, slot = cell.slot, line = line }
+  local function done(i, line, resumed)
+    st.fresh[i] = { key = cells[i].key, slot = cells[i].slot, line = line }
     st.done = st.done + 1
-    if spec.on_cell then spec.on_cell(st.results[i], i, #cells, resumed ~= nil) end
+    if spec.on_cell then spec.on_cell(st.results[i], i, #cells, resumed) end
     if bar then bar.draw(st.done, info.computed) end
+  end
+  function st.resume(i, r)
+    st.results[i] = r
+    info.resumed = info.resumed + 1
+    done(i, st.lineOf[cells[i].key], true)
+  end
+  function st.finish(i, r, line)
+    local cell = cells[i]
+    if r.key ~= cell.key then
+      -- computed by another rank, which knows the cell without its inputs
+      r.key, r.inputs, line = cell.key, cell.inputs, nil
+    end
+    if journal then
+      local read = line and r
+      line = line or core.json_encode(r, false)
+      journal:append(line)
+      st.results[i] = read or core.json_decode(line) -- exactly what the file holds
+    else
+      st.results[i] = line and r or results.as_read(r)
+    end
+    info.computed = info.computed + 1
+    done(i, line, false)
   end
   function st.recorded(i)
     local cell = cells[i]
@@ -191,7 +201,7 @@ local function compute_all(st, cells, worker, nranks)
   for i = 1, #cells do
     local r = st.recorded(i)
     if r then
-      st.finish(i, st.lineOf[cells[i].key], r)
+      st.resume(i, r)
     elseif nranks == 1 then
       st.finish(i, worker.compute(i))
     else

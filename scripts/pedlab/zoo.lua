@@ -4,8 +4,10 @@
 --   <dir>/<model>_<ref>_feature.npy          reference set for PED's rescaling (ref "imagenet")
 --   <dir>/zoo.json (optional): {"models": [...], "tasks": [...], "ref": "NAME", "gt": "gt.json"}
 --   ground truth: {task: {model: accuracy}} (gt.json in the folder unless opts.gt names one)
--- The folder is listed from C (every name, dot files included); a .npy file whose name does not
--- parse, and a ground-truth model without files, are errors, never silently dropped.
+-- The folder is listed from C (every name, dot files included) once, when it is opened: which
+-- of its files exist is known from that listing (a name it lacks is not stat'ed; each listed
+-- file's type is checked once per zoo). A .npy file whose name does not parse, and a
+-- ground-truth model without files, are errors, never silently dropped.
 local core = require "pedlab.core"
 
 local M = {}
@@ -82,12 +84,37 @@ local function load_gt(gt_path)
   return gt
 end
 
--- The files of a folder: label files and feature files by (model, set); .npy names that do
--- not parse are returned as problems.
-local function scan(dir)
-  local labels, features, bad = {}, {}, {}
+-- Every name in a folder (an error when it cannot be listed).
+local function list(dir)
   local names, err = core.listdir(dir)
   if not names then error("zoo: " .. tostring(err), 0) end
+  return names
+end
+
+-- is_file(path) for a folder listed as names: whether path is a regular file, asked of the
+-- system at most once per path; a name of this folder missing from the listing is not one.
+local function file_test(dir, names)
+  local listed, memo, prefix = {}, {}, dir .. "/"
+  for _, n in ipairs(names) do listed[n] = true end
+  return function(path)
+    local v = memo[path]
+    if v == nil then
+      local name = path:sub(1, #prefix) == prefix and path:sub(#prefix + 1) or nil
+      if name and not name:find("/", 1, true) and not listed[name] then
+        v = false
+      else
+        v = exists(path)
+      end
+      memo[path] = v
+    end
+    return v
+  end
+end
+
+-- The files of a folder's listing: label files and feature files by (model, set); .npy names
+-- that do not parse are returned as problems.
+local function scan(names)
+  local labels, features, bad = {}, {}, {}
   for _, name in ipairs(names) do
     if name:match("%.npy$") then
       local model, set, kind = name:match("^([^_]+)_(.+)_(%a+)%.npy$")
@@ -104,18 +131,26 @@ local function scan(dir)
 end
 
 -- Open a zoo folder. opts: ref_name, gt (path), models/tasks (arrays to restrict).
-function M.open(dir, opts)
+-- names: the folder's listing when the caller has it (M.from).
+local function open(dir, opts, names)
   opts = core.check_options(opts or {}, "pl.zoo.open", { "ref_name", "gt", "models", "tasks" })
-  if type(dir) ~= "string" then error("pl.zoo.open: expected a folder path, got a " .. type(dir), 0) end
-  if core.exists(dir) ~= "directory" then error("zoo: " .. dir .. " is not a folder", 0) end
-  local z = setmetatable({ dir = dir, models = {}, tasks = {}, ref_name = opts.ref_name or "imagenet" }, Zoo)
+  if type(dir) ~= "string" then
+    error("pl.zoo.open: expected a folder path, got a " .. type(dir), 0)
+  end
+  if not names and core.exists(dir) ~= "directory" then
+    error("zoo: " .. dir .. " is not a folder", 0)
+  end
+  names = names or list(dir)
+  local z = setmetatable({ dir = dir, models = {}, tasks = {},
+                           ref_name = opts.ref_name or "imagenet" }, Zoo)
+  z.is_file = file_test(dir, names)
   local manifest
-  if exists(dir .. "/zoo.json") then
+  if z.is_file(dir .. "/zoo.json") then
     manifest = core.load(dir .. "/zoo.json")
     check_manifest(dir, manifest)
     if manifest.ref and not opts.ref_name then z.ref_name = manifest.ref end
   end
-  local labels, features, bad = scan(dir)
+  local labels, features, bad = scan(names)
   if #bad > 0 then
     error(string.format("zoo %s: %d .npy file%s not named <model>_<task>_feature.npy / _label.npy "
       .. "(model names hold no '_'): %s", dir, #bad, #bad > 1 and "s are" or " is", table.concat(bad, ", ")), 0)
@@ -131,7 +166,7 @@ function M.open(dir, opts)
   if opts.tasks then z.tasks = opts.tasks end
   if opts.models then z.models = opts.models end
   local gt_path = opts.gt or (manifest and manifest.gt and inside(dir, "gt", manifest.gt))
-  if not gt_path and exists(dir .. "/gt.json") then gt_path = dir .. "/gt.json" end
+  if not gt_path and z.is_file(dir .. "/gt.json") then gt_path = dir .. "/gt.json" end
   if gt_path then z.gt, z.gt_path = load_gt(gt_path), gt_path end
   -- JSON outputs must be UTF-8: a name that is not is written with U+FFFD there; say so once
   local odd = {}
@@ -153,11 +188,11 @@ function M.open(dir, opts)
   return z
 end
 
--- The reference set's name of a zoo folder: "imagenet" when present, else the one name X
--- for which every model has <model>_X_feature.npy and no labels (nil if none or ambiguous).
-function M.guess_ref_name(dir)
-  if core.exists(dir) ~= "directory" then return nil end
-  local labels, features = scan(dir)
+function M.open(dir, opts) return open(dir, opts) end
+
+-- The reference set's name of a listing (see M.guess_ref_name).
+local function guess_ref(names)
+  local labels, features = scan(names)
   local models, tasks, nmodels = {}, {}, 0
   for _, l in ipairs(labels) do
     if not models[l.model] then models[l.model], nmodels = true, nmodels + 1 end
@@ -179,18 +214,32 @@ function M.guess_ref_name(dir)
   return found
 end
 
+-- The reference set's name of a zoo folder: "imagenet" when present, else the one name X
+-- for which every model has <model>_X_feature.npy and no labels (nil if none or ambiguous).
+function M.guess_ref_name(dir)
+  if core.exists(dir) ~= "directory" then return nil end
+  return guess_ref(list(dir))
+end
+
 -- A zoo from a folder (the reference set's name guessed when not given) or an opened zoo.
+-- The folder is listed once, for the guess and the zoo.
 function M.from(zoo, gt, ref_name)
   if type(zoo) == "table" and getmetatable(zoo) == Zoo then return zoo end
   if type(zoo) ~= "string" then error("zoo must be a folder or a zoo from pl.zoo.open", 0) end
-  if not ref_name and not exists(zoo .. "/zoo.json") then ref_name = M.guess_ref_name(zoo) end
-  return M.open(zoo, { gt = gt, ref_name = ref_name })
+  if core.exists(zoo) ~= "directory" then return open(zoo, { gt = gt, ref_name = ref_name }) end
+  local names = list(zoo)
+  if not ref_name and not file_test(zoo, names)(zoo .. "/zoo.json") then
+    ref_name = guess_ref(names)
+  end
+  return open(zoo, { gt = gt, ref_name = ref_name }, names)
 end
 
 function Zoo:feature_path(model, task) return self.dir .. "/" .. model .. "_" .. task .. "_feature.npy" end
 function Zoo:label_path(model, task) return self.dir .. "/" .. model .. "_" .. task .. "_label.npy" end
 function Zoo:ref_path(model) return self.dir .. "/" .. model .. "_" .. self.ref_name .. "_feature.npy" end
-function Zoo:has_ref(model) return exists(self:ref_path(model)) end
+function Zoo:has_ref(model) return self.is_file(self:ref_path(model)) end
+-- Whether a file of the folder (or any path) is a regular file, by the zoo's listing.
+function Zoo:has_file(path) return self.is_file(path) end
 
 -- The tasks a run asks for: nil or "all" (every task), "a,b" or a list; each known, once.
 function Zoo:select_tasks(tasks, what)
@@ -217,10 +266,10 @@ function Zoo:check(tasks, need_ref, need_gt)
     local have = 0
     for _, model in ipairs(self.models) do
       local fp, lp = self:feature_path(model, task), self:label_path(model, task)
-      if exists(fp) or exists(lp) then
+      if self.is_file(fp) or self.is_file(lp) then
         have = have + 1
-        if not exists(fp) then add("missing " .. fp) end
-        if not exists(lp) then add("missing " .. lp) end
+        if not self.is_file(fp) then add("missing " .. fp) end
+        if not self.is_file(lp) then add("missing " .. lp) end
         if need_gt and self.gt then
           if type(self.gt[task]) ~= "table" then
             add(string.format("%s: no task '%s'%s", self.gt_path, task, task:find("_") and
@@ -235,7 +284,7 @@ function Zoo:check(tasks, need_ref, need_gt)
     end
     if need_gt and self.gt and type(self.gt[task]) == "table" then
       for _, model in ipairs(sorted(self.gt[task])) do
-        if not exists(self:label_path(model, task)) then
+        if not self.is_file(self:label_path(model, task)) then
           add(string.format("%s lists model '%s' for task '%s', but %s has no %s", self.gt_path, shown(model),
             task, self.dir, shown(model .. "_" .. task .. "_label.npy")))
         end
@@ -246,7 +295,7 @@ function Zoo:check(tasks, need_ref, need_gt)
   end
   if need_ref then
     for _, model in ipairs(self.models) do
-      if not exists(self:ref_path(model)) then
+      if not self:has_ref(model) then
         add("missing reference set " .. self:ref_path(model) .. " (PED; --ref-name picks another)")
       end
     end
@@ -262,7 +311,7 @@ end
 function Zoo:task_models(task)
   local out = {}
   for _, model in ipairs(self.models) do
-    if exists(self:label_path(model, task)) then out[#out + 1] = model end
+    if self.is_file(self:label_path(model, task)) then out[#out + 1] = model end
   end
   return out
 end
@@ -277,7 +326,7 @@ end
 function Zoo:inputs(tasks)
   local out = {}
   if self.gt_path then out[#out + 1] = self.gt_path end
-  if exists(self.dir .. "/zoo.json") then out[#out + 1] = self.dir .. "/zoo.json" end
+  if self.is_file(self.dir .. "/zoo.json") then out[#out + 1] = self.dir .. "/zoo.json" end
   for _, task in ipairs(tasks) do
     for _, model in ipairs(self:task_models(task)) do
       out[#out + 1] = self:feature_path(model, task)

@@ -171,7 +171,7 @@ end
 local function ped_model(ctx, model, ds, radii)
   local s = ctx.settings(model)
   s.radii = radii and radii[model]
-  local groups = ped.run_groups(ds, s, ctx.names)
+  local groups = ped.run_groups_checked(ds, s, ctx.names)
   local out
   local ok, err = pcall(function()
     for gi, g in ipairs(groups) do
@@ -313,8 +313,8 @@ function M.cache_budget(mb)
   return math.tointeger(mb) * 2^20
 end
 
--- What computes cells on a rank: compute(i) → cell i's result record as a JSON line. The
--- datasets of the task last worked on stay open (a task's cells share them), close() ends.
+-- What computes cells on a rank: compute(i) → cell i's result record. The datasets of the
+-- task last worked on stay open (a task's cells share them), close() ends.
 function M.worker(z, cells, seed, spec)
   local budget = M.cache_budget(spec.cache_mb)
   local task, models, datasets = nil, nil, { open = {}, bytes = 0, budget = budget }
@@ -328,9 +328,8 @@ function M.worker(z, cells, seed, spec)
       drop()
       task, models = cell.task, z:task_models(cell.task)
     end
-    local r = run_cell(z, cell, models, datasets, seed, z.gt and z.gt[task], spec.no_ref,
-                       spec.combiners)
-    return core.json_encode(r, false)
+    return run_cell(z, cell, models, datasets, seed, z.gt and z.gt[task], spec.no_ref,
+                    spec.combiners)
   end
   return { compute = compute, close = drop }
 end

@@ -97,11 +97,16 @@ function M.expand_grid(grid)
     axes[#axes + 1] = { key = key, values = checked }
   end
   for _, k in ipairs(ped.GRID_KEYS) do
-    local vals = grid[k] == nil and { ped.defaults[k] } or as_list(grid[k])
-    if k == "force" and type(grid[k]) == "table" and (grid[k].pair or grid[k].system) then
-      vals = { grid[k] }
+    if grid[k] == nil then
+      -- the core's default: valid as it is
+      axes[#axes + 1] = { key = k, values = { ped.defaults[k] } }
+    else
+      local vals = as_list(grid[k])
+      if k == "force" and type(grid[k]) == "table" and (grid[k].pair or grid[k].system) then
+        vals = { grid[k] }
+      end
+      axis(k, vals, function(v) return check_value(k, v) end)
     end
-    axis(k, vals, function(v) return check_value(k, v) end)
   end
   local params = grid.law_params or {}
   if type(params) ~= "table" then
@@ -141,15 +146,10 @@ function M.expand_grid(grid)
   return out
 end
 
--- The metrics of a spec: {plain = {...}, ped = {...}} of parsed specs, the PED mode implied.
-function M.metric_sets(spec)
-  local metrics = spec.metrics
-  if type(metrics) == "string" then metrics = { metrics } end
-  if type(metrics) ~= "table" or #metrics == 0 then
-    error("sweep: metrics must list at least one metric, e.g. {\"logme\", \"sfda\"}", 0)
-  end
-  local plain, after, seen = {}, {}, {}
-  local any_ped_prefix = false
+-- The metric entries of a spec's metrics: names ("logme", "ped+gbc:type=spherical", "a,b"),
+-- parsed and checked here, or entries already parsed and checked (util.parse_metric's tables,
+-- as pedlab.metricspec.of_options returns them: {spec, name, ped, opts}), taken as they are.
+local function entries(spec, metrics)
   for _, v in ipairs(metrics) do
     if type(v) == "string"
        and (v:find("(", 1, true) or v:match("^recommended") or v:match(",recommended")) then
@@ -158,16 +158,45 @@ function M.metric_sets(spec)
         .. "join them with pl.aggregate (docs/recommend.md)", v), 0)
     end
   end
-  for _, m in ipairs(util.metric_specs(metrics)) do
-    metricspec.check_names({ m }, "sweep", spec.combiners)
-    if not seen[m.spec] then
-      seen[m.spec] = true
+  local out, named = {}, {}
+  for _, v in ipairs(metrics) do
+    if type(v) == "table" then
+      if type(v.spec) ~= "string" or type(v.name) ~= "string" or type(v.opts) ~= "table" then
+        error("sweep: metrics entries are names (\"logme\", \"ped+sfda\") or parsed specs "
+          .. "{spec, name, ped, opts} (pedlab.metricspec)", 0)
+      end
+      out[#out + 1] = v
+    else
+      for _, m in ipairs(util.metric_specs({ v })) do
+        out[#out + 1], named[#named + 1] = m, m
+      end
+    end
+  end
+  if #named > 0 then metricspec.check_names(named, "sweep", spec.combiners) end
+  return out
+end
+
+-- The metrics of a spec: {plain = {...}, ped = {...}} of parsed specs ({spec, name, ped, opts},
+-- spec without "ped+"), the PED mode implied.
+function M.metric_sets(spec)
+  local metrics = spec.metrics
+  if type(metrics) == "string" then metrics = { metrics } end
+  if type(metrics) ~= "table" or #metrics == 0 then
+    error("sweep: metrics must list at least one metric, e.g. {\"logme\", \"sfda\"}", 0)
+  end
+  local plain, after, seen = {}, {}, {}
+  local any_ped_prefix = false
+  for _, m in ipairs(entries(spec, metrics)) do
+    local bare = m.spec:gsub("^ped%+", "")
+    local id = (m.ped and "ped+" or "") .. bare
+    if not seen[id] then
+      seen[id] = true
+      local e = { spec = bare, name = m.name, ped = m.ped and true or false, opts = m.opts }
       if m.ped then
         any_ped_prefix = true
-        m.spec = m.spec:gsub("^ped%+", "")
-        after[#after + 1] = m
+        after[#after + 1] = e
       else
-        plain[#plain + 1] = m
+        plain[#plain + 1] = e
       end
     end
   end
@@ -216,42 +245,45 @@ function M.expand(spec, tasks, seed, laws)
       settings[#settings + 1] = { s = s, metrics = sets.ped }
     end
   end
+  -- each setting's law, radius rule and combiners resolved (and its law settings checked)
+  -- once, before any cell is computed
+  for _, e in ipairs(settings) do
+    if e.s.ped then
+      local f = e.s.force
+      if not laws[f] then
+        local l, name, d = ped.law(f, "sweep: grid.force")
+        laws[f] = { law = l, name = name, digest = d }
+      end
+      e.law, e.digest = laws[f].law, laws[f].digest
+      ped.check_law(e.law, e.s, "sweep: grid")
+      local r = e.s.radius
+      if radius_mod.is_rule(r) then
+        rules[r] = rules[r] or radius_mod.resolve(r, "sweep: grid.radius")
+        e.rule = rules[r]
+      end
+    end
+    e.comb = comb_digest(e.metrics)
+    e.ks = e.s
+    if e.rule then
+      e.ks = {}
+      for k, v in pairs(e.s) do e.ks[k] = v end
+      e.ks.radius = e.rule.label
+    end
+  end
   local cells, seen = {}, {}
   for _, task in ipairs(tasks) do
     for _, e in ipairs(settings) do
-      local law, digest, rule
-      if e.s.ped then
-        local f = e.s.force
-        if not laws[f] then
-          local l, name, d = ped.law(f, "sweep: grid.force")
-          laws[f] = { law = l, name = name, digest = d }
-        end
-        law, digest = laws[f].law, laws[f].digest
-        -- every cell's law settings checked before any cell is computed
-        ped.check_law(law, e.s, "sweep: grid")
-        local r = e.s.radius
-        if radius_mod.is_rule(r) then
-          rules[r] = rules[r] or radius_mod.resolve(r, "sweep: grid.radius")
-          rule = rules[r]
-        end
-      end
-      local comb = comb_digest(e.metrics)
-      local ks = e.s
-      if rule then
-        ks = {}
-        for k, v in pairs(e.s) do ks[k] = v end
-        ks.radius = rule.label
-      end
-      local key = M.cell_key(task, ks, digest, seed, comb, rule and rule.digest)
+      local rule = e.rule
+      local key = M.cell_key(task, e.ks, e.digest, seed, e.comb, rule and rule.digest)
       if not seen[key] then
         seen[key] = true
         local s = {}
         for k, v in pairs(e.s) do s[k] = v end
         if s.ped then s.force = laws[e.s.force].name end
         if rule then s.radius = rule.label end
-        cells[#cells + 1] = { task = task, settings = s, metrics = e.metrics, law = law,
-                              digest = digest, key = key, slot = M.slot(task, s),
-                              combiners = comb ~= "" and comb or nil,
+        cells[#cells + 1] = { task = task, settings = s, metrics = e.metrics, law = e.law,
+                              digest = e.digest, key = key, slot = M.slot(task, s),
+                              combiners = e.comb ~= "" and e.comb or nil,
                               rule = rule }
       end
     end

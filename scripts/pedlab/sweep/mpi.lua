@@ -1,6 +1,7 @@
 -- pedlab.sweep.mpi — a sweep's cells shared over the ranks of mpirun -n K: rank 0 hands out
--- cells and collects their result lines; the other ranks compute what they are given and end
--- when told. Messages are strings: a cell's index, "i\nLINE" back, an error's message. Rank 0
+-- cells and collects their result records; the other ranks compute what they are given and end
+-- when told. Messages are strings: a cell's index, "i\nLINE" back (the record as a JSON line),
+-- an error's message. Rank 0
 -- computes cells too, and serves messages only between its own cells: before each it tops
 -- every worker up with enough queued work to outlast it (cells of one task cost about the same;
 -- the last measured cpu_s of a task's cell is its estimate), so no worker waits for rank 0,
@@ -24,7 +25,7 @@ function M.serve(worker)
     if tag == STOP then break end
     if tag == CELL and not failed then
       local i = math.tointeger(tonumber(msg))
-      local ok, line = pcall(worker.compute, i)
+      local ok, line = pcall(function() return core.json_encode(worker.compute(i), false) end)
       if ok then
         mpi.send(0, RESULT, msg .. "\n" .. line)
       else
@@ -86,16 +87,15 @@ local function scheduler(cells, todo, n)
       S.outstanding[r][i], S.queued[r], S.count[r] = c, S.queued[r] + c, S.count[r] + 1
     end
   end
-  function S.measured(i, line)
-    local s = tonumber(line:match('"cpu_s":([-+%d.eE]+)'))
-    if s then S.est[cells[i].task] = s end
+  function S.measured(i, rec)
+    if type(rec.cpu_s) == "number" then S.est[cells[i].task] = rec.cpu_s end
   end
   return S
 end
 
 -- Rank 0: share out the cells todo (indices, in order) over every rank, itself included;
--- finish(i, line) records each. Every worker ends before this returns or raises (a worker's
--- error: "rank R: message").
+-- finish(i, rec, line) records each (line: the JSON text of a record another rank sent).
+-- Every worker ends before this returns or raises (a worker's error: "rank R: message").
 function M.master(cells, todo, worker, finish)
   local mpi = core.mpi
   local n = mpi.size()
@@ -110,8 +110,9 @@ function M.master(cells, todo, worker, finish)
         S.outstanding[src][i], S.queued[src], S.count[src] = nil, S.queued[src] - c,
                                                              S.count[src] - 1
       end
-      S.measured(i, line)
-      finish(i, line)
+      local rec = core.json_decode(line)
+      S.measured(i, rec)
+      finish(i, rec, line)
       if not failure then S.top_up(src, 0) end
     elseif tag == FAIL then
       S.outstanding[src], S.queued[src], S.count[src] = {}, 0, 0
@@ -126,13 +127,13 @@ function M.master(cells, todo, worker, finish)
       local i = S.next_for(0)
       if i then
         for r = 1, n - 1 do S.top_up(r, S.cost(i)) end
-        local good, line = pcall(worker.compute, i)
+        local good, rec = pcall(worker.compute, i)
         if not good then
-          failure = line
+          failure = rec
           break
         end
-        S.measured(i, line)
-        finish(i, line)
+        S.measured(i, rec)
+        finish(i, rec)
       else
         local busy = false
         for r = 1, n - 1 do busy = busy or S.count[r] > 0 end

@@ -97,6 +97,45 @@ end
 M.stale_reason = stale_reason
 
 
+-- A result record as a results file gives it back (pl.json_decode of its line), without the
+-- text: numbers as floats, tables copied; a record holding what JSON changes otherwise
+-- (strings "nan"/"inf"/"-inf" or not UTF-8, numeric keys, other types) goes through JSON.
+local NOT_PLAIN = {}
+local SPECIAL = { nan = true, inf = true, ["-inf"] = true }
+local function text_ok(s) return utf8.len(s) ~= nil and not s:find("%z") end
+local function copy(v)
+  local t = type(v)
+  if t == "number" then return v + 0.0 end
+  if t == "boolean" then return v end
+  if t == "string" then
+    if SPECIAL[v] or not text_ok(v) then error(NOT_PLAIN) end
+    return v
+  end
+  if t ~= "table" then error(NOT_PLAIN) end
+  local n, max, array = 0, 0, true
+  for k in pairs(v) do
+    n = n + 1
+    if math.type(k) == "integer" and k >= 1 then max = math.max(max, k) else array = false end
+  end
+  local out = {}
+  if array and n > 0 and max == n then
+    for i = 1, n do out[i] = copy(v[i]) end
+    return out
+  end
+  for k, x in pairs(v) do
+    if type(k) ~= "string" or not text_ok(k) then error(NOT_PLAIN) end
+    out[k] = copy(x)
+  end
+  return out
+end
+
+function M.as_read(rec)
+  local ok, r = pcall(copy, rec)
+  if ok then return r end
+  if r ~= NOT_PLAIN then error(r, 0) end
+  return core.json_decode(core.json_encode(rec, false))
+end
+
 -- Whether a recorded cell holds every metric asked for.
 function M.has_metrics(rec, metrics)
   for _, m in ipairs(metrics) do
