@@ -18,7 +18,9 @@
 --
 -- Metrics: with `ped` given, plain names scored in every cell it implies; without it, plain
 -- names are scored without PED and ped+NAME after PED (rank's form); plain names alone mean
--- ped = true.
+-- ped = true (without PED when an aggregate is listed). Aggregates (recommended,
+-- meanrank(...)): members computed as cells, each joined per task and PED setting into a row
+-- after the cells (pedlab.sweep.aggregates), written to OUT only, joined again on resume.
 --
 -- The result record of a cell (also one JSON line of the results file):
 --   {key, task, settings = {ped, force, radius, ...}, law = digest, seed, version, metrics,
@@ -44,6 +46,7 @@ local results = require "pedlab.sweep.results"
 local cell_mod = require "pedlab.sweep.cell"
 local mpi_mod = require "pedlab.sweep.mpi"
 local progress_mod = require "pedlab.progress"
+local agg_mod = require "pedlab.sweep.aggregates"
 
 local M = {}
 
@@ -66,7 +69,7 @@ local function parse_shard(v, what)
   return i, n
 end
 
--- The checked spec's seed, zoo, tasks and every cell in the fixed order.
+-- The checked spec's seed, zoo, tasks, every cell in the fixed order and its metric sets.
 local function prepare(spec)
   if type(spec) ~= "table" then
     error("sweep: expected a spec table, e.g. pl.sweep{zoo = DIR, metrics = {...}}", 0)
@@ -82,7 +85,8 @@ local function prepare(spec)
   cell_mod.cache_budget(spec.cache_mb)
   local z = zoo_mod.from(spec.zoo, spec.gt, spec.ref_name)
   local tasks = z:select_tasks(spec.tasks, "sweep: tasks")
-  return seed, z, tasks, grid.expand(spec, tasks, seed)
+  local cells, sets = grid.expand(spec, tasks, seed)
+  return seed, z, tasks, cells, sets
 end
 
 -- The cells of this shard ("I/N": those whose index is I modulo N), or all.
@@ -211,14 +215,33 @@ local function compute_all(st, cells, worker, nranks)
   if nranks > 1 then mpi_mod.master(cells, todo, worker, st.finish) end
 end
 
--- OUT replaced by this run's cells in run order, then the recorded cells of settings this run
--- did not ask for; OUT.part removed.
-local function write_out(spec, st, rec, journal)
+-- The aggregates' rows joined from every cell's record (not in a shard: its cells are a part
+-- of the sweep; --merge joins them), appended to the results; returns their lines for OUT
+-- (written as JSON only when there is one).
+local function join_aggregates(sets, st, z, spec)
+  local lines = {}
+  if not sets.aggregates or spec.shard then return lines end
+  for _, r in ipairs(agg_mod.rows(st.results, sets.aggregates, z.gt)) do
+    if spec.out then
+      local line = core.json_encode(r, false)
+      lines[#lines + 1] = { line = line, slot = grid.slot(r.task, r.settings) }
+      st.results[#st.results + 1] = core.json_decode(line)
+    else
+      st.results[#st.results + 1] = results.as_read(r)
+    end
+  end
+  return lines
+end
+
+-- OUT replaced by this run's cells in run order and the aggregates' rows, then the recorded
+-- cells (and rows) of settings this run did not ask for; OUT.part removed.
+local function write_out(spec, st, rec, journal, rows)
   local out, mine = {}, {}
   for _, l in ipairs(st.fresh) do
     out[#out + 1] = l.line
     mine[l.slot] = true
   end
+  for _, l in ipairs(rows) do out[#out + 1] = l.line end
   for _, l in ipairs(rec.lines) do
     if not mine[l.slot] then out[#out + 1] = l.line end
   end
@@ -227,19 +250,22 @@ local function write_out(spec, st, rec, journal)
   journal:close()
 end
 
--- The labels ("logme", "ped+logme") and the metric specs scored, in order.
-local function labels(cells)
+-- The labels ("logme", "ped+logme") and the metric specs scored, in order (the aggregates'
+-- after the cells', from the rows among the results).
+local function labels(cells, res)
   local metrics, specs, seen = {}, {}, {}
-  for _, c in ipairs(cells) do
-    for _, m in ipairs(c.metrics) do
-      local label = (c.settings.ped and "ped+" or "") .. m.spec
-      if not seen[label] then seen[label] = true metrics[#metrics + 1] = label end
-      if not seen[m.spec .. "\0"] then
-        seen[m.spec .. "\0"] = true
-        specs[#specs + 1] = m.spec
-      end
+  local function add(ped, spec)
+    local label = (ped and "ped+" or "") .. spec
+    if not seen[label] then seen[label] = true metrics[#metrics + 1] = label end
+    if not seen[spec .. "\0"] then
+      seen[spec .. "\0"] = true
+      specs[#specs + 1] = spec
     end
   end
+  for _, c in ipairs(cells) do
+    for _, m in ipairs(c.metrics) do add(c.settings.ped, m.spec) end
+  end
+  for i = #cells + 1, #res do add(res[i].settings.ped, res[i].metrics[1]) end
   return metrics, specs
 end
 
@@ -262,7 +288,7 @@ function M.run(spec)
     if spec.resume and not spec.out then error("sweep: resume needs out = FILE", 0) end
     if spec.out then core.check_output(spec.out, "sweep: out") end
   end
-  local seed, z, tasks, cells = prepare(spec)
+  local seed, z, tasks, cells, sets = prepare(spec)
   local all = #cells
   cells = shard_cells(cells, spec.shard)
   local any_ped = check_used(spec, cells)
@@ -289,9 +315,11 @@ function M.run(spec)
   end)
   worker.close()
   if bar then bar.close() end
+  local rows
+  if ok then ok, err = pcall(function() rows = join_aggregates(sets, st, z, spec) end) end
   if not ok then failed(err, spec, info, journal) end
-  if journal then write_out(spec, st, rec, journal) end
-  info.metrics, info.specs = labels(cells)
+  if journal then write_out(spec, st, rec, journal, rows) end
+  info.metrics, info.specs = labels(cells, st.results)
   return st.results, info
 end
 
@@ -304,8 +332,8 @@ function M.merge(spec, out, files)
   if type(files) ~= "table" or #files == 0 then
     error("sweep --merge: expected the results files to join", 0)
   end
-  local seed, z, _, cells = prepare(spec)
-  return results.merge(cells, seed, z, spec, out, files)
+  local seed, z, _, cells, sets = prepare(spec)
+  return results.merge(cells, seed, z, spec, out, files, sets.aggregates)
 end
 
 -- "N cells: a computed (b recomputed: why), c resumed (OUT)"

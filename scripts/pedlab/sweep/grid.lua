@@ -8,6 +8,7 @@ local combiners = require "pedlab.combiners"
 local radius_mod = require "pedlab.radius"
 local inputs_mod = require "pedlab.inputs"
 local metricspec = require "pedlab.metricspec"
+local aggregate = require "pedlab.aggregate"
 
 local M = {}
 
@@ -146,38 +147,72 @@ function M.expand_grid(grid)
   return out
 end
 
--- The metric entries of a spec's metrics: names ("logme", "ped+gbc:type=spherical", "a,b"),
--- parsed and checked here, or entries already parsed and checked (util.parse_metric's tables,
--- as pedlab.metricspec.of_options returns them: {spec, name, ped, opts}), taken as they are.
-local function entries(spec, metrics)
+-- A spec's metrics as pieces: strings split at their top-level commas (an aggregate's
+-- parentheses keep theirs), parsed entries as they are.
+local function pieces(metrics)
+  local out = {}
   for _, v in ipairs(metrics) do
-    if type(v) == "string"
-       and (v:find("(", 1, true) or v:match("^recommended") or v:match(",recommended")) then
-      error(string.format("sweep: '%s': aggregates (recommended, METHOD(...)) join metrics "
-        .. "across cells and are computed by pedlab rank; in a sweep list their members and "
-        .. "join them with pl.aggregate (docs/recommend.md)", v), 0)
+    if type(v) == "string" and v:find("(", 1, true) then
+      for _, x in ipairs(aggregate.split(v)) do out[#out + 1] = x end
+    elseif type(v) == "string" then
+      for x in v:gmatch("[^,]+") do out[#out + 1] = x end
+    else
+      out[#out + 1] = v
     end
   end
+  return out
+end
+
+-- The aggregates among the pieces (pedlab.aggregate.parse), their members not listed added to
+-- the pieces as names; returns the aggregates and the radius rule their ped+ members need.
+local function aggregates_of(list)
+  local listed, aggs, radius, labels = {}, {}, nil, {}
+  for _, x in ipairs(list) do
+    if type(x) == "string" and not aggregate.is_aggregate(x) then listed[x] = true end
+  end
+  for _, x in ipairs(list) do
+    if type(x) == "string" and aggregate.is_aggregate(x) then
+      local a = aggregate.parse(x)
+      if labels[a.label] then error("sweep: metric " .. a.label .. " is listed twice", 0) end
+      labels[a.label] = true
+      aggs[#aggs + 1] = a
+      for _, mem in ipairs(a.members) do
+        if not listed[mem.key] then list[#list + 1], listed[mem.key] = mem.key, true end
+      end
+      radius = a.radius or radius
+    end
+  end
+  return aggs, radius
+end
+
+-- The metric entries of a spec's metrics: names ("logme", "ped+gbc:type=spherical", "a,b"),
+-- parsed and checked here, or entries already parsed and checked (util.parse_metric's tables,
+-- as pedlab.metricspec.of_options returns them: {spec, name, ped, opts}), taken as they are;
+-- aggregates (recommended, METHOD(...)) apart, their members among the entries.
+local function entries(spec, metrics)
+  local list = pieces(metrics)
+  local aggs, radius = aggregates_of(list)
   local out, named = {}, {}
-  for _, v in ipairs(metrics) do
+  for _, v in ipairs(list) do
     if type(v) == "table" then
       if type(v.spec) ~= "string" or type(v.name) ~= "string" or type(v.opts) ~= "table" then
         error("sweep: metrics entries are names (\"logme\", \"ped+sfda\") or parsed specs "
           .. "{spec, name, ped, opts} (pedlab.metricspec)", 0)
       end
       out[#out + 1] = v
-    else
+    elseif type(v) ~= "string" or not aggregate.is_aggregate(v) then
       for _, m in ipairs(util.metric_specs({ v })) do
         out[#out + 1], named[#named + 1] = m, m
       end
     end
   end
   if #named > 0 then metricspec.check_names(named, "sweep", spec.combiners) end
-  return out
+  return out, aggs, radius
 end
 
 -- The metrics of a spec: {plain = {...}, ped = {...}} of parsed specs ({spec, name, ped, opts},
--- spec without "ped+"), the PED mode implied.
+-- spec without "ped+"), the PED mode implied; with aggregates, also aggregates (parsed) and
+-- radius (the rule their ped+ members need, or nil).
 function M.metric_sets(spec)
   local metrics = spec.metrics
   if type(metrics) == "string" then metrics = { metrics } end
@@ -186,7 +221,8 @@ function M.metric_sets(spec)
   end
   local plain, after, seen = {}, {}, {}
   local any_ped_prefix = false
-  for _, m in ipairs(entries(spec, metrics)) do
+  local list, aggs, radius = entries(spec, metrics)
+  for _, m in ipairs(list) do
     local bare = m.spec:gsub("^ped%+", "")
     local id = (m.ped and "ped+" or "") .. bare
     if not seen[id] then
@@ -204,19 +240,69 @@ function M.metric_sets(spec)
   if mode ~= nil and mode ~= true and mode ~= false and mode ~= "both" then
     error("sweep: ped must be true, false or \"both\"", 0)
   end
+  local sets
   if any_ped_prefix then
     if mode ~= nil then
       error("sweep: metrics name ped+NAME; leave ped unset (ped+NAME after PED, NAME without), "
         .. "or list plain names", 0)
     end
-    return { plain = plain, ped = after }
+    sets = { plain = plain, ped = after }
+  else
+    -- with an aggregate, plain names are scored without PED unless ped says otherwise
+    if mode == nil then mode = #aggs == 0 end
+    sets = { plain = (mode == false or mode == "both") and plain or {},
+             ped = mode ~= false and plain or {} }
   end
-  if mode == nil then mode = true end
-  return { plain = (mode == false or mode == "both") and plain or {},
-           ped = mode ~= false and plain or {} }
+  if #aggs > 0 then
+    -- members are named as pedlab rank names them: NAME without PED, ped+NAME after it
+    for _, a in ipairs(aggs) do
+      for _, mem in ipairs(a.members) do
+        if #sets.plain == 0 and not mem.key:find("^ped%+") then
+          error(string.format("sweep: %s: member %s is scored without PED, but ped = true "
+            .. "scores every metric after PED; name it ped+%s or set ped = \"both\"", a.label,
+            mem.key, mem.key), 0)
+        end
+      end
+    end
+    sets.aggregates, sets.radius = aggs, radius
+  end
+  return sets
 end
 
--- Every cell of a spec for these tasks: {task, settings, metrics, law, key} in run order.
+-- The settings of a spec's cells: {s = settings, metrics} for the baseline (when plain
+-- metrics are scored) and every PED setting of the grid (the radius an aggregate's ped+
+-- members need filled in when the grid leaves it out).
+local function settings_of(spec, sets)
+  if #sets.ped == 0 and spec.grid and next(spec.grid) then
+    error("sweep: a grid of PED settings needs metrics scored after PED (ped = true or "
+      .. "\"both\", or ped+NAME)", 0)
+  end
+  local g = spec.grid
+  if sets.radius and #sets.ped > 0 then
+    local given = type(g) == "table" and g.radius or nil
+    if given ~= nil and given ~= sets.radius then
+      error(string.format("sweep: %s uses PED with radius %s; leave grid.radius out or list "
+        .. "its members yourself (%s)", sets.aggregates[1].label, sets.radius,
+        sets.aggregates[1].spec), 0)
+    end
+    g = {}
+    for k, v in pairs(spec.grid or {}) do g[k] = v end
+    g.radius = sets.radius
+  end
+  local settings = {}
+  if #sets.plain > 0 then
+    settings[#settings + 1] = { s = { ped = false }, metrics = sets.plain }
+  end
+  if #sets.ped > 0 then
+    for _, s in ipairs(M.expand_grid(g)) do
+      settings[#settings + 1] = { s = s, metrics = sets.ped }
+    end
+  end
+  return settings
+end
+
+-- Every cell of a spec for these tasks: {task, settings, metrics, law, key} in run order, and
+-- the spec's metric sets (M.metric_sets: its aggregates among them).
 -- laws: cache force → {law, digest} (resolved once per sweep); radius rules likewise.
 function M.expand(spec, tasks, seed, laws)
   laws = laws or {}
@@ -232,19 +318,7 @@ function M.expand(spec, tasks, seed, laws)
     end
     return table.concat(ds, ",")
   end
-  if #sets.ped == 0 and spec.grid and next(spec.grid) then
-    error("sweep: a grid of PED settings needs metrics scored after PED (ped = true or "
-      .. "\"both\", or ped+NAME)", 0)
-  end
-  local settings = {}
-  if #sets.plain > 0 then
-    settings[#settings + 1] = { s = { ped = false }, metrics = sets.plain }
-  end
-  if #sets.ped > 0 then
-    for _, s in ipairs(M.expand_grid(spec.grid)) do
-      settings[#settings + 1] = { s = s, metrics = sets.ped }
-    end
-  end
+  local settings = settings_of(spec, sets)
   -- each setting's law, radius rule and combiners resolved (and its law settings checked)
   -- once, before any cell is computed
   for _, e in ipairs(settings) do
@@ -288,7 +362,7 @@ function M.expand(spec, tasks, seed, laws)
       end
     end
   end
-  return cells
+  return cells, sets
 end
 
 return M

@@ -6,6 +6,7 @@ local ped = require "pedlab.ped"
 local radius_mod = require "pedlab.radius"
 local inputs_mod = require "pedlab.inputs"
 local grid = require "pedlab.sweep.grid"
+local agg_mod = require "pedlab.sweep.aggregates"
 
 local M = {}
 
@@ -55,8 +56,12 @@ function M.read_results(path)
             .. "cut short is dropped",
             file, i, ok and "no key" or tostring(cell)), 0)
         end
-        local key = recorded_key(cell)
-        if key == cell.key then
+        local key = not agg_mod.is_row(cell) and recorded_key(cell)
+        if agg_mod.is_row(cell) then
+          -- an aggregate's row: joined again from the cells, kept for settings not asked for
+          local ok_slot, slot = pcall(grid.slot, cell.task, cell.settings)
+          if ok_slot then lines[#lines + 1] = { key = cell.key, line = line, slot = slot } end
+        elseif key == cell.key then
           inputs_mod.learn(known, cell)
           if not byKey[key] then
             byKey[key] = cell
@@ -66,7 +71,7 @@ function M.read_results(path)
         end
         -- the slot the line claims (its key's prefix) finds it for stale_reason
         local slot = cell.key:match("^(.-)|law=") or cell.key:match("^(.-)|seed=")
-        if slot then bySlot[slot] = cell end
+        if slot and not agg_mod.is_row(cell) then bySlot[slot] = cell end
       end
     end
   end
@@ -145,8 +150,9 @@ function M.has_metrics(rec, metrics)
 end
 
 -- Join results files (the shards of a sweep) into OUT: every cell present exactly once, in the
--- fixed cell order, each line as its shard wrote it. cells, seed, z: the spec's, prepared.
-function M.merge(cells, seed, z, spec, out, files)
+-- fixed cell order, each line as its shard wrote it, then the rows of the aggregates aggs
+-- joined from them (rows in the files are left out). cells, seed, z: the spec's, prepared.
+function M.merge(cells, seed, z, spec, out, files, aggs)
   for _, f in ipairs(files) do
     if core.exists(f) ~= "file" then
       error("sweep --merge: " .. f .. " is not a results file", 0)
@@ -176,6 +182,8 @@ function M.merge(cells, seed, z, spec, out, files)
   for _, f in ipairs(files) do
     for n, p in ipairs(parsed[f]) do
       local ok, rec, line = p.ok, p.rec, p.line
+      -- an aggregate's row is joined again below
+      if ok and agg_mod.is_row(rec) then goto next_line end
       if not ok or type(rec) ~= "table" or type(rec.key) ~= "string" then
         problem("%s line %d is not a cell record", f, n)
       elseif rec.version ~= core.version then
@@ -197,6 +205,7 @@ function M.merge(cells, seed, z, spec, out, files)
       else
         found[rec.key] = { at = f .. " line " .. n, line = line }
       end
+      ::next_line::
     end
   end
   for _, c in ipairs(cells) do
@@ -211,6 +220,13 @@ function M.merge(cells, seed, z, spec, out, files)
   end
   local lines = {}
   for i, c in ipairs(cells) do lines[i] = found[c.key].line end
+  if aggs then
+    local recs = {}
+    for i, line in ipairs(lines) do recs[i] = core.json_decode(line) end
+    for _, r in ipairs(agg_mod.rows(recs, aggs, z.gt)) do
+      lines[#lines + 1] = core.json_encode(r, false)
+    end
+  end
   core.write_file(out, #lines > 0 and (table.concat(lines, "\n") .. "\n") or "", "sweep --merge")
   return #cells
 end
