@@ -72,7 +72,8 @@ end
 
 local function dump_law(law, what)
   if type(law) ~= "function" and type(law) ~= "table" then
-    error(what .. ": expected a function(d, ri, rj, p) or {pair = f} or {system = f}, got a " .. type(law), 0)
+    error(what .. ": expected a function(d, ri, rj, p) or {pair = f} or {system = f}, got a "
+          .. type(law), 0)
   end
   return util.identity(law)
 end
@@ -82,8 +83,8 @@ local function load_law_file(path)
   local ok, law, text = util.run_file(path)
   if not ok then error("force law " .. path .. ": " .. law, 0) end
   if type(law) ~= "function" and type(law) ~= "table" then
-    error("force law " .. path .. ": the file must return a function(d, ri, rj, p) or {pair = f} or "
-          .. "{system = f}; it returned " .. type(law), 0)
+    error("force law " .. path .. ": the file must return a function(d, ri, rj, p) or "
+          .. "{pair = f} or {system = f}; it returned " .. type(law), 0)
   end
   return law, text
 end
@@ -156,7 +157,9 @@ local function run_checked(ds, s, needs)
   o.needs = needs or s.needs
   if s.law ~= nil then o.law = s.law else o.law = M.law(s.force) end
   local rule = s.radius_rule
-  if rule == nil and radius.is_rule(s.radius) then rule = radius.resolve(s.radius, "pl.ped.run: radius") end
+  if rule == nil and radius.is_rule(s.radius) then
+    rule = radius.resolve(s.radius, "pl.ped.run: radius")
+  end
   if rule then
     local names = {}
     for i, n in ipairs(o.needs or {}) do names[i] = type(n) == "table" and n.name or n end
@@ -164,8 +167,8 @@ local function run_checked(ds, s, needs)
     o.radius = nil
     for _, r in pairs(v) do
       if o.radius and r ~= o.radius then
-        error(string.format("pl.ped.run: radius rule %s gives the metrics %s different radii; run them "
-          .. "apart (pl.ped.run_groups)", rule.label, table.concat(names, ", ")), 0)
+        error(string.format("pl.ped.run: radius rule %s gives the metrics %s different radii; "
+          .. "run them apart (pl.ped.run_groups)", rule.label, table.concat(names, ", ")), 0)
       end
       o.radius = r
     end
@@ -230,7 +233,9 @@ end
 local function run_groups(ds, s, names, run)
   local per = s.radii
   local rule = s.radius_rule
-  if rule == nil and per == nil and radius.is_rule(s.radius) then rule = radius.resolve(s.radius, "pl.ped.run: radius") end
+  if rule == nil and per == nil and radius.is_rule(s.radius) then
+    rule = radius.resolve(s.radius, "pl.ped.run: radius")
+  end
   local base = {}
   for k, v in pairs(s) do base[k] = v end
   base.radii, base.radius_rule = nil, nil

@@ -33,8 +33,8 @@ end
 -- A path from zoo.json: relative, inside the folder (no "..", not absolute).
 local function inside(dir, field, v)
   if v:sub(1, 1) == "/" or v:find("%.%.") or v:find("%z") then
-    error(string.format("%s/zoo.json: field '%s' = %s: expected a path inside the zoo folder (relative, without '..')",
-      dir, field, shown(v)), 0)
+    error(string.format("%s/zoo.json: field '%s' = %s: expected a path inside the zoo folder "
+      .. "(relative, without '..')", dir, field, shown(v)), 0)
   end
   return dir .. "/" .. v
 end
@@ -48,11 +48,15 @@ local function check_manifest(dir, manifest)
       local ok = type(v) == "table"
       if ok then
         for i, name in pairs(v) do
-          if math.type(i) ~= "integer" or type(name) ~= "string" or name == "" or name:find("[_/%z]") then ok = false end
+          if math.type(i) ~= "integer" or type(name) ~= "string" or name == ""
+             or name:find("[_/%z]") then
+            ok = false
+          end
         end
       end
       if not ok then
-        error(dir .. "/zoo.json: field '" .. k .. "' must be an array of names (non-empty strings without '_' or '/')", 0)
+        error(dir .. "/zoo.json: field '" .. k .. "' must be an array of names (non-empty strings "
+          .. "without '_' or '/')", 0)
       end
     end
   end
@@ -63,14 +67,17 @@ local function check_manifest(dir, manifest)
     end
   end
   if manifest.ref and manifest.ref:find("[/%z]") then
-    error(dir .. "/zoo.json: field 'ref' is a reference set's name in <model>_<ref>_feature.npy, without '/'", 0)
+    error(dir .. "/zoo.json: field 'ref' is a reference set's name in "
+      .. "<model>_<ref>_feature.npy, without '/'", 0)
   end
 end
 
 local function load_gt(gt_path)
   local gt, err = core.load(gt_path)
   if gt == nil and err then error("zoo: ground truth: " .. err, 0) end
-  local function bad_gt(why) error(gt_path .. ": expected {task: {model: accuracy}}; " .. why, 0) end
+  local function bad_gt(why)
+    error(gt_path .. ": expected {task: {model: accuracy}}; " .. why, 0)
+  end
   if type(gt) ~= "table" then bad_gt("got " .. (gt == nil and "null" or type(gt))) end
   for task, accs in pairs(gt) do
     if type(accs) ~= "table" then bad_gt("task '" .. tostring(task) .. "' is a " .. type(accs)) end
@@ -85,7 +92,7 @@ local function load_gt(gt_path)
 end
 
 -- Every name in a folder (an error when it cannot be listed).
-local function list(dir)
+local function listing(dir)
   local names, err = core.listdir(dir)
   if not names then error("zoo: " .. tostring(err), 0) end
   return names
@@ -140,7 +147,7 @@ local function open(dir, opts, names)
   if not names and core.exists(dir) ~= "directory" then
     error("zoo: " .. dir .. " is not a folder", 0)
   end
-  names = names or list(dir)
+  names = names or listing(dir)
   local z = setmetatable({ dir = dir, models = {}, tasks = {},
                            ref_name = opts.ref_name or "imagenet" }, Zoo)
   z.is_file = file_test(dir, names)
@@ -153,7 +160,8 @@ local function open(dir, opts, names)
   local labels, features, bad = scan(names)
   if #bad > 0 then
     error(string.format("zoo %s: %d .npy file%s not named <model>_<task>_feature.npy / _label.npy "
-      .. "(model names hold no '_'): %s", dir, #bad, #bad > 1 and "s are" or " is", table.concat(bad, ", ")), 0)
+      .. "(model names hold no '_'): %s", dir, #bad, #bad > 1 and "s are" or " is",
+      table.concat(bad, ", ")), 0)
   end
   local models, tasks = {}, {}
   for _, l in ipairs(labels) do
@@ -180,7 +188,8 @@ local function open(dir, opts, names)
   if #odd > 0 and core.mpi.rank() == 0 then
     io.stderr:write(string.format("pedlab: note: zoo %s: %s not UTF-8 (%s); JSON outputs write "
       .. "%s with U+FFFD in place of each stray byte\n", shown(dir),
-      #odd > 1 and "names are" or "a name is", table.concat(odd, ", "), #odd > 1 and "them" or "it"))
+      #odd > 1 and "names are" or "a name is", table.concat(odd, ", "),
+      #odd > 1 and "them" or "it"))
   end
   if #z.models == 0 or #z.tasks == 0 then
     error("zoo: " .. dir .. " holds no <model>_<task>_feature.npy / _label.npy pairs", 0)
@@ -218,7 +227,7 @@ end
 -- for which every model has <model>_X_feature.npy and no labels (nil if none or ambiguous).
 function M.guess_ref_name(dir)
   if core.exists(dir) ~= "directory" then return nil end
-  return guess_ref(list(dir))
+  return guess_ref(listing(dir))
 end
 
 -- A zoo from a folder (the reference set's name guessed when not given) or an opened zoo.
@@ -227,16 +236,22 @@ function M.from(zoo, gt, ref_name)
   if type(zoo) == "table" and getmetatable(zoo) == Zoo then return zoo end
   if type(zoo) ~= "string" then error("zoo must be a folder or a zoo from pl.zoo.open", 0) end
   if core.exists(zoo) ~= "directory" then return open(zoo, { gt = gt, ref_name = ref_name }) end
-  local names = list(zoo)
+  local names = listing(zoo)
   if not ref_name and not file_test(zoo, names)(zoo .. "/zoo.json") then
     ref_name = guess_ref(names)
   end
   return open(zoo, { gt = gt, ref_name = ref_name }, names)
 end
 
-function Zoo:feature_path(model, task) return self.dir .. "/" .. model .. "_" .. task .. "_feature.npy" end
-function Zoo:label_path(model, task) return self.dir .. "/" .. model .. "_" .. task .. "_label.npy" end
-function Zoo:ref_path(model) return self.dir .. "/" .. model .. "_" .. self.ref_name .. "_feature.npy" end
+function Zoo:feature_path(model, task)
+  return self.dir .. "/" .. model .. "_" .. task .. "_feature.npy"
+end
+function Zoo:label_path(model, task)
+  return self.dir .. "/" .. model .. "_" .. task .. "_label.npy"
+end
+function Zoo:ref_path(model)
+  return self.dir .. "/" .. model .. "_" .. self.ref_name .. "_feature.npy"
+end
 function Zoo:has_ref(model) return self.is_file(self:ref_path(model)) end
 -- Whether a file of the folder (or any path) is a regular file, by the zoo's listing.
 function Zoo:has_file(path) return self.is_file(path) end
@@ -247,7 +262,9 @@ function Zoo:select_tasks(tasks, what)
   if tasks == nil or tasks == "all" then return self.tasks end
   local list = tasks
   if type(tasks) == "string" then list = require("pedlab.util").name_list(tasks, what) end
-  if type(list) ~= "table" or #list == 0 then error(what .. ": expected \"all\", a name or a list of names", 0) end
+  if type(list) ~= "table" or #list == 0 then
+    error(what .. ": expected \"all\", a name or a list of names", 0)
+  end
   local seen = {}
   for _, t in ipairs(list) do
     if type(t) ~= "string" then error(what .. ": task names must be strings", 0) end
@@ -261,7 +278,9 @@ end
 function Zoo:check(tasks, need_ref, need_gt)
   local problems = {}
   local function add(p) problems[#problems + 1] = p end
-  if need_gt and not self.gt then add("no ground truth (give --gt FILE or put gt.json in the zoo)") end
+  if need_gt and not self.gt then
+    add("no ground truth (give --gt FILE or put gt.json in the zoo)")
+  end
   for _, task in ipairs(tasks) do
     local have = 0
     for _, model in ipairs(self.models) do
@@ -277,7 +296,8 @@ function Zoo:check(tasks, need_ref, need_gt)
                .. "name with '_' reads as part of the task; rename e.g. convnext_t to "
                .. "convnext-t)") or ""))
           elseif type(self.gt[task][model]) ~= "number" then
-            add(string.format("%s: task '%s' has no accuracy for model '%s'", self.gt_path, task, model))
+            add(string.format("%s: task '%s' has no accuracy for model '%s'", self.gt_path, task,
+              model))
           end
         end
       end
@@ -285,13 +305,15 @@ function Zoo:check(tasks, need_ref, need_gt)
     if need_gt and self.gt and type(self.gt[task]) == "table" then
       for _, model in ipairs(sorted(self.gt[task])) do
         if not self.is_file(self:label_path(model, task)) then
-          add(string.format("%s lists model '%s' for task '%s', but %s has no %s", self.gt_path, shown(model),
-            task, self.dir, shown(model .. "_" .. task .. "_label.npy")))
+          add(string.format("%s lists model '%s' for task '%s', but %s has no %s", self.gt_path,
+            shown(model), task, self.dir, shown(model .. "_" .. task .. "_label.npy")))
         end
       end
     end
     if have == 0 then add(string.format("task '%s' has no models in %s", task, self.dir)) end
-    if have == 1 then add(string.format("task '%s' has only one model; ranking needs two", task)) end
+    if have == 1 then
+      add(string.format("task '%s' has only one model; ranking needs two", task))
+    end
   end
   if need_ref then
     for _, model in ipairs(self.models) do
@@ -303,7 +325,8 @@ function Zoo:check(tasks, need_ref, need_gt)
   local seen, out = {}, {}
   for _, p in ipairs(problems) do if not seen[p] then seen[p] = true out[#out + 1] = p end end
   if #out > 0 then
-    error(string.format("zoo %s: %d problem%s: %s", self.dir, #out, #out > 1 and "s" or "", table.concat(out, "; ")), 0)
+    error(string.format("zoo %s: %d problem%s: %s", self.dir, #out, #out > 1 and "s" or "",
+      table.concat(out, "; ")), 0)
   end
 end
 
@@ -338,8 +361,8 @@ function Zoo:inputs(tasks)
 end
 
 -- Ranking measures of scores[model] against acc[model] (models present in both).
-M.MEASURES = { "weighted_tau", "kendall_tau", "pearson", "spearman", "rel_at_1", "regret_at_1", "regret_at_3",
-               "recall_at_1" }
+M.MEASURES = { "weighted_tau", "kendall_tau", "pearson", "spearman", "rel_at_1", "regret_at_1",
+               "regret_at_3", "recall_at_1" }
 M.MEASURE_NAMES = { weighted_tau = "weighted Kendall's tau", kendall_tau = "Kendall's tau-b",
                     pearson = "Pearson r", spearman = "Spearman rho", rel_at_1 = "rel@1",
                     regret_at_1 = "regret@1", regret_at_3 = "regret@3", recall_at_1 = "recall@1" }
