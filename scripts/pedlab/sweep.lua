@@ -53,9 +53,9 @@ local M = {}
 M.SPEC_KEYS = { "zoo", "tasks", "metrics", "grid", "ped", "out", "resume", "seed", "progress", "gt",
                 "ref_name", "no_ref", "on_cell", "combiners", "shard", "cache_mb" }
 
--- the grid's functions, as pl.sweep.expand etc.
-M.slot, M.cell_key, M.expand_grid, M.metric_sets, M.expand =
-  grid.slot, grid.cell_key, grid.expand_grid, grid.metric_sets, grid.expand
+-- the grid's functions other modules call: pl.sweep.expand (the cells of a spec, e.g. for
+-- their cost), expand_grid and cell_key
+M.expand, M.expand_grid, M.cell_key = grid.expand, grid.expand_grid, grid.cell_key
 
 -- ---------------------------------------------------------------- the sweep
 -- "I/N" → I, N with 1 <= I <= N (the shard option), checked.

@@ -42,7 +42,7 @@ end
 -- The reason of a metric's error when it says the metric is undefined on that input (nil for
 -- misuse: unknown metric or option, a malformed option, a missing input; out of memory;
 -- interruption): such errors stop the run.
-function M.undefined_reason(err)
+local function undefined_reason(err)
   local msg = tostring(err):gsub("^[^%s:]+:%d+: ", "")
   if msg:find("interrupted", 1, true) or msg:find("out of memory", 1, true)
      or msg:find("unknown metric", 1, true) or msg:find("unknown option", 1, true)
@@ -53,7 +53,7 @@ function M.undefined_reason(err)
 end
 
 -- Bytes a dataset's cached statistics may take: the Gram (D² doubles) and four C×D arrays.
-function M.stats_bytes(ds)
+local function stats_bytes(ds)
   local D, C = ds:dim(), ds:classes()
   return 8 * (D * D + 4 * C * D)
 end
@@ -92,7 +92,7 @@ local function dataset_opener(z, task, datasets, transient)
     local ds = datasets.open[model] or transient[model]
     if not ds then
       ds = z:dataset(model, task)
-      local bytes = M.stats_bytes(ds)
+      local bytes = stats_bytes(ds)
       if datasets.bytes + bytes <= datasets.budget then
         datasets.open[model], datasets.bytes = ds, datasets.bytes + bytes
       else
@@ -147,7 +147,7 @@ local function scorer(seed, undefined)
       j.into[model] = v
       return
     end
-    local why = M.undefined_reason(v)
+    local why = undefined_reason(v)
     if not why then error(v, 0) end
     local spec = j.spec or j.part_of
     local u = undefined[spec] or {}
@@ -217,10 +217,10 @@ local function combine_zoo_level(zoo_level, models, scores, undefined)
     local ok, r = pcall(combiners.combine, spec, zl.def, given, defined)
     if ok then
       scores[spec] = r
-    elseif M.undefined_reason(r) and #defined < #models then
+    elseif undefined_reason(r) and #defined < #models then
       for _, model in ipairs(defined) do
         u[model] = u[model] or string.format("%s (over the %d of %d models with every part)",
-          M.undefined_reason(r), #defined, #models)
+          undefined_reason(r), #defined, #models)
       end
       undefined[spec] = u
     else
