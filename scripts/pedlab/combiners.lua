@@ -24,8 +24,8 @@ function M.minmax(values, what)
     lo, hi, n = math.min(lo, v), math.max(hi, v), n + 1
   end
   if n < 2 or not (hi > lo) then
-    error(string.format("%s: min-max normalisation over the task's models is undefined (%d model%s, all %s)",
-      what or "minmax", n, n == 1 and "" or "s", util.fmt(lo)), 0)
+    error(string.format("%s: min-max normalisation over the task's models is undefined "
+      .. "(%d model%s, all %s)", what or "minmax", n, n == 1 and "" or "s", util.fmt(lo)), 0)
   end
   local out = {}
   for m, v in pairs(values) do out[m] = (v - lo) / (hi - lo) end
@@ -54,7 +54,8 @@ local BUILTIN = {
 local REGISTRY, PER_MODEL = {}, {}
 for _, d in ipairs(core.metrics.list()) do
   if d.zoo_level then
-    REGISTRY[d.name] = { parts = d.parts, combine = BUILTIN[d.name], summary = d.summary, formula = d.combine }
+    REGISTRY[d.name] = { parts = d.parts, combine = BUILTIN[d.name], summary = d.summary,
+                         formula = d.combine }
   else
     PER_MODEL[d.name] = true
   end
@@ -63,16 +64,21 @@ end
 -- Check a user combiner {parts = {...}, combine = f [, summary]}; where names it in messages.
 function M.check(name, c, where)
   where = where or "combiners"
-  if type(c) ~= "table" then error(string.format("%s.%s: expected {parts = {...}, combine = function}", where, name), 0) end
+  if type(c) ~= "table" then
+    error(string.format("%s.%s: expected {parts = {...}, combine = function}", where, name), 0)
+  end
   core.check_options(c, where .. "." .. name, { "parts", "combine", "summary" })
-  if type(c.combine) ~= "function" then error(string.format("%s.%s: combine must be a function(parts, models)", where, name), 0) end
+  if type(c.combine) ~= "function" then
+    error(string.format("%s.%s: combine must be a function(parts, models)", where, name), 0)
+  end
   if type(c.parts) ~= "table" or #c.parts == 0 then
     error(string.format("%s.%s: parts must list the per-model metrics it combines", where, name), 0)
   end
   for _, p in ipairs(c.parts) do
     local spec = util.parse_metric(p)
     if spec.ped or not PER_MODEL[spec.name] then
-      error(string.format("%s.%s: part '%s' is not a per-model metric", where, name, tostring(p)), 0)
+      error(string.format("%s.%s: part '%s' is not a per-model metric", where, name,
+        tostring(p)), 0)
     end
   end
   return c

@@ -56,7 +56,7 @@ function M.task(tr, z, task, with_ref)
   end
   if z.gt then r.gt = fnv(util.identity(z.gt[task])) end
   local manifest = z.dir .. "/zoo.json"
-  if core.exists(manifest) == "file" then r.zoo_json = (M.file(tr, manifest)) end
+  if z:has_file(manifest) then r.zoo_json = (M.file(tr, manifest)) end
   if not next(r.stamps) then r.stamps = nil end
   return r
 end

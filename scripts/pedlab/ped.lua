@@ -72,7 +72,8 @@ end
 
 local function dump_law(law, what)
   if type(law) ~= "function" and type(law) ~= "table" then
-    error(what .. ": expected a function(d, ri, rj, p) or {pair = f} or {system = f}, got a " .. type(law), 0)
+    error(what .. ": expected a function(d, ri, rj, p) or {pair = f} or {system = f}, got a "
+          .. type(law), 0)
   end
   return util.identity(law)
 end
@@ -82,8 +83,8 @@ local function load_law_file(path)
   local ok, law, text = util.run_file(path)
   if not ok then error("force law " .. path .. ": " .. law, 0) end
   if type(law) ~= "function" and type(law) ~= "table" then
-    error("force law " .. path .. ": the file must return a function(d, ri, rj, p) or {pair = f} or "
-          .. "{system = f}; it returned " .. type(law), 0)
+    error("force law " .. path .. ": the file must return a function(d, ri, rj, p) or "
+          .. "{pair = f} or {system = f}; it returned " .. type(law), 0)
   end
   return law, text
 end
@@ -147,9 +148,8 @@ local RUN_OPTIONS = { "law", "radius_rule", "no_ref" }
 for _, n in ipairs(M.NAMES) do RUN_OPTIONS[#RUN_OPTIONS + 1] = n end
 for _, n in ipairs(M.RUN_KEYS) do RUN_OPTIONS[#RUN_OPTIONS + 1] = n end
 
-function M.run(ds, s, needs)
-  s = core.check_options(s or {}, "pl.ped.run", RUN_OPTIONS)
-  M.check_ref(s, "pl.ped.run")
+-- The run itself, for settings already checked (M.run checks a caller's).
+local function run_checked(ds, s, needs)
   local o = {}
   for _, n in ipairs(M.NAMES) do o[n] = s[n] end
   o.ref, o.law_params, o.law_limit, o.law_timeout, o.law_memory =
@@ -157,7 +157,9 @@ function M.run(ds, s, needs)
   o.needs = needs or s.needs
   if s.law ~= nil then o.law = s.law else o.law = M.law(s.force) end
   local rule = s.radius_rule
-  if rule == nil and radius.is_rule(s.radius) then rule = radius.resolve(s.radius, "pl.ped.run: radius") end
+  if rule == nil and radius.is_rule(s.radius) then
+    rule = radius.resolve(s.radius, "pl.ped.run: radius")
+  end
   if rule then
     local names = {}
     for i, n in ipairs(o.needs or {}) do names[i] = type(n) == "table" and n.name or n end
@@ -165,8 +167,8 @@ function M.run(ds, s, needs)
     o.radius = nil
     for _, r in pairs(v) do
       if o.radius and r ~= o.radius then
-        error(string.format("pl.ped.run: radius rule %s gives the metrics %s different radii; run them "
-          .. "apart (pl.ped.run_groups)", rule.label, table.concat(names, ", ")), 0)
+        error(string.format("pl.ped.run: radius rule %s gives the metrics %s different radii; "
+          .. "run them apart (pl.ped.run_groups)", rule.label, table.concat(names, ", ")), 0)
       end
       o.radius = r
     end
@@ -174,6 +176,12 @@ function M.run(ds, s, needs)
   local moved, run, sys = core.ped_run(ds, o)
   run.radius = o.radius == nil and M.defaults.radius or o.radius
   return moved, run, sys
+end
+
+function M.run(ds, s, needs)
+  s = core.check_options(s or {}, "pl.ped.run", RUN_OPTIONS)
+  M.check_ref(s, "pl.ped.run")
+  return run_checked(ds, s, needs)
 end
 
 -- As on the command line (--ref or --no-ref): the official PED always rescales by a reference
@@ -221,10 +229,13 @@ end
 -- s.radius_rule) or radii given per metric (s.radii = {name = coefficient}, e.g. a task-level
 -- rule's), metrics the rule gives different radii get their own run. Returns an array of
 -- groups {names, radius, moved, run, sys} in the order of names (one group without a rule).
-function M.run_groups(ds, s, names)
+-- run: M.run, or run_checked for settings checked where they entered (a sweep's cells).
+local function run_groups(ds, s, names, run)
   local per = s.radii
   local rule = s.radius_rule
-  if rule == nil and per == nil and radius.is_rule(s.radius) then rule = radius.resolve(s.radius, "pl.ped.run: radius") end
+  if rule == nil and per == nil and radius.is_rule(s.radius) then
+    rule = radius.resolve(s.radius, "pl.ped.run: radius")
+  end
   local base = {}
   for k, v in pairs(s) do base[k] = v end
   base.radii, base.radius_rule = nil, nil
@@ -235,7 +246,7 @@ function M.run_groups(ds, s, names)
   end
   if not per then
     local g = { names = names }
-    g.moved, g.run, g.sys = M.run(ds, base, names)
+    g.moved, g.run, g.sys = run(ds, base, names)
     g.radius = g.run.radius
     return { g }
   end
@@ -252,7 +263,7 @@ function M.run_groups(ds, s, names)
   local ok, err = pcall(function()
     for _, g in ipairs(groups) do
       base.radius = g.radius
-      g.moved, g.run, g.sys = M.run(ds, base, g.names)
+      g.moved, g.run, g.sys = run(ds, base, g.names)
     end
   end)
   if not ok then
@@ -264,5 +275,11 @@ function M.run_groups(ds, s, names)
   end
   return groups
 end
+
+function M.run_groups(ds, s, names) return run_groups(ds, s, names, M.run) end
+
+-- M.run_groups for settings already checked where they entered (a sweep's cells: the spec's
+-- grid, ref or no_ref set by the sweep itself); the core still checks every value.
+function M.run_groups_checked(ds, s, names) return run_groups(ds, s, names, run_checked) end
 
 return M

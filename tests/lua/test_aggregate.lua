@@ -177,11 +177,4 @@ T.case("aggregate: a model a member is undefined on is undefined "
   assert(math.abs(r.scores.a - 1.5) < 0.1 and math.abs(r.scores.c - 1.5) < 0.1)
 end)
 
-T.case("sweep: an aggregate is refused with where to compute it", function()
-  T.raises("aggregates (recommended, METHOD(...))", pl.sweep,
-    { zoo = ZOO, tasks = "digits", metrics = { "meanrank(logme,sfda)" }, ped = false })
-  T.raises("aggregates (recommended, METHOD(...))", pl.sweep,
-    { zoo = ZOO, tasks = "digits", metrics = { "logme,recommended" }, ped = false })
-end)
-
 T.done()

@@ -321,6 +321,33 @@ T.case("sweep: clear errors", function()
   T.raises("an empty name", pl.sweep, spec(nil, { tasks = "," }))
 end)
 
+T.case("sweep: progress line (pedlab.progress: clock, estimate, counter)", function()
+  local progress = require "pedlab.progress"
+  T.eq(progress.clock(7.4), "7s")
+  T.eq(progress.clock(185), "3m05s")
+  T.eq(progress.clock(3725), "1h02m")
+  T.eq(progress.duration(7), "7 s")
+  T.eq(progress.duration(180), "3 min")
+  T.eq(progress.duration(4320), "1.2 h")
+  local got, stderr = {}, io.stderr
+  io.stderr = { write = function(_, ...) for _, x in ipairs({ ... }) do got[#got + 1] = x end end,
+                flush = function() end }
+  local ok, err = pcall(function()
+    local bar = progress.counter("sweep", 4, "cells")
+    bar.draw(0, 0)
+    bar.draw(4, 2)
+    bar.close()
+  end)
+  io.stderr = stderr
+  if not ok then error(err, 0) end
+  local text = table.concat(got)
+  T.eq(text:match("^\rsweep %[%.+%] 0/4 cells  elapsed %d+s  ETA %?  ") ~= nil, true, text)
+  T.eq(text:find("\rsweep [########################] 4/4 cells  elapsed ", 1, true) ~= nil, true,
+       text)
+  T.eq(text:sub(-1), "\n")
+  T.eq(select(2, progress.with_progress("x", function() return 1, 2 end)), 2)
+end)
+
 os.remove(tmp)
 os.remove(tmp .. ".part")
 T.done()
