@@ -52,9 +52,10 @@ function M.split(s)
 end
 
 -- Whether a metric spec is an aggregate (or `recommended`).
-local function is_aggregate(spec)
+function M.is_aggregate(spec)
   return spec == M.RECOMMENDED.name or spec:match("^[%a_]+%(") ~= nil
 end
+local is_aggregate = M.is_aggregate
 
 -- Parse an aggregate spec: {label, method, members = {{key, weight}...}, radius (a rule the
 -- ped+ members require, or nil)}. Errors name the spec and what was expected.

@@ -1,9 +1,10 @@
 -- pedlab.cmdutil — what the commands (pedlab.commands.*) and experiment scripts share: the PED
--- options (flags, help, checked settings), --threads, the progress line, the announcement of
+-- options (flags, help, checked settings), --threads, the announcement of
 -- long work (cost estimates) and the paths of pedlab's own files. Requires neither pedlab.cli
 -- nor pedlab.commands.
 local pl = require "pedlab"
 local util = require "pedlab.util"
+local progress = require "pedlab.progress"
 local ped = require "pedlab.ped"
 local zoo = require "pedlab.zoo"
 local sweep = require "pedlab.sweep"
@@ -90,22 +91,6 @@ function M.check_ped_flags(metrics, given, cmd)
   end
 end
 
--- ---------------------------------------------------------------- progress
--- Progress is drawn on stderr when it is a terminal (PEDLAB_PROGRESS=0 turns it off).
-function M.progress_wanted()
-  return pl.isatty(2) and os.getenv("PEDLAB_PROGRESS") ~= "0"
-end
-
--- fn() with every pass over rows drawn as a progress line (label) when wanted; the line is
--- ended before an error propagates.
-function M.with_progress(label, fn)
-  if not M.progress_wanted() then return fn() end
-  pl.progress(label)
-  local ok, err = pcall(fn)
-  pl.progress(false)
-  if not ok then error(err, 0) end
-end
-
 -- ---------------------------------------------------------------- cost
 -- Work estimated to take longer than this (seconds) is announced before it starts.
 local ANNOUNCE_S = 60
@@ -129,12 +114,6 @@ function M.seconds(m, N, D, C, user)
   return (ok and s or 0) * scale
 end
 
-local function duration(s)
-  if s >= 3600 then return string.format("%.1f h", s / 3600) end
-  if s >= 60 then return string.format("%.0f min", s / 60) end
-  return string.format("%.0f s", s)
-end
-
 -- Announce work estimated over ANNOUNCE_S on stderr (always: a warning, not progress).
 -- items: {{what = "nleep on 10000×1024, 100 classes", seconds = s}, ...}
 function M.announce(cmd, items)
@@ -144,10 +123,10 @@ function M.announce(cmd, items)
   table.sort(items, function(a, b) return a.seconds > b.seconds end)
   local top = {}
   for i = 1, math.min(3, #items) do
-    top[i] = string.format("%s ~%s", items[i].what, duration(items[i].seconds))
+    top[i] = string.format("%s ~%s", items[i].what, progress.duration(items[i].seconds))
   end
   io.stderr:write(string.format("pedlab: %s: this run is estimated to take about %s (by the "
-    .. "metrics' cost models, `pedlab metrics`): %s%s\n", cmd, duration(total),
+    .. "metrics' cost models, `pedlab metrics`): %s%s\n", cmd, progress.duration(total),
     table.concat(top, "; "), #items > 3 and "; ..." or ""))
   return total
 end

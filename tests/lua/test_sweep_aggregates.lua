@@ -4,7 +4,7 @@
 -- reuses the member cells; shards merged join the rows; misuse is refused with a reason.
 local T = require "harness"
 local pl = require "pedlab"
-local cli = require "pedlab.cli"
+local rank = require "pedlab.commands.rank"
 
 local ZOO = T.source .. "/data/demo"
 local tmp = os.tmpname()
@@ -42,7 +42,7 @@ T.case("sweep aggregates: rows equal to pedlab rank's, members kept as cells", f
   local rows, n = rows_of(res)
   T.eq(n, 4)
   T.eq(info.total, 4)   -- cells: each task's baseline and its PED setting
-  local R = cli.rank_zoo({ zoo = ZOO, task = "digits,digits-noise",
+  local R = rank.rank_zoo({ zoo = ZOO, task = "digits,digits-noise",
                            metric = { "logme,meanrank(logme,ped+sfda),recommended" } }, "rank")
   for _, task in ipairs({ "digits", "digits-noise" }) do
     for _, label in ipairs({ "meanrank(logme,ped+sfda)", "recommended" }) do
@@ -53,7 +53,7 @@ T.case("sweep aggregates: rows equal to pedlab rank's, members kept as cells", f
       T.eq(hex(row.measures[label].weighted_tau), hex(want.weighted_tau), task .. " " .. label)
       T.eq(row.aggregate.method, "meanrank")
       T.eq(row.settings.ped, true)
-      T.eq(row.settings.radius, "auto:pairs")   -- recommended's radius rule filled in
+      T.eq(row.settings.radius, "auto:gated")   -- recommended's radius rule filled in
     end
   end
   -- members not listed (parc, hscore_reg) are scored in the cells as any metric

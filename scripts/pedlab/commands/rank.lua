@@ -4,6 +4,7 @@
 -- pedlab.rank_output's.
 local pl = require "pedlab"
 local util = require "pedlab.util"
+local progress = require "pedlab.progress"
 local ped = require "pedlab.ped"
 local zoo = require "pedlab.zoo"
 local sweep = require "pedlab.sweep"
@@ -180,8 +181,8 @@ function M.rank_zoo(o, cmd)
   local names = {}
   for _, m in ipairs(metrics) do names[#names + 1] = m.key end
   cmdutil.announce(cmd, cmdutil.zoo_costs(z, tasks, metrics, user))
-  local spec = { zoo = z, tasks = tasks, metrics = names, seed = seed,
-                 progress = cmdutil.progress_wanted(), no_ref = o.no_ref, combiners = user }
+  local spec = { zoo = z, tasks = tasks, metrics = metrics, seed = seed,
+                 progress = progress.wanted(), no_ref = o.no_ref, combiners = user }
   -- the PED settings given are the grid of one cell
   if cmdutil.any_ped(metrics) then spec.grid = settings else spec.ped = false end
   local cells, info = sweep(spec)

@@ -3,6 +3,7 @@
 -- pedlab.ped.
 local pl = require "pedlab"
 local util = require "pedlab.util"
+local progress = require "pedlab.progress"
 local ped = require "pedlab.ped"
 local metricspec = require "pedlab.metricspec"
 local cmdutil = require "pedlab.cmdutil"
@@ -122,7 +123,7 @@ end
 -- run per distinct radius: a radius rule may give metrics different radii).
 local function run(o, metrics, settings, after)
   local result, order, groups, moved_of = {}, {}, {}, {}
-  cmdutil.with_progress("score", function()
+  progress.with_progress("score", function()
     local ds = open_dataset(o, metrics)
     -- under mpirun -n K: the ranks share the statistics pass (each reads its rows), rank 0 goes on
     local shared = pl.mpi.size() > 1 and pl.mpi.share_stats(ds)
