@@ -31,6 +31,7 @@
 
 #include "metrics/metric.h"
 #include "ped.h"
+#include "linit.h"
 #include "lpedlab.h"
 #include "lsandbox.h"
 

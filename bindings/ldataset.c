@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "csvfile.h"
+#include "linit.h"
 #include "lpedlab.h"
 #include "linalg.h"
 #include "npy.h"

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "linalg.h"
+#include "linit.h"
 #include "lpedlab.h"
 
 #define EXPIRED_MSG "matrix lent to a force law is only valid during the call"

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "linit.h"
 #include "lpedlab.h"
 #include "metrics/metric.h"
 

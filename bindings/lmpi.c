@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "linit.h"
 #include "lpedlab.h"
 
 #ifdef PL_MPI

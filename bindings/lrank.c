@@ -2,6 +2,7 @@
  * and rel_at_k, recall_at_k, regret_at_k (scores, accuracies [, k = 1]). */
 #include <stdlib.h>
 
+#include "linit.h"
 #include "lpedlab.h"
 #include "rank.h"
 

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "linit.h"
 #include "lsandbox.h"
 
 static double now_seconds(void) {

@@ -3,7 +3,7 @@
 #ifndef LSANDBOX_H
 #define LSANDBOX_H
 
-#include "lpedlab.h"
+#include "laux.h"
 
 /* A force law: called once per overlapping pair or step, many times per run. */
 #define LPL_LAW_INSTRUCTIONS 100000000        /* VM instructions (about 0.5 s) */
