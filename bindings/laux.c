@@ -15,6 +15,14 @@ int lpl_fail(lua_State *L, const pl_err *err) {
     return 2;
 }
 
+void lpl_pushstrings(lua_State *L, const char *const *list) {
+    lua_newtable(L);
+    for (lua_Integer i = 0; list[i]; i++) {
+        lua_pushstring(L, list[i]);
+        lua_seti(L, -2, i + 1);
+    }
+}
+
 /* ---------- guards ---------- */
 
 typedef struct {

@@ -31,6 +31,9 @@ void **lpl_guard(lua_State *L, void *p, void (*fn)(void *));
  * from Lua as pl.check_options(t, where, {keys...}), bindings/lbase.c). */
 void lpl_check_options(lua_State *L, int idx, const char *where, const char *const *known);
 
+/* Push an array of the strings of a NULL-terminated list. */
+void lpl_pushstrings(lua_State *L, const char *const *list);
+
 /* The name of the NULL-terminated list nearest to word within two edits (an edit: insert,
  * delete or change one byte, or swap two adjacent ones; "scroe" is one from "score"), the
  * first of the nearest on a tie; NULL when none is that near. For "did you mean". */

@@ -643,11 +643,7 @@ static int l_ped_settings(lua_State *L) {
         if (s[i].kind == PL_SET_CHOICE) {
             lua_pushstring(L, s[i].choices[(int)s[i].def]);
             lua_setfield(L, -2, "default");
-            lua_newtable(L);
-            for (int j = 0; s[i].choices[j]; j++) {
-                lua_pushstring(L, s[i].choices[j]);
-                lua_seti(L, -2, j + 1);
-            }
+            lpl_pushstrings(L, s[i].choices);
             lua_setfield(L, -2, "choices");
         } else if (s[i].kind == PL_SET_BOOL) {
             lua_pushboolean(L, s[i].def != 0);

@@ -158,7 +158,8 @@ static int l_progress(lua_State *L) {
     return 0;
 }
 
-/* PEDLAB_THREADS: unset or empty leaves OpenBLAS's default; anything else must be 1..MAX_THREADS. */
+/* PEDLAB_THREADS: unset or empty leaves OpenBLAS's default; anything else must be
+ * 1..MAX_THREADS. */
 static void threads_from_env(lua_State *L) {
     const char *env = getenv("PEDLAB_THREADS");
     if (!env || !*env) return;

@@ -114,11 +114,13 @@ static int64_t *labels_arg(lua_State *L, int idx, int role, size_t *n, const cha
         char num[32];
         snprintf(num, sizeof num, "%.17g", v);
         if (!isfinite(v) || v != floor(v))
-            luaL_error(L, "%s: row %d holds %s; labels must be whole numbers", *name, (int)i + 1, num);
+            luaL_error(L, "%s: row %d holds %s; labels must be whole numbers", *name, (int)i + 1,
+                       num);
         /* from 2^53 on, a double no longer holds every whole number: ids may have merged */
         if (fabs(v) >= 9007199254740992.0)
             luaL_error(L, "%s: row %d holds %s, a label beyond 2^53 where distinct ids may have "
-                       "been rounded together; store labels as int64 (.npy)", *name, (int)i + 1, num);
+                       "been rounded together; store labels as int64 (.npy)", *name, (int)i + 1,
+                       num);
         y[i] = (int64_t)v;
     }
     return y;
