@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +21,11 @@
 #include <lualib.h>
 
 #include "laux.h"
-#include "lhost.h"
+#include "lcall.h"
 #include "linit.h"
+#include "lpaths.h"
+#include "lrepl.h"
+#include "lstdout.h"
 #ifdef PL_FAIL_ALLOC
 #include <cJSON.h>
 
@@ -32,7 +34,6 @@
 
 /* pedlab rank --strict with undefined cells: every output written, not a failure to abort on */
 #define PL_EXIT_UNDEFINED 3
-static lua_State *global_L = NULL;
 
 /* ---------- the commands: scripts/pedlab/commands/init.lua, read once ---------- */
 #define MAX_COMMANDS 32
@@ -147,45 +148,6 @@ static void print_usage(lua_State *L) {
             "module and help() lists the API.\n");
 }
 
-/* ---------- interruption: SIGINT sets a hook (as lua.c does) and the core's flag ---------- */
-static void lstop(lua_State *L, lua_Debug *ar) {
-    (void)ar;
-    lua_sethook(L, NULL, 0, 0);
-    luaL_error(L, "interrupted!");
-}
-
-static void laction(int i) {
-    int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
-    signal(i, SIG_DFL);
-    pl_interrupted = 1;
-    if (global_L) lua_sethook(global_L, lstop, flag, 1);
-}
-
-static int msghandler(lua_State *L) {
-    const char *msg = lua_tostring(L, 1);
-    if (msg == NULL) {
-        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    }
-    luaL_traceback(L, L, msg, 1);
-    return 1;
-}
-
-int lpl_docall(lua_State *L, int narg, int nres) {
-    int base = lua_gettop(L) - narg;
-    lua_pushcfunction(L, msghandler);
-    lua_insert(L, base);
-    global_L = L;
-    pl_interrupted = 0;
-    void (*prev)(int) = signal(SIGINT, laction);
-    int status = lua_pcall(L, narg, nres, base);
-    signal(SIGINT, prev == SIG_ERR ? SIG_DFL : prev);
-    lua_sethook(L, NULL, 0, 0);
-    pl_interrupted = 0;
-    lua_remove(L, base);
-    return status;
-}
-
 static int report(lua_State *L, int status) {
     if (status != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
@@ -283,12 +245,7 @@ static int run_subcommand(lua_State *L, int argc, char **argv) {
         lua_pushstring(L, argv[i]);
         lua_rawseti(L, -2, i + 1);
     }
-    lua_pushcfunction(L, msghandler);
-    lua_insert(L, -3);
-    global_L = L;
-    signal(SIGINT, laction);
-    status = lua_pcall(L, 1, 1, -3);
-    signal(SIGINT, SIG_DFL);
+    status = lpl_docall(L, 1, 1);
     if (status != LUA_OK) return report_line(L);
     int code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
     return code;

@@ -10,8 +10,9 @@
 
 #include <lua.h>
 
-#include "lhost.h"
 #include "linit.h"
+#include "lpaths.h"
+
 
 /* The folder of the running executable into out (PATH_MAX bytes): 0, or -1 (errno set). */
 static int exe_dir(char *out) {

@@ -8,7 +8,8 @@
 #include <lua.h>
 #include <lualib.h>
 
-#include "lhost.h"
+#include "lprint.h"
+
 
 #define SHOW_DEPTH 3     /* a table nested deeper prints as {…} */
 #define SHOW_ITEMS 30    /* entries shown per table, then "… (N more)" */

@@ -15,7 +15,11 @@
 #include <readline/readline.h>
 
 #include "laux.h"
-#include "lhost.h"
+#include "lcall.h"
+#include "lprint.h"
+#include "lrepl.h"
+#include "lstdout.h"
+
 
 /* Ctrl-C at the prompt drops the line being typed (or the whole statement at a `>>`
  * continuation) and never ends the session, as in bash and Python. readline's blocking

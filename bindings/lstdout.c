@@ -8,7 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lhost.h"
+#include "lstdout.h"
+
 
 static int stdout_failed = 0; /* a write to standard output failed: the exit status says so */
 static int stdout_errno = 0;  /* the first errno of a failed write to fd 1 */

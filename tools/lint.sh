@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# lint.sh — the rules a reader can check by tool rather than by memory, for the C core:
+# lint.sh — the rules a reader can check by tool rather than by memory, for the C core and the
+# Lua bindings:
 #   - lines within 100 columns (counted in characters: × and ² are one column each),
 #   - no trailing whitespace,
 #   - no function over 80 lines, apart from the exceptions listed below (each with its reason
 #     in docs/contributing.md),
-#   - no include cycle among core's modules (tools/include-graph.sh).
+#   - no include cycle among core's modules, nor among the bindings' (tools/include-graph.sh).
 # Prints every offending line as FILE:LINE: what, and exits 1 if there is any.
 #   bash tools/lint.sh        (also: make lint)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
-files=(core/*.c core/*.h core/metrics/*.c core/metrics/*.h)
+files=(core/*.c core/*.h core/metrics/*.c core/metrics/*.h bindings/*.c bindings/*.h)
 fail=0
 out=$(perl -CSD -ne '
   chomp;
@@ -40,5 +41,5 @@ if [ -n "$out" ]; then
   fail=1
 fi
 bash tools/include-graph.sh || fail=1
-[ $fail = 0 ] && echo "lint: core/ ok (${#files[@]} files: line length, trailing whitespace, function length, includes)"
+[ $fail = 0 ] && echo "lint: core/ and bindings/ ok (${#files[@]} files: line length, trailing whitespace, function length, includes)"
 exit $fail

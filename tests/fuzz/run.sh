@@ -38,7 +38,7 @@ build() {
   done
   local lobjs=()
   for src in "$ROOT"/bindings/l*.c; do
-    case $(basename "$src") in lhost.c|lpaths.c|lprint.c|lrepl.c|lstdout.c) continue ;; esac
+    case $(basename "$src") in lhost.c|lcall.c|lpaths.c|lprint.c|lrepl.c|lstdout.c) continue ;; esac
     o="$B/obj/bind_$(basename "${src%.c}").o"
     if [ ! -f "$o" ] || [ "$src" -nt "$o" ] || [ "$0" -nt "$o" ]; then
       $CC $CFLAGS -fsanitize=fuzzer-no-link $INC -c "$src" -o "$o" || return 1
