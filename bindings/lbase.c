@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "data.h"
-
 #include "laux.h"
 #include "linit.h"
 
