@@ -20,10 +20,10 @@
  * declared defaults overridden by law_params. law_params naming an undeclared parameter, or
  * a k other than the default with a law that does not declare k, is an error.
  * Centres and radii are lent as read-only copies and every matrix lent to a law (and any
- * view of one) expires after the call. A law runs under lua_pcall with an instruction limit
- * (law_limit, 1e8 per call), a time limit (law_timeout, 10 s per call) and a memory limit
- * (law_memory, 512 MB of growth per call, counted by the state's allocator); os.exit raises
- * inside it. A failing law stops the step with its message; the system stays as before. */
+ * view of one) expires after the call. A law runs in the sandbox of bindings/lsandbox.c, with
+ * an instruction limit, a time limit and a memory limit per call (law_limit, law_timeout and
+ * law_memory; defaults LPL_LAW_* in lsandbox.h); os.exit raises inside it. A failing law stops
+ * the step with its message; the system stays as before. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +31,7 @@
 
 #include "metrics/metric.h"
 #include "ped.h"
+#include "linit.h"
 #include "lpedlab.h"
 #include "lsandbox.h"
 
@@ -175,30 +176,6 @@ typedef struct {
     const char *bad;     /* a bad result's description, for the message */
 } law_ctx;
 
-static void sandbox_enter(lua_State *L, law_ctx *c, int *saved) {
-    lpl_sandbox_enter(L, &c->sb);
-    *saved = c->sb.saved;
-}
-
-static void sandbox_leave(lua_State *L, law_ctx *c, int saved) {
-    (void)saved;
-    lpl_sandbox_leave(L, &c->sb);
-}
-
-/* Message handler: the error as text (a table's __tostring, else its type) plus a traceback.
- * Runs inside the protected call, so its allocations are covered too. */
-static int law_msgh(lua_State *L) {
-    const char *msg = lua_tostring(L, 1);
-    if (!msg) {
-        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-            msg = lua_tostring(L, -1);
-        else
-            msg = lua_pushfstring(L, "force law raised a %s value", luaL_typename(L, 1));
-    }
-    luaL_traceback(L, L, msg, 1);
-    return 1;
-}
-
 /* The protected part of one call: lend, call, read the result. Arguments: the context, the
  * law, p and the table where the lent matrices are kept (so they expire whatever happens). */
 static int law_protected(lua_State *L) {
@@ -239,16 +216,14 @@ static int call_law(law_ctx *c, pl_err *err) {
     lua_State *L = c->L;
     if (!lua_checkstack(L, 12)) return pl_err_set(err, PL_ECALLBACK, "Lua stack overflow");
     int base = lua_gettop(L);
-    lua_pushcfunction(L, law_msgh);
+    lua_pushcfunction(L, lpl_sandbox_law_msgh);
     lua_pushcfunction(L, law_protected);
     lua_pushlightuserdata(L, c);
     lua_pushvalue(L, c->fn);
     lua_pushvalue(L, c->params);
     lua_pushvalue(L, c->lent);
     c->bad = NULL;
-    lpl_sandbox_arm(L, &c->sb);
-    int st = lua_pcall(L, 4, 0, base + 1);
-    int rc = lpl_sandbox_disarm(L, &c->sb, st, err);
+    int rc = lpl_sandbox_pcall(L, &c->sb, 4, 0, base + 1, err);
     lua_settop(L, base);
     /* every matrix lent in this call, and every view of one, expires */
     for (int i = 1; i <= 3; i++) {
@@ -327,79 +302,69 @@ static const char *key_list(lua_State *L, int t) {
 
 static const char *const law_table_keys[] = {"pair", "system", "params", "name", "doc", NULL};
 
-/* Resolve the law options of the table at t (0: none) for a system whose k is k. Pushes the
- * law function and the read-only parameter table p when there is a Lua law (the ctx refers
- * to their stack slots); returns NULL for Hooke. */
-static const pl_law *opt_law(lua_State *L, int t, const char *where, double k, pl_law *law,
-                             law_ctx *c) {
-    memset(law, 0, sizeof *law);
-    memset(c, 0, sizeof *c);
-    c->L = L;
-    lpl_sandbox_init(&c->sb, "force law", 1);
-    if (t == 0) return NULL;
-    if (lua_getfield(L, t, "law_limit") != LUA_TNIL) {
-        int ok;
-        lua_Integer lim = lua_tointegerx(L, -1, &ok);
-        if (!ok || lim <= 0)
-            luaL_error(L, "%s: law_limit: expected a whole number of instructions > 0", where);
-        c->sb.limit = lim;
-    }
-    if (lua_getfield(L, t, "law_timeout") != LUA_TNIL) {
-        double s = lua_tonumber(L, -1);
-        if (lua_type(L, -1) != LUA_TNUMBER || !(s > 0) || !isfinite(s))
-            luaL_error(L, "%s: law_timeout: expected a number of seconds > 0", where);
-        c->sb.seconds = s;
-    }
-    if (lua_getfield(L, t, "law_memory") != LUA_TNIL) {
-        double m = lua_tonumber(L, -1);
-        if (lua_type(L, -1) != LUA_TNUMBER || !(m >= 1) || !isfinite(m))
-            luaL_error(L, "%s: law_memory: expected a number of bytes >= 1", where);
-        c->sb.memory = m;
-    }
-    lua_pop(L, 3);
-
-    int lt = lua_getfield(L, t, "law");
-    int lawidx = lua_gettop(L);
-    int has_params = lua_getfield(L, t, "law_params") != LUA_TNIL;
-    int lpidx = lua_gettop(L);
-    if (has_params && !lua_istable(L, lpidx))
-        luaL_error(L, "%s: law_params: expected a table NAME = number", where);
-    if (lt == LUA_TNIL || (lt == LUA_TSTRING && !strcmp(lua_tostring(L, lawidx), "hooke"))) {
-        if (has_params && (lua_pushnil(L), lua_next(L, lpidx)))
-            luaL_error(L, "%s: law_params: the built-in Hooke law has no parameters (its "
-                       "constant is the setting k)", where);
-        lua_settop(L, lawidx - 1);
-        return NULL;
-    }
-    int declared = 0;   /* stack index of the law's params table, 0 if none */
+/* The law at lawidx, a function or a table law: pushes its function and, when the table
+ * declares params, that table (its stack index in *declared, else 0); sets c->system. */
+static void push_law_function(lua_State *L, int lawidx, const char *where, law_ctx *c,
+                              int *declared) {
+    int lt = lua_type(L, lawidx);
+    *declared = 0;
     if (lt == LUA_TFUNCTION) {
         lua_pushvalue(L, lawidx);
-    } else if (lt == LUA_TTABLE) {
-        lpl_check_options(L, lawidx, "law", law_table_keys);
-        int tp = lua_getfield(L, lawidx, "pair"), ts = lua_getfield(L, lawidx, "system");
-        if ((tp == LUA_TFUNCTION) == (ts == LUA_TFUNCTION))
-            luaL_error(L, "%s: law: a table law needs exactly one of pair = function(d, ri, rj, "
-                       "p) and system = function(centres, radii, forces, p)", where);
-        c->system = ts == LUA_TFUNCTION;
-        if (c->system) lua_remove(L, -2);
-        else lua_pop(L, 1);
-        if (lua_getfield(L, lawidx, "params") != LUA_TNIL) {
-            if (!lua_istable(L, -1))
-                luaL_error(L, "%s: law params: expected a table NAME = default", where);
-            declared = lua_gettop(L);
-        } else {
-            lua_pop(L, 1);
-        }
-    } else {
+        return;
+    }
+    if (lt != LUA_TTABLE) {
         const char *got = lt == LUA_TSTRING ? lua_pushfstring(L, "'%s'", lua_tostring(L, lawidx))
                                             : luaL_typename(L, lawidx);
         luaL_error(L, "%s: law: expected nil, 'hooke', a function(d, ri, rj, p), {pair = f} or "
                    "{system = f}, got %s", where, got);
     }
-    int fnidx = declared ? declared - 1 : lua_gettop(L);
+    lpl_check_options(L, lawidx, "law", law_table_keys);
+    int tp = lua_getfield(L, lawidx, "pair"), ts = lua_getfield(L, lawidx, "system");
+    if ((tp == LUA_TFUNCTION) == (ts == LUA_TFUNCTION))
+        luaL_error(L, "%s: law: a table law needs exactly one of pair = function(d, ri, rj, "
+                   "p) and system = function(centres, radii, forces, p)", where);
+    c->system = ts == LUA_TFUNCTION;
+    if (c->system) lua_remove(L, -2);
+    else lua_pop(L, 1);
+    if (lua_getfield(L, lawidx, "params") != LUA_TNIL) {
+        if (!lua_istable(L, -1))
+            luaL_error(L, "%s: law params: expected a table NAME = default", where);
+        *declared = lua_gettop(L);
+    } else {
+        lua_pop(L, 1);
+    }
+}
 
-    /* p: the declared defaults, law_params over them, k = the system's k */
-    lua_newtable(L);   /* the values */
+/* law_params (the table at lpidx) over the declared defaults, into the table at vals. */
+static void set_law_params(lua_State *L, int lpidx, int declared, int vals, const char *where) {
+    lua_pushnil(L);
+    while (lua_next(L, lpidx)) {
+        const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        if (!name) luaL_error(L, "%s: law_params: keys must be parameter names", where);
+        if (!strcmp(name, "k"))
+            luaL_error(L, "%s: law_params: k is a PED setting: set it with k = ..., not in "
+                       "law_params", where);
+        if (!declared)
+            luaL_error(L, "%s: law_params: '%s' given, but this force law declares no "
+                       "parameters; declare params = {%s = ...} in the law", where, name, name);
+        if (lua_getfield(L, declared, name) == LUA_TNIL)
+            luaL_error(L, "%s: law_params: '%s' is not a parameter of this force law "
+                       "(it declares: %s)", where, name, key_list(L, declared));
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TNUMBER)
+            luaL_error(L, "%s: law_params: %s: expected a number, got %s", where, name,
+                       luaL_typename(L, -1));
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, vals);
+    }
+}
+
+/* Push the values of p: the declared defaults (table at declared, 0: none), law_params (table
+ * at lpidx, 0: none) over them, k = the system's k (an error when k is not the default and
+ * the law does not declare it). */
+static int push_law_values(lua_State *L, int declared, int lpidx, double k, const char *where) {
+    lua_newtable(L);
     int vals = lua_gettop(L);
     int declares_k = 0;
     if (declared) {
@@ -413,30 +378,7 @@ static const pl_law *opt_law(lua_State *L, int t, const char *where, double k, p
             lua_rawset(L, vals);
         }
     }
-    if (has_params) {
-        lua_pushnil(L);
-        while (lua_next(L, lpidx)) {
-            const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-            if (!name) luaL_error(L, "%s: law_params: keys must be parameter names", where);
-            if (!strcmp(name, "k"))
-                luaL_error(L, "%s: law_params: k is a PED setting: set it with k = ..., not in "
-                           "law_params", where);
-            if (!declared)
-                luaL_error(L, "%s: law_params: '%s' given, but this force law declares no "
-                           "parameters; declare params = {%s = ...} in the law", where, name,
-                           name);
-            if (lua_getfield(L, declared, name) == LUA_TNIL)
-                luaL_error(L, "%s: law_params: '%s' is not a parameter of this force law "
-                           "(it declares: %s)", where, name, key_list(L, declared));
-            lua_pop(L, 1);
-            if (lua_type(L, -1) != LUA_TNUMBER)
-                luaL_error(L, "%s: law_params: %s: expected a number, got %s", where, name,
-                           luaL_typename(L, -1));
-            lua_pushvalue(L, -2);
-            lua_insert(L, -2);
-            lua_rawset(L, vals);
-        }
-    }
+    if (lpidx) set_law_params(L, lpidx, declared, vals, where);
     if (k != pl_ped_setting_default("k") && !declares_k) {
         char kbuf[32];
         snprintf(kbuf, sizeof kbuf, "%g", k);
@@ -445,7 +387,12 @@ static const pl_law *opt_law(lua_State *L, int t, const char *where, double k, p
     }
     lua_pushnumber(L, k);
     lua_setfield(L, vals, "k");
-    lua_newtable(L);                       /* p, empty: reads go to the values */
+    return vals;
+}
+
+/* Push p, an empty table whose reads go to the values at vals and whose writes raise. */
+static void push_readonly(lua_State *L, int vals) {
+    lua_newtable(L);
     lua_createtable(L, 0, 4);
     lua_pushvalue(L, vals);
     lua_setfield(L, -2, "__index");
@@ -456,7 +403,37 @@ static const pl_law *opt_law(lua_State *L, int t, const char *where, double k, p
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, -2);
-    c->fn = fnidx;
+}
+
+/* Resolve the law options of the table at t (0: none) for a system whose k is k. Pushes the
+ * law function and the read-only parameter table p when there is a Lua law (the ctx refers
+ * to their stack slots); returns NULL for Hooke. */
+static const pl_law *opt_law(lua_State *L, int t, const char *where, double k, pl_law *law,
+                             law_ctx *c) {
+    memset(law, 0, sizeof *law);
+    memset(c, 0, sizeof *c);
+    c->L = L;
+    lpl_sandbox_init(&c->sb, "force law", 1);
+    if (t == 0) return NULL;
+    lpl_sandbox_law_options(L, t, where, &c->sb);
+    int lt = lua_getfield(L, t, "law");
+    int lawidx = lua_gettop(L);
+    int has_params = lua_getfield(L, t, "law_params") != LUA_TNIL;
+    int lpidx = lua_gettop(L);
+    if (has_params && !lua_istable(L, lpidx))
+        luaL_error(L, "%s: law_params: expected a table NAME = number", where);
+    if (lt == LUA_TNIL || (lt == LUA_TSTRING && !strcmp(lua_tostring(L, lawidx), "hooke"))) {
+        if (has_params && (lua_pushnil(L), lua_next(L, lpidx)))
+            luaL_error(L, "%s: law_params: the built-in Hooke law has no parameters (its "
+                       "constant is the setting k)", where);
+        lua_settop(L, lawidx - 1);
+        return NULL;
+    }
+    int declared;
+    push_law_function(L, lawidx, where, c, &declared);
+    c->fn = declared ? declared - 1 : lua_gettop(L);
+    int vals = push_law_values(L, declared, has_params ? lpidx : 0, k, where);
+    push_readonly(L, vals);
     c->params = lua_gettop(L);
     lua_createtable(L, 3, 0);
     c->lent = lua_gettop(L);
@@ -549,10 +526,9 @@ static int b_step(lua_State *L) {
     const pl_law *lp = opt_law(L, t, "sys:step", u->b.k, &law, &ctx);
     double change;
     pl_err err;
-    int saved, rc;
-    if (lp) sandbox_enter(L, &ctx, &saved);
-    rc = pl_balls_step(&u->b, dt, lp, &change, &err);
-    if (lp) sandbox_leave(L, &ctx, saved);
+    if (lp) lpl_sandbox_enter(L, &ctx.sb);
+    int rc = pl_balls_step(&u->b, dt, lp, &change, &err);
+    if (lp) lpl_sandbox_leave(L, &ctx.sb);
     if (rc) return lpl_raise(L, &err);
     lua_pushnumber(L, change);
     return 1;
@@ -569,10 +545,9 @@ static int b_simulate(lua_State *L) {
     const pl_law *lp = opt_law(L, t, "sys:simulate", u->b.k, &law, &ctx);
     pl_sim_result *r = new_result(L);
     pl_err err;
-    int saved, rc;
-    if (lp) sandbox_enter(L, &ctx, &saved);
-    rc = pl_balls_simulate(&u->b, &o, lp, r, &err);
-    if (lp) sandbox_leave(L, &ctx, saved);
+    if (lp) lpl_sandbox_enter(L, &ctx.sb);
+    int rc = pl_balls_simulate(&u->b, &o, lp, r, &err);
+    if (lp) lpl_sandbox_leave(L, &ctx.sb);
     if (rc) return lpl_raise(L, &err);
     push_run(L, r);
     return 1;
@@ -638,10 +613,9 @@ static int l_ped_run(lua_State *L) {
     void **movedslot = lpl_guard(L, NULL, release_data);
     pl_data *moved = NULL;
     pl_err err;
-    int saved, rc;
-    if (lp) sandbox_enter(L, &ctx, &saved);
-    rc = pl_ped_run(d, ref, &o, needs, lp, &moved, r, &u->b, &err);
-    if (lp) sandbox_leave(L, &ctx, saved);
+    if (lp) lpl_sandbox_enter(L, &ctx.sb);
+    int rc = pl_ped_run(d, ref, &o, needs, lp, &moved, r, &u->b, &err);
+    if (lp) lpl_sandbox_leave(L, &ctx.sb);
     if (ref) *refslot = NULL;
     pl_source_release(ref);
     if (rc) return lpl_raise(L, &err);
@@ -669,11 +643,7 @@ static int l_ped_settings(lua_State *L) {
         if (s[i].kind == PL_SET_CHOICE) {
             lua_pushstring(L, s[i].choices[(int)s[i].def]);
             lua_setfield(L, -2, "default");
-            lua_newtable(L);
-            for (int j = 0; s[i].choices[j]; j++) {
-                lua_pushstring(L, s[i].choices[j]);
-                lua_seti(L, -2, j + 1);
-            }
+            lpl_pushstrings(L, s[i].choices);
             lua_setfield(L, -2, "choices");
         } else if (s[i].kind == PL_SET_BOOL) {
             lua_pushboolean(L, s[i].def != 0);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "csvfile.h"
+#include "linit.h"
 #include "lpedlab.h"
 #include "linalg.h"
 #include "npy.h"
@@ -113,54 +114,52 @@ static int64_t *labels_arg(lua_State *L, int idx, int role, size_t *n, const cha
         char num[32];
         snprintf(num, sizeof num, "%.17g", v);
         if (!isfinite(v) || v != floor(v))
-            luaL_error(L, "%s: row %d holds %s; labels must be whole numbers", *name, (int)i + 1, num);
+            luaL_error(L, "%s: row %d holds %s; labels must be whole numbers", *name, (int)i + 1,
+                       num);
         /* from 2^53 on, a double no longer holds every whole number: ids may have merged */
         if (fabs(v) >= 9007199254740992.0)
             luaL_error(L, "%s: row %d holds %s, a label beyond 2^53 where distinct ids may have "
-                       "been rounded together; store labels as int64 (.npy)", *name, (int)i + 1, num);
+                       "been rounded together; store labels as int64 (.npy)", *name, (int)i + 1,
+                       num);
         y[i] = (int64_t)v;
     }
     return y;
 }
 
-/* pl.dataset(features [, labels] [, {source_probs = P, source_labels = S}]): labels may be
- * left out (nil) when features names an array of an .npz or .safetensors file that holds the
- * labels too (under labels or y). */
-static int l_dataset(lua_State *L) {
+/* A path at idx that core reads as an array (.npy, .npz, .safetensors; not .csv). */
+static int is_array_path(lua_State *L, int idx) {
+    return lua_type(L, idx) == LUA_TSTRING && strcmp(ext(lua_tostring(L, idx)), "csv") != 0;
+}
+
+/* The dataset of features (1) and labels (2) of which one at least is a Matrix, a table or a
+ * .csv file, into u; 0, or the count of results to return (nil, message when a file is
+ * missing). Labels given as nil are read from the features' own file. */
+static int data_from_values(lua_State *L, lpl_data *u) {
     pl_err err;
     pl_source *src = NULL;
-    int rc;
-    luaL_checkany(L, 1);
     size_t n = 0;
     const char *lname;
     name_list *names;
     int64_t *y;
-    if (lua_isnoneornil(L, 2)) {
-        if (lua_type(L, 1) != LUA_TSTRING)
-            return luaL_error(L, "pl.dataset: labels missing: give labels, or features from an "
-                              ".npz or .safetensors file that holds them");
-        lua_settop(L, 3);
+    int lidx = 2, role = PL_ARRAY_LABELS;
+    if (lua_isnil(L, 2)) { /* from the features' own file */
         lua_pushvalue(L, 1);
-        lua_replace(L, 2);
-        /* the features' file is read first here: missing, it returns nil, message */
-        y = labels_arg(L, 2, PL_ARRAY_LABELS | PL_ARRAY_SIBLING, &n, &lname, &names, &err);
-        if (!y) return lpl_fail(L, &err);
-    } else {
-        y = labels_arg(L, 2, PL_ARRAY_LABELS, &n, &lname, &names, NULL);
+        lidx = lua_gettop(L);
+        role |= PL_ARRAY_SIBLING;
     }
-    if (lua_type(L, 1) == LUA_TSTRING && strcmp(ext(lua_tostring(L, 1)), "csv")) {
+    y = labels_arg(L, lidx, role, &n, &lname, &names, &err);
+    if (!y) return lpl_fail(L, &err);
+    int rc;
+    if (is_array_path(L, 1)) {
         rc = pl_source_open_array(lua_tostring(L, 1), &src, &err);
         if (rc == PL_ENOENT) return lpl_fail(L, &err);
-        if (rc) return lpl_raise(L, &err);
     } else {
         pl_mat *m = guarded_matrix(L, 1);
-        rc = pl_source_from_mat(m, lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : "features", &src, &err);
-        if (rc) return lpl_raise(L, &err);
+        const char *fname = lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : "features";
+        rc = pl_source_from_mat(m, fname, &src, &err);
     }
+    if (rc) return lpl_raise(L, &err);
     void **sg = lpl_guard(L, src, release_source);
-    lpl_pushdata(L, NULL);
-    int res = lua_gettop(L);
-    lpl_data *u = lua_touserdata(L, res);
     if (names && names->n < 2)
         return luaL_error(L, "%s: all %d labels are '%s'; needs at least 2 classes", lname,
                           (int)n, names->n ? names->names[0] : "");
@@ -170,19 +169,49 @@ static int l_dataset(lua_State *L) {
     *sg = NULL;
     if (names && pl_data_set_class_names(u->d, names->names, names->n, &err))
         return lpl_raise(L, &err);
-    if (lua_istable(L, 3)) {
-        if (lua_getfield(L, 3, "source_probs") != LUA_TNIL) {
-            const char *pname = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "source_probs";
-            pl_mat *p = guarded_matrix(L, -1);
-            if (pl_data_set_source_probs(u->d, p, pname, &err)) return lpl_raise(L, &err);
-        }
-        if (lua_getfield(L, 3, "source_labels") != LUA_TNIL) {
-            const char *sname;
-            int64_t *s2 = labels_arg(L, -1, PL_ARRAY_LABELS, &n, &sname, NULL, NULL);
-            if (pl_data_set_source_labels(u->d, s2, n, sname, &err)) return lpl_raise(L, &err);
-        }
+    return 0;
+}
+
+/* The options {source_probs = P, source_labels = S} of the table at t, onto d. */
+static void source_options(lua_State *L, int t, pl_data *d) {
+    pl_err err;
+    if (lua_getfield(L, t, "source_probs") != LUA_TNIL) {
+        const char *pname = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                            : "source_probs";
+        pl_mat *p = guarded_matrix(L, -1);
+        if (pl_data_set_source_probs(d, p, pname, &err)) lpl_raise(L, &err);
     }
-    lua_settop(L, res);
+    if (lua_getfield(L, t, "source_labels") != LUA_TNIL) {
+        const char *sname;
+        size_t n;
+        int64_t *s2 = labels_arg(L, -1, PL_ARRAY_LABELS, &n, &sname, NULL, NULL);
+        if (pl_data_set_source_labels(d, s2, n, sname, &err)) lpl_raise(L, &err);
+    }
+}
+
+/* pl.dataset(features [, labels] [, {source_probs = P, source_labels = S}]): labels may be
+ * left out (nil) when features names an array of an .npz or .safetensors file that holds the
+ * labels too (under labels or y). Two array paths are opened by core's pl_data_open, as the
+ * C callers do; a missing file returns nil, message. */
+static int l_dataset(lua_State *L) {
+    luaL_checkany(L, 1);
+    lua_settop(L, 3);
+    if (lua_isnil(L, 2) && lua_type(L, 1) != LUA_TSTRING)
+        return luaL_error(L, "pl.dataset: labels missing: give labels, or features from an "
+                          ".npz or .safetensors file that holds them");
+    lpl_pushdata(L, NULL);
+    lpl_data *u = lua_touserdata(L, 4);
+    if (is_array_path(L, 1) && (lua_isnil(L, 2) || is_array_path(L, 2))) {
+        pl_err err;
+        int rc = pl_data_open(lua_tostring(L, 1), lua_tostring(L, 2), &u->d, &err);
+        if (rc == PL_ENOENT) return lpl_fail(L, &err);
+        if (rc) return lpl_raise(L, &err);
+    } else {
+        int nret = data_from_values(L, u);
+        if (nret) return nret;
+    }
+    if (lua_istable(L, 3)) source_options(L, 3, u->d);
+    lua_settop(L, 4);
     return 1;
 }
 

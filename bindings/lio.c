@@ -13,6 +13,7 @@
 
 #include "csvfile.h"
 #include "io.h"
+#include "linit.h"
 #include "lpedlab.h"
 #include "tensorfile.h"
 

@@ -14,7 +14,18 @@
 #include <string.h>
 
 #include "linalg.h"
+#include "linit.h"
 #include "lpedlab.h"
+
+/* Matrix userdata: the struct is the object; user value 1 holds a view's root (the matrix that
+ * owns the memory), so a view never outlives the memory it reads. */
+enum { LPL_MAT_READONLY = 1, LPL_MAT_EXPIRED = 2 };
+typedef struct lpl_matrix {
+    pl_mat m;
+    int views;                /* live views of this matrix: a close leaves their memory alone */
+    unsigned flags;           /* LPL_MAT_*, of a root; a view reads its root's */
+    struct lpl_matrix *root;  /* itself for a matrix that owns its memory */
+} lpl_matrix;
 
 #define EXPIRED_MSG "matrix lent to a force law is only valid during the call"
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "linit.h"
 #include "lpedlab.h"
 #include "metrics/metric.h"
 
@@ -18,7 +19,8 @@ static size_t opts_kv(lua_State *L, const char *name, int opt_idx, pl_kv *kv, ui
         luaL_checktype(L, opt_idx, LUA_TTABLE);
         lua_pushnil(L);
         while (lua_next(L, opt_idx)) {
-            if (lua_type(L, -2) != LUA_TSTRING) return luaL_error(L, "%s: option keys must be strings", name);
+            if (lua_type(L, -2) != LUA_TSTRING)
+                return luaL_error(L, "%s: option keys must be strings", name);
             const char *k = lua_tostring(L, -2);
             if (!strcmp(k, "seed")) {
                 seed = (uint64_t)luaL_checkinteger(L, -1);
@@ -63,6 +65,27 @@ static int l_score(lua_State *L) {
     return score_named(L, name, 2, 3);
 }
 
+/* Push the inputs a metric needs (PL_NEED_* flags) as an array of names, labels last.
+ * PL_NEED_GRAM is the core's business (which statistics one pass computes), not an input a
+ * user supplies: `needs` lists inputs only. */
+static void push_needs(lua_State *L, unsigned needs) {
+    static const struct {
+        unsigned flag;
+        const char *name;
+    } inputs[] = {{PL_NEED_FEATURES, "features"},
+                  {PL_NEED_SOURCE_PROBS, "source_probs"},
+                  {PL_NEED_SOURCE_LABELS, "source_labels"}};
+    lua_Integer k = 1;
+    lua_newtable(L);
+    for (size_t j = 0; j < sizeof inputs / sizeof *inputs; j++) {
+        if (!(needs & inputs[j].flag)) continue;
+        lua_pushstring(L, inputs[j].name);
+        lua_seti(L, -2, k++);
+    }
+    lua_pushliteral(L, "labels");
+    lua_seti(L, -2, k);
+}
+
 static int l_list(lua_State *L) {
     size_t n;
     const pl_metric *m = pl_metric_all(&n);
@@ -75,22 +98,9 @@ static int l_list(lua_State *L) {
         lua_setfield(L, -2, "summary");
         lua_pushboolean(L, m[i].higher_better);
         lua_setfield(L, -2, "higher_better");
-        lua_newtable(L);
-        int k = 1;
-        if (m[i].needs & PL_NEED_FEATURES) { lua_pushliteral(L, "features"); lua_seti(L, -2, k++); }
-        if (m[i].needs & PL_NEED_SOURCE_PROBS) { lua_pushliteral(L, "source_probs"); lua_seti(L, -2, k++); }
-        if (m[i].needs & PL_NEED_SOURCE_LABELS) { lua_pushliteral(L, "source_labels"); lua_seti(L, -2, k++); }
-        /* PL_NEED_GRAM is the core's business (which statistics one pass computes), not an
-         * input a user supplies: `needs` lists inputs only */
-        lua_pushliteral(L, "labels");
-        lua_seti(L, -2, k);
+        push_needs(L, m[i].needs);
         lua_setfield(L, -2, "needs");
-        lua_newtable(L);
-        k = 1;
-        for (const char *const *key = m[i].keys; *key; key++) {
-            lua_pushstring(L, *key);
-            lua_seti(L, -2, k++);
-        }
+        lpl_pushstrings(L, m[i].keys);
         lua_setfield(L, -2, "options");
         lua_newtable(L); /* option_docs: key → "default V; range: meaning" */
         for (size_t j = 0; m[i].key_docs && m[i].keys[j] && m[i].key_docs[j]; j++) {
@@ -105,12 +115,7 @@ static int l_list(lua_State *L) {
         lua_pushboolean(L, m[i].fn == NULL);
         lua_setfield(L, -2, "zoo_level");
         if (m[i].parts) {
-            lua_newtable(L);
-            k = 1;
-            for (const char *const *p = m[i].parts; *p; p++) {
-                lua_pushstring(L, *p);
-                lua_seti(L, -2, k++);
-            }
+            lpl_pushstrings(L, m[i].parts);
             lua_setfield(L, -2, "parts");
             lua_pushstring(L, m[i].combine);
             lua_setfield(L, -2, "combine");

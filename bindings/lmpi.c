@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "linit.h"
 #include "lpedlab.h"
 
 #ifdef PL_MPI
@@ -163,7 +164,8 @@ static int l_detach(lua_State *L) {
 
 #ifdef PL_MPI
 static void need_peers(lua_State *L, const char *what) {
-    if (world_size() < 2) luaL_error(L, "pl.mpi.%s: this run has one rank (start it with mpirun -n K)", what);
+    if (world_size() < 2)
+        luaL_error(L, "pl.mpi.%s: this run has one rank (start it with mpirun -n K)", what);
 }
 
 static int check_rank_arg(lua_State *L, int idx, const char *what) {
@@ -213,7 +215,8 @@ static int l_send(lua_State *L) {
     lua_Integer tag = luaL_checkinteger(L, 2);
     size_t len;
     const char *s = luaL_checklstring(L, 3, &len);
-    if (tag < 0 || tag >= TAG_SUM) return luaL_error(L, "pl.mpi.send: tag %d is not in 0..31999", (int)tag);
+    if (tag < 0 || tag >= TAG_SUM)
+        return luaL_error(L, "pl.mpi.send: tag %d is not in 0..31999", (int)tag);
     if (len > (size_t)0x7fffffff) return luaL_error(L, "pl.mpi.send: message longer than 2 GiB");
     reap(L, 0);
     if (npending == MAX_PENDING) reap(L, 1);
@@ -304,7 +307,8 @@ static int tree_sum(double *p, double *buf, size_t len, int tag) {
     for (int s = 1; s < n; s *= 2) {
         if (me % (2 * s)) return MPI_Send(p, (int)len, MPI_DOUBLE, me - s, tag, MPI_COMM_WORLD);
         if (me + s >= n) continue;
-        int rc = MPI_Recv(buf, (int)len, MPI_DOUBLE, me + s, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        int rc = MPI_Recv(buf, (int)len, MPI_DOUBLE, me + s, tag, MPI_COMM_WORLD,
+                          MPI_STATUS_IGNORE);
         if (rc != MPI_SUCCESS) return rc;
         for (size_t i = 0; i < len; i++) p[i] += buf[i];
     }
@@ -357,6 +361,11 @@ static void share_free(void *p) {
 
 /* Every rank learns whether any rank failed (then each raises: its own message, or which rank
  * failed): no rank is left waiting in a collective. */
+static int stats_no_memory(pl_err *err, size_t C, size_t D) {
+    return pl_err_set(err, PL_ENOMEM, "pl.mpi.share_stats: out of memory for %zu × %zu "
+                      "statistics", C, D);
+}
+
 static void share_check(lua_State *L, int rc, const pl_err *err) {
     int me = world_rank(), bad = rc ? me + 1 : 0, worst = 0;
     if (MPI_Allreduce(&bad, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS)
@@ -374,16 +383,19 @@ static int l_share_stats(lua_State *L) {
     }
     size_t N = pl_data_rows(d), D = pl_data_dim(d), C = pl_data_classes(d);
     size_t len = C + 2 * C * D + D * D;
-    if (len > (size_t)0x7fffffff) return luaL_error(L, "pl.mpi.share_stats: %zu × %zu statistics are too large", C, D);
+    if (len > (size_t)0x7fffffff)
+        return luaL_error(L, "pl.mpi.share_stats: %I × %I statistics are too large",
+                          (lua_Integer)C, (lua_Integer)D);
     share_ctx *cx = calloc(1, sizeof *cx);
     if (!cx) return luaL_error(L, "pl.mpi.share_stats: out of memory");
     lpl_guard(L, cx, share_free);
     pl_err err;
     int rc = PL_OK;
     if (!(cx->pack = malloc(len * sizeof(double))))
-        rc = pl_err_set(&err, PL_ENOMEM, "pl.mpi.share_stats: out of memory for %zu × %zu statistics", C, D);
+        rc = stats_no_memory(&err, C, D);
     else if (pl_data_shift(d))
-        rc = pl_err_set(&err, PL_EINVAL, "pl.mpi.share_stats: a dataset read from files is expected, not a moved one");
+        rc = pl_err_set(&err, PL_EINVAL, "pl.mpi.share_stats: a dataset read from files is "
+                        "expected, not a moved one");
     double *origin = cx->pack; /* the origin travels in the pack's first D values */
     if (!rc && me == 0 && len >= D) rc = pl_data_first_origin(d, origin, &err);
     share_check(L, rc, &err);
@@ -397,7 +409,7 @@ static int l_share_stats(lua_State *L) {
     size_t r1 = (size_t)((unsigned long long)N * (unsigned)(me + 1) / (unsigned)n);
     if (!rc) rc = pl_data_stats_part(d, r0, r1, o, 1, &cx->part, &err);
     if (!rc && me % 2 == 0 && !(cx->buf = malloc(len * sizeof(double))))
-        rc = pl_err_set(&err, PL_ENOMEM, "pl.mpi.share_stats: out of memory for %zu × %zu statistics", C, D);
+        rc = stats_no_memory(&err, C, D);
     share_check(L, rc, &err);
     double *p = cx->pack;
     memcpy(p, cx->part.n, C * sizeof *p);
@@ -449,7 +461,8 @@ static int l_abort(lua_State *L) {
 }
 #else
 static int no_mpi(lua_State *L) {
-    return luaL_error(L, "pl.mpi: pedlab was built without MPI (install libopenmpi-dev and rebuild)");
+    return luaL_error(L, "pl.mpi: pedlab was built without MPI (install libopenmpi-dev and "
+                      "rebuild)");
 }
 
 static int l_barrier(lua_State *L) {

@@ -2,6 +2,7 @@
  * and rel_at_k, recall_at_k, regret_at_k (scores, accuracies [, k = 1]). */
 #include <stdlib.h>
 
+#include "linit.h"
 #include "lpedlab.h"
 #include "rank.h"
 
@@ -37,10 +38,14 @@ static double *vec_arg(lua_State *L, int idx, size_t *n) {
 typedef int (*corr_fn)(const double *, const double *, size_t, double *, pl_err *);
 typedef int (*atk_fn)(const double *, const double *, size_t, size_t, double *, pl_err *);
 
+static int differ(lua_State *L, size_t nx, size_t ny) {
+    return luaL_error(L, "the two arrays differ in length (%d and %d)", (int)nx, (int)ny);
+}
+
 static int corr(lua_State *L, corr_fn f) {
     size_t nx, ny;
     double *x = vec_arg(L, 1, &nx), *y = vec_arg(L, 2, &ny);
-    if (nx != ny) return luaL_error(L, "the two arrays differ in length (%d and %d)", (int)nx, (int)ny);
+    if (nx != ny) return differ(L, nx, ny);
     double v;
     pl_err err;
     if (f(x, y, nx, &v, &err)) return lpl_raise(L, &err);
@@ -52,7 +57,7 @@ static int atk(lua_State *L, atk_fn f) {
     size_t nx, ny;
     double *x = vec_arg(L, 1, &nx), *y = vec_arg(L, 2, &ny);
     lua_Integer k = luaL_optinteger(L, 3, 1);
-    if (nx != ny) return luaL_error(L, "the two arrays differ in length (%d and %d)", (int)nx, (int)ny);
+    if (nx != ny) return differ(L, nx, ny);
     if (k < 1) return luaL_argerror(L, 3, "k must be >= 1");
     double v;
     pl_err err;

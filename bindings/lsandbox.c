@@ -9,8 +9,13 @@
  * Sandboxes nest (a rule that simulates with a Lua law): the inner one chains to the outer's
  * allocator, and leaving restores the outer's hook.
  *
+ * A force law (bindings/lballs.c) runs under it with the limits of lsandbox.h's LPL_LAW_*
+ * (law_limit, law_timeout, law_memory: lpl_sandbox_law_options) and lpl_sandbox_law_msgh;
+ * radius rules and combiners (scripts/pedlab/radius.lua, combiners.lua) through
+ * pl.sandbox_call, with LPL_SANDBOX_* unless they ask for other limits:
+ *
  *   pl.sandbox_call(what, opts, f, ...) → f's results; raises "WHAT: message" on failure
- *     opts: nil or {instructions = N, seconds = S, memory = BYTES} (defaults below)
+ *     opts: nil or {instructions = N, seconds = S, memory = BYTES}
  *   pl.sandbox_env() → a fresh environment for a user file: the base functions and copies of
  *     the standard libraries (a file that sets math.sqrt changes only its own copy), with
  *     os.exit and the debug functions that reach the host (sethook, getregistry, setmetatable,
@@ -20,7 +25,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "linit.h"
 #include "lsandbox.h"
+
+/* The allocator reads the clock at a growth of at least CLOCK_GROWTH bytes and at every
+ * CLOCK_EVERY-th growth: a call building huge strings runs few instructions. */
+#define CLOCK_GROWTH 65536
+#define CLOCK_EVERY 256u
 
 static double now_seconds(void) {
     struct timespec ts;
@@ -49,7 +60,8 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
             c->hit = LPL_HIT_MEMORY;
             return NULL;
         }
-        if ((grow >= 65536 || (++c->ticks & 255) == 0) && now_seconds() > c->deadline) {
+        if ((grow >= CLOCK_GROWTH || ++c->ticks % CLOCK_EVERY == 0) &&
+            now_seconds() > c->deadline) {
             c->hit = LPL_HIT_TIME;
             return NULL;
         }
@@ -160,6 +172,49 @@ int lpl_sandbox_disarm(lua_State *L, lpl_sandbox *s, int status, pl_err *err) {
                       ? lua_tostring(L, -1) : "user code failed");
 }
 
+int lpl_sandbox_pcall(lua_State *L, lpl_sandbox *s, int nargs, int nres, int msgh, pl_err *err) {
+    lpl_sandbox_arm(L, s);
+    int status = lua_pcall(L, nargs, nres, msgh);
+    return lpl_sandbox_disarm(L, s, status, err);
+}
+
+/* ---------- force laws: their limits and their message handler ---------- */
+
+void lpl_sandbox_law_options(lua_State *L, int t, const char *where, lpl_sandbox *s) {
+    if (lua_getfield(L, t, "law_limit") != LUA_TNIL) {
+        int ok;
+        lua_Integer lim = lua_tointegerx(L, -1, &ok);
+        if (!ok || lim <= 0)
+            luaL_error(L, "%s: law_limit: expected a whole number of instructions > 0", where);
+        s->limit = lim;
+    }
+    if (lua_getfield(L, t, "law_timeout") != LUA_TNIL) {
+        double v = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER || !(v > 0) || !isfinite(v))
+            luaL_error(L, "%s: law_timeout: expected a number of seconds > 0", where);
+        s->seconds = v;
+    }
+    if (lua_getfield(L, t, "law_memory") != LUA_TNIL) {
+        double m = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER || !(m >= 1) || !isfinite(m))
+            luaL_error(L, "%s: law_memory: expected a number of bytes >= 1", where);
+        s->memory = m;
+    }
+    lua_pop(L, 3);
+}
+
+int lpl_sandbox_law_msgh(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            msg = lua_tostring(L, -1);
+        else
+            msg = lua_pushfstring(L, "force law raised a %s value", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
 /* ---------- pl.sandbox_call ---------- */
 
 static int opt_number(lua_State *L, int t, const char *key, double *out, double min) {
@@ -206,10 +261,7 @@ static int l_sandbox_call(lua_State *L) {
     int base = lua_gettop(L);
     for (int i = 3; i <= 3 + nargs; i++) lua_pushvalue(L, i);
     pl_err err;
-    lpl_sandbox_arm(L, &s);
-    int st = lua_pcall(L, nargs, LUA_MULTRET, h);
-    int rc = lpl_sandbox_disarm(L, &s, st, &err);
-    if (rc) {
+    if (lpl_sandbox_pcall(L, &s, nargs, LUA_MULTRET, h, &err)) {
         lpl_sandbox_leave(L, &s);              /* the stack back to the handler */
         size_t wl = strlen(what);
         if (strncmp(err.msg, what, wl) == 0) lua_pushstring(L, err.msg);

@@ -3,7 +3,7 @@
 #ifndef LSANDBOX_H
 #define LSANDBOX_H
 
-#include "lpedlab.h"
+#include "laux.h"
 
 /* A force law: called once per overlapping pair or step, many times per run. */
 #define LPL_LAW_INSTRUCTIONS 100000000        /* VM instructions (about 0.5 s) */
@@ -49,4 +49,15 @@ void lpl_sandbox_leave(lua_State *L, lpl_sandbox *s);
  * top of the stack). Returns PL_OK or PL_ECALLBACK. */
 void lpl_sandbox_arm(lua_State *L, lpl_sandbox *s);
 int lpl_sandbox_disarm(lua_State *L, lpl_sandbox *s, int status, pl_err *err);
+/* One call under the limits, between enter and leave: arm, lua_pcall(L, nargs, nres, msgh),
+ * disarm. PL_OK, or PL_ECALLBACK with the message in err (the stack as lua_pcall left it). */
+int lpl_sandbox_pcall(lua_State *L, lpl_sandbox *s, int nargs, int nres, int msgh, pl_err *err);
+
+/* A force law's limits from the options table at t (law_limit, law_timeout, law_memory; the
+ * defaults LPL_LAW_* when absent) into s, made by lpl_sandbox_init(s, ..., 1); a bad value
+ * raises "WHERE: law_limit: expected ...". */
+void lpl_sandbox_law_options(lua_State *L, int t, const char *where, lpl_sandbox *s);
+/* Message handler of a force law's call: the error as text (a table's __tostring, else its
+ * type) plus a traceback; it runs inside the protected call, so its allocations count too. */
+int lpl_sandbox_law_msgh(lua_State *L);
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "linit.h"
 #include "lpedlab.h"
 #include "tsne.h"
 

@@ -273,6 +273,9 @@ int pl_data_open(const char *features_path, const char *labels_path, pl_data **o
     *out = NULL;
     int rc = pl_source_open_array(features_path, &src, err);
     if (rc == PL_OK) rc = pl_array_load_labels(lpath, role, &y, &n, &names, &nnames, err);
+    if (rc == PL_OK && names && nnames < 2) /* one class named by its string, not its id 0 */
+        rc = pl_err_set(err, PL_EINVAL, "%s: all %zu labels are '%s'; needs at least 2 classes",
+                        lpath, n, nnames ? names[0] : "");
     if (rc == PL_OK) rc = pl_data_new(src, y, n, lpath, out, err);
     if (rc == PL_OK && names) rc = pl_data_set_class_names(*out, names, nnames, err);
     if (rc < 0) {

@@ -5,8 +5,10 @@
 #   text           lines within 100 columns (counted in characters: × and ² are one column
 #                  each) and no trailing whitespace: core/ and bindings/ C, the Lua of
 #                  scripts/, experiments/, tests/lua/ and bench/*.lua
-#   c-functions    no function of core/ over 80 lines, apart from the exceptions listed below
-#   includes       no include cycle among core's modules (tools/include-graph.sh)
+#   c-functions    no function of core/ or bindings/ over 80 lines, apart from the exceptions
+#                  listed below
+#   includes       no include cycle among core's modules, nor among the bindings'
+#                  (tools/include-graph.sh)
 #   luacheck       luacheck with .luacheckrc over scripts/, experiments/, tests/lua/, bench/*.lua
 #   lua-functions  no function of scripts/ over 80 lines, apart from the exceptions listed below
 #   file-size      no file of scripts/ over 400 lines
@@ -61,7 +63,7 @@ part_text() {
  bindings/, scripts/, experiments/, tests/lua/, bench/: within 100 columns, no trailing space"
 }
 
-# ---- c-functions: functions of core/ within 80 lines
+# ---- c-functions: functions of core/ and bindings/ within 80 lines
 # Functions longer than 80 lines allowed, as FILE:NAME (docs/contributing.md says why).
 c_long_ok=" core/balls.c:pl_balls_simulate core/metrics/gbc.c:pl_gbc core/metrics/ncti.c:lda_svd
   core/metrics/nleep.c:km_fit core/metrics/transrate.c:pl_transrate core/zip.c:pl_zip_open
@@ -75,7 +77,7 @@ part_c_functions() {
     /^[A-Za-z_].*\(/ && !/;[[:space:]]*$/ && !start {
       name = $0; sub(/\(.*/, "", name); sub(/.*[ *]/, "", name); start = FNR }
     /^}/ && start { if (FNR - start + 1 > 80) print FILENAME ":" name ":" FNR - start + 1; start = 0 }
-  ' "${core_c[@]}")
+  ' "${core_c[@]}" "${bind_c[@]}")
   for f in $long; do
     case "$ok" in
       *" ${f%:*} "*) ;;
@@ -83,7 +85,8 @@ part_c_functions() {
 docs/contributing.md)" ;;
     esac
   done
-  report c-functions "$out" "${#core_c[@]} files of core/: functions within 80 lines, \
+  report c-functions "$out" "$(( ${#core_c[@]} + ${#bind_c[@]} )) files of core/ and bindings/: \
+functions within 80 lines, \
 $(echo $c_long_ok | wc -w) listed exceptions"
 }
 

@@ -17,6 +17,12 @@ T.case("missing file gives nil, message", function()
   local d, e2 = pl.dataset("/nonexistent/f.npy", T.fx("blobs_small", "labels.npy"))
   T.eq(d, nil)
   assert(e2:find("f.npy", 1, true))
+  -- a missing labels file too, whether the features are a path or a Matrix
+  for _, f in ipairs { T.fx("blobs_small", "features.npy"), pl.matrix { { 1 }, { 2 } } } do
+    local d3, e3 = pl.dataset(f, "/nonexistent/l.npy")
+    T.eq(d3, nil)
+    assert(e3:find("/nonexistent/l.npy", 1, true), e3)
+  end
 end)
 
 T.case("npy, csv and json round trips", function()

@@ -16,6 +16,27 @@ echo "$out" | grep -q "did you mean 'pedlab rank'" && ok "rnak → rank" || bad 
 out=$("$P" frobnicate 2>&1)
 echo "$out" | grep -q "'frobnicate' is not a pedlab command (demo, score, rank, sweep, metrics) nor a script file" \
   && ok "a word far from every command" || bad "frobnicate: $out"
+# the command list (scripts/pedlab/commands/init.lua): every name runs and is in the help
+names=$("$P" -e 'for _, c in ipairs(require "pedlab.commands") do print(c.name) end')
+help=$("$P" --help 2>&1)
+[ -n "$names" ] && ok "pedlab.commands lists the commands" || bad "pedlab.commands: empty"
+for c in $names; do
+  out=$("$P" "$c" --help 2>&1); st=$?
+  [ $st = 0 ] && echo "$out" | grep -q "^usage: pedlab $c" && ok "'$c' runs as a command" \
+    || bad "'$c' --help ($st): $out"
+  echo "$help" | grep -qE "^  $c +[a-z]" && ok "--help lists '$c' with its summary" \
+    || bad "--help lacks '$c': $help"
+done
+# without the Lua files: one line says so (the executable alone in a folder of empty scripts)
+mkdir -p bare/share/pedlab/scripts && cp "$P" bare/pedlab
+out=$(env -u LUA_PATH -u LUA_PATH_5_4 bare/pedlab --help 2>&1)
+echo "$out" | grep -q "^Commands: cannot be listed: module 'pedlab.commands' not found$" \
+  && ok "--help without the Lua files" || bad "--help without the Lua files: $out"
+out=$(env -u LUA_PATH -u LUA_PATH_5_4 bare/pedlab score 2>&1); st=$?
+[ $st = 1 ] && [ "$out" = "pedlab: 'score' is not a script file, and pedlab's commands cannot be read: module 'pedlab.commands' not found" ] \
+  && ok "a command without the Lua files: one line" || bad "command without the Lua files ($st): $out"
+rm -r bare
+
 out=$("$P" missing.lua 2>&1)
 echo "$out" | grep -q "cannot open missing.lua" && ok "a missing script is still a missing file" || bad "missing.lua: $out"
 printf 'print("ran")\n' > scroe

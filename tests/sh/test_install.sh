@@ -38,6 +38,9 @@ for f in bin/pedlab include/pedlab/pl.h share/lua/5.4/pedlab/init.lua lib/lua/5.
   [ -e "$pre/$f" ] && ok "installed $f" || bad "installed $f"
 done
 out=$("$pre/bin/pedlab" -v) && ok "installed pedlab runs" || bad "installed pedlab -v: $out"
+out=$("$pre/bin/pedlab" --help 2>&1)
+echo "$out" | grep -qE '^  score +[a-z]' && ok "installed pedlab --help lists the commands" \
+  || bad "installed pedlab --help: $out"
 
 # ---- the man page: renders without warnings, names every command and every flag ----
 man="$S/docs/pedlab.1"
@@ -139,6 +142,10 @@ else
         eval "$lp2" && lua5.4 "$S/tests/lua/stock_lua.lua" 2>&1)
   [ "$out" = "$want" ] && ok "stock lua5.4: require 'pedlab' after eval \$(pedlab --lua-path)" \
     || bad "stock lua5.4 after --lua-path: '$out' (want '$want')"
+  out=$(cd "$tmp" && unset LUA_PATH LUA_CPATH LUA_PATH_5_4 LUA_CPATH_5_4 &&
+        eval "$lp2" && lua5.4 -e 'print(require("pedlab.commands")[1].name)' 2>&1)
+  [ "$out" = demo ] && ok "stock lua5.4: require 'pedlab.commands' after --lua-path" \
+    || bad "stock lua5.4: pedlab.commands: $out"
   out=$(cd "$tmp" && LUA_PATH="$tmp/none/?.lua" && LUA_CPATH= && eval "$lp2" && echo "$LUA_PATH")
   m="$tmp/moved/share/lua/5.4"
   [ "$out" = "$m/?.lua;$m/?/init.lua;$tmp/none/?.lua" ] \

@@ -1,11 +1,11 @@
--- pedlab.commands — the commands of `pedlab COMMAND ...`, in the order usage lists them: each
--- is the module pedlab.commands.NAME, whose main(argv) runs it (pedlab.cli dispatches).
+-- pedlab.commands — pedlab's commands, written once, in the order `pedlab --help` shows them:
+-- the host reads it to know a command (`pedlab NAME args`), to suggest the nearest to a
+-- mistyped one and to print each with its summary; pedlab.cli runs NAME as the module
+-- pedlab.commands.NAME (its main(argv)).
 return {
-  { name = "demo", summary = "rank the bundled demo zoo with and without PED (a first look)" },
-  { name = "score", summary = "score one model's features for one task with one or more metrics" },
-  { name = "rank", summary = "rank a zoo's models per task, with the top picks and (with ground "
-    .. "truth) how well each metric ranked" },
-  { name = "sweep", summary = "run the grid of settings a SPEC.lua describes (resumable, "
-    .. "shardable)" },
-  { name = "metrics", summary = "list every metric: what it needs, its options and its cost" },
+  { name = "demo", summary = "rank the demo zoo with LogME, SFDA and GBC, with and without PED" },
+  { name = "score", summary = "score one model's features for a task with one or more metrics" },
+  { name = "rank", summary = "rank a zoo's models per task: the ones to fine-tune, and measures" },
+  { name = "sweep", summary = "run a sweep spec file (resumable, shardable): tau per cell" },
+  { name = "metrics", summary = "list every metric: name, inputs, options, summary" },
 }

@@ -1,4 +1,7 @@
-/* lmodule.c — luaopen_pedlab_core: the C half of the pedlab Lua module. */
+/* lbase.c — the module's functions that belong to no userdata type, as lbaselib.c is Lua's:
+ * pl.check_options (the Lua face of lpl_check_options), BLAS threads (pl.set_threads,
+ * pl.get_threads, PEDLAB_THREADS), pl.build_info, pl.version, pl.hostname, pl.isatty and the
+ * progress line of long passes (pl.progress). */
 #include <cblas.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -8,137 +11,8 @@
 #include <unistd.h>
 
 #include "data.h"
-
-#include "lpedlab.h"
-
-int lpl_raise(lua_State *L, const pl_err *err) {
-    if (err->code == PL_EINTR) return luaL_error(L, "interrupted!");
-    return luaL_error(L, "%s", err->msg);
-}
-
-int lpl_fail(lua_State *L, const pl_err *err) {
-    luaL_pushfail(L);
-    lua_pushstring(L, err->msg);
-    return 2;
-}
-
-typedef struct {
-    void *p;
-    void (*fn)(void *);
-} guard;
-
-static int guard_gc(lua_State *L) {
-    guard *g = lua_touserdata(L, 1);
-    if (g->p && g->fn) g->fn(g->p);
-    g->p = NULL;
-    return 0;
-}
-
-/* An empty guard on the stack (run protected: making it may fail for want of memory). */
-static int guard_new(lua_State *L) {
-    guard *g = lua_newuserdatauv(L, sizeof *g, 0);
-    g->p = NULL;
-    g->fn = NULL;
-    if (luaL_newmetatable(L, "pedlab.guard")) {
-        lua_pushcfunction(L, guard_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, guard_gc);
-        lua_setfield(L, -2, "__close");
-    }
-    lua_setmetatable(L, -2);
-    return 1;
-}
-
-/* p is guarded on return, or already freed by fn when the guard could not be made (the error
- * is then raised): a caller hands p over at once, with no Lua call between acquiring it and
- * guarding it, and nothing leaks on any path. */
-void **lpl_guard(lua_State *L, void *p, void (*fn)(void *)) {
-    if (!lua_checkstack(L, 2)) {
-        if (p && fn) fn(p);
-        luaL_error(L, "out of memory");
-    }
-    lua_pushcfunction(L, guard_new);
-    if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
-        if (p && fn) fn(p);
-        lua_error(L); /* the error object pcall left */
-    }
-    guard *g = lua_touserdata(L, -1);
-    g->p = p;
-    g->fn = fn;
-    return &g->p;
-}
-
-/* ---------- options tables: every API that takes one checks it here ---------- */
-/* Levenshtein distance, capped (names are short): for "did you mean". */
-static size_t edit_distance(const char *a, const char *b) {
-    size_t la = strlen(a), lb = strlen(b), row[64];
-    if (la >= 63 || lb >= 63) return 99;
-    for (size_t j = 0; j <= lb; j++) row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            diag = up;
-            row[j] = best;
-        }
-    }
-    return row[lb];
-}
-
-static int known_key(const char *k, const char *const *known) {
-    for (; *known; known++)
-        if (!strcmp(k, *known)) return 1;
-    return 0;
-}
-
-/* Raise "WHERE: unknown option 'KEY' (did you mean 'K'?); known: a, b, c". */
-static int unknown_option(lua_State *L, const char *where, const char *key,
-                          const char *const *known) {
-    luaL_Buffer b;
-    const char *best = NULL;
-    size_t bestd = 3;
-    for (const char *const *k = known; *k; k++) {
-        size_t d = edit_distance(key, *k);
-        if (d < bestd) bestd = d, best = *k;
-    }
-    luaL_buffinit(L, &b);
-    lua_pushfstring(L, "%s: unknown option '%s'", where, key);
-    luaL_addvalue(&b);
-    if (best) {
-        lua_pushfstring(L, " (did you mean '%s'?)", best);
-        luaL_addvalue(&b);
-    }
-    luaL_addstring(&b, "; known: ");
-    for (const char *const *k = known; *k; k++) {
-        if (k != known) luaL_addstring(&b, ", ");
-        luaL_addstring(&b, *k);
-    }
-    luaL_pushresult(&b);
-    return lua_error(L);
-}
-
-void lpl_check_options(lua_State *L, int idx, const char *where, const char *const *known) {
-    if (lua_isnoneornil(L, idx)) return;
-    idx = lua_absindex(L, idx);
-    if (!lua_istable(L, idx))
-        luaL_error(L, "%s: options must be a table {key = value}, got a %s", where,
-                   luaL_typename(L, idx));
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        lua_pop(L, 1);
-        if (lua_type(L, -1) != LUA_TSTRING) {
-            lua_pushvalue(L, -1);
-            const char *k = luaL_tolstring(L, -1, NULL);
-            luaL_error(L, "%s: option keys must be names; got the %s key %s", where,
-                       luaL_typename(L, -3), k);
-        }
-        if (!known_key(lua_tostring(L, -1), known))
-            unknown_option(L, where, lua_tostring(L, -1), known);
-    }
-}
+#include "laux.h"
+#include "linit.h"
 
 /* pl.check_options(t, where, {known...}) → t: the Lua layers' options tables, same helper. */
 static int l_check_options(lua_State *L) {
@@ -283,7 +157,8 @@ static int l_progress(lua_State *L) {
     return 0;
 }
 
-/* PEDLAB_THREADS: unset or empty leaves OpenBLAS's default; anything else must be 1..MAX_THREADS. */
+/* PEDLAB_THREADS: unset or empty leaves OpenBLAS's default; anything else must be
+ * 1..MAX_THREADS. */
 static void threads_from_env(lua_State *L) {
     const char *env = getenv("PEDLAB_THREADS");
     if (!env || !*env) return;
@@ -297,33 +172,15 @@ static void threads_from_env(lua_State *L) {
     openblas_set_num_threads((int)n);
 }
 
-int luaopen_pedlab_core(lua_State *L) {
+static const luaL_Reg funcs[] = {
+    {"set_threads", l_set_threads}, {"get_threads", l_get_threads},
+    {"check_options", l_check_options}, {"build_info", l_build_info}, {"hostname", l_hostname},
+    {"isatty", l_isatty}, {"progress", l_progress}, {NULL, NULL}};
+
+/* Raises when PEDLAB_THREADS is not a number of threads. */
+void lpl_open_base(lua_State *L) {
     threads_from_env(L);
-    lua_newtable(L);
-    lua_pushcfunction(L, l_set_threads);
-    lua_setfield(L, -2, "set_threads");
-    lua_pushcfunction(L, l_get_threads);
-    lua_setfield(L, -2, "get_threads");
-    lua_pushcfunction(L, l_check_options);
-    lua_setfield(L, -2, "check_options");
+    luaL_setfuncs(L, funcs, 0);
     lua_pushliteral(L, PL_VERSION);
     lua_setfield(L, -2, "version");
-    lua_pushcfunction(L, l_build_info);
-    lua_setfield(L, -2, "build_info");
-    lua_pushcfunction(L, l_hostname);
-    lua_setfield(L, -2, "hostname");
-    lua_pushcfunction(L, l_isatty);
-    lua_setfield(L, -2, "isatty");
-    lua_pushcfunction(L, l_progress);
-    lua_setfield(L, -2, "progress");
-    lpl_open_matrix(L);
-    lpl_open_dataset(L);
-    lpl_open_io(L);
-    lpl_open_metrics(L);
-    lpl_open_balls(L);
-    lpl_open_rank(L);
-    lpl_open_mpi(L);
-    lpl_open_sandbox(L);
-    lpl_open_tsne(L);
-    return 1;
 }
