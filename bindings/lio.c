@@ -41,7 +41,7 @@ static void push_json(lua_State *L, const cJSON *j, int depth) {
         }
     } else if (cJSON_IsString(j)) {
         const char *s = j->valuestring;
-        if (!strcmp(s, "nan")) lua_pushnumber(L, NAN);
+        if (!strcmp(s, "nan")) lua_pushnumber(L, (lua_Number)NAN);
         else if (!strcmp(s, "inf")) lua_pushnumber(L, HUGE_VAL);
         else if (!strcmp(s, "-inf")) lua_pushnumber(L, -HUGE_VAL);
         else lua_pushstring(L, s);
