@@ -98,15 +98,13 @@ function M.markdown(t, digits, bold)
   return table.concat(out, "\n") .. "\n"
 end
 
-local csv_field = util.csv_field
-
 function M.csv(t)
   local out = {}
   local all = { t.header }
   for _, r in ipairs(t.rows) do all[#all + 1] = r end
   for _, r in ipairs(all) do
     local parts = {}
-    for j = 1, #t.header do parts[j] = csv_field(r[j]) end
+    for j = 1, #t.header do parts[j] = util.csv_field(r[j]) end
     out[#out + 1] = table.concat(parts, ",")
   end
   return table.concat(out, "\n") .. "\n"
@@ -201,8 +199,11 @@ function M.ranking(scores, acc, key, undefined)
 end
 
 -- ---------------------------------------------------------------- result records
--- A cell's metric label: "logme" or "ped+logme".
-function M.label(cell, metric) return (cell.settings.ped and "ped+" or "") .. metric end
+-- A cell's metric label: "logme" or "ped+logme"; an aggregate's row its label alone (its
+-- members name their PED).
+function M.label(cell, metric)
+  return (cell.settings.ped and not cell.aggregate and "ped+" or "") .. metric
+end
 
 -- results[task][label] = that metric's measures (and scores; one PED setting per task), and
 -- the labels in order: the rank view's results, for report.tau_table.
@@ -219,11 +220,10 @@ end
 
 -- The settings that differ between PED cells, in grid order (plus "ped" when mixed).
 local function varying(cells)
-  local keys, mixed = {}, false
-  for _, c in ipairs(cells) do if c.settings.ped ~= cells[1].settings.ped then mixed = true end end
-  if mixed then keys[1] = "ped" end
-  local all = {}
-  for _, k in ipairs(ped.GRID_KEYS) do all[#all + 1] = k end
+  local keys = {}
+  local p1 = cells[1].settings.ped
+  for _, c in ipairs(cells) do if c.settings.ped ~= p1 then keys[1] = "ped" end end
+  local all = { table.unpack(ped.GRID_KEYS) }
   local params = {}
   for _, c in ipairs(cells) do
     for p in pairs(c.settings.law_params or {}) do params["law_params." .. p] = true end
@@ -263,8 +263,8 @@ function M.summary_table(cells, measure)
       local v = k == "ped" and c.settings.ped or (c.settings.ped and setting_value(c, k) or nil)
       row[#row + 1] = util.fmt_g(v)
     end
-    for _, m in ipairs(metrics) do
-      row[#row + 1] = c.measures and c.measures[m] and c.measures[m][measure] or nil
+    for j, m in ipairs(metrics) do -- by index: a metric the cell lacks leaves its column empty
+      row[1 + #keys + j] = c.measures and c.measures[m] and c.measures[m][measure] or nil
     end
     rows[#rows + 1] = row
   end

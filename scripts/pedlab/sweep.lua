@@ -265,7 +265,8 @@ local function labels(cells, res)
   for _, c in ipairs(cells) do
     for _, m in ipairs(c.metrics) do add(c.settings.ped, m.spec) end
   end
-  for i = #cells + 1, #res do add(res[i].settings.ped, res[i].metrics[1]) end
+  -- an aggregate row is labelled by its aggregate alone: its PED members name their PED
+  for i = #cells + 1, #res do add(false, res[i].metrics[1]) end
   return metrics, specs
 end
 

@@ -227,6 +227,12 @@ T.case("sweep: baseline cells, summaries, by_task", function()
   T.eq(t.rows[2][3], "0.4")
   T.close(t.rows[1][4], r[1].measures.logme.weighted_tau)
   T.raises("unknown measure 'logme'", pl.report.summary_table, r, "logme")
+  -- a cell without one of the table's metrics leaves its column empty; later values stay put
+  local m = pl.sweep { zoo = ZOO, tasks = "digits", metrics = "logme,ped+sfda", progress = false }
+  local mt = pl.report.summary_table(m)
+  T.eq(table.concat(mt.header, ","), "task,ped,logme,sfda")
+  T.close(mt.rows[1][3], m[1].measures.logme.weighted_tau) T.eq(mt.rows[1][4], nil)
+  T.eq(mt.rows[2][3], nil) T.close(mt.rows[2][4], m[2].measures.sfda.weighted_tau)
   local by = pl.report.by_task({ r[1], r[3] })
   T.close(by.digits["ped+logme"].weighted_tau, r[3].measures.logme.weighted_tau)
   T.close(by.digits.logme.weighted_tau, r[1].measures.logme.weighted_tau)

@@ -59,8 +59,12 @@ T.case("sweep aggregates: rows equal to pedlab rank's, members kept as cells", f
   -- members not listed (parc, hscore_reg) are scored in the cells as any metric
   T.eq(res[1].metrics[2], "parc")
   local found = false
-  for _, m in ipairs(info.metrics) do found = found or m == "ped+recommended" end
+  for _, m in ipairs(info.metrics) do
+    found = found or m == "recommended"
+    T.eq(m ~= "ped+recommended", true, "an aggregate's row is not labelled ped+")
+  end
   T.eq(found, true)
+  T.eq(pl.report.label(res[#res], "recommended"), "recommended")
   local t = pl.report.summary_table(res)
   T.eq(t.header[#t.header], "recommended")
 end)
