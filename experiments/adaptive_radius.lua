@@ -104,11 +104,7 @@ local function rank_average(task, m, radii, weights)
   return sum
 end
 
-local function kendall(a, b)
-  local x, y = {}, {}
-  for _, n in ipairs(util.sorted_keys(a)) do x[#x + 1], y[#y + 1] = a[n], b[n] end
-  return pl.rank.kendall_tau(x, y)
-end
+local kendall = experiment.kendall
 
 -- zoo-level rules from the grid's scores (no ground truth): the radius whose ranking agrees
 -- best with the consensus (the rank average over the whole grid), and the rank average over

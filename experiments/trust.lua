@@ -13,6 +13,7 @@ local pl = require "pedlab"
 local cmdutil = require "pedlab.cmdutil"
 local rank_cmd = require "pedlab.commands.rank"
 local util = require "pedlab.util"
+local experiment = require "pedlab.experiment"
 
 local NAME = "trust"
 local HELP = [[
@@ -167,11 +168,7 @@ local function overlap(a, b, k)
   return n / k
 end
 
-local function kendall(a, b)
-  local x, y = {}, {}
-  for i, m in ipairs(util.sorted_keys(a)) do x[i], y[i] = a[m], b[m] end
-  return pl.rank.kendall_tau(pl.matrix(x), pl.matrix(y))
-end
+local kendall = experiment.kendall
 
 local rows = {}
 for _, t in ipairs(full.tasks) do

@@ -90,17 +90,21 @@ functions within 80 lines, \
 $(echo $c_long_ok | wc -w) listed exceptions"
 }
 
-# ---- includes: no include cycle in core/
-part_includes() {
-  local out
-  if out=$(bash tools/include-graph.sh 2>&1); then
-    echo "lint: includes ok (${out#include-graph: })"
+# graph PART TOOL: a graph tool's check (tools/include-graph.sh, tools/require-graph.sh) as a
+# part: its summary when there is no cycle, else what it printed and the cycles counted
+graph() {
+  local part="$1" tool="$2" out
+  if out=$(bash "tools/$tool.sh" 2>&1); then
+    echo "lint: $part ok (${out#"$tool": })"
   else
     echo "$out"
-    echo "lint: includes: include cycle"
+    echo "lint: $part: $(echo "$out" | grep -ciE 'cycle') findings (cycles)"
     fail=1
   fi
 }
+
+# ---- includes: no include cycle in core/ or bindings/
+part_includes() { graph includes include-graph; }
 
 # ---- luacheck: the Lua with .luacheckrc
 part_luacheck() {
@@ -193,16 +197,7 @@ part_file_size() {
 }
 
 # ---- requires: no require cycle in scripts/pedlab
-part_requires() {
-  local out
-  if out=$(bash tools/require-graph.sh 2>&1); then
-    echo "lint: requires ok (${out#require-graph: })"
-  else
-    echo "$out"
-    echo "lint: requires: $(echo "$out" | grep -c 'require cycle') require cycles"
-    fail=1
-  fi
-}
+part_requires() { graph requires require-graph; }
 
 for p in $parts; do
   "part_${p//-/_}"

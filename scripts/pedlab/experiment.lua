@@ -1,6 +1,7 @@
 -- pedlab.experiment — what experiment scripts (experiments/*.lua) share: their common options
--- (--zoo, --gt, --out, --resume, --plot, ...), the sweep spec fields those options set, and a
--- one-setting ablation as a whole script (axis_experiment).
+-- (--zoo, --gt, --out, --resume, --plot, ...), the sweep spec fields those options set, a
+-- one-setting ablation as a whole script (axis_experiment), and Kendall tau between two
+-- rankings of the same models (kendall).
 local pl = require "pedlab"
 local util = require "pedlab.util"
 local ped = require "pedlab.ped"
@@ -10,6 +11,13 @@ local plot = require "pedlab.plot"
 local cmdutil = require "pedlab.cmdutil"
 
 local M = {}
+
+-- Kendall tau-b between two rankings of the same models ({model = score}, a's models).
+function M.kendall(a, b)
+  local x, y = {}, {}
+  for i, m in ipairs(util.sorted_keys(a)) do x[i], y[i] = a[m], b[m] end
+  return pl.rank.kendall_tau(x, y)
+end
 
 local SPEC = { ["--zoo"] = "value", ["--gt"] = "value", ["--out"] = "value",
   ["--resume"] = "flag", ["--plot"] = "value", ["--ref-name"] = "value", ["--threads"] = "value",

@@ -5,6 +5,20 @@ local textsafe = require "pedlab.textsafe"
 
 local M = {}
 
+-- Where a command's options are listed: "pedlab rank --help" for a pedlab command (the list
+-- pedlab.cli loaded to run it; util stays below the commands), else the script being run
+-- ("pedlab experiments/trust.lua --help"), as the user typed it.
+function M.help_hint(command)
+  for _, c in ipairs(package.loaded["pedlab.commands"] or {}) do
+    if c.name == command then return "pedlab " .. command .. " --help" end
+  end
+  local script = type(arg) == "table" and arg[0]
+  if type(script) == "string" and script:match("%.lua$") then
+    return "pedlab " .. script .. " --help"
+  end
+  return "pedlab " .. command .. " --help"
+end
+
 -- Parse argv (array) against a spec {["--name"] = "value"|"flag"|"list"}.
 -- Returns opts (keys without the leading dashes, '-' → '_'), positional args.
 -- A flag takes no value: --resume=no is an error (never read as "yes"); an option of one
@@ -19,8 +33,8 @@ function M.parse_args(argv, spec, command)
     local kind = spec[key]
     if a:sub(1, 2) == "--" then
       if not kind then
-        error(string.format("%s: unknown option %s (see pedlab %s --help)", command, key,
-          command), 0)
+        error(string.format("%s: unknown option %s (see %s)", command, key,
+          M.help_hint(command)), 0)
       end
       local name = key:sub(3):gsub("%-", "_")
       if kind == "flag" then
