@@ -39,8 +39,8 @@ end
 local metric = o.metric or "recommended"
 if o.json then pl.check_output(o.json, "--json") end
 
-local function rank(zoo, gt)
-  return rank_cmd.rank_zoo({ zoo = zoo, gt = gt, ref_name = o.ref_name, task = "all",
+local function rank(zoo, gt, ref_name)
+  return rank_cmd.rank_zoo({ zoo = zoo, gt = gt, ref_name = ref_name, task = "all",
                         metric = { metric } }, NAME)
 end
 
@@ -67,7 +67,7 @@ local function rankings(R)
   return out
 end
 
-local full = rank(o.zoo, o.gt)
+local full = rank(o.zoo, o.gt, o.ref_name)
 local z = full.zoo
 if not z.gt then error(NAME .. ": the zoo has no ground truth (gt.json or --gt)", 0) end
 local whole = rankings(full)
@@ -104,35 +104,42 @@ local function draw(labels)
   return keep
 end
 
-local function file(dir, model, name)
-  return string.format("%s/%s_%s_%s.npy", dir, model, name[1], name[2])
+-- A resampled zoo's file, in the standard layout <model>_<name>_<feature|label>.npy.
+local function file(dir, model, name, kind)
+  return string.format("%s/%s_%s_%s.npy", dir, model, name, kind)
+end
+
+-- An array of the zoo (the paths its layout gives), or an error naming the file.
+local function load(path)
+  local m, err = pl.load(path)
+  if not m then error(NAME .. ": " .. tostring(err), 0) end
+  return m
 end
 
 -- One resampled copy of the zoo in dir: features and labels of the kept rows, the reference
--- sets unchanged (every value of a float32 file is exact in the float64 copy).
-local function write_zoo(dir)
-  local written = {}
+-- sets unchanged (every value of a float32 file is exact in the float64 copy). The paths
+-- written go into written as they are written, so a failure midway can remove them.
+local function write_zoo(dir, written)
   local function save(path, v) pl.save(path, v) written[#written + 1] = path end
+  local refs = {}
   for _, t in ipairs(full.tasks) do
-    local labels = pl.load(file(z.dir, z.models[1], { t, "label" }))
+    local models = z:task_models(t)
+    local labels = load(z:label_path(models[1], t))
     local rows = draw(labels)
-    for _, m in ipairs(z.models) do
-      local y = pl.load(file(z.dir, m, { t, "label" }))
+    for _, m in ipairs(models) do
+      local y = load(z:label_path(m, t))
       if not (y == labels) then
         error(string.format("%s: task %s: models %s and %s have different labels; resampling "
-          .. "needs the same rows for every model", NAME, t, z.models[1], m), 0)
+          .. "needs the same rows for every model", NAME, t, models[1], m), 0)
       end
-      save(file(dir, m, { t, "feature" }), take(pl.load(file(z.dir, m, { t, "feature" })), rows))
-      save(file(dir, m, { t, "label" }), take(y, rows))
+      save(file(dir, m, t, "feature"), take(load(z:feature_path(m, t)), rows))
+      save(file(dir, m, t, "label"), take(y, rows))
+      refs[m] = true
     end
   end
-  if z.ref_name then
-    for _, m in ipairs(z.models) do
-      local ref = { z.ref_name, "feature" }
-      save(file(dir, m, ref), pl.load(file(z.dir, m, ref)))
-    end
+  for _, m in ipairs(util.sorted_keys(refs)) do
+    if z:has_ref(m) then save(file(dir, m, z.ref_name, "feature"), load(z:ref_path(m))) end
   end
-  return written
 end
 
 math.randomseed(seed)
@@ -141,8 +148,11 @@ for b = 1, B do
   local dir = os.tmpname()
   os.remove(dir)
   pl.mkdir(dir)
-  local written = write_zoo(dir)
-  local ok, R = pcall(rank, dir, z.gt_path)
+  local written = {}
+  local ok, R = pcall(function()
+    write_zoo(dir, written)
+    return rank(dir, z.gt_path, z.ref_name)
+  end)
   for _, f in ipairs(written) do os.remove(f) end
   os.remove(dir)
   if not ok then error(R, 0) end
