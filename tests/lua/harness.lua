@@ -11,6 +11,31 @@ T.source = os.getenv("PL_SOURCE_DIR") or "../.."
 
 function T.fx(case, file) return T.fixtures .. "/" .. case .. "/" .. file end
 
+-- Scratch names: the tests take them from os.tmpname (often adding ".d", ".npy", ...); every
+-- path beside a name handed out that starts with it (a file, or a folder and its files) is
+-- removed when the file's tests end, so no run leaves scratch behind.
+local tmpnames, tmpname = {}, os.tmpname
+os.tmpname = function() -- luacheck: ignore 122
+  local n = tmpname()
+  tmpnames[#tmpnames + 1] = n
+  return n
+end
+local function remove_scratch()
+  local core = require "pedlab.core"
+  for _, n in ipairs(tmpnames) do
+    local dir, base = n:match("^(.*)/([^/]+)$")
+    for _, e in ipairs(dir and core.listdir(dir) or {}) do
+      if e:sub(1, #base) == base then
+        local path = dir .. "/" .. e
+        if core.exists(path) == "directory" then
+          for _, f in ipairs(core.listdir(path)) do os.remove(path .. "/" .. f) end
+        end
+        os.remove(path)
+      end
+    end
+  end
+end
+
 function T.expected(case)
   local pl = require "pedlab"
   return pl.load(T.fx(case, "expected.json"))
@@ -98,6 +123,7 @@ end
 function T.done()
   print(string.format("%d passed, %d failed, %d skipped", T.passed, T.failed, T.skipped))
   collectgarbage("collect")
+  remove_scratch()
   os.exit(T.failed > 0 and 1 or T.skipped > 0 and 77 or 0, true)
 end
 
