@@ -7,6 +7,18 @@ local aggregate = require "pedlab.aggregate"
 
 local M = {}
 
+-- Whether a metric key ("ped+gbc:type=spherical", "logme") ranks models by larger scores:
+-- the registry's direction (metrics written in Lua: higher is better).
+local lower_better
+function M.higher_better(key)
+  if not lower_better then
+    lower_better = {}
+    for _, d in ipairs(core.metrics.list()) do lower_better[d.name] = d.higher_better == false end
+  end
+  local name = key:gsub("^ped%+", ""):match("^[^:]*")
+  return not lower_better[name]
+end
+
 -- Unknown metric names fail before any work is done; user: zoo-level metrics written in Lua.
 function M.check_names(metrics, cmd, user)
   local known = {}

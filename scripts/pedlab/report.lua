@@ -7,6 +7,7 @@ local zoo = require "pedlab.zoo"
 local ped = require "pedlab.ped"
 local numtext = require "pedlab.numtext"
 local textsafe = require "pedlab.textsafe"
+local metricspec = require "pedlab.metricspec"
 
 local M = {}
 
@@ -143,17 +144,9 @@ function M.tau_table(results, tasks, metrics, measure)
 end
 
 
--- Whether a metric key ("ped+gbc:type=spherical", "logme") ranks models by larger scores:
--- the registry's direction (metrics written in Lua: higher is better).
-local lower_better
-function M.higher_better(key)
-  if not lower_better then
-    lower_better = {}
-    for _, d in ipairs(core.metrics.list()) do lower_better[d.name] = d.higher_better == false end
-  end
-  local name = key:gsub("^ped%+", ""):match("^[^:]*")
-  return not lower_better[name]
-end
+-- Whether a metric key ("ped+gbc:type=spherical", "logme") ranks models by larger scores
+-- (pedlab.metricspec's: the registry's direction).
+M.higher_better = metricspec.higher_better
 
 -- Ranks 1..n of values[m] for the models m (larger first, or smaller with lower = true; ties
 -- by model name); models whose value is missing or not finite get no rank.

@@ -8,23 +8,13 @@
 -- measures[LABEL] (against the ground truth), undefined[LABEL] (a model some member is
 -- undefined on), and aggregate = {label, method, spec, members = {{metric, weight, rank}}}.
 -- Rows are derived: never resumed, always joined again from the cells.
-local core = require "pedlab.core"
 local util = require "pedlab.util"
 local zoo_mod = require "pedlab.zoo"
 local aggregate = require "pedlab.aggregate"
+local metricspec = require "pedlab.metricspec"
 
 local M = {}
 
--- Whether a metric key ("ped+gbc:type=spherical") ranks by larger scores (the registry's
--- direction; metrics written in Lua: higher is better).
-local lower
-local function higher_better(key)
-  if not lower then
-    lower = {}
-    for _, d in ipairs(core.metrics.list()) do lower[d.name] = d.higher_better == false end
-  end
-  return not lower[key:gsub("^ped%+", ""):match("^[^:]*")]
-end
 
 -- The label → result entries of a cell record, as pedlab.aggregate.apply reads them.
 local function add_results(res, rec)
@@ -52,7 +42,7 @@ local function row(a, base, cell, gt)
   if base then add_results(res, base) end
   if cell ~= base then add_results(res, cell) end
   local R = { tasks = { task }, metrics = {}, results = { [task] = res } }
-  aggregate.apply(R, { a }, nil, higher_better, zoo_mod.evaluate)
+  aggregate.apply(R, { a }, nil, metricspec.higher_better, zoo_mod.evaluate)
   local r = res[a.label]
   local members = {}
   for i, mem in ipairs(r.aggregate.members) do
