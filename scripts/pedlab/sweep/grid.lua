@@ -163,23 +163,19 @@ local function pieces(metrics)
   return out
 end
 
--- The aggregates among the pieces (pedlab.aggregate.parse), their members not listed added to
--- the pieces as names; returns the aggregates and the radius rule their ped+ members need.
+-- The aggregates among the pieces (pedlab.aggregate.expand of the names), their members not
+-- listed added to the pieces as names; returns the aggregates and the radius rule their ped+
+-- members need.
 local function aggregates_of(list)
-  local listed, aggs, radius, labels = {}, {}, nil, {}
-  for _, x in ipairs(list) do
-    if type(x) == "string" and not aggregate.is_aggregate(x) then listed[x] = true end
-  end
-  for _, x in ipairs(list) do
-    if type(x) == "string" and aggregate.is_aggregate(x) then
-      local a = aggregate.parse(x)
-      if labels[a.label] then error("sweep: metric " .. a.label .. " is listed twice", 0) end
-      labels[a.label] = true
-      aggs[#aggs + 1] = a
-      for _, mem in ipairs(a.members) do
-        if not listed[mem.key] then list[#list + 1], listed[mem.key] = mem.key, true end
-      end
-      radius = a.radius or radius
+  local names = {}
+  for _, x in ipairs(list) do if type(x) == "string" then names[#names + 1] = x end end
+  local _, aggs, radius = aggregate.expand(names)
+  local labels = {}
+  for _, a in ipairs(aggs) do
+    if labels[a.label] then error("sweep: metric " .. a.label .. " is listed twice", 0) end
+    labels[a.label] = true
+    for _, mem in ipairs(a.members) do
+      if mem.listed == false then list[#list + 1] = mem.key end -- added, not named
     end
   end
   return aggs, radius
